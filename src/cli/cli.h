@@ -1,0 +1,20 @@
+/* Shared definitions for the command-line front end. */
+#ifndef CQLSHIFT_CLI_CLI_H
+#define CQLSHIFT_CLI_CLI_H
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILED = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_DIFFERENCES = 3,
+};
+
+/* One command: its name, a one-line summary for --help, and its entry point
+ * (argv[0] is the command name). */
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+#endif
