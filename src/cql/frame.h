@@ -108,6 +108,12 @@ typedef struct cql_decoder {
     cs_buf env;             /* envelope stream bytes (payloads of frames, or raw for v4) */
     size_t env_off;
     cs_buf scratch;         /* decompression output */
+    /* Private: a verified self-contained v5 payload whose envelopes are
+     * handed out in place (no copy into env). pay_src: 0 none, 1 in raw,
+     * 2 in scratch; [pay_off, pay_end) is what is left of it; the frame
+     * ends at raw offset frame_end. */
+    int pay_src;
+    size_t pay_off, pay_end, frame_end;
 } cql_decoder;
 
 void cql_decoder_init(cql_decoder *d, size_t max_body);
