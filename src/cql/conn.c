@@ -185,6 +185,9 @@ static void send_startup(cql_conn *c)
         return;
     }
     send_handshake(c, CQL_OP_STARTUP, &body);
+    /* In v4 the server compresses from its answer to STARTUP on (READY included). */
+    if (c->version < 5 && c->lz4)
+        cql_decoder_set_v4_lz4(&c->dec, 1);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -231,14 +234,10 @@ static void handle_handshake(cql_conn *c, const cql_envelope *env)
     switch (env->opcode) {
     case CQL_OP_READY:
         enable_framing(c);
-        if (c->version < 5 && c->lz4)
-            cql_decoder_set_v4_lz4(&c->dec, 1);
         become_ready(c);
         return;
     case CQL_OP_AUTHENTICATE: {
         enable_framing(c);
-        if (c->version < 5 && c->lz4)
-            cql_decoder_set_v4_lz4(&c->dec, 1);
         if (!c->s->username) {
             conn_fail(c, CQL_E_AUTH,
                       "the server requires authentication; give a user name (and the password "
@@ -408,6 +407,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             conn_fail(c, c->ssl && c->state == CONN_TLS ? CQL_E_TLS : CQL_E_IO,
                       "connection closed by the server%s",
                       c->state < CONN_READY ? " during the handshake" : "");
+        else if (c->state < CONN_READY && !c->ssl)
+            conn_fail(c, CQL_E_IO,
+                      "read failed during the handshake: %s (does the server require TLS?)",
+                      uv_strerror((int)nread));
         else
             conn_fail(c, CQL_E_IO, "read failed: %s", uv_strerror((int)nread));
         return;
