@@ -493,7 +493,10 @@ cmd_nodetool() {
   local ip java
   ip="$(node_ip "$NODE")"; java="$(java_bin)"
   node_pid "$NODE" >/dev/null || die "node $NODE is not running"
-  exec "$java" -Xmx256m -Djava.net.preferIPv4Stack=true \
+  local m mods=()
+  for m in "${JVM_EXPORTS[@]}"; do mods+=(--add-exports "$m=ALL-UNNAMED"); done
+  for m in "${JVM_OPENS[@]}"; do mods+=(--add-opens "$m=ALL-UNNAMED"); done
+  exec "$java" -Xmx256m "${mods[@]}" -Djava.net.preferIPv4Stack=true \
     -Dlogback.configurationFile="$(node_dir "$NODE")/conf/logback.xml" \
     -Dcassandra.logdir="$(node_dir "$NODE")/logs" \
     -cp "$LIB/*" org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$(node_jmx "$NODE")" "${EXTRA[@]}"
