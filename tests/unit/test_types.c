@@ -1,0 +1,454 @@
+/* Unit tests of CQL types and value codecs (types.h): type trees from wire
+ * [option] metadata and CQL text, and the text/JSON codecs of every type,
+ * with byte expectations from the native protocol spec. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cql/types.h"
+
+/* ---------- helpers ---------- */
+
+static cql_type *ty(const char *text)
+{
+    cql_error err;
+    cql_type *t = cql_type_parse(text, &err);
+    if (!t)
+        fail_msg("cql_type_parse(%s): %s", text, err.msg);
+    return t;
+}
+
+static char *to_hex(const uint8_t *p, size_t n)
+{
+    char *h = malloc(2 * n + 1);
+    for (size_t i = 0; i < n; i++)
+        sprintf(h + 2 * i, "%02x", p[i]);
+    h[2 * n] = '\0';
+    return h;
+}
+
+static size_t from_hex(const char *h, uint8_t *out)
+{
+    size_t n = strlen(h) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(h + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    return n;
+}
+
+/* Encode text s as type; return the hex of the whole [int32][bytes] value. */
+static char *enc_text(const char *type, const char *s, cql_error *err)
+{
+    cql_type *t = ty(type);
+    cs_buf b;
+    cs_buf_init(&b, 1 << 26);
+    cs_buf_put_u8(&b, 0xAA); /* the encoder must append, not overwrite */
+    int rc = cql_value_encode_text(t, s, strlen(s), &b, err);
+    char *h = NULL;
+    if (rc == 0) {
+        assert_int_equal(b.data[0], 0xAA);
+        h = to_hex(b.data + 1, b.len - 1);
+    } else {
+        assert_int_equal(b.len, 1); /* out unchanged on failure */
+    }
+    cs_buf_release(&b);
+    cql_type_free(t);
+    return h;
+}
+
+static char *enc_json(const char *type, const char *js, cql_error *err)
+{
+    cql_type *t = ty(type);
+    json_error_t je;
+    json_t *v = json_loads(js, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (!v)
+        fail_msg("bad test JSON %s: %s", js, je.text);
+    cs_buf b;
+    cs_buf_init(&b, 1 << 26);
+    int rc = cql_value_encode_json(t, v, &b, err);
+    char *h = rc == 0 ? to_hex(b.data, b.len) : NULL;
+    if (rc)
+        assert_int_equal(b.len, 0);
+    cs_buf_release(&b);
+    json_decref(v);
+    cql_type_free(t);
+    return h;
+}
+
+/* Decode value bytes (hex, no length prefix; NULL = null) as JSON text. */
+static char *dec(const char *type, const char *hex, cql_error *err)
+{
+    cql_type *t = ty(type);
+    size_t cap = hex ? strlen(hex) / 2 + 1 : 1;
+    uint8_t *buf = malloc(cap);
+    int32_t n = hex ? (int32_t)from_hex(hex, buf) : -1;
+    json_t *j = cql_value_decode_json(t, buf, n, err);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    free(buf);
+    cql_type_free(t);
+    return s;
+}
+
+#define EXPECT_TEXT(type, in, hex)                                                                   \
+    do {                                                                                             \
+        cql_error e_;                                                                                \
+        char *h_ = enc_text(type, in, &e_);                                                          \
+        if (!h_)                                                                                     \
+            fail_msg("encode_text %s %s failed: %s", type, in, e_.msg);                              \
+        if (strcmp(h_, hex) != 0)                                                                    \
+            fail_msg("encode_text %s %s: expected %s, got %s", type, in, hex, h_);                   \
+        free(h_);                                                                                    \
+    } while (0)
+
+#define EXPECT_TEXT_FAIL(type, in, needle)                                                           \
+    do {                                                                                             \
+        cql_error e_;                                                                                \
+        char *h_ = enc_text(type, in, &e_);                                                          \
+        if (h_)                                                                                      \
+            fail_msg("encode_text %s %s: expected failure, got %s", type, in, h_);                   \
+        assert_int_equal(e_.code, CQL_E_ENCODE);                                                     \
+        if (!strstr(e_.msg, needle))                                                                 \
+            fail_msg("encode_text %s %s: message '%s' lacks '%s'", type, in, e_.msg, needle);        \
+    } while (0)
+
+#define EXPECT_JSON(type, in, hex)                                                                   \
+    do {                                                                                             \
+        cql_error e_;                                                                                \
+        char *h_ = enc_json(type, in, &e_);                                                          \
+        if (!h_)                                                                                     \
+            fail_msg("encode_json %s %s failed: %s", type, in, e_.msg);                              \
+        if (strcmp(h_, hex) != 0)                                                                    \
+            fail_msg("encode_json %s %s: expected %s, got %s", type, in, hex, h_);                   \
+        free(h_);                                                                                    \
+    } while (0)
+
+#define EXPECT_JSON_FAIL(type, in, needle)                                                           \
+    do {                                                                                             \
+        cql_error e_;                                                                                \
+        char *h_ = enc_json(type, in, &e_);                                                          \
+        if (h_)                                                                                      \
+            fail_msg("encode_json %s %s: expected failure, got %s", type, in, h_);                   \
+        if (!strstr(e_.msg, needle))                                                                 \
+            fail_msg("encode_json %s %s: message '%s' lacks '%s'", type, in, e_.msg, needle);        \
+    } while (0)
+
+#define EXPECT_DEC(type, hex, json)                                                                  \
+    do {                                                                                             \
+        cql_error e_;                                                                                \
+        char *s_ = dec(type, hex, &e_);                                                              \
+        if (!s_)                                                                                     \
+            fail_msg("decode %s %s failed: %s", type, hex ? hex : "null", e_.msg);                   \
+        if (strcmp(s_, json) != 0)                                                                   \
+            fail_msg("decode %s %s: expected %s, got %s", type, hex ? hex : "null", json, s_);       \
+        free(s_);                                                                                    \
+    } while (0)
+
+#define EXPECT_DEC_FAIL(type, hex)                                                                   \
+    do {                                                                                             \
+        cql_error e_;                                                                                \
+        char *s_ = dec(type, hex, &e_);                                                              \
+        if (s_)                                                                                      \
+            fail_msg("decode %s %s: expected failure, got %s", type, hex, s_);                       \
+        assert_true(e_.code == CQL_E_ENCODE || e_.code == CQL_E_USAGE);                              \
+    } while (0)
+
+/* JSON in -> bytes -> JSON out must give back `canon` (and text in too). */
+static void roundtrip(const char *type, const char *json_in, const char *canon)
+{
+    cql_error err;
+    char *h = enc_json(type, json_in, &err);
+    if (!h)
+        fail_msg("roundtrip encode %s %s: %s", type, json_in, err.msg);
+    /* strip the [int32] length; null stays null */
+    const char *body = strcmp(h, "ffffffff") == 0 ? NULL : h + 8;
+    char *s = dec(type, body, &err);
+    if (!s)
+        fail_msg("roundtrip decode %s %s: %s", type, h, err.msg);
+    if (strcmp(s, canon) != 0)
+        fail_msg("roundtrip %s %s: expected %s, got %s (bytes %s)", type, json_in, canon, s, h);
+    /* The canonical JSON form must encode to the same bytes again. */
+    char *h2 = enc_json(type, s, &err);
+    if (!h2 || strcmp(h, h2) != 0)
+        fail_msg("roundtrip %s: canonical %s re-encodes to %s, not %s", type, s, h2 ? h2 : err.msg, h);
+    free(h2);
+    free(s);
+    free(h);
+}
+
+/* ---------- scalars: exact bytes ---------- */
+
+static void test_integers(void **state)
+{
+    (void)state;
+    EXPECT_TEXT("tinyint", "-128", "0000000180");
+    EXPECT_TEXT("tinyint", "127", "000000017f");
+    EXPECT_TEXT("smallint", "-32768", "000000028000");
+    EXPECT_TEXT("int", "2147483647", "000000047fffffff");
+    EXPECT_TEXT("int", " -1 ", "00000004ffffffff");
+    EXPECT_TEXT("int", "+5", "0000000400000005");
+    EXPECT_TEXT("bigint", "-9223372036854775808", "000000088000000000000000");
+    EXPECT_TEXT("bigint", "9223372036854775807", "000000087fffffffffffffff");
+    EXPECT_TEXT("counter", "1", "000000080000000000000001");
+    EXPECT_TEXT_FAIL("tinyint", "300", "expected an integer in -128..127 for tinyint, got '300'");
+    EXPECT_TEXT_FAIL("bigint", "9223372036854775808", "-9223372036854775808..9223372036854775807");
+    EXPECT_TEXT_FAIL("int", "1.5", "for int");
+    EXPECT_TEXT_FAIL("int", "", "an empty string");
+    EXPECT_TEXT_FAIL("int", "12a", "got '12a'");
+    EXPECT_JSON("int", "-2147483648", "0000000480000000");
+    EXPECT_JSON("smallint", "\"7\"", "000000020007");
+    EXPECT_JSON_FAIL("int", "2147483648", "-2147483648..2147483647");
+    EXPECT_JSON_FAIL("int", "true", "expected an integer for int, got a boolean");
+    EXPECT_DEC("tinyint", "80", "-128");
+    EXPECT_DEC("bigint", "8000000000000000", "-9223372036854775808");
+    EXPECT_DEC("int", "", "null"); /* legacy empty value */
+    EXPECT_DEC_FAIL("int", "000001");
+    EXPECT_DEC_FAIL("bigint", "00");
+}
+
+static void test_varint(void **state)
+{
+    (void)state;
+    /* spec: 0 = 00, 1 = 01, 127 = 7F, 128 = 00 80, 129 = 00 81, -1 = FF, -128 = 80, -129 = FF 7F */
+    EXPECT_TEXT("varint", "0", "0000000100");
+    EXPECT_TEXT("varint", "1", "0000000101");
+    EXPECT_TEXT("varint", "127", "000000017f");
+    EXPECT_TEXT("varint", "128", "000000020080");
+    EXPECT_TEXT("varint", "129", "000000020081");
+    EXPECT_TEXT("varint", "-1", "00000001ff");
+    EXPECT_TEXT("varint", "-128", "0000000180");
+    EXPECT_TEXT("varint", "-129", "00000002ff7f");
+    EXPECT_TEXT("varint", "-0", "0000000100");
+    EXPECT_TEXT("varint", "000255", "0000000200ff");
+    EXPECT_TEXT("varint", "18446744073709551616", "00000009010000000000000000");
+    EXPECT_TEXT("varint", "-18446744073709551616", "00000009ff0000000000000000");
+    EXPECT_TEXT("varint", "-9223372036854775808", "000000088000000000000000");
+    EXPECT_JSON("varint", "-129", "00000002ff7f");
+    EXPECT_TEXT_FAIL("varint", "1e3", "expected an integer");
+    EXPECT_TEXT_FAIL("varint", "-", "for varint");
+    EXPECT_DEC("varint", "0080", "\"128\"");
+    EXPECT_DEC("varint", "ff7f", "\"-129\"");
+    EXPECT_DEC("varint", "ff0000000000000000", "\"-18446744073709551616\"");
+    EXPECT_DEC("varint", "ffff", "\"-1\""); /* non-minimal but valid */
+    roundtrip("varint", "\"123456789012345678901234567890123456789012345678901234567890\"",
+              "\"123456789012345678901234567890123456789012345678901234567890\"");
+    roundtrip("varint", "\"-340282366920938463463374607431768211456\"", "\"-340282366920938463463374607431768211456\"");
+
+    /* A 3000-digit number survives both directions (heap path). */
+    char *big = malloc(3002);
+    big[0] = '"';
+    big[1] = '-';
+    for (int i = 0; i < 2998; i++)
+        big[2 + i] = (char)('1' + i % 9);
+    big[3000] = '"';
+    big[3001] = '\0';
+    roundtrip("varint", big, big);
+    free(big);
+}
+
+static void test_decimal(void **state)
+{
+    (void)state;
+    /* scale int32, then varint unscaled */
+    EXPECT_TEXT("decimal", "-12.50", "0000000600000002fb1e");
+    EXPECT_TEXT("decimal", "0", "000000050000000000");
+    EXPECT_TEXT("decimal", "12E+3", "00000005fffffffd0c");
+    EXPECT_TEXT("decimal", "1.5e-3", "00000005000000040f");
+    EXPECT_TEXT("decimal", "0.001", "000000050000000301");
+    EXPECT_JSON("decimal", "12", "00000005000000000c");
+    EXPECT_TEXT_FAIL("decimal", "1.2.3", "expected a decimal number");
+    EXPECT_TEXT_FAIL("decimal", "1e99999999999", "for decimal");
+    EXPECT_DEC("decimal", "00000002fb1e", "\"-12.50\"");
+    EXPECT_DEC("decimal", "fffffffd0c", "\"12E+3\"");
+    EXPECT_DEC("decimal", "0000000301", "\"0.001\"");
+    EXPECT_DEC("decimal", "00000003ff", "\"-0.001\"");
+    EXPECT_DEC_FAIL("decimal", "000000");
+    roundtrip("decimal", "\"-0.000000000000000000000000000000000001\"", "\"-0.000000000000000000000000000000000001\"");
+    roundtrip("decimal", "\"3.14159265358979323846264338327950288419716939937510\"",
+              "\"3.14159265358979323846264338327950288419716939937510\"");
+    roundtrip("decimal", "\"1.000\"", "\"1.000\"");
+    roundtrip("decimal", "\"1E+2147483647\"", "\"1E+2147483647\"");
+}
+
+static void test_floats(void **state)
+{
+    (void)state;
+    EXPECT_TEXT("float", "1.5", "000000043fc00000");
+    EXPECT_TEXT("float", "-0.0", "0000000480000000");
+    EXPECT_TEXT("float", "NaN", "000000047fc00000");
+    EXPECT_TEXT("float", "-Infinity", "00000004ff800000");
+    EXPECT_TEXT("double", "Infinity", "000000087ff0000000000000");
+    EXPECT_TEXT("double", "-0", "000000088000000000000000");
+    EXPECT_TEXT("double", "1e-320", "0000000800000000000007e8"); /* subnormal */
+    EXPECT_TEXT("float", "3.4028235e38", "000000047f7fffff");
+    EXPECT_TEXT_FAIL("float", "1e39", "float range");
+    EXPECT_TEXT_FAIL("double", "1e400", "double range");
+    EXPECT_TEXT_FAIL("double", "abc", "expected a number");
+    EXPECT_JSON("double", "0.1", "000000083fb999999999999a");
+    EXPECT_JSON("float", "0.1", "000000043dcccccd");
+    EXPECT_JSON("double", "\"NaN\"", "000000087ff8000000000000");
+    EXPECT_DEC("double", "8000000000000000", "-0.0");
+    EXPECT_DEC("double", "7ff8000000000000", "\"NaN\"");
+    EXPECT_DEC("float", "ff800000", "\"-Infinity\"");
+    roundtrip("double", "0.1", "0.10000000000000001");
+    roundtrip("double", "1.7976931348623157e308", "1.7976931348623157e308");
+    roundtrip("double", "4.9e-324", "4.9406564584124654e-324");
+    roundtrip("double", "-0.0", "-0.0");
+    roundtrip("float", "3.4028234663852886e+38", "3.4028234663852886e38");
+    roundtrip("float", "1.401298464324817e-45", "1.4012984643248171e-45");
+}
+
+static void test_text_types(void **state)
+{
+    (void)state;
+    EXPECT_TEXT("text", "", "00000000");
+    EXPECT_TEXT("text", " a ", "00000003206120"); /* text keeps its blanks */
+    EXPECT_TEXT("text", "h\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "0000000a68c3a9e282acf09f9880");
+    EXPECT_TEXT("ascii", "abc", "00000003616263");
+    EXPECT_TEXT_FAIL("ascii", "\xc3\xa9", "expected only ASCII characters for ascii, got byte 0xc3 at offset 0");
+    EXPECT_TEXT_FAIL("text", "ab\xff", "expected valid UTF-8 for text, got invalid byte 0xff at offset 2");
+    EXPECT_TEXT_FAIL("text", "\xc0\xaf", "invalid byte 0xc0");         /* overlong '/' */
+    EXPECT_TEXT_FAIL("text", "\xed\xa0\x80", "invalid byte 0xed");     /* surrogate */
+    EXPECT_TEXT_FAIL("text", "\xf4\x90\x80\x80", "invalid byte 0xf4"); /* > U+10FFFF */
+    EXPECT_TEXT_FAIL("text", "abcdefgh\xe2\x82", "offset 8");          /* truncated after an ASCII run */
+    EXPECT_JSON("varchar", "\"\"", "00000000");
+    EXPECT_JSON("text", "null", "ffffffff");
+    EXPECT_JSON_FAIL("text", "5", "expected a string for text, got an integer");
+    EXPECT_DEC("text", "", "\"\"");
+    EXPECT_DEC("text", NULL, "null");
+    EXPECT_DEC("text", "00", "\"\\u0000\"");
+    EXPECT_DEC_FAIL("text", "ff");
+    EXPECT_DEC_FAIL("ascii", "80");
+    roundtrip("text", "\"\\u00e9\\u4e2d\\ud83d\\ude00 \\\"q\\\"\"", "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80 \\\"q\\\"\"");
+}
+
+static void test_blob_bool_uuid_inet(void **state)
+{
+    (void)state;
+    EXPECT_TEXT("blob", "0x", "00000000");
+    EXPECT_TEXT("blob", "0xCAfe00", "00000003cafe00");
+    EXPECT_TEXT_FAIL("blob", "cafe", "expected 0x followed by an even number of hex digits for blob");
+    EXPECT_TEXT_FAIL("blob", "0xabc", "hex digits");
+    EXPECT_TEXT_FAIL("blob", "0xzz", "hex digits");
+    EXPECT_DEC("blob", "", "\"0x\"");
+    EXPECT_DEC("blob", "00ff80", "\"0x00ff80\"");
+    EXPECT_TEXT("boolean", "TRUE", "0000000101");
+    EXPECT_TEXT("boolean", "no", "0000000100");
+    EXPECT_TEXT("boolean", "1", "0000000101");
+    EXPECT_TEXT_FAIL("boolean", "maybe", "expected true/false");
+    EXPECT_JSON("boolean", "false", "0000000100");
+    EXPECT_DEC("boolean", "01", "true");
+    EXPECT_TEXT("uuid", "123E4567-E89B-12D3-A456-426614174000", "00000010123e4567e89b12d3a456426614174000");
+    EXPECT_TEXT_FAIL("uuid", "123e4567e89b12d3a456426614174000", "expected a UUID");
+    EXPECT_TEXT("timeuuid", "5e9a1b20-9f0a-11ee-8c90-0242ac120002", "000000105e9a1b209f0a11ee8c900242ac120002");
+    EXPECT_TEXT_FAIL("timeuuid", "123e4567-e89b-42d3-a456-426614174000", "version 1");
+    EXPECT_DEC("uuid", "123e4567e89b12d3a456426614174000", "\"123e4567-e89b-12d3-a456-426614174000\"");
+    EXPECT_DEC_FAIL("uuid", "123e4567");
+    EXPECT_TEXT("inet", "10.0.0.1", "000000040a000001");
+    EXPECT_TEXT("inet", "::1", "0000001000000000000000000000000000000001");
+    EXPECT_TEXT_FAIL("inet", "10.0.0.256", "expected an IPv4 or IPv6 address");
+    EXPECT_DEC("inet", "7f000001", "\"127.0.0.1\"");
+    EXPECT_DEC("inet", "20010db8000000000000000000000001", "\"2001:db8::1\"");
+    EXPECT_DEC("inet", "00000000000000000000ffff01020304", "\"::ffff:1.2.3.4\"");
+    EXPECT_DEC_FAIL("inet", "0102");
+}
+
+static void test_dates_times(void **state)
+{
+    (void)state;
+    /* date: uint32 days, epoch at 2^31 */
+    EXPECT_TEXT("date", "1970-01-01", "0000000480000000");
+    EXPECT_TEXT("date", "1969-12-31", "000000047fffffff");
+    EXPECT_TEXT("date", "0", "0000000480000000");
+    EXPECT_TEXT("date", "-2147483648", "0000000400000000");
+    EXPECT_TEXT("date", "2147483647", "00000004ffffffff");
+    EXPECT_TEXT("date", "-5877641-06-23", "0000000400000000");
+    EXPECT_TEXT_FAIL("date", "-5877641-06-22", "expected a date within -5877641-06-23..5881580-07-11");
+    EXPECT_TEXT("date", "5881580-07-11", "00000004ffffffff");
+    EXPECT_TEXT("date", "2000-02-29", "0000000480002b08");
+    EXPECT_TEXT_FAIL("date", "2001-02-29", "expected a date YYYY-MM-DD");
+    EXPECT_TEXT_FAIL("date", "2147483648", "expected a date within");
+    EXPECT_JSON("date", "-1", "000000047fffffff");
+    EXPECT_DEC("date", "80000000", "\"1970-01-01\"");
+    EXPECT_DEC("date", "00000000", "-2147483648");
+    EXPECT_DEC("date", "ffffffff", "2147483647");
+    roundtrip("date", "\"0001-01-01\"", "\"0001-01-01\"");
+    roundtrip("date", "\"9999-12-31\"", "\"9999-12-31\"");
+    roundtrip("date", "\"10000-01-01\"", "2932897");
+    roundtrip("date", "-719163", "-719163"); /* 0000-12-31 */
+
+    EXPECT_TEXT("time", "00:00:00", "000000080000000000000000");
+    EXPECT_TEXT("time", "23:59:59.999999999", "0000000800004e94914effff");
+    EXPECT_TEXT("time", "12:34:56.789", "00000008000029327b048f40");
+    EXPECT_TEXT_FAIL("time", "24:00:00", "expected a time");
+    EXPECT_TEXT_FAIL("time", "86400000000000", "expected a time");
+    EXPECT_DEC("time", "00004e94914effff", "\"23:59:59.999999999\"");
+    EXPECT_DEC_FAIL("time", "ffffffffffffffff");
+    roundtrip("time", "\"01:02:03.000000004\"", "\"01:02:03.000000004\"");
+    roundtrip("time", "3723000000004", "\"01:02:03.000000004\"");
+
+    /* timestamp: int64 ms since the epoch */
+    EXPECT_TEXT("timestamp", "1970-01-01T00:00:00Z", "000000080000000000000000");
+    EXPECT_TEXT("timestamp", "1970-01-01 00:00:01.5+01:00", "00000008ffffffffffc9175c");
+    EXPECT_TEXT("timestamp", "1970-01-01T00:00:00.001", "000000080000000000000001");
+    EXPECT_TEXT("timestamp", "1970-01-01", "000000080000000000000000");
+    EXPECT_TEXT("timestamp", "-1", "00000008ffffffffffffffff");
+    EXPECT_TEXT("timestamp", "2024-01-31T12:00:00.000-0530", "000000080000018d609209c0");
+    EXPECT_TEXT("timestamp", "1970-01-01T00:00:00.0010000Z", "000000080000000000000001");
+    EXPECT_TEXT_FAIL("timestamp", "1970-01-01T00:00:00.0001Z", "expected an ISO 8601 timestamp");
+    EXPECT_TEXT_FAIL("timestamp", "2024-13-01", "ISO 8601");
+    EXPECT_TEXT_FAIL("timestamp", "292278994-08-17T07:12:55.808Z", "ISO 8601"); /* past int64 ms */
+    EXPECT_DEC("timestamp", "0000000000000000", "\"1970-01-01T00:00:00.000Z\"");
+    EXPECT_DEC("timestamp", "ffffffffffffffff", "\"1969-12-31T23:59:59.999Z\"");
+    EXPECT_DEC("timestamp", "8000000000000000", "-9223372036854775808");
+    roundtrip("timestamp", "\"0001-01-01T00:00:00.000Z\"", "\"0001-01-01T00:00:00.000Z\"");
+    roundtrip("timestamp", "\"9999-12-31T23:59:59.999Z\"", "\"9999-12-31T23:59:59.999Z\"");
+    roundtrip("timestamp", "9223372036854775807", "9223372036854775807");
+    roundtrip("timestamp", "-62135596800001", "-62135596800001"); /* just before year 1 */
+}
+
+static void test_duration(void **state)
+{
+    (void)state;
+    /* three zig-zag vints: 1mo = 02, 2d = 04, 3ns = 06 */
+    EXPECT_TEXT("duration", "1mo2d3ns", "00000003020406");
+    EXPECT_TEXT("duration", "-1mo2d3ns", "00000003010305");
+    EXPECT_TEXT("duration", "0mo0d0ns", "00000003000000");
+    /* 1h = 3600e9 ns: zig-zag 7200e9 = 0x68c61714000, a 7-byte vint (6 leading 1 bits) */
+    EXPECT_TEXT("duration", "1h", "000000090000fc068c61714000");
+    EXPECT_TEXT("duration", "1y2w", "00000003181c00");
+    EXPECT_TEXT("duration", "P1Y2M3DT4H", "000000091c06fc1a3185c50000");
+    EXPECT_TEXT("duration", "-P2W", "00000003001b00");
+    EXPECT_TEXT_FAIL("duration", "1x", "expected a duration");
+    EXPECT_TEXT_FAIL("duration", "", "expected a duration");
+    EXPECT_DEC("duration", "020406", "\"1mo2d3ns\"");
+    EXPECT_DEC("duration", "010305", "\"-1mo2d3ns\"");
+    EXPECT_DEC_FAIL("duration", "0204");
+    EXPECT_DEC_FAIL("duration", "010406"); /* mixed signs */
+    EXPECT_TEXT_FAIL("duration", "-2147483648mo-2147483648d", "expected a duration like");
+    EXPECT_TEXT("duration", "-2147483648mo2147483648d", "0000000bf0fffffffff0ffffffff00");
+    EXPECT_TEXT_FAIL("duration", "2147483648mo", "expected a duration like");
+    roundtrip("duration", "\"2147483647mo2147483647d9223372036854775807ns\"",
+              "\"2147483647mo2147483647d9223372036854775807ns\"");
+    roundtrip("duration", "\"-2147483648mo2147483648d9223372036854775807ns\"",
+              "\"-2147483648mo2147483648d9223372036854775807ns\"");
+    roundtrip("duration", "\"1h30m15s20ms10us5ns\"", "\"0mo0d5415020010005ns\"");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_integers),   cmocka_unit_test(test_varint),    cmocka_unit_test(test_decimal),
+        cmocka_unit_test(test_floats),     cmocka_unit_test(test_text_types), cmocka_unit_test(test_blob_bool_uuid_inet),
+        cmocka_unit_test(test_dates_times), cmocka_unit_test(test_duration),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
