@@ -591,6 +591,7 @@ int conn_send(cql_conn *c, cql_request *r)
     c->sent_tail = r;
     c->inflight++;
     atomic_fetch_add_explicit(&c->s->st_sent, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->node->sent, 1, memory_order_relaxed);
     if (conn_write_envelope(c, id, r->opcode, r->body, r->body_len))
         return 0; /* the connection is closing; the request was failed over */
     session_mark_dirty(c->s, c);

@@ -185,5 +185,9 @@ typedef struct cql_session_stats {
     int inflight;
 } cql_session_stats;
 void cql_session_get_stats(const cql_session *s, cql_session_stats *out);
+/* Address ("127.0.0.1:9042"), up flag and requests sent for node i
+ * (0 <= i < cql_session_node_count). 0, or -1 if i is out of range. */
+int cql_session_node_info(const cql_session *s, int i, char *addr, size_t addrlen, int *up,
+                          uint64_t *sent);
 
 #endif

@@ -219,10 +219,11 @@ int32_t cql_result_column_count(const cql_result *r)
 }
 const cql_column *cql_result_column(const cql_result *r, int32_t col)
 {
-    if (r->parsed.kind != CQL_RESULT_ROWS || col < 0 || col >= r->parsed.rows.ncols ||
-        !r->parsed.rows.meta.cols)
+    if (r->parsed.kind != CQL_RESULT_ROWS || col < 0 || col >= r->parsed.rows.ncols)
         return NULL;
-    return &r->parsed.rows.meta.cols[col];
+    if (r->parsed.rows.meta.cols)
+        return &r->parsed.rows.meta.cols[col];
+    return r->skip_meta && r->skip_meta->cols ? &r->skip_meta->cols[col] : NULL;
 }
 int32_t cql_result_value(const cql_result *r, int32_t row, int32_t col, const uint8_t **p)
 {
@@ -303,6 +304,7 @@ static cql_result *build_result(cql_session *s, cql_request *r, const cql_envelo
     }
     memcpy(res->body, rd.p, rd.n);
     res->len = rd.n;
+    res->skip_meta = r->skip_meta;
     if (cql_result_parse(&res->parsed, s->version, res->body, res->len, r->skip_meta, err)) {
         cql_result_free(res);
         return NULL;
@@ -1354,6 +1356,18 @@ void cql_session_get_stats(const cql_session *s, cql_session_stats *o)
     o->bytes_received = atomic_load_explicit(&s->st_bytes_in, memory_order_relaxed);
     o->reprepares = atomic_load_explicit(&s->st_reprepares, memory_order_relaxed);
     o->inflight = atomic_load_explicit(&s->st_inflight, memory_order_relaxed);
+}
+
+int cql_session_node_info(const cql_session *s, int i, char *addr, size_t addrlen, int *up,
+                          uint64_t *sent)
+{
+    if (i < 0 || i >= atomic_load(&s->nnodes))
+        return -1;
+    const cql_node *n = s->nodes[i];
+    snprintf(addr, addrlen, "%s:%u", n->addr, n->port);
+    *up = n->up;
+    *sent = atomic_load_explicit(&n->sent, memory_order_relaxed);
+    return 0;
 }
 
 /* ---- prepared statements -------------------------------------------------- */

@@ -66,6 +66,7 @@ struct cql_result {
     uint8_t *body;                /* owned copy of the RESULT body (NULL for VOID) */
     size_t len;
     cql_result_body parsed;
+    const cql_metadata *skip_meta;/* columns of a prepared statement when the server sent none */
     char **warnings;              /* NULL-terminated */
 };
 
@@ -86,6 +87,7 @@ struct cql_node {
     cql_request *parked_head, *parked_tail; /* waiting for a free stream */
     int reconnect_ms;
     uv_timer_t *reconnect_timer;
+    atomic_ullong sent;           /* requests sent to this node */
     int settled;                  /* connection attempts finished (ready or failed), under mu */
     int downgrade;                /* the last attempt was refused for protocol v5 */
     cql_error last_err;           /* why the last attempt failed */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "cql/cql.h"
 
@@ -42,8 +43,8 @@ static void encode_row(cs_buf *b, long k)
 {
     char text[128];
     int n = snprintf(text, sizeof text, "value-%ld", k);
-    while (n < 100)
-        text[n++] = (char)('a' + (k + n) % 26);
+    for (; n < 100; n++)
+        text[n] = (char)('a' + (k + n) % 26);
     cs_buf_put_u32(b, 8);
     cs_buf_put_u64(b, (uint64_t)k);
     cs_buf_put_u32(b, (uint32_t)n);
@@ -114,6 +115,7 @@ int main(int argc, char **argv)
     cs_buf vals;
     cs_buf_init(&vals, 1 << 20);
     int64_t ts = cql_timestamp_now_us();
+    long submitted = 0;
     if (batch <= 1) {
         for (long k = 0; k < rows; k++) {
             cs_buf_reset(&vals);
@@ -132,6 +134,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "cql_bulk: %s\n", e.msg);
                 break;
             }
+            submitted++;
             cql_future_set_callback(f, on_done, (void *)(intptr_t)1);
         }
     } else {
@@ -162,23 +165,44 @@ int main(int argc, char **argv)
                 fprintf(stderr, "cql_bulk: %s\n", e.msg);
                 break;
             }
+            submitted += n;
             cql_future_set_callback(f, on_done, (void *)(intptr_t)n);
         }
         free(stmts);
         free(offs);
     }
     cs_buf_release(&vals);
+    /* Wait for every completion, then read the per-node counters. */
+    json_t *per_node = json_object();
+    {
+        cql_statement probe = {0};
+        probe.query = "SELECT release_version FROM system.local";
+        cql_result *r = cql_session_query_sync(s, &probe, &e); /* queued behind the writes */
+        cql_result_free(r);
+        while (atomic_load(&ok_count) + atomic_load(&failed_count) < submitted) {
+            struct timespec pause = {0, 10 * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+        for (int i = 0; i < cql_session_node_count(s); i++) {
+            char addr[128];
+            int up;
+            uint64_t sent;
+            if (cql_session_node_info(s, i, addr, sizeof addr, &up, &sent) == 0)
+                json_object_set_new(per_node, addr, json_integer((json_int_t)sent));
+        }
+    }
     cql_session_close(s); /* waits for every request */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "rows", (json_int_t)rows, "ok",
+    json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "rows", (json_int_t)rows, "ok",
                             (json_int_t)atomic_load(&ok_count), "failed",
                             (json_int_t)atomic_load(&failed_count), "retries",
                             (json_int_t)atomic_load(&retry_count), "maxrss_kb",
-                            (json_int_t)ru.ru_maxrss, "first_error", first_error);
+                            (json_int_t)ru.ru_maxrss, "first_error", first_error, "per_node",
+                            per_node);
     char *txt = json_dumps(out, JSON_COMPACT);
     puts(txt);
     free(txt);
     json_decref(out);
-    return atomic_load(&failed_count) ? 1 : 0;
+    return atomic_load(&failed_count) || submitted < rows ? 1 : 0;
 }
