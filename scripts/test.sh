@@ -46,9 +46,17 @@ stop_ours() {
   bash scripts/mariadb.sh stop --owner "$OWNER" || true
   exit "$rc"
 }
+# On Ctrl-C or TERM, stop ctest too: `timeout` runs it in its own process
+# group, which a terminal's Ctrl-C does not reach.
+CTEST_PID=""
+# shellcheck disable=SC2317  # called by the INT/TERM traps
+interrupted() {
+  if [[ -n "$CTEST_PID" ]]; then kill -TERM "$CTEST_PID" 2>/dev/null || true; wait "$CTEST_PID" || true; fi
+  exit "$1"
+}
 trap stop_ours EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
 
 say "build"
 cmake --build "$BUILD"
@@ -57,7 +65,11 @@ say "test (ctest, at most ${TIMEOUT}s)"
 LOG="$BUILD_ABS/ctest.log"
 rc=0
 timeout -k 30 "$TIMEOUT" ctest --test-dir "$BUILD" --output-on-failure --no-tests=error \
-  --parallel "$JOBS" "$@" 2>&1 | tee "$LOG" || rc=$?
+  --parallel "$JOBS" "$@" > >(tee "$LOG") 2>&1 &
+CTEST_PID=$!
+wait "$CTEST_PID" || rc=$?
+CTEST_PID=""
+wait # for tee
 if ((rc == 124)); then echo "test.sh: ctest exceeded ${TIMEOUT}s and was stopped" >&2; fi
 
 say "summary"
