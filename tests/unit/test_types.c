@@ -443,12 +443,390 @@ static void test_duration(void **state)
     roundtrip("duration", "\"1h30m15s20ms10us5ns\"", "\"0mo0d5415020010005ns\"");
 }
 
+/* ---------- collections, tuples, UDTs, vectors ---------- */
+
+static void test_collections_text(void **state)
+{
+    (void)state;
+    /* list<text>: [int32 len][int32 count] then each [int32 len][bytes] */
+    EXPECT_TEXT("list<text>", "['x','y']", "0000000e" "00000002" "0000000178" "0000000179");
+    EXPECT_TEXT("list<text>", "[\"x\", \"y\"]", "0000000e" "00000002" "0000000178" "0000000179");
+    EXPECT_TEXT("list<text>", "[]", "0000000400000000");
+    EXPECT_TEXT("list<text>", "['it''s', \"a\\\"b\\u00e9\", '']",
+                "00000019" "00000003" "0000000469742773" "00000005612262c3a9" "00000000");
+    EXPECT_TEXT("set<int>", "{1, 2}", "00000014" "00000002" "0000000400000001" "0000000400000002");
+    EXPECT_TEXT("set<int>", " [ 1 ,2 ] ", "00000014" "00000002" "0000000400000001" "0000000400000002");
+    EXPECT_TEXT("map<text, int>", "{'k': 1}", "00000011" "00000001" "000000016b" "0000000400000001");
+    EXPECT_TEXT("map<int, boolean>", "[[1, true]]", "00000011" "00000001" "0000000400000001" "0000000101");
+    EXPECT_TEXT("map<time, int>", "{'12:00:00': 1}", "00000018" "00000001" "000000080000274a48a78000" "0000000400000001");
+    EXPECT_TEXT("list<frozen<list<int>>>", "[[1], []]",
+                "0000001c" "00000002" "0000000c" "00000001" "0000000400000001" "00000004" "00000000");
+    EXPECT_TEXT("tuple<int, text>", "(1, 'a')", "0000000d" "0000000400000001" "0000000161");
+    EXPECT_TEXT("tuple<int, text>", "[null, \"a\"]", "00000009" "ffffffff" "0000000161");
+    EXPECT_TEXT("vector<float, 3>", "[1.5, -0.0, 3]", "0000000c" "3fc00000" "80000000" "40400000");
+    EXPECT_TEXT("vector<text, 2>", "['a', '']", "00000003" "0161" "00");
+    EXPECT_TEXT("vector<smallint, 2>", "[1, -1]", "00000006" "020001" "02ffff");
+    EXPECT_TEXT("map<text, frozen<map<int, list<text>>>>", "{'a': {1: ['x']}}",
+                "00000026" "00000001" "0000000161" "00000019" "00000001" "0000000400000001"
+                "00000009" "00000001" "0000000178");
+    EXPECT_TEXT_FAIL("list<int>", "[1, null]", "no null elements");
+    EXPECT_TEXT_FAIL("list<int>", "[1, 'x']", "expected an integer in -2147483648..2147483647 for int, got 'x'");
+    EXPECT_TEXT_FAIL("list<int>", "[1, 2", "']'");
+    EXPECT_TEXT_FAIL("list<text>", "['abc", "closing quote");
+    EXPECT_TEXT_FAIL("list<text>", "['a\xff']", "valid UTF-8");
+    EXPECT_TEXT_FAIL("list<int>", "1, 2", "expected '['");
+    EXPECT_TEXT_FAIL("list<int>", "[1,,2]", "expected a value");
+    EXPECT_TEXT_FAIL("vector<float, 3>", "[1, 2]", "expected 3 elements for vector<float, 3>, got 2");
+    EXPECT_TEXT_FAIL("vector<float, 2>", "[1, 2, 3]", "got more");
+    EXPECT_TEXT_FAIL("tuple<int, int>", "(1)", "expected 2 elements");
+    EXPECT_TEXT_FAIL("map<text, int>", "{'a' 1}", "':' after a map key");
+    EXPECT_TEXT_FAIL("list<int>", "[1] x", "the end of the literal");
+}
+
+/* A UDT type as bind metadata would give it. */
+static cql_type *udt_type(void)
+{
+    /* [option] 0x0030, keyspace "ks", name "addr", 2 fields: street text, zip int */
+    static const uint8_t opt[] = {0x00, 0x30, 0x00, 0x02, 'k', 's', 0x00, 0x04, 'a', 'd', 'd', 'r', 0x00, 0x02,
+                                  0x00, 0x06, 's', 't', 'r', 'e', 'e', 't', 0x00, 0x0d,
+                                  0x00, 0x03, 'z', 'i', 'p', 0x00, 0x09};
+    cs_rd r;
+    cs_rd_init(&r, opt, sizeof opt);
+    cql_error err;
+    cql_type *t = cql_type_read_option(&r, &err);
+    if (!t)
+        fail_msg("udt option: %s", err.msg);
+    assert_int_equal(r.n, 0);
+    return t;
+}
+
+static void test_udt(void **state)
+{
+    (void)state;
+    cql_type *t = udt_type();
+    cs_buf b;
+    cs_buf_init(&b, 1 << 20);
+    cql_error err;
+    const char *lit = "{zip: 12345, street: 'Main St'}";
+    assert_int_equal(cql_value_encode_text(t, lit, strlen(lit), &b, &err), 0);
+    char *h = to_hex(b.data, b.len);
+    assert_string_equal(h, "00000013" "000000074d61696e205374" "0000000400003039");
+    free(h);
+    json_t *j = cql_value_decode_json(t, b.data + 4, (int32_t)b.len - 4, &err);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(s, "{\"street\":\"Main St\",\"zip\":12345}");
+    free(s);
+    json_decref(j);
+    /* missing fields are null; a value with fewer fields (ALTER TYPE ADD) too */
+    cs_buf_reset(&b);
+    json_t *in = json_loads("{\"street\": \"x\"}", 0, NULL);
+    assert_int_equal(cql_value_encode_json(t, in, &b, &err), 0);
+    json_decref(in);
+    h = to_hex(b.data, b.len);
+    assert_string_equal(h, "00000009" "0000000178" "ffffffff");
+    free(h);
+    j = cql_value_decode_json(t, b.data + 4, 5, &err);
+    s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(s, "{\"street\":\"x\",\"zip\":null}");
+    free(s);
+    json_decref(j);
+    /* unknown fields are errors */
+    cs_buf_reset(&b);
+    in = json_loads("{\"street\": \"x\", \"city\": 1}", 0, NULL);
+    assert_int_equal(cql_value_encode_json(t, in, &b, &err), -1);
+    assert_non_null(strstr(err.msg, "expected a field of ks.addr, got 'city'"));
+    assert_int_equal(b.len, 0);
+    json_decref(in);
+    assert_int_equal(cql_value_encode_text(t, "{town: 1}", 9, &b, &err), -1);
+    assert_non_null(strstr(err.msg, "got 'town'"));
+    cs_buf_release(&b);
+    cql_type_free(t);
+
+    /* A UDT named in CQL text has no field list: encoding says so. */
+    EXPECT_TEXT_FAIL("ks.addr", "{a: 1}", "not known");
+}
+
+static void test_collections_json(void **state)
+{
+    (void)state;
+    roundtrip("list<int>", "[1, -2, 2147483647]", "[1,-2,2147483647]");
+    roundtrip("set<text>", "[\"a\", \"\\u00e9\"]", "[\"a\",\"\xc3\xa9\"]");
+    roundtrip("map<text, double>", "{\"a\": 1.5, \"b\": \"NaN\"}", "{\"a\":1.5,\"b\":\"NaN\"}");
+    roundtrip("map<int, text>", "[[1, \"x\"], [2, \"y\"]]", "[[1,\"x\"],[2,\"y\"]]");
+    roundtrip("map<uuid, int>", "{\"123e4567-e89b-12d3-a456-426614174000\": 1}",
+              "[[\"123e4567-e89b-12d3-a456-426614174000\",1]]");
+    roundtrip("tuple<int, text, boolean>", "[1, null, false]", "[1,null,false]");
+    roundtrip("frozen<list<frozen<map<text, frozen<set<bigint>>>>>>", "[{\"a\": [1, 2]}, {}]",
+              "[{\"a\":[1,2]},{}]");
+    roundtrip("vector<float, 3>", "[0.5, -0.0, \"Infinity\"]", "[0.5,-0.0,\"Infinity\"]");
+    roundtrip("vector<text, 2>", "[\"\", \"h\\u00e9\"]", "[\"\",\"h\xc3\xa9\"]");
+    roundtrip("vector<vector<int, 2>, 2>", "[[1, 2], [3, 4]]", "[[1,2],[3,4]]");
+    roundtrip("vector<list<int>, 2>", "[[1], []]", "[[1],[]]");
+    roundtrip("list<int>", "[]", "[]");
+    roundtrip("list<blob>", "[\"0x\", \"0xff\"]", "[\"0x\",\"0xff\"]");
+    EXPECT_JSON("list<int>", "[]", "0000000400000000");
+    EXPECT_JSON("vector<smallint, 2>", "[1, -1]", "00000006" "020001" "02ffff");
+    EXPECT_JSON_FAIL("list<int>", "[1, null]", "no null elements in list<int>");
+    EXPECT_JSON_FAIL("list<int>", "{\"a\": 1}", "expected an array for list<int>, got an object");
+    EXPECT_JSON_FAIL("vector<int, 2>", "[1]", "expected 2 elements for vector<int, 2>, got 1");
+    EXPECT_JSON_FAIL("map<int, int>", "{\"x\": 1}", "for int, got 'x'");
+    EXPECT_JSON_FAIL("map<int, int>", "[[1]]", "[key, value] pairs");
+    EXPECT_JSON_FAIL("tuple<int, int>", "[1]", "expected 2 elements for tuple<int, int>, got 1");
+    /* malformed bytes */
+    EXPECT_DEC_FAIL("list<int>", "00000001");                 /* count 1, no element */
+    EXPECT_DEC_FAIL("list<int>", "0000000100000004000000");   /* short element */
+    EXPECT_DEC_FAIL("list<int>", "000000010000000400000001ff"); /* trailing byte */
+    EXPECT_DEC_FAIL("list<int>", "ffffffff");                 /* negative count */
+    EXPECT_DEC_FAIL("map<int, int>", "000000010000000400000001"); /* key without value */
+    EXPECT_DEC_FAIL("vector<float, 2>", "3fc00000");          /* one element short */
+    EXPECT_DEC_FAIL("vector<text, 2>", "0161ff");             /* vint longer than the rest */
+    EXPECT_DEC_FAIL("vector<text, 1>", "016100");             /* trailing */
+    EXPECT_DEC("list<int>", "", "null");
+}
+
+static void test_depth_limits(void **state)
+{
+    (void)state;
+    /* 40 nested list types is past the limit of 32. */
+    char ty_text[512] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(ty_text, "list<");
+    strcat(ty_text, "int");
+    for (int i = 0; i < 40; i++)
+        strcat(ty_text, ">");
+    cql_error err;
+    assert_null(cql_type_parse(ty_text, &err));
+    assert_non_null(strstr(err.msg, "bad CQL type"));
+
+    /* The same through wire metadata: 40 x list header, then int. */
+    uint8_t opt[82];
+    for (int i = 0; i < 40; i++)
+        opt[2 * i] = 0x00, opt[2 * i + 1] = 0x20;
+    opt[80] = 0x00, opt[81] = 0x09;
+    cs_rd r;
+    cs_rd_init(&r, opt, sizeof opt);
+    assert_null(cql_type_read_option(&r, &err));
+    assert_int_equal(err.code, CQL_E_PROTOCOL);
+    assert_non_null(strstr(err.msg, "nested"));
+
+    /* 15 frozen<list<>> levels (frozen<> counts as one too) are fine and round-trip a value. */
+    char t15[512] = "", v15[64] = "", c15[64] = "";
+    for (int i = 0; i < 15; i++)
+        strcat(t15, "frozen<list<");
+    strcat(t15, "int");
+    for (int i = 0; i < 15; i++)
+        strcat(t15, ">>");
+    for (int i = 0; i < 15; i++)
+        strcat(v15, "["), strcat(c15, "[");
+    strcat(v15, "7"), strcat(c15, "7");
+    for (int i = 0; i < 15; i++)
+        strcat(v15, "]"), strcat(c15, "]");
+    roundtrip(t15, v15, c15);
+}
+
+/* ---------- type trees ---------- */
+
+static char *fmt(const cql_type *t)
+{
+    cs_buf b;
+    cs_buf_init(&b, 4096);
+    assert_int_equal(cql_type_format(t, &b), 0);
+    cs_buf_put_u8(&b, 0);
+    char *s = (char *)cs_buf_detach(&b, NULL);
+    return s;
+}
+
+static void expect_parse_format(const char *in, const char *out)
+{
+    cql_type *t = ty(in);
+    char *s = fmt(t);
+    if (strcmp(s, out) != 0)
+        fail_msg("parse/format %s: expected %s, got %s", in, out, s);
+    cql_type *c = cql_type_clone(t);
+    char *s2 = fmt(c);
+    assert_string_equal(s, s2);
+    free(s2);
+    free(s);
+    cql_type_free(c);
+    cql_type_free(t);
+}
+
+static void test_type_text(void **state)
+{
+    (void)state;
+    expect_parse_format("int", "int");
+    expect_parse_format("VARCHAR", "text");
+    expect_parse_format(" map < text , frozen < list < int > > > ", "map<text, frozen<list<int>>>");
+    expect_parse_format("tuple<int, text, tuple<float>>", "tuple<int, text, tuple<float>>");
+    expect_parse_format("vector<float, 3>", "vector<float, 3>");
+    expect_parse_format("frozen<vector<frozen<list<int>>, 2>>", "vector<frozen<list<int>>, 2>");
+    expect_parse_format("set<frozen<ks.\"My Type\">>", "set<frozen<ks.\"My Type\">>");
+    expect_parse_format("Addr", "addr");
+    expect_parse_format("'org.apache.cassandra.db.marshal.DurationType'", "duration");
+    expect_parse_format("'com.example.Custom'", "'com.example.Custom'");
+    const char *bad[] = {"list<int", "map<int>", "vector<float>", "vector<float, 0>", "list<>", "int>", "",
+                         "tuple<int,>", "map<int, int, int>"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cql_error err;
+        cql_type *t = cql_type_parse(bad[i], &err);
+        if (t)
+            fail_msg("cql_type_parse(%s) should fail", bad[i]);
+        assert_non_null(strstr(err.msg, "bad CQL type"));
+    }
+    assert_string_equal(cql_type_name(CQL_T_BIGINT), "bigint");
+    assert_null(cql_type_name(CQL_T_LIST));
+}
+
+static cql_type *opt_custom(const char *cls, cql_error *err)
+{
+    uint8_t buf[1024];
+    size_t n = strlen(cls);
+    buf[0] = 0, buf[1] = 0, buf[2] = (uint8_t)(n >> 8), buf[3] = (uint8_t)n;
+    memcpy(buf + 4, cls, n);
+    cs_rd r;
+    cs_rd_init(&r, buf, n + 4);
+    return cql_type_read_option(&r, err);
+}
+
+static void expect_custom(const char *cls, const char *cql)
+{
+    cql_error err;
+    cql_type *t = opt_custom(cls, &err);
+    if (!t)
+        fail_msg("custom %s: %s", cls, err.msg);
+    char *s = fmt(t);
+    if (strcmp(s, cql) != 0)
+        fail_msg("custom %s: expected %s, got %s", cls, cql, s);
+    free(s);
+    cql_type_free(t);
+}
+
+static void test_option_parsing(void **state)
+{
+    (void)state;
+    /* map<text, list<int>>: 0x21 0x0d 0x20 0x09 */
+    static const uint8_t m[] = {0x00, 0x21, 0x00, 0x0d, 0x00, 0x20, 0x00, 0x09};
+    cs_rd r;
+    cql_error err;
+    cs_rd_init(&r, m, sizeof m);
+    cql_type *t = cql_type_read_option(&r, &err);
+    assert_non_null(t);
+    char *s = fmt(t);
+    assert_string_equal(s, "map<text, list<int>>");
+    free(s);
+    cql_type_free(t);
+    /* every truncation of it fails cleanly */
+    for (size_t n = 0; n < sizeof m; n++) {
+        cs_rd_init(&r, m, n);
+        assert_null(cql_type_read_option(&r, &err));
+        assert_int_equal(err.code, CQL_E_PROTOCOL);
+    }
+    /* tuple<int, text> */
+    static const uint8_t tp[] = {0x00, 0x31, 0x00, 0x02, 0x00, 0x09, 0x00, 0x0d};
+    cs_rd_init(&r, tp, sizeof tp);
+    t = cql_type_read_option(&r, &err);
+    s = fmt(t);
+    assert_string_equal(s, "tuple<int, text>");
+    free(s);
+    cql_type_free(t);
+    for (size_t n = 0; n < sizeof tp; n++) {
+        cs_rd_init(&r, tp, n);
+        assert_null(cql_type_read_option(&r, &err));
+    }
+    /* truncated UDT, at every length */
+    static const uint8_t u[] = {0x00, 0x30, 0x00, 0x02, 'k', 's', 0x00, 0x01, 'u', 0x00, 0x01,
+                                0x00, 0x01, 'f', 0x00, 0x09};
+    for (size_t n = 0; n < sizeof u; n++) {
+        cs_rd_init(&r, u, n);
+        assert_null(cql_type_read_option(&r, &err));
+    }
+    cs_rd_init(&r, u, sizeof u);
+    t = cql_type_read_option(&r, &err);
+    assert_non_null(t);
+    assert_string_equal(t->field_names[0], "f");
+    cql_type_free(t);
+    /* unknown id */
+    static const uint8_t bad[] = {0x00, 0x0a};
+    cs_rd_init(&r, bad, sizeof bad);
+    assert_null(cql_type_read_option(&r, &err));
+    assert_non_null(strstr(err.msg, "unknown type id 0x000a"));
+
+    /* custom types: Cassandra's marshal class names */
+    expect_custom("org.apache.cassandra.db.marshal.VectorType(org.apache.cassandra.db.marshal.FloatType, 3)",
+                  "vector<float, 3>");
+    expect_custom("org.apache.cassandra.db.marshal.VectorType(org.apache.cassandra.db.marshal.ListType("
+                  "org.apache.cassandra.db.marshal.Int32Type),2)",
+                  "vector<list<int>, 2>");
+    expect_custom("org.apache.cassandra.db.marshal.MapType(org.apache.cassandra.db.marshal.UTF8Type,"
+                  "org.apache.cassandra.db.marshal.FrozenType(org.apache.cassandra.db.marshal.SetType("
+                  "org.apache.cassandra.db.marshal.TimeUUIDType)))",
+                  "map<text, frozen<set<timeuuid>>>");
+    expect_custom("org.apache.cassandra.db.marshal.ReversedType(org.apache.cassandra.db.marshal.LongType)", "bigint");
+    expect_custom("org.apache.cassandra.db.marshal.TupleType(org.apache.cassandra.db.marshal.ByteType,"
+                  "org.apache.cassandra.db.marshal.ShortType,org.apache.cassandra.db.marshal.SimpleDateType)",
+                  "tuple<tinyint, smallint, date>");
+    expect_custom("org.apache.cassandra.db.marshal.UserType(ks,61646472,737472656574:org.apache.cassandra.db."
+                  "marshal.UTF8Type,7a6970:org.apache.cassandra.db.marshal.Int32Type)",
+                  "ks.addr");
+    expect_custom("org.apache.cassandra.db.marshal.DurationType", "duration");
+    expect_custom("org.apache.cassandra.db.marshal.DynamicCompositeType(a=>org.apache.cassandra.db.marshal.BytesType)",
+                  "'org.apache.cassandra.db.marshal.DynamicCompositeType(a=>org.apache.cassandra.db.marshal.BytesType)'");
+    t = opt_custom("org.apache.cassandra.db.marshal.UserType(ks,61646472,737472656574:org.apache.cassandra.db."
+                   "marshal.UTF8Type,7a6970:org.apache.cassandra.db.marshal.Int32Type)", &err);
+    assert_int_equal(t->id, CQL_T_UDT);
+    assert_int_equal(t->nsub, 2);
+    assert_string_equal(t->field_names[1], "zip");
+    assert_int_equal(t->sub[1]->id, CQL_T_INT);
+    cql_type_free(t);
+    const char *bad_cls[] = {"org.apache.cassandra.db.marshal.VectorType(org.apache.cassandra.db.marshal.FloatType)",
+                             "org.apache.cassandra.db.marshal.VectorType(org.apache.cassandra.db.marshal.FloatType, 0)",
+                             "org.apache.cassandra.db.marshal.ListType(org.apache.cassandra.db.marshal.Int32Type",
+                             "org.apache.cassandra.db.marshal.MapType(org.apache.cassandra.db.marshal.Int32Type)",
+                             "org.apache.cassandra.db.marshal.UserType(ks,zz)"};
+    for (size_t i = 0; i < sizeof bad_cls / sizeof bad_cls[0]; i++) {
+        t = opt_custom(bad_cls[i], &err);
+        if (t)
+            fail_msg("custom %s should fail", bad_cls[i]);
+        assert_non_null(strstr(err.msg, "custom type"));
+    }
+    t = ty("vector<float, 3>");
+    assert_int_equal(cql_type_fixed_size(t), 12);
+    cql_type_free(t);
+    t = ty("vector<tinyint, 3>"); /* variable-length in Cassandra 5.0, as the server confirmed */
+    assert_int_equal(cql_type_fixed_size(t), 0);
+    cql_type_free(t);
+}
+
+static void test_null_unset(void **state)
+{
+    (void)state;
+    cs_buf b;
+    cs_buf_init(&b, 16);
+    assert_int_equal(cql_value_put_null(&b), 0);
+    assert_int_equal(cql_value_put_unset(&b), 0);
+    const uint8_t want[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe};
+    assert_memory_equal(b.data, want, 8);
+    cs_buf_release(&b);
+    /* the buffer cap is honoured and reported */
+    cql_type *t = ty("text");
+    cs_buf_init(&b, 6);
+    cql_error err;
+    assert_int_equal(cql_value_encode_text(t, "abc", 3, &b, &err), -1);
+    assert_int_equal(err.code, CQL_E_NOMEM);
+    assert_int_equal(b.len, 0);
+    cs_buf_release(&b);
+    cql_type_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_integers),   cmocka_unit_test(test_varint),    cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_floats),     cmocka_unit_test(test_text_types), cmocka_unit_test(test_blob_bool_uuid_inet),
         cmocka_unit_test(test_dates_times), cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_collections_text), cmocka_unit_test(test_udt), cmocka_unit_test(test_collections_json),
+        cmocka_unit_test(test_depth_limits), cmocka_unit_test(test_type_text), cmocka_unit_test(test_option_parsing),
+        cmocka_unit_test(test_null_unset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
