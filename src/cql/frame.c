@@ -268,7 +268,8 @@ int cql_v4_decompress(cs_buf *out, const uint8_t *p, size_t n, size_t max, cql_e
         return cql_fail(err, CQL_E_PROTOCOL,
                         "compressed body announces %zu uncompressed bytes, over the %zu-byte limit",
                         want, max);
-    if (want > (size_t)INT_MAX || cs_buf_reserve(out, want))
+    /* At least one byte, so an empty body still has a non-NULL address. */
+    if (want > (size_t)INT_MAX || cs_buf_reserve(out, want ? want : 1))
         return cql_fail(err, CQL_E_NOMEM, "no room for a %zu-byte decompressed body", want);
     if (lz4_exact(out->data + out->len, want, p + 4, n - 4, "v4 compressed body", err))
         return -1;

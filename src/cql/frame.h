@@ -85,8 +85,11 @@ int cql_v5_frame_write(cs_buf *out, const uint8_t *payload, size_t n, int self_c
                        cql_error *err);
 
 /* Append v5 frames for a whole envelope stream chunk that may exceed the
- * payload limit: if n <= limit, one self-contained frame; else consecutive
- * non-self-contained frames. `p` must hold whole envelopes only. */
+ * payload limit: if n <= limit, one self-contained frame; else envelopes
+ * are packed into self-contained frames, and each envelope larger than one
+ * payload goes alone into consecutive non-self-contained frames (Cassandra
+ * reads such a run as exactly one envelope). `p` must hold whole envelopes
+ * only (else CQL_E_USAGE, out unchanged). */
 int cql_v5_frames_write(cs_buf *out, const uint8_t *p, size_t n, int lz4, cql_error *err);
 
 /* LZ4 body (de)compression for protocol v4: [uint32 BE uncompressed length][block]. */

@@ -721,6 +721,21 @@ static void test_v4_lz4(void **state)
     assert_memory_equal(e.body, body, sizeof body);
     assert_int_equal(cql_decoder_next(&d, &e, &err), 0);
     cql_decoder_release(&d);
+    /* An empty compressed body (found by fuzz_decoder: the empty output
+     * buffer had no address yet) decodes to an empty body. */
+    cs_buf_reset(&c);
+    cs_buf_reset(&wire);
+    assert_int_equal(cql_v4_compress(&c, body, 0, NULL), 0);
+    cql_envelope_header_write(h, 0x84, CQL_FLAG_COMPRESSION, 8, CQL_OP_READY, (uint32_t)c.len);
+    cs_buf_append(&wire, h, 9);
+    cs_buf_append(&wire, c.data, c.len);
+    cql_decoder_init(&d, 1 << 20);
+    cql_decoder_set_v4_lz4(&d, 1);
+    cql_decoder_feed(&d, wire.data, wire.len, NULL);
+    assert_int_equal(cql_decoder_next(&d, &e, &err), 1);
+    assert_int_equal(e.length, 0);
+    assert_non_null(e.body);
+    cql_decoder_release(&d);
     cs_buf_release(&c);
     cs_buf_release(&out);
     cs_buf_release(&wire);
