@@ -866,14 +866,13 @@ int cqlt_format_timestamp(int64_t ms, char *buf)
 /* ---------- duration ---------- */
 
 typedef struct dur {
-    int64_t months, days, ns; /* magnitudes, accumulated with overflow checks */
+    uint64_t months, days, ns; /* magnitudes, accumulated with overflow checks */
 } dur;
 
-static int dur_add(int64_t *acc, uint64_t v, int64_t mult, int64_t lim)
+static int dur_add(uint64_t *acc, uint64_t v, uint64_t mult, uint64_t lim)
 {
-    int64_t x;
-    if (v > (uint64_t)INT64_MAX || __builtin_mul_overflow((int64_t)v, mult, &x) || __builtin_add_overflow(*acc, x, acc) ||
-        *acc > lim)
+    uint64_t x;
+    if (__builtin_mul_overflow(v, mult, &x) || __builtin_add_overflow(*acc, x, acc) || *acc > lim)
         return -1;
     return 0;
 }
@@ -881,7 +880,7 @@ static int dur_add(int64_t *acc, uint64_t v, int64_t mult, int64_t lim)
 typedef struct dur_unit {
     const char *name;
     int field; /* 0 months, 1 days, 2 nanoseconds */
-    int64_t mult;
+    uint64_t mult;
 } dur_unit;
 
 /* Cassandra's unit form: 1y2mo3w4d5h6m7s8ms9us10ns (also µs), any case. */
@@ -894,12 +893,13 @@ static const dur_unit dur_units[] = {
 static const dur_unit iso_date_units[] = {{"Y", 0, 12}, {"M", 0, 1}, {"W", 1, 7}, {"D", 1, 1}};
 static const dur_unit iso_time_units[] = {{"H", 2, 3600000000000LL}, {"M", 2, 60000000000LL}, {"S", 2, 1000000000LL}};
 
-/* Add v units to r. Months and days may reach 2^31 here so that a negated
- * total can still be INT32_MIN; the caller checks positive totals. */
+/* Add v units to r. Magnitudes may reach 2^31 / 2^63 here so that a
+ * negated total can still be INT32_MIN / INT64_MIN; the caller checks
+ * positive totals. */
 static int dur_apply(dur *r, const dur_unit *u, uint64_t v)
 {
-    int64_t *acc = u->field == 0 ? &r->months : u->field == 1 ? &r->days : &r->ns;
-    return dur_add(acc, v, u->mult, u->field == 2 ? INT64_MAX : INT32_MAX + 1LL);
+    uint64_t *acc = u->field == 0 ? &r->months : u->field == 1 ? &r->days : &r->ns;
+    return dur_add(acc, v, u->mult, u->field == 2 ? (uint64_t)1 << 63 : (uint64_t)1 << 31);
 }
 
 /* Digits at s[*i] as a count; 0 or -1 (none, overflow, or nothing after). */
@@ -972,15 +972,15 @@ static int put_duration_text(const cql_type *t, const char *s, size_t n, cs_buf 
     const char *b = s + neg;
     size_t bn = n - (size_t)neg;
     int rc = bn > 0 && b[0] == 'P' ? parse_dur_iso(b, bn, &r) : parse_dur_units(b, bn, &r);
-    /* A positive duration may reach INT32_MAX / INT64_MAX; a negative one
-     * one further (the limits passed to dur_add allow +1 for months/days). */
-    if (!rc && !neg && (r.months > INT32_MAX || r.days > INT32_MAX))
+    if (!rc && !neg && (r.months > INT32_MAX || r.days > INT32_MAX || r.ns > INT64_MAX))
         rc = -1;
     if (rc)
         return fail_got(err, "a duration like 1mo2d3ns, 1h30m, -2w or P1Y2M3DT4H", t, s, n);
     uint8_t tmp[27];
     size_t o = 0;
-    int64_t mo = neg ? -r.months : r.months, dd = neg ? -r.days : r.days, ns = neg ? -r.ns : r.ns;
+    /* Negate in unsigned arithmetic: 2^63 becomes INT64_MIN without overflow. */
+    int64_t mo = (int64_t)(neg ? 0 - r.months : r.months), dd = (int64_t)(neg ? 0 - r.days : r.days),
+            ns = (int64_t)(neg ? 0 - r.ns : r.ns);
     o += cqlt_uvint_put(tmp + o, cqlt_zigzag(mo));
     o += cqlt_uvint_put(tmp + o, cqlt_zigzag(dd));
     o += cqlt_uvint_put(tmp + o, cqlt_zigzag(ns));

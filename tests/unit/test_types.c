@@ -440,6 +440,10 @@ static void test_duration(void **state)
               "\"2147483647mo2147483647d9223372036854775807ns\"");
     roundtrip("duration", "\"-2147483648mo2147483648d9223372036854775807ns\"",
               "\"-2147483648mo2147483648d9223372036854775807ns\"");
+    roundtrip("duration", "\"-2147483648mo2147483648d9223372036854775808ns\"",
+              "\"-2147483648mo2147483648d9223372036854775808ns\"");
+    EXPECT_TEXT_FAIL("duration", "9223372036854775808ns", "expected a duration");
+    EXPECT_TEXT_FAIL("duration", "-9223372036854775809ns", "expected a duration");
     roundtrip("duration", "\"1h30m15s20ms10us5ns\"", "\"0mo0d5415020010005ns\"");
 }
 
