@@ -57,7 +57,8 @@ enum {
 
 #define CQL_ENVELOPE_HEADER_SIZE 9
 #define CQL_V5_MAX_PAYLOAD ((size_t)128 * 1024 - 1)
-/* Default cap on an accepted envelope body (the server's default maximum). */
+/* Cap on an accepted envelope body: the protocol ceiling (256 MiB). Cassandra
+ * itself refuses requests over native_transport_max_frame_size, 16 MiB by default. */
 #define CQL_DEFAULT_MAX_BODY ((size_t)256 * 1024 * 1024)
 
 typedef struct cql_envelope {
