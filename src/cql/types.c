@@ -447,8 +447,6 @@ static cql_type *mp_type(mparser *p, int depth)
             cql_type_free(t);
             return NULL;
         }
-        if (id == CQL_T_TUPLE || id == CQL_T_UDT || id == CQL_T_VECTOR)
-            t->frozen = id != CQL_T_VECTOR ? t->frozen : 0;
         return t;
     }
     /* Unknown class: keep its full text (parameters included) as custom. */

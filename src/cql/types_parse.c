@@ -483,8 +483,7 @@ static int put_float_text(const cql_type *t, const char *s, size_t n, cs_buf *ou
     } else {
         numparts np;
         if (split_number(s, n, &np, 1))
-            return fail_got(err, dbl ? "a number (or NaN, Infinity, -Infinity)" : "a number (or NaN, Infinity, -Infinity)",
-                            t, s, n);
+            return fail_got(err, "a number (or NaN, Infinity, -Infinity)", t, s, n);
         /* strtod wants a NUL-terminated string; numbers are short. */
         char small[128];
         char *z = n < sizeof small ? small : malloc(n + 1);
