@@ -187,7 +187,7 @@ int main(int argc, char **argv)
         }
         if (values_json) {
             json_error_t je;
-            json_t *v = json_loads(values_json, JSON_DECODE_ANY, &je);
+            json_t *v = json_loads(values_json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
             if (!v) {
                 fprintf(stderr, "cql_exec: --values-json: %s\n", je.text);
                 rc = -1;
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
             while (f && rc == 0 && getline(&line, &cap, f) > 0) {
                 lineno++;
                 json_error_t je;
-                json_t *v = json_loads(line, JSON_DECODE_ANY, &je);
+                json_t *v = json_loads(line, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
                 if (!v) {
                     fprintf(stderr, "cql_exec: %s:%ld: %s\n", values_file, lineno, je.text);
                     rc = -1;
