@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "testdata.h"
 #include <lz4.h>
 
 #include "cql/frame.h"
@@ -24,26 +25,8 @@ typedef struct blob {
 
 static blob load(const char *name)
 {
-    char path[4096];
-    const char *dir = getenv("CQLSHIFT_SOURCE_DIR");
-    if (dir)
-        snprintf(path, sizeof path, "%s/tests/unit/data/%s", dir, name);
-    else
-        snprintf(path, sizeof path, "%.*s/data/%s",
-                 (int)(strrchr(__FILE__, '/') - __FILE__), __FILE__, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    blob b = {NULL, 0};
-    uint8_t buf[65536];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, f)) > 0) {
-        b.p = realloc(b.p, b.n + k);
-        assert_non_null(b.p);
-        memcpy(b.p + b.n, buf, k);
-        b.n += k;
-    }
-    fclose(f);
+    blob b;
+    b.p = test_data_load(name, &b.n);
     return b;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "testdata.h"
 
 #include "cql/frame.h"
 #include "cql/proto.h"
@@ -589,33 +590,11 @@ static void test_result_schema_change(void **state)
 
 /* ---- captured server bodies -------------------------------------------------------- */
 
-static uint8_t *load(const char *name, size_t *n)
-{
-    char path[4096];
-    const char *dir = getenv("CQLSHIFT_SOURCE_DIR");
-    if (dir)
-        snprintf(path, sizeof path, "%s/tests/unit/data/%s", dir, name);
-    else
-        snprintf(path, sizeof path, "%.*s/data/%s",
-                 (int)(strrchr(__FILE__, '/') - __FILE__), __FILE__, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)len);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
-
 /* The v4 capture is a plain envelope stream: answer bodies by stream id. */
 static void test_captured_bodies(void **state)
 {
     size_t n;
-    uint8_t *p = load("v4.resp", &n);
+    uint8_t *p = test_data_load("v4.resp", &n);
     int seen = 0;
     for (size_t off = 0; off + 9 <= n;) {
         int16_t stream = (int16_t)cs_be16(p + off + 2);
