@@ -339,6 +339,19 @@ static void park(cql_node *n, cql_request *r)
 
 static int node_usable(const cql_node *n) { return n->local && n->up; }
 
+/* A down node that will be tried again soon: requests wait for it. */
+static int node_reconnecting(const cql_node *n)
+{
+    if (!n->local || n->up)
+        return 0;
+    if (n->reconnect_timer)
+        return 1;
+    for (int i = 0; i < n->nconns; i++)
+        if (n->conns[i]->state < CONN_READY)
+            return 1;
+    return 0;
+}
+
 /* Choose the node for a request: the attempt-th usable replica on the ring
  * walk from its token (the first is the primary replica, a correct target
  * for SimpleStrategy and, in the local DC, for NetworkTopologyStrategy), or
@@ -376,23 +389,28 @@ static cql_node *choose_node(cql_session *s, cql_request *r)
         if (node_usable(n))
             return n;
     }
+    for (int k = 0; k < nn; k++)
+        if (node_reconnecting(s->nodes[k]))
+            return s->nodes[k];
     return NULL;
 }
 
 static void dispatch(cql_session *s, cql_request *r)
 {
     cql_node *n = choose_node(s, r);
-    if (!n || (!n->up && r->node_pin < 0)) {
-        cql_error e;
-        cql_fail(&e, CQL_E_NO_HOST, "no node is available (all %d known nodes are down)",
-                 atomic_load(&s->nnodes));
-        complete(s, r, &e, NULL);
+    if (n && !n->up && node_reconnecting(n)) {
+        park(n, r); /* sent when the node is back, retried if it fails to come back */
         return;
     }
-    if (!n->up) {
+    if (!n || !n->up) {
+        /* Idempotent requests wait (with backoff) for a node to come back. */
         cql_error e;
-        cql_fail(&e, CQL_E_NO_HOST, "node %s:%u is down", n->addr, n->port);
-        complete(s, r, &e, NULL);
+        if (n)
+            cql_fail(&e, CQL_E_NO_HOST, "node %s:%u is down", n->addr, n->port);
+        else
+            cql_fail(&e, CQL_E_NO_HOST, "no node is available (all %d known nodes are down)",
+                     atomic_load(&s->nnodes));
+        session_request_failed(s, r, &e);
         return;
     }
     cql_conn *c = node_pick_conn(n);
@@ -544,6 +562,7 @@ void session_conn_ready(cql_session *s, cql_conn *c)
 {
     pthread_mutex_lock(&s->mu);
     c->node->up = 1;
+    c->node->ever_up = 1;
     c->node->reconnect_ms = 0;
     c->node->settled++;
     pthread_cond_broadcast(&s->cv);
@@ -595,10 +614,12 @@ void session_conn_failed(cql_session *s, cql_conn *c, int was_ready)
     }
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    if (!n->up)
-        unpark_all(s, n);
-    /* A pooled node that was working gets reconnection attempts with backoff. */
-    if (was_ready && !s->stopping && !n->up && !n->reconnect_timer) {
+    /* A node that worked once gets reconnection attempts with backoff, for
+     * as long as the session lives. */
+    int connecting = 0;
+    for (int i = 0; i < n->nconns; i++)
+        connecting |= n->conns[i] != c && n->conns[i]->state < CONN_READY;
+    if (n->ever_up && !s->stopping && !n->up && !n->reconnect_timer && !connecting) {
         n->reconnect_ms = n->reconnect_ms ? n->reconnect_ms * 2 : 500;
         if (n->reconnect_ms > 30000)
             n->reconnect_ms = 30000;
@@ -616,6 +637,8 @@ void session_conn_failed(cql_session *s, cql_conn *c, int was_ready)
             free(a);
         }
     }
+    if (!n->up)
+        unpark_all(s, n); /* each failed attempt costs parked requests one retry */
 }
 
 void session_conn_freed(cql_session *s, cql_conn *c)

@@ -79,6 +79,7 @@ struct cql_node {
     char rack[64];
     int local;                    /* in the local DC: gets a pool */
     int up;                       /* at least one conn ready */
+    int ever_up;                  /* was up once: keep reconnecting when it goes down */
     int64_t *tokens;
     int ntokens;
     cql_conn **conns;

@@ -85,6 +85,8 @@ int main(int argc, char **argv)
             cfg.max_inflight_per_conn = atoi(next);
         else if (ARG("--pending"))
             cfg.max_pending = atoi(next);
+        else if (ARG("--timeout-ms"))
+            cfg.request_timeout_ms = atoi(next);
         else if (ARG("--batch"))
             batch = atoi(next);
         else {
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
     cs_buf_release(&vals);
     /* Wait for every completion, then read the per-node counters. */
     json_t *per_node = json_object();
+    cql_session_stats stats;
     {
         cql_statement probe = {0};
         probe.query = "SELECT release_version FROM system.local";
@@ -183,6 +186,7 @@ int main(int argc, char **argv)
             struct timespec pause = {0, 10 * 1000000L};
             nanosleep(&pause, NULL);
         }
+        cql_session_get_stats(s, &stats);
         for (int i = 0; i < cql_session_node_count(s); i++) {
             char addr[128];
             int up;
@@ -191,15 +195,18 @@ int main(int argc, char **argv)
                 json_object_set_new(per_node, addr, json_integer((json_int_t)sent));
         }
     }
+    int protocol = cql_session_protocol_version(s);
     cql_session_close(s); /* waits for every request */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "rows", (json_int_t)rows, "ok",
+    json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:I, s:I, s:I}", "rows", (json_int_t)rows, "ok",
                             (json_int_t)atomic_load(&ok_count), "failed",
                             (json_int_t)atomic_load(&failed_count), "retries",
                             (json_int_t)atomic_load(&retry_count), "maxrss_kb",
                             (json_int_t)ru.ru_maxrss, "first_error", first_error, "per_node",
-                            per_node);
+                            per_node, "session_retries", (json_int_t)stats.retries,
+                            "reprepares", (json_int_t)stats.reprepares, "protocol",
+                            (json_int_t)protocol);
     char *txt = json_dumps(out, JSON_COMPACT);
     puts(txt);
     free(txt);

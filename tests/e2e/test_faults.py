@@ -1,0 +1,77 @@
+# fixtures: cassandra_main
+"""cqlshift's client against faults injected by a TCP proxy in front of a
+real Cassandra node (tests/e2e/faultproxy.py): an old server refusing
+protocol v5, connections reset mid-stream, a statement the server does not
+know (UNPREPARED). What landed is counted with the Python driver."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from faultproxy import FaultProxy
+
+
+def run(tool, name, *args, check=True):
+    p = subprocess.run([str(tool(name)), *map(str, args)], capture_output=True, text=True,
+                       timeout=300, env=dict(os.environ))
+    if check and p.returncode != 0:
+        pytest.fail(f"{name} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+@pytest.fixture
+def proxy_factory(main_hosts):
+    made = []
+
+    def make(**kw):
+        px = FaultProxy(target=(main_hosts[0], 9042), **kw)
+        made.append(px)
+        return px
+    yield make
+    for px in made:
+        px.close()
+
+
+def test_falls_back_to_v4_when_v5_is_refused(tool, proxy_factory):
+    px = proxy_factory(mode="refuse_v5")
+    p = run(tool, "cql_exec", "--hosts", f"127.0.0.1:{px.port}", "--no-discovery",
+            "SELECT release_version FROM system.local")
+    assert "# protocol=4" in p.stderr
+    assert json.loads(p.stdout) == {"release_version": "5.0.6"}
+    assert px.refused == 1
+
+
+def test_forced_v5_against_v4_server_is_a_clear_error(tool, proxy_factory):
+    px = proxy_factory(mode="refuse_v5")
+    p = run(tool, "cql_exec", "--hosts", f"127.0.0.1:{px.port}", "--no-discovery",
+            "--protocol", 5, "SELECT 1", check=False)
+    assert p.returncode == 1 and "unsupported protocol version" in p.stderr
+
+
+def test_connection_resets_are_retried_and_nothing_is_lost(tool, proxy_factory, py_session,
+                                                           fresh_keyspace, count_rows):
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (k bigint PRIMARY KEY, v text, n int)")
+    px = proxy_factory(mode="reset", resets=3, after_bytes=30_000)
+    p = run(tool, "cql_bulk", "--hosts", f"127.0.0.1:{px.port}", "--no-discovery",
+            "--keyspace", ks, "--table", "t", "--rows", 20_000)
+    out = json.loads(p.stdout)
+    assert px.resets_done == 3
+    assert out["ok"] == 20_000 and out["failed"] == 0, out
+    assert out["session_retries"] > 0, out
+    assert count_rows(py_session, ks, "t", ["k"]) == 20_000
+
+
+def test_unprepared_statement_is_prepared_again(tool, proxy_factory, py_session,
+                                                fresh_keyspace, count_rows):
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (k bigint PRIMARY KEY, v text, n int)")
+    px = proxy_factory(mode="stale_prepared")
+    p = run(tool, "cql_bulk", "--hosts", f"127.0.0.1:{px.port}", "--no-discovery",
+            "--protocol", 4, "--keyspace", ks, "--table", "t", "--rows", 50)
+    out = json.loads(p.stdout)
+    assert px.corrupted == 1
+    assert out["reprepares"] == 1 and out["ok"] == 50, out
+    assert count_rows(py_session, ks, "t", ["k"]) == 50
