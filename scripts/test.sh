@@ -61,6 +61,23 @@ trap 'interrupted 143' TERM
 say "build"
 cmake --build "$BUILD"
 
+# Two extra checks on the whole tree, skipped when ctest arguments narrow the
+# run: unit tests under valgrind (a plain build: valgrind and ASan exclude each
+# other) and bounded libFuzzer runs of the wire decoders (a clang build).
+if (($# == 0)); then
+  say "valgrind (unit tests, plain build in $BUILD-vg)"
+  cmake -S . -B "$BUILD-vg" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCQLSHIFT_WERROR=ON \
+    -DCQLSHIFT_VALGRIND=ON -DCQLSHIFT_VENV="$CQLSHIFT_VENV" >/dev/null
+  cmake --build "$BUILD-vg"
+  ctest --test-dir "$BUILD-vg" -L valgrind --output-on-failure --parallel "$JOBS"
+
+  say "fuzz (bounded libFuzzer runs, clang build in $BUILD-fuzz)"
+  CC=clang cmake -S . -B "$BUILD-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCQLSHIFT_TESTS=OFF -DCQLSHIFT_FUZZ=ON >/dev/null
+  cmake --build "$BUILD-fuzz"
+  ctest --test-dir "$BUILD-fuzz" -L fuzz --output-on-failure
+fi
+
 say "test (ctest, at most ${TIMEOUT}s)"
 LOG="$BUILD_ABS/ctest.log"
 rc=0
