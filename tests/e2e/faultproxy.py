@@ -7,6 +7,9 @@ fault that a healthy server would not produce on demand:
                  (v4-only) server sends, and close; v4 connections pass through.
   reset          close the first `resets` connections after `after_bytes`
                  bytes went from the server to the client (mid-stream reset).
+  blackhole      on the first `resets` connections, stop passing the server's
+                 answers on after `after_bytes` bytes (the connection stays open),
+                 so requests time out on the client.
   stale_prepared (protocol v4, no compression) corrupt the statement id of the
                  first EXECUTE, so the real server answers UNPREPARED.
 
@@ -68,7 +71,7 @@ class FaultProxy:
         server = socket.create_connection(self.target)
         reset_this = False
         with self.lock:
-            if self.mode == "reset" and self.resets_left > 0:
+            if self.mode in ("reset", "blackhole") and self.resets_left > 0:
                 self.resets_left -= 1
                 reset_this = True
         server.sendall(first)
@@ -81,9 +84,11 @@ class FaultProxy:
                 data = server.recv(65536)
                 if not data:
                     break
+                if self.mode == "blackhole" and reset_this and sent >= self.after_bytes:
+                    continue  # swallow the answer
                 client.sendall(data)
                 sent += len(data)
-                if reset_this and sent >= self.after_bytes:
+                if self.mode == "reset" and reset_this and sent >= self.after_bytes:
                     with self.lock:
                         self.resets_done += 1
                     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,

@@ -75,3 +75,19 @@ def test_unprepared_statement_is_prepared_again(tool, proxy_factory, py_session,
     assert px.corrupted == 1
     assert out["reprepares"] == 1 and out["ok"] == 50, out
     assert count_rows(py_session, ks, "t", ["k"]) == 50
+
+
+def test_unanswered_requests_time_out_and_are_retried(tool, proxy_factory, py_session,
+                                                      fresh_keyspace, count_rows):
+    """The first connection stops receiving answers: requests time out on the
+    client, their stream ids are orphaned, the connection is declared defunct
+    and replaced, and every row still lands exactly once."""
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (k bigint PRIMARY KEY, v text, n int)")
+    px = proxy_factory(mode="blackhole", resets=1, after_bytes=20_000)
+    p = run(tool, "cql_bulk", "--hosts", f"127.0.0.1:{px.port}", "--no-discovery",
+            "--keyspace", ks, "--table", "t", "--rows", 20_000, "--timeout-ms", 1000)
+    out = json.loads(p.stdout)
+    assert out["ok"] == 20_000 and out["failed"] == 0, out
+    assert out["timeouts"] > 0 and out["session_retries"] >= out["timeouts"], out
+    assert count_rows(py_session, ks, "t", ["k"]) == 20_000

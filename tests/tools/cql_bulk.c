@@ -199,13 +199,14 @@ int main(int argc, char **argv)
     cql_session_close(s); /* waits for every request */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:I, s:I, s:I}", "rows", (json_int_t)rows, "ok",
+    json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:I, s:I, s:I, s:I}", "rows", (json_int_t)rows, "ok",
                             (json_int_t)atomic_load(&ok_count), "failed",
                             (json_int_t)atomic_load(&failed_count), "retries",
                             (json_int_t)atomic_load(&retry_count), "maxrss_kb",
                             (json_int_t)ru.ru_maxrss, "first_error", first_error, "per_node",
                             per_node, "session_retries", (json_int_t)stats.retries,
-                            "reprepares", (json_int_t)stats.reprepares, "protocol",
+                            "reprepares", (json_int_t)stats.reprepares, "timeouts",
+                            (json_int_t)stats.timeouts, "protocol",
                             (json_int_t)protocol);
     char *txt = json_dumps(out, JSON_COMPACT);
     puts(txt);
