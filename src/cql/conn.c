@@ -174,6 +174,17 @@ static void send_handshake(cql_conn *c, uint8_t opcode, cs_buf *body)
     cs_buf_release(body);
 }
 
+/* OPTIONS first: SUPPORTED tells which compression the server offers, so
+ * asking for LZ4 from a server without it degrades to no compression
+ * instead of failing the connection. */
+static void send_options(cql_conn *c)
+{
+    cs_buf body;
+    cs_buf_init(&body, 16);
+    c->state = CONN_OPTIONS;
+    send_handshake(c, CQL_OP_OPTIONS, &body);
+}
+
 static void send_startup(cql_conn *c)
 {
     cs_buf body;
@@ -232,6 +243,18 @@ static void handle_handshake(cql_conn *c, const cql_envelope *env)
 {
     cql_error e;
     switch (env->opcode) {
+    case CQL_OP_SUPPORTED:
+        if (c->state != CONN_OPTIONS)
+            break;
+        if (c->lz4) {
+            char *comp = cql_supported_get(env->body, env->length, "COMPRESSION");
+            int has_lz4 = comp && strstr(comp, "lz4") != NULL;
+            free(comp);
+            if (!has_lz4)
+                c->lz4 = 0;
+        }
+        send_startup(c);
+        return;
     case CQL_OP_READY:
         enable_framing(c);
         become_ready(c);
@@ -266,7 +289,8 @@ static void handle_handshake(cql_conn *c, const cql_envelope *env)
         break;
     case CQL_OP_ERROR:
         cql_msg_parse_error(env->body, env->length, &e);
-        if (c->state == CONN_STARTUP && c->version >= 5 && c->s->cfg.protocol_version == 0 &&
+        if ((c->state == CONN_OPTIONS || c->state == CONN_STARTUP) && c->version >= 5 &&
+            c->s->cfg.protocol_version == 0 &&
             e.code == CQL_E_SERVER && e.server_code == CQL_SRV_PROTOCOL_ERROR)
             c->downgrade = 1;
         if (c->state == CONN_AUTH && e.code == CQL_E_SERVER &&
@@ -306,7 +330,8 @@ static void sent_unlink(cql_conn *c, cql_request *r)
 
 static void handle_envelope(cql_conn *c, const cql_envelope *env)
 {
-    if (c->state == CONN_STARTUP || c->state == CONN_AUTH || c->state == CONN_KEYSPACE) {
+    if (c->state == CONN_OPTIONS || c->state == CONN_STARTUP || c->state == CONN_AUTH ||
+        c->state == CONN_KEYSPACE) {
         handle_handshake(c, env);
         return;
     }
@@ -379,7 +404,7 @@ static void tls_step(cql_conn *c)
     }
     if (rc == 1) {
         conn_flush(c);
-        send_startup(c);
+        send_options(c);
         return;
     }
     int se = SSL_get_error(c->ssl, rc);
@@ -521,7 +546,7 @@ static void on_connect(uv_connect_t *req, int status)
         tls_step(c);
         return;
     }
-    send_startup(c);
+    send_options(c);
 }
 
 cql_conn *conn_open(cql_session *s, cql_node *node)

@@ -19,6 +19,7 @@ typedef struct cql_request cql_request;
 enum conn_state {
     CONN_CONNECTING,
     CONN_TLS,
+    CONN_OPTIONS,                 /* OPTIONS sent, waiting for SUPPORTED */
     CONN_STARTUP,
     CONN_AUTH,
     CONN_KEYSPACE,                /* USE sent, waiting for SET_KEYSPACE */

@@ -124,13 +124,30 @@ def test_token_aware_routing_matches_driver_replicas(tool, py_session, fresh_key
         assert n <= sent <= n + 10, (addr, n, sent, out["per_node"])
 
 
-def test_unlogged_batches(tool, py_session, fresh_keyspace, main_hosts, count_rows):
+@pytest.mark.parametrize("batch_type", ["unlogged", "logged"])
+def test_batches(tool, py_session, fresh_keyspace, main_hosts, count_rows, batch_type):
     ks = fresh_keyspace
     py_session.execute(f"CREATE TABLE {ks}.b (k bigint PRIMARY KEY, v text, n int)")
     out = json.loads(run_tool(tool, "cql_bulk", "--hosts", ",".join(main_hosts), "--keyspace",
-                              ks, "--table", "b", "--rows", 10_007, "--batch", 20).stdout)
+                              ks, "--table", "b", "--rows", 10_007, "--batch", 20,
+                              "--batch-type", batch_type).stdout)
     assert out["ok"] == 10_007
     assert count_rows(py_session, ks, "b", ["k"]) == 10_007
+    row = py_session.execute(f"SELECT v, n FROM {ks}.b WHERE k = 10006").one()
+    assert row.n == 6 and row.v.startswith("value-10006")
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_unset_leaves_a_column_untouched_and_null_clears_it(tool, py_session, fresh_keyspace,
+                                                           main_hosts, protocol):
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.u (k int PRIMARY KEY, a int, b text)")
+    py_session.execute(f"INSERT INTO {ks}.u (k, a, b) VALUES (1, 10, 'ten')")
+    run_tool(tool, "cql_exec", "--hosts", main_hosts[0], "--keyspace", ks, "--protocol", protocol,
+             "INSERT INTO u (k, a, b) VALUES (?, ?, ?)",
+             "--values-json", '[1, {"$unset": true}, null]')
+    row = py_session.execute(f"SELECT a, b FROM {ks}.u WHERE k = 1").one()
+    assert row.a == 10 and row.b is None
 
 
 def test_server_errors_are_readable(tool, main_hosts):

@@ -7,8 +7,8 @@
  * The table must be (k bigint PRIMARY KEY, v text, n int). Row k gets
  * v = "value-<k>" repeated to ~100 bytes and n = k % 1000. Requests are
  * asynchronous; completions are counted in callbacks; the session's own
- * max_pending bound keeps memory flat. With --batch N, rows go in unlogged
- * batches of N rows (each batch routed by its first row).
+ * max_pending bound keeps memory flat. With --batch N, rows go in batches of
+ * N rows (unlogged unless --batch-type logged; routed by the first row).
  * Prints one JSON line: rows, ok, failed, retries, maxrss_kb, first error. */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -61,6 +61,7 @@ int main(int argc, char **argv)
     const char *ks = NULL, *table = NULL;
     long rows = 0;
     int batch = 0;
+    uint8_t batch_type = CQL_BATCH_UNLOGGED;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
@@ -89,6 +90,14 @@ int main(int argc, char **argv)
             cfg.request_timeout_ms = atoi(next);
         else if (ARG("--batch"))
             batch = atoi(next);
+        else if (ARG("--batch-type")) {
+            if (!strcmp(next, "logged"))
+                batch_type = CQL_BATCH_LOGGED;
+            else if (strcmp(next, "unlogged")) {
+                fprintf(stderr, "cql_bulk: --batch-type is logged or unlogged\n");
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "cql_bulk: unknown or incomplete option %s\n", a);
             return 2;
@@ -162,7 +171,7 @@ int main(int argc, char **argv)
             routing.timestamp_us = ts;
             routing.has_timestamp = 1;
             routing.idempotent = 1;
-            cql_future *f = cql_session_batch(s, CQL_BATCH_UNLOGGED, (size_t)n, stmts, &routing, &e);
+            cql_future *f = cql_session_batch(s, batch_type, (size_t)n, stmts, &routing, &e);
             if (!f) {
                 fprintf(stderr, "cql_bulk: %s\n", e.msg);
                 break;

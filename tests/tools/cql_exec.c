@@ -6,7 +6,8 @@
  *            STATEMENT [--values-json '[...]'] [--values-file FILE.jsonl]
  *
  * With values, the statement is prepared and executed once per JSON array
- * (values encoded with cql_value_encode_json from the bind metadata types).
+ * (values encoded with cql_value_encode_json from the bind metadata types;
+ * {"$unset": true} sends the "unset" value, which leaves a column untouched).
  * Result rows are printed one JSON object per line (column -> value in the
  * JSON convention of src/cql/types.h), all pages. The password comes from
  * the environment variable CQLSHIFT_PASSWORD. Exit 0, or 1 with the error
@@ -63,8 +64,12 @@ static int run_one(cql_session *s, const char *query, const cql_prepared *ps, js
         }
         for (int32_t i = 0; i < b->ncols; i++) {
             cql_error e;
-            if (cql_value_encode_json(b->cols[i].type, json_array_get(vals, (size_t)i), &values,
-                                      &e)) {
+            json_t *v = json_array_get(vals, (size_t)i);
+            if (json_is_object(v) && json_object_get(v, "$unset")) { /* leave the column as it is */
+                cql_value_put_unset(&values);
+                continue;
+            }
+            if (cql_value_encode_json(b->cols[i].type, v, &values, &e)) {
                 fprintf(stderr, "cql_exec: value %d (%s): %s\n", i, b->cols[i].name, e.msg);
                 cs_buf_release(&values);
                 return -1;
