@@ -166,6 +166,15 @@ const uint8_t *cql_result_paging_state(const cql_result *r, size_t *len);
 const char *const *cql_result_warnings(const cql_result *r);
 void cql_result_free(cql_result *r);
 
+/* The replicas of `token` in `keyspace` (replication read from
+ * system_schema.keyspaces once and cached), in Cassandra's order: for
+ * SimpleStrategy the next RF distinct nodes on the ring; for
+ * NetworkTopologyStrategy, per DC, nodes on distinct racks first. Writes up
+ * to max node indexes to out and returns how many replicas there are, or -1
+ * with err (unknown keyspace, or a strategy we cannot compute). */
+int cql_session_replicas(cql_session *s, const char *keyspace, int64_t token, int *out, int max,
+                         cql_error *err);
+
 /* The token of a partition key (see murmur3.h) and routing helpers. */
 int64_t cql_token_of_values(const cql_prepared *p, const uint8_t *values, size_t values_len, int *ok);
 

@@ -352,6 +352,32 @@ static int node_reconnecting(const cql_node *n)
     return 0;
 }
 
+/* Index of the first ring entry whose token is >= t (wrapping to 0). */
+static int ring_index(const cql_session *s, int64_t t)
+{
+    int lo = 0, hi = s->ring_len;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (s->ring_tokens[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == s->ring_len ? 0 : lo;
+}
+
+/* The attempt-th usable replica of a token from a keyspace's precomputed
+ * replica sets, or NULL when none is usable. */
+static cql_node *choose_replica(cql_session *s, const ks_replication *k, cql_request *r)
+{
+    const int *set = k->sets + (size_t)ring_index(s, r->token) * (size_t)k->nrep;
+    int usable[64], n = 0;
+    for (int i = 0; i < k->nrep && set[i] >= 0 && n < 64; i++)
+        if (node_usable(s->nodes[set[i]]))
+            usable[n++] = set[i];
+    return n ? s->nodes[usable[r->attempt % n]] : NULL;
+}
+
 /* Choose the node for a request: the attempt-th usable replica on the ring
  * walk from its token (the first is the primary replica, a correct target
  * for SimpleStrategy and, in the local DC, for NetworkTopologyStrategy), or
@@ -361,6 +387,11 @@ static cql_node *choose_node(cql_session *s, cql_request *r)
     int nn = atomic_load(&s->nnodes);
     if (r->node_pin >= 0)
         return r->node_pin < nn ? s->nodes[r->node_pin] : NULL;
+    if (r->has_token && s->ring_len > 0 && r->prepared && r->prepared->repl) {
+        cql_node *n = choose_replica(s, r->prepared->repl, r);
+        if (n)
+            return n;
+    }
     if (r->has_token && s->ring_len > 0) {
         int lo = 0, hi = s->ring_len;
         while (lo < hi) {
@@ -1223,6 +1254,12 @@ static void session_free(cql_session *s)
         free(p);
         p = next;
     }
+    for (ks_replication *k = s->repls; k;) {
+        ks_replication *next = k->next;
+        free(k->sets);
+        free(k);
+        k = next;
+    }
     free(s->ring_tokens);
     free(s->ring_nodes);
     if (s->ssl_ctx)
@@ -1393,6 +1430,8 @@ int cql_session_node_info(const cql_session *s, int i, char *addr, size_t addrle
     return 0;
 }
 
+static const ks_replication *get_replication(cql_session *s, const char *ks, cql_error *err);
+
 /* ---- prepared statements -------------------------------------------------- */
 
 const cql_metadata *cql_prepared_bind(const cql_prepared *p) { return &p->info.bind; }
@@ -1458,6 +1497,12 @@ const cql_prepared *cql_session_prepare(cql_session *s, const char *cql, cql_err
         free(p->query);
         free(p);
         return NULL;
+    }
+    /* Route by replica sets when the statement has a partition key. */
+    const cql_metadata *b = &p->info.bind;
+    if (b->npk > 0 && b->cols && b->cols[0].keyspace && s->ring_len > 0) {
+        cql_error ignored;
+        p->repl = get_replication(s, b->cols[0].keyspace, &ignored);
     }
     pthread_mutex_lock(&s->mu);
     p->next = s->prepared;
@@ -1569,4 +1614,208 @@ int cql_session_wait_schema_agreement(cql_session *s, int timeout_ms, cql_error 
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+/* ---- replication and replica sets ---------------------------------------- */
+
+/* Append the replica set of the tokens owned by ring entry `start` to `out`
+ * (k->nrep slots, -1 padded), following Cassandra's strategies:
+ * SimpleStrategy takes the next rf distinct nodes on the ring;
+ * NetworkTopologyStrategy walks the ring per DC, taking nodes on racks not
+ * seen yet first, and the skipped nodes once every rack of the DC is seen. */
+static void replica_set(const cql_session *s, const ks_replication *k, int start, int *out,
+                        int *scratch, int nn)
+{
+    int filled = 0;
+    for (int i = 0; i < k->nrep; i++)
+        out[i] = -1;
+    if (k->simple) {
+        for (int j = 0; j < s->ring_len && filled < k->nrep; j++) {
+            int ni = s->ring_nodes[(start + j) % s->ring_len];
+            int dup = 0;
+            for (int q = 0; q < filled; q++)
+                dup |= out[q] == ni;
+            if (!dup)
+                out[filled++] = ni;
+        }
+        return;
+    }
+    for (int d = 0; d < k->ndc; d++) {
+        /* nodes and racks of this DC */
+        int want = 0, racks = 0;
+        const char *rack_names[64];
+        for (int i = 0; i < nn; i++) {
+            if (strcmp(s->nodes[i]->dc, k->dc[d]))
+                continue;
+            want++;
+            int seen = 0;
+            for (int q = 0; q < racks; q++)
+                seen |= !strcmp(rack_names[q], s->nodes[i]->rack);
+            if (!seen && racks < 64)
+                rack_names[racks++] = s->nodes[i]->rack;
+        }
+        if (want > k->dc_rf[d])
+            want = k->dc_rf[d];
+        int got = 0, nseen = 0, nskipped = 0;
+        const char *seen_racks[64];
+        int *skipped = scratch; /* nn slots */
+        for (int j = 0; j < s->ring_len && got < want; j++) {
+            int ni = s->ring_nodes[(start + j) % s->ring_len];
+            const cql_node *n = s->nodes[ni];
+            if (strcmp(n->dc, k->dc[d]))
+                continue;
+            int dup = 0;
+            for (int q = 0; q < filled; q++)
+                dup |= out[q] == ni;
+            if (dup)
+                continue;
+            int rack_seen = 0;
+            for (int q = 0; q < nseen; q++)
+                rack_seen |= !strcmp(seen_racks[q], n->rack);
+            if (!rack_seen) {
+                out[filled++] = ni;
+                got++;
+                if (nseen < 64)
+                    seen_racks[nseen++] = n->rack;
+                if (nseen == racks) /* every rack seen: the skipped nodes come next */
+                    for (int q = 0; q < nskipped && got < want; q++, got++)
+                        out[filled++] = skipped[q];
+            } else if (nseen == racks) {
+                out[filled++] = ni;
+                got++;
+            } else {
+                int dup2 = 0;
+                for (int q = 0; q < nskipped; q++)
+                    dup2 |= skipped[q] == ni;
+                if (!dup2)
+                    skipped[nskipped++] = ni;
+            }
+        }
+    }
+}
+
+static int parse_replication(const cql_result *r, ks_replication *k, cql_error *err)
+{
+    const uint8_t *p;
+    int32_t l = cql_result_row_count(r) == 1 ? cql_result_value(r, 0, 0, &p) : -1;
+    if (l < 4)
+        return cql_fail(err, CQL_E_USAGE, "keyspace %s does not exist", k->name);
+    cs_rd rd;
+    cs_rd_init(&rd, p, (size_t)l);
+    int32_t n = (int32_t)cs_rd_u32(&rd);
+    char cls[256] = "";
+    for (int32_t i = 0; i < n && !rd.err; i++) {
+        char key[128], val[256];
+        int32_t kl = (int32_t)cs_rd_u32(&rd);
+        const uint8_t *kp = kl >= 0 ? cs_rd_bytes(&rd, (size_t)kl) : NULL;
+        int32_t vl = (int32_t)cs_rd_u32(&rd);
+        const uint8_t *vp = vl >= 0 ? cs_rd_bytes(&rd, (size_t)vl) : NULL;
+        if (!kp || !vp || kl >= (int32_t)sizeof key || vl >= (int32_t)sizeof val)
+            continue;
+        memcpy(key, kp, (size_t)kl);
+        key[kl] = '\0';
+        memcpy(val, vp, (size_t)vl);
+        val[vl] = '\0';
+        if (!strcmp(key, "class"))
+            snprintf(cls, sizeof cls, "%s", val);
+        else if (!strcmp(key, "replication_factor"))
+            k->rf = atoi(val); /* "3" or "3/1" (transient): the leading count */
+        else if (k->ndc < 16) {
+            snprintf(k->dc[k->ndc], sizeof k->dc[0], "%s", key);
+            k->dc_rf[k->ndc++] = atoi(val);
+        }
+    }
+    if (strstr(cls, "SimpleStrategy")) {
+        k->simple = 1;
+        k->ndc = 0;
+        return 0;
+    }
+    if (strstr(cls, "NetworkTopologyStrategy")) {
+        k->simple = 0;
+        return 0;
+    }
+    return cql_fail(err, CQL_E_USAGE, "keyspace %s uses %s: replicas cannot be computed", k->name,
+                    cls[0] ? cls : "an unknown strategy");
+}
+
+/* The replication of a keyspace, read once (blocking: not on the I/O thread). */
+static const ks_replication *get_replication(cql_session *s, const char *ks, cql_error *err)
+{
+    pthread_mutex_lock(&s->mu);
+    for (ks_replication *k = s->repls; k; k = k->next)
+        if (!strcmp(k->name, ks)) {
+            pthread_mutex_unlock(&s->mu);
+            return k;
+        }
+    pthread_mutex_unlock(&s->mu);
+    for (const char *c = ks; *c; c++)
+        if (!(*c == '_' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+              (*c >= 'A' && *c <= 'Z')) || c - ks > 200) {
+            cql_fail(err, CQL_E_USAGE, "'%s' is not a valid keyspace name", ks);
+            return NULL;
+        }
+    char q[400];
+    snprintf(q, sizeof q, "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '%s'",
+             ks);
+    cql_statement st = {0};
+    st.query = q;
+    st.consistency = CQL_ONE;
+    cql_result *r = cql_session_query_sync(s, &st, err);
+    if (!r)
+        return NULL;
+    ks_replication *k = calloc(1, sizeof *k);
+    if (!k) {
+        cql_result_free(r);
+        cql_fail(err, CQL_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(k->name, sizeof k->name, "%s", ks);
+    int rc = parse_replication(r, k, err);
+    cql_result_free(r);
+    int nn = atomic_load(&s->nnodes);
+    if (rc == 0) {
+        int total = 0;
+        if (k->simple)
+            total = k->rf < nn ? k->rf : nn;
+        else
+            for (int d = 0; d < k->ndc; d++)
+                total += k->dc_rf[d] < nn ? k->dc_rf[d] : nn;
+        k->nrep = total > 0 ? total : 1;
+        k->sets = malloc((size_t)(s->ring_len ? s->ring_len : 1) * (size_t)k->nrep * sizeof(int));
+        int *scratch = malloc((size_t)(nn ? nn : 1) * sizeof(int));
+        if (!k->sets || !scratch) {
+            free(scratch);
+            rc = cql_fail(err, CQL_E_NOMEM, "out of memory");
+        } else {
+            for (int i = 0; i < s->ring_len; i++)
+                replica_set(s, k, i, k->sets + (size_t)i * (size_t)k->nrep, scratch, nn);
+            free(scratch);
+        }
+    }
+    if (rc) {
+        free(k->sets);
+        free(k);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    k->next = s->repls;
+    s->repls = k;
+    pthread_mutex_unlock(&s->mu);
+    return k;
+}
+
+int cql_session_replicas(cql_session *s, const char *keyspace, int64_t token, int *out, int max,
+                         cql_error *err)
+{
+    const ks_replication *k = get_replication(s, keyspace, err);
+    if (!k)
+        return -1;
+    if (s->ring_len == 0)
+        return cql_fail(err, CQL_E_NO_HOST, "the token ring is unknown (no discovery)");
+    const int *set = k->sets + (size_t)ring_index(s, token) * (size_t)k->nrep;
+    int n = 0;
+    for (int i = 0; i < k->nrep && set[i] >= 0; i++, n++)
+        if (n < max)
+            out[n] = set[i];
+    return n;
 }

@@ -137,10 +137,25 @@ typedef struct loop_task {
     void *arg;
 } loop_task;
 
+/* A keyspace's replication strategy, as read from system_schema.keyspaces. */
+typedef struct ks_replication {
+    struct ks_replication *next;
+    char name[256];
+    int simple;                   /* 1: SimpleStrategy with rf; 0: NetworkTopologyStrategy */
+    int rf;
+    int ndc;
+    char dc[16][128];
+    int dc_rf[16];
+    int nrep;                     /* replicas per token (all DCs) */
+    int *sets;                    /* ring_len * nrep node indexes, -1 padded: the
+                                   * replicas of the tokens owned by ring entry i */
+} ks_replication;
+
 struct cql_prepared {
     cql_prepared *next;
     char *query;
     cql_prepared_info info;
+    const ks_replication *repl;   /* of the statement's keyspace, or NULL */
 };
 
 struct cql_session {
@@ -178,6 +193,7 @@ struct cql_session {
     int ring_len;
     cql_conn *flush_list;
     cql_prepared *prepared;       /* under mu */
+    ks_replication *repls;        /* cache (list), under mu; entries never move */
 
     /* Stats (relaxed atomics). */
     atomic_ullong st_sent, st_responses, st_retries, st_timeouts, st_errors, st_bytes_out,

@@ -211,3 +211,34 @@ def test_plain_connection_to_tls_port_fails(tool, secure_host, secure_credential
     p = run_tool(tool, "cql_exec", "--hosts", secure_host, "--user", user, "SELECT 1",
                  env={"CQLSHIFT_PASSWORD": pw}, check=False, timeout=30)
     assert p.returncode == 1 and secure_host in p.stderr
+
+
+@pytest.mark.parametrize("replication", [
+    "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+    "{'class': 'SimpleStrategy', 'replication_factor': 2}",
+    "{'class': 'NetworkTopologyStrategy', 'datacenter1': 1}",
+    "{'class': 'NetworkTopologyStrategy', 'datacenter1': 2}",
+])
+def test_replica_sets_match_driver(tool, py_session, main_hosts, replication):
+    """cqlshift's replica lists (used for routing and failover) equal the
+    Python driver's token map, in order, for 2,000 random keys."""
+    import random
+    import uuid as uuidlib
+    ks = "e2e_repl_" + uuidlib.uuid4().hex[:12]
+    py_session.execute(f"CREATE KEYSPACE {ks} WITH replication = {replication}")
+    try:
+        py_session.cluster.refresh_schema_metadata()
+        meta = py_session.cluster.metadata
+        rnd = random.Random(7)
+        keys = [rnd.randbytes(rnd.randint(1, 24)) for _ in range(2000)]
+        p = subprocess.run([str(tool("cql_replicas")), "--hosts", main_hosts[0], "--keyspace", ks],
+                           input="".join(k.hex() + "\n" for k in keys), capture_output=True,
+                           text=True, timeout=HANG_GUARD)
+        assert p.returncode == 0, p.stderr
+        ours = p.stdout.splitlines()
+        assert len(ours) == len(keys)
+        for key, line in zip(keys, ours):
+            theirs = ",".join(f"{h.address}:9042" for h in meta.get_replicas(ks, key))
+            assert line == theirs, (key.hex(), line, theirs)
+    finally:
+        py_session.execute(f"DROP KEYSPACE {ks}")
