@@ -1,0 +1,76 @@
+/* The Cassandra side of a migration: target tables derived from a source
+ * schema (type mapping and key rules), the CQL DDL that creates them, and
+ * the check of an existing table against what we would create.
+ *
+ * Rules of the automatic model (documented in docs/model.md):
+ * - one target table per source table, same name folded to lower case
+ *   (quoted in CQL when it is not a plain identifier);
+ * - the source primary key becomes the Cassandra primary key: the first key
+ *   column is the partition key, the others clustering columns in key order
+ *   (ascending); a table without a primary key gets a first column
+ *   "rowid bigint" as partition key (the connector supplies it);
+ * - column types from the declared source type (see model_map_sqlite_type).
+ */
+#ifndef CQLSHIFT_MODEL_MODEL_H
+#define CQLSHIFT_MODEL_MODEL_H
+
+#include <stddef.h>
+
+#include "cql/cql.h"
+#include "source/source.h"
+
+typedef struct model_error {
+    int code;               /* 0 ok, 1 usage/plan, 2 conflict with an existing table, 3 server */
+    char msg[1024];
+} model_error;
+
+typedef struct target_column {
+    char *name;             /* CQL name, unquoted */
+    cql_type *type;
+    int source_col;         /* index in the source table's columns (rowid included) */
+    int kind;               /* 0 regular, 1 partition key, 2 clustering */
+    int key_pos;            /* position within the partition key or the clustering columns */
+    char *note;             /* a lossy or notable mapping, e.g. "NUMERIC(10,2) -> decimal", or NULL */
+} target_column;
+
+typedef struct target_table {
+    char *keyspace;
+    char *name;
+    int ncols;
+    target_column *cols;    /* partition key first, then clustering, then the rest */
+    int source_table;       /* index in the source schema */
+    char *note;             /* e.g. "no primary key: keyed by rowid" */
+} target_table;
+
+typedef struct model {
+    char *keyspace;
+    int ntables;
+    target_table *tables;
+} model;
+
+/* The CQL type for a SQLite declared type, by SQLite's affinity rules plus
+ * common names: INT* -> bigint, BOOL* -> boolean, DATETIME/TIMESTAMP ->
+ * timestamp, DATE -> date, NUMERIC/DECIMAL -> decimal, REAL/FLOA/DOUB ->
+ * double, CHAR/CLOB/TEXT -> text, BLOB or no type -> blob... The returned
+ * type is newly allocated; *note is set (static string) when the mapping
+ * can lose information or needs checking, else NULL. */
+cql_type *model_map_sqlite_type(const char *decl_type, const char **note);
+
+/* Build the automatic model of every table of `schema` into keyspace `ks`. */
+int model_from_source(model *m, const source_schema *schema, const char *ks, model_error *err);
+void model_release(model *m);
+
+/* CQL statements (NUL-terminated, appended to out). */
+int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_buf *out);
+int model_table_ddl(const target_table *t, cs_buf *out);
+/* INSERT INTO ks.t (c1, ...) VALUES (?, ...) USING TIMESTAMP ? */
+int model_insert_cql(const target_table *t, cs_buf *out);
+
+/* Create the keyspace (SimpleStrategy RF 1 unless it exists) and every
+ * table with IF NOT EXISTS, wait for schema agreement, then compare every
+ * table that already existed with the model. A difference is refused with
+ * code 2 and a readable diff: "table ks.t exists with column x int, the
+ * plan wants x bigint; drop the table or change the plan". */
+int model_apply(const model *m, cql_session *s, model_error *err);
+
+#endif

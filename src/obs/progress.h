@@ -1,0 +1,62 @@
+/* Progress display, reject file and the run report.
+ *
+ * progress: per-table counters updated by workers (atomics, lock-free) and a
+ * display thread: on a terminal, one line per table redrawn in place (bar,
+ * rows, rows/s, ETA); otherwise a plain line per table every `interval`
+ * seconds; nothing with quiet.
+ *
+ * rejects: a JSONL file, one object per rejected row:
+ *   {"table": ..., "position": ..., "reason": ..., "row": raw text or [values]}
+ * written under a mutex, flushed per row (rows are rare and must survive a crash).
+ *
+ * report: the final summary as JSON (per table: read, written, rejected,
+ * seconds, rows_per_s, and "ok": read == written + rejected).
+ */
+#ifndef CQLSHIFT_OBS_PROGRESS_H
+#define CQLSHIFT_OBS_PROGRESS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct table_progress {
+    char name[256];
+    int64_t total;            /* expected rows, -1 if unknown */
+    atomic_llong read;
+    atomic_llong written;
+    atomic_llong rejected;
+    double started;           /* monotonic seconds; 0 until started */
+    double finished;          /* 0 until finished */
+} table_progress;
+
+typedef struct progress progress;
+
+/* tty: -1 to detect from stderr, 0 plain lines, 1 terminal display. */
+progress *progress_new(int ntables, int quiet, int tty, double interval_s);
+table_progress *progress_table(progress *p, int i);
+void progress_start(progress *p);            /* starts the display thread */
+void progress_table_started(progress *p, int i);
+void progress_table_finished(progress *p, int i);
+/* Stop the display thread and print the final summary table on stderr:
+ * table, read, written, rejected, seconds, rows/s, and a check mark or
+ * "MISMATCH" for read = written + rejected. Returns 0 if every table
+ * reconciles, -1 otherwise. */
+int progress_finish(progress *p);
+/* Write the report JSON to path ("-" = stdout). 0 or -1 (errno set). */
+int progress_write_report(progress *p, const char *path, const char *source, const char *target);
+void progress_free(progress *p);
+
+typedef struct rejects rejects;
+/* Open (append with resume, else truncate) the reject file. NULL on error. */
+rejects *rejects_open(const char *path, int append);
+/* Record one rejected row: raw text (may be NULL) or, if NULL, the JSON
+ * array `values_json` (may be NULL too). Thread-safe. */
+int rejects_write(rejects *r, const char *table, int64_t pos, const char *reason, const char *raw,
+                  size_t raw_len, const char *values_json);
+int64_t rejects_count(const rejects *r);
+const char *rejects_path(const rejects *r);
+void rejects_close(rejects *r);
+
+double mono_seconds(void);
+
+#endif

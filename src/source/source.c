@@ -1,0 +1,143 @@
+/* Shared pieces of the source connectors: errors, row batches, schemas,
+ * and choosing a connector from a URI. */
+#include "source/source.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int source_fail(source_error *err, source_errc code, const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void row_batch_init(row_batch *b, int cap)
+{
+    memset(b, 0, sizeof *b);
+    arena_init(&b->mem, 256 * 1024);
+    b->cap = cap;
+    b->resume_after = INT64_MIN;
+}
+
+void row_batch_clear(row_batch *b)
+{
+    for (int i = 0; i < b->njson; i++)
+        json_decref(b->json_refs[i]);
+    b->njson = 0;
+    arena_reset(&b->mem);
+    b->rows = NULL;
+    b->n = 0;
+}
+
+void row_batch_release(row_batch *b)
+{
+    row_batch_clear(b);
+    free(b->json_refs);
+    b->json_refs = NULL;
+    b->json_cap = 0;
+    arena_release(&b->mem);
+}
+
+src_row *row_batch_add(row_batch *b, int64_t pos, int nvals)
+{
+    if (b->n >= b->cap)
+        return NULL;
+    if (!b->rows) {
+        b->rows = arena_alloc(&b->mem, (size_t)b->cap * sizeof *b->rows);
+        if (!b->rows)
+            return NULL;
+    }
+    src_row *r = &b->rows[b->n];
+    memset(r, 0, sizeof *r);
+    r->pos = pos;
+    r->nvals = nvals;
+    if (nvals > 0) {
+        r->vals = arena_alloc(&b->mem, (size_t)nvals * sizeof *r->vals);
+        if (!r->vals)
+            return NULL;
+        memset(r->vals, 0, (size_t)nvals * sizeof *r->vals);
+    }
+    b->n++;
+    return r;
+}
+
+int row_batch_keep_json(row_batch *b, json_t *j)
+{
+    if (b->njson == b->json_cap) {
+        int ncap = b->json_cap ? b->json_cap * 2 : 64;
+        json_t **n = realloc(b->json_refs, (size_t)ncap * sizeof *n);
+        if (!n)
+            return -1;
+        b->json_refs = n;
+        b->json_cap = ncap;
+    }
+    b->json_refs[b->njson++] = j;
+    return 0;
+}
+
+void source_schema_free(source_schema *s)
+{
+    if (!s)
+        return;
+    for (int t = 0; t < s->ntables; t++) {
+        source_table *tb = &s->tables[t];
+        for (int c = 0; c < tb->ncols; c++) {
+            free(tb->cols[c].name);
+            free(tb->cols[c].decl_type);
+        }
+        free(tb->cols);
+        free(tb->name);
+    }
+    free(s->tables);
+    s->tables = NULL;
+    s->ntables = 0;
+}
+
+void file_options_init(file_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->delimiter = ',';
+    o->quote = '"';
+    o->escape = '"';
+    o->null_marker = "";
+    o->header = 1;
+    o->max_field = (size_t)16 * 1024 * 1024;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && !strcasecmp(s + n - m, suf);
+}
+
+source *source_open(const char *uri, const char *table_name, const file_options *opts,
+                    source_error *err)
+{
+    if (!strncmp(uri, "sqlite:", 7))
+        return source_sqlite_open(uri + 7 + (!strncmp(uri + 7, "//", 2) ? 2 : 0), err);
+    if (!strncmp(uri, "csv:", 4))
+        return source_files_open("csv", uri + 4, table_name, opts, err);
+    if (!strncmp(uri, "jsonl:", 6))
+        return source_files_open("jsonl", uri + 6, table_name, opts, err);
+    if (strstr(uri, "://")) {
+        source_fail(err, SRC_E_USAGE,
+                    "unsupported source '%s': this build reads sqlite:FILE, csv:PATH and "
+                    "jsonl:PATH",
+                    uri);
+        return NULL;
+    }
+    if (has_suffix(uri, ".db") || has_suffix(uri, ".sqlite") || has_suffix(uri, ".sqlite3"))
+        return source_sqlite_open(uri, err);
+    if (has_suffix(uri, ".jsonl") || has_suffix(uri, ".ndjson") || has_suffix(uri, ".json"))
+        return source_files_open("jsonl", uri, table_name, opts, err);
+    return source_files_open("csv", uri, table_name, opts, err);
+}
