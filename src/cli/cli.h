@@ -17,4 +17,7 @@ typedef struct cli_command {
     int (*run)(int argc, char **argv);
 } cli_command;
 
+int cmd_migrate(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+
 #endif

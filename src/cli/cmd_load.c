@@ -1,0 +1,359 @@
+/* cqlshift load FILE|DIR|- TARGET TABLE: load CSV or JSONL into an
+ * existing Cassandra table, matching columns by name. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+
+static void load_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: cqlshift load FILE|DIR|- cassandra://[USER@]HOST[:PORT]/KEYSPACE TABLE [OPTIONS]\n\n"
+            "Load CSV (RFC 4180) or JSONL (one object per line) into an existing table.\n"
+            "CSV header names (or JSONL keys) are matched to the table's columns by name.\n"
+            "The format follows the file name (.csv, .jsonl, .ndjson) or --format.\n\n"
+            "File options:\n"
+            "  --format csv|jsonl   input format (default: from the file name; csv for -)\n"
+            "  --delimiter C        field delimiter (default ,; \\t for tab)\n"
+            "  --quote C            quote character (default \")\n"
+            "  --escape C           escape character inside quotes (default: doubled quote)\n"
+            "  --null S             unquoted field that means null (default: empty field)\n"
+            "  --no-header          the first line is data; give --columns\n"
+            "  --columns A,B,C      column names, in file order (without a header)\n"
+            "Run options:\n%s",
+            run_options_help);
+}
+
+typedef struct table_col {
+    char *name;
+    cql_type *type;
+    int kind; /* 0 regular, 1 partition key, 2 clustering */
+} table_col;
+
+/* Read the target table's columns from system_schema.columns. */
+static int plain_name(const char *s)
+{
+    if (!*s || strlen(s) > 200)
+        return 0;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= 'A' && *s <= 'Z')))
+            return 0;
+    return 1;
+}
+
+static int read_table(cql_session *s, const char *ks, const char *table, table_col **out, int *n,
+                      char *found_name, size_t found_cap)
+{
+    char folded[256];
+    snprintf(found_name, found_cap, "%s", table);
+    snprintf(folded, sizeof folded, "%s", table);
+    for (char *c = folded; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    char q[1200];
+    if (!plain_name(ks) || !plain_name(table)) {
+        cli_error("'%s.%s' is not a keyspace and table name this version can load into (letters, "
+                  "digits and _ only)",
+                  ks, table);
+        return -1;
+    }
+    snprintf(q, sizeof q,
+             "SELECT column_name, kind, type FROM system_schema.columns WHERE keyspace_name = "
+             "'%s' AND table_name = '%s'",
+             ks, table);
+    cql_error e;
+    cql_result *r = cql_session_simple(s, q, &e);
+    if (!r) {
+        cli_error("cannot read the columns of %s.%s: %s", ks, table, e.msg);
+        return -1;
+    }
+    int rows = cql_result_row_count(r);
+    if (rows == 0 && strcmp(table, folded)) {
+        /* unquoted names are stored in lower case */
+        cql_result_free(r);
+        snprintf(q, sizeof q,
+                 "SELECT column_name, kind, type FROM system_schema.columns WHERE keyspace_name = "
+                 "'%s' AND table_name = '%s'",
+                 ks, folded);
+        r = cql_session_simple(s, q, &e);
+        if (!r) {
+            cli_error("cannot read the columns of %s.%s: %s", ks, folded, e.msg);
+            return -1;
+        }
+        rows = cql_result_row_count(r);
+        if (rows)
+            snprintf(found_name, found_cap, "%s", folded);
+    }
+    if (rows == 0) {
+        cli_error("table %s.%s does not exist; create it first (cqlshift load writes into an "
+                  "existing table)",
+                  ks, table);
+        cql_result_free(r);
+        return -1;
+    }
+    table_col *cols = calloc((size_t)rows, sizeof *cols);
+    for (int i = 0; cols && i < rows; i++) {
+        const uint8_t *p[3];
+        int32_t l[3];
+        for (int c = 0; c < 3; c++)
+            l[c] = cql_result_value(r, i, c, &p[c]);
+        cols[i].name = strndup((const char *)p[0], (size_t)(l[0] > 0 ? l[0] : 0));
+        char kind[32] = "", type[512] = "";
+        snprintf(kind, sizeof kind, "%.*s", l[1] > 0 ? l[1] : 0, (const char *)p[1]);
+        snprintf(type, sizeof type, "%.*s", l[2] > 0 ? l[2] : 0, (const char *)p[2]);
+        cols[i].kind = !strcmp(kind, "partition_key") ? 1 : !strcmp(kind, "clustering") ? 2 : 0;
+        cols[i].type = cql_type_parse(type, &e);
+        if (!cols[i].type) {
+            cli_error("column %s of %s.%s has type %s, which this version cannot load: %s",
+                      cols[i].name, ks, table, type, e.msg);
+            *out = cols;
+            *n = i + 1;
+            cql_result_free(r);
+            return -1;
+        }
+    }
+    cql_result_free(r);
+    *out = cols;
+    *n = rows;
+    return 0;
+}
+
+static int parse_char(const char *opt, const char *v, char *out)
+{
+    if (!strcmp(v, "\\t") || !strcmp(v, "tab")) {
+        *out = '\t';
+        return 0;
+    }
+    if (strlen(v) != 1) {
+        cli_error("%s takes one character, not '%s'", opt, v);
+        return -1;
+    }
+    *out = v[0];
+    return 0;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    run_options o;
+    run_options_init(&o);
+    file_options fo;
+    file_options_init(&fo);
+    const char *pos[3] = {NULL, NULL, NULL};
+    int npos = 0;
+    const char *format = NULL, *columns = NULL;
+    char *colbuf = NULL;
+    const char *collist[1024];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            load_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        int r = run_option_parse(&o, argc, argv, &i);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (!strcmp(a, "--no-header")) {
+            fo.header = 0;
+        } else if (v && !strcmp(a, "--format")) {
+            format = v;
+            i++;
+        } else if (v && !strcmp(a, "--delimiter")) {
+            if (parse_char(a, v, &fo.delimiter))
+                return CLI_EXIT_USAGE;
+            i++;
+        } else if (v && !strcmp(a, "--quote")) {
+            if (parse_char(a, v, &fo.quote))
+                return CLI_EXIT_USAGE;
+            i++;
+        } else if (v && !strcmp(a, "--escape")) {
+            if (parse_char(a, v, &fo.escape))
+                return CLI_EXIT_USAGE;
+            i++;
+        } else if (v && !strcmp(a, "--null")) {
+            fo.null_marker = v;
+            i++;
+        } else if (v && !strcmp(a, "--columns")) {
+            columns = v;
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            cli_error("unknown or incomplete option '%s' (see cqlshift load --help)", a);
+            return CLI_EXIT_USAGE;
+        } else if (npos < 3) {
+            pos[npos++] = a;
+        } else {
+            cli_error("unexpected argument '%s'", a);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (npos != 3) {
+        load_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (format && strcmp(format, "csv") && strcmp(format, "jsonl")) {
+        cli_error("--format is csv or jsonl, not '%s'", format);
+        return CLI_EXIT_USAGE;
+    }
+    if (columns) {
+        colbuf = strdup(columns);
+        int n = 0;
+        for (char *save = NULL, *tok = strtok_r(colbuf, ",", &save); tok && n < 1024;
+             tok = strtok_r(NULL, ",", &save))
+            collist[n++] = tok;
+        fo.columns = collist;
+        fo.ncolumns = n;
+    }
+    if (!fo.header && !columns && (!format || !strcmp(format, "csv"))) {
+        cli_error("--no-header needs --columns A,B,C to name the fields");
+        free(colbuf);
+        return CLI_EXIT_USAGE;
+    }
+    target t;
+    if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency)) {
+        free(colbuf);
+        return CLI_EXIT_USAGE;
+    }
+    const char *table = pos[2];
+    char uri[4200];
+    if (format)
+        snprintf(uri, sizeof uri, "%s:%s", format, pos[0]);
+    else if (!strcmp(pos[0], "-"))
+        snprintf(uri, sizeof uri, "csv:-");
+    else
+        snprintf(uri, sizeof uri, "%s", pos[0]);
+
+    int rc = CLI_EXIT_FAILED;
+    table_col *tcols = NULL;
+    int ntcols = 0;
+    source *src = NULL;
+    load_table lt = {0};
+    const cql_type **types = NULL;
+    const char **names = NULL;
+    int *src_cols = NULL, *is_key = NULL;
+    cs_buf q;
+    cs_buf_init(&q, 1 << 20);
+    cql_session *s = target_connect(&t, &o);
+    if (!s)
+        goto out;
+    char table_name[256];
+    if (read_table(s, t.keyspace, table, &tcols, &ntcols, table_name, sizeof table_name))
+        goto out;
+    table = table_name;
+    source_error se;
+    src = source_open(uri, table, &fo, &se);
+    if (!src) {
+        cli_error("%s", se.msg);
+        rc = se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        goto out;
+    }
+    const source_schema *schema = src->ops->describe(src, &se);
+    if (!schema) {
+        cli_error("%s", se.msg);
+        goto out;
+    }
+    const source_table *st = &schema->tables[0];
+    int n = st->ncols + 1;
+    types = calloc((size_t)n, sizeof *types);
+    names = calloc((size_t)n, sizeof *names);
+    src_cols = calloc((size_t)n, sizeof *src_cols);
+    is_key = calloc((size_t)n, sizeof *is_key);
+    int *covered = calloc((size_t)ntcols, sizeof *covered);
+    if (!types || !names || !src_cols || !is_key || !covered) {
+        free(covered);
+        goto out;
+    }
+    cs_buf_printf(&q, "INSERT INTO \"%s\".\"%s\" (", t.keyspace, table);
+    for (int c = 0; c < st->ncols; c++) {
+        int found = -1;
+        for (int k = 0; k < ntcols && found < 0; k++)
+            if (!strcmp(tcols[k].name, st->cols[c].name))
+                found = k;
+        for (int k = 0; k < ntcols && found < 0; k++)
+            if (!strcasecmp(tcols[k].name, st->cols[c].name))
+                found = k;
+        if (found < 0) {
+            cs_buf list;
+            cs_buf_init(&list, 1 << 16);
+            for (int k = 0; k < ntcols; k++)
+                cs_buf_printf(&list, "%s%s", k ? ", " : "", tcols[k].name);
+            cs_buf_put_u8(&list, 0);
+            cli_error("%s: column '%s' is not a column of %s.%s (its columns: %s)", pos[0],
+                      st->cols[c].name, t.keyspace, table, (const char *)list.data);
+            cs_buf_release(&list);
+            free(covered);
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        covered[found] = 1;
+        types[c] = tcols[found].type;
+        names[c] = tcols[found].name;
+        src_cols[c] = c;
+        is_key[c] = tcols[found].kind != 0;
+        cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
+    }
+    for (int k = 0; k < ntcols; k++) {
+        if (tcols[k].kind != 0 && !covered[k]) {
+            cli_error("%s has no column '%s', which is part of the primary key of %s.%s", pos[0],
+                      tcols[k].name, t.keyspace, table);
+            free(covered);
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
+    free(covered);
+    cs_buf_printf(&q, ") VALUES (");
+    for (int c = 0; c < st->ncols; c++)
+        cs_buf_printf(&q, "%s?", c ? ", " : "");
+    cs_buf_printf(&q, ") USING TIMESTAMP ?");
+    cs_buf_put_u8(&q, 0);
+    cql_error ce;
+    const cql_prepared *ins = cql_session_prepare(s, (const char *)q.data, &ce);
+    if (!ins) {
+        cli_error("cannot prepare the insert into %s.%s: %s", t.keyspace, table, ce.msg);
+        goto out;
+    }
+    src_cols[n - 1] = -1;
+    names[n - 1] = "[timestamp]";
+    lt.src_table = 0;
+    lt.name = table;
+    lt.ncols = n;
+    lt.types = types;
+    lt.col_names = names;
+    lt.src_cols = src_cols;
+    lt.is_key = is_key;
+    lt.insert = ins;
+    {
+        char job[8192];
+        snprintf(job, sizeof job, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
+        if (!strcmp(pos[0], "-") && o.resume) {
+            cli_error("standard input cannot be resumed; load from a file to use --resume");
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        int64_t total = -1;
+        rc = run_load(src, s, &lt, 1, &total, &t, &o, job, uri);
+    }
+out:
+    cs_buf_release(&q);
+    free(types);
+    free(names);
+    free(src_cols);
+    free(is_key);
+    for (int k = 0; k < ntcols; k++) {
+        free(tcols[k].name);
+        cql_type_free(tcols[k].type);
+    }
+    free(tcols);
+    if (s)
+        cql_session_close(s);
+    if (src)
+        src->ops->close(src);
+    free(colbuf);
+    return rc;
+}

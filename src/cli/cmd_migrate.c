@@ -1,0 +1,186 @@
+/* cqlshift migrate SOURCE TARGET: create the automatic model in Cassandra
+ * and copy every row of every table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "model/model.h"
+
+static void migrate_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: cqlshift migrate SOURCE cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE [OPTIONS]\n\n"
+            "Create KEYSPACE and one table per source table (keyed by the source's primary\n"
+            "key: first column partition key, the rest clustering columns), then copy every\n"
+            "row. SOURCE is sqlite:FILE (or a .db/.sqlite file).\n\n"
+            "Options:\n"
+            "  --tables A,B         only these source tables\n"
+            "%s\n"
+            "Target options go in the URI: ?dc=DC&consistency=LOCAL_QUORUM&tls=verify&ca=FILE&lz4=1\n",
+            run_options_help);
+}
+
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && !strncasecmp(p, name, n))
+            return 1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+    run_options o;
+    run_options_init(&o);
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0;
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            migrate_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        int r = run_option_parse(&o, argc, argv, &i);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (!strcmp(argv[i], "--tables") && i + 1 < argc) {
+            only = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            cli_error("unknown option '%s' (see cqlshift migrate --help)", argv[i]);
+            return CLI_EXIT_USAGE;
+        } else if (npos < 2) {
+            pos[npos++] = argv[i];
+        } else {
+            cli_error("unexpected argument '%s'", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (npos != 2) {
+        migrate_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    target t;
+    if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency))
+        return CLI_EXIT_USAGE;
+
+    source_error se;
+    source *src = source_open(pos[0], NULL, NULL, &se);
+    if (!src) {
+        cli_error("%s", se.msg);
+        return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+    const source_schema *schema = src->ops->describe(src, &se);
+    if (!schema) {
+        cli_error("%s", se.msg);
+        src->ops->close(src);
+        return CLI_EXIT_FAILED;
+    }
+    model m;
+    model_error me;
+    if (model_from_source(&m, schema, t.keyspace, &me)) {
+        cli_error("%s", me.msg);
+        src->ops->close(src);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = CLI_EXIT_FAILED;
+    cql_session *s = target_connect(&t, &o);
+    load_table *lt = calloc((size_t)m.ntables, sizeof *lt);
+    int64_t *totals = calloc((size_t)m.ntables, sizeof *totals);
+    int nlt = 0;
+    if (!s || !lt || !totals)
+        goto out;
+    if (model_apply(&m, s, &me)) {
+        cli_error("%s", me.msg);
+        rc = me.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        goto out;
+    }
+    for (int i = 0; i < m.ntables; i++) {
+        const target_table *tt = &m.tables[i];
+        const source_table *st = &schema->tables[tt->source_table];
+        if (only && !in_list(only, st->name))
+            continue;
+        if (tt->note && !o.quiet)
+            fprintf(stderr, "cqlshift: note: %s.%s: %s\n", t.keyspace, tt->name, tt->note);
+        for (int c = 0; c < tt->ncols && !o.quiet; c++)
+            if (tt->cols[c].note)
+                fprintf(stderr, "cqlshift: note: %s.%s.%s: %s\n", t.keyspace, tt->name,
+                        tt->cols[c].name, tt->cols[c].note);
+        cs_buf q;
+        cs_buf_init(&q, 1 << 20);
+        cql_error ce;
+        const cql_prepared *ins = NULL;
+        if (model_insert_cql(tt, &q) == 0)
+            ins = cql_session_prepare(s, (const char *)q.data, &ce);
+        cs_buf_release(&q);
+        if (!ins) {
+            cli_error("cannot prepare the insert for %s.%s: %s", t.keyspace, tt->name, ce.msg);
+            goto out;
+        }
+        load_table *l = &lt[nlt];
+        int n = tt->ncols + 1;
+        const cql_type **types = calloc((size_t)n, sizeof *types);
+        const char **names = calloc((size_t)n, sizeof *names);
+        int *src_cols = calloc((size_t)n, sizeof *src_cols);
+        int *is_key = calloc((size_t)n, sizeof *is_key);
+        if (!types || !names || !src_cols || !is_key) {
+            free(types);
+            free(names);
+            free(src_cols);
+            free(is_key);
+            cli_error("out of memory");
+            goto out;
+        }
+        for (int c = 0; c < tt->ncols; c++) {
+            types[c] = tt->cols[c].type;
+            names[c] = tt->cols[c].name;
+            src_cols[c] = tt->cols[c].source_col;
+            is_key[c] = tt->cols[c].kind != 0;
+        }
+        src_cols[n - 1] = -1; /* the write timestamp, bound by the loader */
+        names[n - 1] = "[timestamp]";
+        l->src_table = tt->source_table;
+        l->name = tt->name;
+        l->ncols = n;
+        l->types = types;
+        l->col_names = names;
+        l->src_cols = src_cols;
+        l->is_key = is_key;
+        l->insert = ins;
+        totals[nlt] = st->row_estimate;
+        nlt++;
+    }
+    if (only && nlt == 0) {
+        cli_error("--tables %s matches no table of %s", only, pos[0]);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    {
+        char job[3000];
+        snprintf(job, sizeof job, "migrate %s -> %s/%s tables=%s", pos[0], t.hosts, t.keyspace,
+                 only ? only : "*");
+        rc = run_load(src, s, lt, nlt, totals, &t, &o, job, pos[0]);
+    }
+out:
+    for (int i = 0; i < nlt; i++) {
+        free((void *)lt[i].types);
+        free((void *)lt[i].col_names);
+        free((void *)lt[i].src_cols);
+        free((void *)lt[i].is_key);
+    }
+    free(lt);
+    free(totals);
+    if (s)
+        cql_session_close(s);
+    model_release(&m);
+    src->ops->close(src);
+    return rc;
+}

@@ -1,0 +1,310 @@
+#include "cli/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "obs/progress.h"
+#include "state/state.h"
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "cqlshift: error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+static int copy(char *dst, size_t cap, const char *src, size_t n, const char *what)
+{
+    if (n >= cap) {
+        cli_error("%s is too long", what);
+        return -1;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int read_password_file(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error("cannot read the password file %s", path);
+        return -1;
+    }
+    if (!fgets(out, (int)cap, f))
+        out[0] = '\0';
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+int target_parse(target *t, const char *uri, const char *password_file, uint16_t *consistency)
+{
+    memset(t, 0, sizeof *t);
+    cql_config_init(&t->cfg);
+    *consistency = CQL_LOCAL_QUORUM;
+    const char *p = uri;
+    if (strncmp(p, "cassandra://", 12)) {
+        cli_error("the target '%s' is not a cassandra:// URI (expected "
+                  "cassandra://HOST[:PORT]/KEYSPACE)",
+                  uri);
+        return -1;
+    }
+    p += 12;
+    const char *slash = strchr(p, '/');
+    if (!slash || !slash[1] || slash[1] == '?') {
+        cli_error("the target '%s' names no keyspace (expected cassandra://HOST[:PORT]/KEYSPACE)", uri);
+        return -1;
+    }
+    const char *at = memchr(p, '@', (size_t)(slash - p));
+    if (at) {
+        if (memchr(p, ':', (size_t)(at - p))) {
+            cli_error("do not put a password in the target URI; set CQLSHIFT_CASSANDRA_PASSWORD "
+                      "or use --password-file");
+            return -1;
+        }
+        if (copy(t->user, sizeof t->user, p, (size_t)(at - p), "the user name"))
+            return -1;
+        p = at + 1;
+    }
+    if (copy(t->hosts, sizeof t->hosts, p, (size_t)(slash - p), "the host list"))
+        return -1;
+    /* a port on the last host applies to all ("h1,h2:9043") */
+    char *colon = strrchr(t->hosts, ':');
+    if (colon && !strchr(t->hosts, '[')) {
+        long port = strtol(colon + 1, NULL, 10);
+        if (port <= 0 || port > 65535) {
+            cli_error("bad port in '%s'", t->hosts);
+            return -1;
+        }
+        t->cfg.port = (uint16_t)port;
+        *colon = '\0';
+    }
+    const char *ks = slash + 1;
+    const char *q = strchr(ks, '?');
+    if (copy(t->keyspace, sizeof t->keyspace, ks, q ? (size_t)(q - ks) : strlen(ks), "the keyspace"))
+        return -1;
+    for (q = q ? q + 1 : NULL; q && *q;) {
+        size_t len = strcspn(q, "&");
+        char kv[1200];
+        if (copy(kv, sizeof kv, q, len, "a target option"))
+            return -1;
+        q += len + (q[len] == '&');
+        char *eq = strchr(kv, '=');
+        const char *v = eq ? eq + 1 : "";
+        if (eq)
+            *eq = '\0';
+        if (!strcmp(kv, "dc")) {
+            snprintf(t->dc, sizeof t->dc, "%s", v);
+            t->cfg.local_dc = t->dc;
+        } else if (!strcmp(kv, "consistency")) {
+            int c = cql_consistency_parse(v);
+            if (c < 0) {
+                cli_error("unknown consistency '%s' (use ONE, LOCAL_ONE, QUORUM, LOCAL_QUORUM, "
+                          "ALL...)",
+                          v);
+                return -1;
+            }
+            *consistency = (uint16_t)c;
+        } else if (!strcmp(kv, "tls")) {
+            if (!strcmp(v, "verify") || !strcmp(v, "1") || !strcmp(v, "on"))
+                t->cfg.tls = 1;
+            else if (!strcmp(v, "insecure")) {
+                t->cfg.tls = 1;
+                t->cfg.tls_insecure = 1;
+            } else if (strcmp(v, "off") && strcmp(v, "0")) {
+                cli_error("tls=%s: use tls=verify (default when set), tls=insecure or tls=off", v);
+                return -1;
+            }
+        } else if (!strcmp(kv, "ca")) {
+            snprintf(t->ca, sizeof t->ca, "%s", v);
+            t->cfg.tls_ca_file = t->ca;
+            t->cfg.tls = 1;
+        } else if (!strcmp(kv, "lz4") || !strcmp(kv, "compression")) {
+            t->cfg.lz4 = !strcmp(v, "1") || !strcmp(v, "lz4") || !strcmp(v, "on");
+        } else if (!strcmp(kv, "protocol")) {
+            t->cfg.protocol_version = atoi(v);
+        } else if (!strcmp(kv, "connections")) {
+            t->cfg.connections_per_node = atoi(v);
+        } else {
+            cli_error("unknown target option '%s' (known: dc, consistency, tls, ca, lz4, protocol, "
+                      "connections)",
+                      kv);
+            return -1;
+        }
+    }
+    t->cfg.hosts = t->hosts;
+    if (t->user[0]) {
+        t->cfg.username = t->user;
+        const char *env = getenv("CQLSHIFT_CASSANDRA_PASSWORD");
+        if (password_file) {
+            if (read_password_file(password_file, t->password, sizeof t->password))
+                return -1;
+        } else if (env) {
+            snprintf(t->password, sizeof t->password, "%s", env);
+        }
+        t->cfg.password = t->password;
+    }
+    return 0;
+}
+
+void run_options_init(run_options *o)
+{
+    memset(o, 0, sizeof *o);
+    loader_config_init(&o->loader);
+    o->progress_tty = -1;
+    o->progress_interval = 10.0;
+}
+
+const char run_options_help[] =
+    "  --workers N          reader/encoder threads (default 2)\n"
+    "  --batch-rows N       rows read per batch (default 500)\n"
+    "  --max-inflight N     most rows in flight (adaptive below this; default 4096)\n"
+    "  --rate-limit R       at most R rows per second (protects a production cluster)\n"
+    "  --max-errors N|P%    stop after more than N rejected rows, or P% of rows read\n"
+    "  --reject-file F      rejected rows as JSONL (default KEYSPACE.rejects.jsonl)\n"
+    "  --state F            progress checkpoints (default KEYSPACE.cqlshift-state.db)\n"
+    "  --resume             continue a run that was interrupted\n"
+    "  --report F           write the summary as JSON to F (- for stdout)\n"
+    "  --password-file F    Cassandra password (else CQLSHIFT_CASSANDRA_PASSWORD)\n"
+    "  --quiet              no progress output\n"
+    "  --progress-interval S  seconds between progress lines when not on a terminal\n";
+
+int run_option_parse(run_options *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+#define TAKES(name)                                                                               \
+    (!strcmp(a, name) && (v ? ((*i)++, 1) : (cli_error("%s needs a value", name), 0)))
+    if (!strcmp(a, "--resume"))
+        o->resume = 1;
+    else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+        o->quiet = 1;
+    else if (TAKES("--workers"))
+        o->loader.workers = atoi(v);
+    else if (TAKES("--batch-rows"))
+        o->loader.batch_rows = atoi(v);
+    else if (TAKES("--max-inflight"))
+        o->loader.max_inflight_rows = atoi(v);
+    else if (TAKES("--rate-limit"))
+        o->loader.rate_limit = atof(v);
+    else if (TAKES("--max-errors")) {
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || d < 0 || (*end && strcmp(end, "%"))) {
+            cli_error("--max-errors takes a count (100) or a percentage (2.5%%), not '%s'", v);
+            return -1;
+        }
+        if (*end == '%')
+            o->loader.max_errors_pct = d;
+        else
+            o->loader.max_errors = (int64_t)d;
+    } else if (TAKES("--reject-file"))
+        o->reject_path = v;
+    else if (TAKES("--state"))
+        o->state_path = v;
+    else if (TAKES("--report"))
+        o->report_path = v;
+    else if (TAKES("--password-file"))
+        o->password_file = v;
+    else if (TAKES("--progress-interval"))
+        o->progress_interval = atof(v);
+    else if (!strncmp(a, "--", 2) &&
+             (!strcmp(a, "--workers") || !strcmp(a, "--batch-rows") || !strcmp(a, "--max-inflight") ||
+              !strcmp(a, "--rate-limit") || !strcmp(a, "--max-errors") || !strcmp(a, "--reject-file") ||
+              !strcmp(a, "--state") || !strcmp(a, "--report") || !strcmp(a, "--password-file") ||
+              !strcmp(a, "--progress-interval")))
+        return -1; /* value missing: already reported */
+    else
+        return 0;
+#undef TAKES
+    return 1;
+}
+
+cql_session *target_connect(target *t, const run_options *o)
+{
+    t->cfg.max_pending = o->loader.max_inflight_rows + 1024;
+    if (t->cfg.max_inflight_per_conn < o->loader.max_inflight_rows)
+        t->cfg.max_inflight_per_conn = o->loader.max_inflight_rows > 32768 ? 32768 : o->loader.max_inflight_rows;
+    cql_session *s;
+    cql_error e;
+    if (cql_session_connect(&t->cfg, &s, &e)) {
+        cli_error("cannot connect to Cassandra at %s: %s", t->hosts, e.msg);
+        if (e.code == CQL_E_AUTH && !t->user[0])
+            fprintf(stderr, "hint: give the user in the URI (cassandra://USER@HOST/KS) and the "
+                            "password in CQLSHIFT_CASSANDRA_PASSWORD\n");
+        return NULL;
+    }
+    return s;
+}
+
+int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
+             target *t, run_options *o, const char *job_key, const char *source_label)
+{
+    char state_path[1100], reject_path[1100], target_label[1400];
+    snprintf(state_path, sizeof state_path, "%s",
+             o->state_path ? o->state_path : t->keyspace);
+    if (!o->state_path)
+        snprintf(state_path, sizeof state_path, "%s.cqlshift-state.db", t->keyspace);
+    if (o->reject_path)
+        snprintf(reject_path, sizeof reject_path, "%s", o->reject_path);
+    else
+        snprintf(reject_path, sizeof reject_path, "%s.rejects.jsonl", t->keyspace);
+    snprintf(target_label, sizeof target_label, "cassandra://%s/%s", t->hosts, t->keyspace);
+
+    state_error se;
+    state *st = state_open(state_path, job_key, o->resume, &se);
+    if (!st) {
+        cli_error("%s", se.msg);
+        return se.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+    if (o->resume && state_is_finished(st)) {
+        fprintf(stderr, "cqlshift: this job already finished (state %s); nothing to resume\n",
+                state_path);
+        state_close(st);
+        return CLI_EXIT_OK;
+    }
+    rejects *rej = rejects_open(reject_path, o->resume);
+    if (!rej) {
+        cli_error("cannot open the reject file %s", reject_path);
+        state_close(st);
+        return CLI_EXIT_FAILED;
+    }
+    progress *p = progress_new(ntables, o->quiet, o->progress_tty, o->progress_interval);
+    for (int i = 0; i < ntables; i++) {
+        table_progress *tp = progress_table(p, i);
+        snprintf(tp->name, sizeof tp->name, "%s", tables[i].name);
+        tp->total = totals ? totals[i] : -1;
+        tables[i].progress = tp;
+    }
+    if (!o->loader.write_timestamp_us)
+        o->loader.write_timestamp_us = cql_timestamp_now_us();
+    progress_start(p);
+    loader_error le = {0};
+    int rc = loader_run(src, s, tables, ntables, &o->loader, st, rej, &le);
+    int reconciled = progress_finish(p);
+    int64_t nrej = rejects_count(rej);
+    if (o->report_path && progress_write_report(p, o->report_path, source_label, target_label))
+        cli_error("cannot write the report %s", o->report_path);
+    if (rc) {
+        cli_error("%s", le.msg);
+    } else {
+        state_error se2;
+        state_set_finished(st, &se2);
+    }
+    if (nrej > 0 && !o->quiet)
+        fprintf(stderr, "cqlshift: %lld rows rejected this run; see %s\n", (long long)nrej,
+                reject_path);
+    progress_free(p);
+    rejects_close(rej);
+    state_close(st);
+    if (rc)
+        return CLI_EXIT_FAILED;
+    return reconciled == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+}

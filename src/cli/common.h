@@ -1,0 +1,61 @@
+/* Pieces shared by the commands that write to Cassandra (migrate, load):
+ * the target URI, the loader options, and running a load with state,
+ * rejects, progress and report. */
+#ifndef CQLSHIFT_CLI_COMMON_H
+#define CQLSHIFT_CLI_COMMON_H
+
+#include "cql/cql.h"
+#include "load/loader.h"
+
+typedef struct target {
+    cql_config cfg;             /* strings point into the target's own storage */
+    char keyspace[256];
+    char hosts[1024];
+    char user[256];
+    char password[512];
+    char ca[1024];
+    char dc[256];
+    int have_password;
+} target;
+
+/* Parse cassandra://[user@]host[,host...][:port]/keyspace[?opt=v&...]
+ * (options: dc, consistency, tls=verify|insecure, ca, lz4, protocol,
+ * connections). The password comes from CQLSHIFT_CASSANDRA_PASSWORD or the
+ * file named by password_file; a password in the URI is refused. Fills
+ * *consistency (LOCAL_QUORUM unless given). 0, or -1 after printing why. */
+int target_parse(target *t, const char *uri, const char *password_file, uint16_t *consistency);
+
+/* Options common to migrate and load. */
+typedef struct run_options {
+    loader_config loader;
+    const char *state_path;     /* NULL: <keyspace>.cqlshift-state.db */
+    const char *reject_path;    /* NULL: <keyspace>.rejects.jsonl */
+    const char *report_path;
+    const char *password_file;
+    int resume;
+    int quiet;
+    int progress_tty;           /* -1 detect */
+    double progress_interval;
+} run_options;
+
+void run_options_init(run_options *o);
+/* If argv[*i] is a common option, consume it (and its value) and return 1;
+ * 0 if it is not one; -1 after printing an error for a bad value. */
+int run_option_parse(run_options *o, int argc, char **argv, int *i);
+/* The --help text of the common options. */
+extern const char run_options_help[];
+
+/* Connect, printing the error (with a hint) on failure. */
+cql_session *target_connect(target *t, const run_options *o);
+
+/* Run the loader over `tables` (their progress fields are set here), print
+ * the summary and write the report; returns the exit code. job_key
+ * identifies the job for --resume; totals: estimated rows per table (-1
+ * unknown). */
+int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
+             target *t, run_options *o, const char *job_key, const char *source_label);
+
+/* Print "cqlshift: error: ..." to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,576 @@
+/* The loader pipeline (see loader.h for the contract).
+ *
+ * Per worker: a ring of `NSLOTS` batch slots. Batch k of a range goes into
+ * slot k % NSLOTS, so reading batch k waits for batch k - NSLOTS to be
+ * settled: at most NSLOTS batches per worker are outstanding, and batches
+ * settle in order, which is what makes the resume point simple (the end of
+ * the last settled batch). Completions arrive on the session's I/O thread
+ * and only touch atomics, the reject file and a condition variable. */
+#include "load/loader.h"
+#include "cql/frame.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NSLOTS 4
+
+typedef struct loader loader;
+typedef struct worker worker;
+typedef struct batch_slot batch_slot;
+
+typedef struct req_ctx {
+    batch_slot *slot;
+    int row;
+} req_ctx;
+
+struct batch_slot {
+    worker *w;
+    row_batch batch;
+    req_ctx *ctx;
+    atomic_int pending;         /* requests in flight, +1 while the worker submits */
+    int busy;                   /* holds a batch not yet settled */
+    int64_t resume_after;
+    int64_t read;
+    atomic_llong written, rejected;
+};
+
+struct worker {
+    loader *L;
+    pthread_t thread;
+    batch_slot slots[NSLOTS];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;          /* a slot's pending reached 0 */
+    cs_buf values;
+    const load_table *tbl;
+    int range_id;
+    range_state rs;             /* settled counts and resume point */
+    double last_checkpoint;
+};
+
+typedef struct work_item {
+    int table;                  /* index into L->tables */
+    source_range range;
+} work_item;
+
+struct loader {
+    source *src;
+    cql_session *s;
+    const load_table *tables;
+    int ntables;
+    loader_config cfg;
+    state *st;
+    rejects *rej;
+
+    work_item *items;
+    int nitems;
+    int next_item;              /* under mu */
+    atomic_int *ranges_left;    /* per table */
+    atomic_int *started;        /* per table */
+    pthread_mutex_t mu;
+
+    /* adaptive in-flight limit */
+    pthread_mutex_t flow_mu;
+    pthread_cond_t flow_cv;
+    atomic_int inflight;
+    atomic_int limit;
+    atomic_int waiting;
+    atomic_int ok_streak;
+    double last_decrease;       /* under flow_mu */
+
+    /* rate limit */
+    pthread_mutex_t rate_mu;
+    double rate_next;
+
+    /* first fatal error */
+    atomic_int fatal;
+    loader_error err;           /* under mu */
+    atomic_llong total_read, total_rejected;
+};
+
+void loader_config_init(loader_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->workers = 2;
+    c->batch_rows = 500;
+    c->max_inflight_rows = 4096;
+    c->max_errors = -1;
+    c->max_errors_pct = -1;
+    c->consistency = CQL_LOCAL_QUORUM;
+    c->ranges_per_table = 0;
+}
+
+static void set_fatal(loader *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_fatal(loader *L, int code, const char *fmt, ...)
+{
+    pthread_mutex_lock(&L->mu);
+    if (!atomic_load(&L->fatal)) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(L->err.msg, sizeof L->err.msg, fmt, ap);
+        va_end(ap);
+        L->err.code = code;
+        atomic_store(&L->fatal, 1);
+    }
+    pthread_mutex_unlock(&L->mu);
+    /* wake anything waiting for flow control */
+    pthread_mutex_lock(&L->flow_mu);
+    pthread_cond_broadcast(&L->flow_cv);
+    pthread_mutex_unlock(&L->flow_mu);
+}
+
+/* ---- rejects ----------------------------------------------------------- */
+
+/* The row's values as a JSON array, for rows without raw text (SQLite). */
+static char *row_values_json(const src_row *r)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < r->nvals; i++) {
+        const src_value *v = &r->vals[i];
+        json_t *j = NULL;
+        switch (v->kind) {
+        case SV_NULL: j = json_null(); break;
+        case SV_INT: j = json_integer(v->u.i); break;
+        case SV_DOUBLE: j = json_real(v->u.d); break;
+        case SV_TEXT: j = json_stringn(v->u.s.p, v->u.s.n); break;
+        case SV_JSON: j = json_deep_copy(v->u.j); break;
+        case SV_BLOB: break;
+        }
+        if (!j) { /* blob, or text that is not UTF-8: hex */
+            size_t n = v->u.s.n;
+            char *hex = malloc(2 * n + 3);
+            if (hex) {
+                memcpy(hex, "0x", 2);
+                for (size_t k = 0; k < n; k++)
+                    snprintf(hex + 2 + 2 * k, 3, "%02x", (unsigned char)v->u.s.p[k]);
+                j = json_string(hex);
+                free(hex);
+            }
+        }
+        json_array_append_new(a, j ? j : json_null());
+    }
+    char *s = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(a);
+    return s;
+}
+
+static void check_error_budget(loader *L)
+{
+    int64_t rej = atomic_load(&L->total_rejected);
+    int64_t rd = atomic_load(&L->total_read);
+    if (L->cfg.max_errors >= 0 && rej > L->cfg.max_errors)
+        set_fatal(L, 4, "stopped: %" PRId64 " rows rejected, more than --max-errors %" PRId64
+                        " (see the reject file %s)",
+                  rej, L->cfg.max_errors, rejects_path(L->rej));
+    else if (L->cfg.max_errors_pct >= 0 && rd >= 100 && 100.0 * (double)rej / (double)rd > L->cfg.max_errors_pct)
+        set_fatal(L, 4, "stopped: %" PRId64 " of %" PRId64 " rows rejected (%.1f%%), more than "
+                        "--max-errors %g%% (see the reject file %s)",
+                  rej, rd, 100.0 * (double)rej / (double)rd, L->cfg.max_errors_pct,
+                  rejects_path(L->rej));
+}
+
+static void reject_row(batch_slot *sl, const src_row *r, const char *reason)
+{
+    worker *w = sl->w;
+    loader *L = w->L;
+    char *vals = r->raw ? NULL : row_values_json(r);
+    if (rejects_write(L->rej, w->tbl->name, r->pos, reason, r->raw, r->raw_len, vals))
+        set_fatal(L, 1, "cannot write to the reject file %s", rejects_path(L->rej));
+    free(vals);
+    atomic_fetch_add(&sl->rejected, 1);
+    atomic_fetch_add(&w->tbl->progress->rejected, 1);
+    atomic_fetch_add(&L->total_rejected, 1);
+    check_error_budget(L);
+}
+
+/* ---- flow control ---------------------------------------------------------- */
+
+static void flow_acquire(loader *L)
+{
+    if (atomic_fetch_add(&L->inflight, 1) < atomic_load(&L->limit))
+        return;
+    pthread_mutex_lock(&L->flow_mu);
+    atomic_fetch_add(&L->waiting, 1);
+    while (atomic_load(&L->inflight) > atomic_load(&L->limit) && !atomic_load(&L->fatal))
+        pthread_cond_wait(&L->flow_cv, &L->flow_mu);
+    atomic_fetch_sub(&L->waiting, 1);
+    pthread_mutex_unlock(&L->flow_mu);
+}
+
+/* AIMD: grow the limit slowly while requests succeed first time; shrink it
+ * by a quarter (at most every 200 ms) when the server pushes back, so the
+ * loader backs off before requests start to time out for good. */
+static void flow_release(loader *L, int pushed_back)
+{
+    atomic_fetch_sub(&L->inflight, 1);
+    if (pushed_back) {
+        pthread_mutex_lock(&L->flow_mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        if (now - L->last_decrease > 0.2) {
+            int lim = atomic_load(&L->limit) * 3 / 4;
+            atomic_store(&L->limit, lim < 32 ? 32 : lim);
+            L->last_decrease = now;
+        }
+        pthread_mutex_unlock(&L->flow_mu);
+    } else if (atomic_fetch_add(&L->ok_streak, 1) >= atomic_load(&L->limit)) {
+        atomic_store(&L->ok_streak, 0);
+        int lim = atomic_load(&L->limit) + 64;
+        atomic_store(&L->limit, lim > L->cfg.max_inflight_rows ? L->cfg.max_inflight_rows : lim);
+    }
+    if (atomic_load(&L->waiting)) {
+        pthread_mutex_lock(&L->flow_mu);
+        pthread_cond_broadcast(&L->flow_cv);
+        pthread_mutex_unlock(&L->flow_mu);
+    }
+}
+
+static void rate_wait(loader *L)
+{
+    if (L->cfg.rate_limit <= 0)
+        return;
+    pthread_mutex_lock(&L->rate_mu);
+    double now = mono_seconds();
+    if (L->rate_next < now)
+        L->rate_next = now;
+    double at = L->rate_next;
+    L->rate_next += 1.0 / L->cfg.rate_limit;
+    pthread_mutex_unlock(&L->rate_mu);
+    if (at > now) {
+        double d = at - now;
+        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- completions (I/O thread) --------------------------------------------- */
+
+static void slot_done_one(batch_slot *sl)
+{
+    if (atomic_fetch_sub(&sl->pending, 1) == 1) {
+        worker *w = sl->w;
+        pthread_mutex_lock(&w->mu);
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+static void on_row_done(cql_future *f, void *ud)
+{
+    req_ctx *c = ud;
+    batch_slot *sl = c->slot;
+    worker *w = sl->w;
+    loader *L = w->L;
+    const cql_error *e = cql_future_error(f);
+    int retries = cql_future_retries(f);
+    if (!e) {
+        atomic_fetch_add(&sl->written, 1);
+        atomic_fetch_add(&w->tbl->progress->written, 1);
+    } else if (e->code == CQL_E_SERVER && !cql_server_error_is_transient(e->server_code)) {
+        char reason[600];
+        snprintf(reason, sizeof reason, "Cassandra refused the row: %s", e->msg);
+        reject_row(sl, &sl->batch.rows[c->row], reason);
+    } else {
+        set_fatal(L, 1,
+                  "writing row %" PRId64 " of %s failed after %d retries: %s. Nothing was "
+                  "rejected; run the same command with --resume when Cassandra is healthy",
+                  sl->batch.rows[c->row].pos, w->tbl->name, retries, e->msg);
+    }
+    cql_future_free(f);
+    flow_release(L, retries > 0);
+    slot_done_one(sl);
+}
+
+/* ---- the worker -------------------------------------------------------- */
+
+static void checkpoint(worker *w, int force)
+{
+    double now = mono_seconds();
+    if (!force && now - w->last_checkpoint < 1.0)
+        return;
+    w->last_checkpoint = now;
+    state_error se;
+    if (state_save_range(w->L->st, w->tbl->name, w->range_id, &w->rs, &se))
+        set_fatal(w->L, 1, "cannot save progress: %s", se.msg);
+}
+
+/* Wait until slot sl has no request in flight, then fold its outcome into
+ * the range's settled state. */
+static void settle(worker *w, batch_slot *sl)
+{
+    if (!sl->busy)
+        return;
+    pthread_mutex_lock(&w->mu);
+    while (atomic_load(&sl->pending) > 0)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    w->rs.resume_after = sl->resume_after;
+    w->rs.rows_read += sl->read;
+    w->rs.rows_written += atomic_load(&sl->written);
+    w->rs.rows_rejected += atomic_load(&sl->rejected);
+    sl->busy = 0;
+    if (!atomic_load(&w->L->fatal))
+        checkpoint(w, 0);
+}
+
+static const src_value null_value = {.kind = SV_NULL};
+
+static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, size_t whylen)
+{
+    const load_table *t = w->tbl;
+    cs_buf_reset(&w->values);
+    for (int c = 0; c < t->ncols - 1; c++) {
+        int sc = t->src_cols[c];
+        const src_value *v = sc >= 0 && sc < r->nvals ? &r->vals[sc] : &null_value;
+        if (v->kind == SV_NULL && t->is_key[c]) {
+            snprintf(why, whylen, "primary key column %s is null", t->col_names[c]);
+            return -1;
+        }
+        if (load_convert_value(t->types[c], v, &w->values, ce)) {
+            snprintf(why, whylen, "column %s: %s", t->col_names[c], ce->msg);
+            return -1;
+        }
+    }
+    /* USING TIMESTAMP ? */
+    cs_buf_put_u32(&w->values, 8);
+    cs_buf_put_u64(&w->values, (uint64_t)w->L->cfg.write_timestamp_us);
+    return 0;
+}
+
+static void submit_batch(worker *w, batch_slot *sl)
+{
+    loader *L = w->L;
+    const load_table *t = w->tbl;
+    char why[700];
+    for (int i = 0; i < sl->batch.n && !atomic_load(&L->fatal); i++) {
+        const src_row *r = &sl->batch.rows[i];
+        if (r->problem) {
+            reject_row(sl, r, r->problem);
+            continue;
+        }
+        cql_error ce;
+        if (encode_row(w, r, &ce, why, sizeof why)) {
+            reject_row(sl, r, why);
+            continue;
+        }
+        rate_wait(L);
+        flow_acquire(L);
+        if (atomic_load(&L->fatal)) {
+            flow_release(L, 0);
+            break;
+        }
+        cql_statement st = {0};
+        st.prepared = t->insert;
+        st.values = w->values.data;
+        st.values_len = w->values.len;
+        st.nvalues = (uint16_t)t->ncols;
+        st.consistency = L->cfg.consistency;
+        st.idempotent = 1;
+        sl->ctx[i].slot = sl;
+        sl->ctx[i].row = i;
+        atomic_fetch_add(&sl->pending, 1);
+        cql_future *f = cql_session_execute(L->s, &st, &ce);
+        if (!f) {
+            atomic_fetch_sub(&sl->pending, 1);
+            flow_release(L, 0);
+            set_fatal(L, 1, "cannot send a write for row %" PRId64 " of %s: %s", r->pos, t->name,
+                      ce.msg);
+            break;
+        }
+        cql_future_set_callback(f, on_row_done, &sl->ctx[i]);
+    }
+}
+
+static void run_range(worker *w, const work_item *it)
+{
+    loader *L = w->L;
+    const load_table *t = &L->tables[it->table];
+    w->tbl = t;
+    w->range_id = it->range.id;
+    state_error se;
+    if (state_get_range(L->st, t->name, it->range.id, &w->rs, &se)) {
+        set_fatal(L, 1, "cannot read progress: %s", se.msg);
+        return;
+    }
+    /* What earlier runs settled counts as done in this run's totals too. */
+    atomic_fetch_add(&t->progress->read, w->rs.rows_read);
+    atomic_fetch_add(&t->progress->written, w->rs.rows_written);
+    atomic_fetch_add(&t->progress->rejected, w->rs.rows_rejected);
+    atomic_fetch_add(&L->total_read, w->rs.rows_read);
+    atomic_fetch_add(&L->total_rejected, w->rs.rows_rejected);
+    if (w->rs.done)
+        return;
+    source_error serr;
+    source_reader *rd = L->src->ops->open_range(L->src, &it->range, w->rs.resume_after, &serr);
+    if (!rd) {
+        set_fatal(L, 1, "%s", serr.msg);
+        return;
+    }
+    int64_t k = 0;
+    int eof = 0;
+    while (!eof && !atomic_load(&L->fatal)) {
+        batch_slot *sl = &w->slots[k % NSLOTS];
+        settle(w, sl);
+        int n = L->src->ops->read(rd, &sl->batch, L->cfg.batch_rows, &serr);
+        if (n < 0) {
+            set_fatal(L, 1, "%s", serr.msg);
+            break;
+        }
+        if (n == 0) {
+            eof = 1;
+            break;
+        }
+        k++;
+        sl->busy = 1;
+        sl->read = n;
+        sl->resume_after = sl->batch.resume_after;
+        atomic_store(&sl->written, 0);
+        atomic_store(&sl->rejected, 0);
+        atomic_store(&sl->pending, 1); /* the submitting worker's own hold */
+        atomic_fetch_add(&t->progress->read, n);
+        atomic_fetch_add(&L->total_read, n);
+        submit_batch(w, sl);
+        slot_done_one(sl);
+    }
+    /* Settle the outstanding batches in order (also after a fatal error:
+     * their requests still reference the slots). */
+    for (int64_t j = k; j < k + NSLOTS; j++)
+        settle(w, &w->slots[j % NSLOTS]);
+    L->src->ops->close_range(rd);
+    if (eof && !atomic_load(&L->fatal)) {
+        w->rs.done = 1;
+        checkpoint(w, 1);
+        if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1)
+            t->progress->finished = mono_seconds();
+    } else {
+        checkpoint(w, 1); /* settled work stays settled, also after a fatal error */
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    loader *L = w->L;
+    for (;;) {
+        pthread_mutex_lock(&L->mu);
+        int i = atomic_load(&L->fatal) ? L->nitems : L->next_item++;
+        pthread_mutex_unlock(&L->mu);
+        if (i >= L->nitems)
+            break;
+        const work_item *it = &L->items[i];
+        table_progress *tp = L->tables[it->table].progress;
+        if (atomic_fetch_add(&L->started[it->table], 1) == 0)
+            tp->started = mono_seconds();
+        run_range(w, it);
+    }
+    return NULL;
+}
+
+int loader_run(source *src, cql_session *s, const load_table *tables, int ntables,
+               const loader_config *cfg, state *st, rejects *rej, loader_error *err)
+{
+    loader L;
+    memset(&L, 0, sizeof L);
+    L.src = src;
+    L.s = s;
+    L.tables = tables;
+    L.ntables = ntables;
+    L.cfg = *cfg;
+    if (L.cfg.workers < 1)
+        L.cfg.workers = 1;
+    if (L.cfg.batch_rows < 1)
+        L.cfg.batch_rows = 500;
+    if (L.cfg.max_inflight_rows < 32)
+        L.cfg.max_inflight_rows = 32;
+    if (L.cfg.ranges_per_table < 1)
+        L.cfg.ranges_per_table = 4 * L.cfg.workers;
+    L.st = st;
+    L.rej = rej;
+    pthread_mutex_init(&L.mu, NULL);
+    pthread_mutex_init(&L.flow_mu, NULL);
+    pthread_cond_init(&L.flow_cv, NULL);
+    pthread_mutex_init(&L.rate_mu, NULL);
+    atomic_store(&L.limit, L.cfg.max_inflight_rows < 1024 ? L.cfg.max_inflight_rows : 1024);
+    L.ranges_left = calloc((size_t)ntables, sizeof *L.ranges_left);
+    L.started = calloc((size_t)ntables, sizeof *L.started);
+
+    /* Work items: every range of every table, table by table. */
+    int rc = 0;
+    for (int t = 0; t < ntables && rc == 0; t++) {
+        source_range *ranges = NULL;
+        int n = 0;
+        source_error se;
+        if (src->ops->split(src, tables[t].src_table, L.cfg.ranges_per_table, &ranges, &n, &se)) {
+            snprintf(err->msg, sizeof err->msg, "%s", se.msg);
+            err->code = 1;
+            rc = -1;
+            break;
+        }
+        work_item *ni = realloc(L.items, (size_t)(L.nitems + n) * sizeof *ni);
+        if (!ni) {
+            free(ranges);
+            rc = -1;
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+            break;
+        }
+        L.items = ni;
+        for (int i = 0; i < n; i++) {
+            L.items[L.nitems].table = t;
+            L.items[L.nitems].range = ranges[i];
+            L.nitems++;
+        }
+        atomic_store(&L.ranges_left[t], n);
+        free(ranges);
+    }
+
+    worker *ws = calloc((size_t)L.cfg.workers, sizeof *ws);
+    int started = 0;
+    for (int i = 0; rc == 0 && i < L.cfg.workers; i++) {
+        worker *w = &ws[i];
+        w->L = &L;
+        pthread_mutex_init(&w->mu, NULL);
+        pthread_cond_init(&w->cv, NULL);
+        cs_buf_init(&w->values, CQL_DEFAULT_MAX_BODY);
+        for (int k = 0; k < NSLOTS; k++) {
+            row_batch_init(&w->slots[k].batch, L.cfg.batch_rows);
+            w->slots[k].w = w;
+            w->slots[k].ctx = calloc((size_t)L.cfg.batch_rows, sizeof *w->slots[k].ctx);
+        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) == 0)
+            started++;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(ws[i].thread, NULL);
+    for (int i = 0; i < L.cfg.workers && ws; i++) {
+        worker *w = &ws[i];
+        if (!w->L)
+            continue;
+        for (int k = 0; k < NSLOTS; k++) {
+            row_batch_release(&w->slots[k].batch);
+            free(w->slots[k].ctx);
+        }
+        cs_buf_release(&w->values);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+    }
+    free(ws);
+    if (rc == 0 && atomic_load(&L.fatal)) {
+        *err = L.err;
+        rc = -1;
+    }
+    free(L.items);
+    free(L.ranges_left);
+    free(L.started);
+    pthread_mutex_destroy(&L.mu);
+    pthread_mutex_destroy(&L.flow_mu);
+    pthread_cond_destroy(&L.flow_cv);
+    pthread_mutex_destroy(&L.rate_mu);
+    return rc;
+}

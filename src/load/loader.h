@@ -1,0 +1,75 @@
+/* The loader: source ranges -> CQL values -> asynchronous writes.
+ *
+ * Worker threads take (table, range) work items, read row batches from the
+ * source, convert each row's values straight into a request buffer, and
+ * submit prepared INSERTs (explicit write timestamp, idempotent) through the
+ * CQL session, which routes each to a replica. A row batch stays alive until
+ * every request made from it completed, so a failing row can be reported
+ * with its raw text without copying rows. Each worker owns a fixed pool of
+ * batches, so memory is bounded by workers x pool x batch size, whatever
+ * the input size.
+ *
+ * Accounting: every row read is written or rejected. Rejected: a value that
+ * cannot be converted, a null key column, a malformed source row, or a row
+ * Cassandra refuses (Invalid, too large...). Transient failures (timeouts,
+ * Overloaded, Unavailable) are retried by the session; if retries run out,
+ * the run stops with an error (the data is not rejected) and can resume.
+ *
+ * Resume: per range, the resume point below which every row is settled
+ * advances as batches complete in order, and is checkpointed in the state
+ * store about once a second and at the end of the range.
+ */
+#ifndef CQLSHIFT_LOAD_LOADER_H
+#define CQLSHIFT_LOAD_LOADER_H
+
+#include <stdint.h>
+
+#include "cql/cql.h"
+#include "obs/progress.h"
+#include "source/source.h"
+#include "state/state.h"
+
+typedef struct loader_config {
+    int workers;                /* reader/encoder threads, default 2 */
+    int batch_rows;             /* rows per source read, default 500 */
+    int max_inflight_rows;      /* ceiling of the adaptive in-flight limit, default 4096 */
+    double rate_limit;          /* rows per second, 0 = unlimited */
+    int64_t max_errors;         /* stop after more rejects than this; -1 = no limit */
+    double max_errors_pct;      /* stop when rejects exceed this % of rows read; < 0 = off */
+    uint16_t consistency;       /* default LOCAL_QUORUM... set by the caller */
+    int64_t write_timestamp_us; /* one explicit timestamp for every write */
+    int ranges_per_table;       /* split hint, default 4 * workers */
+} loader_config;
+
+void loader_config_init(loader_config *c);
+
+/* What the loader writes for one source table. */
+typedef struct load_table {
+    int src_table;              /* index in the source schema */
+    const char *name;           /* for messages, state and progress (the target table) */
+    int ncols;                  /* bound columns, in the INSERT's order (timestamp last) */
+    const cql_type *const *types; /* CQL type of each bound column */
+    const char *const *col_names;
+    const int *src_cols;        /* source column feeding each bound column (-1: null) */
+    const int *is_key;          /* 1 for primary key columns (null is refused) */
+    const cql_prepared *insert; /* INSERT ... VALUES (?, ..., ?) USING TIMESTAMP ? */
+    table_progress *progress;
+} load_table;
+
+typedef struct loader_error {
+    int code;                   /* 0 ok, 1 failed (source/Cassandra), 4 too many rejects */
+    char msg[1024];
+} loader_error;
+
+/* Load every range of every table. Blocks until done or failed. State and
+ * rejects may not be NULL; progress counters come from each table's
+ * `progress`. Returns 0, or -1 with err (the first fatal error). */
+int loader_run(source *src, cql_session *s, const load_table *tables, int ntables,
+               const loader_config *cfg, state *st, rejects *rej, loader_error *err);
+
+/* Convert one source value to the CQL type t, appending [int32 len][bytes]
+ * to out (a null source value appends "unset", which writes no tombstone).
+ * 0, or -1 with a sentence in err. Exposed for tests. */
+int load_convert_value(const cql_type *t, const src_value *v, cs_buf *out, cql_error *err);
+
+#endif
