@@ -1,0 +1,409 @@
+/* Unit tests of the state store: fresh runs, resume, refusal of another
+ * job's state, concurrent checkpoints, and survival of kill -9. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "state/state.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+} fixture;
+
+static int setup(void **ts)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/cqlshift-state-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/ks.cqlshift-state.db", f->dir);
+    *ts = f;
+    return 0;
+}
+
+static int teardown(void **ts)
+{
+    fixture *f = *ts;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static state *open_ok(const char *path, const char *key, int resume)
+{
+    state_error err;
+    state *st = state_open(path, key, resume, &err);
+    if (!st)
+        fail_msg("state_open(%s, resume=%d): %s", path, resume, err.msg);
+    assert_int_equal(err.code, 0);
+    return st;
+}
+
+static void save(state *st, const char *table, int range, int64_t after, int64_t read,
+                 int64_t written, int64_t rejected, int done)
+{
+    state_error err;
+    range_state rs = {after, read, written, rejected, done};
+    if (state_save_range(st, table, range, &rs, &err) != 0)
+        fail_msg("save %s/%d: %s", table, range, err.msg);
+}
+
+static range_state get(state *st, const char *table, int range)
+{
+    state_error err;
+    range_state rs;
+    if (state_get_range(st, table, range, &rs, &err) != 0)
+        fail_msg("get %s/%d: %s", table, range, err.msg);
+    return rs;
+}
+
+static void test_fresh_open(void **ts)
+{
+    fixture *f = *ts;
+    state *st = open_ok(f->path, "job-a", 0);
+    range_state rs = get(st, "Album", 0);
+    assert_true(rs.resume_after == INT64_MIN);
+    assert_int_equal(rs.rows_read, 0);
+    assert_int_equal(rs.rows_written, 0);
+    assert_int_equal(rs.rows_rejected, 0);
+    assert_int_equal(rs.done, 0);
+    assert_int_equal(state_is_finished(st), 0);
+    state_close(st);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+}
+
+static void test_save_get_and_update(void **ts)
+{
+    fixture *f = *ts;
+    state *st = open_ok(f->path, "job-a", 0);
+    save(st, "Album", 3, 41, 42, 40, 2, 0);
+    save(st, "Album", 4, INT64_MAX, 1, 1, 0, 1);
+    save(st, "Track", 3, INT64_MIN + 1, 7, 7, 0, 0);
+    range_state rs = get(st, "Album", 3);
+    assert_int_equal(rs.resume_after, 41);
+    assert_int_equal(rs.rows_read, 42);
+    assert_int_equal(rs.rows_written, 40);
+    assert_int_equal(rs.rows_rejected, 2);
+    assert_int_equal(rs.done, 0);
+    /* An upsert replaces the earlier checkpoint of the same range. */
+    save(st, "Album", 3, 99, 100, 97, 3, 1);
+    rs = get(st, "Album", 3);
+    assert_int_equal(rs.resume_after, 99);
+    assert_int_equal(rs.rows_read, 100);
+    assert_int_equal(rs.done, 1);
+    assert_true(get(st, "Album", 4).resume_after == INT64_MAX);
+    assert_true(get(st, "Track", 3).resume_after == INT64_MIN + 1);
+    /* Table names are exact: another case is another table. */
+    assert_true(get(st, "album", 3).resume_after == INT64_MIN);
+    state_close(st);
+}
+
+static void test_resume_sees_saved_values(void **ts)
+{
+    fixture *f = *ts;
+    state *st = open_ok(f->path, "sqlite:a.db -> cassandra://h/ks [Album,Track]", 0);
+    save(st, "Album", 0, 500, 501, 499, 2, 0);
+    save(st, "Track", 1, 10, 10, 10, 0, 1);
+    state_close(st);
+
+    st = open_ok(f->path, "sqlite:a.db -> cassandra://h/ks [Album,Track]", 1);
+    range_state rs = get(st, "Album", 0);
+    assert_int_equal(rs.resume_after, 500);
+    assert_int_equal(rs.rows_read, 501);
+    assert_int_equal(rs.rows_written, 499);
+    assert_int_equal(rs.rows_rejected, 2);
+    assert_int_equal(get(st, "Track", 1).done, 1);
+    assert_int_equal(state_is_finished(st), 0);
+    state_error err;
+    assert_int_equal(state_set_finished(st, &err), 0);
+    assert_int_equal(state_is_finished(st), 1);
+    state_close(st);
+
+    st = open_ok(f->path, "sqlite:a.db -> cassandra://h/ks [Album,Track]", 1);
+    assert_int_equal(state_is_finished(st), 1);
+    state_close(st);
+}
+
+static void test_resume_other_job_refused(void **ts)
+{
+    fixture *f = *ts;
+    state *st = open_ok(f->path, "job-a", 0);
+    save(st, "Album", 0, 5, 5, 5, 0, 0);
+    state_close(st);
+
+    state_error err;
+    assert_null(state_open(f->path, "job-b", 1, &err));
+    assert_int_equal(err.code, 2);
+    assert_non_null(strstr(err.msg, "job-a"));
+    assert_non_null(strstr(err.msg, "job-b"));
+    assert_non_null(strstr(err.msg, f->path));
+    assert_non_null(strstr(err.msg, "remove the file or run without --resume"));
+
+    /* The refusal changed nothing: the right job still resumes. */
+    st = open_ok(f->path, "job-a", 1);
+    assert_int_equal(get(st, "Album", 0).resume_after, 5);
+    state_close(st);
+}
+
+static void test_fresh_run_clears(void **ts)
+{
+    fixture *f = *ts;
+    state *st = open_ok(f->path, "job-a", 0);
+    save(st, "Album", 0, 5, 5, 5, 0, 1);
+    state_error err;
+    assert_int_equal(state_set_finished(st, &err), 0);
+    state_close(st);
+
+    /* A fresh run, even of another job, starts from nothing. */
+    st = open_ok(f->path, "job-b", 0);
+    assert_true(get(st, "Album", 0).resume_after == INT64_MIN);
+    assert_int_equal(state_is_finished(st), 0);
+    state_close(st);
+    st = open_ok(f->path, "job-b", 1);
+    assert_true(get(st, "Album", 0).resume_after == INT64_MIN);
+    state_close(st);
+}
+
+static void test_nothing_to_resume(void **ts)
+{
+    fixture *f = *ts;
+    state_error err;
+    assert_null(state_open(f->path, "job-a", 1, &err));
+    assert_int_equal(err.code, 1);
+    char want[256];
+    snprintf(want, sizeof want, "nothing to resume: no state file at %s", f->path);
+    assert_string_equal(err.msg, want);
+    /* Asking to resume must not create the file. */
+    struct stat sb;
+    assert_int_not_equal(stat(f->path, &sb), 0);
+}
+
+static void test_foreign_files_refused(void **ts)
+{
+    fixture *f = *ts;
+    /* Not a database at all: SQLite's message and the path. */
+    FILE *fp = fopen(f->path, "w");
+    fputs("this is not a database, it is a text file of some length........\n", fp);
+    fclose(fp);
+    state_error err;
+    assert_null(state_open(f->path, "job-a", 0, &err));
+    assert_int_equal(err.code, 1);
+    assert_non_null(strstr(err.msg, f->path));
+    assert_non_null(strstr(err.msg, "not a database"));
+    unlink(f->path);
+
+    /* Someone's database given by mistake: never cleared. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE ranges (x); INSERT INTO ranges VALUES (1);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_null(state_open(f->path, "job-a", 0, &err));
+    assert_non_null(strstr(err.msg, "holds no cqlshift state"));
+    assert_null(state_open(f->path, "job-a", 1, &err));
+    assert_non_null(strstr(err.msg, "holds no cqlshift state"));
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM ranges", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 1);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static void test_other_format_version(void **ts)
+{
+    fixture *f = *ts;
+    state_close(open_ok(f->path, "job-a", 0));
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "UPDATE meta SET value = '99' WHERE key = 'format_version'", NULL, NULL,
+                     NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    state_error err;
+    assert_null(state_open(f->path, "job-a", 1, &err));
+    assert_non_null(strstr(err.msg, "format version 99"));
+    /* A fresh run rebuilds it. */
+    state *st = open_ok(f->path, "job-a", 0);
+    save(st, "A", 1, 1, 1, 1, 0, 0);
+    state_close(st);
+}
+
+typedef struct worker_arg {
+    state *st;
+    int id;
+    int failures;
+} worker_arg;
+
+enum { THREADS = 4, RANGES = 50, ROUNDS = 3 };
+
+static void *worker(void *p)
+{
+    worker_arg *a = p;
+    char table[32];
+    snprintf(table, sizeof table, "t%d", a->id);
+    for (int round = 1; round <= ROUNDS; round++)
+        for (int r = 0; r < RANGES; r++) {
+            /* Every thread also writes a shared table, on its own ranges. */
+            range_state rs = {round * 1000 + r, round, round, 0, round == ROUNDS};
+            state_error err;
+            if (state_save_range(a->st, table, r, &rs, &err) != 0 ||
+                state_save_range(a->st, "shared", a->id * RANGES + r, &rs, &err) != 0)
+                a->failures++;
+            range_state back;
+            if (state_get_range(a->st, table, r, &back, &err) != 0 ||
+                back.resume_after != rs.resume_after)
+                a->failures++;
+        }
+    return NULL;
+}
+
+static void test_concurrent_saves(void **ts)
+{
+    fixture *f = *ts;
+    state *st = open_ok(f->path, "job-a", 0);
+    pthread_t th[THREADS];
+    worker_arg args[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (worker_arg){st, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, worker, &args[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    state_close(st);
+    st = open_ok(f->path, "job-a", 1);
+    for (int i = 0; i < THREADS; i++) {
+        char table[32];
+        snprintf(table, sizeof table, "t%d", i);
+        for (int r = 0; r < RANGES; r++) {
+            range_state rs = get(st, table, r);
+            assert_int_equal(rs.resume_after, ROUNDS * 1000 + r);
+            assert_int_equal(rs.done, 1);
+            assert_int_equal(get(st, "shared", i * RANGES + r).resume_after, ROUNDS * 1000 + r);
+        }
+    }
+    state_close(st);
+}
+
+/* The child: checkpoint forever, reporting each committed value on the pipe
+ * only after state_save_range returned. It is killed by the parent. */
+static void crash_child(const char *path, int wfd)
+{
+    state_error err;
+    state *st = state_open(path, "job-crash", 1, &err);
+    if (!st)
+        _exit(3);
+    for (int64_t i = 1;; i++) {
+        /* Counters always reconcile and resume_after follows rows_read, so
+         * a torn checkpoint would show. */
+        range_state rs = {i * 10, i * 10, i * 10 - i % 7, i % 7, 0};
+        if (state_save_range(st, "Track", (int)(i % 8), &rs, &err) != 0)
+            _exit(4);
+        if (write(wfd, &i, sizeof i) != (ssize_t)sizeof i)
+            _exit(5);
+    }
+}
+
+static void test_kill_9_keeps_store_consistent(void **ts)
+{
+    fixture *f = *ts;
+    state_close(open_ok(f->path, "job-crash", 0));
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        crash_child(f->path, fds[1]);
+    }
+    close(fds[1]);
+    int64_t last = 0, v;
+    /* Let it run a few hundred checkpoints, then kill it without warning. */
+    while (last < 300 && read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+        last = v;
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    while (read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+        last = v;
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_true(last >= 300);
+
+    /* The WAL is still there, as after a real crash; reopening recovers. */
+    state *st = open_ok(f->path, "job-crash", 1);
+    for (int r = 0; r < 8; r++) {
+        range_state rs = get(st, "Track", r);
+        assert_true(rs.resume_after > 0);
+        assert_int_equal(rs.resume_after, rs.rows_read);
+        assert_int_equal(rs.rows_read, rs.rows_written + rs.rows_rejected);
+        assert_int_equal(rs.rows_read % 10, 0);
+        assert_int_equal(rs.rows_read / 10 % 8, r);
+    }
+    /* The last checkpoint reported committed is there (or a later one). */
+    range_state rs = get(st, "Track", (int)(last % 8));
+    assert_true(rs.rows_read >= last * 10);
+    state_close(st);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static void test_errors_name_the_file(void **ts)
+{
+    fixture *f = *ts;
+    char path[256];
+    snprintf(path, sizeof path, "%s/no/such/dir/s.db", f->dir);
+    state_error err;
+    assert_null(state_open(path, "job-a", 0, &err));
+    assert_int_equal(err.code, 1);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "unable to open"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fresh_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_get_and_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_sees_saved_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_other_job_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_run_clears, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nothing_to_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_files_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_format_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_saves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_9_keeps_store_consistent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
