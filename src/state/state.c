@@ -9,13 +9,16 @@
 #include "state/state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Bump when the tables change shape; an older or newer file is refused
  * for --resume and rebuilt for a fresh run. */
@@ -27,6 +30,7 @@
 struct state {
     sqlite3 *db;
     char *path;
+    int lock_fd; /* holds flock(LOCK_EX) for the life of the store */
     pthread_mutex_t mu;
     sqlite3_stmt *get_stmt;
     sqlite3_stmt *save_stmt;
@@ -252,6 +256,37 @@ static int check_identity(state *st, const char *job_key, int resume, state_erro
     return 0;
 }
 
+/* Two runs checkpointing into one file would each resume from the other's
+ * positions, so a run holds flock(LOCK_EX) on "<path>.lock" while the store
+ * is open (the kernel drops it when the process dies, even by kill -9).
+ * A separate file, because opening and closing another descriptor of the
+ * database itself would drop SQLite's own POSIX locks on it. The lock file
+ * is left in place: unlinking it would let a third run lock a new inode
+ * while a second still holds the old one. */
+static int take_run_lock(state *st, state_error *err)
+{
+    size_t n = strlen(st->path) + sizeof ".lock";
+    char *lock_path = malloc(n);
+    if (!lock_path)
+        return fail(err, 1, "state file %s: out of memory", st->path);
+    snprintf(lock_path, n, "%s.lock", st->path);
+    st->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int ret = 0;
+    if (st->lock_fd < 0)
+        ret = fail(err, 1, "state file %s: cannot create the lock file %s: %s", st->path,
+                   lock_path, strerror(errno));
+    else if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        ret = errno == EWOULDBLOCK
+                  ? fail(err, 1,
+                         "state file %s is in use by another cqlshift run (lock %s); wait for "
+                         "it to end",
+                         st->path, lock_path)
+                  : fail(err, 1, "state file %s: cannot lock %s: %s", st->path, lock_path,
+                         strerror(errno));
+    free(lock_path);
+    return ret;
+}
+
 state *state_open(const char *path, const char *job_key, int resume, state_error *err)
 {
     ok(err);
@@ -273,6 +308,7 @@ state *state_open(const char *path, const char *job_key, int resume, state_error
         fail(err, 1, "state file %s: out of memory", path);
         return NULL;
     }
+    st->lock_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
     /* Our mutex serializes use of the connection, so SQLite's own is not needed. */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (resume ? 0 : SQLITE_OPEN_CREATE);
@@ -282,6 +318,10 @@ state *state_open(const char *path, const char *job_key, int resume, state_error
         return NULL;
     }
     sqlite3_extended_result_codes(st->db, 1);
+    if (take_run_lock(st, err) < 0) {
+        state_close(st);
+        return NULL;
+    }
     if (configure(st->db, path, err) < 0 ||
         check_identity(st, job_key, resume, err) < 0) {
         state_close(st);
@@ -304,6 +344,8 @@ void state_close(state *st)
     sqlite3_finalize(st->save_stmt);
     /* The last connection to close checkpoints the WAL into the main file. */
     sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
     pthread_mutex_destroy(&st->mu);
     free(st->path);
     free(st);

@@ -378,6 +378,25 @@ static void test_kill_9_keeps_store_consistent(void **ts)
     sqlite3_close(db);
 }
 
+static void test_one_run_at_a_time(void **ts)
+{
+    fixture *f = *ts;
+    state *st = open_ok(f->path, "job-a", 0);
+    save(st, "A", 0, 1, 1, 1, 0, 0);
+    state_error err;
+    assert_null(state_open(f->path, "job-a", 1, &err));
+    assert_int_equal(err.code, 1);
+    assert_non_null(strstr(err.msg, "in use by another cqlshift run"));
+    assert_null(state_open(f->path, "job-b", 0, &err));
+    /* The refused fresh run cleared nothing, and the store still works. */
+    assert_int_equal(get(st, "A", 0).resume_after, 1);
+    save(st, "A", 0, 2, 2, 2, 0, 0);
+    state_close(st);
+    st = open_ok(f->path, "job-a", 1);
+    assert_int_equal(get(st, "A", 0).resume_after, 2);
+    state_close(st);
+}
+
 static void test_errors_name_the_file(void **ts)
 {
     fixture *f = *ts;
@@ -403,6 +422,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_format_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_saves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_keeps_store_consistent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_run_at_a_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
