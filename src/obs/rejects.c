@@ -168,8 +168,17 @@ int rejects_write(rejects *r, const char *table, int64_t pos, const char *reason
         errno = EINVAL;
         return -1;
     }
+    /* Reserve the longest the line can be (every byte escaped to six, plus
+     * base64), so a short allocation cannot leave a row half-built: after
+     * this, no append below can fail. */
+    size_t text = (table ? strlen(table) : 0) + (reason ? strlen(reason) : 0) +
+                  (raw ? raw_len : values_json ? strlen(values_json) : 0);
     cs_buf b;
     cs_buf_init(&b, SIZE_MAX);
+    if (cs_buf_reserve(&b, 6 * text + (raw ? raw_len / 3 * 4 + 8 : 0) + 128) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
     cs_buf_printf(&b, "{\"table\":");
     put_json_cstr(&b, table);
     cs_buf_printf(&b, ",\"position\":%lld,\"reason\":", (long long)pos);
@@ -186,14 +195,9 @@ int rejects_write(rejects *r, const char *table, int64_t pos, const char *reason
     } else {
         cs_buf_append(&b, "null", 4);
     }
-    int ret = cs_buf_append(&b, "}\n", 2);
-    if (ret < 0) {
-        cs_buf_release(&b);
-        errno = ENOMEM;
-        return -1;
-    }
+    cs_buf_append(&b, "}\n", 2);
     pthread_mutex_lock(&r->mu);
-    ret = write_all(r->fd, b.data, b.len);
+    int ret = write_all(r->fd, b.data, b.len);
     int e = errno;
     if (ret == 0)
         atomic_fetch_add(&r->count, 1);
