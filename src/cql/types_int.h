@@ -13,6 +13,7 @@
 
 #include "cql/error.h"
 #include "cql/types.h"
+#include "util/utf8.h"
 #include "util/buf.h"
 
 /* How deep types and values may nest. Real schemas stay far below; the limit
@@ -31,10 +32,6 @@ const char *cqlt_type_str(const cql_type *t, char *buf, size_t size);
  * replacing control and non-ASCII bytes so the message stays printable. */
 const char *cqlt_quote(const char *s, size_t n, char *buf, size_t size);
 
-/* 1 if p[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-int cqlt_utf8_valid(const uint8_t *p, size_t n);
-/* Offset of the first invalid byte, or n. */
-size_t cqlt_utf8_invalid_at(const uint8_t *p, size_t n);
 
 /* Unsigned vint as in the v5 spec / Cassandra's VIntCoding: the count of
  * leading 1 bits in the first byte says how many bytes follow (0..8); the

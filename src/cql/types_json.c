@@ -330,7 +330,7 @@ static json_t *dec_scalar(const cql_type *t, const uint8_t *p, size_t n, cql_err
         j = json_stringn_nocheck((const char *)p, n);
         break;
     case CQL_T_VARCHAR: {
-        size_t bad = cqlt_utf8_invalid_at(p, n);
+        size_t bad = utf8_invalid_at(p, n);
         if (bad != n) {
             snprintf(b, sizeof b, "invalid UTF-8 at offset %zu", bad);
             return dec_fail(err, t, b, n);

@@ -49,57 +49,6 @@ static int fail_got(cql_error *err, const char *expected, const cql_type *t, con
                     cqlt_type_str(t, tb, sizeof tb), n ? cqlt_quote(s, n, q, sizeof q) : "an empty string");
 }
 
-/* ---------- UTF-8 ---------- */
-
-size_t cqlt_utf8_invalid_at(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        /* ASCII runs dominate real data: skip 8 bytes at a time. */
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
-        if (i >= n)
-            break;
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (n - i <= need)
-            return i;
-        for (size_t k = 1; k <= need; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return i;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += need + 1;
-    }
-    return n;
-}
-
-int cqlt_utf8_valid(const uint8_t *p, size_t n) { return cqlt_utf8_invalid_at(p, n) == n; }
 
 /* ---------- vint ---------- */
 
@@ -1029,7 +978,7 @@ int cqlt_scalar_from_text(const cql_type *t, const char *s, size_t n, cs_buf *ou
             }
         return cs_buf_append(out, s, n) ? cql_fail(err, CQL_E_NOMEM, "value buffer is full") : 0;
     case CQL_T_VARCHAR: {
-        size_t bad = cqlt_utf8_invalid_at((const uint8_t *)s, n);
+        size_t bad = utf8_invalid_at((const uint8_t *)s, n);
         if (bad != n)
             return cql_fail(err, CQL_E_ENCODE, "expected valid UTF-8 for text, got invalid byte 0x%02x at offset %zu",
                             (unsigned char)s[bad], bad);

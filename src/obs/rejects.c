@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cql/types_int.h"
+#include "util/utf8.h"
 #include "util/buf.h"
 
 struct rejects {
@@ -53,7 +53,7 @@ static int put_json_string(cs_buf *b, const char *s, size_t n)
     cs_buf_append(b, "\"", 1);
     for (size_t i = 0; i < n;) {
         /* The validator of CQL text values, so both agree on what UTF-8 is. */
-        size_t valid = i + cqlt_utf8_invalid_at(u + i, n - i);
+        size_t valid = i + utf8_invalid_at(u + i, n - i);
         for (; i < valid; i++)
             put_escaped(b, u[i]);
         if (i < n) {
