@@ -1,0 +1,673 @@
+/* The SQLite source connector.
+ *
+ * Layout: one read-only connection for the schema and range bounds, and a
+ * private connection per open range (a sqlite3 handle is never shared
+ * between threads; the loader reads ranges in parallel).
+ *
+ * Ranges of rowid tables are rowid intervals (lo, hi]; the first starts at
+ * INT64_MIN and the last ends at INT64_MAX so that together they cover every
+ * possible rowid, including rows inserted below the old minimum or above the
+ * old maximum. A row's position and the resume point are its rowid.
+ * WITHOUT ROWID tables have no integer handle: they are one range read in
+ * primary key order, the position is the row's ordinal (1-based) in that
+ * order and the resume point the number of rows already read (OFFSET).
+ *
+ * Consistency (docs/model.md, "SQLite source"): the source's own connection
+ * holds a read transaction from open to close. In rollback-journal mode that
+ * shared lock keeps every writer from committing, so all ranges see the
+ * database as it was when the source was opened. In WAL mode writers go on;
+ * each range is still read inside one read transaction (one snapshot), but
+ * two ranges may see different commits: Debian's SQLite has no
+ * sqlite3_snapshot_open to share one snapshot between connections. For an
+ * exact copy of a WAL database that is being written, stop the writers or
+ * copy the file first (sqlite3 DB ".backup copy.db", or VACUUM INTO).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "source/source.h"
+
+/* Per-table facts the readers need beyond the public schema. */
+typedef struct sqlite_table_info {
+    int without_rowid;
+    char *select_sql;       /* the range query */
+    const char *rowid;      /* the name that reads the rowid ("rowid", "_rowid_", "oid"), or NULL */
+} sqlite_table_info;
+
+typedef struct sqlite_source {
+    source base;
+    char *path;
+    sqlite3 *db;
+    int described;
+    source_schema schema;
+    sqlite_table_info *info;
+} sqlite_source;
+
+struct source_reader {
+    sqlite_source *src;
+    int table;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int without_rowid;
+    int64_t ordinal;        /* WITHOUT ROWID: rows read so far (the resume point) */
+    int done;
+};
+
+/* Readers wait this long for a lock held by a committing writer. */
+#define SQLITE_BUSY_MS 60000
+
+/* "name" with embedded double quotes doubled: an SQLite identifier. */
+static int append_ident(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t need = *len + 2 * strlen(s) + 3;
+    if (need > *cap) {
+        size_t ncap = *cap ? *cap : 256;
+        while (ncap < need)
+            ncap *= 2;
+        char *n = realloc(*buf, ncap);
+        if (!n)
+            return -1;
+        *buf = n;
+        *cap = ncap;
+    }
+    char *p = *buf + *len;
+    *p++ = '"';
+    for (; *s; s++) {
+        if (*s == '"')
+            *p++ = '"';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    *p = 0;
+    *len = (size_t)(p - *buf);
+    return 0;
+}
+
+static int append_str(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        size_t ncap = *cap ? *cap : 256;
+        while (ncap < *len + n + 1)
+            ncap *= 2;
+        char *p = realloc(*buf, ncap);
+        if (!p)
+            return -1;
+        *buf = p;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+    return 0;
+}
+
+static int open_db(const char *path, sqlite3 **out, source_error *err)
+{
+    struct stat stb;
+    if (stat(path, &stb) != 0)
+        return source_fail(err, SRC_E_OPEN, "cannot open SQLite database %s: %s", path,
+                           errno == ENOENT ? "no such file" : strerror(errno));
+    if (S_ISDIR(stb.st_mode))
+        return source_fail(err, SRC_E_OPEN, "cannot open SQLite database %s: it is a directory",
+                           path);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        source_fail(err, SRC_E_OPEN, "cannot open SQLite database %s: %s", path,
+                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, SQLITE_BUSY_MS);
+    /* Opening is lazy: the header is read by the first statement, so probe
+     * now to tell "not a database" from later read errors. */
+    rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        if (rc == SQLITE_NOTADB)
+            source_fail(err, SRC_E_OPEN,
+                        "cannot open SQLite database %s: the file is not an SQLite database "
+                        "(wrong path, or encrypted/compressed?)",
+                        path);
+        else
+            source_fail(err, SRC_E_OPEN, "cannot open SQLite database %s: %s", path,
+                        sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
+}
+
+static void free_info(sqlite_source *s)
+{
+    if (s->info)
+        for (int t = 0; t < s->schema.ntables; t++)
+            free(s->info[t].select_sql);
+    free(s->info);
+    s->info = NULL;
+}
+
+/* A name for the rowid that no column hides ("rowid", "_rowid_", "oid"
+ * all name the rowid unless a column has that name). NULL if all three are
+ * taken (then the table cannot be read by rowid). */
+static const char *rowid_name(const source_column *cols, int ncols)
+{
+    static const char *const names[] = {"rowid", "_rowid_", "oid"};
+    for (int i = 0; i < 3; i++) {
+        int taken = 0;
+        for (int c = 0; c < ncols && !taken; c++)
+            taken = !strcasecmp(cols[c].name, names[i]);
+        if (!taken)
+            return names[i];
+    }
+    return NULL;
+}
+
+/* Estimated rows: sqlite_stat1 (ANALYZE) when it knows the table; else an
+ * exact COUNT(*) when the rowid span is small enough to count quickly, else
+ * the span (an upper bound). */
+#define COUNT_LIMIT_SPAN 20000000
+
+static int64_t estimate_rows(sqlite_source *s, const char *tname, const char *qname,
+                             const char *rid, int has_stat1)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t est = -1;
+    char sql[1024];
+    if (has_stat1 &&
+        sqlite3_prepare_v2(s->db, "SELECT stat FROM sqlite_stat1 WHERE tbl = ?1 LIMIT 1", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, tname, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            est = strtoll((const char *)sqlite3_column_text(st, 0), NULL, 10);
+        sqlite3_finalize(st);
+        if (est >= 0)
+            return est;
+    }
+    if (rid && strlen(qname) < 900) {
+        snprintf(sql, sizeof sql, "SELECT min(%s), max(%s) FROM %s", rid, rid, qname);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+                uint64_t span = (uint64_t)sqlite3_column_int64(st, 1) -
+                                (uint64_t)sqlite3_column_int64(st, 0);
+                if (span >= COUNT_LIMIT_SPAN)
+                    est = span >= INT64_MAX ? INT64_MAX : (int64_t)span + 1;
+            }
+            sqlite3_finalize(st);
+            if (est >= 0)
+                return est;
+        }
+    }
+    if (strlen(qname) < 900) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", qname);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                est = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    return est;
+}
+
+/* Columns of one table into tb (rowid column added when there is no key),
+ * and the reader's query into info. */
+static int describe_table(sqlite_source *s, const char *name, int without_rowid, int has_stat1,
+                          source_table *tb, sqlite_table_info *info, source_error *err)
+{
+    char *q = NULL;
+    size_t qlen = 0, qcap = 0;
+    char *qname = NULL;
+    size_t nlen = 0, ncap = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    tb->name = strdup(name);
+    if (!tb->name || append_ident(&qname, &nlen, &ncap, name))
+        goto nomem;
+    if (append_str(&q, &qlen, &qcap, "PRAGMA table_info(") || append_ident(&q, &qlen, &qcap, name) ||
+        append_str(&q, &qlen, &qcap, ")"))
+        goto nomem;
+    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK) {
+        source_fail(err, SRC_E_SCHEMA, "cannot read the columns of table %s in %s: %s", name,
+                    s->path, sqlite3_errmsg(s->db));
+        goto out;
+    }
+    int cap = 0, step;
+    /* Slot 0 is kept free for a rowid column that may be needed. */
+    tb->ncols = 1;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (tb->ncols == cap) {
+            int ncap2 = cap ? cap * 2 : 16;
+            source_column *n = realloc(tb->cols, (size_t)ncap2 * sizeof *n);
+            if (!n)
+                goto nomem;
+            tb->cols = n;
+            cap = ncap2;
+        }
+        source_column *c = &tb->cols[tb->ncols];
+        memset(c, 0, sizeof *c);
+        const char *cn = (const char *)sqlite3_column_text(st, 1);
+        const char *ct = (const char *)sqlite3_column_text(st, 2);
+        c->name = strdup(cn ? cn : "");
+        c->decl_type = strdup(ct ? ct : "");
+        c->notnull = sqlite3_column_int(st, 3);
+        c->pk_pos = sqlite3_column_int(st, 5);
+        tb->ncols++;
+        if (!c->name || !c->decl_type)
+            goto nomem;
+        if (c->pk_pos > 0)
+            tb->npk++;
+    }
+    if (step != SQLITE_DONE) {
+        source_fail(err, SRC_E_SCHEMA, "cannot read the columns of table %s in %s: %s", name,
+                    s->path, sqlite3_errmsg(s->db));
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (tb->ncols == 1) {
+        source_fail(err, SRC_E_SCHEMA, "table %s in %s has no columns", name, s->path);
+        goto out;
+    }
+    const char *rid = without_rowid ? NULL : rowid_name(tb->cols + 1, tb->ncols - 1);
+    if (!without_rowid && !rid) {
+        source_fail(err, SRC_E_SCHEMA,
+                    "table %s in %s has columns named rowid, _rowid_ and oid, which hide the "
+                    "rowid: rename one of them (or copy the table) to migrate it",
+                    name, s->path);
+        goto out;
+    }
+    if (tb->npk == 0 && !without_rowid) {
+        /* No primary key: the rowid is the key, read as a first column. */
+        tb->uses_rowid = 1;
+        tb->npk = 1;
+        source_column *c = &tb->cols[0];
+        memset(c, 0, sizeof *c);
+        c->name = strdup(rid);
+        c->decl_type = strdup("INTEGER");
+        c->notnull = 1;
+        c->pk_pos = 1;
+        if (!c->name || !c->decl_type)
+            goto nomem;
+    } else {
+        tb->ncols--;
+        memmove(tb->cols, tb->cols + 1, (size_t)tb->ncols * sizeof *tb->cols);
+    }
+
+    /* The range query. Rowid tables: the rowid first (position and resume
+     * point), then the schema's columns (for a rowid-keyed table the first
+     * of those is the rowid again: reading it twice is cheaper than
+     * special-casing it). WITHOUT ROWID: the columns in key order. */
+    qlen = 0;
+    if (append_str(&q, &qlen, &qcap, "SELECT "))
+        goto nomem;
+    if (!without_rowid && (append_str(&q, &qlen, &qcap, rid) || append_str(&q, &qlen, &qcap, ", ")))
+        goto nomem;
+    for (int c = 0; c < tb->ncols; c++) {
+        if (c && append_str(&q, &qlen, &qcap, ", "))
+            goto nomem;
+        if (tb->uses_rowid && c == 0) {
+            if (append_str(&q, &qlen, &qcap, rid))
+                goto nomem;
+        } else if (append_ident(&q, &qlen, &qcap, tb->cols[c].name)) {
+            goto nomem;
+        }
+    }
+    if (append_str(&q, &qlen, &qcap, " FROM ") || append_str(&q, &qlen, &qcap, qname))
+        goto nomem;
+    if (!without_rowid) {
+        char tail[160];
+        snprintf(tail, sizeof tail, " WHERE %s >= ?1 AND %s <= ?2 ORDER BY %s", rid, rid, rid);
+        if (append_str(&q, &qlen, &qcap, tail))
+            goto nomem;
+    } else {
+        if (append_str(&q, &qlen, &qcap, " ORDER BY "))
+            goto nomem;
+        for (int k = 1, first = 1; k <= tb->npk; k++)
+            for (int c = 0; c < tb->ncols; c++)
+                if (tb->cols[c].pk_pos == k) {
+                    if ((!first && append_str(&q, &qlen, &qcap, ", ")) ||
+                        append_ident(&q, &qlen, &qcap, tb->cols[c].name))
+                        goto nomem;
+                    first = 0;
+                }
+        if (append_str(&q, &qlen, &qcap, " LIMIT -1 OFFSET ?1"))
+            goto nomem;
+    }
+    info->without_rowid = without_rowid;
+    info->rowid = rid;
+    info->select_sql = q;
+    q = NULL;
+    tb->row_estimate = estimate_rows(s, name, qname, rid, has_stat1);
+    rc = 0;
+    goto out;
+nomem:
+    source_fail(err, SRC_E_NOMEM, "out of memory reading the schema of %s", s->path);
+out:
+    sqlite3_finalize(st);
+    free(q);
+    free(qname);
+    return rc;
+}
+
+static const source_schema *sqlite_describe(source *base, source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    if (s->described)
+        return &s->schema;
+    /* PRAGMA table_list (3.37+) says which tables are WITHOUT ROWID and
+     * which are virtual or shadow tables (skipped: a virtual table's module
+     * may not even be loaded here, and shadow tables are its storage). */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT t.name, t.wr FROM pragma_table_list AS t "
+                           "JOIN sqlite_schema AS m ON m.name = t.name AND m.type = 'table' "
+                           "WHERE t.schema = 'main' AND t.type = 'table' "
+                           "AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.rowid",
+                           -1, &st, NULL) != SQLITE_OK) {
+        source_fail(err, SRC_E_SCHEMA, "cannot list the tables of %s: %s (SQLite 3.37 or later "
+                    "is needed)", s->path, sqlite3_errmsg(s->db));
+        return NULL;
+    }
+    int has_stat1 = sqlite3_table_column_metadata(s->db, "main", "sqlite_stat1", "stat", NULL,
+                                                  NULL, NULL, NULL, NULL) == SQLITE_OK;
+    int cap = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (s->schema.ntables == cap) {
+            int ncap = cap ? cap * 2 : 16;
+            source_table *n = realloc(s->schema.tables, (size_t)ncap * sizeof *n);
+            sqlite_table_info *ni = n ? realloc(s->info, (size_t)ncap * sizeof *ni) : NULL;
+            if (n)
+                s->schema.tables = n;
+            if (!ni) {
+                source_fail(err, SRC_E_NOMEM, "out of memory reading the schema of %s", s->path);
+                goto fail;
+            }
+            s->info = ni;
+            cap = ncap;
+        }
+        source_table *tb = &s->schema.tables[s->schema.ntables];
+        sqlite_table_info *info = &s->info[s->schema.ntables];
+        memset(tb, 0, sizeof *tb);
+        memset(info, 0, sizeof *info);
+        s->schema.ntables++;
+        if (describe_table(s, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+                           has_stat1, tb, info, err))
+            goto fail;
+    }
+    if (step != SQLITE_DONE) {
+        source_fail(err, SRC_E_SCHEMA, "cannot list the tables of %s: %s", s->path,
+                    sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    s->described = 1;
+    return &s->schema;
+fail:
+    sqlite3_finalize(st);
+    free_info(s);
+    source_schema_free(&s->schema);
+    return NULL;
+}
+
+static int sqlite_split(source *base, int t, int max_ranges, source_range **out, int *n,
+                        source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    *out = NULL;
+    *n = 0;
+    if (!s->described || t < 0 || t >= s->schema.ntables)
+        return source_fail(err, SRC_E_USAGE, "split: unknown table %d (describe first)", t);
+    const source_table *tb = &s->schema.tables[t];
+    if (max_ranges < 1)
+        max_ranges = 1;
+    int64_t lo = 0, hi = -1;    /* hi < lo: empty table */
+    if (!s->info[t].without_rowid) {
+        const char *rid = s->info[t].rowid;
+        char sql[1200];
+        char *qname = NULL;
+        size_t nl = 0, nc = 0;
+        if (append_ident(&qname, &nl, &nc, tb->name))
+            return source_fail(err, SRC_E_NOMEM, "out of memory");
+        snprintf(sql, sizeof sql, "SELECT min(%s), max(%s) FROM %s", rid, rid, qname);
+        free(qname);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+            return source_fail(err, SRC_E_READ, "cannot read the rowid bounds of %s in %s: %s",
+                               tb->name, s->path, sqlite3_errmsg(s->db));
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            lo = sqlite3_column_int64(st, 0);
+            hi = sqlite3_column_int64(st, 1);
+        } else if (rc != SQLITE_ROW) {
+            source_fail(err, SRC_E_READ, "cannot read the rowid bounds of %s in %s: %s", tb->name,
+                        s->path, sqlite3_errmsg(s->db));
+            sqlite3_finalize(st);
+            return -1;
+        }
+        sqlite3_finalize(st);
+    }
+    int nr = 1;
+    uint64_t width = 0;
+    if (!s->info[t].without_rowid && hi >= lo) {
+        width = (uint64_t)hi - (uint64_t)lo;    /* rowids in the span, minus one */
+        nr = max_ranges;
+        if ((uint64_t)nr > width + 1 && width + 1 != 0)
+            nr = (int)(width + 1);
+    }
+    source_range *r = calloc((size_t)nr, sizeof *r);
+    if (!r)
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    /* Boundaries in unsigned arithmetic: the span may exceed INT64_MAX. */
+    uint64_t step = nr > 1 ? (width / (uint64_t)nr) + (width % (uint64_t)nr != 0) : 0;
+    for (int i = 0; i < nr; i++) {
+        r[i].table = t;
+        r[i].id = i;
+        r[i].lo = i == 0 ? INT64_MIN : r[i - 1].hi;
+        r[i].hi = i == nr - 1 ? INT64_MAX : (int64_t)((uint64_t)lo + step * (uint64_t)(i + 1) - 1);
+        if (s->info[t].without_rowid)
+            snprintf(r[i].label, sizeof r[i].label, "%s (WITHOUT ROWID, whole table)", tb->name);
+        else if (nr == 1)
+            snprintf(r[i].label, sizeof r[i].label, "%s (all rowids)", tb->name);
+        else if (i == 0)
+            snprintf(r[i].label, sizeof r[i].label, "%s rowid <= %" PRId64, tb->name, r[i].hi);
+        else if (i == nr - 1)
+            snprintf(r[i].label, sizeof r[i].label, "%s rowid > %" PRId64, tb->name, r[i].lo);
+        else
+            snprintf(r[i].label, sizeof r[i].label, "%s rowid %" PRId64 "..%" PRId64, tb->name,
+                     r[i].lo + 1, r[i].hi);
+    }
+    *out = r;
+    *n = nr;
+    return 0;
+}
+
+static void reader_free(source_reader *rd)
+{
+    if (!rd)
+        return;
+    sqlite3_finalize(rd->st);
+    if (rd->db) {
+        sqlite3_exec(rd->db, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(rd->db);
+    }
+    free(rd);
+}
+
+static source_reader *sqlite_open_range(source *base, const source_range *r, int64_t after,
+                                        source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    if (!s->described || r->table < 0 || r->table >= s->schema.ntables) {
+        source_fail(err, SRC_E_USAGE, "open_range: unknown table %d (describe first)", r->table);
+        return NULL;
+    }
+    const sqlite_table_info *info = &s->info[r->table];
+    source_reader *rd = calloc(1, sizeof *rd);
+    if (!rd) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    rd->src = s;
+    rd->table = r->table;
+    rd->without_rowid = info->without_rowid;
+    if (open_db(s->path, &rd->db, err))
+        goto fail;
+    /* A bigger page cache and memory-mapped reads make the sequential scan
+     * cheaper; neither changes what is read. */
+    sqlite3_exec(rd->db, "PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384", NULL, NULL,
+                 NULL);
+    /* One read transaction for the whole range: one snapshot. */
+    if (sqlite3_exec(rd->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(rd->db, info->select_sql, -1, &rd->st, NULL) != SQLITE_OK) {
+        source_fail(err, SRC_E_READ, "cannot read %s from %s: %s", r->label, s->path,
+                    sqlite3_errmsg(rd->db));
+        goto fail;
+    }
+    if (info->without_rowid) {
+        rd->ordinal = after == INT64_MIN || after < 0 ? 0 : after;
+        sqlite3_bind_int64(rd->st, 1, rd->ordinal);
+    } else {
+        int64_t lo = r->lo;
+        if (after != INT64_MIN && after > lo)
+            lo = after;
+        /* (lo, hi]; lo = INT64_MIN means "no lower bound" (that rowid included). */
+        sqlite3_bind_int64(rd->st, 1, lo == INT64_MIN ? INT64_MIN : lo + 1);
+        sqlite3_bind_int64(rd->st, 2, r->hi);
+        rd->done = lo >= r->hi && r->hi != INT64_MIN;
+    }
+    return rd;
+fail:
+    reader_free(rd);
+    return NULL;
+}
+
+static int sqlite_read(source_reader *rd, row_batch *b, int max_rows, source_error *err)
+{
+    row_batch_clear(b);
+    if (rd->done)
+        return 0;
+    const source_table *tb = &rd->src->schema.tables[rd->table];
+    const int ncols = tb->ncols;
+    const int off = rd->without_rowid ? 0 : 1;   /* result column of schema column 0 */
+    if (max_rows > b->cap)
+        max_rows = b->cap;
+    while (b->n < max_rows) {
+        int rc = sqlite3_step(rd->st);
+        if (rc == SQLITE_DONE) {
+            rd->done = 1;
+            break;
+        }
+        if (rc != SQLITE_ROW)
+            return source_fail(err, SRC_E_READ, "reading table %s of %s: %s", tb->name,
+                               rd->src->path, sqlite3_errmsg(rd->db));
+        int64_t pos = rd->without_rowid ? ++rd->ordinal : sqlite3_column_int64(rd->st, 0);
+        src_row *row = row_batch_add(b, pos, ncols);
+        if (!row)
+            return source_fail(err, SRC_E_NOMEM, "out of memory reading table %s", tb->name);
+        for (int c = 0; c < ncols; c++) {
+            src_value *v = &row->vals[c];
+            int ci = c + off;
+            switch (sqlite3_column_type(rd->st, ci)) {
+            case SQLITE_INTEGER:
+                v->kind = SV_INT;
+                v->u.i = sqlite3_column_int64(rd->st, ci);
+                break;
+            case SQLITE_FLOAT:
+                v->kind = SV_DOUBLE;
+                v->u.d = sqlite3_column_double(rd->st, ci);
+                break;
+            case SQLITE_TEXT:
+            case SQLITE_BLOB: {
+                int is_text = sqlite3_column_type(rd->st, ci) == SQLITE_TEXT;
+                const void *p = is_text ? (const void *)sqlite3_column_text(rd->st, ci)
+                                        : sqlite3_column_blob(rd->st, ci);
+                size_t n = (size_t)sqlite3_column_bytes(rd->st, ci);
+                char *copy = "";
+                if (n) {
+                    copy = arena_alloc(&b->mem, n);
+                    if (!copy)
+                        return source_fail(err, SRC_E_NOMEM,
+                                           "out of memory reading table %s (a %zu-byte value)",
+                                           tb->name, n);
+                    memcpy(copy, p, n);
+                }
+                v->kind = is_text ? SV_TEXT : SV_BLOB;
+                v->u.s.p = copy;
+                v->u.s.n = n;
+                break;
+            }
+            default:
+                v->kind = SV_NULL;
+                break;
+            }
+        }
+        b->resume_after = rd->without_rowid ? rd->ordinal : pos;
+    }
+    return b->n;
+}
+
+static void sqlite_close_range(source_reader *rd)
+{
+    reader_free(rd);
+}
+
+static void sqlite_close(source *base)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    if (!s)
+        return;
+    free_info(s);
+    source_schema_free(&s->schema);
+    if (s->db) {
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(s->db);
+    }
+    free(s->path);
+    free(s);
+}
+
+static const source_ops sqlite_ops = {
+    .name = "sqlite",
+    .describe = sqlite_describe,
+    .split = sqlite_split,
+    .open_range = sqlite_open_range,
+    .read = sqlite_read,
+    .close_range = sqlite_close_range,
+    .close = sqlite_close,
+};
+
+source *source_sqlite_open(const char *path, source_error *err)
+{
+    if (!path || !*path) {
+        source_fail(err, SRC_E_USAGE, "sqlite: no database file given (sqlite:PATH)");
+        return NULL;
+    }
+    sqlite_source *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &sqlite_ops;
+    if (open_db(path, &s->db, err)) {
+        sqlite_close(&s->base);
+        return NULL;
+    }
+    /* Held until close: in rollback-journal mode this read lock keeps
+     * writers from committing, so every range sees the same data. */
+    if (sqlite3_exec(s->db, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        source_fail(err, SRC_E_OPEN, "cannot start a read transaction on %s: %s", path,
+                    sqlite3_errmsg(s->db));
+        sqlite_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}
