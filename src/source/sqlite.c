@@ -240,16 +240,20 @@ static int describe_table(sqlite_source *s, const char *name, int without_rowid,
     }
     int cap = 0, step;
     /* Slot 0 is kept free for a rowid column that may be needed. */
-    tb->ncols = 1;
+    tb->ncols = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (tb->ncols == cap) {
+        if (tb->ncols >= cap) {
             int ncap2 = cap ? cap * 2 : 16;
             source_column *n = realloc(tb->cols, (size_t)ncap2 * sizeof *n);
             if (!n)
                 goto nomem;
+            if (!cap)
+                memset(n, 0, sizeof *n);    /* slot 0 is freed on failure */
             tb->cols = n;
             cap = ncap2;
         }
+        if (tb->ncols == 0)
+            tb->ncols = 1;
         source_column *c = &tb->cols[tb->ncols];
         memset(c, 0, sizeof *c);
         const char *cn = (const char *)sqlite3_column_text(st, 1);
@@ -271,7 +275,8 @@ static int describe_table(sqlite_source *s, const char *name, int without_rowid,
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (tb->ncols == 1) {
+    if (tb->ncols <= 1) {
+        tb->ncols = 0;
         source_fail(err, SRC_E_SCHEMA, "table %s in %s has no columns", name, s->path);
         goto out;
     }

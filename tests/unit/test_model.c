@@ -1,0 +1,261 @@
+/* The automatic target model: SQLite type mapping, names and keys from
+ * hand-made schemas, and the exact DDL and INSERT text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "model/model.h"
+
+/* The CQL text of the type a declared SQLite type maps to, and whether a
+ * note was attached. */
+static void check_map(const char *decl, const char *want, int want_note)
+{
+    const char *note = (const char *)1;
+    cql_type *t = model_map_sqlite_type(decl, &note);
+    assert_non_null(t);
+    cs_buf b;
+    cs_buf_init(&b, 256);
+    assert_int_equal(cql_type_format(t, &b), 0);
+    assert_int_equal(cs_buf_put_u8(&b, 0), 0);
+    if (strcmp((const char *)b.data, want))
+        fail_msg("%s: mapped to %s, want %s", decl, (const char *)b.data, want);
+    if ((note != NULL) != want_note)
+        fail_msg("%s: note %s, want %s", decl, note ? note : "(none)", want_note ? "one" : "none");
+    cs_buf_release(&b);
+    cql_type_free(t);
+}
+
+static void test_type_mapping(void **state)
+{
+    (void)state;
+    /* Chinook's types */
+    check_map("INTEGER", "bigint", 0);
+    check_map("NVARCHAR(160)", "text", 0);
+    check_map("DATETIME", "timestamp", 1);
+    check_map("NUMERIC(10,2)", "decimal", 1);
+    /* affinity rule 1: INT anywhere */
+    check_map("INT", "bigint", 0);
+    check_map("int", "bigint", 0);
+    check_map("TINYINT", "bigint", 0);
+    check_map("SMALLINT", "bigint", 0);
+    check_map("MEDIUMINT", "bigint", 0);
+    check_map("BIGINT", "bigint", 0);
+    check_map("UNSIGNED BIG INT", "bigint", 0);
+    check_map("INT2", "bigint", 0);
+    check_map("INT8", "bigint", 0);
+    check_map("integer(11)", "bigint", 0);
+    /* rule 2: CHAR, CLOB, TEXT */
+    check_map("CHARACTER(20)", "text", 0);
+    check_map("VARCHAR(255)", "text", 0);
+    check_map("VARYING CHARACTER(255)", "text", 0);
+    check_map("NCHAR(55)", "text", 0);
+    check_map("NATIVE CHARACTER(70)", "text", 0);
+    check_map("NVARCHAR(100)", "text", 0);
+    check_map("TEXT", "text", 0);
+    check_map("CLOB", "text", 0);
+    /* rule 3: BLOB or no type */
+    check_map("BLOB", "blob", 0);
+    check_map("", "blob", 1);
+    check_map(NULL, "blob", 1);
+    /* rule 4 */
+    check_map("REAL", "double", 0);
+    check_map("DOUBLE", "double", 0);
+    check_map("DOUBLE PRECISION", "double", 0);
+    check_map("FLOAT", "double", 0);
+    /* rule 5 names we know better */
+    check_map("NUMERIC", "decimal", 1);
+    check_map("DECIMAL(10,5)", "decimal", 1);
+    check_map("MONEY", "decimal", 1);
+    check_map("BOOLEAN", "boolean", 1);
+    check_map("bool", "boolean", 1);
+    check_map("DATE", "date", 1);
+    check_map("TIME", "time", 1);
+    check_map("TIMESTAMP", "timestamp", 1);
+    check_map("timestamp with time zone", "timestamp", 1);
+    check_map("DATETIME2(7)", "timestamp", 1);
+    check_map("UUID", "uuid", 1);
+    check_map("JSON", "text", 0);
+    /* rule 5 names we do not know: text keeps any value */
+    check_map("STRANGE", "text", 1);
+    /* spacing and case */
+    check_map("  varchar ( 10 )", "text", 0);
+    check_map("Unsigned   Big  Int", "bigint", 0);
+}
+
+static source_column col(const char *name, const char *decl, int pk)
+{
+    source_column c = {(char *)name, (char *)decl, 0, pk};
+    return c;
+}
+
+static const char *ddl_of(const target_table *t, cs_buf *b)
+{
+    cs_buf_reset(b);
+    assert_int_equal(model_table_ddl(t, b), 0);
+    return (const char *)b->data;
+}
+
+static const char *insert_of(const target_table *t, cs_buf *b)
+{
+    cs_buf_reset(b);
+    assert_int_equal(model_insert_cql(t, b), 0);
+    return (const char *)b->data;
+}
+
+static void test_composite_key_and_names(void **state)
+{
+    (void)state;
+    source_column c1[] = {col("PlaylistId", "INTEGER", 1), col("TrackId", "INTEGER", 2)};
+    source_column c2[] = {col("Name", "NVARCHAR(40)", 0), col("Order", "INTEGER", 3),
+                          col("B", "TEXT", 2), col("A", "INTEGER", 1),
+                          col("my col", "REAL", 0), col("quo\"te", "BLOB", 0),
+                          col("Zähler", "INT", 0), col("Price", "NUMERIC(10,2)", 0)};
+    source_column c3[] = {col("rowid", "INTEGER", 1), col("x", "", 0), col("token", "TEXT", 0)};
+    source_table tabs[] = {
+        {"PlaylistTrack", 2, c1, 2, 0, 10},
+        {"order", 8, c2, 3, 0, -1},
+        {"Log Entries", 3, c3, 1, 1, -1},
+    };
+    source_schema sch = {3, tabs};
+    model m;
+    model_error e;
+    assert_int_equal(model_from_source(&m, &sch, "Shop", &e), 0);
+    assert_string_equal(m.keyspace, "shop");
+    assert_int_equal(m.ntables, 3);
+
+    cs_buf b;
+    cs_buf_init(&b, 1 << 16);
+    target_table *t = &m.tables[0];
+    assert_string_equal(t->name, "playlisttrack");
+    assert_int_equal(t->cols[0].kind, 1);
+    assert_int_equal(t->cols[1].kind, 2);
+    assert_int_equal(t->cols[1].key_pos, 0);
+    assert_null(t->note);
+    assert_string_equal(ddl_of(t, &b),
+                        "CREATE TABLE IF NOT EXISTS shop.playlisttrack (\n"
+                        "    playlistid bigint,\n"
+                        "    trackid bigint,\n"
+                        "    PRIMARY KEY ((playlistid), trackid)\n"
+                        ") WITH CLUSTERING ORDER BY (trackid ASC)");
+    assert_string_equal(insert_of(t, &b),
+                        "INSERT INTO shop.playlisttrack (playlistid, trackid) VALUES (?, ?) "
+                        "USING TIMESTAMP ?");
+
+    t = &m.tables[1];
+    assert_string_equal(t->name, "order");
+    /* key order: A (1), B (2), Order (3), then the rest in source order */
+    assert_int_equal(t->cols[0].source_col, 3);
+    assert_int_equal(t->cols[1].source_col, 2);
+    assert_int_equal(t->cols[2].source_col, 1);
+    assert_int_equal(t->cols[2].kind, 2);
+    assert_int_equal(t->cols[2].key_pos, 1);
+    assert_int_equal(t->cols[3].source_col, 0);
+    assert_int_equal(t->cols[3].kind, 0);
+    assert_non_null(t->cols[7].note);
+    assert_non_null(strstr(t->cols[7].note, "NUMERIC(10,2) -> decimal"));
+    assert_string_equal(ddl_of(t, &b),
+                        "CREATE TABLE IF NOT EXISTS shop.\"order\" (\n"
+                        "    a bigint,\n"
+                        "    b text,\n"
+                        "    \"order\" bigint,\n"
+                        "    name text,\n"
+                        "    \"my col\" double,\n"
+                        "    \"quo\"\"te\" blob,\n"
+                        "    \"zähler\" bigint,\n"
+                        "    price decimal,\n"
+                        "    PRIMARY KEY ((a), b, \"order\")\n"
+                        ") WITH CLUSTERING ORDER BY (b ASC, \"order\" ASC)");
+    assert_string_equal(insert_of(t, &b),
+                        "INSERT INTO shop.\"order\" (a, b, \"order\", name, \"my col\", "
+                        "\"quo\"\"te\", \"zähler\", price) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                        "USING TIMESTAMP ?");
+
+    t = &m.tables[2];
+    assert_string_equal(t->name, "log_entries");
+    assert_non_null(t->note);
+    assert_non_null(strstr(t->note, "no primary key"));
+    assert_non_null(strstr(t->note, "renamed from Log Entries"));
+    assert_string_equal(ddl_of(t, &b),
+                        "CREATE TABLE IF NOT EXISTS shop.log_entries (\n"
+                        "    rowid bigint,\n"
+                        "    x blob,\n"
+                        "    \"token\" text,\n"
+                        "    PRIMARY KEY ((rowid))\n"
+                        ")");
+    assert_non_null(t->cols[1].note);
+
+    cs_buf_reset(&b);
+    assert_int_equal(model_keyspace_ddl("shop", NULL, &b), 0);
+    assert_string_equal((const char *)b.data,
+                        "CREATE KEYSPACE IF NOT EXISTS shop WITH replication = "
+                        "{'class': 'SimpleStrategy', 'replication_factor': 1}");
+    cs_buf_reset(&b);
+    assert_int_equal(model_keyspace_ddl("shop",
+                                        "{\"class\": \"NetworkTopologyStrategy\", \"dc1\": 3, "
+                                        "\"dc'2\": \"2\"}",
+                                        &b),
+                     0);
+    assert_string_equal((const char *)b.data,
+                        "CREATE KEYSPACE IF NOT EXISTS shop WITH replication = "
+                        "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc''2': '2'}");
+    cs_buf_reset(&b);
+    assert_int_equal(model_keyspace_ddl("shop", "[1]", &b), -1);
+    cs_buf_release(&b);
+    model_release(&m);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    model m;
+    model_error e;
+    source_column c[] = {col("a", "INT", 1)};
+    source_table t1[] = {{"T", 1, c, 1, 0, -1}, {"t!", 1, c, 1, 0, -1}, {"t?", 1, c, 1, 0, -1}};
+    source_schema s1 = {1, t1};
+    assert_int_equal(model_from_source(&m, &s1, "bad-name", &e), -1);
+    assert_int_equal(e.code, 1);
+    assert_non_null(strstr(e.msg, "bad-name"));
+    assert_int_equal(model_from_source(&m, &s1, "", &e), -1);
+    assert_int_equal(model_from_source(&m, &s1, "k23456789012345678901234567890123456789012345678x",
+                                       &e), -1);
+    /* "t!" and "t?" both become t_ */
+    source_schema s2 = {3, t1};
+    assert_int_equal(model_from_source(&m, &s2, "ks", &e), -1);
+    assert_int_equal(e.code, 1);
+    assert_non_null(strstr(e.msg, "t!"));
+    assert_non_null(strstr(e.msg, "t?"));
+    /* no key at all */
+    source_column nk[] = {col("a", "INT", 0)};
+    source_table t3[] = {{"nokey", 1, nk, 0, 0, -1}};
+    source_schema s3 = {1, t3};
+    assert_int_equal(model_from_source(&m, &s3, "ks", &e), -1);
+    assert_non_null(strstr(e.msg, "nokey"));
+    /* an empty schema is a valid (empty) model */
+    source_schema s4 = {0, NULL};
+    assert_int_equal(model_from_source(&m, &s4, "ks", &e), 0);
+    assert_int_equal(m.ntables, 0);
+    model_release(&m);
+    /* long table names are cut to Cassandra's 48 characters */
+    source_table t5[] = {{"a_very_long_table_name_that_goes_on_and_on_and_on_forever", 1, c, 1, 0,
+                          -1}};
+    source_schema s5 = {1, t5};
+    assert_int_equal(model_from_source(&m, &s5, "ks", &e), 0);
+    assert_int_equal(strlen(m.tables[0].name), 48);
+    assert_non_null(m.tables[0].note);
+    model_release(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_type_mapping),
+        cmocka_unit_test(test_composite_key_and_names),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
