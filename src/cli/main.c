@@ -6,6 +6,8 @@
 #include "cli/cli.h"
 
 static const cli_command commands[] = {
+    {"migrate", "copy a whole SQLite database into Cassandra (schema and rows)", cmd_migrate},
+    {"load", "load CSV or JSONL files into an existing Cassandra table", cmd_load},
     {NULL, NULL, NULL},
 };
 
@@ -24,7 +26,8 @@ static void usage(FILE *out)
     } else {
         fprintf(out, "No migration command is available in this build yet.\n");
     }
-    fprintf(out, "\nExit codes: 0 done, 1 failed, 2 usage error, 3 verification found differences.\n");
+    fprintf(out, "\nExit codes: 0 done (rows that could not be written are in the reject file),\n"
+                 "1 failed or stopped (--max-errors), 2 usage error.\n");
 }
 
 int main(int argc, char **argv)

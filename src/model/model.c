@@ -37,7 +37,7 @@ static cql_type *type_of(cql_type_id id)
 
 static const char NOTE_TEMPORAL[] =
     "stored as text or numbers in SQLite; each value is converted on load (ISO-8601 text, "
-    "or numbers as Unix time) and rejected if it cannot be";
+    "or numbers as Unix time) and rejected if it cannot be parsed";
 static const char NOTE_NUMERIC[] =
     "SQLite keeps NUMERIC/DECIMAL values as integers or doubles (about 15 significant "
     "digits) and does not enforce precision or scale; values are converted to exact decimals";
@@ -533,6 +533,9 @@ int model_insert_cql(const target_table *t, cs_buf *out)
 
 /* ---- apply ----------------------------------------------------------------- */
 
+/* Run one DDL statement and wait until every node has the new schema: the
+ * next statement may go to another coordinator, which must already know
+ * the keyspace (or table) this one created. */
 static int run_ddl(cql_session *s, const char *cql, model_error *err)
 {
     cql_error ce;
@@ -540,6 +543,8 @@ static int run_ddl(cql_session *s, const char *cql, model_error *err)
     if (!r)
         return model_fail(err, 3, "%s\n(statement: %s)", ce.msg, cql);
     cql_result_free(r);
+    if (cql_session_wait_schema_agreement(s, 60000, &ce))
+        return model_fail(err, 3, "the cluster did not agree on the new schema: %s", ce.msg);
     return 0;
 }
 
@@ -705,7 +710,6 @@ int model_apply(const model *m, cql_session *s, model_error *err)
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
     int rc = -1;
-    cql_error ce;
     if (model_keyspace_ddl(m->keyspace, NULL, &q)) {
         model_fail(err, 1, "cannot build the keyspace DDL for %s", m->keyspace);
         goto out;
@@ -720,10 +724,6 @@ int model_apply(const model *m, cql_session *s, model_error *err)
         }
         if (run_ddl(s, (const char *)q.data, err))
             goto out;
-    }
-    if (cql_session_wait_schema_agreement(s, 60000, &ce)) {
-        model_fail(err, 3, "the cluster did not agree on the new schema: %s", ce.msg);
-        goto out;
     }
     cs_buf diff;
     cs_buf_init(&diff, 64 * 1024);

@@ -1,0 +1,232 @@
+# fixtures: cassandra_main
+"""cqlshift load FILE TARGET TABLE, end to end: CSV and JSONL edge cases
+land exactly (read back with the Python driver), and bad input of many kinds
+gives a clear message, goes to the reject file with its reason, and never
+stops the good rows."""
+
+import datetime
+import decimal
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+
+HANG_GUARD = 300
+
+
+def cqlshift(build_dir, *args, cwd=None, env=None, input=None):
+    e = dict(os.environ)
+    e.pop("CQLSHIFT_CASSANDRA_PASSWORD", None)
+    if env:
+        e.update(env)
+    return subprocess.run([str(build_dir / "cqlshift"), *map(str, args)], capture_output=True,
+                          cwd=cwd, env=e, timeout=HANG_GUARD, input=input)
+
+
+TABLE = ("CREATE TABLE {ks}.t (id int PRIMARY KEY, name text, amount decimal, ts timestamp, "
+         "flag boolean, tags list<text>, u uuid)")
+
+
+@pytest.fixture
+def ks(py_session, fresh_keyspace):
+    py_session.execute(TABLE.format(ks=fresh_keyspace))
+    return fresh_keyspace
+
+
+def rows_by_id(py_session, ks):
+    return {r.id: r for r in py_session.execute(f"SELECT * FROM {ks}.t")}
+
+
+def load(build_dir, tmp_path, main_hosts, ks, path, *extra, table="t"):
+    report = tmp_path / "report.json"
+    rejects = tmp_path / "rejects.jsonl"
+    p = cqlshift(build_dir, "load", path, f"cassandra://{main_hosts[0]}/{ks}", table,
+                 "--report", report, "--reject-file", rejects, "--quiet", *extra, cwd=tmp_path)
+    rep = json.loads(report.read_text()) if report.exists() else None
+    rej = [json.loads(line) for line in rejects.read_text().splitlines()] \
+        if rejects.exists() else []
+    return p, rep, rej
+
+
+LONG = "long-" + "x" * 1_000_000
+
+
+def test_csv_edge_cases_load_exactly(build_dir, tmp_path, main_hosts, py_session, ks):
+    u = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    csv = (
+        "\ufeffid,name,amount,ts,flag,tags,u\r\n"                 # BOM and CRLF
+        '1,"quoted, with comma",12.50,2020-01-02 03:04:05,true,"[\'a\',\'b\']",' + str(u) + "\r\n"
+        '2,"line one\nline two\r\nline three",0.001,2020-01-02T03:04:05.123Z,false,[],\r\n'
+        '3,"say ""hi""",-1E+3,1999-12-31,1,"[""x"",""y""]",\r\n'
+        '4,"",,,,,\r\n'                                            # "" = empty string, rest null
+        "5,,,,,,\r\n"                                              # unquoted empty = null
+        "6,😀 𝄞 ünïcödé 中文,1,2020-01-01T00:00:00+02:00,no,,\r\n"  # 4-byte UTF-8, a zone
+        f'7,"{LONG}",2,,,,\r\n'
+    )
+    f = tmp_path / "data.csv"
+    f.write_bytes(csv.encode())
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f)
+    assert p.returncode == 0, p.stderr.decode()
+    assert rej == []
+    assert rep["tables"][0]["read"] == 7 and rep["tables"][0]["written"] == 7
+    got = rows_by_id(py_session, ks)
+    assert got[1].name == "quoted, with comma" and got[1].amount == decimal.Decimal("12.50")
+    assert got[1].ts == datetime.datetime(2020, 1, 2, 3, 4, 5) and got[1].flag is True
+    assert got[1].tags == ["a", "b"] and got[1].u == u
+    assert got[2].name == "line one\nline two\r\nline three"
+    assert got[2].ts == datetime.datetime(2020, 1, 2, 3, 4, 5, 123000)
+    assert got[2].tags is None  # an empty list is stored as null by Cassandra
+    assert got[3].name == 'say "hi"' and got[3].amount == decimal.Decimal("-1E+3")
+    assert got[3].ts == datetime.datetime(1999, 12, 31) and got[3].tags == ["x", "y"]
+    assert got[4].name == "" and got[4].amount is None
+    assert got[5].name is None
+    assert got[6].name == "😀 𝄞 ünïcödé 中文" and got[6].flag is False
+    assert got[6].ts == datetime.datetime(2019, 12, 31, 22, 0)
+    assert got[7].name == LONG
+
+
+def test_jsonl_edge_cases_load_exactly(build_dir, tmp_path, main_hosts, py_session, ks):
+    lines = [
+        {"id": 1, "name": "nested", "tags": ["a", "b", "😀"], "amount": "3.14"},
+        {"id": 2, "name": "", "flag": True, "ts": "2021-06-01T12:00:00Z"},
+        {"id": 3, "name": None},
+        {"id": 4, "name": "tab\tand\nnewline \u0000 nul"},
+    ]
+    f = tmp_path / "data.jsonl"
+    f.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--columns",
+                       "id,name,amount,ts,flag,tags,u")
+    assert p.returncode == 0, p.stderr.decode()
+    assert rej == []
+    got = rows_by_id(py_session, ks)
+    assert got[1].tags == ["a", "b", "😀"] and got[1].amount == decimal.Decimal("3.14")
+    assert got[2].name == "" and got[2].flag is True
+    assert got[2].ts == datetime.datetime(2021, 6, 1, 12)
+    assert got[3].name is None
+    assert got[4].name == "tab\tand\nnewline \u0000 nul"
+
+
+# Each bad row: (CSV line, words the reason must contain). Good rows around
+# them must all land; every bad row must be in the reject file.
+BAD_CSV_ROWS = [
+    ("101,x,12x,,,,", "amount"),                       # bad decimal
+    ("102,x,,2020-13-45,,,", "ts"),                     # bad timestamp
+    ("103,x,,,maybe,,", "flag"),                        # bad boolean
+    ("104,x,,,,,not-a-uuid", "u"),                      # bad uuid
+    ("3000000000,x,,,,,", "id"),                        # int out of range
+    ("abc,x,,,,,", "id"),                               # not an integer
+    (",x,,,,,", "id"),                                  # null primary key
+    ("105,x,,,,,,extra", "fields"),                     # too many fields
+    ("106,x", "fields"),                                # too few fields
+    ('107,x"y,,,,,', "quote"),                          # quote inside an unquoted field
+    ("108,x,,,,\"['a',\",", "tags"),                    # bad list literal
+    ("109,x,1.5.5,,,,", "amount"),                      # bad number
+    ("110,x,,2020-02-30,,,", "ts"),                     # impossible date
+]
+
+
+def test_bad_rows_are_rejected_with_reasons_and_good_rows_land(build_dir, tmp_path, main_hosts,
+                                                                py_session, ks):
+    good = [f"{i},good {i},1.0,,,," for i in range(1, 21)]
+    body = ["id,name,amount,ts,flag,tags,u"]
+    for i, (bad, _) in enumerate(BAD_CSV_ROWS):
+        body.append(good[i])
+        body.append(bad)
+    body.extend(good[len(BAD_CSV_ROWS):])
+    data = "\n".join(body).encode() + b"\n111,\xff\xfe invalid utf8,,,,,\n"  # invalid UTF-8
+    data += b'112,"unterminated,,,,,\n'                                  # runs to EOF
+    f = tmp_path / "bad.csv"
+    f.write_bytes(data)
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f)
+    assert p.returncode == 0, p.stderr.decode()
+    t = rep["tables"][0]
+    assert t["read"] == t["written"] + t["rejected"]
+    assert t["written"] == 20, (t, rej)
+    assert len(rej) == len(BAD_CSV_ROWS) + 2 == t["rejected"]
+    reasons = [r["reason"] for r in rej]
+    for (bad, word), r in zip(BAD_CSV_ROWS, rej):
+        assert word in r["reason"], (bad, r)
+        assert r["table"] == "t" and isinstance(r["position"], int)
+        assert bad.split(",")[0] in r["row"] or r["row"].startswith(bad[:5]), r
+    assert "UTF-8" in reasons[-2] or "utf-8" in reasons[-2].lower(), reasons[-2]
+    assert "unterminated" in reasons[-1], reasons[-1]
+    got = rows_by_id(py_session, ks)
+    assert sorted(got) == list(range(1, 21))
+
+
+def test_partition_key_too_large_is_refused_by_cassandra_and_rejected(build_dir, tmp_path,
+                                                                     main_hosts, py_session,
+                                                                     fresh_keyspace):
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.big (k text PRIMARY KEY, v int)")
+    f = tmp_path / "big.csv"
+    f.write_text("k,v\nsmall,1\n" + "k" * 70000 + ",2\nsmall2,3\n")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, table="big")
+    assert p.returncode == 0, p.stderr.decode()
+    assert len(rej) == 1 and "Cassandra refused" in rej[0]["reason"], rej
+    assert rep["tables"][0]["written"] == 2
+
+
+BAD_JSONL = [
+    ('{"id": 201, "name": "x"', "invalid JSON"),
+    ('[1, 2, 3]', "object"),
+    ('{"id": "abc"}', "id"),
+    ('{"id": 202, "nope": 1}', "nope"),
+    ('{"id": 203, "tags": "not a list"}', "tags"),
+]
+
+
+def test_bad_jsonl_lines_are_rejected(build_dir, tmp_path, main_hosts, py_session, ks):
+    lines = ['{"id": 1, "name": "ok"}'] + [b for b, _ in BAD_JSONL] + ['{"id": 2}']
+    f = tmp_path / "bad.jsonl"
+    f.write_text("\n".join(lines) + "\n")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--columns",
+                       "id,name,amount,ts,flag,tags,u")
+    assert p.returncode == 0, p.stderr.decode()
+    assert [r["position"] for r in rej] == [2, 3, 4, 5, 6]
+    for (line, word), r in zip(BAD_JSONL, rej):
+        assert word in r["reason"], (line, r)
+    assert sorted(rows_by_id(py_session, ks)) == [1, 2]
+
+
+def test_max_errors_stops_the_run(build_dir, tmp_path, main_hosts, ks):
+    f = tmp_path / "many.csv"
+    f.write_text("id,name\n" + "".join(f"x{i},bad\n" for i in range(50)))
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--max-errors", 5)
+    assert p.returncode == 1
+    assert "max-errors" in p.stderr.decode()
+
+
+# Command-level errors: (args builder, expected exit code, words in stderr)
+def test_command_errors_are_clear(build_dir, tmp_path, main_hosts, ks):
+    good = tmp_path / "good.csv"
+    good.write_text("id,name\n1,a\n")
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("id,colour\n1,red\n")
+    nokey = tmp_path / "nokey.csv"
+    nokey.write_text("name\nalone\n")
+    h = main_hosts[0]
+    cases = [
+        (["load", tmp_path / "missing.csv", f"cassandra://{h}/{ks}", "t"], 1, "missing.csv"),
+        (["load", good, "cassandra://127.0.0.9/ks", "t"], 1, "127.0.0.9"),
+        (["load", good, f"cassandra://{h}/no_such_keyspace", "t"], 1, "no_such_keyspace"),
+        (["load", good, f"cassandra://{h}/{ks}", "no_such_table"], 1, "does not exist"),
+        (["load", unknown, f"cassandra://{h}/{ks}", "t"], 2, "colour"),
+        (["load", nokey, f"cassandra://{h}/{ks}", "t"], 2, "primary key"),
+        (["load", good, f"cassandra://{h}/{ks}", "t", "--max-errors", "lots"], 2, "--max-errors"),
+        (["load", good, f"cassandra://me:secret@{h}/{ks}", "t"], 2, "password"),
+        (["load", good, f"http://{h}/{ks}", "t"], 2, "cassandra://"),
+        (["load", good, f"cassandra://{h}/{ks}", "t", "--format", "xml"], 2, "--format"),
+        (["load", good, f"cassandra://{h}/{ks}"], 2, "Usage"),
+        (["migrate", f"sqlite:{tmp_path / 'nope.db'}", f"cassandra://{h}/{ks}"], 1, "nope.db"),
+        (["migrate", good, f"cassandra://{h}/{ks}", "--bogus"], 2, "--bogus"),
+        (["frobnicate"], 2, "unknown command"),
+    ]
+    for args, code, words in cases:
+        p = cqlshift(build_dir, *args, cwd=tmp_path)
+        err = p.stderr.decode()
+        assert p.returncode == code, (args, p.returncode, err)
+        assert words in err, (args, err)
+        assert "secret" not in err
