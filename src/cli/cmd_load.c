@@ -294,7 +294,7 @@ int cmd_load(int argc, char **argv)
         types[c] = tcols[found].type;
         names[c] = tcols[found].name;
         src_cols[c] = c;
-        is_key[c] = tcols[found].kind != 0;
+        is_key[c] = tcols[found].kind;
         cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
     }
     for (int k = 0; k < ntcols; k++) {

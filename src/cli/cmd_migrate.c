@@ -143,7 +143,7 @@ int cmd_migrate(int argc, char **argv)
             types[c] = tt->cols[c].type;
             names[c] = tt->cols[c].name;
             src_cols[c] = tt->cols[c].source_col;
-            is_key[c] = tt->cols[c].kind != 0;
+            is_key[c] = tt->cols[c].kind;
         }
         src_cols[n - 1] = -1; /* the write timestamp, bound by the loader */
         names[n - 1] = "[timestamp]";

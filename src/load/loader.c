@@ -5,7 +5,15 @@
  * settled: at most NSLOTS batches per worker are outstanding, and batches
  * settle in order, which is what makes the resume point simple (the end of
  * the last settled batch). Completions arrive on the session's I/O thread
- * and only touch atomics, the reject file and a condition variable. */
+ * and only touch atomics, the reject file and a condition variable.
+ *
+ * Rows of one partition: for a table with clustering columns, consecutive
+ * rows whose partition token is the same are sent as one UNLOGGED batch
+ * (up to GROUP_MAX_ROWS rows and GROUP_MAX_BYTES of values). Cassandra
+ * applies a single-partition batch as one mutation and does not apply its
+ * batch size limits to it, so this saves requests without the cost of
+ * multi-partition batches. Tables without clustering columns have one row
+ * per partition and are written row by row. */
 #include "load/loader.h"
 #include "cql/frame.h"
 
@@ -19,6 +27,8 @@
 #include <time.h>
 
 #define NSLOTS 4
+#define GROUP_MAX_ROWS 64
+#define GROUP_MAX_BYTES (64 * 1024)
 
 typedef struct loader loader;
 typedef struct worker worker;
@@ -26,7 +36,8 @@ typedef struct batch_slot batch_slot;
 
 typedef struct req_ctx {
     batch_slot *slot;
-    int row;
+    int row;                    /* first row of the request */
+    int nrows;                  /* rows row..row+nrows-1 (one partition) */
 } req_ctx;
 
 struct batch_slot {
@@ -47,7 +58,13 @@ struct worker {
     pthread_mutex_t mu;
     pthread_cond_t cv;          /* a slot's pending reached 0 */
     cs_buf values;
+    /* the group of consecutive rows of one partition being collected */
+    cs_buf gvals;
+    size_t goff[GROUP_MAX_ROWS + 1];
+    int gfirst, gn;
+    int64_t gtoken;
     const load_table *tbl;
+    int group;                  /* the table has clustering columns */
     int range_id;
     range_state rs;             /* settled counts and resume point */
     double last_checkpoint;
@@ -271,12 +288,18 @@ static void on_row_done(cql_future *f, void *ud)
     const cql_error *e = cql_future_error(f);
     int retries = cql_future_retries(f);
     if (!e) {
-        atomic_fetch_add(&sl->written, 1);
-        atomic_fetch_add(&w->tbl->progress->written, 1);
+        atomic_fetch_add(&sl->written, c->nrows);
+        atomic_fetch_add(&w->tbl->progress->written, c->nrows);
     } else if (e->code == CQL_E_SERVER && !cql_server_error_is_transient(e->server_code)) {
-        char reason[600];
-        snprintf(reason, sizeof reason, "Cassandra refused the row: %s", e->msg);
-        reject_row(sl, &sl->batch.rows[c->row], reason);
+        char reason[700];
+        if (c->nrows == 1)
+            snprintf(reason, sizeof reason, "Cassandra refused the row: %s", e->msg);
+        else
+            snprintf(reason, sizeof reason,
+                     "Cassandra refused the batch of %d rows of one partition that holds this "
+                     "row: %s", c->nrows, e->msg);
+        for (int k = 0; k < c->nrows; k++)
+            reject_row(sl, &sl->batch.rows[c->row + k], reason);
     } else {
         set_fatal(L, 1,
                   "writing row %" PRId64 " of %s failed after %d retries: %s. Nothing was "
@@ -344,48 +367,117 @@ static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, siz
     return 0;
 }
 
-static void submit_batch(worker *w, batch_slot *sl)
+/* Send rows first..first+n-1 (encoded values at vals[off[k]..off[k+1]))
+ * as one request: a single INSERT, or an unlogged batch of one partition.
+ * 0, or -1 after a fatal error. */
+static int send_rows(worker *w, batch_slot *sl, int first, int n, const uint8_t *vals,
+                     const size_t *off)
 {
     loader *L = w->L;
     const load_table *t = w->tbl;
+    cql_error ce;
+    flow_acquire(L);
+    if (atomic_load(&L->fatal)) {
+        flow_release(L, 0);
+        return -1;
+    }
+    cql_statement st[GROUP_MAX_ROWS];
+    for (int k = 0; k < n; k++) {
+        memset(&st[k], 0, sizeof st[k]);
+        st[k].prepared = t->insert;
+        st[k].values = vals + off[k];
+        st[k].values_len = off[k + 1] - off[k];
+        st[k].nvalues = (uint16_t)t->ncols;
+        st[k].consistency = L->cfg.consistency;
+        st[k].idempotent = 1; /* inserts with an explicit timestamp */
+    }
+    sl->ctx[first].slot = sl;
+    sl->ctx[first].row = first;
+    sl->ctx[first].nrows = n;
+    atomic_fetch_add(&sl->pending, 1);
+    cql_future *f = n == 1 ? cql_session_execute(L->s, &st[0], &ce)
+                           : cql_session_batch(L->s, CQL_BATCH_UNLOGGED, (size_t)n, st, &st[0], &ce);
+    if (!f) {
+        atomic_fetch_sub(&sl->pending, 1);
+        flow_release(L, 0);
+        set_fatal(L, 1, "cannot send a write for row %" PRId64 " of %s: %s",
+                  sl->batch.rows[first].pos, t->name, ce.msg);
+        return -1;
+    }
+    atomic_fetch_add(&t->progress->requests, 1);
+    cql_future_set_callback(f, on_row_done, &sl->ctx[first]);
+    return 0;
+}
+
+static int flush_group(worker *w, batch_slot *sl)
+{
+    int n = w->gn;
+    w->gn = 0;
+    if (n == 0)
+        return 0;
+    int rc = send_rows(w, sl, w->gfirst, n, w->gvals.data, w->goff);
+    cs_buf_reset(&w->gvals);
+    return rc;
+}
+
+/* Add the row just encoded in w->values to the group, sending the group
+ * first if the row belongs to another partition or the group is full. */
+static int group_row(worker *w, batch_slot *sl, int i)
+{
+    const load_table *t = w->tbl;
+    int ok = 0;
+    int64_t tok = cql_token_of_values(t->insert, w->values.data, w->values.len, &ok);
+    size_t len = w->values.len;
+    if (w->gn > 0 && (!ok || tok != w->gtoken || w->gn == GROUP_MAX_ROWS ||
+                      w->gvals.len + len > GROUP_MAX_BYTES || i != w->gfirst + w->gn))
+        if (flush_group(w, sl))
+            return -1;
+    if (!ok || len > GROUP_MAX_BYTES) {
+        size_t off[2] = {0, len};
+        return send_rows(w, sl, i, 1, w->values.data, off);
+    }
+    if (w->gn == 0) {
+        w->gfirst = i;
+        w->gtoken = tok;
+        w->goff[0] = 0;
+    }
+    if (cs_buf_append(&w->gvals, w->values.data, len)) {
+        set_fatal(w->L, 1, "out of memory collecting rows of one partition");
+        return -1;
+    }
+    w->goff[++w->gn] = w->gvals.len;
+    return 0;
+}
+
+static void submit_batch(worker *w, batch_slot *sl)
+{
+    loader *L = w->L;
     char why[700];
+    w->gn = 0;
+    cs_buf_reset(&w->gvals);
     for (int i = 0; i < sl->batch.n && !atomic_load(&L->fatal); i++) {
         const src_row *r = &sl->batch.rows[i];
+        cql_error ce;
         if (r->problem) {
             reject_row(sl, r, r->problem);
             continue;
         }
-        cql_error ce;
         if (encode_row(w, r, &ce, why, sizeof why)) {
             reject_row(sl, r, why);
             continue;
         }
         rate_wait(L);
-        flow_acquire(L);
-        if (atomic_load(&L->fatal)) {
-            flow_release(L, 0);
-            break;
+        if (w->group) {
+            if (group_row(w, sl, i))
+                break;
+        } else {
+            size_t off[2] = {0, w->values.len};
+            if (send_rows(w, sl, i, 1, w->values.data, off))
+                break;
         }
-        cql_statement st = {0};
-        st.prepared = t->insert;
-        st.values = w->values.data;
-        st.values_len = w->values.len;
-        st.nvalues = (uint16_t)t->ncols;
-        st.consistency = L->cfg.consistency;
-        st.idempotent = 1;
-        sl->ctx[i].slot = sl;
-        sl->ctx[i].row = i;
-        atomic_fetch_add(&sl->pending, 1);
-        cql_future *f = cql_session_execute(L->s, &st, &ce);
-        if (!f) {
-            atomic_fetch_sub(&sl->pending, 1);
-            flow_release(L, 0);
-            set_fatal(L, 1, "cannot send a write for row %" PRId64 " of %s: %s", r->pos, t->name,
-                      ce.msg);
-            break;
-        }
-        cql_future_set_callback(f, on_row_done, &sl->ctx[i]);
     }
+    if (!atomic_load(&L->fatal))
+        flush_group(w, sl);
 }
 
 static void run_range(worker *w, const work_item *it)
@@ -393,6 +485,9 @@ static void run_range(worker *w, const work_item *it)
     loader *L = w->L;
     const load_table *t = &L->tables[it->table];
     w->tbl = t;
+    w->group = 0;
+    for (int c = 0; c < t->ncols - 1; c++)
+        w->group |= t->is_key[c] == 2;
     w->range_id = it->range.id;
     state_error se;
     if (state_get_range(L->st, t->name, it->range.id, &w->rs, &se)) {
@@ -538,6 +633,7 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         cs_buf_init(&w->values, CQL_DEFAULT_MAX_BODY);
+        cs_buf_init(&w->gvals, CQL_DEFAULT_MAX_BODY);
         for (int k = 0; k < NSLOTS; k++) {
             row_batch_init(&w->slots[k].batch, L.cfg.batch_rows);
             w->slots[k].w = w;
@@ -557,6 +653,7 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
             free(w->slots[k].ctx);
         }
         cs_buf_release(&w->values);
+        cs_buf_release(&w->gvals);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
     }

@@ -51,7 +51,9 @@ typedef struct load_table {
     const cql_type *const *types; /* CQL type of each bound column */
     const char *const *col_names;
     const int *src_cols;        /* source column feeding each bound column (-1: null) */
-    const int *is_key;          /* 1 for primary key columns (null is refused) */
+    const int *is_key;          /* 1 partition key, 2 clustering column, 0 other (a null
+                                 * key is refused; with clustering columns, consecutive
+                                 * rows of one partition go as one unlogged batch) */
     const cql_prepared *insert; /* INSERT ... VALUES (?, ..., ?) USING TIMESTAMP ? */
     table_progress *progress;
 } load_table;

@@ -155,7 +155,7 @@ void progress_table_finished(progress *p, int i)
 typedef struct table_snap {
     const char *name;
     int64_t total;
-    long long read, written, rejected, done;
+    long long read, written, rejected, done, requests;
     double started, finished;
     long long start_done;
 } table_snap;
@@ -174,6 +174,7 @@ static table_snap snapshot(progress *p, int i)
     s.read = atomic_load(&t->read);
     s.written = atomic_load(&t->written);
     s.rejected = atomic_load(&t->rejected);
+    s.requests = atomic_load(&t->requests);
     s.done = s.written + s.rejected;
     return s;
 }
@@ -409,6 +410,7 @@ static table_snap totals(progress *p, double now, int *all_ok)
         t.read += s.read;
         t.written += s.written;
         t.rejected += s.rejected;
+        t.requests += s.requests;
         if (!reconciles(&s))
             *all_ok = 0;
     }
@@ -533,6 +535,7 @@ static json_t *table_json(const table_snap *s, double secs, int ok_flag)
     json_object_set_new(o, "read", json_integer(s->read));
     json_object_set_new(o, "written", json_integer(s->written));
     json_object_set_new(o, "rejected", json_integer(s->rejected));
+    json_object_set_new(o, "write_requests", json_integer(s->requests));
     json_object_set_new(o, "seconds", json_rounded(secs, 1000));
     json_object_set_new(o, "rows_per_s", json_rounded(per_second(s->read, secs), 10));
     json_object_set_new(o, "ok", json_boolean(ok_flag));

@@ -25,6 +25,7 @@ typedef struct table_progress {
     atomic_llong read;
     atomic_llong written;
     atomic_llong rejected;
+    atomic_llong requests;    /* write requests sent (a batch of one partition counts once) */
     double started;           /* monotonic seconds; 0 until started */
     double finished;          /* 0 until finished */
 } table_progress;
