@@ -148,6 +148,11 @@ int target_parse(target *t, const char *uri, const char *password_file, uint16_t
                 return -1;
         } else if (env) {
             snprintf(t->password, sizeof t->password, "%s", env);
+        } else {
+            cli_error("no password for user %s: set CQLSHIFT_CASSANDRA_PASSWORD or give "
+                      "--password-file FILE (never the command line)",
+                      t->user);
+            return -1;
         }
         t->cfg.password = t->password;
     }
