@@ -336,7 +336,9 @@ int cmd_load(int argc, char **argv)
             rc = CLI_EXIT_USAGE;
             goto out;
         }
-        int64_t total = -1;
+        /* the files' size over the bytes per line of a sample: an estimate
+         * for the bar and ETA (the summary checks counts, not this) */
+        int64_t total = schema->tables[0].row_estimate;
         rc = run_load(src, s, &lt, 1, &total, &t, &o, job, uri);
     }
 out:
