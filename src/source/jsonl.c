@@ -230,10 +230,12 @@ static int scan_number(const char *p, size_t i, size_t n, size_t *end, char *msg
     return JL_OK;
 }
 
-/* Skip a nested array or object starting at p[i] (brackets balanced,
+/* Skip a nested array or object starting at p[i] (brackets matched,
  * strings skipped); jansson checks the rest when it parses the span. */
 static int skip_nested(const char *p, size_t i, size_t n, size_t *end, char *msg, size_t cap)
 {
+    enum { MAX_DEPTH = 64 };
+    char open[MAX_DEPTH];
     size_t s = i;
     int depth = 0;
     while (i < n) {
@@ -247,9 +249,13 @@ static int skip_nested(const char *p, size_t i, size_t n, size_t *end, char *msg
             continue;
         }
         if (c == '[' || c == '{') {
-            if (++depth > 64)
-                return bad(msg, cap, i, "nested more than 64 levels deep");
+            if (depth == MAX_DEPTH)
+                return bad(msg, cap, i, "nested more than %d levels deep", MAX_DEPTH);
+            open[depth++] = c;
         } else if (c == ']' || c == '}') {
+            if (open[depth - 1] != (c == ']' ? '[' : '{'))
+                return bad(msg, cap, i, "'%c' does not close the '%c' before it", c,
+                           open[depth - 1]);
             if (--depth == 0) {
                 *end = i + 1;
                 return JL_OK;
@@ -303,7 +309,7 @@ static int jl_parse(const char *p, size_t n, jl_scratch *s, char *msg, size_t ca
         if (push_member(s, &m))
             return JL_NOMEM;
         size_t klen = kend - i - 1;
-        if (s->klen + klen > s->kcap) {
+        if (!s->keys || s->klen + klen > s->kcap) {
             size_t ncap = (s->klen + klen) * 2 + 256;
             char *k = realloc(s->keys, ncap);
             if (!k)
@@ -366,6 +372,8 @@ static int jl_parse(const char *p, size_t n, jl_scratch *s, char *msg, size_t ca
             i = skip_ws(p, i + 1, n);
             return i == n ? JL_OK : bad(msg, cap, i, "text after the object");
         }
+        if (i == n)
+            return bad(msg, cap, i, "the object is not closed (missing '}')");
         return bad(msg, cap, i, "expected ',' or '}' after a value");
     }
 }
