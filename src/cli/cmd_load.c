@@ -23,8 +23,8 @@ static void load_usage(FILE *out)
             "  --null S             unquoted field that means null (default: empty field)\n"
             "  --no-header          the first line is data; give --columns\n"
             "  --columns A,B,C      column names, in file order (without a header)\n"
-            "Run options:\n%s",
-            run_options_help);
+            "Run options:\n%s\n%s",
+            run_options_help, target_options_help);
 }
 
 typedef struct table_col {

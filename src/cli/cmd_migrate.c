@@ -18,9 +18,8 @@ static void migrate_usage(FILE *out)
             "row. SOURCE is sqlite:FILE (or a .db/.sqlite file).\n\n"
             "Options:\n"
             "  --tables A,B         only these source tables\n"
-            "%s\n"
-            "Target options go in the URI: ?dc=DC&consistency=LOCAL_QUORUM&tls=verify&ca=FILE&lz4=1\n",
-            run_options_help);
+            "%s\n%s",
+            run_options_help, target_options_help);
 }
 
 static int in_list(const char *list, const char *name)

@@ -132,9 +132,17 @@ int target_parse(target *t, const char *uri, const char *password_file, uint16_t
             t->cfg.protocol_version = atoi(v);
         } else if (!strcmp(kv, "connections")) {
             t->cfg.connections_per_node = atoi(v);
+        } else if (!strcmp(kv, "discovery")) {
+            if (strcmp(v, "on") && strcmp(v, "off")) {
+                cli_error("discovery=%s: use discovery=on (default: every node of the cluster) "
+                          "or discovery=off (only the hosts in the URI)",
+                          v);
+                return -1;
+            }
+            t->cfg.no_discovery = !strcmp(v, "off");
         } else {
             cli_error("unknown target option '%s' (known: dc, consistency, tls, ca, lz4, protocol, "
-                      "connections)",
+                      "connections, discovery)",
                       kv);
             return -1;
         }
@@ -166,6 +174,17 @@ void run_options_init(run_options *o)
     o->progress_tty = -1;
     o->progress_interval = 10.0;
 }
+
+const char target_options_help[] =
+    "Target URI options (cassandra://...?opt=value&opt=value):\n"
+    "  dc=DC                local datacenter (default: the first contact point's)\n"
+    "  consistency=LEVEL    write consistency (default LOCAL_QUORUM)\n"
+    "  tls=verify|insecure|off  TLS; verify checks the server certificate (default off)\n"
+    "  ca=FILE              CA certificate (PEM) to verify the server; turns TLS on\n"
+    "  lz4=on|off           LZ4 compression (default off)\n"
+    "  protocol=4|5         protocol version (default: 5, falling back to 4)\n"
+    "  connections=N        connections per node (default 1)\n"
+    "  discovery=on|off     off: use only the hosts in the URI (default on)\n";
 
 const char run_options_help[] =
     "  --workers N          reader/encoder threads (default 2)\n"

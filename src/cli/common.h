@@ -44,6 +44,7 @@ void run_options_init(run_options *o);
 int run_option_parse(run_options *o, int argc, char **argv, int *i);
 /* The --help text of the common options. */
 extern const char run_options_help[];
+extern const char target_options_help[];
 
 /* Connect, printing the error (with a hint) on failure. */
 cql_session *target_connect(target *t, const run_options *o);

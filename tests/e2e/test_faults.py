@@ -91,3 +91,28 @@ def test_unanswered_requests_time_out_and_are_retried(tool, proxy_factory, py_se
     assert out["ok"] == 20_000 and out["failed"] == 0, out
     assert out["timeouts"] > 0 and out["session_retries"] >= out["timeouts"], out
     assert count_rows(py_session, ks, "t", ["k"]) == 20_000
+
+
+def test_load_through_resets_retries_and_rejects_nothing(build_dir, tmp_path, proxy_factory,
+                                                         py_session, fresh_keyspace):
+    """cqlshift load behind a proxy that resets the connection three times:
+    transient failures are retried, never rejected as bad data, and every
+    row lands with its content."""
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (k bigint PRIMARY KEY, v text, n int)")
+    rows = 30_000
+    data = tmp_path / "t.csv"
+    data.write_text("k,v,n\n" + "".join(f"{i},value {i},{i % 7}\n" for i in range(rows)))
+    px = proxy_factory(mode="reset", resets=3, after_bytes=60_000)  # answer bytes
+    report = tmp_path / "report.json"
+    p = subprocess.run([str(build_dir / "cqlshift"), "load", str(data),
+                        f"cassandra://127.0.0.1:{px.port}/{ks}?discovery=off", "t",
+                        "--report", str(report), "--reject-file", str(tmp_path / "rej.jsonl"),
+                        "--quiet"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert px.resets_done == 3
+    t = json.loads(report.read_text())["tables"][0]
+    assert t["read"] == t["written"] == rows and t["rejected"] == 0, t
+    assert not (tmp_path / "rej.jsonl").exists() or (tmp_path / "rej.jsonl").read_text() == ""
+    got = {r.k: (r.v, r.n) for r in py_session.execute(f"SELECT k, v, n FROM {ks}.t")}
+    assert got == {i: (f"value {i}", i % 7) for i in range(rows)}
