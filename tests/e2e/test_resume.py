@@ -1,8 +1,7 @@
 # fixtures: cassandra_main
 """kill -9 during a 1,000,000-row CSV load and during a three-table SQLite
-migrate, then --resume: Cassandra holds
-exactly the source rows, in count and content (read back with the Python
-driver), and the counters reconcile."""
+migrate, then --resume: Cassandra holds exactly the source rows in count and
+content (read back with the Python driver), and the counters reconcile."""
 
 import json
 import os
@@ -38,6 +37,22 @@ def settled_rows(state_path):
         return 0
 
 
+def run_and_kill(args, state, target):
+    """Start the command; kill -9 it once the state file says `target` rows
+    are settled. Returns the settled rows at the kill."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 900
+    while settled_rows(state) < target and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run finished before it could be killed: " + \
+        proc.stderr.read().decode()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    settled = settled_rows(state)
+    print(f"killed after {settled} settled rows (target {target})")
+    return settled
+
+
 def test_kill_9_then_resume_loads_exactly_the_source(build_dir, tmp_path, main_hosts, py_session,
                                                       fresh_keyspace, count_rows):
     ks = fresh_keyspace
@@ -49,16 +64,7 @@ def test_kill_9_then_resume_loads_exactly_the_source(build_dir, tmp_path, main_h
             "r", "--state", str(state), "--reject-file", str(tmp_path / "rej.jsonl"),
             "--progress-interval", "2"]
     target = random.Random().randint(100_000, 600_000)
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 900
-    while settled_rows(state) < target and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert proc.poll() is None, "the load finished before it could be killed: " + \
-        proc.stderr.read().decode()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = settled_rows(state)
-    print(f"killed after {before} settled rows (target {target})")
+    before = run_and_kill(args, state, target)
     assert 0 < before < ROWS
 
     report = tmp_path / "report.json"
@@ -117,15 +123,7 @@ def test_kill_9_during_sqlite_migrate_then_resume(build_dir, tmp_path, main_host
     args = [str(build_dir / "cqlshift"), "migrate", f"sqlite:{db}",
             f"cassandra://{main_hosts[0]}/{ks}", "--state", str(state), "--quiet"]
     target = random.Random().randint(30_000, 250_000)
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 600
-    while settled_rows(state) < target and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert proc.poll() is None, "migrate finished before it could be killed: " + \
-        proc.stderr.read().decode()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    print(f"killed after {settled_rows(state)} settled rows (target {target})")
+    run_and_kill(args, state, target)
 
     report = tmp_path / "report.json"
     p = subprocess.run(args + ["--resume", "--report", str(report)], capture_output=True,
