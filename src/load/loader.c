@@ -5,7 +5,17 @@
  * settled: at most NSLOTS batches per worker are outstanding, and batches
  * settle in order, which is what makes the resume point simple (the end of
  * the last settled batch). Completions arrive on the session's I/O thread
- * and only touch atomics, the reject file and a condition variable.
+ * and only touch atomics, the slot's reject list and a condition variable.
+ *
+ * Rejected rows are kept with their batch and written to the reject file
+ * when the batch settles complete (every row written or rejected), just
+ * before the checkpoint that covers it. A batch that cannot complete (a
+ * write failed for good) is not settled: its counts are taken back, its
+ * rejects dropped, and the resume point stays before it, so --resume reads
+ * it again and every row ends up written or rejected exactly once. Two ways
+ * to end early: a failure stops at once ("fatal"); --max-errors stops
+ * reading but lets the batches already read finish ("stopping"), so the
+ * counts reconcile and the rows that tripped it are in the reject file.
  *
  * Rows of one partition: for a table with clustering columns, consecutive
  * rows whose partition token is the same are sent as one UNLOGGED batch
@@ -34,6 +44,11 @@ typedef struct loader loader;
 typedef struct worker worker;
 typedef struct batch_slot batch_slot;
 
+typedef struct pending_reject {
+    int row;
+    char *reason;
+} pending_reject;
+
 typedef struct req_ctx {
     batch_slot *slot;
     int row;                    /* first row of the request */
@@ -49,6 +64,8 @@ struct batch_slot {
     int64_t resume_after;
     int64_t read;
     atomic_llong written, rejected;
+    pending_reject *rej;        /* rejects of this batch, under w->mu */
+    int nrej, rej_cap;
 };
 
 struct worker {
@@ -65,6 +82,7 @@ struct worker {
     int64_t gtoken;
     const load_table *tbl;
     int group;                  /* the table has clustering columns */
+    int broken;                 /* a batch of this range could not complete */
     int range_id;
     range_state rs;             /* settled counts and resume point */
     double last_checkpoint;
@@ -104,8 +122,9 @@ struct loader {
     pthread_mutex_t rate_mu;
     double rate_next;
 
-    /* first fatal error */
+    /* first fatal error, or the reason to stop reading */
     atomic_int fatal;
+    atomic_int stopping;
     loader_error err;           /* under mu */
     atomic_llong total_read, total_rejected;
 };
@@ -141,6 +160,26 @@ static void set_fatal(loader *L, int code, const char *fmt, ...)
     pthread_cond_broadcast(&L->flow_cv);
     pthread_mutex_unlock(&L->flow_mu);
 }
+
+/* Stop reading new batches (the error is reported at the end); batches
+ * already read are finished. */
+static void set_stop(loader *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_stop(loader *L, int code, const char *fmt, ...)
+{
+    pthread_mutex_lock(&L->mu);
+    if (!atomic_load(&L->fatal) && !atomic_load(&L->stopping)) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(L->err.msg, sizeof L->err.msg, fmt, ap);
+        va_end(ap);
+        L->err.code = code;
+        atomic_store(&L->stopping, 1);
+    }
+    pthread_mutex_unlock(&L->mu);
+}
+
+static int ending(loader *L) { return atomic_load(&L->fatal) || atomic_load(&L->stopping); }
 
 /* ---- rejects ----------------------------------------------------------- */
 
@@ -182,28 +221,79 @@ static void check_error_budget(loader *L)
     int64_t rej = atomic_load(&L->total_rejected);
     int64_t rd = atomic_load(&L->total_read);
     if (L->cfg.max_errors >= 0 && rej > L->cfg.max_errors)
-        set_fatal(L, 4, "stopped: %" PRId64 " rows rejected, more than --max-errors %" PRId64
+        set_stop(L, 4, "stopped: %" PRId64 " rows rejected, more than --max-errors %" PRId64
                         " (see the reject file %s)",
                   rej, L->cfg.max_errors, rejects_path(L->rej));
     else if (L->cfg.max_errors_pct >= 0 && rd >= 100 && 100.0 * (double)rej / (double)rd > L->cfg.max_errors_pct)
-        set_fatal(L, 4, "stopped: %" PRId64 " of %" PRId64 " rows rejected (%.1f%%), more than "
+        set_stop(L, 4, "stopped: %" PRId64 " of %" PRId64 " rows rejected (%.1f%%), more than "
                         "--max-errors %g%% (see the reject file %s)",
                   rej, rd, 100.0 * (double)rej / (double)rd, L->cfg.max_errors_pct,
                   rejects_path(L->rej));
 }
 
-static void reject_row(batch_slot *sl, const src_row *r, const char *reason)
+/* Keep a rejected row with its batch (written when the batch settles). */
+static void reject_row(batch_slot *sl, int row, const char *reason)
 {
     worker *w = sl->w;
     loader *L = w->L;
-    char *vals = r->raw ? NULL : row_values_json(r);
-    if (rejects_write(L->rej, w->tbl->name, r->pos, reason, r->raw, r->raw_len, vals))
-        set_fatal(L, 1, "cannot write to the reject file %s", rejects_path(L->rej));
-    free(vals);
+    char *copy = strdup(reason);
+    pthread_mutex_lock(&w->mu);
+    if (copy && sl->nrej == sl->rej_cap) {
+        int ncap = sl->rej_cap ? sl->rej_cap * 2 : 16;
+        pending_reject *n = realloc(sl->rej, (size_t)ncap * sizeof *n);
+        if (n) {
+            sl->rej = n;
+            sl->rej_cap = ncap;
+        }
+    }
+    int ok = copy && sl->nrej < sl->rej_cap;
+    if (ok) {
+        sl->rej[sl->nrej].row = row;
+        sl->rej[sl->nrej].reason = copy;
+        sl->nrej++;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (!ok) {
+        free(copy);
+        set_fatal(L, 1, "out of memory keeping a rejected row");
+        return;
+    }
     atomic_fetch_add(&sl->rejected, 1);
     atomic_fetch_add(&w->tbl->progress->rejected, 1);
     atomic_fetch_add(&L->total_rejected, 1);
     check_error_budget(L);
+}
+
+static int cmp_reject(const void *a, const void *b)
+{
+    int x = ((const pending_reject *)a)->row, y = ((const pending_reject *)b)->row;
+    return (x > y) - (x < y);
+}
+
+static void drop_rejects(batch_slot *sl)
+{
+    for (int i = 0; i < sl->nrej; i++)
+        free(sl->rej[i].reason);
+    sl->nrej = 0;
+}
+
+/* Write a settled batch's rejects to the file, in row order. */
+static void write_rejects(batch_slot *sl)
+{
+    worker *w = sl->w;
+    loader *L = w->L;
+    if (sl->nrej == 0)
+        return;
+    qsort(sl->rej, (size_t)sl->nrej, sizeof *sl->rej, cmp_reject);
+    for (int i = 0; i < sl->nrej; i++) {
+        const src_row *r = &sl->batch.rows[sl->rej[i].row];
+        char *vals = r->raw ? NULL : row_values_json(r);
+        if (rejects_write(L->rej, w->tbl->name, r->pos, sl->rej[i].reason, r->raw, r->raw_len,
+                          vals))
+            set_fatal(L, 1, "cannot write to the reject file %s", rejects_path(L->rej));
+        free(vals);
+    }
+    drop_rejects(sl);
 }
 
 /* ---- flow control ---------------------------------------------------------- */
@@ -299,7 +389,7 @@ static void on_row_done(cql_future *f, void *ud)
                      "Cassandra refused the batch of %d rows of one partition that holds this "
                      "row: %s", c->nrows, e->msg);
         for (int k = 0; k < c->nrows; k++)
-            reject_row(sl, &sl->batch.rows[c->row + k], reason);
+            reject_row(sl, c->row + k, reason);
     } else {
         set_fatal(L, 1,
                   "writing row %" PRId64 " of %s failed after %d retries: %s. Nothing was "
@@ -324,8 +414,10 @@ static void checkpoint(worker *w, int force)
         set_fatal(w->L, 1, "cannot save progress: %s", se.msg);
 }
 
-/* Wait until slot sl has no request in flight, then fold its outcome into
- * the range's settled state. */
+/* Wait until slot sl has no request in flight. If every row of its batch
+ * was written or rejected (and every batch before it was), write its
+ * rejects and fold it into the range's settled state; otherwise take its
+ * counts back and leave it for --resume. */
 static void settle(worker *w, batch_slot *sl)
 {
     if (!sl->busy)
@@ -334,13 +426,26 @@ static void settle(worker *w, batch_slot *sl)
     while (atomic_load(&sl->pending) > 0)
         pthread_cond_wait(&w->cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
+    sl->busy = 0;
+    int64_t written = atomic_load(&sl->written), rejected = atomic_load(&sl->rejected);
+    table_progress *tp = w->tbl->progress;
+    if (w->broken || written + rejected != sl->read || atomic_load(&w->L->fatal)) {
+        w->broken = 1;
+        atomic_fetch_sub(&tp->read, sl->read);
+        atomic_fetch_sub(&tp->written, written);
+        atomic_fetch_sub(&tp->rejected, rejected);
+        drop_rejects(sl);
+        return;
+    }
+    int had_rejects = sl->nrej > 0;
+    write_rejects(sl);
     w->rs.resume_after = sl->resume_after;
     w->rs.rows_read += sl->read;
-    w->rs.rows_written += atomic_load(&sl->written);
-    w->rs.rows_rejected += atomic_load(&sl->rejected);
-    sl->busy = 0;
-    if (!atomic_load(&w->L->fatal))
-        checkpoint(w, 0);
+    w->rs.rows_written += written;
+    w->rs.rows_rejected += rejected;
+    /* a checkpoint right after rejects were written keeps them from being
+     * written again by a resume after kill -9 (except in that instant) */
+    checkpoint(w, had_rejects);
 }
 
 static const src_value null_value = {.kind = SV_NULL};
@@ -459,11 +564,11 @@ static void submit_batch(worker *w, batch_slot *sl)
         const src_row *r = &sl->batch.rows[i];
         cql_error ce;
         if (r->problem) {
-            reject_row(sl, r, r->problem);
+            reject_row(sl, i, r->problem);
             continue;
         }
         if (encode_row(w, r, &ce, why, sizeof why)) {
-            reject_row(sl, r, why);
+            reject_row(sl, i, why);
             continue;
         }
         rate_wait(L);
@@ -485,6 +590,7 @@ static void run_range(worker *w, const work_item *it)
     loader *L = w->L;
     const load_table *t = &L->tables[it->table];
     w->tbl = t;
+    w->broken = 0;
     w->group = 0;
     for (int c = 0; c < t->ncols - 1; c++)
         w->group |= t->is_key[c] == 2;
@@ -510,9 +616,11 @@ static void run_range(worker *w, const work_item *it)
     }
     int64_t k = 0;
     int eof = 0;
-    while (!eof && !atomic_load(&L->fatal)) {
+    while (!eof && !ending(L)) {
         batch_slot *sl = &w->slots[k % NSLOTS];
         settle(w, sl);
+        if (ending(L))
+            break;
         int n = L->src->ops->read(rd, &sl->batch, L->cfg.batch_rows, &serr);
         if (n < 0) {
             set_fatal(L, 1, "%s", serr.msg);
@@ -534,12 +642,12 @@ static void run_range(worker *w, const work_item *it)
         submit_batch(w, sl);
         slot_done_one(sl);
     }
-    /* Settle the outstanding batches in order (also after a fatal error:
-     * their requests still reference the slots). */
+    /* Settle the outstanding batches in order (also when ending: their
+     * requests still reference the slots; complete ones count as done). */
     for (int64_t j = k; j < k + NSLOTS; j++)
         settle(w, &w->slots[j % NSLOTS]);
     L->src->ops->close_range(rd);
-    if (eof && !atomic_load(&L->fatal)) {
+    if (eof && !w->broken && !atomic_load(&L->fatal)) {
         w->rs.done = 1;
         checkpoint(w, 1);
         if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1)
@@ -555,7 +663,7 @@ static void *worker_main(void *arg)
     loader *L = w->L;
     for (;;) {
         pthread_mutex_lock(&L->mu);
-        int i = atomic_load(&L->fatal) ? L->nitems : L->next_item++;
+        int i = ending(L) ? L->nitems : L->next_item++;
         pthread_mutex_unlock(&L->mu);
         if (i >= L->nitems)
             break;
@@ -650,6 +758,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
             continue;
         for (int k = 0; k < NSLOTS; k++) {
             row_batch_release(&w->slots[k].batch);
+            drop_rejects(&w->slots[k]);
+            free(w->slots[k].rej);
             free(w->slots[k].ctx);
         }
         cs_buf_release(&w->values);
@@ -658,7 +768,7 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         pthread_cond_destroy(&w->cv);
     }
     free(ws);
-    if (rc == 0 && atomic_load(&L.fatal)) {
+    if (rc == 0 && ending(&L)) {
         *err = L.err;
         rc = -1;
     }

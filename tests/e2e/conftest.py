@@ -14,6 +14,7 @@ fresh_keyspace, tool, count_rows.
 
 import os
 import re
+import sqlite3
 import ssl
 import time
 import uuid
@@ -209,3 +210,15 @@ def tls_context(cafile):
     """An ssl.SSLContext that trusts `cafile` and checks the server's IP SAN."""
     ctx = ssl.create_default_context(cafile=str(cafile))
     return ctx
+
+
+def settled_rows(state_path):
+    """Rows written according to a cqlshift state file (0 if it cannot be
+    read yet), read without disturbing the running writer."""
+    try:
+        con = sqlite3.connect(f"file:{state_path}?mode=ro", uri=True, timeout=1)
+        n = con.execute("SELECT COALESCE(SUM(rows_written), 0) FROM ranges").fetchone()[0]
+        con.close()
+        return n
+    except sqlite3.Error:
+        return 0

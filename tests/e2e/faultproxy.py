@@ -13,6 +13,9 @@ fault that a healthy server would not produce on demand:
   stale_prepared (protocol v4, no compression) corrupt the statement id of the
                  first EXECUTE, so the real server answers UNPREPARED.
 
+In any mode, `go_down()` makes the node unreachable (live connections are
+reset and new ones closed at once) until `come_back()`: an outage.
+
 Everything runs in daemon threads on 127.0.0.1; `close()` stops it.
 """
 
@@ -37,7 +40,24 @@ class FaultProxy:
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.closed = False
+        self.down = False
+        self.live = set()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def go_down(self):
+        with self.lock:
+            self.down = True
+            live, self.live = list(self.live), set()
+        for s in live:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+            except OSError:
+                pass
+
+    def come_back(self):
+        with self.lock:
+            self.down = False
 
     def close(self):
         self.closed = True
@@ -52,6 +72,11 @@ class FaultProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client):
+        with self.lock:
+            if self.down:
+                client.close()
+                return
+            self.live.add(client)
         first = _recv_exact(client, 9)
         if first is None:
             client.close()

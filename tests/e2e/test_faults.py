@@ -7,9 +7,11 @@ know (UNPREPARED). What landed is counted with the Python driver."""
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
+from conftest import settled_rows
 from faultproxy import FaultProxy
 
 
@@ -116,3 +118,44 @@ def test_load_through_resets_retries_and_rejects_nothing(build_dir, tmp_path, pr
     assert not (tmp_path / "rej.jsonl").exists() or (tmp_path / "rej.jsonl").read_text() == ""
     got = {r.k: (r.v, r.n) for r in py_session.execute(f"SELECT k, v, n FROM {ks}.t")}
     assert got == {i: (f"value {i}", i % 7) for i in range(rows)}
+
+
+def test_outage_stops_the_load_and_resume_finishes_it_exactly(build_dir, tmp_path,
+                                                              proxy_factory, py_session,
+                                                              fresh_keyspace):
+    """The node becomes unreachable mid-load: writes fail after their
+    retries, the run stops with exit 1 and asks for --resume, nothing is
+    rejected. After the outage, --resume writes exactly the rows that were
+    missing: every row lands, counts reconcile, the reject file stays empty."""
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (k bigint PRIMARY KEY, v text)")
+    rows = 40_000
+    data = tmp_path / "t.csv"
+    data.write_text("k,v\n" + "".join(f"{i},value {i}\n" for i in range(rows)))
+    px = proxy_factory(mode="pass")
+    state = tmp_path / "state.db"
+    args = [str(build_dir / "cqlshift"), "load", str(data),
+            f"cassandra://127.0.0.1:{px.port}/{ks}?discovery=off", "t", "--state", str(state),
+            "--reject-file", str(tmp_path / "rej.jsonl"), "--rate-limit", "4000", "--quiet"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while settled_rows(state) < 8_000 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None
+    px.go_down()
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1, err
+    assert "--resume" in err and "Nothing was rejected" in err, err
+    before = settled_rows(state)
+    assert 8_000 <= before < rows
+    px.come_back()
+    report = tmp_path / "report.json"
+    p = subprocess.run(args[:-3] + ["--resume", "--report", str(report), "--quiet"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    t = json.loads(report.read_text())["tables"][0]
+    assert t["read"] == t["written"] == rows and t["rejected"] == 0, t
+    assert (tmp_path / "rej.jsonl").read_text() == ""
+    got = {r.k: r.v for r in py_session.execute(f"SELECT k, v FROM {ks}.t")}
+    assert got == {i: f"value {i}" for i in range(rows)}
+

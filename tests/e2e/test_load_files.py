@@ -191,12 +191,34 @@ def test_bad_jsonl_lines_are_rejected(build_dir, tmp_path, main_hosts, py_sessio
     assert sorted(rows_by_id(py_session, ks)) == [1, 2]
 
 
-def test_max_errors_stops_the_run(build_dir, tmp_path, main_hosts, ks):
+def test_max_errors_stops_the_run_and_resume_finishes_it(build_dir, tmp_path, main_hosts,
+                                                         py_session, ks):
+    """--max-errors stops reading, but the batches already read finish: the
+    counts reconcile and the rejected rows are in the reject file. --resume
+    (with a larger budget) goes on from there: every good row lands and
+    every bad row is in the reject file exactly once."""
     f = tmp_path / "many.csv"
-    f.write_text("id,name\n" + "".join(f"x{i},bad\n" for i in range(50)))
-    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--max-errors", 5)
+    lines = []
+    for i in range(3000):
+        lines.append(f"x{i},bad" if i % 100 == 7 else f"{i},good {i}")
+    f.write_text("id,name\n" + "\n".join(lines) + "\n")
+    bad = [i for i in range(3000) if i % 100 == 7]
+    state = tmp_path / "state.db"
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--max-errors", 5,
+                       "--batch-rows", 100, "--state", state)
     assert p.returncode == 1
     assert "max-errors" in p.stderr.decode()
+    t = rep["tables"][0]
+    assert t["read"] == t["written"] + t["rejected"] and 5 < t["rejected"] < len(bad), t
+    assert len(rej) == t["rejected"]
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--max-errors", 1000,
+                       "--batch-rows", 100, "--state", state, "--resume")
+    assert p.returncode == 0, p.stderr.decode()
+    t = rep["tables"][0]
+    assert t["read"] == 3000 and t["rejected"] == len(bad) and t["written"] == 3000 - len(bad), t
+    assert sorted(r["position"] for r in rej) == [i + 2 for i in bad]  # line numbers
+    got = rows_by_id(py_session, ks)
+    assert sorted(got) == [i for i in range(3000) if i not in bad]
 
 
 # Command-level errors: (args builder, expected exit code, words in stderr)

@@ -13,6 +13,8 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
+from conftest import settled_rows
+
 ROWS = 1_000_000
 
 
@@ -25,16 +27,6 @@ def make_csv(path):
         f.write("id,v,n\n")
         for i in range(ROWS):
             f.write(f"{i},{value_of(i)},{i % 1000}\n")
-
-
-def settled_rows(state_path):
-    try:
-        con = sqlite3.connect(f"file:{state_path}?mode=ro", uri=True, timeout=1)
-        n = con.execute("SELECT COALESCE(SUM(rows_written), 0) FROM ranges").fetchone()[0]
-        con.close()
-        return n
-    except sqlite3.Error:
-        return 0
 
 
 def run_and_kill(args, state, target):
