@@ -45,53 +45,75 @@ static int plain_name(const char *s)
     return 1;
 }
 
-static int read_table(cql_session *s, const char *ks, const char *table, table_col **out, int *n,
-                      char *found_name, size_t found_cap)
+static void fold_lower(char *dst, size_t cap, const char *src)
 {
-    char folded[256];
-    snprintf(found_name, found_cap, "%s", table);
-    snprintf(folded, sizeof folded, "%s", table);
-    for (char *c = folded; *c; c++)
+    snprintf(dst, cap, "%s", src);
+    for (char *c = dst; *c; c++)
         if (*c >= 'A' && *c <= 'Z')
             *c = (char)(*c - 'A' + 'a');
-    char q[1200];
+}
+
+/* Read the target table's columns. Unquoted CQL names are stored in lower
+ * case, so a keyspace or table typed with capitals is looked up as typed
+ * first, then folded; ks (a buffer of ks_cap bytes) and found_name get the
+ * names that exist. */
+static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table, table_col **out,
+                      int *n, char *found_name, size_t found_cap)
+{
     if (!plain_name(ks) || !plain_name(table)) {
         cli_error("'%s.%s' is not a keyspace and table name this version can load into (letters, "
                   "digits and _ only)",
                   ks, table);
         return -1;
     }
-    snprintf(q, sizeof q,
-             "SELECT column_name, kind, type FROM system_schema.columns WHERE keyspace_name = "
-             "'%s' AND table_name = '%s'",
-             ks, table);
+    char kss[2][256], tbs[2][256];
+    snprintf(kss[0], sizeof kss[0], "%s", ks);
+    fold_lower(kss[1], sizeof kss[1], ks);
+    snprintf(tbs[0], sizeof tbs[0], "%s", table);
+    fold_lower(tbs[1], sizeof tbs[1], table);
     cql_error e;
-    cql_result *r = cql_session_simple(s, q, &e);
-    if (!r) {
-        cli_error("cannot read the columns of %s.%s: %s", ks, table, e.msg);
-        return -1;
-    }
-    int rows = cql_result_row_count(r);
-    if (rows == 0 && strcmp(table, folded)) {
-        /* unquoted names are stored in lower case */
-        cql_result_free(r);
-        snprintf(q, sizeof q,
-                 "SELECT column_name, kind, type FROM system_schema.columns WHERE keyspace_name = "
-                 "'%s' AND table_name = '%s'",
-                 ks, folded);
-        r = cql_session_simple(s, q, &e);
-        if (!r) {
-            cli_error("cannot read the columns of %s.%s: %s", ks, folded, e.msg);
-            return -1;
+    cql_result *r = NULL;
+    int rows = 0;
+    for (int k = 0; k < 2 && rows == 0; k++) {
+        if (k && !strcmp(kss[0], kss[1]))
+            break;
+        for (int t = 0; t < 2 && rows == 0; t++) {
+            if (t && !strcmp(tbs[0], tbs[1]))
+                break;
+            char q[1200];
+            snprintf(q, sizeof q,
+                     "SELECT column_name, kind, type FROM system_schema.columns WHERE "
+                     "keyspace_name = '%s' AND table_name = '%s'",
+                     kss[k], tbs[t]);
+            cql_result_free(r);
+            r = cql_session_simple(s, q, &e);
+            if (!r) {
+                cli_error("cannot read the columns of %s.%s: %s", kss[k], tbs[t], e.msg);
+                return -1;
+            }
+            rows = cql_result_row_count(r);
+            if (rows) {
+                snprintf(ks, ks_cap, "%s", kss[k]);
+                snprintf(found_name, found_cap, "%s", tbs[t]);
+            }
         }
-        rows = cql_result_row_count(r);
-        if (rows)
-            snprintf(found_name, found_cap, "%s", folded);
     }
     if (rows == 0) {
-        cli_error("table %s.%s does not exist; create it first (cqlshift load writes into an "
-                  "existing table)",
-                  ks, table);
+        cql_result_free(r);
+        char q[600];
+        snprintf(q, sizeof q,
+                 "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name IN "
+                 "('%s', '%s')",
+                 kss[0], kss[1]);
+        r = cql_session_simple(s, q, &e);
+        if (r && cql_result_row_count(r) == 0)
+            cli_error("keyspace %s does not exist; create it and the table first (cqlshift load "
+                      "writes into an existing table)",
+                      ks);
+        else
+            cli_error("table %s.%s does not exist; create it first (cqlshift load writes into an "
+                      "existing table)",
+                      ks, table);
         cql_result_free(r);
         return -1;
     }
@@ -242,7 +264,8 @@ int cmd_load(int argc, char **argv)
     if (!s)
         goto out;
     char table_name[256];
-    if (read_table(s, t.keyspace, table, &tcols, &ntcols, table_name, sizeof table_name))
+    if (read_table(s, t.keyspace, sizeof t.keyspace, table, &tcols, &ntcols, table_name,
+                   sizeof table_name))
         goto out;
     table = table_name;
     source_error se;

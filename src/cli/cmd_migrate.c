@@ -22,18 +22,6 @@ static void migrate_usage(FILE *out)
             run_options_help, target_options_help);
 }
 
-static int in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == n && !strncasecmp(p, name, n))
-            return 1;
-        p += len + (p[len] == ',');
-    }
-    return 0;
-}
-
 int cmd_migrate(int argc, char **argv)
 {
     run_options o;
@@ -51,7 +39,11 @@ int cmd_migrate(int argc, char **argv)
             return CLI_EXIT_USAGE;
         if (r > 0)
             continue;
-        if (!strcmp(argv[i], "--tables") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--tables")) {
+            if (i + 1 == argc || !argv[i + 1][0]) {
+                cli_error("--tables needs a comma-separated list of source tables");
+                return CLI_EXIT_USAGE;
+            }
             only = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("unknown option '%s' (see cqlshift migrate --help)", argv[i]);
@@ -77,6 +69,13 @@ int cmd_migrate(int argc, char **argv)
         cli_error("%s", se.msg);
         return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
+    if (strcmp(src->ops->name, "sqlite")) {
+        cli_error("%s is a %s source; migrate copies a database (sqlite:FILE). Load files into an "
+                  "existing table with: cqlshift load %s cassandra://HOST/KEYSPACE TABLE",
+                  pos[0], src->ops->name, pos[0]);
+        src->ops->close(src);
+        return CLI_EXIT_USAGE;
+    }
     const source_schema *schema = src->ops->describe(src, &se);
     if (!schema) {
         cli_error("%s", se.msg);
@@ -87,6 +86,12 @@ int cmd_migrate(int argc, char **argv)
     model_error me;
     if (model_from_source(&m, schema, t.keyspace, &me)) {
         cli_error("%s", me.msg);
+        src->ops->close(src);
+        return CLI_EXIT_USAGE;
+    }
+    if (only && model_keep_tables(&m, schema, only, &me)) {
+        cli_error("%s", me.msg);
+        model_release(&m);
         src->ops->close(src);
         return CLI_EXIT_USAGE;
     }
@@ -105,13 +110,11 @@ int cmd_migrate(int argc, char **argv)
     for (int i = 0; i < m.ntables; i++) {
         const target_table *tt = &m.tables[i];
         const source_table *st = &schema->tables[tt->source_table];
-        if (only && !in_list(only, st->name))
-            continue;
         if (tt->note && !o.quiet)
-            fprintf(stderr, "cqlshift: note: %s.%s: %s\n", t.keyspace, tt->name, tt->note);
+            fprintf(stderr, "cqlshift: note: %s.%s: %s\n", m.keyspace, tt->name, tt->note);
         for (int c = 0; c < tt->ncols && !o.quiet; c++)
             if (tt->cols[c].note)
-                fprintf(stderr, "cqlshift: note: %s.%s.%s: %s\n", t.keyspace, tt->name,
+                fprintf(stderr, "cqlshift: note: %s.%s.%s: %s\n", m.keyspace, tt->name,
                         tt->cols[c].name, tt->cols[c].note);
         cs_buf q;
         cs_buf_init(&q, 1 << 20);

@@ -105,6 +105,12 @@ int target_parse(target *t, const char *uri, const char *password_file, uint16_t
             t->cfg.local_dc = t->dc;
         } else if (!strcmp(kv, "consistency")) {
             int c = cql_consistency_parse(v);
+            if (c == CQL_ANY || c == CQL_SERIAL || c == CQL_LOCAL_SERIAL) {
+                cli_error("consistency=%s cannot be used for these writes (use ONE, LOCAL_ONE, "
+                          "QUORUM, LOCAL_QUORUM, EACH_QUORUM, TWO, THREE or ALL)",
+                          v);
+                return -1;
+            }
             if (c < 0) {
                 cli_error("unknown consistency '%s' (use ONE, LOCAL_ONE, QUORUM, LOCAL_QUORUM, "
                           "ALL...)",
@@ -189,7 +195,7 @@ const char target_options_help[] =
 const char run_options_help[] =
     "  --workers N          reader/encoder threads (default 2)\n"
     "  --batch-rows N       rows read per batch (default 500)\n"
-    "  --max-inflight N     most rows in flight (adaptive below this; default 4096)\n"
+    "  --max-inflight N     most write requests in flight (adaptive below it; default 4096)\n"
     "  --rate-limit R       at most R rows per second (protects a production cluster)\n"
     "  --max-errors N|P%    stop after more than N rejected rows, or P% of rows read\n"
     "  --reject-file F      rejected rows as JSONL (default KEYSPACE.rejects.jsonl)\n"

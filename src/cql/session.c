@@ -1141,6 +1141,19 @@ static int discover(cql_session *s, cql_node *control, cql_error *err)
         n->local = !strcmp(n->dc, s->local_dc) && (n == control || !s->cfg.no_discovery);
         pthread_mutex_unlock(&s->mu);
     }
+    int nlocal = 0;
+    for (int i = 0; i < nn; i++)
+        nlocal += s->nodes[i]->local;
+    if (nlocal == 0) {
+        char dcs[256] = "";
+        size_t o = 0;
+        for (int i = 0; i < nn && o < sizeof dcs; i++)
+            if (!strstr(dcs, s->nodes[i]->dc))
+                o += (size_t)snprintf(dcs + o, sizeof dcs - o, "%s%s", o ? ", " : "",
+                                      s->nodes[i]->dc);
+        return cql_fail(err, CQL_E_USAGE, "no node in datacenter '%s' (the cluster has: %s)",
+                        s->local_dc, dcs);
+    }
     build_ring(s);
     /* Open the pools: the control node needs its remaining connections. */
     for (int i = 0; i < nn; i++) {

@@ -36,8 +36,9 @@ static cql_type *type_of(cql_type_id id)
 }
 
 static const char NOTE_TEMPORAL[] =
-    "stored as text or numbers in SQLite; each value is converted on load (ISO-8601 text, "
-    "or numbers as Unix time) and rejected if it cannot be parsed";
+    "stored as text or numbers in SQLite; each value is converted on load (ISO-8601 text; "
+    "integers in CQL's unit: milliseconds since 1970 for timestamp, days for date, "
+    "nanoseconds since midnight for time) and rejected if it cannot be (REAL Julian days are)";
 static const char NOTE_NUMERIC[] =
     "SQLite keeps NUMERIC/DECIMAL values as integers or doubles (about 15 significant "
     "digits) and does not enforce precision or scale; values are converted to exact decimals";
@@ -45,10 +46,10 @@ static const char NOTE_UUID[] = "stored as text or 16-byte blobs in SQLite; conv
 static const char NOTE_BOOL[] = "stored as integers in SQLite; 0/1 (or true/false text) expected";
 static const char NOTE_UNTYPED[] =
     "no declared type: SQLite may hold any kind of value here; mapped to blob, "
-    "so text and numbers are rejected unless the plan picks another type";
+    "so text and numbers are rejected (declare a type in SQLite to map it differently)";
 static const char NOTE_UNKNOWN[] =
     "unknown type name (NUMERIC affinity in SQLite): mapped to text, which keeps any value; "
-    "pick a stricter type in the plan if the values allow it";
+    "declare a common type name in SQLite for a stricter mapping";
 
 /* Base name of a declared type: upper case, without "(...)" and with runs
  * of blanks folded to one space ("unsigned  big int(10)" -> "UNSIGNED BIG INT"). */
@@ -265,6 +266,46 @@ void model_release(model *m)
     memset(m, 0, sizeof *m);
 }
 
+int model_keep_tables(model *m, const source_schema *schema, const char *list, model_error *err)
+{
+    /* every name given must be a source table */
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        int found = 0;
+        for (int i = 0; i < schema->ntables && !found; i++)
+            found = strlen(schema->tables[i].name) == len &&
+                    !strncasecmp(schema->tables[i].name, p, len);
+        if (!found && len > 0) {
+            char names[600] = "";
+            size_t o = 0;
+            for (int i = 0; i < schema->ntables && o < sizeof names; i++)
+                o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "",
+                                      schema->tables[i].name);
+            return model_fail(err, 2, "--tables: the source has no table '%.*s' (its tables: %s)",
+                              (int)len, p, names);
+        }
+        p += len + (p[len] == ',');
+    }
+    int k = 0;
+    for (int i = 0; i < m->ntables; i++) {
+        const char *name = schema->tables[m->tables[i].source_table].name;
+        int keep = 0;
+        for (const char *p = list; *p && !keep;) {
+            size_t len = strcspn(p, ",");
+            keep = strlen(name) == len && !strncasecmp(name, p, len);
+            p += len + (p[len] == ',');
+        }
+        if (keep)
+            m->tables[k++] = m->tables[i];
+        else
+            table_release(&m->tables[i]);
+    }
+    m->ntables = k;
+    if (k == 0)
+        return model_fail(err, 2, "--tables: no table named");
+    return 0;
+}
+
 static char *format_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *format_note(const char *fmt, ...)
@@ -332,7 +373,7 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
             if (!strcmp(tt->cols[j].name, tc->name))
                 return model_fail(err, 1,
                                   "table %s: columns %s and %s both become %s in lower case; "
-                                  "rename one in the plan",
+                                  "rename one in the source",
                                   st->name, st->cols[tt->cols[j].source_col].name, sc->name,
                                   tc->name);
         if (why) {
@@ -388,7 +429,7 @@ int model_from_source(model *m, const source_schema *schema, const char *ks, mod
                 model_fail(err, 1,
                            "source tables %s and %s both map to Cassandra table %s.%s "
                            "(names are folded to lower-case letters, digits and '_'); "
-                           "rename one in the plan",
+                           "rename one in the source",
                            schema->tables[m->tables[j].source_table].name, schema->tables[i].name,
                            m->keyspace, tt->name);
                 model_release(m);
@@ -670,22 +711,22 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
             if (!strcmp(sc[i].name, tc->name))
                 found = i;
         if (found < 0) {
-            diff_line(diff, ndiff, "%s: column %s is missing; the plan wants %s %s (%s)", ref,
+            diff_line(diff, ndiff, "%s: column %s is missing; the model wants %s %s (%s)", ref,
                       tc->name, tc->name, wt, kind_words(kind_name(tc->kind)));
         } else {
             server_column *x = &sc[found];
             seen[found] = 1;
             if (strcmp(x->type, wt))
-                diff_line(diff, ndiff, "%s: column %s exists as %s, the plan wants %s", ref,
+                diff_line(diff, ndiff, "%s: column %s exists as %s, the model wants %s", ref,
                           tc->name, x->type, wt);
             if (strcmp(x->kind, kind_name(tc->kind)))
-                diff_line(diff, ndiff, "%s: column %s is a %s there, the plan wants a %s", ref,
+                diff_line(diff, ndiff, "%s: column %s is a %s there, the model wants a %s", ref,
                           tc->name, kind_words(x->kind), kind_words(kind_name(tc->kind)));
             else if (tc->kind != 0 && x->position != tc->key_pos)
-                diff_line(diff, ndiff, "%s: column %s is %s number %d there, the plan wants %d",
+                diff_line(diff, ndiff, "%s: column %s is %s number %d there, the model wants %d",
                           ref, tc->name, kind_words(x->kind), x->position + 1, tc->key_pos + 1);
             else if (tc->kind == 2 && strcasecmp(x->order, "asc"))
-                diff_line(diff, ndiff, "%s: clustering column %s is ordered %s there, the plan "
+                diff_line(diff, ndiff, "%s: clustering column %s is ordered %s there, the model "
                           "wants ASC", ref, tc->name, x->order);
         }
         cs_buf_release(&want);
@@ -694,7 +735,7 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
      * columns are left alone: our rows simply leave them null. */
     for (int i = 0; i < nrows; i++)
         if (!seen[i] && (!strcmp(sc[i].kind, "partition_key") || !strcmp(sc[i].kind, "clustering")))
-            diff_line(diff, ndiff, "%s: %s %s %s is not in the plan", ref, kind_words(sc[i].kind),
+            diff_line(diff, ndiff, "%s: %s %s %s is not in the model", ref, kind_words(sc[i].kind),
                       sc[i].name, sc[i].type);
     free(sc);
     free(seen);
@@ -735,8 +776,8 @@ int model_apply(const model *m, cql_session *s, model_error *err)
         }
     if (ndiff) {
         model_fail(err, 2,
-                   "existing tables differ from the plan (%d difference%s); drop those tables, "
-                   "use another keyspace, or change the plan to match them:%.*s",
+                   "existing tables differ from the model (%d difference%s); drop those tables "
+                   "or migrate into another keyspace:%.*s",
                    ndiff, ndiff == 1 ? "" : "s", (int)diff.len,
                    diff.data ? (const char *)diff.data : "");
         cs_buf_release(&diff);

@@ -20,7 +20,7 @@
 #include "source/source.h"
 
 typedef struct model_error {
-    int code;               /* 0 ok, 1 usage/plan, 2 conflict with an existing table, 3 server */
+    int code;               /* 0 ok, 1 usage/model, 2 conflict with an existing table, 3 server */
     char msg[1024];
 } model_error;
 
@@ -59,6 +59,11 @@ cql_type *model_map_sqlite_type(const char *decl_type, const char **note);
 /* Build the automatic model of every table of `schema` into keyspace `ks`. */
 int model_from_source(model *m, const source_schema *schema, const char *ks, model_error *err);
 void model_release(model *m);
+/* Keep only the tables whose source names are in the comma-separated
+ * `list` (matched case-insensitively, as SQLite does). A name that is not a
+ * source table is refused (code 2) with the list of the tables there are,
+ * before anything is created. */
+int model_keep_tables(model *m, const source_schema *schema, const char *list, model_error *err);
 
 /* CQL statements (NUL-terminated, appended to out). */
 int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_buf *out);
@@ -70,7 +75,7 @@ int model_insert_cql(const target_table *t, cs_buf *out);
  * table with IF NOT EXISTS, wait for schema agreement, then compare every
  * table that already existed with the model. A difference is refused with
  * code 2 and a readable diff: "table ks.t exists with column x int, the
- * plan wants x bigint; drop the table or change the plan". */
+ * model wants x bigint; drop those tables or migrate into another keyspace". */
 int model_apply(const model *m, cql_session *s, model_error *err);
 
 #endif

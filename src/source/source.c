@@ -119,6 +119,18 @@ static int has_suffix(const char *s, const char *suf)
     return n >= m && !strcasecmp(s + n - m, suf);
 }
 
+/* A file that starts with SQLite's header string, whatever its name. */
+static int is_sqlite_file(const char *path)
+{
+    char head[16];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == sizeof head && !memcmp(head, "SQLite format 3", 16);
+}
+
 source *source_open(const char *uri, const char *table_name, const file_options *opts,
                     source_error *err)
 {
@@ -135,7 +147,8 @@ source *source_open(const char *uri, const char *table_name, const file_options 
                     uri);
         return NULL;
     }
-    if (has_suffix(uri, ".db") || has_suffix(uri, ".sqlite") || has_suffix(uri, ".sqlite3"))
+    if (has_suffix(uri, ".db") || has_suffix(uri, ".sqlite") || has_suffix(uri, ".sqlite3") ||
+        is_sqlite_file(uri))
         return source_sqlite_open(uri, err);
     if (has_suffix(uri, ".jsonl") || has_suffix(uri, ".ndjson") || has_suffix(uri, ".json"))
         return source_files_open("jsonl", uri, table_name, opts, err);

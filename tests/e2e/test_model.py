@@ -86,10 +86,10 @@ def test_conflicting_table_refused(tool, source_dir, py_session, fresh_keyspace,
     p = model_tool(tool, source_dir, ks, main_hosts, "--apply")
     assert p.returncode == 2, (p.returncode, p.stderr)
     err = p.stderr
-    assert f"{ks}.track: column bytes exists as int, the plan wants bigint" in err, err
+    assert f"{ks}.track: column bytes exists as int, the model wants bigint" in err, err
     assert f"{ks}.track: column milliseconds is missing" in err, err
     assert f"{ks}.playlisttrack: column playlistid is a clustering column there, " \
-           "the plan wants a partition key" in err, err
+           "the model wants a partition key" in err, err
     assert "drop those tables" in err
     # the other tables were still created as planned
     py_session.cluster.refresh_schema_metadata()
