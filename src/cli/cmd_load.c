@@ -341,6 +341,12 @@ int cmd_load(int argc, char **argv)
         cli_error("cannot prepare the insert into %s.%s: %s", t.keyspace, table, ce.msg);
         goto out;
     }
+    /* The server's bind metadata has the full types (a user type's fields,
+     * which system_schema.columns names only by type name). */
+    const cql_metadata *bm = cql_prepared_bind(ins);
+    if (bm && bm->cols && bm->ncols == n)
+        for (int c = 0; c < n - 1; c++)
+            types[c] = bm->cols[c].type;
     src_cols[n - 1] = -1;
     names[n - 1] = "[timestamp]";
     lt.src_table = 0;

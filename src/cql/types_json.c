@@ -145,8 +145,16 @@ static int enc_compound(const cql_type *t, const json_t *v, cs_buf *out, cql_err
         for (uint16_t f = 0; f < t->nsub; f++) {
             json_t *fv = json_object_get(v, t->field_names[f]);
             known += fv != NULL;
-            if (enc_elem(t, t->sub[f], fv ? fv : json_null(), 1, out, err, depth))
+            if (enc_elem(t, t->sub[f], fv ? fv : json_null(), 1, out, err, depth)) {
+                /* name the field: "field zip: expected an integer..." */
+                char msg[sizeof err->msg];
+                memcpy(msg, err->msg, sizeof msg);
+                int k = snprintf(err->msg, sizeof err->msg, "field %.100s: ", t->field_names[f]);
+                if (k > 0 && (size_t)k < sizeof err->msg)
+                    memcpy(err->msg + k, msg, sizeof err->msg - (size_t)k - 1);
+                err->msg[sizeof err->msg - 1] = '\0';
                 return -1;
+            }
         }
         if (known != json_object_size(v)) {
             const char *k;

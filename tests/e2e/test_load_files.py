@@ -282,3 +282,25 @@ def test_rows_of_one_partition_go_as_one_batch_and_land_exactly(build_dir, tmp_p
     assert 420 <= t["write_requests"] < len(rows) // 4, t
     got = {(r.p, r.c): r.v for r in py_session.execute(f"SELECT p, c, v FROM {ks}.w")}
     assert got == {(p, c): v for p, c, v in rows}
+
+
+def test_jsonl_objects_into_user_types_and_collections(build_dir, tmp_path, main_hosts,
+                                                       py_session, fresh_keyspace):
+    """Nested JSON objects land in user-defined types (also inside
+    collections), and a CSV field in CQL literal syntax does too."""
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TYPE {ks}.addr (city text, zip int)")
+    py_session.execute(f"CREATE TABLE {ks}.u (id int PRIMARY KEY, a frozen<addr>, "
+                       "l list<frozen<addr>>, m map<text, int>)")
+    f = tmp_path / "u.jsonl"
+    f.write_text(json.dumps({"id": 1, "a": {"city": "Oslo", "zip": 150},
+                             "l": [{"city": "Bergen"}, {"city": "Tromsø", "zip": 9008}],
+                             "m": {"x": 1, "y": 2}}) + "\n" +
+                 json.dumps({"id": 2, "a": {"city": "Nowhere", "zip": "not a number"}}) + "\n")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, table="u")
+    assert p.returncode == 0, p.stderr.decode()
+    assert len(rej) == 1 and rej[0]["position"] == 2 and "zip" in rej[0]["reason"], rej
+    r = py_session.execute(f"SELECT * FROM {ks}.u WHERE id = 1").one()
+    assert (r.a.city, r.a.zip) == ("Oslo", 150)
+    assert [(x.city, x.zip) for x in r.l] == [("Bergen", None), ("Tromsø", 9008)]
+    assert r.m == {"x": 1, "y": 2}
