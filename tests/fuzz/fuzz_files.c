@@ -6,7 +6,6 @@
  * is the file, read through the connector's ops as the loader does; every
  * value and raw byte handed out is touched so ASan sees any overrun, and
  * every row must be either a row of the table's width or a problem. */
-#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +23,8 @@ static void touch(const char *p, size_t n)
     for (size_t i = 0; i < n; i++)
         sink += (unsigned char)p[i];
 }
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
