@@ -304,3 +304,28 @@ def test_jsonl_objects_into_user_types_and_collections(build_dir, tmp_path, main
     assert (r.a.city, r.a.zip) == ("Oslo", 150)
     assert [(x.city, x.zip) for x in r.l] == [("Bergen", None), ("Tromsø", 9008)]
     assert r.m == {"x": 1, "y": 2}
+
+
+def test_directory_and_stdin(build_dir, tmp_path, main_hosts, py_session, ks):
+    """A directory of CSV files (one with a BOM, one empty, one of another
+    extension that is ignored) loads as one table; JSONL on stdin (-) with
+    --format jsonl loads too."""
+    d = tmp_path / "parts"
+    d.mkdir()
+    (d / "a.csv").write_text("id,name\n1,one\n2,two\n")
+    (d / "b.csv").write_bytes("\ufeffid,name\r\n3,three\r\n".encode())
+    (d / "c.csv").write_text("")
+    (d / "notes.txt").write_text("id,name\n99,ignored\n")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, d)
+    assert p.returncode == 0, p.stderr.decode()
+    assert rep["tables"][0]["written"] == 3 and rej == []
+    assert {i: r.name for i, r in rows_by_id(py_session, ks).items()} == \
+        {1: "one", 2: "two", 3: "three"}
+
+    lines = "".join(json.dumps({"id": i, "name": f"stdin {i}"}) + "\n" for i in range(10, 20))
+    p = cqlshift(build_dir, "load", "-", f"cassandra://{main_hosts[0]}/{ks}", "t",
+                 "--format", "jsonl", "--quiet", "--state", tmp_path / "s2.db",
+                 cwd=tmp_path, input=lines.encode())
+    assert p.returncode == 0, p.stderr.decode()
+    got = rows_by_id(py_session, ks)
+    assert all(got[i].name == f"stdin {i}" for i in range(10, 20)) and len(got) == 13
