@@ -345,8 +345,11 @@ static void rate_wait(loader *L)
         return;
     pthread_mutex_lock(&L->rate_mu);
     double now = mono_seconds();
-    if (L->rate_next < now)
-        L->rate_next = now;
+    /* Sleeps overshoot; keeping up to 50 ms of credit lets the next rows
+     * catch up, so the average rate is the one asked for (not less), with
+     * bursts of at most 50 ms worth of rows. */
+    if (L->rate_next < now - 0.05)
+        L->rate_next = now - 0.05;
     double at = L->rate_next;
     L->rate_next += 1.0 / L->cfg.rate_limit;
     pthread_mutex_unlock(&L->rate_mu);
