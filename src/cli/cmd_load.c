@@ -14,7 +14,8 @@ static void load_usage(FILE *out)
             "Usage: cqlshift load FILE|DIR|- cassandra://[USER@]HOST[:PORT]/KEYSPACE TABLE [OPTIONS]\n\n"
             "Load CSV (RFC 4180) or JSONL (one object per line) into an existing table.\n"
             "CSV header names (or JSONL keys) are matched to the table's columns by name.\n"
-            "The format follows the file name (.csv, .jsonl, .ndjson) or --format.\n\n"
+            "The format follows the file name (.csv; .jsonl, .ndjson, .json for JSONL) or\n"
+            "--format. HOST may be a comma-separated list of contact points.\n\n"
             "File options:\n"
             "  --format csv|jsonl   input format (default: from the file name; csv for -)\n"
             "  --delimiter C        field delimiter (default ,; \\t for tab)\n"
@@ -22,7 +23,8 @@ static void load_usage(FILE *out)
             "  --escape C           escape character inside quotes (default: doubled quote)\n"
             "  --null S             unquoted field that means null (default: empty field)\n"
             "  --no-header          the first line is data; give --columns\n"
-            "  --columns A,B,C      column names, in file order (without a header)\n"
+            "  --columns A,B,C      column names, in file order (CSV with a header: they\n"
+            "                       replace its names; JSONL: the keys, another key is rejected)\n"
             "Run options:\n%s\n%s",
             run_options_help, target_options_help);
 }
