@@ -68,10 +68,10 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
                   ks, table);
         return -1;
     }
-    char kss[2][256], tbs[2][256];
-    snprintf(kss[0], sizeof kss[0], "%s", ks);
+    char kss[2][256], tbs[2][256]; /* plain_name: at most 200 bytes */
+    snprintf(kss[0], sizeof kss[0], "%.200s", ks);
     fold_lower(kss[1], sizeof kss[1], ks);
-    snprintf(tbs[0], sizeof tbs[0], "%s", table);
+    snprintf(tbs[0], sizeof tbs[0], "%.200s", table);
     fold_lower(tbs[1], sizeof tbs[1], table);
     cql_error e;
     cql_result *r = NULL;
@@ -85,7 +85,7 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
             char q[1200];
             snprintf(q, sizeof q,
                      "SELECT column_name, kind, type FROM system_schema.columns WHERE "
-                     "keyspace_name = '%s' AND table_name = '%s'",
+                     "keyspace_name = '%.200s' AND table_name = '%.200s'",
                      kss[k], tbs[t]);
             cql_result_free(r);
             r = cql_session_simple(s, q, &e);
@@ -95,8 +95,8 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
             }
             rows = cql_result_row_count(r);
             if (rows) {
-                snprintf(ks, ks_cap, "%s", kss[k]);
-                snprintf(found_name, found_cap, "%s", tbs[t]);
+                snprintf(ks, ks_cap, "%.200s", kss[k]);
+                snprintf(found_name, found_cap, "%.200s", tbs[t]);
             }
         }
     }
@@ -105,7 +105,7 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
         char q[600];
         snprintf(q, sizeof q,
                  "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name IN "
-                 "('%s', '%s')",
+                 "('%.200s', '%.200s')",
                  kss[0], kss[1]);
         r = cql_session_simple(s, q, &e);
         if (r && cql_result_row_count(r) == 0)
@@ -353,6 +353,7 @@ int cmd_load(int argc, char **argv)
     names[n - 1] = "[timestamp]";
     lt.src_table = 0;
     lt.name = table;
+    lt.keyspace = t.keyspace;
     lt.ncols = n;
     lt.types = types;
     lt.col_names = names;

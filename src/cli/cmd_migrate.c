@@ -151,6 +151,7 @@ int cmd_migrate(int argc, char **argv)
         names[n - 1] = "[timestamp]";
         l->src_table = tt->source_table;
         l->name = tt->name;
+        l->keyspace = m.keyspace;
         l->ncols = n;
         l->types = types;
         l->col_names = names;

@@ -196,6 +196,10 @@ const char run_options_help[] =
     "  --workers N          reader/encoder threads (default 2)\n"
     "  --batch-rows N       rows read per batch (default 500)\n"
     "  --max-inflight N     most write requests in flight (adaptive below it; default 4096)\n"
+    "  --batch-mode M       partition: rows of one partition in one unlogged batch\n"
+    "                       (default); replica: rows grouped by replica node; none\n"
+    "  --batch-max-rows N   rows per batch request (default 64; replica mode 10)\n"
+    "  --batch-max-bytes N  bytes of values per batch (default 65536; replica 5120)\n"
     "  --rate-limit R       at most R rows per second (protects a production cluster)\n"
     "  --max-errors N|P%    stop after more than N rejected rows, or P% of rows read\n"
     "  --reject-file F      rejected rows as JSONL (default KEYSPACE.rejects.jsonl)\n"
@@ -220,7 +224,32 @@ int run_option_parse(run_options *o, int argc, char **argv, int *i)
         o->loader.workers = atoi(v);
     else if (TAKES("--batch-rows"))
         o->loader.batch_rows = atoi(v);
-    else if (TAKES("--max-inflight"))
+    else if (TAKES("--batch-mode")) {
+        if (!strcmp(v, "partition"))
+            o->loader.batch_mode = LOAD_BATCH_PARTITION;
+        else if (!strcmp(v, "replica"))
+            o->loader.batch_mode = LOAD_BATCH_REPLICA;
+        else if (!strcmp(v, "none"))
+            o->loader.batch_mode = LOAD_BATCH_NONE;
+        else {
+            cli_error("--batch-mode takes partition, replica or none, not '%s'", v);
+            return -1;
+        }
+    } else if (TAKES("--batch-max-rows")) {
+        int n = atoi(v);
+        if (n < 1 || n > 1000) {
+            cli_error("--batch-max-rows takes 1 to 1000, not '%s'", v);
+            return -1;
+        }
+        o->loader.batch_max_rows = n;
+    } else if (TAKES("--batch-max-bytes")) {
+        long n = atol(v);
+        if (n < 1 || n > 16L << 20) {
+            cli_error("--batch-max-bytes takes 1 to 16777216, not '%s'", v);
+            return -1;
+        }
+        o->loader.batch_max_bytes = (int)n;
+    } else if (TAKES("--max-inflight"))
         o->loader.max_inflight_rows = atoi(v);
     else if (TAKES("--rate-limit"))
         o->loader.rate_limit = atof(v);
@@ -247,6 +276,8 @@ int run_option_parse(run_options *o, int argc, char **argv, int *i)
         o->progress_interval = atof(v);
     else if (!strncmp(a, "--", 2) &&
              (!strcmp(a, "--workers") || !strcmp(a, "--batch-rows") || !strcmp(a, "--max-inflight") ||
+              !strcmp(a, "--batch-mode") || !strcmp(a, "--batch-max-rows") ||
+              !strcmp(a, "--batch-max-bytes") ||
               !strcmp(a, "--rate-limit") || !strcmp(a, "--max-errors") || !strcmp(a, "--reject-file") ||
               !strcmp(a, "--state") || !strcmp(a, "--report") || !strcmp(a, "--password-file") ||
               !strcmp(a, "--progress-interval")))

@@ -17,13 +17,20 @@
  * reading but lets the batches already read finish ("stopping"), so the
  * counts reconcile and the rows that tripped it are in the reject file.
  *
- * Rows of one partition: for a table with clustering columns, consecutive
- * rows whose partition token is the same are sent as one UNLOGGED batch
- * (up to GROUP_MAX_ROWS rows and GROUP_MAX_BYTES of values). Cassandra
- * applies a single-partition batch as one mutation and does not apply its
- * batch size limits to it, so this saves requests without the cost of
- * multi-partition batches. Tables without clustering columns have one row
- * per partition and are written row by row. */
+ * Request shapes (cfg.batch_mode), within one read batch:
+ *  - LOAD_BATCH_PARTITION (default): for a table with clustering columns,
+ *    consecutive rows whose partition token is the same go as one UNLOGGED
+ *    batch. Cassandra applies a single-partition batch as one mutation and
+ *    does not apply its batch size limits to it. Other tables: one row per
+ *    request.
+ *  - LOAD_BATCH_REPLICA: rows are grouped by their first replica (one open
+ *    group per node) into UNLOGGED batches sent to that node, so the
+ *    coordinator is a replica of every row. Multi-partition batches over
+ *    5 KiB or 10 partitions make Cassandra log a warning each; over 50 KiB
+ *    they fail, so the limits are the caller's to choose.
+ *  - LOAD_BATCH_NONE: one row per request.
+ * A group is sent when it reaches batch_max_rows or batch_max_bytes of
+ * values; a row bigger than that goes alone. */
 #include "load/loader.h"
 #include "cql/frame.h"
 
@@ -37,8 +44,7 @@
 #include <time.h>
 
 #define NSLOTS 4
-#define GROUP_MAX_ROWS 64
-#define GROUP_MAX_BYTES (64 * 1024)
+#define MAX_GROUPS 32               /* open replica groups per worker */
 
 typedef struct loader loader;
 typedef struct worker worker;
@@ -51,14 +57,26 @@ typedef struct pending_reject {
 
 typedef struct req_ctx {
     batch_slot *slot;
-    int row;                    /* first row of the request */
-    int nrows;                  /* rows row..row+nrows-1 (one partition) */
+    int off;                    /* the request's rows: slot->order[off..off+nrows) */
+    int nrows;
 } req_ctx;
+
+/* Rows being collected into one request. */
+typedef struct group {
+    int64_t key;                /* partition token or replica node */
+    int n;
+    cs_buf vals;                /* the rows' encoded values, back to back */
+    size_t *off;                /* n + 1 offsets into vals */
+    int *rows;                  /* row indexes in the batch */
+} group;
 
 struct batch_slot {
     worker *w;
     row_batch batch;
-    req_ctx *ctx;
+    req_ctx *ctx;               /* one per request (at most one per row) */
+    int nreq;
+    int *order;                 /* row indexes, request by request */
+    int norder;
     atomic_int pending;         /* requests in flight, +1 while the worker submits */
     int busy;                   /* holds a batch not yet settled */
     int64_t resume_after;
@@ -75,13 +93,13 @@ struct worker {
     pthread_mutex_t mu;
     pthread_cond_t cv;          /* a slot's pending reached 0 */
     cs_buf values;
-    /* the group of consecutive rows of one partition being collected */
-    cs_buf gvals;
-    size_t goff[GROUP_MAX_ROWS + 1];
-    int gfirst, gn;
-    int64_t gtoken;
+    /* rows being collected into requests: one group (partition mode) or
+     * one per replica node (replica mode) */
+    group groups[MAX_GROUPS];
+    int ngroups;
+    cql_statement *stmts;       /* batch_max_rows statements */
     const load_table *tbl;
-    int group;                  /* the table has clustering columns */
+    int mode;                   /* the batch mode used for this table */
     int broken;                 /* a batch of this range could not complete */
     int range_id;
     range_state rs;             /* settled counts and resume point */
@@ -139,6 +157,9 @@ void loader_config_init(loader_config *c)
     c->max_errors_pct = -1;
     c->consistency = CQL_LOCAL_QUORUM;
     c->ranges_per_table = 0;
+    c->batch_mode = LOAD_BATCH_PARTITION;
+    c->batch_max_rows = 0;  /* 0: the mode's default */
+    c->batch_max_bytes = 0;
 }
 
 static void set_fatal(loader *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -389,15 +410,15 @@ static void on_row_done(cql_future *f, void *ud)
             snprintf(reason, sizeof reason, "Cassandra refused the row: %s", e->msg);
         else
             snprintf(reason, sizeof reason,
-                     "Cassandra refused the batch of %d rows of one partition that holds this "
-                     "row: %s", c->nrows, e->msg);
+                     "Cassandra refused the batch of %d rows that holds this row: %s", c->nrows,
+                     e->msg);
         for (int k = 0; k < c->nrows; k++)
-            reject_row(sl, c->row + k, reason);
+            reject_row(sl, sl->order[c->off + k], reason);
     } else {
         set_fatal(L, 1,
                   "writing row %" PRId64 " of %s failed after %d retries: %s. Nothing was "
                   "rejected; run the same command with --resume when Cassandra is healthy",
-                  sl->batch.rows[c->row].pos, w->tbl->name, retries, e->msg);
+                  sl->batch.rows[sl->order[c->off]].pos, w->tbl->name, retries, e->msg);
     }
     cql_future_free(f);
     flow_release(L, retries > 0);
@@ -475,10 +496,10 @@ static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, siz
     return 0;
 }
 
-/* Send rows first..first+n-1 (encoded values at vals[off[k]..off[k+1]))
- * as one request: a single INSERT, or an unlogged batch of one partition.
- * 0, or -1 after a fatal error. */
-static int send_rows(worker *w, batch_slot *sl, int first, int n, const uint8_t *vals,
+/* Send the rows rows[0..n) (encoded values at vals[off[k]..off[k+1])) as
+ * one request: a single INSERT, or an unlogged batch. 0, or -1 after a
+ * fatal error. */
+static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const uint8_t *vals,
                      const size_t *off)
 {
     loader *L = w->L;
@@ -489,7 +510,7 @@ static int send_rows(worker *w, batch_slot *sl, int first, int n, const uint8_t 
         flow_release(L, 0);
         return -1;
     }
-    cql_statement st[GROUP_MAX_ROWS];
+    cql_statement *st = w->stmts;
     for (int k = 0; k < n; k++) {
         memset(&st[k], 0, sizeof st[k]);
         st[k].prepared = t->insert;
@@ -499,9 +520,12 @@ static int send_rows(worker *w, batch_slot *sl, int first, int n, const uint8_t 
         st[k].consistency = L->cfg.consistency;
         st[k].idempotent = 1; /* inserts with an explicit timestamp */
     }
-    sl->ctx[first].slot = sl;
-    sl->ctx[first].row = first;
-    sl->ctx[first].nrows = n;
+    req_ctx *c = &sl->ctx[sl->nreq++];
+    c->slot = sl;
+    c->off = sl->norder;
+    c->nrows = n;
+    memcpy(sl->order + sl->norder, rows, (size_t)n * sizeof *rows);
+    sl->norder += n;
     atomic_fetch_add(&sl->pending, 1);
     cql_future *f = n == 1 ? cql_session_execute(L->s, &st[0], &ce)
                            : cql_session_batch(L->s, CQL_BATCH_UNLOGGED, (size_t)n, st, &st[0], &ce);
@@ -509,51 +533,90 @@ static int send_rows(worker *w, batch_slot *sl, int first, int n, const uint8_t 
         atomic_fetch_sub(&sl->pending, 1);
         flow_release(L, 0);
         set_fatal(L, 1, "cannot send a write for row %" PRId64 " of %s: %s",
-                  sl->batch.rows[first].pos, t->name, ce.msg);
+                  sl->batch.rows[rows[0]].pos, t->name, ce.msg);
         return -1;
     }
     atomic_fetch_add(&t->progress->requests, 1);
-    cql_future_set_callback(f, on_row_done, &sl->ctx[first]);
+    cql_future_set_callback(f, on_row_done, c);
     return 0;
 }
 
-static int flush_group(worker *w, batch_slot *sl)
+/* The row just encoded in w->values, alone. */
+static int send_one(worker *w, batch_slot *sl, int i)
 {
-    int n = w->gn;
-    w->gn = 0;
+    size_t off[2] = {0, w->values.len};
+    return send_rows(w, sl, 1, &i, w->values.data, off);
+}
+
+static int flush_group(worker *w, batch_slot *sl, group *g)
+{
+    int n = g->n;
+    g->n = 0;
     if (n == 0)
         return 0;
-    int rc = send_rows(w, sl, w->gfirst, n, w->gvals.data, w->goff);
-    cs_buf_reset(&w->gvals);
+    int rc = send_rows(w, sl, n, g->rows, g->vals.data, g->off);
+    cs_buf_reset(&g->vals);
     return rc;
 }
 
-/* Add the row just encoded in w->values to the group, sending the group
- * first if the row belongs to another partition or the group is full. */
+static int flush_groups(worker *w, batch_slot *sl)
+{
+    for (int k = 0; k < w->ngroups; k++)
+        if (flush_group(w, sl, &w->groups[k]))
+            return -1;
+    w->ngroups = 0;
+    return 0;
+}
+
+/* Add the row just encoded in w->values to the group of its key, sending
+ * groups as they fill. */
 static int group_row(worker *w, batch_slot *sl, int i)
 {
+    loader *L = w->L;
     const load_table *t = w->tbl;
-    int ok = 0;
-    int64_t tok = cql_token_of_values(t->insert, w->values.data, w->values.len, &ok);
     size_t len = w->values.len;
-    if (w->gn > 0 && (!ok || tok != w->gtoken || w->gn == GROUP_MAX_ROWS ||
-                      w->gvals.len + len > GROUP_MAX_BYTES || i != w->gfirst + w->gn))
-        if (flush_group(w, sl))
+    int ok = 0;
+    int64_t key = cql_token_of_values(t->insert, w->values.data, len, &ok);
+    if (ok && w->mode == LOAD_BATCH_REPLICA) {
+        int node;
+        cql_error ce;
+        ok = cql_session_replicas(L->s, t->keyspace, key, &node, 1, &ce) >= 1;
+        key = node;
+    }
+    if (!ok || len > (size_t)L->cfg.batch_max_bytes)
+        return send_one(w, sl, i);
+    group *g = NULL;
+    if (w->mode == LOAD_BATCH_PARTITION) {
+        g = &w->groups[0];
+        if (w->ngroups == 0)
+            w->ngroups = 1;
+        else if (g->n > 0 && g->key != key && flush_group(w, sl, g))
             return -1;
-    if (!ok || len > GROUP_MAX_BYTES) {
-        size_t off[2] = {0, len};
-        return send_rows(w, sl, i, 1, w->values.data, off);
+    } else {
+        for (int k = 0; k < w->ngroups && !g; k++)
+            if (w->groups[k].key == key)
+                g = &w->groups[k];
+        if (!g && w->ngroups < MAX_GROUPS)
+            g = &w->groups[w->ngroups++];
+        if (!g) { /* more nodes than groups: reuse the first */
+            g = &w->groups[0];
+            if (flush_group(w, sl, g))
+                return -1;
+        }
     }
-    if (w->gn == 0) {
-        w->gfirst = i;
-        w->gtoken = tok;
-        w->goff[0] = 0;
-    }
-    if (cs_buf_append(&w->gvals, w->values.data, len)) {
-        set_fatal(w->L, 1, "out of memory collecting rows of one partition");
+    if (g->n > 0 && g->vals.len + len > (size_t)L->cfg.batch_max_bytes && flush_group(w, sl, g))
+        return -1;
+    g->key = key;
+    if (g->n == 0)
+        g->off[0] = 0;
+    if (cs_buf_append(&g->vals, w->values.data, len)) {
+        set_fatal(L, 1, "out of memory collecting rows into a batch");
         return -1;
     }
-    w->goff[++w->gn] = w->gvals.len;
+    g->rows[g->n] = i;
+    g->off[++g->n] = g->vals.len;
+    if (g->n == L->cfg.batch_max_rows)
+        return flush_group(w, sl, g);
     return 0;
 }
 
@@ -561,8 +624,9 @@ static void submit_batch(worker *w, batch_slot *sl)
 {
     loader *L = w->L;
     char why[700];
-    w->gn = 0;
-    cs_buf_reset(&w->gvals);
+    sl->nreq = 0;
+    sl->norder = 0;
+    w->ngroups = 0;
     for (int i = 0; i < sl->batch.n && !atomic_load(&L->fatal); i++) {
         const src_row *r = &sl->batch.rows[i];
         cql_error ce;
@@ -575,17 +639,16 @@ static void submit_batch(worker *w, batch_slot *sl)
             continue;
         }
         rate_wait(L);
-        if (w->group) {
-            if (group_row(w, sl, i))
-                break;
-        } else {
-            size_t off[2] = {0, w->values.len};
-            if (send_rows(w, sl, i, 1, w->values.data, off))
-                break;
-        }
+        if (w->mode == LOAD_BATCH_NONE || L->cfg.batch_max_rows < 2 ? send_one(w, sl, i)
+                                                                    : group_row(w, sl, i))
+            break;
     }
     if (!atomic_load(&L->fatal))
-        flush_group(w, sl);
+        flush_groups(w, sl);
+    for (int k = 0; k < MAX_GROUPS; k++) {
+        w->groups[k].n = 0;
+        cs_buf_reset(&w->groups[k].vals);
+    }
 }
 
 static void run_range(worker *w, const work_item *it)
@@ -594,9 +657,15 @@ static void run_range(worker *w, const work_item *it)
     const load_table *t = &L->tables[it->table];
     w->tbl = t;
     w->broken = 0;
-    w->group = 0;
-    for (int c = 0; c < t->ncols - 1; c++)
-        w->group |= t->is_key[c] == 2;
+    /* partition mode helps only where a partition holds several rows */
+    w->mode = L->cfg.batch_mode;
+    if (w->mode == LOAD_BATCH_PARTITION) {
+        int clustering = 0;
+        for (int c = 0; c < t->ncols - 1; c++)
+            clustering |= t->is_key[c] == 2;
+        if (!clustering)
+            w->mode = LOAD_BATCH_NONE;
+    }
     w->range_id = it->range.id;
     state_error se;
     if (state_get_range(L->st, t->name, it->range.id, &w->rs, &se)) {
@@ -695,6 +764,16 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         L.cfg.batch_rows = 500;
     if (L.cfg.max_inflight_rows < 32)
         L.cfg.max_inflight_rows = 32;
+    /* Defaults: a single-partition batch has no size limits; a batch of
+     * several partitions stays under Cassandra's warning thresholds (5 KiB,
+     * 10 partitions). */
+    int replica = L.cfg.batch_mode == LOAD_BATCH_REPLICA;
+    if (L.cfg.batch_max_rows < 1)
+        L.cfg.batch_max_rows = replica ? 10 : 64;
+    if (L.cfg.batch_max_rows > 1000)
+        L.cfg.batch_max_rows = 1000;
+    if (L.cfg.batch_max_bytes < 1)
+        L.cfg.batch_max_bytes = replica ? 5 * 1024 : 64 * 1024;
     if (L.cfg.ranges_per_table < 1)
         L.cfg.ranges_per_table = 4 * L.cfg.workers;
     L.st = st;
@@ -744,11 +823,27 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         cs_buf_init(&w->values, CQL_DEFAULT_MAX_BODY);
-        cs_buf_init(&w->gvals, CQL_DEFAULT_MAX_BODY);
+        int ok = (w->stmts = calloc((size_t)L.cfg.batch_max_rows, sizeof *w->stmts)) != NULL;
+        for (int k = 0; k < MAX_GROUPS; k++) {
+            group *g = &w->groups[k];
+            cs_buf_init(&g->vals, CQL_DEFAULT_MAX_BODY);
+            g->off = calloc((size_t)L.cfg.batch_max_rows + 1, sizeof *g->off);
+            g->rows = calloc((size_t)L.cfg.batch_max_rows, sizeof *g->rows);
+            ok = ok && g->off && g->rows;
+        }
         for (int k = 0; k < NSLOTS; k++) {
-            row_batch_init(&w->slots[k].batch, L.cfg.batch_rows);
-            w->slots[k].w = w;
-            w->slots[k].ctx = calloc((size_t)L.cfg.batch_rows, sizeof *w->slots[k].ctx);
+            batch_slot *sl = &w->slots[k];
+            row_batch_init(&sl->batch, L.cfg.batch_rows);
+            sl->w = w;
+            sl->ctx = calloc((size_t)L.cfg.batch_rows, sizeof *sl->ctx);
+            sl->order = calloc((size_t)L.cfg.batch_rows, sizeof *sl->order);
+            ok = ok && sl->ctx && sl->order;
+        }
+        if (!ok) {
+            snprintf(err->msg, sizeof err->msg, "out of memory for the loader's buffers");
+            err->code = 1;
+            rc = -1;
+            break;
         }
         if (pthread_create(&w->thread, NULL, worker_main, w) == 0)
             started++;
@@ -764,9 +859,15 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
             drop_rejects(&w->slots[k]);
             free(w->slots[k].rej);
             free(w->slots[k].ctx);
+            free(w->slots[k].order);
         }
+        for (int k = 0; k < MAX_GROUPS; k++) {
+            cs_buf_release(&w->groups[k].vals);
+            free(w->groups[k].off);
+            free(w->groups[k].rows);
+        }
+        free(w->stmts);
         cs_buf_release(&w->values);
-        cs_buf_release(&w->gvals);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
     }

@@ -39,7 +39,14 @@ typedef struct loader_config {
     uint16_t consistency;       /* default LOCAL_QUORUM... set by the caller */
     int64_t write_timestamp_us; /* one explicit timestamp for every write */
     int ranges_per_table;       /* split hint, default 4 * workers */
+    int batch_mode;             /* LOAD_BATCH_*, default PARTITION (see loader.c) */
+    int batch_max_rows;         /* rows per batch request (1..1000); 0: 64 for
+                                 * partition mode, 10 for replica mode */
+    int batch_max_bytes;        /* encoded values per batch request; 0: 64 KiB for
+                                 * partition mode, 5 KiB for replica mode */
 } loader_config;
+
+enum { LOAD_BATCH_PARTITION = 0, LOAD_BATCH_REPLICA = 1, LOAD_BATCH_NONE = 2 };
 
 void loader_config_init(loader_config *c);
 
@@ -47,6 +54,7 @@ void loader_config_init(loader_config *c);
 typedef struct load_table {
     int src_table;              /* index in the source schema */
     const char *name;           /* for messages, state and progress (the target table) */
+    const char *keyspace;       /* the target keyspace (replica lookups) */
     int ncols;                  /* bound columns, in the INSERT's order (timestamp last) */
     const cql_type *const *types; /* CQL type of each bound column */
     const char *const *col_names;

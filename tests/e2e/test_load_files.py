@@ -329,3 +329,33 @@ def test_directory_and_stdin(build_dir, tmp_path, main_hosts, py_session, ks):
     assert p.returncode == 0, p.stderr.decode()
     got = rows_by_id(py_session, ks)
     assert all(got[i].name == f"stdin {i}" for i in range(10, 20)) and len(got) == 13
+
+
+def test_replica_batches_land_exactly_and_oversized_batches_are_rejected(
+        build_dir, tmp_path, main_hosts, py_session, ks):
+    """--batch-mode replica groups rows by their replica node into unlogged
+    batches: every row lands, in far fewer requests. Batches made larger
+    than Cassandra's 50 KiB limit are refused by the server: their rows are
+    rejected with the server's reason, nothing is lost silently."""
+    rows = 5000
+    f = tmp_path / "r.csv"
+    f.write_text("id,name\n" + "".join(f"{i},name {i}\n" for i in range(rows)))
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--batch-mode", "replica")
+    assert p.returncode == 0, p.stderr.decode()
+    t = rep["tables"][0]
+    assert t["written"] == rows and rej == [], t
+    assert t["write_requests"] <= rows // 5, t
+    got = rows_by_id(py_session, ks)
+    assert {i: r.name for i, r in got.items()} == {i: f"name {i}" for i in range(rows)}
+
+    py_session.execute(f"TRUNCATE {ks}.t")
+    big = tmp_path / "big.csv"
+    big.write_text("id,name\n" + "".join(f"{i},{'x' * 2000}\n" for i in range(200)))
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, big, "--batch-mode", "replica",
+                       "--batch-max-rows", 100, "--batch-max-bytes", 1_000_000)
+    assert p.returncode == 0, p.stderr.decode()
+    t = rep["tables"][0]
+    assert t["read"] == t["written"] + t["rejected"] == 200 and t["rejected"] > 0, t
+    assert all("Cassandra refused the batch of" in r["reason"] for r in rej), rej[:2]
+    assert len(rej) == t["rejected"]
+    assert len(list(py_session.execute(f"SELECT id FROM {ks}.t"))) == t["written"]
