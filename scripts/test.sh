@@ -66,7 +66,7 @@ cmake --build "$BUILD"
 # other) and bounded libFuzzer runs of the wire decoders (a clang build).
 if (($# == 0)); then
   say "valgrind (unit tests, plain build in $BUILD-vg)"
-  cmake -S . -B "$BUILD-vg" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCQLSHIFT_WERROR=ON \
+  cmake -S . -B "$BUILD-vg" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLSHIFT_WERROR=ON \
     -DCQLSHIFT_VALGRIND=ON -DCQLSHIFT_VENV="$CQLSHIFT_VENV" >/dev/null
   cmake --build "$BUILD-vg"
   ctest --test-dir "$BUILD-vg" -L valgrind --output-on-failure --parallel "$JOBS"

@@ -328,7 +328,7 @@ static int jl_parse(const char *p, size_t n, jl_scratch *s, char *msg, size_t ca
         i = skip_ws(p, i + 1, n);
         if (i == n)
             return bad(msg, cap, i, "missing value");
-        size_t e;
+        size_t e = 0;
         m->escaped = 0;
         char c = p[i];
         if (c == '"') {
