@@ -344,8 +344,17 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
         tp->total = totals ? totals[i] : -1;
         tables[i].progress = tp;
     }
-    if (!o->loader.write_timestamp_us)
-        o->loader.write_timestamp_us = cql_timestamp_now_us();
+    if (!o->loader.write_timestamp_us) {
+        /* one timestamp per job: a resumed run keeps the first run's */
+        o->loader.write_timestamp_us = state_write_timestamp(st, cql_timestamp_now_us(), &se);
+        if (!o->loader.write_timestamp_us) {
+            cli_error("%s", se.msg);
+            rejects_close(rej);
+            progress_free(p);
+            state_close(st);
+            return CLI_EXIT_FAILED;
+        }
+    }
     progress_start(p);
     loader_error le = {0};
     int rc = loader_run(src, s, tables, ntables, &o->loader, st, rej, &le);

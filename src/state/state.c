@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -405,6 +406,23 @@ int state_save_range(state *st, const char *table, int range_id, const range_sta
     sqlite3_clear_bindings(s);
     pthread_mutex_unlock(&st->mu);
     return ret;
+}
+
+int64_t state_write_timestamp(state *st, int64_t now_us, state_error *err)
+{
+    char v[32];
+    pthread_mutex_lock(&st->mu);
+    int found = meta_get(st->db, st->path, "write_timestamp_us", v, sizeof v, err);
+    int64_t ts = 0;
+    if (found > 0) {
+        ts = strtoll(v, NULL, 10);
+    } else if (found == 0) {
+        snprintf(v, sizeof v, "%" PRId64, now_us);
+        if (meta_set(st->db, st->path, "write_timestamp_us", v, err) == 0)
+            ts = now_us;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ts;
 }
 
 int state_set_finished(state *st, state_error *err)

@@ -39,6 +39,10 @@ int state_get_range(state *st, const char *table, int range_id, range_state *out
 /* Save the state of a range (thread-safe; one transaction). */
 int state_save_range(state *st, const char *table, int range_id, const range_state *rs,
                      state_error *err);
+/* The job's write timestamp: the one saved by the run that started the
+ * job, or now_us (saved) for a fresh job, so a resumed run writes with the
+ * same timestamp as the run it continues. 0 on error (err set). */
+int64_t state_write_timestamp(state *st, int64_t now_us, state_error *err);
 /* Mark the whole job finished (a later --resume has nothing to do). */
 int state_set_finished(state *st, state_error *err);
 int state_is_finished(state *st);

@@ -84,6 +84,11 @@ def test_kill_9_then_resume_loads_exactly_the_source(build_dir, tmp_path, main_h
                 bad.append(r)
     # token(id) = -2^63 is never produced by Murmur3, so the ranges cover all rows
     assert seen == ROWS and bad == [], bad[:5]
+    # the resumed run wrote with the interrupted run's timestamp: rows from
+    # both runs (low ids went first) carry one WRITETIME, as in one run
+    stamps = {r.w for r in py_session.execute(
+        f"SELECT WRITETIME(v) AS w FROM {ks}.r WHERE id IN ({','.join(map(str, range(0, ROWS, 997)))})")}
+    assert len(stamps) == 1, stamps
 
 
 def make_sqlite(path):

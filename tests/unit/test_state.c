@@ -409,6 +409,23 @@ static void test_errors_name_the_file(void **ts)
     assert_non_null(strstr(err.msg, "unable to open"));
 }
 
+/* One write timestamp per job: kept by a resume, new for a fresh run. */
+static void test_write_timestamp_survives_resume(void **ts)
+{
+    fixture *f = *ts;
+    state_error err;
+    state *st = open_ok(f->path, "job", 0);
+    assert_int_equal(state_write_timestamp(st, 1700000000000001, &err), 1700000000000001);
+    assert_int_equal(state_write_timestamp(st, 1800000000000000, &err), 1700000000000001);
+    state_close(st);
+    st = open_ok(f->path, "job", 1);
+    assert_int_equal(state_write_timestamp(st, 1900000000000000, &err), 1700000000000001);
+    state_close(st);
+    st = open_ok(f->path, "job", 0);
+    assert_int_equal(state_write_timestamp(st, 1900000000000000, &err), 1900000000000000);
+    state_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_9_keeps_store_consistent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_run_at_a_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_timestamp_survives_resume, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
