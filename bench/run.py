@@ -1,0 +1,685 @@
+#!/usr/bin/env python3
+"""cqlshift benchmark harness (issue 9): load one deterministic dataset into
+identical empty tables with cqlshift, DSBulk, cqlsh COPY and a hand-written
+Python-driver loader, check counts and fidelity, measure client and server
+cost, and write docs/benchmarks.md with a chart.
+
+    bench/run.sh [--rows N] [--reps R] [--smoke] [--tools a,b] [--report-only]
+
+See docs/benchmarks.md for what is measured and how.
+"""
+import argparse
+import csv
+import datetime as dt
+import decimal
+import json
+import os
+import pickle
+import platform
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("CQLSHIFT_CACHE", os.path.expanduser("~/.cache/cqlshift"))
+DSBULK_LIB = os.path.join(CACHE, "dsbulk", "lib")
+CQLSH = os.path.join(CACHE, "bench-cqlsh-venv", "bin", "cqlsh")
+BENCH_PY = os.path.join(CACHE, "bench-venv", "bin", "python")
+CQLSHIFT = os.environ.get("CQLSHIFT_BIN", os.path.join(REPO, "build-bench", "cqlshift"))
+CLUSTER = os.environ.get("BENCH_CLUSTER", "bench")
+RUN_DIR = os.environ.get("CQLSHIFT_RUN_DIR", "/tmp/cqlshift-run")
+SERVER_CORES = 2
+SEED = 20261124
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+COLUMNS = ["id", "n", "i", "ts", "short_text", "long_text", "amount",
+           "score", "flag", "day", "tags"]
+CQL_TABLE = """CREATE TABLE {ks}.t (
+    id uuid PRIMARY KEY,
+    n bigint,
+    i int,
+    ts timestamp,
+    short_text text,
+    long_text text,
+    amount decimal,
+    score double,
+    flag boolean,
+    day date,
+    tags set<text>
+)"""
+# SQLite declared types chosen so that migrate maps them as close as it can
+# (docs/model.md): INTEGER -> bigint (so i is bigint, not int), TEXT holds
+# the set literal (no SQLite type maps to set<text>).
+SQLITE_TABLE = """CREATE TABLE t (
+    id UUID PRIMARY KEY,
+    n INTEGER,
+    i INTEGER,
+    ts TIMESTAMP,
+    short_text TEXT,
+    long_text TEXT,
+    amount DECIMAL,
+    score DOUBLE,
+    flag BOOLEAN,
+    day DATE,
+    tags TEXT
+)"""
+
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo "
+         "lima mike november oscar papa quebec romeo sierra tango uniform "
+         "victor whiskey xray yankee zulu café naïve über, señor "
+         "order invoice customer shipped pending returned").split(" ")
+TAGS = ("red green blue new sale vip eu us apac retail online store web "
+        "mobile gift promo bulk clearance premium basic").split()
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+TS0 = int(dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)
+DAY0 = dt.date(2015, 1, 1)
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ dataset
+def make_row(rng):
+    """One row as the text every tool reads (CSV fields)."""
+    rid = uuid.UUID(int=rng.getrandbits(128), version=4)
+    n = rng.randrange(-(2 ** 62), 2 ** 62) if rng.random() < 0.5 else rng.randrange(0, 10 ** 9)
+    i = rng.randrange(-(2 ** 31), 2 ** 31)
+    ms = TS0 + rng.randrange(0, 5 * 365 * 86400 * 1000)
+    ts = EPOCH + dt.timedelta(milliseconds=ms)
+    ts_text = ts.strftime("%Y-%m-%d %H:%M:%S.") + "%03d+0000" % (ms % 1000)
+    short = " ".join(rng.choices(WORDS, k=3))[:20]
+    long_ = " ".join(rng.choices(WORDS, k=40))[:200]
+    amount = "%d.%02d" % (rng.randrange(0, 10 ** 6), rng.randrange(0, 100))
+    score = repr(rng.random() * 10000.0)
+    flag = "true" if rng.random() < 0.5 else "false"
+    day = (DAY0 + dt.timedelta(days=rng.randrange(0, 3650))).isoformat()
+    tags = sorted(set(rng.choices(TAGS, k=rng.randrange(1, 5))))
+    tags_text = "[" + ",".join("'%s'" % t for t in tags) + "]"
+    return [str(rid), str(n), str(i), ts_text, short, long_, amount, score,
+            flag, day, tags_text], ms
+
+
+def dataset(rows, datadir):
+    """Write data.csv, data.sqlite and sample.pkl (expected values of every
+    k-th row) once per (rows, seed); cached."""
+    d = os.path.join(datadir, "rows-%d-seed-%d" % (rows, SEED))
+    done = os.path.join(d, ".complete")
+    if os.path.exists(done):
+        return d
+    os.makedirs(d, exist_ok=True)
+    log("generating %d rows in %s" % (rows, d))
+    t0 = time.time()
+    rng = random.Random(SEED)
+    step = max(1, rows // 10000)
+    sample = {}
+    db_path = os.path.join(d, "data.sqlite")
+    if os.path.exists(db_path):
+        os.unlink(db_path)
+    db = sqlite3.connect(db_path)
+    db.execute(SQLITE_TABLE)
+    with open(os.path.join(d, "data.csv"), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(COLUMNS)
+        buf = []
+        for k in range(rows):
+            r, ms = make_row(rng)
+            w.writerow(r)
+            buf.append((r[0], int(r[1]), int(r[2]), r[3], r[4], r[5], r[6],
+                        float(r[7]), 1 if r[8] == "true" else 0, r[9], r[10]))
+            if k % step == 0:
+                sample[r[0]] = (r, ms)
+            if len(buf) == 20000:
+                db.executemany("INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?)", buf)
+                buf = []
+        if buf:
+            db.executemany("INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?)", buf)
+    db.commit()
+    db.close()
+    with open(os.path.join(d, "sample.pkl"), "wb") as f:
+        pickle.dump(sample, f)
+    open(done, "w").close()
+    size = os.path.getsize(os.path.join(d, "data.csv"))
+    log("generated in %.1f s: CSV %.1f MB (%.0f bytes a row), sample %d rows"
+        % (time.time() - t0, size / 1e6, size / rows, len(sample)))
+    return d
+
+
+# ------------------------------------------------------------------ cluster
+def cluster_env():
+    env = {}
+    with open(os.path.join(RUN_DIR, "cassandra-" + CLUSTER, "env")) as f:
+        for line in f:
+            if "=" in line and not line.startswith("#"):
+                k, v = line.strip().split("=", 1)
+                env[k] = v
+    return env
+
+
+def server_pid():
+    with open(os.path.join(RUN_DIR, "cassandra-" + CLUSTER, "node-1", "pid")) as f:
+        return int(f.read().strip())
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    fields = s[s.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def session(host):
+    from cassandra.cluster import Cluster
+    from cassandra.policies import WhiteListRoundRobinPolicy
+    c = Cluster([host], load_balancing_policy=WhiteListRoundRobinPolicy([host]),
+                protocol_version=5)
+    return c, c.connect()
+
+
+def nodetool(*args):
+    subprocess.run(["bash", os.path.join(REPO, "scripts", "cassandra.sh"), "nodetool",
+                    "--name", CLUSTER, "--"] + list(args),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_quiet(pid, limit=60.0):
+    """Wait until Cassandra uses under 5% of a core over 2 s (compactions and
+    flushes of earlier runs done), at most `limit` seconds."""
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        a = proc_cpu(pid)
+        time.sleep(2)
+        if (proc_cpu(pid) - a) / 2 < 0.05:
+            return
+    log("server not quiet after %.0f s; going on" % limit)
+
+
+# ------------------------------------------------------------------ measure
+def tree(root):
+    """pids of root and all its descendants."""
+    kids = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                s = f.read()
+            ppid = int(s[s.rindex(")") + 2:].split()[1])
+            kids.setdefault(ppid, []).append(int(p))
+        except (OSError, ValueError):
+            pass
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def rss_of(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/statm" % p) as f:
+                total += int(f.read().split()[1]) * PAGE
+        except OSError:
+            pass
+    return total
+
+
+def run_measured(cmd, logpath, env=None, cwd=None):
+    """Run cmd; return (rc, wall s, client CPU s, peak RSS bytes, server CPU s).
+    Client CPU is user+sys of the whole tree (RUSAGE_CHILDREN counts every
+    descendant that was waited for); peak RSS is the largest sum of the tree's
+    resident sizes, sampled every 100 ms."""
+    spid = server_pid()
+    s0 = proc_cpu(spid)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    with open(logpath, "w") as lf:
+        lf.write("$ %s\n" % " ".join(cmd))
+        lf.flush()
+        p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        peak = 0
+        while p.poll() is None:
+            peak = max(peak, rss_of(tree(p.pid)))
+            time.sleep(0.1)
+    wall = time.monotonic() - t0
+    s1 = proc_cpu(spid)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    peak = max(peak, r1.ru_maxrss * 1024 if r1.ru_maxrss != r0.ru_maxrss else 0)
+    return p.returncode, wall, cpu, peak, s1 - s0
+
+
+# ------------------------------------------------------------------ tools
+def insert_cols():
+    return ",".join(COLUMNS)
+
+
+def cmd_for(tool, ks, data, host, workdir):
+    csvf = os.path.join(data, "data.csv")
+    dsb = ["java", "-cp", DSBULK_LIB + "/*", "com.datastax.oss.dsbulk.runner.DataStaxBulkLoader",
+           "load", "-url", csvf, "-k", ks, "-t", "t", "-h", host, "-header", "true",
+           "--log.directory", os.path.join(workdir, "dsbulk-logs"),
+           "-maxErrors", "0"]
+    copy = "COPY %s.t (%s) FROM '%s' WITH HEADER=true" % (ks, insert_cols(), csvf)
+    if tool == "cqlshift-csv":
+        return [CQLSHIFT, "load", csvf, "cassandra://%s/%s" % (host, ks), "t", "--quiet",
+                "--state", os.path.join(workdir, "state.db"),
+                "--reject-file", os.path.join(workdir, "rejects.jsonl")]
+    if tool == "cqlshift-sqlite":
+        return [CQLSHIFT, "migrate", "sqlite:" + os.path.join(data, "data.sqlite"),
+                "cassandra://%s/%s" % (host, ks), "--quiet",
+                "--state", os.path.join(workdir, "state.db"),
+                "--reject-file", os.path.join(workdir, "rejects.jsonl")]
+    if tool == "dsbulk":
+        return dsb
+    if tool == "dsbulk-replicaset":
+        return dsb + ["--batch.mode", "REPLICA_SET", "--batch.maxBatchStatements", "50"]
+    if tool == "cqlsh-copy":
+        return [CQLSH, host, "--request-timeout", "60", "-e", copy]
+    if tool == "cqlsh-copy-tuned":
+        return [CQLSH, host, "--request-timeout", "60", "-e",
+                copy + " AND NUMPROCESSES=2 AND MAXBATCHSIZE=50 AND MINBATCHSIZE=10"
+                " AND CHUNKSIZE=5000 AND INGESTRATE=1000000"]
+    if tool == "python-driver":
+        return [BENCH_PY, os.path.join(REPO, "bench", "pyloader.py"), csvf, host, ks, "t"]
+    raise SystemExit("unknown tool " + tool)
+
+
+TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
+         "python-driver", "cqlshift-sqlite"]
+LABELS = {
+    "cqlshift-csv": "cqlshift load (CSV)",
+    "dsbulk": "DSBulk 1.10.0 (defaults)",
+    "dsbulk-replicaset": "DSBulk 1.10.0 (REPLICA_SET, 50)",
+    "cqlsh-copy": "cqlsh COPY FROM (defaults)",
+    "cqlsh-copy-tuned": "cqlsh COPY FROM (tuned)",
+    "python-driver": "Python driver, 100 in flight",
+    "cqlshift-sqlite": "cqlshift migrate (SQLite)",
+}
+
+
+# ------------------------------------------------------------------ checks
+def count_rows(sess, ks, table, parts=256):
+    from cassandra.concurrent import execute_concurrent_with_args
+    lo, hi = -(2 ** 63), 2 ** 63 - 1
+    step = (hi - lo) // parts
+    bounds = [lo + step * k for k in range(parts)] + [hi]
+    q = sess.prepare("SELECT count(*) FROM %s.%s WHERE token(id) > ? AND token(id) <= ?"
+                     % (ks, table))
+    q.consistency_level = 1
+    args = [(bounds[k], bounds[k + 1]) for k in range(parts)]
+    # token(id) > min excludes only a token equal to -2^63, which Murmur3 never gives
+    total = 0
+    for ok, res in execute_concurrent_with_args(sess, q, args, concurrency=16):
+        if not ok:
+            raise res
+        total += res.one()[0]
+    return total
+
+
+def fidelity(sess, ks, sample, from_sqlite):
+    """Compare every sampled row value by value; return (checked, bad, first diffs)."""
+    from cassandra.concurrent import execute_concurrent_with_args
+    q = sess.prepare("SELECT %s FROM %s.t WHERE id = ?" % (insert_cols(), ks))
+    ids = list(sample)
+    bad, diffs = 0, []
+    res = execute_concurrent_with_args(sess, q, [(uuid.UUID(k),) for k in ids], concurrency=64)
+    for k, (ok, rs) in zip(ids, res):
+        fields, ms = sample[k]
+        row = rs.one() if ok else None
+        d = compare(fields, ms, row, from_sqlite)
+        if d:
+            bad += 1
+            if len(diffs) < 5:
+                diffs.append("%s: %s" % (k, d))
+    return len(ids), bad, diffs
+
+
+def compare(f, ms, row, from_sqlite):
+    if row is None:
+        return "missing"
+    exp_ts = EPOCH.replace(tzinfo=None) + dt.timedelta(milliseconds=ms)
+    exp_tags = set(t.strip("'") for t in f[10][1:-1].split(","))
+    out = []
+    checks = [
+        ("id", str(row.id) == f[0]),
+        ("n", row.n == int(f[1])),
+        ("i", row.i == int(f[2])),
+        ("ts", row.ts == exp_ts),
+        ("short_text", row.short_text == f[4]),
+        ("long_text", row.long_text == f[5]),
+        ("score", row.score == float(f[7])),
+        ("flag", row.flag == (f[8] == "true")),
+        ("day", row.day is not None and str(row.day) == f[9]),
+    ]
+    if from_sqlite:
+        # SQLite keeps DECIMAL as REAL: 12.50 comes back as 12.5 (same number)
+        checks.append(("amount", row.amount == decimal.Decimal(f[6])))
+        checks.append(("tags", row.tags == f[10]))  # text column holding the literal
+    else:
+        checks.append(("amount", row.amount is not None and
+                       row.amount.as_tuple() == decimal.Decimal(f[6]).as_tuple()))
+        checks.append(("tags", row.tags is not None and set(row.tags) == exp_tags))
+    for name, ok in checks:
+        if not ok:
+            out.append("%s: got %r want %r" % (name, getattr(row, name), f[COLUMNS.index(name)]))
+    return "; ".join(out)
+
+
+# ------------------------------------------------------------------ one run
+def one_run(tool, rep, rows, data, sample, host, outdir):
+    ks = ("b_%s_r%d" % (tool.replace("-", "_"), rep))[:48]
+    workdir = os.path.join(outdir, "work", ks)
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    cl, sess = session(host)
+    try:
+        sess.execute("DROP KEYSPACE IF EXISTS %s" % ks, timeout=120)
+        sess.execute("CREATE KEYSPACE %s WITH replication = {'class': 'SimpleStrategy', "
+                     "'replication_factor': 1}" % ks, timeout=120)
+        if tool != "cqlshift-sqlite":
+            sess.execute(CQL_TABLE.format(ks=ks), timeout=120)
+        cl.control_connection.wait_for_schema_agreement()
+    finally:
+        cl.shutdown()
+    wait_quiet(server_pid())
+    cmd = cmd_for(tool, ks, data, host, workdir)
+    logpath = os.path.join(workdir, "run.log")
+    log("%s rep %d: %s" % (tool, rep, " ".join(cmd)))
+    rc, wall, cpu, rss, scpu = run_measured(cmd, logpath, cwd=workdir)
+    cl, sess = session(host)
+    try:
+        count = count_rows(sess, ks, "t")
+        checked, bad, diffs = fidelity(sess, ks, sample, tool == "cqlshift-sqlite")
+        sess.execute("DROP KEYSPACE IF EXISTS %s" % ks, timeout=120)
+    finally:
+        cl.shutdown()
+    nodetool("clearsnapshot", "--all")
+    r = dict(tool=tool, rep=rep, rows=rows, rc=rc, wall=wall, client_cpu=cpu,
+             rss=rss, server_cpu=scpu, count=count, checked=checked, bad=bad,
+             diffs=diffs, rows_per_s=rows / wall, log=logpath)
+    log("%s rep %d: rc=%d %.1f s %.0f rows/s client %.1f s server %.1f s rss %.0f MB "
+        "count %d fidelity %d/%d" % (tool, rep, rc, wall, rows / wall, cpu, scpu,
+                                     rss / 2 ** 20, count, checked - bad, checked))
+    if rc != 0 or count != rows:
+        with open(logpath) as f:
+            tail = f.read()[-1500:]
+        log("%s rep %d FAILED or count mismatch; log tail:\n%s" % (tool, rep, tail))
+    if diffs:
+        log("fidelity differences: " + " | ".join(diffs[:3]))
+    return r
+
+
+# ------------------------------------------------------------------ report
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def summarize(results, rows):
+    by = {}
+    for r in results:
+        if r["rows"] == rows:
+            by.setdefault(r["tool"], []).append(r)
+    summ = {}
+    for tool in TOOLS:
+        rs = by.get(tool, [])
+        if not rs:
+            continue
+        ok = [r for r in rs if r["rc"] == 0 and r["count"] == rows]
+        use = ok or rs
+        rps = [r["rows_per_s"] for r in use]
+        summ[tool] = dict(
+            n=len(rs), ok=len(ok),
+            rows_per_s=med(rps), spread=(min(rps), max(rps)),
+            wall=med([r["wall"] for r in use]),
+            client_us=med([r["client_cpu"] / rows * 1e6 for r in use]),
+            server_us=med([r["server_cpu"] / rows * 1e6 for r in use]),
+            rss_mb=med([r["rss"] / 2 ** 20 for r in use]),
+            counts=sorted(set(r["count"] for r in rs)),
+            checked=sum(r["checked"] for r in rs), bad=sum(r["bad"] for r in rs),
+            diffs=[d for r in rs for d in r["diffs"]][:3])
+    return summ
+
+
+def versions():
+    v = {}
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+        except Exception as e:  # noqa
+            return "?"
+    v["cqlshift"] = out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    v["java"] = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    v["cqlsh"] = out([CQLSH, "--version"])
+    v["python"] = platform.python_version()
+    v["cpu"] = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                     if l.startswith("model name")), "?")
+    v["cores"] = os.cpu_count()
+    v["mem_gib"] = round(os.sysconf("SC_PHYS_PAGES") * PAGE / 2 ** 30)
+    v["kernel"] = platform.release()
+    return v
+
+
+def chart(summ, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tools = [t for t in TOOLS if t in summ]
+    labels = [LABELS[t].replace(" (", "\n(") for t in tools]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(14, 5.5))
+    rps = [summ[t]["rows_per_s"] for t in tools]
+    err = [[summ[t]["rows_per_s"] - summ[t]["spread"][0] for t in tools],
+           [summ[t]["spread"][1] - summ[t]["rows_per_s"] for t in tools]]
+    colors = ["#d62728" if t.startswith("cqlshift") else "#7f7f7f" for t in tools]
+    a.barh(labels, rps, xerr=err, color=colors)
+    a.invert_yaxis()
+    a.set_xlabel("rows/s (median, min-max)")
+    a.set_title("Throughput")
+    y = range(len(tools))
+    cu = [summ[t]["client_us"] for t in tools]
+    su = [summ[t]["server_us"] for t in tools]
+    b.barh([i - 0.2 for i in y], cu, height=0.4, label="client CPU µs/row", color="#1f77b4")
+    b.barh([i + 0.2 for i in y], su, height=0.4, label="Cassandra CPU µs/row", color="#ff7f0e")
+    b.set_yticks(list(y))
+    b.set_yticklabels(labels)
+    b.invert_yaxis()
+    b.set_xlabel("CPU µs per row (median)")
+    b.set_title("CPU cost per row")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def write_report(results, rows, reps, outdir, docpath, smoke):
+    summ = summarize(results, rows)
+    if not summ:
+        log("no results for %d rows" % rows)
+        return
+    v = versions()
+    base = summ.get("cqlshift-csv")
+    best_server = min(s["server_us"] for s in summ.values())
+    best_tool = min(summ, key=lambda t: summ[t]["server_us"])
+    limit = SERVER_CORES / (best_server / 1e6)
+    L = []
+    L.append("# Benchmarks: loading one table into Cassandra\n")
+    L.append("Generated by `bench/run.sh --rows %d --reps %d%s` on %s. Issue 9.\n"
+             % (rows, reps, " --smoke" if smoke else "",
+                dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
+    L.append("## Results (%s rows, median of %s)\n" % (format(rows, ","),
+             "%d run%s each, round-robin" % (reps, "s" if reps > 1 else "")))
+    L.append("| tool | rows/s | spread (min–max) | × cqlshift | wall s | client CPU µs/row | "
+             "server CPU µs/row | client peak RSS MB | rows loaded | fidelity (sampled rows equal) |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    for t in TOOLS:
+        if t not in summ:
+            continue
+        s = summ[t]
+        ratio = s["rows_per_s"] / base["rows_per_s"] if base else float("nan")
+        counts = ", ".join(format(c, ",") for c in s["counts"])
+        cnt = ("%s ✓" % counts) if s["counts"] == [rows] else ("**%s** ✗" % counts)
+        fid = "%s/%s" % (format(s["checked"] - s["bad"], ","), format(s["checked"], ","))
+        fid += " ✓" if s["bad"] == 0 else " ✗"
+        if s["ok"] < s["n"]:
+            cnt += " (%d of %d runs failed)" % (s["n"] - s["ok"], s["n"])
+        L.append("| %s | %s | %s–%s | %.2f | %.1f | %.1f | %.1f | %.0f | %s | %s |" % (
+            LABELS[t], format(round(s["rows_per_s"]), ","), format(round(s["spread"][0]), ","),
+            format(round(s["spread"][1]), ","), ratio, s["wall"], s["client_us"], s["server_us"],
+            s["rss_mb"], cnt, fid))
+    L.append("")
+    L.append("![rows/s and CPU µs per row](benchmarks.png)\n")
+    L.append("**Server-bound limit.** The lowest Cassandra CPU per row any tool achieved is "
+             "%.1f µs (%s). With %d cores that bounds this node at %s rows/s "
+             "(%d ÷ %.1f µs). cqlshift load reaches %s rows/s, %.0f%% of it%s.\n" % (
+                 best_server, LABELS[best_tool], SERVER_CORES, format(round(limit), ","),
+                 SERVER_CORES, best_server, format(round(base["rows_per_s"]), ",") if base else "?",
+                 100 * base["rows_per_s"] / limit if base else float("nan"),
+                 ("; cqlshift migrate from SQLite %s rows/s, %.0f%%" % (
+                     format(round(summ["cqlshift-sqlite"]["rows_per_s"]), ","),
+                     100 * summ["cqlshift-sqlite"]["rows_per_s"] / limit))
+                 if "cqlshift-sqlite" in summ else ""))
+    for t in TOOLS:
+        if t in summ and summ[t]["diffs"]:
+            L.append("- %s, first differences: `%s`" % (LABELS[t], " | ".join(summ[t]["diffs"])))
+    L.append(NOTES)
+    L.append("## Machine and versions\n")
+    L.append("- CPU: %s, %d cores (shared by client and server), %d GiB RAM, Linux %s"
+             % (v["cpu"], v["cores"], v["mem_gib"], v["kernel"]))
+    L.append("- Cassandra 5.0.6, one node (`scripts/cassandra.sh start --name bench --nodes 1 "
+             "--ip-base 127.0.0.4`, 1 GB heap), keyspace SimpleStrategy RF 1, a fresh keyspace per run")
+    L.append("- cqlshift %s (Release build), DSBulk 1.10.0, %s, %s, Python %s, "
+             "cassandra-driver 3.30.1" % (v["cqlshift"], v["cqlsh"] or "cqlsh ?", v["java"], v["python"]))
+    L.append(REPRO)
+    os.makedirs(os.path.dirname(docpath), exist_ok=True)
+    with open(docpath, "w") as f:
+        f.write("\n".join(L) + "\n")
+    chart(summ, os.path.join(os.path.dirname(docpath), "benchmarks.png"))
+    log("wrote %s" % docpath)
+
+
+NOTES = """
+## What is measured
+
+- **Dataset**: one table, `id uuid PRIMARY KEY, n bigint, i int, ts timestamp,
+  short_text text (~20 bytes), long_text text (~200 bytes), amount decimal,
+  score double, flag boolean, day date, tags set<text>` (1–4 tags), about 378
+  bytes a row as CSV. Generated deterministically (seed 20261124) as CSV (the
+  set written as `['x','y']`, timestamps as `2023-04-05 06:07:08.123+0000`,
+  texts with commas and non-ASCII letters; no double quotes, because DSBulk and cqlsh COPY default to `\\` as the escape character and misread RFC 4180 `""`) and as a SQLite
+  database with the same rows.
+- **Tools**: each loads the same CSV into an identical empty table in its own
+  fresh keyspace, except `cqlshift migrate`, which reads the SQLite database
+  and creates its table from the SQLite schema. Its declared types map as
+  docs/model.md says: `INTEGER` becomes `bigint` (so `i` is a bigint there),
+  `DECIMAL` values are SQLite REALs (12.50 arrives as 12.5, compared as
+  numbers) and `tags` is a `text` column holding the literal `['x','y']`.
+  - cqlshift: `cqlshift load data.csv cassandra://127.0.0.4/KS t` (defaults)
+    and `cqlshift migrate sqlite:data.sqlite cassandra://127.0.0.4/KS`.
+  - DSBulk 1.10.0 (assembled from its Maven Central modules by
+    `bench/setup.sh`): defaults, and `--batch.mode REPLICA_SET
+    --batch.maxBatchStatements 50`.
+  - cqlsh COPY FROM (PyPI cqlsh 6.2.2, own venv): defaults (NUMPROCESSES is
+    cores − 1 = 1, batches of up to 20), and tuned `NUMPROCESSES=2
+    MAXBATCHSIZE=50 MINBATCHSIZE=10 CHUNKSIZE=5000 INGESTRATE=1000000`.
+  - Python driver (`bench/pyloader.py`): the loader people write by hand:
+    `csv.reader`, convert each field, one prepared INSERT,
+    `execute_concurrent_with_args(..., concurrency=100)`, token-aware.
+- **Checks**: after each run the rows are counted with the Python driver by
+  256 token ranges (must equal N exactly), and a sample of every
+  (N ÷ 10,000)-th row (10,000 rows) is read back by key and compared value by
+  value with the generator's values (decimals by digits and scale, except
+  from SQLite).
+- **Numbers**: wall seconds of the client command; rows/s = N ÷ wall; client
+  CPU = user+sys of the client's whole process tree (`RUSAGE_CHILDREN`,
+  so JVM threads and cqlsh worker processes count); client peak RSS = the
+  largest sum of the tree's resident sizes, sampled every 100 ms; server CPU
+  = utime+stime of the Cassandra process from `/proc/PID/stat` between start
+  and end of the run (flushes during the run count; compaction after it does
+  not). Before each run the harness waits until Cassandra is idle. Runs go
+  round-robin over the tools, the table gives medians and the spread over
+  the repetitions, and × cqlshift is rows/s relative to `cqlshift load`.
+- The client and the server share the same 2 cores, so a client that burns
+  CPU takes it from the server. The server-bound limit is 2 cores ÷ the
+  lowest server CPU per row any tool or request shape achieved: the rate at
+  which this node would saturate if the client cost nothing.
+"""
+
+REPRO = """
+## How to reproduce
+
+```
+scripts/deps.sh                       # project deps: venv, Cassandra jars
+bench/setup.sh                        # DSBulk jars, cqlsh venv, bench venv (cached)
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCQLSHIFT_TESTS=OFF
+ninja -C build-bench
+scripts/cassandra.sh start --name bench --nodes 1 --ip-base 127.0.0.4
+bench/run.sh --rows 1000000 --reps 3  # or --smoke: 10,000 rows, 1 rep, every tool
+scripts/cassandra.sh stop --name bench
+```
+
+Data is cached in `~/.cache/cqlshift/bench-data`, per-run logs and
+`results.jsonl` go to `bench/out/` (not committed). `--tools a,b` runs a
+subset; `--report-only` rewrites this page from `results.jsonl`.
+"""
+
+
+# ------------------------------------------------------------------ main
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1000000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="10,000 rows, 1 rep, every tool")
+    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "out"))
+    ap.add_argument("--doc", default=None, help="report path (default docs/benchmarks.md; "
+                    "smoke: bench/out/smoke.md)")
+    ap.add_argument("--report-only", action="store_true")
+    a = ap.parse_args()
+    if a.smoke:
+        a.rows, a.reps = 10000, 1
+    doc = a.doc or (os.path.join(a.out, "smoke.md") if a.smoke
+                    else os.path.join(REPO, "docs", "benchmarks.md"))
+    os.makedirs(a.out, exist_ok=True)
+    resfile = os.path.join(a.out, "results-%d.jsonl" % a.rows)
+    if a.report_only:
+        results = [json.loads(l) for l in open(resfile)]
+        write_report(results, a.rows, max(r["rep"] for r in results) + 1, a.out, doc, a.smoke)
+        return
+    tools = a.tools.split(",")
+    for t in tools:
+        if t not in TOOLS:
+            raise SystemExit("unknown tool %s (tools: %s)" % (t, ",".join(TOOLS)))
+    if not os.access(CQLSHIFT, os.X_OK):
+        raise SystemExit("no cqlshift binary at %s (build it: see docs/benchmarks.md)" % CQLSHIFT)
+    host = cluster_env()["CQLSHIFT_CASSANDRA_HOSTS"].split(",")[0]
+    data = dataset(a.rows, os.path.join(CACHE, "bench-data"))
+    with open(os.path.join(data, "sample.pkl"), "rb") as f:
+        sample = pickle.load(f)
+    if os.path.exists(resfile):
+        os.rename(resfile, resfile + ".old")
+    results = []
+    for rep in range(a.reps):
+        for t in tools:
+            r = one_run(t, rep, a.rows, data, sample, host, a.out)
+            results.append(r)
+            with open(resfile, "a") as f:
+                f.write(json.dumps(r) + "\n")
+    write_report(results, a.rows, a.reps, a.out, doc, a.smoke)
+    bad = [r for r in results if r["rc"] != 0 or r["count"] != a.rows or r["bad"]]
+    if bad:
+        log("%d run(s) failed, lost rows or differ: %s" % (
+            len(bad), ", ".join("%s/%d" % (r["tool"], r["rep"]) for r in bad)))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
