@@ -223,6 +223,13 @@ def tree(root):
     return out
 
 
+def machine_busy():
+    """CPU seconds all cores spent busy since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / TICK  # minus idle and iowait
+
+
 def rss_of(pids):
     total = 0
     for p in pids:
@@ -235,12 +242,14 @@ def rss_of(pids):
 
 
 def run_measured(cmd, logpath, env=None, cwd=None):
-    """Run cmd; return (rc, wall s, client CPU s, peak RSS bytes, server CPU s).
+    """Run cmd; return (rc, wall s, client CPU s, peak RSS bytes, server CPU s,
+    CPU s used by everything else on the machine: noise).
     Client CPU is user+sys of the whole tree (RUSAGE_CHILDREN counts every
     descendant that was waited for); peak RSS is the largest sum of the tree's
     resident sizes, sampled every 100 ms."""
     spid = server_pid()
     s0 = proc_cpu(spid)
+    m0 = machine_busy()
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     with open(logpath, "w") as lf:
@@ -253,10 +262,12 @@ def run_measured(cmd, logpath, env=None, cwd=None):
             time.sleep(0.1)
     wall = time.monotonic() - t0
     s1 = proc_cpu(spid)
+    m1 = machine_busy()
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     peak = max(peak, r1.ru_maxrss * 1024 if r1.ru_maxrss != r0.ru_maxrss else 0)
-    return p.returncode, wall, cpu, peak, s1 - s0
+    other = max(0.0, (m1 - m0) - cpu - (s1 - s0))
+    return p.returncode, wall, cpu, peak, s1 - s0, other
 
 
 # ------------------------------------------------------------------ tools
@@ -396,7 +407,7 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
     cmd = cmd_for(tool, ks, data, host, workdir)
     logpath = os.path.join(workdir, "run.log")
     log("%s rep %d: %s" % (tool, rep, " ".join(cmd)))
-    rc, wall, cpu, rss, scpu = run_measured(cmd, logpath, cwd=workdir)
+    rc, wall, cpu, rss, scpu, other = run_measured(cmd, logpath, cwd=workdir)
     cl, sess = session(host)
     try:
         count = count_rows(sess, ks, "t")
@@ -406,7 +417,7 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
         cl.shutdown()
     nodetool("clearsnapshot", "--all")
     r = dict(tool=tool, rep=rep, rows=rows, rc=rc, wall=wall, client_cpu=cpu,
-             rss=rss, server_cpu=scpu, count=count, checked=checked, bad=bad,
+             rss=rss, server_cpu=scpu, other_cpu=other, count=count, checked=checked, bad=bad,
              diffs=diffs, rows_per_s=rows / wall, log=logpath)
     log("%s rep %d: rc=%d %.1f s %.0f rows/s client %.1f s server %.1f s rss %.0f MB "
         "count %d fidelity %d/%d" % (tool, rep, rc, wall, rows / wall, cpu, scpu,
@@ -445,6 +456,7 @@ def summarize(results, rows):
             client_us=med([r["client_cpu"] / rows * 1e6 for r in use]),
             server_us=med([r["server_cpu"] / rows * 1e6 for r in use]),
             rss_mb=med([r["rss"] / 2 ** 20 for r in use]),
+            other=med([r["other_cpu"] / r["wall"] for r in use if "other_cpu" in r]),
             counts=sorted(set(r["count"] for r in rs)),
             checked=sum(r["checked"] for r in rs), bad=sum(r["bad"] for r in rs),
             diffs=[d for r in rs for d in r["diffs"]][:3])
@@ -518,8 +530,9 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
     L.append("## Results (%s rows, median of %s)\n" % (format(rows, ","),
              "%d run%s each, round-robin" % (reps, "s" if reps > 1 else "")))
     L.append("| tool | rows/s | spread (min–max) | × cqlshift | wall s | client CPU µs/row | "
-             "server CPU µs/row | client peak RSS MB | rows loaded | fidelity (sampled rows equal) |")
-    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+             "server CPU µs/row | client peak RSS MB | rows loaded | fidelity (sampled rows equal) | "
+             "other load (cores) |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
     for t in TOOLS:
         if t not in summ:
             continue
@@ -531,10 +544,10 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
         fid += " ✓" if s["bad"] == 0 else " ✗"
         if s["ok"] < s["n"]:
             cnt += " (%d of %d runs failed)" % (s["n"] - s["ok"], s["n"])
-        L.append("| %s | %s | %s–%s | %.2f | %.1f | %.1f | %.1f | %.0f | %s | %s |" % (
+        L.append("| %s | %s | %s–%s | %.2f | %.1f | %.1f | %.1f | %.0f | %s | %s | %s |" % (
             LABELS[t], format(round(s["rows_per_s"]), ","), format(round(s["spread"][0]), ","),
             format(round(s["spread"][1]), ","), ratio, s["wall"], s["client_us"], s["server_us"],
-            s["rss_mb"], cnt, fid))
+            s["rss_mb"], cnt, fid, "–" if s["other"] != s["other"] else "%.2f" % s["other"]))
     L.append("")
     L.append("![rows/s and CPU µs per row](benchmarks.png)\n")
     L.append("**Server-bound limit.** The lowest Cassandra CPU per row any tool achieved is "
@@ -607,6 +620,9 @@ NOTES = """
   not). Before each run the harness waits until Cassandra is idle. Runs go
   round-robin over the tools, the table gives medians and the spread over
   the repetitions, and × cqlshift is rows/s relative to `cqlshift load`.
+  "Other load" is the CPU that everything else on the machine used during
+  the run (all busy time in `/proc/stat` minus client and server), in cores:
+  other engineers' test clusters share this machine, so it is the noise.
 - The client and the server share the same 2 cores, so a client that burns
   CPU takes it from the server. The server-bound limit is 2 cores ÷ the
   lowest server CPU per row any tool or request shape achieved: the rate at

@@ -129,7 +129,7 @@ static size_t unescape(const char *s, size_t n, char *dst)
         case 'r': dst[o++] = '\r'; break;
         case 't': dst[o++] = '\t'; break;
         case 'u': {
-            unsigned cp, lo;
+            unsigned cp = 0, lo = 0;
             hex4(s + i + 1, &cp);
             i += 4;
             if (cp >= 0xD800 && cp < 0xDC00) { /* checked: a low surrogate follows */

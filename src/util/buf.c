@@ -19,7 +19,7 @@ void cs_buf_release(cs_buf *b)
     b->len = b->cap = 0;
 }
 
-int cs_buf_reserve(cs_buf *b, size_t extra)
+int cs_buf_grow(cs_buf *b, size_t extra)
 {
     if (extra > b->max || b->len > b->max - extra)
         return -1;
@@ -36,55 +36,6 @@ int cs_buf_reserve(cs_buf *b, size_t extra)
         return -1;
     b->data = nd;
     b->cap = ncap;
-    return 0;
-}
-
-int cs_buf_append(cs_buf *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (cs_buf_reserve(b, n))
-        return -1;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-uint8_t *cs_buf_extend(cs_buf *b, size_t n)
-{
-    if (cs_buf_reserve(b, n))
-        return NULL;
-    uint8_t *p = b->data + b->len;
-    b->len += n;
-    return p;
-}
-
-int cs_buf_put_u8(cs_buf *b, uint8_t v) { return cs_buf_append(b, &v, 1); }
-
-int cs_buf_put_u16(cs_buf *b, uint16_t v)
-{
-    uint8_t *p = cs_buf_extend(b, 2);
-    if (!p)
-        return -1;
-    cs_put_be16(p, v);
-    return 0;
-}
-
-int cs_buf_put_u32(cs_buf *b, uint32_t v)
-{
-    uint8_t *p = cs_buf_extend(b, 4);
-    if (!p)
-        return -1;
-    cs_put_be32(p, v);
-    return 0;
-}
-
-int cs_buf_put_u64(cs_buf *b, uint64_t v)
-{
-    uint8_t *p = cs_buf_extend(b, 8);
-    if (!p)
-        return -1;
-    cs_put_be64(p, v);
     return 0;
 }
 

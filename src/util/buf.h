@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct cs_buf {
     uint8_t *data;
@@ -29,17 +30,14 @@ void cs_buf_init(cs_buf *b, size_t max);
 void cs_buf_release(cs_buf *b);
 /* Forget the content, keep the memory. */
 static inline void cs_buf_reset(cs_buf *b) { b->len = 0; }
-/* Make room for `extra` more bytes. 0, or -1 if over the cap or out of memory. */
-int cs_buf_reserve(cs_buf *b, size_t extra);
-/* Append bytes; 0 or -1 (cap or memory), buffer unchanged on failure. */
-int cs_buf_append(cs_buf *b, const void *p, size_t n);
-int cs_buf_put_u8(cs_buf *b, uint8_t v);
-int cs_buf_put_u16(cs_buf *b, uint16_t v);
-int cs_buf_put_u32(cs_buf *b, uint32_t v);
-int cs_buf_put_u64(cs_buf *b, uint64_t v);
-/* Append `n` bytes of unspecified content and return a pointer to them
- * (valid until the next append), or NULL on failure. */
-uint8_t *cs_buf_extend(cs_buf *b, size_t n);
+/* Make room for `extra` more bytes. 0, or -1 if over the cap or out of
+ * memory. The appends below are inline: on the per-value hot path the room
+ * is almost always there already. */
+int cs_buf_grow(cs_buf *b, size_t extra);
+static inline int cs_buf_reserve(cs_buf *b, size_t extra)
+{
+    return extra <= b->cap - b->len ? 0 : cs_buf_grow(b, extra);
+}
 /* Append a printf-formatted string (no terminating NUL counted in len). */
 int cs_buf_printf(cs_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -67,6 +65,53 @@ static inline void cs_put_be32(uint8_t *p, uint32_t v)
 static inline void cs_put_be64(uint8_t *p, uint64_t v)
 {
     cs_put_be32(p, (uint32_t)(v >> 32)); cs_put_be32(p + 4, (uint32_t)v);
+}
+
+/* Append bytes; 0 or -1 (cap or memory), buffer unchanged on failure. */
+static inline int cs_buf_append(cs_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (cs_buf_reserve(b, n))
+        return -1;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+/* Append `n` bytes of unspecified content and return a pointer to them
+ * (valid until the next append), or NULL on failure. */
+static inline uint8_t *cs_buf_extend(cs_buf *b, size_t n)
+{
+    if (cs_buf_reserve(b, n))
+        return NULL;
+    uint8_t *p = b->data + b->len;
+    b->len += n;
+    return p;
+}
+static inline int cs_buf_put_u8(cs_buf *b, uint8_t v) { return cs_buf_append(b, &v, 1); }
+static inline int cs_buf_put_u16(cs_buf *b, uint16_t v)
+{
+    uint8_t *p = cs_buf_extend(b, 2);
+    if (!p)
+        return -1;
+    cs_put_be16(p, v);
+    return 0;
+}
+static inline int cs_buf_put_u32(cs_buf *b, uint32_t v)
+{
+    uint8_t *p = cs_buf_extend(b, 4);
+    if (!p)
+        return -1;
+    cs_put_be32(p, v);
+    return 0;
+}
+static inline int cs_buf_put_u64(cs_buf *b, uint64_t v)
+{
+    uint8_t *p = cs_buf_extend(b, 8);
+    if (!p)
+        return -1;
+    cs_put_be64(p, v);
+    return 0;
 }
 
 typedef struct cs_rd {
