@@ -563,6 +563,9 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
     for t in TOOLS:
         if t in summ and summ[t]["diffs"]:
             L.append("- %s, first differences: `%s`" % (LABELS[t], " | ".join(summ[t]["diffs"])))
+    findings = os.path.join(REPO, "bench", "findings.md")
+    if not smoke and os.path.exists(findings):  # hand-written reading of the numbers
+        L.append(open(findings, encoding="utf-8").read())
     L.append(NOTES)
     L.append("## Machine and versions\n")
     L.append("- CPU: %s, %d cores (shared by client and server), %d GiB RAM, Linux %s"
