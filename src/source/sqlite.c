@@ -524,10 +524,11 @@ static source_reader *sqlite_open_range(source *base, const source_range *r, int
     rd->without_rowid = info->without_rowid;
     if (open_db(s->path, &rd->db, err))
         goto fail;
-    /* A bigger page cache and memory-mapped reads make the sequential scan
-     * cheaper; neither changes what is read. */
-    sqlite3_exec(rd->db, "PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384", NULL, NULL,
-                 NULL);
+    /* A sequential scan reads each page once: a small page cache is enough,
+     * and no memory map, so the process's resident memory stays small
+     * whatever the database's size (a 256 MiB map made a 1M-row migrate
+     * peak at 118 MB RSS). */
+    sqlite3_exec(rd->db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -2048", NULL, NULL, NULL);
     /* One read transaction for the whole range: one snapshot. */
     if (sqlite3_exec(rd->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(rd->db, info->select_sql, -1, &rd->st, NULL) != SQLITE_OK) {
