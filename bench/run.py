@@ -32,6 +32,10 @@ DSBULK_LIB = os.path.join(CACHE, "dsbulk", "lib")
 CQLSH = os.path.join(CACHE, "bench-cqlsh-venv", "bin", "cqlsh")
 BENCH_PY = os.path.join(CACHE, "bench-venv", "bin", "python")
 CQLSHIFT = os.environ.get("CQLSHIFT_BIN", os.path.join(REPO, "build-bench", "cqlshift"))
+# What the measured binary was built from: bench/run.sh builds build-bench
+# from the working tree first, so HEAD (marked -dirty with local changes).
+CQLSHIFT_COMMIT = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                                 capture_output=True, text=True).stdout.strip() or "?"
 CLUSTER = os.environ.get("BENCH_CLUSTER", "bench")
 RUN_DIR = os.environ.get("CQLSHIFT_RUN_DIR", "/tmp/cqlshift-run")
 SERVER_CORES = 2
@@ -416,7 +420,8 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
     finally:
         cl.shutdown()
     nodetool("clearsnapshot", "--all")
-    r = dict(tool=tool, rep=rep, rows=rows, rc=rc, wall=wall, client_cpu=cpu,
+    r = dict(tool=tool, rep=rep, rows=rows, commit=CQLSHIFT_COMMIT, rc=rc, wall=wall,
+             client_cpu=cpu,
              rss=rss, server_cpu=scpu, other_cpu=other, count=count, checked=checked, bad=bad,
              diffs=diffs, rows_per_s=rows / wall, log=logpath)
     log("%s rep %d: rc=%d %.1f s %.0f rows/s client %.1f s server %.1f s rss %.0f MB "
@@ -463,14 +468,16 @@ def summarize(results, rows):
     return summ
 
 
-def versions():
+def versions(results):
     v = {}
     def out(cmd):
         try:
             return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
         except Exception as e:  # noqa
             return "?"
-    v["cqlshift"] = out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    # the commit each measured binary was built from (recorded per run)
+    commits = sorted({r.get("commit") or "not recorded" for r in results})
+    v["cqlshift"] = ", ".join(commits)
     v["java"] = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     v["cqlsh"] = out([CQLSH, "--version"])
     v["python"] = platform.python_version()
@@ -517,7 +524,7 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
     if not summ:
         log("no results for %d rows" % rows)
         return
-    v = versions()
+    v = versions(results)
     base = summ.get("cqlshift-csv")
     best_server = min(s["server_us"] for s in summ.values())
     best_tool = min(summ, key=lambda t: summ[t]["server_us"])
