@@ -4,6 +4,7 @@
  * ("['a','b']", "{'k': 1}", "(1, 'x')", "{name: 'x'}").
  */
 #include "cql/types_int.h"
+#include "util/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -157,37 +158,7 @@ static int lit_elem(lit *L, const char *stops, span *sp)
 static int utf8_put(cs_buf *b, uint32_t cp)
 {
     uint8_t u[4];
-    size_t n;
-    if (cp < 0x80)
-        u[0] = (uint8_t)cp, n = 1;
-    else if (cp < 0x800)
-        u[0] = (uint8_t)(0xC0 | cp >> 6), u[1] = (uint8_t)(0x80 | (cp & 0x3F)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (uint8_t)(0xE0 | cp >> 12), u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)),
-        u[2] = (uint8_t)(0x80 | (cp & 0x3F)), n = 3;
-    else
-        u[0] = (uint8_t)(0xF0 | cp >> 18), u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F)),
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (uint8_t)(0x80 | (cp & 0x3F)), n = 4;
-    return cs_buf_append(b, u, n);
-}
-
-static int hex4(const char *p, uint32_t *v)
-{
-    uint32_t x = 0;
-    for (int k = 0; k < 4; k++) {
-        char c = p[k];
-        x <<= 4;
-        if (c >= '0' && c <= '9')
-            x |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            x |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            x |= (uint32_t)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *v = x;
-    return 0;
+    return cs_buf_append(b, u, utf8_encode(cp, u));
 }
 
 /* Resolve escapes of a quoted span into scratch; 0 or -1. */
@@ -210,12 +181,12 @@ static int unescape(lit *L, const span *sp, cs_buf *scratch)
             case 'b': c = '\b'; break;
             case 'f': c = '\f'; break;
             case 'u':
-                if (i + 4 >= n || hex4(p + i + 1, &cp))
+                if (i + 4 >= n || utf8_hex4(p + i + 1, &cp))
                     return lit_fail(L, "\\u and 4 hex digits");
                 i += 4;
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
                     uint32_t lo;
-                    if (i + 6 >= n || p[i + 1] != '\\' || p[i + 2] != 'u' || hex4(p + i + 3, &lo) || lo < 0xDC00 ||
+                    if (i + 6 >= n || p[i + 1] != '\\' || p[i + 2] != 'u' || utf8_hex4(p + i + 3, &lo) || lo < 0xDC00 ||
                         lo > 0xDFFF)
                         return lit_fail(L, "a low surrogate after a high one");
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);

@@ -68,49 +68,6 @@ static size_t skip_ws(const char *p, size_t i, size_t n)
     return i;
 }
 
-static int hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(char *d, unsigned cp)
-{
-    if (cp < 0x80) {
-        d[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        d[0] = (char)(0xC0 | (cp >> 6));
-        d[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        d[0] = (char)(0xE0 | (cp >> 12));
-        d[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        d[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    d[0] = (char)(0xF0 | (cp >> 18));
-    d[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    d[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    d[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Decode the escapes of a string body already checked by scan_string into
  * dst (at most n bytes: an escape never decodes longer than it is). */
 static size_t unescape(const char *s, size_t n, char *dst)
@@ -129,15 +86,15 @@ static size_t unescape(const char *s, size_t n, char *dst)
         case 'r': dst[o++] = '\r'; break;
         case 't': dst[o++] = '\t'; break;
         case 'u': {
-            unsigned cp = 0, lo = 0;
-            hex4(s + i + 1, &cp);
+            uint32_t cp = 0, lo = 0;
+            utf8_hex4(s + i + 1, &cp);
             i += 4;
             if (cp >= 0xD800 && cp < 0xDC00) { /* checked: a low surrogate follows */
-                hex4(s + i + 3, &lo);
+                utf8_hex4(s + i + 3, &lo);
                 i += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            o += put_utf8(dst + o, cp);
+            o += utf8_encode(cp, (uint8_t *)dst + o);
             break;
         }
         default: dst[o++] = c; break; /* " \ / */
@@ -174,13 +131,13 @@ static int scan_string(const char *p, size_t i, size_t n, size_t *end, int *esca
         }
         if (c != 'u')
             return bad(msg, cap, i, "unknown escape \\%c", c);
-        unsigned cp, lo;
-        if (i + 6 > n || hex4(p + i + 2, &cp))
+        uint32_t cp, lo;
+        if (i + 6 > n || utf8_hex4(p + i + 2, &cp))
             return bad(msg, cap, i, "\\u must be followed by 4 hex digits");
         if (cp >= 0xDC00 && cp < 0xE000)
             return bad(msg, cap, i, "lone low surrogate \\u%04x", cp);
         if (cp >= 0xD800 && cp < 0xDC00) {
-            if (i + 12 > n || p[i + 6] != '\\' || p[i + 7] != 'u' || hex4(p + i + 8, &lo) ||
+            if (i + 12 > n || p[i + 6] != '\\' || p[i + 7] != 'u' || utf8_hex4(p + i + 8, &lo) ||
                 lo < 0xDC00 || lo >= 0xE000)
                 return bad(msg, cap, i, "high surrogate \\u%04x without a low surrogate after it",
                            cp);

@@ -53,3 +53,46 @@ size_t utf8_invalid_at(const uint8_t *p, size_t n)
 }
 
 int utf8_valid(const uint8_t *p, size_t n) { return utf8_invalid_at(p, n) == n; }
+
+size_t utf8_encode(uint32_t cp, uint8_t out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xC0 | cp >> 6);
+        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xE0 | cp >> 12);
+        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xF0 | cp >> 18);
+    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+int utf8_hex4(const char *p, uint32_t *cp)
+{
+    uint32_t x = 0;
+    for (int k = 0; k < 4; k++) {
+        char c = p[k];
+        x <<= 4;
+        if (c >= '0' && c <= '9')
+            x |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            x |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            x |= (uint32_t)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *cp = x;
+    return 0;
+}
