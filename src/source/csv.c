@@ -1,8 +1,8 @@
 /* CSV parsing (RFC 4180 and the usual extensions) for the file source.
  *
- * The scanner finds one record's field boundaries in the reader's buffer
- * with two byte-class tables (what ends a run of unquoted text, what ends a
- * run of quoted text), so the inner loops only compare and advance. The
+ * The scanner finds one record's field boundaries in the reader's buffer,
+ * skipping runs of text 16 bytes at a time up to the next byte that ends
+ * them (delimiter, quote or line end; quote, escape or line end). The
  * batch reader then copies the record into the batch arena once and points
  * every value into that copy; only fields with doubled quotes or escapes get
  * a second, resolved copy. No allocation per field.
@@ -55,14 +55,6 @@ void csv_dialect_init(csv_dialect *d, const file_options *o)
     d->null_marker = o->null_marker ? o->null_marker : "";
     d->null_len = strlen(d->null_marker);
     d->max_field = o->max_field ? o->max_field : (size_t)16 << 20;
-    d->unquoted_stop[(unsigned char)d->delimiter] = 1;
-    d->unquoted_stop['\n'] = 1;
-    if (d->quoting) {
-        d->unquoted_stop[(unsigned char)d->quote] = 1;
-        d->quoted_stop[(unsigned char)d->quote] = 1;
-        d->quoted_stop[(unsigned char)d->escape] = 1;
-        d->quoted_stop['\n'] = 1;
-    }
 }
 
 static void problem(csv_record *rec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -127,7 +119,7 @@ int csv_scan_record(const csv_dialect *d, const char *p, size_t n, int eof, int6
     if (p[0] == '\r' && n == 1)
         return CSV_NEED_MORE;
 
-    /* what ends a run of unquoted / quoted text (see csv_dialect_init) */
+    /* what ends a run of unquoted / quoted text */
     const char u1 = d->delimiter, u2 = '\n', u3 = d->quoting ? d->quote : '\n';
     const char q1 = d->quote, q2 = d->escape, q3 = '\n';
     size_t i = 0;

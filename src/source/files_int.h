@@ -57,8 +57,6 @@ typedef struct csv_dialect {
     const char *null_marker;
     size_t null_len;
     size_t max_field;
-    unsigned char unquoted_stop[256];   /* bytes that end a run of unquoted text */
-    unsigned char quoted_stop[256];     /* bytes that end a run of quoted text */
 } csv_dialect;
 
 void csv_dialect_init(csv_dialect *d, const file_options *o);
