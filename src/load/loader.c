@@ -64,6 +64,7 @@ typedef struct req_ctx {
 /* Rows being collected into one request. */
 typedef struct group {
     int64_t key;                /* partition token or replica node */
+    int64_t token;              /* token of the first row: the batch's route */
     int n;
     cs_buf vals;                /* the rows' encoded values, back to back */
     size_t *off;                /* n + 1 offsets into vals */
@@ -162,42 +163,42 @@ void loader_config_init(loader_config *c)
     c->batch_max_bytes = 0;
 }
 
-static void set_fatal(loader *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_fatal(loader *L, int code, const char *fmt, ...)
+/* Record why the run ends, once: the first reason wins, except that a
+ * failure replaces a stop (it is what the user must act on). fatal: stop
+ * at once (requests in flight still settle); else stop reading new batches
+ * and finish those already read. */
+static void vend_run(loader *L, int fatal, int code, const char *fmt, va_list ap)
 {
     pthread_mutex_lock(&L->mu);
-    if (!atomic_load(&L->fatal)) {
-        va_list ap;
-        va_start(ap, fmt);
+    if (!atomic_load(&L->fatal) && (fatal || !atomic_load(&L->stopping))) {
         vsnprintf(L->err.msg, sizeof L->err.msg, fmt, ap);
-        va_end(ap);
         L->err.code = code;
-        atomic_store(&L->fatal, 1);
+        atomic_store(fatal ? &L->fatal : &L->stopping, 1);
     }
     pthread_mutex_unlock(&L->mu);
-    /* wake anything waiting for flow control */
-    pthread_mutex_lock(&L->flow_mu);
-    pthread_cond_broadcast(&L->flow_cv);
-    pthread_mutex_unlock(&L->flow_mu);
+    if (fatal) { /* wake anything waiting for flow control */
+        pthread_mutex_lock(&L->flow_mu);
+        pthread_cond_broadcast(&L->flow_cv);
+        pthread_mutex_unlock(&L->flow_mu);
+    }
 }
 
-/* Stop reading new batches (the error is reported at the end); batches
- * already read are finished. */
-static void set_stop(loader *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_fatal(loader *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_fatal(loader *L, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vend_run(L, 1, code, fmt, ap);
+    va_end(ap);
+}
 
+static void set_stop(loader *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_stop(loader *L, int code, const char *fmt, ...)
 {
-    pthread_mutex_lock(&L->mu);
-    if (!atomic_load(&L->fatal) && !atomic_load(&L->stopping)) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(L->err.msg, sizeof L->err.msg, fmt, ap);
-        va_end(ap);
-        L->err.code = code;
-        atomic_store(&L->stopping, 1);
-    }
-    pthread_mutex_unlock(&L->mu);
+    va_list ap;
+    va_start(ap, fmt);
+    vend_run(L, 0, code, fmt, ap);
+    va_end(ap);
 }
 
 static int ending(loader *L) { return atomic_load(&L->fatal) || atomic_load(&L->stopping); }
@@ -497,10 +498,11 @@ static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, siz
 }
 
 /* Send the rows rows[0..n) (encoded values at vals[off[k]..off[k+1])) as
- * one request: a single INSERT, or an unlogged batch. 0, or -1 after a
- * fatal error. */
+ * one request: a single INSERT, or an unlogged batch, routed by *token
+ * (the first row's token, NULL: the session computes it). 0, or -1 after
+ * a fatal error. */
 static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const uint8_t *vals,
-                     const size_t *off)
+                     const size_t *off, const int64_t *token)
 {
     loader *L = w->L;
     const load_table *t = w->tbl;
@@ -519,6 +521,10 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
         st[k].nvalues = (uint16_t)t->ncols;
         st[k].consistency = L->cfg.consistency;
         st[k].idempotent = 1; /* inserts with an explicit timestamp */
+    }
+    if (token) {
+        st[0].token = *token;
+        st[0].has_token = 1;
     }
     req_ctx *c = &sl->ctx[sl->nreq++];
     c->slot = sl;
@@ -541,11 +547,11 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
     return 0;
 }
 
-/* The row just encoded in w->values, alone. */
-static int send_one(worker *w, batch_slot *sl, int i)
+/* The row just encoded in w->values, alone (token: as for send_rows). */
+static int send_one(worker *w, batch_slot *sl, int i, const int64_t *token)
 {
     size_t off[2] = {0, w->values.len};
-    return send_rows(w, sl, 1, &i, w->values.data, off);
+    return send_rows(w, sl, 1, &i, w->values.data, off, token);
 }
 
 static int flush_group(worker *w, batch_slot *sl, group *g)
@@ -554,7 +560,7 @@ static int flush_group(worker *w, batch_slot *sl, group *g)
     g->n = 0;
     if (n == 0)
         return 0;
-    int rc = send_rows(w, sl, n, g->rows, g->vals.data, g->off);
+    int rc = send_rows(w, sl, n, g->rows, g->vals.data, g->off, &g->token);
     cs_buf_reset(&g->vals);
     return rc;
 }
@@ -576,7 +582,8 @@ static int group_row(worker *w, batch_slot *sl, int i)
     const load_table *t = w->tbl;
     size_t len = w->values.len;
     int ok = 0;
-    int64_t key = cql_token_of_values(t->insert, w->values.data, len, &ok);
+    int64_t token = cql_token_of_values(t->insert, w->values.data, len, &ok);
+    int64_t key = token;
     if (ok && w->mode == LOAD_BATCH_REPLICA) {
         int node;
         cql_error ce;
@@ -584,7 +591,7 @@ static int group_row(worker *w, batch_slot *sl, int i)
         key = node;
     }
     if (!ok || len > (size_t)L->cfg.batch_max_bytes)
-        return send_one(w, sl, i);
+        return send_one(w, sl, i, ok ? &token : NULL);
     group *g = NULL;
     if (w->mode == LOAD_BATCH_PARTITION) {
         g = &w->groups[0];
@@ -607,8 +614,10 @@ static int group_row(worker *w, batch_slot *sl, int i)
     if (g->n > 0 && g->vals.len + len > (size_t)L->cfg.batch_max_bytes && flush_group(w, sl, g))
         return -1;
     g->key = key;
-    if (g->n == 0)
+    if (g->n == 0) {
         g->off[0] = 0;
+        g->token = token;
+    }
     if (cs_buf_append(&g->vals, w->values.data, len)) {
         set_fatal(L, 1, "out of memory collecting rows into a batch");
         return -1;
@@ -639,7 +648,7 @@ static void submit_batch(worker *w, batch_slot *sl)
             continue;
         }
         rate_wait(L);
-        if (w->mode == LOAD_BATCH_NONE || L->cfg.batch_max_rows < 2 ? send_one(w, sl, i)
+        if (w->mode == LOAD_BATCH_NONE || L->cfg.batch_max_rows < 2 ? send_one(w, sl, i, NULL)
                                                                     : group_row(w, sl, i))
             break;
     }
