@@ -20,7 +20,7 @@ log() { printf 'deps: %s\n' "$*" >&2; }
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libuv1-dev libssl-dev liblz4-dev libcmocka-dev libsqlite3-dev libpq-dev
+  libuv1-dev libssl-dev liblz4-dev zlib1g-dev libcmocka-dev libsqlite3-dev libpq-dev
   libmariadb-dev libyaml-dev libjansson-dev libxxhash-dev
   clang libclang-rt-14-dev valgrind
   openjdk-17-jdk-headless maven
