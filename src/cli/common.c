@@ -196,10 +196,13 @@ const char run_options_help[] =
     "  --workers N          reader/encoder threads (default 2)\n"
     "  --batch-rows N       rows read per batch (default 500)\n"
     "  --max-inflight N     most write requests in flight (adaptive below it; default 4096)\n"
-    "  --batch-mode M       partition: rows of one partition in one unlogged batch\n"
-    "                       (default); replica: rows grouped by replica node; none\n"
-    "  --batch-max-rows N   rows per batch request (default 64; replica mode 10)\n"
-    "  --batch-max-bytes N  bytes of values per batch (default 65536; replica 5120)\n"
+    "  --batch-mode M       auto (default): partition for tables with clustering\n"
+    "                       columns, else replica; partition: rows of one partition\n"
+    "                       in one unlogged batch; replica: rows grouped by replica\n"
+    "                       node; none: one row per request\n"
+    "  --batch-max-rows N   rows per batch request (default 64; replica mode 8)\n"
+    "  --batch-max-bytes N  batch size as Cassandra counts it (default 65536;\n"
+    "                       replica mode 5120)\n"
     "  --rate-limit R       at most R rows per second (protects a production cluster)\n"
     "  --max-errors N|P%    stop after more than N rejected rows, or P% of rows read\n"
     "  --reject-file F      rejected rows as JSONL (default KEYSPACE.rejects.jsonl)\n"
@@ -225,14 +228,16 @@ int run_option_parse(run_options *o, int argc, char **argv, int *i)
     else if (TAKES("--batch-rows"))
         o->loader.batch_rows = atoi(v);
     else if (TAKES("--batch-mode")) {
-        if (!strcmp(v, "partition"))
+        if (!strcmp(v, "auto"))
+            o->loader.batch_mode = LOAD_BATCH_AUTO;
+        else if (!strcmp(v, "partition"))
             o->loader.batch_mode = LOAD_BATCH_PARTITION;
         else if (!strcmp(v, "replica"))
             o->loader.batch_mode = LOAD_BATCH_REPLICA;
         else if (!strcmp(v, "none"))
             o->loader.batch_mode = LOAD_BATCH_NONE;
         else {
-            cli_error("--batch-mode takes partition, replica or none, not '%s'", v);
+            cli_error("--batch-mode takes auto, partition, replica or none, not '%s'", v);
             return -1;
         }
     } else if (TAKES("--batch-max-rows")) {

@@ -18,7 +18,11 @@
  * counts reconcile and the rows that tripped it are in the reject file.
  *
  * Request shapes (cfg.batch_mode), within one read batch:
- *  - LOAD_BATCH_PARTITION (default): for a table with clustering columns,
+ *  - LOAD_BATCH_AUTO (default): PARTITION for a table with clustering
+ *    columns, REPLICA for the others (the benchmark's request-shape sweep,
+ *    docs/benchmarks.md: replica batches of 8 rows cost the server and the
+ *    client less per row than single rows).
+ *  - LOAD_BATCH_PARTITION: for a table with clustering columns,
  *    consecutive rows whose partition token is the same go as one UNLOGGED
  *    batch. Cassandra applies a single-partition batch as one mutation and
  *    does not apply its batch size limits to it. Other tables: one row per
@@ -27,10 +31,11 @@
  *    group per node) into UNLOGGED batches sent to that node, so the
  *    coordinator is a replica of every row. Multi-partition batches over
  *    5 KiB or 10 partitions make Cassandra log a warning each; over 50 KiB
- *    they fail, so the limits are the caller's to choose.
+ *    they fail. The defaults (8 rows, 5 KiB as Cassandra counts it) stay
+ *    under the warnings.
  *  - LOAD_BATCH_NONE: one row per request.
- * A group is sent when it reaches batch_max_rows or batch_max_bytes of
- * values; a row bigger than that goes alone. */
+ * A group is sent when it reaches the rows or bytes limit of the table's
+ * mode; a row bigger than that goes alone. */
 #include "load/loader.h"
 #include "cql/frame.h"
 
@@ -66,6 +71,7 @@ typedef struct group {
     int64_t key;                /* partition token or replica node */
     int64_t token;              /* token of the first row: the batch's route */
     int n;
+    size_t cost;                /* the rows' size as Cassandra counts it (row_cost) */
     cs_buf vals;                /* the rows' encoded values, back to back */
     size_t *off;                /* n + 1 offsets into vals */
     int *rows;                  /* row indexes in the batch */
@@ -101,6 +107,8 @@ struct worker {
     cql_statement *stmts;       /* batch_max_rows statements */
     const load_table *tbl;
     int mode;                   /* the batch mode used for this table */
+    int max_rows;               /* its batch limits */
+    size_t max_bytes;
     int broken;                 /* a batch of this range could not complete */
     int range_id;
     range_state rs;             /* settled counts and resume point */
@@ -158,7 +166,7 @@ void loader_config_init(loader_config *c)
     c->max_errors_pct = -1;
     c->consistency = CQL_LOCAL_QUORUM;
     c->ranges_per_table = 0;
-    c->batch_mode = LOAD_BATCH_PARTITION;
+    c->batch_mode = LOAD_BATCH_AUTO;
     c->batch_max_rows = 0;  /* 0: the mode's default */
     c->batch_max_bytes = 0;
 }
@@ -574,6 +582,29 @@ static int flush_groups(worker *w, batch_slot *sl)
     return 0;
 }
 
+/* The size of the row just encoded (values, len bytes) as Cassandra counts
+ * it against batch_size_warn_threshold (the data size of its mutations):
+ * each cell's value plus its timestamp, TTL and deletion time, one cell per
+ * collection element, and the row's own liveness and deletion. Rounded up
+ * (20 bytes a cell, 48 a row) so that a batch under the limit here is under
+ * it in Cassandra too. */
+static size_t row_cost(const load_table *t, const uint8_t *v, size_t len)
+{
+    size_t cost = 48, o = 0;
+    for (int c = 0; c < t->ncols && o + 4 <= len; c++) {
+        int32_t n = (int32_t)cs_be32(v + o);
+        o += 4;
+        if (n < 0)
+            continue;
+        cost += (size_t)n + 20;
+        cql_type_id id = t->types[c] ? t->types[c]->id : CQL_T_CUSTOM;
+        if ((id == CQL_T_LIST || id == CQL_T_SET || id == CQL_T_MAP) && n >= 4 && o + 4 <= len)
+            cost += 20 * (size_t)cs_be32(v + o);
+        o += (size_t)n;
+    }
+    return cost;
+}
+
 /* Add the row just encoded in w->values to the group of its key, sending
  * groups as they fill. */
 static int group_row(worker *w, batch_slot *sl, int i)
@@ -581,6 +612,7 @@ static int group_row(worker *w, batch_slot *sl, int i)
     loader *L = w->L;
     const load_table *t = w->tbl;
     size_t len = w->values.len;
+    size_t cost = row_cost(t, w->values.data, len);
     int ok = 0;
     int64_t token = cql_token_of_values(t->insert, w->values.data, len, &ok);
     int64_t key = token;
@@ -590,7 +622,7 @@ static int group_row(worker *w, batch_slot *sl, int i)
         ok = cql_session_replicas(L->s, t->keyspace, key, &node, 1, &ce) >= 1;
         key = node;
     }
-    if (!ok || len > (size_t)L->cfg.batch_max_bytes)
+    if (!ok || cost > w->max_bytes)
         return send_one(w, sl, i, ok ? &token : NULL);
     group *g = NULL;
     if (w->mode == LOAD_BATCH_PARTITION) {
@@ -611,20 +643,22 @@ static int group_row(worker *w, batch_slot *sl, int i)
                 return -1;
         }
     }
-    if (g->n > 0 && g->vals.len + len > (size_t)L->cfg.batch_max_bytes && flush_group(w, sl, g))
+    if (g->n > 0 && g->cost + cost > w->max_bytes && flush_group(w, sl, g))
         return -1;
     g->key = key;
     if (g->n == 0) {
         g->off[0] = 0;
         g->token = token;
+        g->cost = 0;
     }
     if (cs_buf_append(&g->vals, w->values.data, len)) {
         set_fatal(L, 1, "out of memory collecting rows into a batch");
         return -1;
     }
+    g->cost += cost;
     g->rows[g->n] = i;
     g->off[++g->n] = g->vals.len;
-    if (g->n == L->cfg.batch_max_rows)
+    if (g->n == w->max_rows)
         return flush_group(w, sl, g);
     return 0;
 }
@@ -648,7 +682,7 @@ static void submit_batch(worker *w, batch_slot *sl)
             continue;
         }
         rate_wait(L);
-        if (w->mode == LOAD_BATCH_NONE || L->cfg.batch_max_rows < 2 ? send_one(w, sl, i, NULL)
+        if (w->mode == LOAD_BATCH_NONE || w->max_rows < 2 ? send_one(w, sl, i, NULL)
                                                                     : group_row(w, sl, i))
             break;
     }
@@ -667,14 +701,21 @@ static void run_range(worker *w, const work_item *it)
     w->tbl = t;
     w->broken = 0;
     /* partition mode helps only where a partition holds several rows */
+    int clustering = 0;
+    for (int c = 0; c < t->ncols - 1; c++)
+        clustering |= t->is_key[c] == 2;
     w->mode = L->cfg.batch_mode;
-    if (w->mode == LOAD_BATCH_PARTITION) {
-        int clustering = 0;
-        for (int c = 0; c < t->ncols - 1; c++)
-            clustering |= t->is_key[c] == 2;
-        if (!clustering)
-            w->mode = LOAD_BATCH_NONE;
-    }
+    if (w->mode == LOAD_BATCH_AUTO)
+        w->mode = clustering ? LOAD_BATCH_PARTITION : LOAD_BATCH_REPLICA;
+    else if (w->mode == LOAD_BATCH_PARTITION && !clustering)
+        w->mode = LOAD_BATCH_NONE;
+    /* A single-partition batch has no size limits in Cassandra; a batch of
+     * several partitions stays under its warning thresholds (5 KiB,
+     * 10 partitions). */
+    int replica = w->mode == LOAD_BATCH_REPLICA;
+    w->max_rows = L->cfg.batch_max_rows > 0 ? L->cfg.batch_max_rows : replica ? 8 : 64;
+    w->max_bytes = (size_t)(L->cfg.batch_max_bytes > 0 ? L->cfg.batch_max_bytes
+                                                        : replica ? 5 * 1024 : 64 * 1024);
     w->range_id = it->range.id;
     state_error se;
     if (state_get_range(L->st, t->name, it->range.id, &w->rs, &se)) {
@@ -773,16 +814,11 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         L.cfg.batch_rows = 500;
     if (L.cfg.max_inflight_rows < 32)
         L.cfg.max_inflight_rows = 32;
-    /* Defaults: a single-partition batch has no size limits; a batch of
-     * several partitions stays under Cassandra's warning thresholds (5 KiB,
-     * 10 partitions). */
-    int replica = L.cfg.batch_mode == LOAD_BATCH_REPLICA;
-    if (L.cfg.batch_max_rows < 1)
-        L.cfg.batch_max_rows = replica ? 10 : 64;
+    /* Batch limits are chosen per table (run_range); 0 means the mode's
+     * default, 64 rows at most. */
     if (L.cfg.batch_max_rows > 1000)
         L.cfg.batch_max_rows = 1000;
-    if (L.cfg.batch_max_bytes < 1)
-        L.cfg.batch_max_bytes = replica ? 5 * 1024 : 64 * 1024;
+    int alloc_rows = L.cfg.batch_max_rows > 0 ? L.cfg.batch_max_rows : 64;
     if (L.cfg.ranges_per_table < 1)
         L.cfg.ranges_per_table = 4 * L.cfg.workers;
     L.st = st;
@@ -832,12 +868,12 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         cs_buf_init(&w->values, CQL_DEFAULT_MAX_BODY);
-        int ok = (w->stmts = calloc((size_t)L.cfg.batch_max_rows, sizeof *w->stmts)) != NULL;
+        int ok = (w->stmts = calloc((size_t)alloc_rows, sizeof *w->stmts)) != NULL;
         for (int k = 0; k < MAX_GROUPS; k++) {
             group *g = &w->groups[k];
             cs_buf_init(&g->vals, CQL_DEFAULT_MAX_BODY);
-            g->off = calloc((size_t)L.cfg.batch_max_rows + 1, sizeof *g->off);
-            g->rows = calloc((size_t)L.cfg.batch_max_rows, sizeof *g->rows);
+            g->off = calloc((size_t)alloc_rows + 1, sizeof *g->off);
+            g->rows = calloc((size_t)alloc_rows, sizeof *g->rows);
             ok = ok && g->off && g->rows;
         }
         for (int k = 0; k < NSLOTS; k++) {

@@ -39,14 +39,15 @@ typedef struct loader_config {
     uint16_t consistency;       /* default LOCAL_QUORUM... set by the caller */
     int64_t write_timestamp_us; /* one explicit timestamp for every write */
     int ranges_per_table;       /* split hint, default 4 * workers */
-    int batch_mode;             /* LOAD_BATCH_*, default PARTITION (see loader.c) */
+    int batch_mode;             /* LOAD_BATCH_*, default AUTO (see loader.c) */
     int batch_max_rows;         /* rows per batch request (1..1000); 0: 64 for
-                                 * partition mode, 10 for replica mode */
-    int batch_max_bytes;        /* encoded values per batch request; 0: 64 KiB for
-                                 * partition mode, 5 KiB for replica mode */
+                                 * partition mode, 8 for replica mode */
+    int batch_max_bytes;        /* size of a batch request as Cassandra counts it
+                                 * (loader.c: row_cost); 0: 64 KiB for partition
+                                 * mode, 5 KiB for replica mode */
 } loader_config;
 
-enum { LOAD_BATCH_PARTITION = 0, LOAD_BATCH_REPLICA = 1, LOAD_BATCH_NONE = 2 };
+enum { LOAD_BATCH_PARTITION = 0, LOAD_BATCH_REPLICA = 1, LOAD_BATCH_NONE = 2, LOAD_BATCH_AUTO = 3 };
 
 void loader_config_init(loader_config *c);
 

@@ -105,7 +105,8 @@ def test_load_through_resets_retries_and_rejects_nothing(build_dir, tmp_path, pr
     rows = 30_000
     data = tmp_path / "t.csv"
     data.write_text("k,v,n\n" + "".join(f"{i},value {i},{i % 7}\n" for i in range(rows)))
-    px = proxy_factory(mode="reset", resets=3, after_bytes=60_000)  # answer bytes
+    # answer bytes: rows go in batches of about 8, so 30,000 rows get ~3,800 answers
+    px = proxy_factory(mode="reset", resets=3, after_bytes=10_000)
     report = tmp_path / "report.json"
     p = subprocess.run([str(build_dir / "cqlshift"), "load", str(data),
                         f"cassandra://127.0.0.1:{px.port}/{ks}?discovery=off", "t",
