@@ -5,7 +5,8 @@
 #
 #   bench/sweep.sh [CSV] [ROWS] [REPS]
 #
-# Each shape runs REPS times (default 3), round-robin; the table shows the
+# SHAPES=a,b,c runs only those shapes (their numbers in the list below,
+# from 1). Each shape runs REPS times (default 3), round-robin; the table shows the
 # median and the range of the server CPU per row (the figures are noisy on
 # a 2-core machine where client and server share the cores).
 #
@@ -45,8 +46,11 @@ c.shutdown()
 PY
 }
 
+SHAPE_NO=0
 run() { # label uri-options cqlshift-options...
   local label="$1" uriopts="$2"; shift 2
+  SHAPE_NO=$((SHAPE_NO + 1))
+  if [[ -n "${SHAPES:-}" && ",$SHAPES," != *",$SHAPE_NO,"* ]]; then return; fi
   fresh_table sweep
   sleep 5 # let compaction and flushes from the previous shape settle
   local c0 c1
@@ -69,13 +73,14 @@ print(json.dumps({"label": label, "rows_per_s": t["rows_per_s"],
 PY
 }
 shapes() {
-run "single-row EXECUTE (default for this table)" "" --batch-mode none
+SHAPE_NO=0
+run "default (auto: replica batches, 8 rows / 5 KiB)" ""
+run "single-row EXECUTE" "" --batch-mode none
 run "unlogged batch by replica, 4 rows" "" --batch-mode replica --batch-max-rows 4
-run "unlogged batch by replica, 10 rows / 5 KiB" "" --batch-mode replica
-run "unlogged batch by replica, 30 rows / 16 KiB" "" --batch-mode replica --batch-max-rows 30 --batch-max-bytes 16384
-run "single-row, LZ4" "?lz4=on" --batch-mode none
-run "single-row, 256 in flight" "" --batch-mode none --max-inflight 256
-run "single-row, 2 connections" "?connections=2" --batch-mode none
+run "unlogged batch by replica, 16 rows / 10 KiB (over the warning thresholds)" "" --batch-mode replica --batch-max-rows 16 --batch-max-bytes 10240
+run "default, LZ4" "?lz4=on"
+run "default, 2 connections" "?connections=2"
+run "default, 256 in flight" "" --max-inflight 256
 }
 for rep in $(seq 1 "$REPS"); do shapes; done > "$TMP/results.jsonl"
 python3 - "$TMP/results.jsonl" <<'PY'
