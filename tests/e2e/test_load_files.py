@@ -9,6 +9,7 @@ import decimal
 import json
 import os
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -359,3 +360,46 @@ def test_replica_batches_land_exactly_and_oversized_batches_are_rejected(
     assert all("Cassandra refused the batch of" in r["reason"] for r in rej), rej[:2]
     assert len(rej) == t["rejected"]
     assert len(list(py_session.execute(f"SELECT id FROM {ks}.t"))) == t["written"]
+
+
+
+def batch_warnings(run_dir, ks, table):
+    """Cassandra's 'Batch for [ks.table] is of size ..., exceeding ...'
+    warnings, over every node's system.log."""
+    return sum(log.read_text(errors="replace").count(f"Batch for [{ks}.{table}]")
+               for log in (run_dir / "cassandra-main").glob("node-*/logs/system.log"))
+
+
+def test_default_shape_batches_by_replica_under_cassandras_warning(
+        build_dir, tmp_path, main_hosts, py_session, fresh_keyspace, run_dir):
+    """The default request shape (auto) writes a table without clustering
+    columns in unlogged batches grouped by replica, sized as Cassandra
+    counts a batch (a set is a cell per element), so Cassandra logs no
+    batch-size warning, and every row lands in far fewer requests. A control
+    load with a larger byte limit into a twin table makes the warnings
+    appear, so the log check can fail."""
+    ks = fresh_keyspace
+    rows = 3000
+    want = {i: (f"a{i:05d}" * 4, "b" * 200, i * 7, {f"t{i % 5}", f"u{i % 3}", "common"})
+            for i in range(rows)}
+    f = tmp_path / "wide.csv"
+    f.write_text("id,a,b,n,tags\n" + "".join(
+        f"{i},{a},{b},{n},\"[{','.join(repr(x) for x in sorted(t))}]\"\n"
+        for i, (a, b, n, t) in want.items()))
+    for table, extra in (("wide", ()), ("control", ("--batch-max-rows", 30,
+                                                     "--batch-max-bytes", 12_000))):
+        py_session.execute(f"CREATE TABLE {ks}.{table} (id int PRIMARY KEY, a text, b text, "
+                           f"n bigint, tags set<text>)")
+        p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, *extra, table=table)
+        assert p.returncode == 0, p.stderr.decode()
+        t = rep["tables"][0]
+        assert t["written"] == rows and rej == [], t
+        assert t["write_requests"] <= rows // 5, t
+        got = {r.id: (r.a, r.b, r.n, set(r.tags))
+               for r in py_session.execute(f"SELECT * FROM {ks}.{table}")}
+        assert got == want
+    deadline = time.monotonic() + 30  # the server's log is written asynchronously
+    while batch_warnings(run_dir, ks, "control") == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert batch_warnings(run_dir, ks, "control") > 0
+    assert batch_warnings(run_dir, ks, "wide") == 0
