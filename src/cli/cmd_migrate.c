@@ -102,10 +102,24 @@ int cmd_migrate(int argc, char **argv)
     int nlt = 0;
     if (!s || !lt || !totals)
         goto out;
-    if (model_apply(&m, s, &me)) {
-        cli_error("%s", me.msg);
-        rc = me.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-        goto out;
+    {
+        cs_buf notes;
+        cs_buf_init(&notes, 64 * 1024);
+        int arc = model_apply(&m, s, &notes, &me);
+        /* One note per column whose existing type differs from the model. */
+        const char *p = (const char *)notes.data, *end = p + notes.len;
+        while (!o.quiet && p && p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            fprintf(stderr, "cqlshift: note: %.*s\n", (int)len, p);
+            p += len + 1;
+        }
+        cs_buf_release(&notes);
+        if (arc) {
+            cli_error("%s", me.msg);
+            rc = me.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+            goto out;
+        }
     }
     for (int i = 0; i < m.ntables; i++) {
         const target_table *tt = &m.tables[i];
@@ -141,8 +155,11 @@ int cmd_migrate(int argc, char **argv)
             cli_error("out of memory");
             goto out;
         }
+        /* Convert to the types of the table as it is (an existing table
+         * may have other types than the model: model_apply). */
+        const cql_metadata *bm = cql_prepared_bind(ins);
         for (int c = 0; c < tt->ncols; c++) {
-            types[c] = tt->cols[c].type;
+            types[c] = bm && bm->cols && bm->ncols == n ? bm->cols[c].type : tt->cols[c].type;
             names[c] = tt->cols[c].name;
             src_cols[c] = tt->cols[c].source_col;
             is_key[c] = tt->cols[c].kind;

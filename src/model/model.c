@@ -656,7 +656,7 @@ static void diff_line(cs_buf *d, int *ndiff, const char *fmt, ...)
 
 /* Compare the server's definition of t with ours; append differences. */
 static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int *ndiff,
-                       model_error *err)
+                       cs_buf *notes, model_error *err)
 {
     char q[512];
     snprintf(q, sizeof q,
@@ -716,9 +716,17 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
         } else {
             server_column *x = &sc[found];
             seen[found] = 1;
-            if (strcmp(x->type, wt))
-                diff_line(diff, ndiff, "%s: column %s exists as %s, the model wants %s", ref,
-                          tc->name, x->type, wt);
+            /* Another type is the user's choice (a table created by hand
+             * with int for bigint, set<text> for text...): every value is
+             * converted to it by that type's rules, or its row is rejected.
+             * Counters cannot be written by INSERT. */
+            if (strcmp(x->type, wt) && !strcmp(x->type, "counter"))
+                diff_line(diff, ndiff, "%s: column %s exists as counter, which INSERT cannot "
+                          "write; the model wants %s", ref, tc->name, wt);
+            else if (strcmp(x->type, wt) && notes)
+                cs_buf_printf(notes, "%s.%s: the existing table has %s where the model would "
+                              "use %s; values are converted to %s, and a value that does not "
+                              "convert rejects its row\n", ref, tc->name, x->type, wt, x->type);
             if (strcmp(x->kind, kind_name(tc->kind)))
                 diff_line(diff, ndiff, "%s: column %s is a %s there, the model wants a %s", ref,
                           tc->name, kind_words(x->kind), kind_words(kind_name(tc->kind)));
@@ -742,7 +750,7 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
     return 0;
 }
 
-int model_apply(const model *m, cql_session *s, model_error *err)
+int model_apply(const model *m, cql_session *s, cs_buf *notes, model_error *err)
 {
     if (err) {
         err->code = 0;
@@ -770,7 +778,7 @@ int model_apply(const model *m, cql_session *s, model_error *err)
     cs_buf_init(&diff, 64 * 1024);
     int ndiff = 0;
     for (int i = 0; i < m->ntables; i++)
-        if (check_table(s, &m->tables[i], &diff, &ndiff, err)) {
+        if (check_table(s, &m->tables[i], &diff, &ndiff, notes, err)) {
             cs_buf_release(&diff);
             goto out;
         }

@@ -73,9 +73,15 @@ int model_insert_cql(const target_table *t, cs_buf *out);
 
 /* Create the keyspace (SimpleStrategy RF 1 unless it exists) and every
  * table with IF NOT EXISTS, wait for schema agreement, then compare every
- * table that already existed with the model. A difference is refused with
- * code 2 and a readable diff: "table ks.t exists with column x int, the
- * model wants x bigint; drop those tables or migrate into another keyspace". */
-int model_apply(const model *m, cql_session *s, model_error *err);
+ * table that already existed with the model. A column with another type
+ * than the model's is accepted (its values are converted to the table's
+ * type): one line "ks.t.col: ..." is appended to `notes` (may be NULL) for
+ * each. A missing column, another key layout, an extra key column or a
+ * counter column is refused with code 2 and a readable diff, one line per
+ * difference: "ks.t: column x is missing; the model wants x bigint
+ * (regular)"; the caller should drop those tables or use another keyspace.
+ * Writers must convert to the types the server reports for the insert
+ * (cql_prepared_bind), not to the model's. */
+int model_apply(const model *m, cql_session *s, cs_buf *notes, model_error *err);
 
 #endif

@@ -122,3 +122,68 @@ def test_summary_reconciles_on_stderr(build_dir, source_dir, fresh_keyspace, tmp
     lines = [line for line in p.stderr.splitlines() if line.strip().startswith(("genre", "mediatype"))]
     assert len(lines) == 2, p.stderr
     assert str(len(chinook["Genre"][2])) in " ".join(lines)
+
+
+def test_existing_table_with_other_types_gets_converted_values(build_dir, py_session,
+                                                                 fresh_keyspace, tmp_path,
+                                                                 main_hosts):
+    """A table created by hand with other types than the model's (int for
+    bigint, set<text> for text holding a list literal, a key of type int) is
+    written with the table's types: each value converted, a value that does
+    not convert rejected with its reason, a note per column."""
+    ks = fresh_keyspace
+    db = tmp_path / "shop.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, tags TEXT, "
+                "price DECIMAL, name TEXT)")
+    rows = [(1, 5, "['red','vip']", "12.50", "one"),
+            (2, 3000000000, "['blue']", "1", "too many"),      # qty out of int range
+            (3, 7, "not a list", "2", "bad tags"),             # tags not a set literal
+            (4, None, None, None, None),
+            (5, -2147483648, "['a', 'b', 'a']", "0.5", "five")]
+    con.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    py_session.execute(f"CREATE TABLE {ks}.items (id int PRIMARY KEY, qty int, tags set<text>, "
+                       "price decimal, name text)", timeout=60)
+    rej = tmp_path / "rej.jsonl"
+    report = tmp_path / "report.json"
+    p = cqlshift(build_dir, "migrate", f"sqlite:{db}", f"cassandra://{main_hosts[0]}/{ks}",
+                 "--reject-file", rej, "--report", report, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    for col, have, model in (("id", "int", "bigint"), ("qty", "int", "bigint"),
+                             ("tags", "set<text>", "text")):
+        assert (f"cqlshift: note: {ks}.items.{col}: the existing table has {have} where the "
+                f"model would use {model}; values are converted to {have}") in p.stderr, p.stderr
+    assert "price: the existing table" not in p.stderr     # same type: no note
+    t = json.loads(report.read_text())["tables"][0]
+    assert (t["read"], t["written"], t["rejected"]) == (5, 3, 2), t
+    rejects = {json.loads(line)["position"]: json.loads(line)["reason"]
+               for line in rej.read_text().splitlines()}
+    assert set(rejects) == {2, 3}, rejects
+    assert "qty" in rejects[2] and "out of range" in rejects[2], rejects[2]
+    assert "tags" in rejects[3], rejects[3]
+    got = {r.id: r for r in py_session.execute(f"SELECT id, qty, tags, price, name FROM {ks}.items")}
+    assert set(got) == {1, 4, 5}
+    assert (got[1].qty, got[1].tags, got[1].price, got[1].name) == \
+        (5, {"red", "vip"}, decimal.Decimal("12.5"), "one")
+    assert (got[4].qty, got[4].tags, got[4].price, got[4].name) == (None, None, None, None)
+    assert (got[5].qty, got[5].tags) == (-2147483648, {"a", "b"})
+
+
+def test_existing_counter_column_is_refused(build_dir, py_session, fresh_keyspace, tmp_path,
+                                            main_hosts):
+    ks = fresh_keyspace
+    db = tmp_path / "c.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE hits (page TEXT PRIMARY KEY, n INTEGER)")
+    con.execute("INSERT INTO hits VALUES ('home', 3)")
+    con.commit()
+    con.close()
+    py_session.execute(f"CREATE TABLE {ks}.hits (page text PRIMARY KEY, n counter)", timeout=60)
+    p = cqlshift(build_dir, "migrate", f"sqlite:{db}", f"cassandra://{main_hosts[0]}/{ks}",
+                 cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert f"{ks}.hits: column n exists as counter, which INSERT cannot write; the model " \
+           "wants bigint" in p.stderr, p.stderr
+    assert py_session.execute(f"SELECT n FROM {ks}.hits WHERE page = 'home'").one() is None

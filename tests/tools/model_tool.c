@@ -88,10 +88,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "model_tool: %s\n", ce.msg);
             rc = 1;
         } else {
-            if (model_apply(&m, s, &me)) {
+            cs_buf notes;
+            cs_buf_init(&notes, 64 * 1024);
+            if (model_apply(&m, s, &notes, &me)) {
                 fprintf(stderr, "model_tool: %s\n", me.msg);
                 rc = me.code == 2 ? 2 : 1;
             }
+            if (notes.len)
+                fprintf(stderr, "%.*s", (int)notes.len, (const char *)notes.data);
+            cs_buf_release(&notes);
             cql_session_close(s);
         }
     }
