@@ -413,6 +413,10 @@ static void on_row_done(cql_future *f, void *ud)
     if (!e) {
         atomic_fetch_add(&sl->written, c->nrows);
         atomic_fetch_add(&w->tbl->progress->written, c->nrows);
+        const cql_result *r = cql_future_result(f);
+        const char *const *warn = r ? cql_result_warnings(r) : NULL;
+        if (warn && warn[0])
+            progress_table_warning(w->tbl->progress, warn[0]);
     } else if (e->code == CQL_E_SERVER && !cql_server_error_is_transient(e->server_code)) {
         char reason[700];
         if (c->nrows == 1)

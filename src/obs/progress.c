@@ -108,6 +108,9 @@ progress *progress_new(int ntables, int quiet, int tty, double interval_s)
         atomic_init(&p->tables[i].read, 0);
         atomic_init(&p->tables[i].written, 0);
         atomic_init(&p->tables[i].rejected, 0);
+        atomic_init(&p->tables[i].requests, 0);
+        atomic_init(&p->tables[i].warned, 0);
+        atomic_init(&p->tables[i].warning_state, 0);
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_condattr_t ca;
@@ -118,6 +121,18 @@ progress *progress_new(int ntables, int quiet, int tty, double interval_s)
     p->started_mono = mono_seconds();
     clock_gettime(CLOCK_REALTIME, &p->started_wall);
     return p;
+}
+
+void progress_table_warning(table_progress *t, const char *warning)
+{
+    if (!t)
+        return;
+    atomic_fetch_add(&t->warned, 1);
+    int none = 0;
+    if (atomic_compare_exchange_strong(&t->warning_state, &none, 1)) {
+        snprintf(t->first_warning, sizeof t->first_warning, "%s", warning ? warning : "");
+        atomic_store(&t->warning_state, 2);
+    }
 }
 
 table_progress *progress_table(progress *p, int i)
@@ -155,7 +170,8 @@ void progress_table_finished(progress *p, int i)
 typedef struct table_snap {
     const char *name;
     int64_t total;
-    long long read, written, rejected, done, requests;
+    long long read, written, rejected, done, requests, warned;
+    const char *first_warning;  /* NULL until set */
     double started, finished;
     long long start_done;
 } table_snap;
@@ -175,6 +191,8 @@ static table_snap snapshot(progress *p, int i)
     s.written = atomic_load(&t->written);
     s.rejected = atomic_load(&t->rejected);
     s.requests = atomic_load(&t->requests);
+    s.warned = atomic_load(&t->warned);
+    s.first_warning = atomic_load(&t->warning_state) == 2 ? t->first_warning : NULL;
     s.done = s.written + s.rejected;
     return s;
 }
@@ -411,6 +429,7 @@ static table_snap totals(progress *p, double now, int *all_ok)
         t.written += s.written;
         t.rejected += s.rejected;
         t.requests += s.requests;
+        t.warned += s.warned;
         if (!reconciles(&s))
             *all_ok = 0;
     }
@@ -497,6 +516,12 @@ int progress_finish(progress *p)
                           "MISMATCH: table %s: read %lld = written %lld + rejected %lld does "
                           "not hold\n",
                           s.name, s.read, s.written, s.rejected);
+        if (s.warned && !p->quiet)
+            cs_buf_printf(&b,
+                          "cqlshift: note: Cassandra attached a warning to %lld write request%s "
+                          "of %s; the first: %s\n",
+                          s.warned, s.warned == 1 ? "" : "s", s.name,
+                          s.first_warning ? s.first_warning : "(not kept)");
     }
     emit(&b);
     cs_buf_release(&b);
@@ -536,6 +561,9 @@ static json_t *table_json(const table_snap *s, double secs, int ok_flag)
     json_object_set_new(o, "written", json_integer(s->written));
     json_object_set_new(o, "rejected", json_integer(s->rejected));
     json_object_set_new(o, "write_requests", json_integer(s->requests));
+    json_object_set_new(o, "server_warnings", json_integer(s->warned));
+    json_object_set_new(o, "first_server_warning",
+                        s->first_warning ? json_name(s->first_warning) : json_null());
     json_object_set_new(o, "seconds", json_rounded(secs, 1000));
     json_object_set_new(o, "rows_per_s", json_rounded(per_second(s->read, secs), 10));
     json_object_set_new(o, "ok", json_boolean(ok_flag));
@@ -567,6 +595,7 @@ static json_t *report_json(progress *p, const char *source, const char *target)
     json_object_set_new(root, "tables", arr);
     json_t *t = table_json(&tot, run_secs, all_ok);
     json_object_del(t, "table");
+    json_object_del(t, "first_server_warning");
     json_object_set_new(root, "totals", t);
     json_object_set_new(root, "ok", json_boolean(all_ok));
     return root;

@@ -10,7 +10,8 @@
  * written under a mutex, flushed per row (rows are rare and must survive a crash).
  *
  * report: the final summary as JSON (per table: read, written, rejected,
- * seconds, rows_per_s, and "ok": read == written + rejected).
+ * write_requests, server_warnings and the first one, seconds, rows_per_s,
+ * and "ok": read == written + rejected).
  */
 #ifndef CQLSHIFT_OBS_PROGRESS_H
 #define CQLSHIFT_OBS_PROGRESS_H
@@ -26,6 +27,9 @@ typedef struct table_progress {
     atomic_llong written;
     atomic_llong rejected;
     atomic_llong requests;    /* write requests sent (a batch of one partition counts once) */
+    atomic_llong warned;      /* write requests whose answer carried a server warning */
+    atomic_int warning_state; /* 0 none, 1 being copied, 2 first_warning is set */
+    char first_warning[512];  /* the first such warning (cut to fit) */
     double started;           /* monotonic seconds; 0 until started */
     double finished;          /* 0 until finished */
 } table_progress;
@@ -38,10 +42,15 @@ table_progress *progress_table(progress *p, int i);
 void progress_start(progress *p);            /* starts the display thread */
 void progress_table_started(progress *p, int i);
 void progress_table_finished(progress *p, int i);
+/* Count one write request of table t whose answer carried a server warning
+ * (e.g. Cassandra's batch size warning); the first text is kept for the
+ * summary and the report. Thread-safe, lock-free. */
+void progress_table_warning(table_progress *t, const char *warning);
 /* Stop the display thread and print the final summary table on stderr:
  * table, read, written, rejected, seconds, rows/s, and a check mark or
- * "MISMATCH" for read = written + rejected. Returns 0 if every table
- * reconciles, -1 otherwise. */
+ * "MISMATCH" for read = written + rejected; then, per table whose writes
+ * drew server warnings, a note with their count and the first text. Returns
+ * 0 if every table reconciles, -1 otherwise. */
 int progress_finish(progress *p);
 /* Write the report JSON to path ("-" = stdout). 0 or -1 (errno set). */
 int progress_write_report(progress *p, const char *path, const char *source, const char *target);

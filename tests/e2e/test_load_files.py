@@ -8,6 +8,7 @@ import datetime
 import decimal
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -398,8 +399,23 @@ def test_default_shape_batches_by_replica_under_cassandras_warning(
         got = {r.id: (r.a, r.b, r.n, set(r.tags))
                for r in py_session.execute(f"SELECT * FROM {ks}.{table}")}
         assert got == want
+        # the warnings Cassandra attaches to its answers are counted too
+        if table == "wide":
+            assert (t["server_warnings"], t["first_server_warning"]) == (0, None), t
+        else:
+            assert 0 < t["server_warnings"] <= t["write_requests"], t
+            assert t["first_server_warning"].startswith(f"Batch for [{ks}.control] is of size"), t
+            assert rep["totals"]["server_warnings"] == t["server_warnings"]
     deadline = time.monotonic() + 30  # the server's log is written asynchronously
     while batch_warnings(run_dir, ks, "control") == 0 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert batch_warnings(run_dir, ks, "control") > 0
     assert batch_warnings(run_dir, ks, "wide") == 0
+    # without --quiet, the user is told after the summary
+    p = cqlshift(build_dir, "load", f, f"cassandra://{main_hosts[0]}/{ks}", "control",
+                 "--batch-max-rows", 30, "--batch-max-bytes", 12_000, "--reject-file",
+                 tmp_path / "r2.jsonl", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"cqlshift: note: Cassandra attached a warning to \d+ write requests of "
+                     rf"control; the first: Batch for \[{ks}\.control\] is of size",
+                     p.stderr.decode()), p.stderr.decode()
