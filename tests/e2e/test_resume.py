@@ -118,7 +118,8 @@ def test_kill_9_during_sqlite_migrate_then_resume(build_dir, tmp_path, main_host
     make_sqlite(db)
     state = tmp_path / "state.db"
     args = [str(build_dir / "cqlshift"), "migrate", f"sqlite:{db}",
-            f"cassandra://{main_hosts[0]}/{ks}", "--state", str(state), "--quiet"]
+            f"cassandra://{main_hosts[0]}/{ks}", "--state", str(state), "--quiet",
+            "--reject-file", str(tmp_path / "rejects.jsonl")]
     target = random.Random().randint(30_000, 250_000)
     run_and_kill(args, state, target)
 
