@@ -1,0 +1,46 @@
+# fixtures: cassandra_main
+"""The benchmark harness of issue 9 (bench/run.py --smoke), end to end.
+
+10,000 rows, one run of every tool: cqlshift load and migrate (the binary of
+this build), DSBulk 1.10.0 at defaults and with replica-set batches, cqlsh
+COPY FROM at defaults and tuned, and the hand-written Python-driver loader.
+The harness counts the rows each run left in Cassandra with the Python
+driver (by token ranges) and compares every sampled row value by value; this
+test checks its results file for all seven tools. The timings are not
+compared: they mean nothing at this size, on a node the other tests share.
+
+bench/setup.sh installs the peer tools on first use (DSBulk's modules with
+Maven, cqlsh and the bench venv with pip) into ~/.cache/cqlshift."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
+         "python-driver", "cqlshift-sqlite"]
+
+
+def test_smoke_run_of_every_tool_loads_exact_rows_and_values(build_dir, source_dir, tmp_path):
+    repo = Path(source_dir)
+    cache = Path(os.environ.get("CQLSHIFT_CACHE", Path.home() / ".cache" / "cqlshift"))
+    setup = subprocess.run(["bash", str(repo / "bench" / "setup.sh")], capture_output=True,
+                           text=True, timeout=900)
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    env = dict(os.environ, CQLSHIFT_BIN=str(build_dir / "cqlshift"), BENCH_CLUSTER="main")
+    out = tmp_path / "out"
+    p = subprocess.run([str(cache / "bench-venv" / "bin" / "python"), str(repo / "bench" / "run.py"),
+                        "--smoke", "--out", str(out), "--doc", str(tmp_path / "smoke.md")],
+                       capture_output=True, text=True, env=env, timeout=1500)
+    assert p.returncode == 0, p.stderr[-5000:]
+    results = [json.loads(line) for line in (out / "results-10000.jsonl").read_text().splitlines()]
+    assert sorted(r["tool"] for r in results) == sorted(TOOLS)
+    for r in results:
+        assert r["rc"] == 0, r
+        assert r["count"] == 10000, r            # counted with the Python driver
+        assert r["checked"] >= 10000 and r["bad"] == 0, r
+        assert r["client_cpu"] > 0 and r["wall"] > 0, r
+    report = (tmp_path / "smoke.md").read_text()
+    for label in ("cqlshift load (CSV)", "DSBulk 1.10.0 (defaults)", "cqlsh COPY FROM (tuned)",
+                  "cqlshift migrate (SQLite)"):
+        assert label in report, label
