@@ -197,17 +197,16 @@ def nodetool(*args):
 QUIET_LIMIT = 60.0   # 10 s with --smoke, whose numbers are not compared
 
 
-def wait_quiet(pid, limit=None):
+def wait_quiet(pid):
     """Wait until Cassandra uses under 5% of a core over 2 s (compactions and
-    flushes of earlier runs done), at most `limit` seconds."""
-    limit = QUIET_LIMIT if limit is None else limit
+    flushes of earlier runs done), at most QUIET_LIMIT seconds."""
     t0 = time.time()
-    while time.time() - t0 < limit:
+    while time.time() - t0 < QUIET_LIMIT:
         a = proc_cpu(pid)
         time.sleep(2)
         if (proc_cpu(pid) - a) / 2 < 0.05:
             return
-    log("server not quiet after %.0f s; going on" % limit)
+    log("server not quiet after %.0f s; going on" % QUIET_LIMIT)
 
 
 # ------------------------------------------------------------------ measure

@@ -720,10 +720,11 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
              * with int for bigint, set<text> for text...): every value is
              * converted to it by that type's rules, or its row is rejected.
              * Counters cannot be written by INSERT. */
-            if (strcmp(x->type, wt) && !strcmp(x->type, "counter"))
+            int other_type = strcmp(x->type, wt) != 0;
+            if (other_type && !strcmp(x->type, "counter"))
                 diff_line(diff, ndiff, "%s: column %s exists as counter, which INSERT cannot "
                           "write; the model wants %s", ref, tc->name, wt);
-            else if (strcmp(x->type, wt) && notes)
+            else if (other_type && notes)
                 cs_buf_printf(notes, "%s.%s: the existing table has %s where the model would "
                               "use %s; values are converted to %s, and a value that does not "
                               "convert rejects its row\n", ref, tc->name, x->type, wt, x->type);
