@@ -228,14 +228,18 @@ static char *row_values_json(const src_row *r)
         case SV_JSON: j = json_deep_copy(v->u.j); break;
         case SV_BLOB: break;
         }
-        if (!j) { /* blob, or text that is not UTF-8: hex */
+        if (!j) { /* blob, or text that is not UTF-8: hex ("0x" for an empty blob) */
+            static const char digits[] = "0123456789abcdef";
             size_t n = v->u.s.n;
-            char *hex = malloc(2 * n + 3);
+            char *hex = malloc(2 * n + 2);
             if (hex) {
                 memcpy(hex, "0x", 2);
-                for (size_t k = 0; k < n; k++)
-                    snprintf(hex + 2 + 2 * k, 3, "%02x", (unsigned char)v->u.s.p[k]);
-                j = json_string(hex);
+                for (size_t k = 0; k < n; k++) {
+                    unsigned char b = (unsigned char)v->u.s.p[k];
+                    hex[2 + 2 * k] = digits[b >> 4];
+                    hex[3 + 2 * k] = digits[b & 15];
+                }
+                j = json_stringn(hex, 2 * n + 2);
                 free(hex);
             }
         }
