@@ -683,9 +683,13 @@ int cqlt_format_date(int64_t days, char *buf)
     return snprintf(buf, 48, "%04d-%02u-%02u", (int)y, m, d);
 }
 
-/* "HH:MM[:SS[.f{1,9}]]" -> ns; 0 or -1. */
+/* "HH:MM[:SS[.f...]]" -> ns. Digits after the first max_frac of the
+ * fraction must be zeros ("12:00:00.123000" with max_frac 3 is exact).
+ * 0; 1 when such a digit is not zero (*ns and *i are still set, the digits
+ * cut: the caller refuses the value, saying why); -1 if malformed. */
 static int parse_hms(const char *s, size_t n, size_t *i, int64_t *ns, int max_frac)
 {
+    int lost = 0;
     unsigned h, mi, sec = 0;
     size_t k = *i;
     if (fixed_digits(s, n, &k, 2, &h) || k >= n || s[k] != ':')
@@ -704,8 +708,7 @@ static int parse_hms(const char *s, size_t n, size_t *i, int64_t *ns, int max_fr
             int64_t scale = 100000000;
             while (k < n && s[k] >= '0' && s[k] <= '9') {
                 if (nd >= max_frac) {
-                    if (s[k] != '0') /* sub-precision digits must be zero: never lose data silently */
-                        return -1;
+                    lost |= s[k] != '0'; /* never lose digits silently */
                 } else {
                     frac += (s[k] - '0') * scale;
                     scale /= 10;
@@ -720,14 +723,28 @@ static int parse_hms(const char *s, size_t n, size_t *i, int64_t *ns, int max_fr
         return -1;
     *ns = ((int64_t)h * 3600 + mi * 60 + sec) * 1000000000 + frac;
     *i = k;
-    return 0;
+    return lost;
+}
+
+/* The refusal of a well-formed value whose fraction has digits below the
+ * type's precision (unit: "millisecond" or "nanosecond"). */
+static int fail_lost_digits(cql_error *err, const cql_type *t, const char *s, size_t n, const char *unit)
+{
+    char tb[96], q[80];
+    return cql_fail(err, CQL_E_ENCODE,
+                    "%s has digits below the %s, which Cassandra's %s does not keep: they would be "
+                    "lost, so the value is refused (round it in the source; trailing zeros are fine)",
+                    cqlt_quote(s, n, q, sizeof q), unit, cqlt_type_str(t, tb, sizeof tb));
 }
 
 static int put_time_text(const cql_type *t, const char *s, size_t n, cs_buf *out, cql_error *err)
 {
     int64_t ns;
     size_t i = 0;
-    if (parse_hms(s, n, &i, &ns, 9) || i != n) {
+    int rc = parse_hms(s, n, &i, &ns, 9);
+    if (rc == 1 && i == n)
+        return fail_lost_digits(err, t, s, n, "nanosecond");
+    if (rc || i != n) {
         if (cqlt_parse_i64(s, n, 0, 86399999999999LL, &ns))
             return fail_got(err, "a time HH:MM:SS[.fffffffff] or nanoseconds since midnight", t, s, n);
     }
@@ -743,16 +760,20 @@ int cqlt_format_time(int64_t ns, char *buf)
                     (int)(ns % 1000000000));
 }
 
+/* ISO 8601 text -> ms since the epoch: 0, -1 if malformed, -2 if well
+ * formed but with nonzero digits below the millisecond. */
 static int parse_timestamp(const char *s, size_t n, int64_t *ms)
 {
     size_t i = 0;
     int64_t days, tod = 0, off_min = 0;
+    int lost = 0;
     if (parse_ymd(s, n, &i, &days))
         return -1;
     if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
         i++;
         int64_t ns;
-        if (parse_hms(s, n, &i, &ns, 3))
+        lost = parse_hms(s, n, &i, &ns, 3);
+        if (lost < 0)
             return -1;
         tod = ns / 1000000;
         if (i < n && s[i] == ' ')
@@ -782,13 +803,16 @@ static int parse_timestamp(const char *s, size_t n, int64_t *ms)
         __builtin_sub_overflow(v, off_min * 60000, &v))
         return -1;
     *ms = v;
-    return 0;
+    return lost ? -2 : 0;
 }
 
 static int put_timestamp_text(const cql_type *t, const char *s, size_t n, cs_buf *out, cql_error *err)
 {
     int64_t ms;
-    if (parse_timestamp(s, n, &ms) && cqlt_parse_i64(s, n, INT64_MIN, INT64_MAX, &ms))
+    int rc = parse_timestamp(s, n, &ms);
+    if (rc == -2)
+        return fail_lost_digits(err, t, s, n, "millisecond");
+    if (rc && cqlt_parse_i64(s, n, INT64_MIN, INT64_MAX, &ms))
         return fail_got(err, "an ISO 8601 timestamp like 2024-01-31T12:00:00.000Z or integer milliseconds", t, s,
                         n);
     if (cs_buf_put_u64(out, (uint64_t)ms))

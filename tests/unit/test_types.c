@@ -390,6 +390,8 @@ static void test_dates_times(void **state)
     EXPECT_TEXT("time", "12:34:56.789", "00000008000029327b048f40");
     EXPECT_TEXT_FAIL("time", "24:00:00", "expected a time");
     EXPECT_TEXT_FAIL("time", "86400000000000", "expected a time");
+    EXPECT_TEXT("time", "12:34:56.7890000000", "00000008000029327b048f40");
+    EXPECT_TEXT_FAIL("time", "12:34:56.7890000001", "below the nanosecond, which Cassandra's time");
     EXPECT_DEC("time", "00004e94914effff", "\"23:59:59.999999999\"");
     EXPECT_DEC_FAIL("time", "ffffffffffffffff");
     roundtrip("time", "\"01:02:03.000000004\"", "\"01:02:03.000000004\"");
@@ -403,7 +405,14 @@ static void test_dates_times(void **state)
     EXPECT_TEXT("timestamp", "-1", "00000008ffffffffffffffff");
     EXPECT_TEXT("timestamp", "2024-01-31T12:00:00.000-0530", "000000080000018d609209c0");
     EXPECT_TEXT("timestamp", "1970-01-01T00:00:00.0010000Z", "000000080000000000000001");
-    EXPECT_TEXT_FAIL("timestamp", "1970-01-01T00:00:00.0001Z", "expected an ISO 8601 timestamp");
+    /* digits below the millisecond: zeros are exact, others would be lost */
+    EXPECT_TEXT("timestamp", "2024-01-31T12:00:00.123000Z", "000000080000018d5f63ea7b");
+    EXPECT_TEXT("timestamp", "2024-01-31 12:00:00.123000000", "000000080000018d5f63ea7b");
+    EXPECT_TEXT_FAIL("timestamp", "1970-01-01T00:00:00.0001Z",
+                     "'1970-01-01T00:00:00.0001Z' has digits below the millisecond, which "
+                     "Cassandra's timestamp does not keep: they would be lost");
+    EXPECT_TEXT_FAIL("timestamp", "2024-01-31T12:00:00.123456+01:00", "below the millisecond");
+    EXPECT_TEXT_FAIL("timestamp", "2024-01-31T12:00:00.123456 junk", "expected an ISO 8601 timestamp");
     EXPECT_TEXT_FAIL("timestamp", "2024-13-01", "ISO 8601");
     EXPECT_TEXT_FAIL("timestamp", "292278994-08-17T07:12:55.808Z", "ISO 8601"); /* past int64 ms */
     EXPECT_DEC("timestamp", "0000000000000000", "\"1970-01-01T00:00:00.000Z\"");
