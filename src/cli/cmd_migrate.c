@@ -18,6 +18,10 @@ static void migrate_usage(FILE *out)
             "row. SOURCE is sqlite:FILE (or a .db/.sqlite file).\n\n"
             "Options:\n"
             "  --tables A,B         only these source tables\n"
+            "  --replication R      replication of a keyspace that migrate creates:\n"
+            "                       SimpleStrategy:N, or DC:N[,DC:N...] for\n"
+            "                       NetworkTopologyStrategy (default SimpleStrategy:1,\n"
+            "                       with a note)\n"
             "%s\n%s",
             run_options_help, target_options_help);
 }
@@ -29,6 +33,8 @@ int cmd_migrate(int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     int npos = 0;
     const char *only = NULL;
+    const char *replication = NULL;
+    model_error me;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             migrate_usage(stdout);
@@ -45,6 +51,14 @@ int cmd_migrate(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             only = argv[++i];
+        } else if (!strcmp(argv[i], "--replication")) {
+            char *json = NULL;      /* checked now, used once the model exists */
+            replication = i + 1 < argc ? argv[++i] : NULL;
+            if (model_parse_replication(replication, &json, &me)) {
+                cli_error("%s", me.msg);
+                return CLI_EXIT_USAGE;
+            }
+            free(json);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("unknown option '%s' (see cqlshift migrate --help)", argv[i]);
             return CLI_EXIT_USAGE;
@@ -83,13 +97,13 @@ int cmd_migrate(int argc, char **argv)
         return CLI_EXIT_FAILED;
     }
     model m;
-    model_error me;
     if (model_from_source(&m, schema, t.keyspace, &me)) {
         cli_error("%s", me.msg);
         src->ops->close(src);
         return CLI_EXIT_USAGE;
     }
-    if (only && model_keep_tables(&m, schema, only, &me)) {
+    if ((replication && model_parse_replication(replication, &m.replication, &me)) ||
+        (only && model_keep_tables(&m, schema, only, &me))) {
         cli_error("%s", me.msg);
         model_release(&m);
         src->ops->close(src);

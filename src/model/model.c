@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,18 +195,22 @@ static void ascii_lower(char *s)
 
 /* Cassandra limits keyspace and table names to 48 word characters
  * (quoted or not), so a table name is folded to lower case and every other
- * character replaced by '_'. Sets *renamed when more than the case changed. */
+ * character replaced by '_' (one per run). Column names are folded the same
+ * way, without the length limit, so that every name of the model can be
+ * written unquoted in CQL (unless it is a keyword). At most `max` characters
+ * are kept; a name with nothing left becomes `empty`. Sets *renamed when
+ * more than the case changed. */
 #define CQL_NAME_MAX 48
 
-static char *table_name_for(const char *src, int *renamed)
+static char *fold_name(const char *src, size_t max, const char *empty, int *renamed)
 {
     size_t n = strlen(src);
-    char *out = malloc(n + 2);
+    char *out = malloc(n + strlen(empty) + 1);
     if (!out)
         return NULL;
     *renamed = 0;
     size_t o = 0;
-    for (size_t i = 0; i < n && o < CQL_NAME_MAX; i++) {
+    for (size_t i = 0; i < n && o < max; i++) {
         unsigned char c = (unsigned char)src[i];
         if (isalnum(c) && c < 0x80) {
             out[o++] = (char)tolower(c);
@@ -220,11 +225,11 @@ static char *table_name_for(const char *src, int *renamed)
     }
     if (o < n && !*renamed)
         *renamed = 1;   /* truncated */
+    out[o] = 0;
     if (o == 0) {
-        out[o++] = 't';
+        strcpy(out, empty);
         *renamed = 1;
     }
-    out[o] = 0;
     return out;
 }
 
@@ -263,6 +268,7 @@ void model_release(model *m)
         table_release(&m->tables[i]);
     free(m->tables);
     free(m->keyspace);
+    free(m->replication);
     memset(m, 0, sizeof *m);
 }
 
@@ -325,7 +331,7 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
     int renamed = 0;
     tt->source_table = index;
     tt->keyspace = strdup(ks);
-    tt->name = table_name_for(st->name, &renamed);
+    tt->name = fold_name(st->name, CQL_NAME_MAX, "t", &renamed);
     tt->cols = calloc((size_t)(st->ncols ? st->ncols : 1), sizeof *tt->cols);
     if (!tt->keyspace || !tt->name || !tt->cols)
         return model_fail(err, 1, "out of memory");
@@ -362,27 +368,37 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
         target_column *tc = &tt->cols[i];
         const source_column *sc = &st->cols[tc->source_col];
         const char *why = NULL;
-        tc->name = strdup(sc->name);
+        int col_renamed = 0;
+        if (!sc->name[0])
+            return model_fail(err, 1, "table %s has a column with an empty name", st->name);
+        tc->name = fold_name(sc->name, SIZE_MAX, "c", &col_renamed);
         tc->type = model_map_sqlite_type(sc->decl_type, &why);
         if (!tc->name || !tc->type)
             return model_fail(err, 1, "out of memory");
-        ascii_lower(tc->name);
-        if (!tc->name[0])
-            return model_fail(err, 1, "table %s has a column with an empty name", st->name);
         for (int j = 0; j < i; j++)
             if (!strcmp(tt->cols[j].name, tc->name))
                 return model_fail(err, 1,
-                                  "table %s: columns %s and %s both become %s in lower case; "
+                                  "table %s: columns \"%s\" and \"%s\" both become %s (column "
+                                  "names are folded to lower-case letters, digits and '_'); "
                                   "rename one in the source",
                                   st->name, st->cols[tt->cols[j].source_col].name, sc->name,
                                   tc->name);
-        if (why) {
+        if (why || col_renamed) {
             cs_buf tb;
             cs_buf_init(&tb, 256);
             cql_type_format(tc->type, &tb);
-            tc->note = format_note("%s -> %.*s: %s", sc->decl_type[0] ? sc->decl_type : "(no type)",
-                                   (int)tb.len, tb.data ? (const char *)tb.data : "", why);
+            char *type_note = why ? format_note("%s -> %.*s: %s",
+                                                sc->decl_type[0] ? sc->decl_type : "(no type)",
+                                                (int)tb.len, tb.data ? (const char *)tb.data : "",
+                                                why)
+                                  : NULL;
             cs_buf_release(&tb);
+            if (col_renamed)
+                tc->note = format_note("renamed from \"%s\"%s%s", sc->name, type_note ? "; " : "",
+                                       type_note ? type_note : "");
+            else
+                tc->note = type_note, type_note = NULL;
+            free(type_note);
             if (!tc->note)
                 return model_fail(err, 1, "out of memory");
         }
@@ -437,6 +453,80 @@ int model_from_source(model *m, const source_schema *schema, const char *ks, mod
             }
     }
     return 0;
+}
+
+/* ---- replication ----------------------------------------------------------- */
+
+/* A replication factor: 1 to 99, digits only. */
+static int parse_rf(const char *s, size_t n, int *rf)
+{
+    if (n == 0 || n > 2)
+        return -1;
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *rf = v;
+    return v >= 1 ? 0 : -1;
+}
+
+static const char REPLICATION_FORMS[] =
+    "use SimpleStrategy:N (one data center) or DC:N[,DC:N...] for NetworkTopologyStrategy, "
+    "N from 1 to 99, e.g. --replication SimpleStrategy:3 or --replication dc1:3,dc2:3";
+
+int model_parse_replication(const char *spec, char **json, model_error *err)
+{
+    *json = NULL;
+    if (!spec || !*spec)
+        return model_fail(err, 1, "--replication needs a value: %s", REPLICATION_FORMS);
+    json_t *o = json_object();
+    if (!o)
+        return model_fail(err, 1, "out of memory");
+    int simple = !strncasecmp(spec, "SimpleStrategy:", 15);
+    json_object_set_new(o, "class", json_string(simple ? "SimpleStrategy" : "NetworkTopologyStrategy"));
+    for (const char *p = simple ? spec + 15 : spec;;) {
+        size_t len = strcspn(p, ",");
+        const char *colon = memchr(p, ':', len);
+        char name[64];
+        int rf;
+        if (simple) {
+            if (strchr(p, ',') || parse_rf(p, len, &rf))
+                goto bad;
+            json_object_set_new(o, "replication_factor", json_integer(rf));
+            break;
+        }
+        size_t nl = colon ? (size_t)(colon - p) : 0;
+        if (!colon || nl == 0 || nl >= sizeof name ||
+            parse_rf(colon + 1, len - nl - 1, &rf))
+            goto bad;
+        memcpy(name, p, nl);
+        name[nl] = 0;
+        for (size_t i = 0; i < nl; i++)
+            if (!(isalnum((unsigned char)name[i]) || strchr("_-.", name[i])) ||
+                (unsigned char)name[i] >= 0x80)
+                goto bad;
+        if (!strcasecmp(name, "class") || !strcasecmp(name, "replication_factor") ||
+            !strcasecmp(name, "SimpleStrategy") || !strcasecmp(name, "NetworkTopologyStrategy"))
+            goto bad;
+        if (json_object_get(o, name)) {
+            json_decref(o);
+            return model_fail(err, 1, "--replication '%s' names data center %s twice", spec, name);
+        }
+        json_object_set_new(o, name, json_integer(rf));
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    *json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!*json)
+        return model_fail(err, 1, "out of memory");
+    return 0;
+bad:
+    json_decref(o);
+    return model_fail(err, 1, "--replication '%s' is not a replication setting: %s", spec, REPLICATION_FORMS);
 }
 
 /* ---- DDL ------------------------------------------------------------------- */
@@ -587,6 +677,21 @@ static int run_ddl(cql_session *s, const char *cql, model_error *err)
     if (cql_session_wait_schema_agreement(s, 60000, &ce))
         return model_fail(err, 3, "the cluster did not agree on the new schema: %s", ce.msg);
     return 0;
+}
+
+/* 1 if keyspace ks exists, 0 if not, -1 with err. */
+static int keyspace_exists(cql_session *s, const char *ks, model_error *err)
+{
+    char q[256];
+    snprintf(q, sizeof q, "SELECT keyspace_name FROM system_schema.keyspaces WHERE "
+             "keyspace_name = '%s'", ks);  /* ks is word characters only (valid_keyspace) */
+    cql_error ce;
+    cql_result *r = cql_session_simple(s, q, &ce);
+    if (!r)
+        return model_fail(err, 3, "cannot read whether keyspace %s exists: %s", ks, ce.msg);
+    int n = cql_result_row_count(r);
+    cql_result_free(r);
+    return n > 0;
 }
 
 /* One column as system_schema.columns describes it. */
@@ -760,7 +865,20 @@ int model_apply(const model *m, cql_session *s, cs_buf *notes, model_error *err)
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
     int rc = -1;
-    if (model_keyspace_ddl(m->keyspace, NULL, &q)) {
+    int exists = keyspace_exists(s, m->keyspace, err);
+    if (exists < 0)
+        goto out;
+    if (exists && m->replication && notes)
+        cs_buf_printf(notes, "%s: the keyspace exists, so its replication is left as it is; "
+                      "--replication applies only to a keyspace that migrate creates\n",
+                      m->keyspace);
+    if (!exists && !m->replication && notes)
+        cs_buf_printf(notes, "%s: keyspace created with SimpleStrategy and replication factor 1: "
+                      "one copy of every row, lost with its node; for a real cluster pass "
+                      "--replication (SimpleStrategy:3, or DC:3[,DC:3] for "
+                      "NetworkTopologyStrategy) or create the keyspace first\n",
+                      m->keyspace);
+    if (model_keyspace_ddl(m->keyspace, m->replication, &q)) {
         model_fail(err, 1, "cannot build the keyspace DDL for %s", m->keyspace);
         goto out;
     }

@@ -3,8 +3,9 @@
  * the check of an existing table against what we would create.
  *
  * Rules of the automatic model (documented in docs/model.md):
- * - one target table per source table, same name folded to lower case
- *   (quoted in CQL when it is not a plain identifier);
+ * - one target table per source table, its name folded to lower-case
+ *   letters, digits and '_' (at most 48); column names folded the same way
+ *   (no length limit); two names that fold alike are refused;
  * - the source primary key becomes the Cassandra primary key: the first key
  *   column is the partition key, the others clustering columns in key order
  *   (ascending); a table without a primary key gets a first column
@@ -44,6 +45,8 @@ typedef struct target_table {
 
 typedef struct model {
     char *keyspace;
+    char *replication;      /* JSON for model_keyspace_ddl (model_parse_replication);
+                             * NULL: SimpleStrategy, replication factor 1 */
     int ntables;
     target_table *tables;
 } model;
@@ -65,14 +68,22 @@ void model_release(model *m);
  * before anything is created. */
 int model_keep_tables(model *m, const source_schema *schema, const char *list, model_error *err);
 
+/* Parse a --replication value: "SimpleStrategy:N" or "DC:N[,DC:N...]"
+ * (NetworkTopologyStrategy), N in 1..99, data center names of letters,
+ * digits, '_', '-' and '.', each once. On success *json (caller frees) is
+ * the map for model_keyspace_ddl; else -1 with code 1 and a sentence. */
+int model_parse_replication(const char *spec, char **json, model_error *err);
+
 /* CQL statements (NUL-terminated, appended to out). */
 int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_buf *out);
 int model_table_ddl(const target_table *t, cs_buf *out);
 /* INSERT INTO ks.t (c1, ...) VALUES (?, ...) USING TIMESTAMP ? */
 int model_insert_cql(const target_table *t, cs_buf *out);
 
-/* Create the keyspace (SimpleStrategy RF 1 unless it exists) and every
- * table with IF NOT EXISTS, wait for schema agreement, then compare every
+/* Create the keyspace unless it exists (with m->replication, by default
+ * SimpleStrategy RF 1: then a note says so; a keyspace that exists keeps
+ * its replication, and a note says so if m->replication was given) and
+ * every table with IF NOT EXISTS, wait for schema agreement, then compare every
  * table that already existed with the model. A column with another type
  * than the model's is accepted (its values are converted to the table's
  * type): one line "ks.t.col: ..." is appended to `notes` (may be NULL) for

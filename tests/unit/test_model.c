@@ -158,21 +158,25 @@ static void test_composite_key_and_names(void **state)
     assert_int_equal(t->cols[3].kind, 0);
     assert_non_null(t->cols[7].note);
     assert_non_null(strstr(t->cols[7].note, "NUMERIC(10,2) -> decimal"));
+    /* column names are folded like table names, with a note */
+    assert_string_equal(t->cols[4].note, "renamed from \"my col\"");
+    assert_string_equal(t->cols[6].note, "renamed from \"Zähler\"");
+    assert_null(t->cols[3].note);   /* Name -> name: only the case changed */
     assert_string_equal(ddl_of(t, &b),
                         "CREATE TABLE IF NOT EXISTS shop.\"order\" (\n"
                         "    a bigint,\n"
                         "    b text,\n"
                         "    \"order\" bigint,\n"
                         "    name text,\n"
-                        "    \"my col\" double,\n"
-                        "    \"quo\"\"te\" blob,\n"
-                        "    \"zähler\" bigint,\n"
+                        "    my_col double,\n"
+                        "    quo_te blob,\n"
+                        "    z_hler bigint,\n"
                         "    price decimal,\n"
                         "    PRIMARY KEY ((a), b, \"order\")\n"
                         ") WITH CLUSTERING ORDER BY (b ASC, \"order\" ASC)");
     assert_string_equal(insert_of(t, &b),
-                        "INSERT INTO shop.\"order\" (a, b, \"order\", name, \"my col\", "
-                        "\"quo\"\"te\", \"zähler\", price) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                        "INSERT INTO shop.\"order\" (a, b, \"order\", name, my_col, "
+                        "quo_te, z_hler, price) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                         "USING TIMESTAMP ?");
 
     t = &m.tables[2];
@@ -229,6 +233,16 @@ static void test_refusals(void **state)
     assert_int_equal(e.code, 1);
     assert_non_null(strstr(e.msg, "t!"));
     assert_non_null(strstr(e.msg, "t?"));
+    /* two columns that fold alike */
+    source_column fc[] = {col("id", "INT", 1), col("unit price", "REAL", 0),
+                          col("Unit_Price", "REAL", 0)};
+    source_table tf[] = {{"items", 3, fc, 1, 0, -1}};
+    source_schema sf = {1, tf};
+    assert_int_equal(model_from_source(&m, &sf, "ks", &e), -1);
+    assert_int_equal(e.code, 1);
+    assert_string_equal(e.msg, "table items: columns \"unit price\" and \"Unit_Price\" both "
+                               "become unit_price (column names are folded to lower-case letters, "
+                               "digits and '_'); rename one in the source");
     /* no key at all */
     source_column nk[] = {col("a", "INT", 0)};
     source_table t3[] = {{"nokey", 1, nk, 0, 0, -1}};
@@ -250,12 +264,67 @@ static void test_refusals(void **state)
     model_release(&m);
 }
 
+static void check_replication(const char *spec, const char *want_json, const char *want_msg)
+{
+    char *json = (char *)1;
+    model_error e = {0};
+    int rc = model_parse_replication(spec, &json, &e);
+    if (want_json) {
+        if (rc)
+            fail_msg("%s: refused: %s", spec, e.msg);
+        assert_string_equal(json, want_json);
+        free(json);
+    } else {
+        if (!rc)
+            fail_msg("%s: accepted as %s", spec, json);
+        assert_null(json);
+        assert_int_equal(e.code, 1);
+        if (!strstr(e.msg, want_msg))
+            fail_msg("%s: message '%s' lacks '%s'", spec, e.msg, want_msg);
+    }
+}
+
+static void test_replication_option(void **state)
+{
+    (void)state;
+    check_replication("SimpleStrategy:3", "{\"class\":\"SimpleStrategy\",\"replication_factor\":3}",
+                      NULL);
+    check_replication("simplestrategy:1", "{\"class\":\"SimpleStrategy\",\"replication_factor\":1}",
+                      NULL);
+    check_replication("dc1:3,dc-2.east:2",
+                      "{\"class\":\"NetworkTopologyStrategy\",\"dc1\":3,\"dc-2.east\":2}", NULL);
+    check_replication("datacenter1:99",
+                      "{\"class\":\"NetworkTopologyStrategy\",\"datacenter1\":99}", NULL);
+    const char *bad[] = {"", "3", "SimpleStrategy", "SimpleStrategy:", "SimpleStrategy:0",
+                         "SimpleStrategy:100", "SimpleStrategy:3,dc1:2", "SimpleStrategy:+3",
+                         "dc1", "dc1:", ":3", "dc1:3,", "dc1:3,,dc2:3", "dc 1:3", "dc1:-1",
+                         "dc1:3x", "dc1:0", "class:3", "replication_factor:3",
+                         "NetworkTopologyStrategy:3", "dc\"1:3", NULL};
+    for (int i = 0; bad[i]; i++)
+        check_replication(bad[i], NULL, "SimpleStrategy:N (one data center) or DC:N[,DC:N...]");
+    check_replication(NULL, NULL, "--replication needs a value");
+    check_replication("dc1:3,dc2:1,dc1:2", NULL, "names data center dc1 twice");
+
+    /* the JSON makes the keyspace DDL */
+    char *json;
+    assert_int_equal(model_parse_replication("dc1:3,dc2:2", &json, NULL), 0);
+    cs_buf b;
+    cs_buf_init(&b, 1024);
+    assert_int_equal(model_keyspace_ddl("ks", json, &b), 0);
+    assert_string_equal((const char *)b.data,
+                        "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': "
+                        "'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}");
+    cs_buf_release(&b);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type_mapping),
         cmocka_unit_test(test_composite_key_and_names),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_replication_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
