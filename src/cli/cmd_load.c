@@ -260,6 +260,7 @@ int cmd_load(int argc, char **argv)
     const cql_type **types = NULL;
     const char **names = NULL;
     int *src_cols = NULL, *is_key = NULL;
+    load_column_info *info = NULL;
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
     cql_session *s = target_connect(&t, &o);
@@ -360,6 +361,9 @@ int cmd_load(int argc, char **argv)
     lt.src_cols = src_cols;
     lt.is_key = is_key;
     lt.insert = ins;
+    lt.info = info = calloc((size_t)n, sizeof *info);
+    if (!info)
+        goto out;
     {
         char job[8192];
         snprintf(job, sizeof job, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
@@ -372,6 +376,8 @@ int cmd_load(int argc, char **argv)
          * for the bar and ETA (the summary checks counts, not this) */
         int64_t total = schema->tables[0].row_estimate;
         rc = run_load(src, s, &lt, 1, &total, &t, &o, job, uri);
+        if (!o.quiet)
+            load_print_value_notes(&lt, stderr);
     }
 out:
     cs_buf_release(&q);
@@ -379,6 +385,7 @@ out:
     free(names);
     free(src_cols);
     free(is_key);
+    free(info);
     for (int k = 0; k < ntcols; k++) {
         free(tcols[k].name);
         cql_type_free(tcols[k].type);

@@ -22,6 +22,9 @@ static void migrate_usage(FILE *out)
             "                       SimpleStrategy:N, or DC:N[,DC:N...] for\n"
             "                       NetworkTopologyStrategy (default SimpleStrategy:1,\n"
             "                       with a note)\n"
+            "  --epoch-unit U       integers in timestamp columns count s, ms or us since\n"
+            "                       1970 (default: the unit their range shows, with a\n"
+            "                       note; a range that shows none is refused)\n"
             "%s\n%s",
             run_options_help, target_options_help);
 }
@@ -34,6 +37,7 @@ int cmd_migrate(int argc, char **argv)
     int npos = 0;
     const char *only = NULL;
     const char *replication = NULL;
+    int epoch_unit = -1;        /* --epoch-unit; -1: from the values */
     model_error me;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -59,6 +63,13 @@ int cmd_migrate(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             free(json);
+        } else if (!strcmp(argv[i], "--epoch-unit")) {
+            epoch_unit = load_epoch_unit_parse(i + 1 < argc ? argv[++i] : NULL);
+            if (epoch_unit < 0) {
+                cli_error("--epoch-unit takes s, ms or us (seconds, milliseconds or microseconds "
+                          "since 1970)");
+                return CLI_EXIT_USAGE;
+            }
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("unknown option '%s' (see cqlshift migrate --help)", argv[i]);
             return CLI_EXIT_USAGE;
@@ -103,11 +114,12 @@ int cmd_migrate(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if ((replication && model_parse_replication(replication, &m.replication, &me)) ||
-        (only && model_keep_tables(&m, schema, only, &me))) {
+        (only && model_keep_tables(&m, schema, only, &me)) ||
+        model_refine_from_values(&m, src, schema, epoch_unit, &me)) {
         cli_error("%s", me.msg);
         model_release(&m);
         src->ops->close(src);
-        return CLI_EXIT_USAGE;
+        return me.code == 3 ? CLI_EXIT_FAILED : CLI_EXIT_USAGE;
     }
     int rc = CLI_EXIT_FAILED;
     cql_session *s = target_connect(&t, &o);
@@ -161,11 +173,13 @@ int cmd_migrate(int argc, char **argv)
         const char **names = calloc((size_t)n, sizeof *names);
         int *src_cols = calloc((size_t)n, sizeof *src_cols);
         int *is_key = calloc((size_t)n, sizeof *is_key);
-        if (!types || !names || !src_cols || !is_key) {
+        load_column_info *info = calloc((size_t)n, sizeof *info);
+        if (!types || !names || !src_cols || !is_key || !info) {
             free(types);
             free(names);
             free(src_cols);
             free(is_key);
+            free(info);
             cli_error("out of memory");
             goto out;
         }
@@ -177,6 +191,7 @@ int cmd_migrate(int argc, char **argv)
             names[c] = tt->cols[c].name;
             src_cols[c] = tt->cols[c].source_col;
             is_key[c] = tt->cols[c].kind;
+            info[c].epoch_unit = tt->cols[c].epoch_unit;
         }
         src_cols[n - 1] = -1; /* the write timestamp, bound by the loader */
         names[n - 1] = "[timestamp]";
@@ -189,6 +204,7 @@ int cmd_migrate(int argc, char **argv)
         l->src_cols = src_cols;
         l->is_key = is_key;
         l->insert = ins;
+        l->info = info;
         totals[nlt] = st->row_estimate;
         nlt++;
     }
@@ -202,6 +218,8 @@ int cmd_migrate(int argc, char **argv)
         snprintf(job, sizeof job, "migrate %s -> %s/%s tables=%s", pos[0], t.hosts, t.keyspace,
                  only ? only : "*");
         rc = run_load(src, s, lt, nlt, totals, &t, &o, job, pos[0]);
+        for (int i = 0; i < nlt && !o.quiet; i++)
+            load_print_value_notes(&lt[i], stderr);
     }
 out:
     for (int i = 0; i < nlt; i++) {
@@ -209,6 +227,7 @@ out:
         free((void *)lt[i].col_names);
         free((void *)lt[i].src_cols);
         free((void *)lt[i].is_key);
+        free(lt[i].info);
     }
     free(lt);
     free(totals);

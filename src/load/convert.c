@@ -117,3 +117,160 @@ int load_convert_value(const cql_type *t, const src_value *v, cs_buf *out, cql_e
     }
     return cql_fail(err, CQL_E_ENCODE, "unknown source value kind");
 }
+
+/* ---- per-column rules: epoch units, rounded values ------------------------ */
+
+int load_epoch_unit_parse(const char *s)
+{
+    if (!s)
+        return -1;
+    if (!strcmp(s, "s"))
+        return LOAD_EPOCH_S;
+    if (!strcmp(s, "ms"))
+        return LOAD_EPOCH_MS;
+    if (!strcmp(s, "us"))
+        return LOAD_EPOCH_US;
+    return -1;
+}
+
+const char *load_epoch_unit_words(load_epoch_unit u)
+{
+    return u == LOAD_EPOCH_S ? "seconds" : u == LOAD_EPOCH_US ? "microseconds" : "milliseconds";
+}
+
+/* An integer in a timestamp column counted in seconds or microseconds,
+ * as CQL's milliseconds. */
+static int put_epoch(int64_t i, load_epoch_unit u, cs_buf *out, cql_error *err)
+{
+    int64_t ms = i;
+    if (u == LOAD_EPOCH_S && __builtin_mul_overflow(i, (int64_t)1000, &ms))
+        return cql_fail(err, CQL_E_ENCODE, "%" PRId64 " seconds since 1970 is out of the range of "
+                        "timestamp", i);
+    if (u == LOAD_EPOCH_US) {
+        if (i % 1000)
+            return cql_fail(err, CQL_E_ENCODE, "%" PRId64 " microseconds since 1970 has digits "
+                            "below the millisecond, which Cassandra's timestamp does not keep: "
+                            "they would be lost, so the value is refused", i);
+        ms = i / 1000;
+    }
+    uint8_t b[8];
+    cs_put_be64(b, (uint64_t)ms);
+    return put_fixed(out, b, 8);
+}
+
+/* The significant digits of decimal text (no sign, leading or trailing
+ * zeros, point or exponent) into dig (at most cap, NUL-terminated);
+ * returns how many there are (may exceed cap). */
+static size_t significant_digits(const char *s, size_t n, char *dig, size_t cap)
+{
+    size_t nd = 0, kept = 0;    /* digits seen since the first nonzero; up to the last nonzero */
+    for (size_t i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+        char ch = s[i];
+        if (ch < '0' || ch > '9' || (ch == '0' && nd == 0))
+            continue;
+        if (nd < cap)
+            dig[nd] = ch;
+        nd++;
+        if (ch != '0')
+            kept = nd;
+    }
+    if (dig)
+        dig[kept < cap ? kept : cap - 1] = 0;
+    return kept;
+}
+
+/* 1 if the number text s, accepted by a double (or float) column as d,
+ * had digits that d does not keep: its significant digits are neither
+ * those of d's shortest text (what clients print: "0.1") nor d's exact
+ * decimal value. Up to 15 (float: 6) significant digits always read back
+ * as written, so only longer texts take the slow path. */
+static int text_rounded(const char *s, size_t n, double d, int is_float)
+{
+    size_t sig = significant_digits(s, n, NULL, 0);   /* callers skip texts of <= 15 (6) bytes */
+    if (sig <= (size_t)(is_float ? 6 : 15))
+        return 0;
+    if (sig > 800 || isnan(d) || isinf(d))
+        return 1;   /* no double has more than 767 significant digits */
+    char want[808], buf[840], got[808];
+    significant_digits(s, n, want, sizeof want);
+    for (int prec = is_float ? 6 : 15; prec <= (is_float ? 9 : 17); prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
+        if (is_float ? strtof(buf, NULL) == (float)d : strtod(buf, NULL) == d)
+            break;
+    }
+    significant_digits(buf, strlen(buf), got, sizeof got);
+    if (!strcmp(want, got))
+        return 0;
+    snprintf(buf, sizeof buf, "%.780e", d);     /* exact: glibc prints every digit */
+    significant_digits(buf, strlen(buf), got, sizeof got);
+    return strcmp(want, got) != 0;
+}
+
+/* Count a rounded value of column c; the first one is kept for the note. */
+static void note_rounded(load_column_info *ci, const src_value *v, int64_t pos)
+{
+    if (atomic_fetch_add(&ci->rounded, 1) != 0 || atomic_exchange(&ci->first_taken, 1))
+        return;
+    ci->first_pos = pos;
+    if (v->kind == SV_INT)
+        snprintf(ci->first, sizeof ci->first, "%" PRId64, v->u.i);
+    else
+        snprintf(ci->first, sizeof ci->first, "%.*s", (int)v->u.s.n, v->u.s.p);
+}
+
+int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t pos, cs_buf *out,
+                         cql_error *err)
+{
+    const cql_type *ty = t->types[c];
+    load_column_info *ci = t->info ? &t->info[c] : NULL;
+    if (v->kind == SV_INT && ty->id == CQL_T_TIMESTAMP && ci && ci->epoch_unit != LOAD_EPOCH_MS)
+        return put_epoch(v->u.i, (load_epoch_unit)ci->epoch_unit, out, err);
+    size_t start = out->len;
+    if (load_convert_value(ty, v, out, err))
+        return -1;
+    if (!ci || ty->id == CQL_T_TIMESTAMP)
+        return 0;
+    /* Up to 15 (float: 6) characters hold at most that many significant
+     * digits, which always read back as written: the common case. */
+    if (v->kind == SV_TEXT && v->u.s.n <= (ty->id == CQL_T_FLOAT ? 6u : 15u))
+        return 0;
+    /* the value written: the last 8 (4) bytes */
+    const uint8_t *p = out->data + start + 4;
+    double d;
+    if (ty->id == CQL_T_DOUBLE) {
+        uint64_t u = cs_be64(p);
+        memcpy(&d, &u, 8);
+    } else {
+        uint32_t u = cs_be32(p);
+        float f;
+        memcpy(&f, &u, 4);
+        d = f;
+    }
+    int rounded = 0;
+    if (v->kind == SV_TEXT)
+        rounded = text_rounded(v->u.s.p, v->u.s.n, d, ty->id == CQL_T_FLOAT);
+    else if (v->kind == SV_INT)
+        rounded = (v->u.i > (INT64_C(1) << 53) || v->u.i < -(INT64_C(1) << 53)) &&
+                  (d >= 0x1p63 || (int64_t)d != v->u.i);
+    if (rounded)
+        note_rounded(ci, v, pos);
+    return 0;
+}
+
+
+void load_print_value_notes(const load_table *t, FILE *out)
+{
+    for (int c = 0; t->info && c < t->ncols; c++) {
+        load_column_info *ci = &t->info[c];
+        long long n = atomic_load(&ci->rounded);
+        if (n == 0)
+            continue;
+        const char *kind = t->types[c]->id == CQL_T_FLOAT ? "float" : "double";
+        fprintf(out,
+                "cqlshift: note: %s.%s.%s: %lld value%s had more significant digits than a %s "
+                "holds and %s written rounded to the nearest %s; the first, at position %" PRId64
+                ": %s\n",
+                t->keyspace, t->name, t->col_names[c], n, n == 1 ? "" : "s", kind,
+                n == 1 ? "was" : "were", kind, ci->first_pos, ci->first);
+    }
+}

@@ -502,7 +502,7 @@ static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, siz
             snprintf(why, whylen, "primary key column %s is null", t->col_names[c]);
             return -1;
         }
-        if (load_convert_value(t->types[c], v, &w->values, ce)) {
+        if (load_convert_column(t, c, v, r->pos, &w->values, ce)) {
             snprintf(why, whylen, "column %s: %s", t->col_names[c], ce->msg);
             return -1;
         }

@@ -22,7 +22,9 @@
 #ifndef CQLSHIFT_LOAD_LOADER_H
 #define CQLSHIFT_LOAD_LOADER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cql/cql.h"
 #include "obs/progress.h"
@@ -51,6 +53,27 @@ enum { LOAD_BATCH_PARTITION = 0, LOAD_BATCH_REPLICA = 1, LOAD_BATCH_NONE = 2, LO
 
 void loader_config_init(loader_config *c);
 
+/* The unit of an integer in a timestamp column: time since 1970 in
+ * milliseconds (CQL's own unit, the default), seconds or microseconds. */
+typedef enum load_epoch_unit { LOAD_EPOCH_MS = 0, LOAD_EPOCH_S, LOAD_EPOCH_US } load_epoch_unit;
+
+/* "s", "ms" or "us" -> the unit; -1 for anything else. */
+int load_epoch_unit_parse(const char *s);
+/* "seconds", "milliseconds", "microseconds". */
+const char *load_epoch_unit_words(load_epoch_unit u);
+
+/* Per bound column: how its integers are read, and what the workers saw
+ * (atomics while the loader runs; read them after loader_run). The caller
+ * owns it; all zero is the default. */
+typedef struct load_column_info {
+    int epoch_unit;             /* load_epoch_unit, for a timestamp column */
+    atomic_llong rounded;       /* values written with fewer significant digits than
+                                 * the source gave (a double holds about 17) */
+    atomic_int first_taken;     /* the worker that counted the first one fills: */
+    int64_t first_pos;          /*   its row's position */
+    char first[72];             /*   the value as the source gave it (cut to fit) */
+} load_column_info;
+
 /* What the loader writes for one source table. */
 typedef struct load_table {
     int src_table;              /* index in the source schema */
@@ -64,6 +87,7 @@ typedef struct load_table {
                                  * key is refused; with clustering columns, consecutive
                                  * rows of one partition go as one unlogged batch) */
     const cql_prepared *insert; /* INSERT ... VALUES (?, ..., ?) USING TIMESTAMP ? */
+    load_column_info *info;     /* ncols entries, or NULL: defaults, nothing counted */
     table_progress *progress;
 } load_table;
 
@@ -82,5 +106,30 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
  * to out (a null source value appends "unset", which writes no tombstone).
  * 0, or -1 with a sentence in err. Exposed for tests. */
 int load_convert_value(const cql_type *t, const src_value *v, cs_buf *out, cql_error *err);
+
+/* load_convert_value for bound column c of table t, with the column's
+ * load_column_info (the epoch unit of integers in a timestamp column; a
+ * value that a double or float column cannot hold exactly is counted, and
+ * the first one kept, with its row's position pos). 0, or -1 with err. */
+static inline int load_convert_column(const load_table *t, int c, const src_value *v, int64_t pos,
+                                      cs_buf *out, cql_error *err);
+/* The part of load_convert_column for integers in timestamp columns and
+ * for double and float columns (out of line: the other values pay one
+ * test on the hot path). */
+int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t pos, cs_buf *out,
+                         cql_error *err);
+
+static inline int load_convert_column(const load_table *t, int c, const src_value *v, int64_t pos,
+                                      cs_buf *out, cql_error *err)
+{
+    cql_type_id id = t->types[c]->id;
+    if (id == CQL_T_TIMESTAMP ? v->kind == SV_INT : id == CQL_T_DOUBLE || id == CQL_T_FLOAT)
+        return load_convert_watched(t, c, v, pos, out, err);
+    return load_convert_value(t->types[c], v, out, err);
+}
+
+/* Print a note for every column of t whose values were rounded
+ * ("cqlshift: note: ks.t.col: ..."), after the run. */
+void load_print_value_notes(const load_table *t, FILE *out);
 
 #endif

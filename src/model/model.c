@@ -2,6 +2,7 @@
  * and applying the DDL to a cluster with a check of what is already there.
  * The rules are in model.h and docs/model.md. */
 #include "model/model.h"
+#include "load/loader.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static int model_fail(model_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -38,16 +40,20 @@ static cql_type *type_of(cql_type_id id)
 
 static const char NOTE_TEMPORAL[] =
     "stored as text or numbers in SQLite; each value is converted on load (ISO-8601 text; "
-    "integers in CQL's unit: milliseconds since 1970 for timestamp, days for date, "
-    "nanoseconds since midnight for time) and rejected if it cannot be (REAL Julian days are)";
+    "integers in CQL's unit: days since 1970 for date, nanoseconds since midnight for time) "
+    "and rejected if it cannot be (REAL Julian days are)";
+static const char NOTE_TIMESTAMP[] =
+    "stored as text or numbers in SQLite; each value is converted on load (ISO-8601 text; "
+    "integers count time since 1970 in the unit their range shows, or --epoch-unit) and "
+    "rejected if it cannot be (REAL Julian days are)";
 static const char NOTE_NUMERIC[] =
     "SQLite keeps NUMERIC/DECIMAL values as integers or doubles (about 15 significant "
     "digits) and does not enforce precision or scale; values are converted to exact decimals";
 static const char NOTE_UUID[] = "stored as text or 16-byte blobs in SQLite; converted per value";
 static const char NOTE_BOOL[] = "stored as integers in SQLite; 0/1 (or true/false text) expected";
 static const char NOTE_UNTYPED[] =
-    "no declared type: SQLite may hold any kind of value here; mapped to blob, "
-    "so text and numbers are rejected (declare a type in SQLite to map it differently)";
+    "no declared type: SQLite may hold any kind of value here; migrate chooses the type from "
+    "the values it finds (blob until it has looked)";
 static const char NOTE_UNKNOWN[] =
     "unknown type name (NUMERIC affinity in SQLite): mapped to text, which keeps any value; "
     "declare a common type name in SQLite for a stricter mapping";
@@ -108,7 +114,7 @@ cql_type *model_map_sqlite_type(const char *decl_type, const char **note)
         return type_of(CQL_T_BOOLEAN);
     }
     if (in_list(b, timestamps)) {
-        *note = NOTE_TEMPORAL;
+        *note = NOTE_TIMESTAMP;
         return type_of(CQL_T_TIMESTAMP);
     }
     if (!strcmp(b, "DATE")) {
@@ -325,6 +331,31 @@ static char *format_note(const char *fmt, ...)
     return s;
 }
 
+/* Set tc->note (replacing one there is): "renamed from "<source name>"" if
+ * the name changed more than its case, then "DECL -> type: why" if why is
+ * not NULL. 0, or -1 out of memory. */
+static int set_column_note(target_column *tc, const source_column *sc, const char *why)
+{
+    int renamed = 0;
+    free(fold_name(sc->name, SIZE_MAX, "c", &renamed));
+    cs_buf tb;
+    cs_buf_init(&tb, 256);
+    cql_type_format(tc->type, &tb);
+    char *type_note = why ? format_note("%s -> %.*s: %s",
+                                        sc->decl_type[0] ? sc->decl_type : "(no type)",
+                                        (int)tb.len, tb.data ? (const char *)tb.data : "", why)
+                          : NULL;
+    cs_buf_release(&tb);
+    free(tc->note);
+    if (renamed)
+        tc->note = format_note("renamed from \"%s\"%s%s", sc->name, type_note ? "; " : "",
+                               type_note ? type_note : "");
+    else
+        tc->note = type_note, type_note = NULL;
+    free(type_note);
+    return tc->note || (!renamed && !why) ? 0 : -1;
+}
+
 static int build_table(target_table *tt, const source_table *st, int index, const char *ks,
                        model_error *err)
 {
@@ -383,25 +414,8 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
                                   "rename one in the source",
                                   st->name, st->cols[tt->cols[j].source_col].name, sc->name,
                                   tc->name);
-        if (why || col_renamed) {
-            cs_buf tb;
-            cs_buf_init(&tb, 256);
-            cql_type_format(tc->type, &tb);
-            char *type_note = why ? format_note("%s -> %.*s: %s",
-                                                sc->decl_type[0] ? sc->decl_type : "(no type)",
-                                                (int)tb.len, tb.data ? (const char *)tb.data : "",
-                                                why)
-                                  : NULL;
-            cs_buf_release(&tb);
-            if (col_renamed)
-                tc->note = format_note("renamed from \"%s\"%s%s", sc->name, type_note ? "; " : "",
-                                       type_note ? type_note : "");
-            else
-                tc->note = type_note, type_note = NULL;
-            free(type_note);
-            if (!tc->note)
-                return model_fail(err, 1, "out of memory");
-        }
+        if ((why || col_renamed) && set_column_note(tc, sc, why))
+            return model_fail(err, 1, "out of memory");
     }
     if (st->uses_rowid || renamed) {
         tt->note = format_note("%s%s%s%s", st->uses_rowid ? "no primary key: keyed by rowid "
@@ -451,6 +465,171 @@ int model_from_source(model *m, const source_schema *schema, const char *ks, mod
                 model_release(m);
                 return -1;
             }
+    }
+    return 0;
+}
+
+/* ---- refining the model from the values -------------------------------------- */
+
+static uint64_t magnitude(int64_t v) { return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; }
+
+/* The unit in which an integer of this magnitude is a date 3 to 3,000 years
+ * away from 1970 (1973 to 5138, or 1966 back to 1200 BC), or -1: closer to
+ * 1970 in every unit, or beyond that in every unit. */
+static int epoch_class(int64_t v)
+{
+    uint64_t a = magnitude(v);
+    if (a >= UINT64_C(100000000) && a < UINT64_C(100000000000))
+        return LOAD_EPOCH_S;
+    if (a >= UINT64_C(100000000000) && a < UINT64_C(100000000000000))
+        return LOAD_EPOCH_MS;
+    if (a >= UINT64_C(100000000000000) && a < UINT64_C(100000000000000000))
+        return LOAD_EPOCH_US;
+    return -1;
+}
+
+/* The unit of integers from lo to hi: that of the larger magnitude, which
+ * the other end must share unless it is within 1e8 of 1970 (a date near
+ * 1970 fits every unit); -1 if there is none. All zeros are the same
+ * instant in every unit: milliseconds. */
+static int epoch_unit_of_range(int64_t lo, int64_t hi)
+{
+    if (lo == 0 && hi == 0)
+        return LOAD_EPOCH_MS;
+    int64_t big = magnitude(lo) > magnitude(hi) ? lo : hi, small = big == lo ? hi : lo;
+    int u = epoch_class(big);
+    if (u < 0 || (epoch_class(small) != u && magnitude(small) >= UINT64_C(100000000)))
+        return -1;
+    return u;
+}
+
+/* "2024-01-31 13:45:00" for integer v in unit u (seconds kept). */
+static void format_epoch(int64_t v, int u, char *buf, size_t n)
+{
+    int64_t per = u == LOAD_EPOCH_S ? 1 : u == LOAD_EPOCH_MS ? 1000 : 1000000;
+    time_t sec = (time_t)(v / per - (v % per < 0));
+    struct tm tm;
+    if (!gmtime_r(&sec, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
+        snprintf(buf, n, "?");
+}
+
+/* The type for a column without a declared type, from its values; *why
+ * gets the note (caller frees). */
+static cql_type_id untyped_type(const source_column_profile *p, char **why)
+{
+    cql_type_id id;
+    const char *what;
+    int64_t other = p->ntext + p->nblob;
+    if (p->nint + p->nreal + other == 0) {
+        id = CQL_T_VARCHAR;
+        what = "no values found: mapped to text";
+    } else if (p->nblob && p->nblob == p->nint + p->nreal + other) {
+        id = CQL_T_BLOB;
+        what = "mapped to blob";
+    } else if (!other && !p->nreal) {
+        id = CQL_T_BIGINT;
+        what = "mapped to bigint";
+    } else if (!other && (!p->nint || (magnitude(p->int_min) <= (UINT64_C(1) << 53) &&
+                                       magnitude(p->int_max) <= (UINT64_C(1) << 53)))) {
+        id = CQL_T_DOUBLE;
+        what = "mapped to double";
+    } else {
+        id = CQL_T_VARCHAR;
+        what = p->nblob ? "mapped to text (a blob that is not UTF-8 text rejects its row)"
+               : other  ? "mapped to text, which keeps every one of them"
+                        : "mapped to text: a double does not hold integers beyond 2^53 exactly";
+    }
+    char counts[200] = "";
+    size_t o = 0;
+    const int64_t num[] = {p->nint, p->nreal, p->ntext, p->nblob};
+    static const char *const names[] = {"integer", "real", "text value", "blob"};
+    for (int i = 0; i < 4; i++)
+        if (num[i] && o < sizeof counts)
+            o += (size_t)snprintf(counts + o, sizeof counts - o, "%s%lld %s%s", o ? ", " : "",
+                                  (long long)num[i], names[i], num[i] == 1 ? "" : "s");
+    *why = format_note("no declared type; %s%s%s", counts, counts[0] ? " found: " : "", what);
+    return id;
+}
+
+int model_refine_from_values(model *m, source *src, const source_schema *schema, int epoch_unit,
+                             model_error *err)
+{
+    if (!src->ops->profile)
+        return 0;
+    for (int t = 0; t < m->ntables; t++) {
+        target_table *tt = &m->tables[t];
+        const source_table *st = &schema->tables[tt->source_table];
+        int *cols = calloc((size_t)tt->ncols, sizeof *cols);
+        int *which = calloc((size_t)tt->ncols, sizeof *which);
+        source_column_profile *prof = calloc((size_t)tt->ncols, sizeof *prof);
+        int n = 0, rc = 0;
+        if (!cols || !which || !prof)
+            rc = model_fail(err, 1, "out of memory");
+        for (int c = 0; !rc && c < tt->ncols; c++) {
+            const source_column *sc = &st->cols[tt->cols[c].source_col];
+            if (!sc->decl_type[0] || tt->cols[c].type->id == CQL_T_TIMESTAMP) {
+                cols[n] = tt->cols[c].source_col;
+                which[n++] = c;
+            }
+        }
+        source_error se;
+        if (!rc && n && src->ops->profile(src, tt->source_table, cols, n, prof, &se))
+            rc = model_fail(err, 3, "%s", se.msg);
+        for (int k = 0; !rc && k < n; k++) {
+            target_column *tc = &tt->cols[which[k]];
+            const source_column *sc = &st->cols[tc->source_col];
+            const source_column_profile *p = &prof[k];
+            char *why = NULL;
+            if (!sc->decl_type[0]) {
+                cql_type *ty = type_of(untyped_type(p, &why));
+                if (!ty) {
+                    free(why);
+                    rc = model_fail(err, 1, "out of memory");
+                    break;
+                }
+                cql_type_free(tc->type);
+                tc->type = ty;
+            } else if (p->nint) {
+                int u = epoch_unit >= 0 ? epoch_unit : epoch_unit_of_range(p->int_min, p->int_max);
+                if (u < 0) {
+                    int a = epoch_class(p->int_min), b = epoch_class(p->int_max);
+                    char two[96] = "";
+                    if (a >= 0 && b >= 0 && a != b)
+                        snprintf(two, sizeof two, " (%s at one end, %s at the other)",
+                                 load_epoch_unit_words((load_epoch_unit)a),
+                                 load_epoch_unit_words((load_epoch_unit)b));
+                    rc = model_fail(err, 1,
+                                    "%s.%s holds integers from %lld to %lld, which do not show "
+                                    "whether they count seconds, milliseconds or microseconds "
+                                    "since 1970%s: pass --epoch-unit s, ms or us",
+                                    st->name, sc->name, (long long)p->int_min,
+                                    (long long)p->int_max, two);
+                    break;
+                }
+                char d1[40], d2[40];
+                format_epoch(p->int_min, u, d1, sizeof d1);
+                format_epoch(p->int_max, u, d2, sizeof d2);
+                tc->epoch_unit = u;
+                why = format_note("its %lld integer%s read as %s since 1970 (%s): %lld to "
+                                  "%lld is %s to %s UTC; text is read as ISO 8601",
+                                  (long long)p->nint, p->nint == 1 ? " is" : "s are",
+                                  load_epoch_unit_words((load_epoch_unit)u),
+                                  epoch_unit >= 0 ? "as --epoch-unit says"
+                                                  : "the unit their range shows; --epoch-unit "
+                                                    "s|ms|us sets it",
+                                  (long long)p->int_min, (long long)p->int_max, d1, d2);
+            } else {
+                continue;   /* no integers: the note from the declared type stands */
+            }
+            if (!why || set_column_note(tc, sc, why))
+                rc = model_fail(err, 1, "out of memory");
+            free(why);
+        }
+        free(cols);
+        free(which);
+        free(prof);
+        if (rc)
+            return -1;
     }
     return 0;
 }

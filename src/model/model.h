@@ -10,7 +10,9 @@
  *   column is the partition key, the others clustering columns in key order
  *   (ascending); a table without a primary key gets a first column
  *   "rowid bigint" as partition key (the connector supplies it);
- * - column types from the declared source type (see model_map_sqlite_type).
+ * - column types from the declared source type (see model_map_sqlite_type);
+ *   model_refine_from_values then looks at the values where the declared
+ *   type does not say enough.
  */
 #ifndef CQLSHIFT_MODEL_MODEL_H
 #define CQLSHIFT_MODEL_MODEL_H
@@ -32,6 +34,7 @@ typedef struct target_column {
     int kind;               /* 0 regular, 1 partition key, 2 clustering */
     int key_pos;            /* position within the partition key or the clustering columns */
     char *note;             /* a lossy or notable mapping, e.g. "NUMERIC(10,2) -> decimal", or NULL */
+    int epoch_unit;         /* timestamp column: the unit of its integers (load_epoch_unit) */
 } target_column;
 
 typedef struct target_table {
@@ -73,6 +76,24 @@ int model_keep_tables(model *m, const source_schema *schema, const char *list, m
  * digits, '_', '-' and '.', each once. On success *json (caller frees) is
  * the map for model_keyspace_ddl; else -1 with code 1 and a sentence. */
 int model_parse_replication(const char *spec, char **json, model_error *err);
+
+/* Look at the values of the columns whose declared type does not say
+ * enough, one scan per table that has any (sources without a profile
+ * operation are left as they are); sets the column's type, epoch unit and
+ * note:
+ * - no declared type: all integers -> bigint; integers and reals -> double
+ *   (text if an integer is beyond 2^53, which a double does not hold);
+ *   all blobs -> blob; any text, or blobs with other values -> text; no
+ *   values -> text;
+ * - a timestamp column holding integers: they count time since 1970 in
+ *   `epoch_unit` (a load_epoch_unit) if it is >= 0, else in the unit their
+ *   range shows: magnitudes from 1e8 to 1e11 seconds, 1e11 to 1e14
+ *   milliseconds, 1e14 to 1e17 microseconds (1973 to 5138 in each). A range
+ *   that shows no unit, or two, is refused (code 1) with a sentence naming
+ *   table.column and the range and asking for --epoch-unit.
+ * Call after model_keep_tables, so that only the tables copied are read. */
+int model_refine_from_values(model *m, source *src, const source_schema *schema, int epoch_unit,
+                             model_error *err);
 
 /* CQL statements (NUL-terminated, appended to out). */
 int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_buf *out);

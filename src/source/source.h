@@ -125,6 +125,12 @@ typedef struct source_range {
 typedef struct source source;
 typedef struct source_reader source_reader;
 
+/* What one column holds, for choosing how to map it (source_ops.profile). */
+typedef struct source_column_profile {
+    int64_t nint, nreal, ntext, nblob;  /* non-null values of each kind */
+    int64_t int_min, int_max;           /* of the integers (valid when nint > 0) */
+} source_column_profile;
+
 typedef struct source_ops {
     const char *name;       /* "sqlite", "csv", "jsonl" */
     /* Read the schema (once; the source keeps it; valid until close). */
@@ -142,6 +148,11 @@ typedef struct source_ops {
     int (*read)(source_reader *rd, row_batch *b, int max_rows, source_error *err);
     void (*close_range)(source_reader *rd);
     void (*close)(source *s);
+    /* Optional (NULL: the source cannot tell). Read every row of table t
+     * once and fill out[k] for column cols[k], k < n. A full scan: call it
+     * only for the columns whose mapping depends on their values. */
+    int (*profile)(source *s, int t, const int *cols, int n, source_column_profile *out,
+                   source_error *err);
 } source_ops;
 
 struct source {

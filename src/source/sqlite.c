@@ -639,6 +639,70 @@ static void sqlite_close(source *base)
     free(s);
 }
 
+/* One aggregate query over the table: per column, the count of each
+ * storage class and the range of the integers. */
+static int sqlite_profile(source *base, int t, const int *cols, int n, source_column_profile *out,
+                          source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    if (!s->described || t < 0 || t >= s->schema.ntables)
+        return source_fail(err, SRC_E_USAGE, "profile: unknown table %d (describe first)", t);
+    const source_table *tb = &s->schema.tables[t];
+    static const char *const kinds[] = {"integer", "real", "text", "blob"};
+    char *q = NULL;
+    size_t ql = 0, qc = 0;
+    int rc = -1;
+    if (append_str(&q, &ql, &qc, "SELECT 0"))
+        goto nomem;
+    for (int k = 0; k < n; k++) {
+        if (cols[k] < 0 || cols[k] >= tb->ncols) {
+            free(q);
+            return source_fail(err, SRC_E_USAGE, "profile: table %s has no column %d", tb->name,
+                               cols[k]);
+        }
+        const char *name = tb->cols[cols[k]].name;
+        for (int i = 0; i < 6; i++) {
+            const char *agg = i < 4 ? ", count(CASE WHEN typeof(" : i == 4 ? ", min(CASE WHEN typeof("
+                                                                            : ", max(CASE WHEN typeof(";
+            if (append_str(&q, &ql, &qc, agg) || append_ident(&q, &ql, &qc, name) ||
+                append_str(&q, &ql, &qc, ") = '") ||
+                append_str(&q, &ql, &qc, kinds[i < 4 ? i : 0]) ||
+                append_str(&q, &ql, &qc, "' THEN ") ||
+                (i < 4 ? append_str(&q, &ql, &qc, "1") : append_ident(&q, &ql, &qc, name)) ||
+                append_str(&q, &ql, &qc, " END)"))
+                goto nomem;
+        }
+    }
+    if (append_str(&q, &ql, &qc, " FROM ") || append_ident(&q, &ql, &qc, tb->name))
+        goto nomem;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        source_fail(err, SRC_E_READ, "cannot read the values of table %s in %s: %s", tb->name,
+                    s->path, sqlite3_errmsg(s->db));
+        sqlite3_finalize(st);
+        goto out;
+    }
+    for (int k = 0; k < n; k++) {
+        int c = 1 + 6 * k;
+        source_column_profile *p = &out[k];
+        p->nint = sqlite3_column_int64(st, c);
+        p->nreal = sqlite3_column_int64(st, c + 1);
+        p->ntext = sqlite3_column_int64(st, c + 2);
+        p->nblob = sqlite3_column_int64(st, c + 3);
+        p->int_min = sqlite3_column_int64(st, c + 4);
+        p->int_max = sqlite3_column_int64(st, c + 5);
+    }
+    sqlite3_finalize(st);
+    rc = 0;
+    goto out;
+nomem:
+    source_fail(err, SRC_E_NOMEM, "out of memory");
+out:
+    free(q);
+    return rc;
+}
+
 static const source_ops sqlite_ops = {
     .name = "sqlite",
     .describe = sqlite_describe,
@@ -647,6 +711,7 @@ static const source_ops sqlite_ops = {
     .read = sqlite_read,
     .close_range = sqlite_close_range,
     .close = sqlite_close,
+    .profile = sqlite_profile,
 };
 
 source *source_sqlite_open(const char *path, source_error *err)

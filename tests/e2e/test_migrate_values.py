@@ -155,3 +155,163 @@ def test_columns_that_fold_alike_are_refused(build_dir, py_session, fresh_keyspa
         p.stderr
     py_session.cluster.refresh_schema_metadata()
     assert "t" not in py_session.cluster.metadata.keyspaces[ks].tables
+
+
+# ---- item 9a: integers in timestamp columns ---------------------------------------------------
+
+UTC = datetime.timezone.utc
+
+
+def epoch_db(tmp_path, values, decl="DATETIME"):
+    return make_db(tmp_path / "e.db", f"CREATE TABLE ev (id INTEGER PRIMARY KEY, at {decl})",
+                   rows=[("INSERT INTO ev VALUES (?, ?)", (i, v)) for i, v in enumerate(values)])
+
+
+def times(py_session, ks):
+    return {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {ks}.ev")}
+
+
+@pytest.mark.parametrize("values, unit", [
+    ([1706708700, 1706795100, -315619200, None], "seconds"),
+    ([1706708700123, 1706795100000], "milliseconds"),
+    ([1706708700123000, 1706795100000000], "microseconds"),
+])
+def test_epoch_unit_from_the_range(build_dir, py_session, fresh_keyspace, tmp_path, main_hosts,
+                                   values, unit):
+    ks = fresh_keyspace
+    p, rejects = migrate(build_dir, epoch_db(tmp_path, values), main_hosts, ks, tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert rejects == []
+    per = {"seconds": 1, "milliseconds": 1000, "microseconds": 1000000}[unit]
+    want = {i: None if v is None else
+            datetime.datetime.fromtimestamp(v // per, UTC).replace(tzinfo=None) +
+            datetime.timedelta(milliseconds=v % per * 1000 // per)
+            for i, v in enumerate(values)}
+    assert times(py_session, ks) == want
+    ints = [v for v in values if v is not None]
+    assert (f"cqlshift: note: {ks}.ev.at: DATETIME -> timestamp: its {len(ints)} integers are "
+            f"read as {unit} since 1970 (the unit their range shows; --epoch-unit s|ms|us sets "
+            f"it): {min(ints)} to {max(ints)} is ") in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("values, why, unit", [
+    ([0, 86400], "", "s"),
+    ([1706708700, 1706708700000], " (seconds at one end, milliseconds at the other)", "ms"),
+])
+def test_ambiguous_epoch_integers_are_refused(build_dir, py_session, fresh_keyspace, tmp_path,
+                                              main_hosts, values, why, unit):
+    ks = fresh_keyspace
+    db = epoch_db(tmp_path, values)
+    p, _ = migrate(build_dir, db, main_hosts, ks, tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr == (f"cqlshift: error: ev.at holds integers from {min(values)} to "
+                        f"{max(values)}, which do not show whether they count seconds, "
+                        f"milliseconds or microseconds since 1970{why}: pass --epoch-unit s, ms "
+                        "or us\n")
+    py_session.cluster.refresh_schema_metadata()
+    assert "ev" not in py_session.cluster.metadata.keyspaces[ks].tables   # nothing created
+
+    # stated by the user: every integer in that unit
+    p, _ = migrate(build_dir, db, main_hosts, ks, tmp_path, "--epoch-unit", unit)
+    assert p.returncode == 0, p.stderr
+    assert "(as --epoch-unit says)" in p.stderr
+    per = 1 if unit == "s" else 1000
+    assert times(py_session, ks) == {
+        i: datetime.datetime.fromtimestamp(v / per, UTC).replace(tzinfo=None)
+        for i, v in enumerate(values)}
+
+
+def test_epoch_unit_option_is_strict(build_dir, fresh_keyspace, tmp_path, main_hosts):
+    db = epoch_db(tmp_path, [1])
+    for bad in ("sec", "S", ""):
+        p, _ = migrate(build_dir, db, main_hosts, fresh_keyspace, tmp_path, "--epoch-unit", bad)
+        assert p.returncode == 2, p.stderr
+        assert "--epoch-unit takes s, ms or us" in p.stderr, p.stderr
+
+
+def test_microseconds_below_the_millisecond_are_rejected(build_dir, py_session, fresh_keyspace,
+                                                         tmp_path, main_hosts):
+    ks = fresh_keyspace
+    p, rejects = migrate(build_dir, epoch_db(tmp_path, [1706708700123000, 1706708700123456]),
+                         main_hosts, ks, tmp_path, "--epoch-unit", "us")
+    assert [r["position"] for r in rejects] == [1], rejects     # the rowid: id
+    assert "1706708700123456 microseconds since 1970 has digits below the millisecond" \
+        in rejects[0]["reason"]
+    assert times(py_session, ks) == {0: datetime.datetime(2024, 1, 31, 13, 45, 0, 123000)}
+
+
+# ---- item 9c: timestamps in text with digits below the millisecond ----------------------------
+
+def test_sub_millisecond_text(build_dir, py_session, fresh_keyspace, tmp_path, main_hosts):
+    ks = fresh_keyspace
+    db = epoch_db(tmp_path, ["2024-01-31 13:45:00.123000", "2024-01-31T13:45:00.123456Z",
+                             "2024-01-31 13:45:00.5"])
+    p, rejects = migrate(build_dir, db, main_hosts, ks, tmp_path)
+    assert [r["position"] for r in rejects] == [1], rejects
+    assert rejects[0]["reason"] == (
+        "column at: '2024-01-31T13:45:00.123456Z' has digits below the millisecond, which "
+        "Cassandra's timestamp does not keep: they would be lost, so the value is refused (round "
+        "it in the source; trailing zeros are fine)")
+    assert times(py_session, ks) == {0: datetime.datetime(2024, 1, 31, 13, 45, 0, 123000),
+                                     2: datetime.datetime(2024, 1, 31, 13, 45, 0, 500000)}
+
+
+# ---- item 9d: columns without a declared type -------------------------------------------------
+
+def test_untyped_columns_map_from_their_values(build_dir, py_session, fresh_keyspace, tmp_path,
+                                               main_hosts):
+    ks = fresh_keyspace
+    rows = [(1, 10, 1, "a", b"\x00\x01", None, 2**60),
+            (2, -3, 2.5, 7, b"", None, 1.5),
+            (3, None, None, 0.25, None, None, None)]
+    db = make_db(tmp_path / "u.db", "CREATE TABLE u (id INTEGER PRIMARY KEY, i, d, t, b, e, big)",
+                 rows=[("INSERT INTO u VALUES (?, ?, ?, ?, ?, ?, ?)", r) for r in rows])
+    p, rejects = migrate(build_dir, db, main_hosts, ks, tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert rejects == []
+    py_session.cluster.refresh_schema_metadata()
+    cols = py_session.cluster.metadata.keyspaces[ks].tables["u"].columns
+    assert {c: cols[c].cql_type for c in cols} == {
+        "id": "bigint", "i": "bigint", "d": "double", "t": "text", "b": "blob", "e": "text",
+        "big": "text"}
+    got = {r.id: tuple(r)[1:] for r in py_session.execute(f"SELECT id, i, d, t, b, e, big FROM {ks}.u")}
+    assert got == {1: (10, 1.0, "a", b"\x00\x01", None, str(2**60)),
+                   2: (-3, 2.5, "7", b"", None, "1.5"),
+                   3: (None, None, "0.25", None, None, None)}
+    for col, what in (("i", "(no type) -> bigint: no declared type; 2 integers found: mapped to "
+                            "bigint"),
+                      ("d", "(no type) -> double: no declared type; 1 integer, 1 real found: "
+                            "mapped to double"),
+                      ("t", "(no type) -> text: no declared type; 1 integer, 1 real, 1 text value "
+                            "found: mapped to text"),
+                      ("b", "(no type) -> blob: no declared type; 2 blobs found: mapped to blob"),
+                      ("e", "(no type) -> text: no declared type; no values found: mapped to text"),
+                      ("big", "(no type) -> text: no declared type; 1 integer, 1 real found: "
+                              "mapped to text: a double does not hold integers beyond 2^53")):
+        assert f"cqlshift: note: {ks}.u.{col}: {what}" in p.stderr, p.stderr
+
+
+# ---- item 9b: more digits than a double holds -------------------------------------------------
+
+def test_rounded_doubles_are_counted_in_a_note(build_dir, py_session, fresh_keyspace, tmp_path,
+                                               main_hosts):
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.m (id int PRIMARY KEY, ratio double, f float)")
+    csv = tmp_path / "m.csv"
+    csv.write_text("id,ratio,f\n"
+                   "1,0.5,0.5\n"
+                   "2,0.1000000000000000055511151231257827,0.1\n"
+                   "3,0.30000000000000004,0.333333343\n"
+                   "4,3.14159265358979323846,1\n")
+    p = cqlshift(build_dir, "load", csv, f"cassandra://{main_hosts[0]}/{ks}", "m",
+                 "--reject-file", tmp_path / "r.jsonl", "--state", tmp_path / "s.db",
+                 cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (f"cqlshift: note: {ks}.m.ratio: 2 values had more significant digits than a double "
+            "holds and were written rounded to the nearest double; the first, at position 3: "
+            "0.1000000000000000055511151231257827\n") in p.stderr, p.stderr
+    assert (f"cqlshift: note: {ks}.m.f: 1 value had more significant digits than a float holds "
+            "and was written rounded to the nearest float; the first, at position 4: "
+            "0.333333343\n") in p.stderr, p.stderr
+    got = {r.id: r.ratio for r in py_session.execute(f"SELECT id, ratio FROM {ks}.m")}
+    assert got == {1: 0.5, 2: 0.1, 3: 0.30000000000000004, 4: 3.141592653589793}

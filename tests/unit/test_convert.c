@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -118,6 +119,125 @@ static void test_text_and_blobs(void **ts)
     assert_int_equal(conv("text", bad, out, &e), -1); /* not UTF-8 */
 }
 
+/* load_convert_column on a one-column table of `type` with info ci:
+ * 0 or -1, the value bytes in out as conv. */
+static int column(const char *type, load_column_info *ci, src_value v, int64_t pos, uint8_t *out,
+                  cql_error *e)
+{
+    cql_type *t = ty(type);
+    const cql_type *types[] = {t};
+    const char *names[] = {"c"};
+    load_table lt = {.name = "t", .keyspace = "ks", .ncols = 1, .types = types, .col_names = names,
+                     .info = ci};
+    cs_buf b;
+    cs_buf_init(&b, 1 << 20);
+    int rc = load_convert_column(&lt, 0, &v, pos, &b, e);
+    if (rc == 0 && cs_be32(b.data) > 0)
+        memcpy(out, b.data + 4, cs_be32(b.data));
+    cs_buf_release(&b);
+    cql_type_free(t);
+    return rc;
+}
+
+static void test_epoch_units(void **ts)
+{
+    (void)ts;
+    uint8_t out[16];
+    cql_error e;
+    load_column_info ci;
+    memset(&ci, 0, sizeof ci);
+    /* default: CQL's milliseconds */
+    assert_int_equal(column("timestamp", &ci, vi(1706708700), 1, out, &e), 0);
+    assert_true(cs_be64(out) == 1706708700ULL);
+    ci.epoch_unit = LOAD_EPOCH_S;
+    assert_int_equal(column("timestamp", &ci, vi(1706708700), 1, out, &e), 0);
+    assert_true(cs_be64(out) == 1706708700000ULL);
+    assert_int_equal(column("timestamp", &ci, vi(-86400), 1, out, &e), 0);
+    assert_true((int64_t)cs_be64(out) == -86400000);
+    assert_int_equal(column("timestamp", &ci, vi(INT64_MAX / 10), 1, out, &e), -1);
+    assert_non_null(strstr(e.msg, "seconds since 1970 is out of the range of timestamp"));
+    /* text keeps its own rules; other types ignore the unit */
+    assert_int_equal(column("timestamp", &ci, vt("1706708700"), 1, out, &e), 0);
+    assert_true(cs_be64(out) == 1706708700ULL);
+    assert_int_equal(column("bigint", &ci, vi(5), 1, out, &e), 0);
+    assert_true(cs_be64(out) == 5);
+    ci.epoch_unit = LOAD_EPOCH_US;
+    assert_int_equal(column("timestamp", &ci, vi(1706708700123000), 1, out, &e), 0);
+    assert_true(cs_be64(out) == 1706708700123ULL);
+    assert_int_equal(column("timestamp", &ci, vi(1706708700123456), 1, out, &e), -1);
+    assert_non_null(strstr(e.msg, "1706708700123456 microseconds since 1970 has digits below the "
+                                  "millisecond, which Cassandra's timestamp does not keep"));
+    assert_int_equal(load_epoch_unit_parse("s"), LOAD_EPOCH_S);
+    assert_int_equal(load_epoch_unit_parse("ms"), LOAD_EPOCH_MS);
+    assert_int_equal(load_epoch_unit_parse("us"), LOAD_EPOCH_US);
+    assert_int_equal(load_epoch_unit_parse("sec"), -1);
+    assert_int_equal(load_epoch_unit_parse(""), -1);
+}
+
+/* Whether load_convert_column counts the value as rounded. */
+static int rounded(const char *type, src_value v)
+{
+    uint8_t out[64];
+    cql_error e;
+    load_column_info ci;
+    memset(&ci, 0, sizeof ci);
+    assert_int_equal(column(type, &ci, v, 7, out, &e), 0);
+    return (int)atomic_load(&ci.rounded);
+}
+
+static void test_rounded_values_are_counted(void **ts)
+{
+    (void)ts;
+    /* what a double reads back as written: not counted */
+    const char *exact[] = {"0.1", "1e300", "-123456789012345", "0.30000000000000004",
+                           "0.10000000000000000000000", "000.1000", "1.7976931348623157e308",
+                           "0.1000000000000000055511151231257827021181583404541015625",
+                           "9007199254740993e0" /* 2^53+1: 16 digits, not a double */, "NaN",
+                           "-Infinity", NULL};
+    for (int i = 0; exact[i]; i++)
+        if (rounded("double", vt(exact[i])) != (i == 8))
+            fail_msg("%s: rounded %d", exact[i], rounded("double", vt(exact[i])));
+    assert_int_equal(rounded("double", vt("0.1000000000000000055511151231257827")), 1);
+    assert_int_equal(rounded("double", vt("3.14159265358979323846")), 1);
+    assert_int_equal(rounded("double", vt("0.12345678901234567")), 1);
+    assert_int_equal(rounded("double", vi(9007199254740993)), 1);   /* 2^53 + 1 */
+    assert_int_equal(rounded("double", vi(9007199254740992)), 0);
+    assert_int_equal(rounded("double", vi(-123)), 0);
+    assert_int_equal(rounded("double", vi(INT64_MAX)), 1);
+    assert_int_equal(rounded("double", vd(0.1)), 0);                /* already a double */
+    assert_int_equal(rounded("float", vt("0.1")), 0);
+    assert_int_equal(rounded("float", vt("16777217")), 1);          /* 2^24 + 1 */
+    assert_int_equal(rounded("float", vt("0.33333334")), 0);        /* a float's shortest text */
+    assert_int_equal(rounded("float", vt("0.3333333432674407958984375")), 0);  /* its exact value */
+    assert_int_equal(rounded("float", vt("0.333333343")), 1);       /* neither */
+    assert_int_equal(rounded("decimal", vt("0.1000000000000000055511151231257827")), 0);
+
+    /* the count and the first value, in a note */
+    uint8_t out[16];
+    cql_error e;
+    load_column_info ci;
+    memset(&ci, 0, sizeof ci);
+    assert_int_equal(column("double", &ci, vt("2.5"), 1, out, &e), 0);
+    assert_int_equal(column("double", &ci, vt("0.1000000000000000055511151231257827"), 2, out, &e), 0);
+    assert_int_equal(column("double", &ci, vt("2.00000000000000000001"), 3, out, &e), 0);
+    assert_int_equal((int)atomic_load(&ci.rounded), 2);
+    assert_int_equal(ci.first_pos, 2);
+    assert_string_equal(ci.first, "0.1000000000000000055511151231257827");
+    cql_type *t = ty("double");
+    const cql_type *types[] = {t};
+    const char *names[] = {"ratio"};
+    load_table lt = {.name = "t", .keyspace = "ks", .ncols = 1, .types = types, .col_names = names,
+                     .info = &ci};
+    char buf[512] = "";
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    load_print_value_notes(&lt, f);
+    fclose(f);
+    assert_string_equal(buf, "cqlshift: note: ks.t.ratio: 2 values had more significant digits "
+                             "than a double holds and were written rounded to the nearest double; "
+                             "the first, at position 2: 0.1000000000000000055511151231257827\n");
+    cql_type_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +245,8 @@ int main(void)
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_doubles),
         cmocka_unit_test(test_text_and_blobs),
+        cmocka_unit_test(test_epoch_units),
+        cmocka_unit_test(test_rounded_values_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

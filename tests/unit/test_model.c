@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "load/loader.h"
 #include "model/model.h"
 
 /* The CQL text of the type a declared SQLite type maps to, and whether a
@@ -30,9 +31,9 @@ static void check_map(const char *decl, const char *want, int want_note)
     cql_type_free(t);
 }
 
-static void test_type_mapping(void **state)
+static void test_type_mapping(void **ts)
 {
-    (void)state;
+    (void)ts;
     /* Chinook's types */
     check_map("INTEGER", "bigint", 0);
     check_map("NVARCHAR(160)", "text", 0);
@@ -107,9 +108,9 @@ static const char *insert_of(const target_table *t, cs_buf *b)
     return (const char *)b->data;
 }
 
-static void test_composite_key_and_names(void **state)
+static void test_composite_key_and_names(void **ts)
 {
-    (void)state;
+    (void)ts;
     source_column c1[] = {col("PlaylistId", "INTEGER", 1), col("TrackId", "INTEGER", 2)};
     source_column c2[] = {col("Name", "NVARCHAR(40)", 0), col("Order", "INTEGER", 3),
                           col("B", "TEXT", 2), col("A", "INTEGER", 1),
@@ -213,9 +214,9 @@ static void test_composite_key_and_names(void **state)
     model_release(&m);
 }
 
-static void test_refusals(void **state)
+static void test_refusals(void **ts)
 {
-    (void)state;
+    (void)ts;
     model m;
     model_error e;
     source_column c[] = {col("a", "INT", 1)};
@@ -284,9 +285,9 @@ static void check_replication(const char *spec, const char *want_json, const cha
     }
 }
 
-static void test_replication_option(void **state)
+static void test_replication_option(void **ts)
 {
-    (void)state;
+    (void)ts;
     check_replication("SimpleStrategy:3", "{\"class\":\"SimpleStrategy\",\"replication_factor\":3}",
                       NULL);
     check_replication("simplestrategy:1", "{\"class\":\"SimpleStrategy\",\"replication_factor\":1}",
@@ -318,6 +319,87 @@ static void test_replication_option(void **state)
     free(json);
 }
 
+/* A source whose one table's columns hold what `fake_profiles` says. */
+static source_column_profile fake_profiles[4];
+static int fake_calls;
+
+static int fake_profile(source *s, int t, const int *cols, int n, source_column_profile *out,
+                        source_error *err)
+{
+    (void)s, (void)t, (void)err;
+    fake_calls++;
+    for (int k = 0; k < n; k++)
+        out[k] = fake_profiles[cols[k]];
+    return 0;
+}
+
+/* Refine a table (id INTEGER key, at DATETIME, x untyped, n TEXT) whose
+ * "at" holds integers lo..hi; returns the unit chosen or -1 (err filled). */
+static int unit_for(int64_t lo, int64_t hi, int given, model_error *e, char **note)
+{
+    static const source_ops ops = {.name = "fake", .profile = fake_profile};
+    source src = {&ops};
+    source_column c[] = {col("id", "INTEGER", 1), col("at", "DATETIME", 0), col("x", "", 0),
+                         col("n", "TEXT", 0)};
+    source_table tb[] = {{"Ev", 4, c, 1, 0, -1}};
+    source_schema sch = {1, tb};
+    memset(fake_profiles, 0, sizeof fake_profiles);
+    fake_profiles[1] = (source_column_profile){.nint = 2, .ntext = 1, .int_min = lo, .int_max = hi};
+    fake_profiles[2] = (source_column_profile){.nint = 3, .nreal = 1, .int_min = -5, .int_max = 5};
+    model m;
+    assert_int_equal(model_from_source(&m, &sch, "ks", e), 0);
+    int rc = model_refine_from_values(&m, &src, &sch, given, e);
+    int unit = rc ? -1 : m.tables[0].cols[1].epoch_unit;
+    if (!rc) {
+        assert_int_equal(m.tables[0].cols[2].type->id, CQL_T_DOUBLE);
+        assert_int_equal(m.tables[0].cols[3].type->id, CQL_T_VARCHAR);
+        if (note)
+            *note = strdup(m.tables[0].cols[1].note);
+    }
+    model_release(&m);
+    return unit;
+}
+
+static void test_epoch_unit_from_values(void **ts)
+{
+    (void)ts;
+    model_error e;
+    char *note = NULL;
+    assert_int_equal(unit_for(1706708700, 1706795100, -1, &e, &note), LOAD_EPOCH_S);
+    assert_string_equal(note, "DATETIME -> timestamp: its 2 integers are read as seconds since "
+                              "1970 (the unit their range shows; --epoch-unit s|ms|us sets it): "
+                              "1706708700 to 1706795100 is 2024-01-31 13:45:00 to 2024-02-01 "
+                              "13:45:00 UTC; text is read as ISO 8601");
+    free(note);
+    note = NULL;
+    /* the bounds of each unit: 1e8, 1e11, 1e14, 1e17 */
+    assert_int_equal(unit_for(100000000, 100000000, -1, &e, NULL), LOAD_EPOCH_S);
+    assert_int_equal(unit_for(-99999999999, 0, -1, &e, NULL), LOAD_EPOCH_S);
+    assert_int_equal(unit_for(0, 100000000000, -1, &e, NULL), LOAD_EPOCH_MS);
+    assert_int_equal(unit_for(-5, 99999999999999, -1, &e, NULL), LOAD_EPOCH_MS);
+    assert_int_equal(unit_for(100000000000000, 99999999999999999, -1, &e, NULL), LOAD_EPOCH_US);
+    assert_int_equal(unit_for(0, 0, -1, &e, NULL), LOAD_EPOCH_MS);     /* 1970 in every unit */
+    /* near 1970 in every unit, beyond 5138 in every unit, or two units */
+    assert_int_equal(unit_for(0, 99999999, -1, &e, NULL), -1);
+    assert_string_equal(e.msg, "Ev.at holds integers from 0 to 99999999, which do not show "
+                               "whether they count seconds, milliseconds or microseconds since "
+                               "1970: pass --epoch-unit s, ms or us");
+    assert_int_equal(e.code, 1);
+    assert_int_equal(unit_for(0, INT64_MAX, -1, &e, NULL), -1);
+    assert_int_equal(unit_for(INT64_MIN, 0, -1, &e, NULL), -1);
+    assert_int_equal(unit_for(1706708700, 1706708700000000, -1, &e, NULL), -1);
+    assert_non_null(strstr(e.msg, "(seconds at one end, microseconds at the other)"));
+    /* stated by the user: taken as it is */
+    assert_int_equal(unit_for(0, 99999999, LOAD_EPOCH_US, &e, &note), LOAD_EPOCH_US);
+    assert_non_null(strstr(note, "read as microseconds since 1970 (as --epoch-unit says): 0 to "
+                                 "99999999 is 1970-01-01 00:00:00 to 1970-01-01 00:01:39 UTC"));
+    free(note);
+    /* one scan per table */
+    fake_calls = 0;
+    unit_for(1706708700, 1706795100, -1, &e, NULL);
+    assert_int_equal(fake_calls, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_composite_key_and_names),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_replication_option),
+        cmocka_unit_test(test_epoch_unit_from_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
