@@ -54,6 +54,13 @@ int main(int argc, char **argv)
         src->ops->close(src);
         return 2;
     }
+    /* as migrate does: untyped columns and epoch units from the values */
+    if (model_refine_from_values(&m, src, schema, -1, &me)) {
+        fprintf(stderr, "model_tool: %s\n", me.msg);
+        model_release(&m);
+        src->ops->close(src);
+        return me.code == 3 ? 1 : 2;
+    }
     cs_buf b;
     cs_buf_init(&b, 1 << 24);
     int rc = 0;

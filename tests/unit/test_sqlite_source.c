@@ -507,6 +507,36 @@ static void test_chinook(void **state)
     s->ops->close(s);
 }
 
+/* profile: the kinds of values per column and the range of the integers,
+ * in one query, for any column name. */
+static void test_profile(void **state)
+{
+    (void)state;
+    const char *path = make_db(
+        "profile.db",
+        "CREATE TABLE \"odd \"\"t\" (id INTEGER PRIMARY KEY, \"a b\", at DATETIME, e);"
+        "INSERT INTO \"odd \"\"t\" VALUES (1, 5, 1706708700, NULL),"
+        " (2, 2.5, '2024-01-31', NULL), (3, 'x', -86400, NULL), (4, x'00', NULL, NULL),"
+        " (5, -9223372036854775808, 9223372036854775807, NULL);");
+    source *s = open_ok(path);
+    const source_schema *sch = describe_ok(s);
+    assert_non_null(s->ops->profile);
+    int cols[] = {1, 2, 3};
+    source_column_profile p[3];
+    source_error e;
+    assert_int_equal(s->ops->profile(s, 0, cols, 3, p, &e), 0);
+    assert_int_equal(sch->tables[0].ncols, 4);
+    assert_true(p[0].nint == 2 && p[0].nreal == 1 && p[0].ntext == 1 && p[0].nblob == 1);
+    assert_true(p[0].int_min == INT64_MIN && p[0].int_max == 5);
+    assert_true(p[1].nint == 3 && p[1].nreal == 0 && p[1].ntext == 1 && p[1].nblob == 0);
+    assert_true(p[1].int_min == -86400 && p[1].int_max == INT64_MAX);
+    assert_true(p[2].nint + p[2].nreal + p[2].ntext + p[2].nblob == 0);
+    int bad[] = {7};
+    assert_int_equal(s->ops->profile(s, 0, bad, 1, p, &e), -1);
+    assert_int_equal(e.code, SRC_E_USAGE);
+    s->ops->close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_resume_from_rowid),
         cmocka_unit_test(test_without_rowid_and_no_pk),
         cmocka_unit_test(test_chinook),
+        cmocka_unit_test(test_profile),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
