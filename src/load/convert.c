@@ -268,7 +268,7 @@ void load_print_value_notes(const load_table *t, FILE *out)
         const char *kind = t->types[c]->id == CQL_T_FLOAT ? "float" : "double";
         fprintf(out,
                 "cqlshift: note: %s.%s.%s: %lld value%s had more significant digits than a %s "
-                "holds and %s written rounded to the nearest %s; the first, at position %" PRId64
+                "holds and %s rounded to the nearest %s; the first, at position %" PRId64
                 ": %s\n",
                 t->keyspace, t->name, t->col_names[c], n, n == 1 ? "" : "s", kind,
                 n == 1 ? "was" : "were", kind, ci->first_pos, ci->first);

@@ -308,10 +308,10 @@ def test_rounded_doubles_are_counted_in_a_note(build_dir, py_session, fresh_keys
                  cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert (f"cqlshift: note: {ks}.m.ratio: 2 values had more significant digits than a double "
-            "holds and were written rounded to the nearest double; the first, at position 3: "
+            "holds and were rounded to the nearest double; the first, at position 3: "
             "0.1000000000000000055511151231257827\n") in p.stderr, p.stderr
     assert (f"cqlshift: note: {ks}.m.f: 1 value had more significant digits than a float holds "
-            "and was written rounded to the nearest float; the first, at position 4: "
+            "and was rounded to the nearest float; the first, at position 4: "
             "0.333333343\n") in p.stderr, p.stderr
     got = {r.id: r.ratio for r in py_session.execute(f"SELECT id, ratio FROM {ks}.m")}
     assert got == {1: 0.5, 2: 0.1, 3: 0.30000000000000004, 4: 3.141592653589793}

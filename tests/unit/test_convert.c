@@ -233,7 +233,7 @@ static void test_rounded_values_are_counted(void **ts)
     load_print_value_notes(&lt, f);
     fclose(f);
     assert_string_equal(buf, "cqlshift: note: ks.t.ratio: 2 values had more significant digits "
-                             "than a double holds and were written rounded to the nearest double; "
+                             "than a double holds and were rounded to the nearest double; "
                              "the first, at position 2: 0.1000000000000000055511151231257827\n");
     cql_type_free(t);
 }
