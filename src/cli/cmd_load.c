@@ -362,8 +362,10 @@ int cmd_load(int argc, char **argv)
     lt.is_key = is_key;
     lt.insert = ins;
     lt.info = info = calloc((size_t)n, sizeof *info);
-    if (!info)
+    if (!info) {
+        cli_error("out of memory");
         goto out;
+    }
     {
         char job[8192];
         snprintf(job, sizeof job, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);

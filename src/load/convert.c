@@ -214,6 +214,8 @@ static void note_rounded(load_column_info *ci, const src_value *v, int64_t pos)
     ci->first_pos = pos;
     if (v->kind == SV_INT)
         snprintf(ci->first, sizeof ci->first, "%" PRId64, v->u.i);
+    else if (v->kind == SV_DOUBLE)
+        shortest_double(v->u.d, ci->first, sizeof ci->first);
     else
         snprintf(ci->first, sizeof ci->first, "%.*s", (int)v->u.s.n, v->u.s.p);
 }
@@ -252,6 +254,8 @@ int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t
     else if (v->kind == SV_INT)
         rounded = (v->u.i > (INT64_C(1) << 53) || v->u.i < -(INT64_C(1) << 53)) &&
                   (d >= 0x1p63 || (int64_t)d != v->u.i);
+    else if (v->kind == SV_DOUBLE)  /* a SQLite REAL into a float column */
+        rounded = d != v->u.d && !isnan(d);
     if (rounded)
         note_rounded(ci, v, pos);
     return 0;

@@ -205,6 +205,9 @@ static void test_rounded_values_are_counted(void **ts)
     assert_int_equal(rounded("double", vi(-123)), 0);
     assert_int_equal(rounded("double", vi(INT64_MAX)), 1);
     assert_int_equal(rounded("double", vd(0.1)), 0);                /* already a double */
+    assert_int_equal(rounded("float", vd(0.5)), 0);
+    assert_int_equal(rounded("float", vd(0.1)), 1);                 /* a double into a float */
+    assert_int_equal(rounded("float", vd(NAN)), 0);
     assert_int_equal(rounded("float", vt("0.1")), 0);
     assert_int_equal(rounded("float", vt("16777217")), 1);          /* 2^24 + 1 */
     assert_int_equal(rounded("float", vt("0.33333334")), 0);        /* a float's shortest text */
@@ -223,6 +226,10 @@ static void test_rounded_values_are_counted(void **ts)
     assert_int_equal((int)atomic_load(&ci.rounded), 2);
     assert_int_equal(ci.first_pos, 2);
     assert_string_equal(ci.first, "0.1000000000000000055511151231257827");
+    load_column_info cf;
+    memset(&cf, 0, sizeof cf);
+    assert_int_equal(column("float", &cf, vd(0.1), 9, out, &e), 0);
+    assert_string_equal(cf.first, "0.1");
     cql_type *t = ty("double");
     const cql_type *types[] = {t};
     const char *names[] = {"ratio"};
