@@ -846,12 +846,18 @@ int model_insert_cql(const target_table *t, cs_buf *out)
 /* Run one DDL statement and wait until every node has the new schema: the
  * next statement may go to another coordinator, which must already know
  * the keyspace (or table) this one created. */
-static int run_ddl(cql_session *s, const char *cql, model_error *err)
+static int run_ddl(cql_session *s, const char *cql, const char *what, cs_buf *notes,
+                   model_error *err)
 {
     cql_error ce;
     cql_result *r = cql_session_simple(s, cql, &ce);
     if (!r)
         return model_fail(err, 3, "%s\n(statement: %s)", ce.msg, cql);
+    /* e.g. "Your replication factor 3 for keyspace k is higher than the
+     * number of nodes 2 for datacenter dc1": the user must hear it */
+    const char *const *warn = cql_result_warnings(r);
+    for (int i = 0; notes && warn && warn[i]; i++)
+        cs_buf_printf(notes, "%s: Cassandra warns: %s\n", what, warn[i]);
     cql_result_free(r);
     if (cql_session_wait_schema_agreement(s, 60000, &ce))
         return model_fail(err, 3, "the cluster did not agree on the new schema: %s", ce.msg);
@@ -1061,7 +1067,7 @@ int model_apply(const model *m, cql_session *s, cs_buf *notes, model_error *err)
         model_fail(err, 1, "cannot build the keyspace DDL for %s", m->keyspace);
         goto out;
     }
-    if (run_ddl(s, (const char *)q.data, err))
+    if (run_ddl(s, (const char *)q.data, m->keyspace, notes, err))
         goto out;
     for (int i = 0; i < m->ntables; i++) {
         cs_buf_reset(&q);
@@ -1069,7 +1075,9 @@ int model_apply(const model *m, cql_session *s, cs_buf *notes, model_error *err)
             model_fail(err, 1, "cannot build the DDL of table %s", m->tables[i].name);
             goto out;
         }
-        if (run_ddl(s, (const char *)q.data, err))
+        char what[160];
+        snprintf(what, sizeof what, "%s.%s", m->keyspace, m->tables[i].name);
+        if (run_ddl(s, (const char *)q.data, what, notes, err))
             goto out;
     }
     cs_buf diff;

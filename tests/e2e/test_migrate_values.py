@@ -110,6 +110,8 @@ def test_default_replication_has_a_note_and_columns_are_folded(build_dir, py_ses
                           "replication_factor": "2"}),
     ("datacenter1:2", {"class": "org.apache.cassandra.locator.NetworkTopologyStrategy",
                        "datacenter1": "2"}),
+    ("SimpleStrategy:3", {"class": "org.apache.cassandra.locator.SimpleStrategy",
+                          "replication_factor": "3"}),     # more than the ring's 2 nodes
 ])
 def test_replication_option_creates_the_keyspace(build_dir, py_session, fresh_keyspace, tmp_path,
                                                  main_hosts, spec, want):
@@ -118,6 +120,10 @@ def test_replication_option_creates_the_keyspace(build_dir, py_session, fresh_ke
     assert p.returncode == 0, p.stderr
     assert replication_of(py_session, ks) == want
     assert "replication factor 1" not in p.stderr, p.stderr
+    # the server's warning about a factor above the node count reaches the user
+    warned = (f"cqlshift: note: {ks}: Cassandra warns: Your replication factor 3 for keyspace "
+              f"{ks} is higher than the number of nodes 2") in p.stderr
+    assert warned == (spec == "SimpleStrategy:3"), p.stderr
     assert py_session.execute(f"SELECT count(*) FROM {ks}.order_items").one()[0] == 2
 
 
