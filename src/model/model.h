@@ -23,7 +23,8 @@
 #include "source/source.h"
 
 typedef struct model_error {
-    int code;               /* 0 ok, 1 usage/model, 2 conflict with an existing table, 3 server */
+    int code;               /* 0 ok, 1 usage/model, 2 conflict with an existing table, 3 server
+                             * or source (reading the values) */
     char msg[1024];
 } model_error;
 
