@@ -7,7 +7,12 @@ enum {
     CLI_EXIT_FAILED = 1,
     CLI_EXIT_USAGE = 2,
     CLI_EXIT_DIFFERENCES = 3,
+    CLI_EXIT_REJECTED = 4,
+    CLI_EXIT_INTERRUPTED = 5,
 };
+
+/* The exit codes, as every command's --help and the man page give them. */
+extern const char cli_exit_codes_help[];
 
 /* One command: its name, a one-line summary for --help, and its entry point
  * (argv[0] is the command name). */

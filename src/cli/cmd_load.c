@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "cli/job.h"
 
 static void load_usage(FILE *out)
 {
@@ -25,8 +26,8 @@ static void load_usage(FILE *out)
             "  --no-header          the first line is data; give --columns\n"
             "  --columns A,B,C      column names, in file order (CSV with a header: they\n"
             "                       replace its names; JSONL: the keys, another key is rejected)\n"
-            "Run options:\n%s\n%s",
-            run_options_help, target_options_help);
+            "Run options:\n%s\n%s\n%s",
+            run_options_help, target_options_help, cli_exit_codes_help);
 }
 
 typedef struct table_col {
@@ -262,7 +263,25 @@ int cmd_load(int argc, char **argv)
     int *src_cols = NULL, *is_key = NULL;
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
-    cql_session *s = target_connect(&t, &o);
+    job jb;
+    memset(&jb, 0, sizeof jb);
+    cql_session *s = NULL;
+    if (!strcmp(pos[0], "-") && o.resume) {
+        cli_error("standard input cannot be resumed; load from a file to use --resume");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    {
+        char key[8192], name[600];
+        snprintf(key, sizeof key, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
+        snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
+        int done = 0;
+        rc = run_prepare(&jb, &o, "load", name, key, &done);
+        if (rc || done)
+            goto out;
+        rc = CLI_EXIT_FAILED;
+    }
+    s = target_connect(&t, &o);
     if (!s)
         goto out;
     char table_name[256];
@@ -361,19 +380,13 @@ int cmd_load(int argc, char **argv)
     lt.is_key = is_key;
     lt.insert = ins;
     {
-        char job[8192];
-        snprintf(job, sizeof job, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
-        if (!strcmp(pos[0], "-") && o.resume) {
-            cli_error("standard input cannot be resumed; load from a file to use --resume");
-            rc = CLI_EXIT_USAGE;
-            goto out;
-        }
         /* the files' size over the bytes per line of a sample: an estimate
          * for the bar and ETA (the summary checks counts, not this) */
         int64_t total = schema->tables[0].row_estimate;
-        rc = run_load(src, s, &lt, 1, &total, &t, &o, job, uri);
+        rc = run_load(src, s, &lt, 1, &total, &t, &o, &jb, uri);
     }
 out:
+    job_close(&jb);
     cs_buf_release(&q);
     free(types);
     free(names);

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "cli/job.h"
 #include "model/model.h"
 
 static void migrate_usage(FILE *out)
@@ -18,8 +19,8 @@ static void migrate_usage(FILE *out)
             "row. SOURCE is sqlite:FILE (or a .db/.sqlite file).\n\n"
             "Options:\n"
             "  --tables A,B         only these source tables\n"
-            "%s\n%s",
-            run_options_help, target_options_help);
+            "%s\n%s\n%s",
+            run_options_help, target_options_help, cli_exit_codes_help);
 }
 
 int cmd_migrate(int argc, char **argv)
@@ -94,6 +95,20 @@ int cmd_migrate(int argc, char **argv)
         model_release(&m);
         src->ops->close(src);
         return CLI_EXIT_USAGE;
+    }
+    job jb;
+    int done = 0;
+    {
+        char key[3000];
+        snprintf(key, sizeof key, "migrate %s -> %s/%s tables=%s", pos[0], t.hosts, t.keyspace,
+                 only ? only : "*");
+        int prc = run_prepare(&jb, &o, "migrate", t.keyspace, key, &done);
+        if (prc || done) {
+            job_close(&jb);
+            model_release(&m);
+            src->ops->close(src);
+            return prc;
+        }
     }
     int rc = CLI_EXIT_FAILED;
     cql_session *s = target_connect(&t, &o);
@@ -183,13 +198,9 @@ int cmd_migrate(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    {
-        char job[3000];
-        snprintf(job, sizeof job, "migrate %s -> %s/%s tables=%s", pos[0], t.hosts, t.keyspace,
-                 only ? only : "*");
-        rc = run_load(src, s, lt, nlt, totals, &t, &o, job, pos[0]);
-    }
+    rc = run_load(src, s, lt, nlt, totals, &t, &o, &jb, pos[0]);
 out:
+    job_close(&jb);
     for (int i = 0; i < nlt; i++) {
         free((void *)lt[i].types);
         free((void *)lt[i].col_names);

@@ -9,15 +9,53 @@
 #include "obs/progress.h"
 #include "state/state.h"
 
+FILE *cli_log_file;
+
+/* "cqlshift: KIND: message" on stderr (unless quiet) and "KIND: message"
+ * in the run's log. */
+__attribute__((format(printf, 3, 0))) static void say(const char *kind, int quiet,
+                                                      const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    if (!quiet) {
+        fprintf(stderr, "cqlshift: %s: ", kind);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    if (cli_log_file) {
+        fprintf(cli_log_file, "%s: ", kind);
+        vfprintf(cli_log_file, fmt, copy);
+        fputc('\n', cli_log_file);
+        fflush(cli_log_file);
+    }
+    va_end(copy);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "cqlshift: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    say("error", 0, fmt, ap);
     va_end(ap);
 }
+
+void cli_note(int quiet, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say("note", quiet, fmt, ap);
+    va_end(ap);
+}
+
+const char cli_exit_codes_help[] =
+    "Exit codes:\n"
+    "  0  done: every row read was written\n"
+    "  1  failed (the source, Cassandra, a count that does not reconcile, --max-errors)\n"
+    "  2  usage or plan error (nothing was written)\n"
+    "  3  verification found differences\n"
+    "  4  finished, but some rows were rejected (see the reject files in the run folder)\n"
+    "  5  interrupted (Ctrl-C, SIGTERM): run the same command with --resume\n";
 
 static int copy(char *dst, size_t cap, const char *src, size_t n, const char *what)
 {
@@ -205,10 +243,12 @@ const char run_options_help[] =
     "                       replica mode 5120)\n"
     "  --rate-limit R       at most R rows per second (protects a production cluster)\n"
     "  --max-errors N|P%    stop after more than N rejected rows, or P% of rows read\n"
-    "  --reject-file F      rejected rows as JSONL (default KEYSPACE.rejects.jsonl)\n"
-    "  --state F            progress checkpoints (default KEYSPACE.cqlshift-state.db)\n"
-    "  --resume             continue a run that was interrupted\n"
-    "  --report F           write the summary as JSON to F (- for stdout)\n"
+    "  --out-dir D          where run folders go (default ./cqlshift-runs): each run\n"
+    "                       writes D/JOB-TIME/ with state.db, rejects-TABLE.jsonl,\n"
+    "                       report.json and run.log\n"
+    "  --resume             continue the job's unfinished run (found in --out-dir)\n"
+    "  --restart            give up the job's unfinished run and start over\n"
+    "  --report F           also write the summary as JSON to F (- for stdout)\n"
     "  --password-file F    Cassandra password (else CQLSHIFT_CASSANDRA_PASSWORD)\n"
     "  --quiet              no progress output\n"
     "  --progress-interval S  seconds between progress lines when not on a terminal\n";
@@ -221,6 +261,8 @@ int run_option_parse(run_options *o, int argc, char **argv, int *i)
     (!strcmp(a, name) && (v ? ((*i)++, 1) : (cli_error("%s needs a value", name), 0)))
     if (!strcmp(a, "--resume"))
         o->resume = 1;
+    else if (!strcmp(a, "--restart"))
+        o->restart = 1;
     else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
         o->quiet = 1;
     else if (TAKES("--workers"))
@@ -269,10 +311,8 @@ int run_option_parse(run_options *o, int argc, char **argv, int *i)
             o->loader.max_errors_pct = d;
         else
             o->loader.max_errors = (int64_t)d;
-    } else if (TAKES("--reject-file"))
-        o->reject_path = v;
-    else if (TAKES("--state"))
-        o->state_path = v;
+    } else if (TAKES("--out-dir"))
+        o->out_dir = v;
     else if (TAKES("--report"))
         o->report_path = v;
     else if (TAKES("--password-file"))
@@ -283,8 +323,8 @@ int run_option_parse(run_options *o, int argc, char **argv, int *i)
              (!strcmp(a, "--workers") || !strcmp(a, "--batch-rows") || !strcmp(a, "--max-inflight") ||
               !strcmp(a, "--batch-mode") || !strcmp(a, "--batch-max-rows") ||
               !strcmp(a, "--batch-max-bytes") ||
-              !strcmp(a, "--rate-limit") || !strcmp(a, "--max-errors") || !strcmp(a, "--reject-file") ||
-              !strcmp(a, "--state") || !strcmp(a, "--report") || !strcmp(a, "--password-file") ||
+              !strcmp(a, "--rate-limit") || !strcmp(a, "--max-errors") || !strcmp(a, "--out-dir") ||
+              !strcmp(a, "--report") || !strcmp(a, "--password-file") ||
               !strcmp(a, "--progress-interval")))
         return -1; /* value missing: already reported */
     else
@@ -310,76 +350,3 @@ cql_session *target_connect(target *t, const run_options *o)
     return s;
 }
 
-int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
-             target *t, run_options *o, const char *job_key, const char *source_label)
-{
-    char state_path[1100], reject_path[1100], target_label[1400];
-    snprintf(state_path, sizeof state_path, "%s",
-             o->state_path ? o->state_path : t->keyspace);
-    if (!o->state_path)
-        snprintf(state_path, sizeof state_path, "%s.cqlshift-state.db", t->keyspace);
-    if (o->reject_path)
-        snprintf(reject_path, sizeof reject_path, "%s", o->reject_path);
-    else
-        snprintf(reject_path, sizeof reject_path, "%s.rejects.jsonl", t->keyspace);
-    snprintf(target_label, sizeof target_label, "cassandra://%s/%s", t->hosts, t->keyspace);
-
-    state_error se;
-    state *st = state_open(state_path, job_key, o->resume, &se);
-    if (!st) {
-        cli_error("%s", se.msg);
-        return se.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-    }
-    if (o->resume && state_is_finished(st)) {
-        fprintf(stderr, "cqlshift: this job already finished (state %s); nothing to resume\n",
-                state_path);
-        state_close(st);
-        return CLI_EXIT_OK;
-    }
-    rejects *rej = rejects_open(reject_path, o->resume);
-    if (!rej) {
-        cli_error("cannot open the reject file %s", reject_path);
-        state_close(st);
-        return CLI_EXIT_FAILED;
-    }
-    progress *p = progress_new(ntables, o->quiet, o->progress_tty, o->progress_interval);
-    for (int i = 0; i < ntables; i++) {
-        table_progress *tp = progress_table(p, i);
-        snprintf(tp->name, sizeof tp->name, "%s", tables[i].name);
-        tp->total = totals ? totals[i] : -1;
-        tables[i].progress = tp;
-    }
-    if (!o->loader.write_timestamp_us) {
-        /* one timestamp per job: a resumed run keeps the first run's */
-        o->loader.write_timestamp_us = state_write_timestamp(st, cql_timestamp_now_us(), &se);
-        if (!o->loader.write_timestamp_us) {
-            cli_error("%s", se.msg);
-            rejects_close(rej);
-            progress_free(p);
-            state_close(st);
-            return CLI_EXIT_FAILED;
-        }
-    }
-    progress_start(p);
-    loader_error le = {0};
-    int rc = loader_run(src, s, tables, ntables, &o->loader, st, rej, &le);
-    int reconciled = progress_finish(p);
-    int64_t nrej = rejects_count(rej);
-    if (o->report_path && progress_write_report(p, o->report_path, source_label, target_label))
-        cli_error("cannot write the report %s", o->report_path);
-    if (rc) {
-        cli_error("%s", le.msg);
-    } else {
-        state_error se2;
-        state_set_finished(st, &se2);
-    }
-    if (nrej > 0 && !o->quiet)
-        fprintf(stderr, "cqlshift: %lld rows rejected this run; see %s\n", (long long)nrej,
-                reject_path);
-    progress_free(p);
-    rejects_close(rej);
-    state_close(st);
-    if (rc)
-        return CLI_EXIT_FAILED;
-    return reconciled == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
-}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/job.h"
 
 static const cli_command commands[] = {
     {"migrate", "copy a whole SQLite database into Cassandra (schema and rows)", cmd_migrate},
@@ -26,12 +27,13 @@ static void usage(FILE *out)
     } else {
         fprintf(out, "No migration command is available in this build yet.\n");
     }
-    fprintf(out, "\nExit codes: 0 done (rows that could not be written are in the reject file),\n"
-                 "1 failed or stopped (--max-errors), 2 usage error.\n");
+    fprintf(out, "\n%s", cli_exit_codes_help);
 }
 
 int main(int argc, char **argv)
 {
+    cli_set_command_line(argc, argv);
+    cli_signals_install();
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
