@@ -16,13 +16,18 @@ extern const char cli_exit_codes_help[];
 
 /* One command: its name, a one-line summary for --help, and its entry point
  * (argv[0] is the command name). */
+#include <stdio.h>
+
 typedef struct cli_command {
     const char *name;
     const char *summary;
     int (*run)(int argc, char **argv);
+    void (*doc)(FILE *out, int man); /* its --help (man = 0) or man page section */
 } cli_command;
 
 int cmd_migrate(int argc, char **argv);
+void cmd_migrate_doc(FILE *out, int man);
 int cmd_load(int argc, char **argv);
+void cmd_load_doc(FILE *out, int man);
 
 #endif

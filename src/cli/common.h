@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "cli/opts.h"
 #include "cql/cql.h"
 #include "load/loader.h"
 
@@ -41,11 +42,15 @@ typedef struct run_options {
 } run_options;
 
 void run_options_init(run_options *o);
-/* If argv[*i] is a common option, consume it (and its value) and return 1;
- * 0 if it is not one; -1 after printing an error for a bad value. */
-int run_option_parse(run_options *o, int argc, char **argv, int *i);
-/* The --help text of the common options. */
-extern const char run_options_help[];
+/* The options common to migrate and load (offsets into run_options). */
+extern const cli_opt run_opts[];
+/* A command's options (its own table `own` under `title`, then the run
+ * options): its --help or man page section, and parsing (cli_parse's
+ * return). */
+void run_doc(FILE *out, int man, const cli_spec *spec, const char *title, const cli_opt *own);
+int run_parse(const cli_spec *spec, const char *title, const cli_opt *own, void *own_base,
+              run_options *o, int argc, char **argv, const char **pos);
+/* The help section on the target URI's query options. */
 extern const char target_options_help[];
 
 /* Connect, printing the error (with a hint) on failure. */

@@ -238,3 +238,39 @@ def test_own_folders_exit_4_and_preflight(build_dir, tmp_path, main_hosts, py_se
     assert py_session.execute("SELECT keyspace_name FROM system_schema.keyspaces WHERE "
                               "keyspace_name = %s", [ks2]).one() is None
     assert len(run_folders(out)) == 2
+
+
+def test_help_and_a_port_that_is_not_cql(build_dir, tmp_path):
+    """cqlshift help COMMAND shows the command's options with the exit
+    codes; a port that answers with another protocol is named as such."""
+    p = cqlshift(build_dir, "help", "migrate")
+    assert p.returncode == 0 and "--tables" in p.stdout and "--out-dir" in p.stdout \
+        and "5  interrupted" in p.stdout, p.stdout
+    assert cqlshift(build_dir, "migrate", "--help").stdout == p.stdout
+
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+
+    def answer():
+        srv.settimeout(30)
+        try:
+            c, _ = srv.accept()
+            c.recv(200)
+            c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            c.close()
+        except OSError:
+            pass
+    th = threading.Thread(target=answer)
+    th.start()
+    f = tmp_path / "a.csv"
+    f.write_text("id\n1\n")
+    p = cqlshift(build_dir, "load", f, f"cassandra://127.0.0.1:{port}/ks?discovery=off", "t",
+                 "--out-dir", tmp_path / "runs", timeout=60)
+    th.join()
+    srv.close()
+    assert p.returncode == 1, p.stderr
+    assert "not the CQL native protocol" in p.stderr and "HTTP/1.1" in p.stderr, p.stderr
