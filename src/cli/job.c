@@ -163,9 +163,10 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const run_dir *)a)->name, ((const run_dir *)b)->name);
 }
 
-/* The job's earlier runs under the root, oldest first (names end in a
- * sortable UTC time). *out is malloc'd. -1 after printing an error. */
-static int list_runs(const job *j, run_dir **out, int *n)
+/* The job's earlier runs under the root (any job's with all), oldest first
+ * (names end in a sortable UTC time). *out is malloc'd. -1 after printing
+ * an error. */
+static int list_runs(const job *j, int all, run_dir **out, int *n)
 {
     *out = NULL;
     *n = 0;
@@ -178,7 +179,8 @@ static int list_runs(const job *j, run_dir **out, int *n)
     int cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, j->id, idlen) || e->d_name[idlen] != '-')
+        if (e->d_name[0] == '.' ||
+            (!all && (strncmp(e->d_name, j->id, idlen) || e->d_name[idlen] != '-')))
             continue;
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s/state.db", j->root, e->d_name);
@@ -187,7 +189,7 @@ static int list_runs(const job *j, run_dir **out, int *n)
             continue; /* a run that never got to write its state: nothing to resume */
         state_info info;
         state_error se;
-        if (state_peek(path, &info, &se) != 0 || strcmp(info.job_key, j->key))
+        if (state_peek(path, &info, &se) != 0 || (!all && strcmp(info.job_key, j->key)))
             continue;
         if (*n == cap) {
             cap = cap ? 2 * cap : 8;
@@ -209,6 +211,26 @@ static int list_runs(const job *j, run_dir **out, int *n)
     if (*n > 1)
         qsort(*out, (size_t)*n, sizeof **out, by_name);
     return 0;
+}
+
+/* After "nothing to resume": the unfinished runs of other jobs, with the
+ * commands that started them (another --tables, host list or input makes
+ * another job). */
+static void other_unfinished(const job *j)
+{
+    run_dir *runs;
+    int n, shown = 0;
+    if (list_runs(j, 1, &runs, &n))
+        return;
+    for (int i = n - 1; i >= 0 && shown < 3; i--) {
+        if (runs[i].info.finished || runs[i].info.abandoned)
+            continue;
+        fprintf(stderr, "cqlshift: an unfinished run of another job is in %s/%s; it was started "
+                        "with: %s\n",
+                j->root, runs[i].name, runs[i].info.command[0] ? runs[i].info.command : "?");
+        shown++;
+    }
+    free(runs);
 }
 
 static void set_dir(job *j, const char *name)
@@ -235,7 +257,7 @@ int job_prepare(job *j, const char *root, const char *command, const char *name,
     }
     run_dir *runs;
     int n;
-    if (list_runs(j, &runs, &n))
+    if (list_runs(j, 0, &runs, &n))
         return CLI_EXIT_FAILED;
     int last_open = -1, any_finished = 0;
     for (int i = 0; i < n; i++) {
@@ -259,6 +281,7 @@ int job_prepare(job *j, const char *root, const char *command, const char *name,
             cli_error("nothing to resume: no unfinished run of this job in %s; run the command "
                       "without --resume to start it",
                       j->root);
+            other_unfinished(j);
             rc = CLI_EXIT_USAGE;
         }
     } else if (last_open >= 0 && !restart) {

@@ -112,6 +112,12 @@ def test_rows_added_to_the_source_between_runs(build_dir, tmp_path, main_hosts, 
                     ((i, value_of(i), i % 1000) for i in range(ROWS + 1, ROWS + 251)))
     con.commit()
     con.close()
+    # another --tables is another job: nothing of it to resume, and the
+    # unfinished run is shown with the command that started it
+    p = cqlshift(build_dir, *base[1:], "--resume", "--tables", "t")
+    assert p.returncode == 2 and "nothing to resume" in p.stderr, p.stderr
+    assert "unfinished run of another job" in p.stderr and "--rate-limit 20000" in p.stderr, \
+        p.stderr
     p = cqlshift(build_dir, *base[1:], "--resume", "--workers", "3", "--report",
                  tmp_path / "r.json")
     assert p.returncode == 0, p.stderr
