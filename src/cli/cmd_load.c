@@ -257,6 +257,10 @@ int cmd_load(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
+    /* An unfinished stdin run can never be resumed: a new one gives it up
+     * rather than asking for --resume. */
+    if (!strcmp(pos[0], "-"))
+        o.restart = 1;
     {
         char key[8192], name[600];
         snprintf(key, sizeof key, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
