@@ -483,7 +483,8 @@ static int sqlite_split(source *base, int t, int max_ranges, source_range **out,
         if (s->info[t].without_rowid)
             snprintf(r[i].label, sizeof r[i].label, "%s (WITHOUT ROWID, whole table)", tb->name);
         else if (nr == 1)
-            snprintf(r[i].label, sizeof r[i].label, "%s (all rowids)", tb->name);
+            snprintf(r[i].label, sizeof r[i].label, "%s rowid <= %" PRId64 " (all rows)",
+                     tb->name, r[i].hi);
         else if (i == 0)
             snprintf(r[i].label, sizeof r[i].label, "%s rowid <= %" PRId64, tb->name, r[i].hi);
         else if (i == nr - 1)
