@@ -32,7 +32,7 @@ say "cqlshift migrate sqlite:$DB cassandra://127.0.0.1/$KS"
 workdir="$(mktemp -d)"
 (cd "$workdir" && "$REPO/$BUILD/cqlshift" migrate "sqlite:$DB" "cassandra://127.0.0.1/$KS" \
    --report report.json)
-echo "state, rejects and report are in $workdir"
+echo "its run folder (state, rejects, report, log) is under $workdir/cqlshift-runs"
 
 say "reading it back with the DataStax Python driver"
 "$CQLSHIFT_VENV/bin/python" - "$KS" <<'PY'

@@ -12,6 +12,7 @@ untrusted_ca, secure_credentials, pg_uri, mariadb_port, py_session,
 fresh_keyspace, tool, count_rows.
 """
 
+import json
 import os
 import re
 import sqlite3
@@ -222,3 +223,43 @@ def settled_rows(state_path):
         return n
     except sqlite3.Error:
         return 0
+
+
+def run_folders(out_dir):
+    """The run folders cqlshift made under out_dir (--out-dir), oldest
+    first (their names end in a sortable UTC time)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+
+    def started(p):
+        m = re.search(r"-(\d{8}T\d{6}Z)(?:-(\d+))?$", p.name)
+        # runs started in the same second: the folder changed last (its
+        # files were created later)
+        return (m.group(1) if m else "", p.stat().st_mtime_ns, int(m.group(2) or 1) if m else 0)
+    return sorted((p for p in out_dir.iterdir() if p.is_dir()), key=started)
+
+
+def run_folder(out_dir):
+    """The newest run folder under out_dir (None if there is none yet)."""
+    runs = run_folders(out_dir)
+    return runs[-1] if runs else None
+
+
+def state_file(out_dir):
+    """The state file of the newest run under out_dir (a path that does not
+    exist yet while the run has not made its folder)."""
+    f = run_folder(out_dir)
+    return (f / "state.db") if f else Path(out_dir) / "no-run-yet" / "state.db"
+
+
+def reject_rows(out_dir, table=None):
+    """Every reject object of the newest run under out_dir (one table's, or
+    all tables')."""
+    f = run_folder(out_dir)
+    rows = []
+    if f:
+        for p in sorted(f.glob("rejects-*.jsonl")):
+            if table is None or p.name == f"rejects-{table}.jsonl":
+                rows += [json.loads(line) for line in p.read_text().splitlines() if line]
+    return rows

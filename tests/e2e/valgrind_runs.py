@@ -9,12 +9,12 @@ binary.
 Any memcheck error (an uninitialised value, an invalid read, a definite
 leak) fails the run with exit code 9."""
 
-import json
 import os
 import sqlite3
 import subprocess
 
 import pytest
+from conftest import reject_rows
 
 
 def under_valgrind(build_dir, *args, cwd):
@@ -42,12 +42,11 @@ def test_migrate_with_rejects_under_valgrind(build_dir, py_session, fresh_keyspa
     ])
     con.commit()
     con.close()
-    rej = tmp_path / "rejects.jsonl"
     p = under_valgrind(build_dir, "migrate", f"sqlite:{db}", f"cassandra://{main_hosts[0]}/{ks}",
-                       "--reject-file", rej, "--state", tmp_path / "state.db", cwd=tmp_path)
-    assert p.returncode in (0, 4), p.stderr       # 4 once rejected rows change the exit code
+                       "--out-dir", tmp_path / "runs", cwd=tmp_path)
+    assert p.returncode == 4, p.stderr            # finished with rejected rows
     assert "==" not in p.stderr, p.stderr         # no memcheck report
-    rows = sorted((r["position"], r["row"]) for r in map(json.loads, rej.read_text().splitlines()))
+    rows = sorted((r["position"], r["row"]) for r in reject_rows(tmp_path / "runs"))
     assert [r[0] for r in rows] == [1, 3], rows
     assert rows[0][1][:3] == [1, "0x", "not a number"], rows
     got = list(py_session.execute(f"SELECT id, b, n, u, unit_price FROM {ks}.t"))
@@ -65,12 +64,11 @@ def test_load_with_rejects_under_valgrind(build_dir, py_session, fresh_keyspace,
              (4, 1, "2024-01-31T12:00:00.1234Z")]               # rejected: below the ms
     csv = tmp_path / "m.csv"
     csv.write_text("".join(",".join(map(str, line)) + "\n" for line in lines))
-    rej = tmp_path / "rejects.jsonl"
     p = under_valgrind(build_dir, "load", csv, f"cassandra://{main_hosts[0]}/{ks}", "m",
-                       "--reject-file", rej, "--state", tmp_path / "state.db", cwd=tmp_path)
-    assert p.returncode in (0, 4), p.stderr
+                       "--out-dir", tmp_path / "runs", cwd=tmp_path)
+    assert p.returncode == 4, p.stderr
     assert "==" not in p.stderr, p.stderr
     assert "1 value had more significant digits than a double holds" in p.stderr, p.stderr
-    assert sorted(json.loads(line)["position"] for line in rej.read_text().splitlines()) == [4, 5]
+    assert sorted(r["position"] for r in reject_rows(tmp_path / "runs")) == [4, 5]
     got = {r.id: r.ratio for r in py_session.execute(f"SELECT id, ratio FROM {ks}.m")}
     assert got == {1: 0.5, 2: 0.1}
