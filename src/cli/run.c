@@ -36,8 +36,10 @@ int run_prepare(job *j, run_options *o, const char *command, const char *name,
     return 0;
 }
 
-/* What the job writes: each table's columns and their CQL types, so a
- * resume into a changed table (or with another --tables) is refused. */
+/* What the job writes: each table's columns and their CQL types (and the
+ * unit of integers in a timestamp column, when not milliseconds), so a
+ * resume into a changed table (or with another --tables or --epoch-unit)
+ * is refused. */
 static char *mapping_text(const load_table *tables, int ntables)
 {
     cs_buf b;
@@ -50,6 +52,9 @@ static char *mapping_text(const load_table *tables, int ntables)
                 continue; /* the write timestamp */
             cs_buf_printf(&b, "%s%s ", c ? "," : "", lt->col_names[c]);
             cql_type_format(lt->types[c], &b);
+            if (lt->info && lt->types[c]->id == CQL_T_TIMESTAMP && lt->info[c].epoch_unit)
+                cs_buf_printf(&b, " (integers in %s)",  /* another unit: other values */
+                              load_epoch_unit_words((load_epoch_unit)lt->info[c].epoch_unit));
         }
         cs_buf_append(&b, ")", 1);
     }

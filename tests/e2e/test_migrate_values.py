@@ -320,3 +320,23 @@ def test_rounded_doubles_are_counted_in_a_note(build_dir, py_session, fresh_keys
             "0.333333343\n") in p.stderr, p.stderr
     got = {r.id: r.ratio for r in py_session.execute(f"SELECT id, ratio FROM {ks}.m")}
     assert got == {1: 0.5, 2: 0.1, 3: 0.30000000000000004, 4: 3.141592653589793}
+
+
+def test_resume_with_another_epoch_unit_is_refused(build_dir, py_session, fresh_keyspace,
+                                                   tmp_path, main_hosts):
+    """The unit is part of the job's mapping: a resume that would read the
+    rest of the integers in another unit is refused, naming both."""
+    ks = fresh_keyspace
+    db = make_db(tmp_path / "r.db", "CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME, n INTEGER)",
+                 rows=[("INSERT INTO ev VALUES (?, ?, ?)", (i, 1706708700 + i, "bad" if i == 5 else i))
+                       for i in range(200)])
+    p, _ = migrate(build_dir, db, main_hosts, ks, tmp_path, "--max-errors", "0", "-q")
+    assert p.returncode == 1, p.stderr          # stopped: the run is unfinished
+    p, _ = migrate(build_dir, db, main_hosts, ks, tmp_path, "--resume", "--epoch-unit", "ms")
+    assert p.returncode == 2, p.stderr
+    assert (f"then: {ks}.ev(id bigint,at timestamp (integers in seconds),n bigint); now: "
+            f"{ks}.ev(id bigint,at timestamp,n bigint)") in p.stderr, p.stderr
+    p, _ = migrate(build_dir, db, main_hosts, ks, tmp_path, "--resume")
+    assert p.returncode == 4, p.stderr          # the one bad row
+    at = {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {ks}.ev")}
+    assert len(at) == 199 and at[199] == datetime.datetime(2024, 1, 31, 13, 48, 19)
