@@ -69,8 +69,8 @@ const char *load_epoch_unit_words(load_epoch_unit u);
  * owns it; all zero is the default. */
 typedef struct load_column_info {
     int epoch_unit;             /* load_epoch_unit, for a timestamp column */
-    atomic_llong rounded;       /* values written with fewer significant digits than
-                                 * the source gave (a double holds about 17) */
+    atomic_llong rounded;       /* values rounded to the column's double or float
+                                 * (more significant digits than it holds) */
     atomic_int first_taken;     /* the worker that counted the first one fills: */
     int64_t first_pos;          /*   its row's position */
     char first[72];             /*   the value as the source gave it (cut to fit) */
@@ -123,18 +123,16 @@ void load_ranges_free(load_table *tables, int ntables);
  * 0, or -1 with a sentence in err. Exposed for tests. */
 int load_convert_value(const cql_type *t, const src_value *v, cs_buf *out, cql_error *err);
 
-/* load_convert_value for bound column c of table t, with the column's
- * load_column_info (the epoch unit of integers in a timestamp column; a
- * value that a double or float column cannot hold exactly is counted, and
- * the first one kept, with its row's position pos). 0, or -1 with err. */
-static inline int load_convert_column(const load_table *t, int c, const src_value *v, int64_t pos,
-                                      cs_buf *out, cql_error *err);
 /* The part of load_convert_column for integers in timestamp columns and
  * for double and float columns (out of line: the other values pay one
  * test on the hot path). */
 int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t pos, cs_buf *out,
                          cql_error *err);
 
+/* load_convert_value for bound column c of table t, with the column's
+ * load_column_info (the epoch unit of integers in a timestamp column; a
+ * value that a double or float column cannot hold exactly is counted, and
+ * the first one kept, with its row's position pos). 0, or -1 with err. */
 static inline int load_convert_column(const load_table *t, int c, const src_value *v, int64_t pos,
                                       cs_buf *out, cql_error *err)
 {
