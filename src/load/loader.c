@@ -726,10 +726,10 @@ static void run_range(worker *w, const work_item *it)
         set_fatal(L, 1, "cannot read progress: %s", se.msg);
         return;
     }
-    /* What earlier runs settled counts as done in this run's totals too. */
-    atomic_fetch_add(&t->progress->read, w->rs.rows_read);
-    atomic_fetch_add(&t->progress->written, w->rs.rows_written);
-    atomic_fetch_add(&t->progress->rejected, w->rs.rows_rejected);
+    /* What earlier runs settled counts as done in this run's totals too,
+     * but not in its rate. */
+    progress_table_resumed(t->progress, w->rs.rows_read, w->rs.rows_written,
+                           w->rs.rows_rejected);
     atomic_fetch_add(&L->total_read, w->rs.rows_read);
     atomic_fetch_add(&L->total_rejected, w->rs.rows_rejected);
     if (w->rs.done)
@@ -777,7 +777,7 @@ static void run_range(worker *w, const work_item *it)
         w->rs.done = 1;
         checkpoint(w, 1);
         if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1)
-            t->progress->finished = mono_seconds();
+            progress_table_finished(t->progress);
     } else {
         checkpoint(w, 1); /* settled work stays settled, also after a fatal error */
     }
@@ -794,9 +794,8 @@ static void *worker_main(void *arg)
         if (i >= L->nitems)
             break;
         const work_item *it = &L->items[i];
-        table_progress *tp = L->tables[it->table].progress;
         if (atomic_fetch_add(&L->started[it->table], 1) == 0)
-            tp->started = mono_seconds();
+            progress_table_started(L->tables[it->table].progress);
         run_range(w, it);
     }
     return NULL;
