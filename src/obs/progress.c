@@ -560,11 +560,25 @@ static int screen_rows(int cols, int width)
     return cols <= width ? 1 : (cols + width - 1) / width;
 }
 
-/* Terminal: erase the live block; tables finished since the last frame get
- * a permanent line above it; then the active tables are drawn again, each
- * line cut to the terminal's width as it is now, and at most as many as
- * fit on its screen. With final set, the block is only erased (the summary
- * follows). */
+/* End the line just appended to b (it ends in "\n") with "erase to the end
+ * of the line", so it covers whatever the last frame left on that row. */
+static void erase_rest(cs_buf *b)
+{
+    b->len--;
+    cs_buf_append(b, "\033[K\n", 4);
+}
+
+/* Terminal: go back to the top of the live block; tables finished since
+ * the last frame get a permanent line there; then the active tables are
+ * drawn again, each line cut to the terminal's width as it is now, and at
+ * most as many as fit on its screen. With final set, the active tables are
+ * not drawn again (the summary follows).
+ *
+ * Each line overwrites a row and erases the rest of it, and rows left over
+ * are erased after the last line, never by "erase below" from the block's
+ * top: tmux (and terminals like it) move the whole screen into the
+ * scrollback when that is done at the top-left corner, which would leave
+ * every frame there. */
 static void draw_tty(progress *p, double now, int final)
 {
     int width, height;
@@ -576,13 +590,16 @@ static void draw_tty(progress *p, double now, int final)
         up += screen_rows(p->line_cols[k], width);
     if (up > 0)
         cs_buf_printf(&b, "\033[%dA", up);
-    cs_buf_printf(&b, "\r\033[J");
+    cs_buf_append(&b, "\r", 1);
+    int lines = 0; /* written in this frame */
     int active = 0;
     for (int i = 0; i < p->ntables; i++) {
         table_snap s = snapshot(p, i);
         double rate = sample_rate(&p->views[i], &s, now, RATE_WINDOW_S);
-        if (s.finished > 0 && !p->views[i].shown_final && !final) {
+        if (s.finished > 0 && !p->views[i].shown_final) {
             tty_line(&b, &s, rate, now, width);
+            erase_rest(&b);
+            lines++;
             p->views[i].shown_final = 1;
         }
         active += is_active(&s);
@@ -597,14 +614,25 @@ static void draw_tty(progress *p, double now, int final)
         if (!is_active(&s))
             continue;
         p->line_cols[drawn++] = tty_line(&b, &s, p->views[i].rate, now, width);
+        erase_rest(&b);
+        lines++;
     }
     if (!final && active > drawn) {
         char more[64];
         int n = snprintf(more, sizeof more, "... and %d more tables in progress", active - drawn);
         int cols = n < width - 1 ? n : width > 1 ? width - 1 : 1;
         cs_buf_append(&b, more, (size_t)cols);
-        cs_buf_append(&b, "\n", 1);
+        cs_buf_append(&b, "\033[K\n", 4);
+        lines++;
         p->line_cols[drawn++] = cols;
+    }
+    if (lines > 0) {
+        cs_buf_append(&b, "\033[J", 3); /* below the block: not the top-left corner */
+    } else if (up > 0) {
+        /* Nothing drawn: erase the old rows one by one and come back. */
+        for (int k = 0; k < up; k++)
+            cs_buf_append(&b, "\033[2K\n", 5);
+        cs_buf_printf(&b, "\033[%dA", up);
     }
     p->lines_drawn = final ? 0 : drawn;
     emit(&b);
