@@ -1,0 +1,109 @@
+# fixtures: cassandra_main
+"""cqlshift's threads under ThreadSanitizer, against the main ring.
+
+scripts/test.sh (full run) builds cqlshift with -DCQLSHIFT_TSAN=ON in
+<build>-tsan, runs the unit tests there, and sets CQLSHIFT_TSAN_BUILD_DIR
+for this test: a four-worker CSV load with rejected rows and a three-table
+SQLite migrate killed mid-way and resumed, each with the progress display
+thread drawing every 0.2 s. Any report of ThreadSanitizer fails the test
+(halt_on_error: the first report ends the run). Without the variable (a
+narrowed run: scripts/test.sh -R ...) the tests are skipped, saying so."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import settled_rows
+
+TSAN_OPTIONS = "halt_on_error=1:second_deadlock_stack=1"
+
+
+@pytest.fixture(scope="module")
+def tsan_cqlshift():
+    """The ThreadSanitizer build's cqlshift, or a skip that says why not."""
+    skip_why = ("CQLSHIFT_TSAN_BUILD_DIR is not set: scripts/test.sh sets it after its "
+                "ThreadSanitizer stage, which only a full run has")
+    binary = Path(os.environ.get("CQLSHIFT_TSAN_BUILD_DIR") or pytest.skip(skip_why), "cqlshift")
+    assert os.access(binary, os.X_OK), f"no ThreadSanitizer build of cqlshift at {binary}"
+    return binary
+
+
+def tsan_env():
+    return dict(os.environ, TSAN_OPTIONS=TSAN_OPTIONS)
+
+
+def no_race(stderr):
+    assert "ThreadSanitizer" not in stderr, stderr[-20000:]
+
+
+def test_load_four_workers(tsan_cqlshift, tmp_path, main_hosts, py_session, fresh_keyspace):
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (id int PRIMARY KEY, name text, v double)")
+    files = tmp_path / "in"
+    files.mkdir()
+    rows = bad = 0
+    for f in range(4):
+        with open(files / f"part{f}.csv", "w") as out:
+            out.write("id,name,v\n")
+            for i in range(f * 5000, (f + 1) * 5000):
+                out.write(f"{i},name {i},{i / 4}\n")
+                rows += 1
+                if i % 1000 == 999:  # a row that cannot be an int: rejected
+                    out.write(f"x{i},bad,0\n")
+                    bad += 1
+    report = tmp_path / "report.json"
+    p = subprocess.run([str(tsan_cqlshift), "load", str(files), f"cassandra://{main_hosts[0]}/{ks}",
+                        "t", "--workers", "4", "--batch-rows", "100", "--progress-interval", "0.2",
+                        "--state", str(tmp_path / "state.db"),
+                        "--reject-file", str(tmp_path / "rej.jsonl"), "--report", str(report)],
+                       capture_output=True, text=True, timeout=600, env=tsan_env())
+    no_race(p.stderr)
+    assert p.returncode in (0, 4), p.stderr  # 4: finished with rejected rows
+    t = json.loads(report.read_text())["tables"][0]
+    assert (t["read"], t["written"], t["rejected"]) == (rows + bad, rows, bad), t
+    assert py_session.execute(f"SELECT count(*) FROM {ks}.t").one()[0] == rows
+
+
+def test_migrate_killed_and_resumed(tsan_cqlshift, tmp_path, main_hosts, py_session,
+                                    fresh_keyspace):
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    db = tmp_path / "src.db"
+    sizes = {"a": 20_000, "b": 10_000, "c": 5_000}
+    con = sqlite3.connect(db)
+    for name, n in sizes.items():
+        con.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, v TEXT)")
+        con.executemany(f"INSERT INTO {name} VALUES (?, ?)", ((i, f"v{i}") for i in range(n)))
+    con.commit()
+    con.close()
+    state = tmp_path / "state.db"
+    args = [str(tsan_cqlshift), "migrate", f"sqlite:{db}", f"cassandra://{main_hosts[0]}/{ks}",
+            "--workers", "3", "--rate-limit", "10000", "--progress-interval", "0.2",
+            "--state", str(state), "--reject-file", str(tmp_path / "rej.jsonl")]
+    err = tmp_path / "first.err"
+    with open(err, "w") as e:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=e, env=tsan_env())
+        deadline = time.monotonic() + 120
+        while settled_rows(state) < 8000 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the first run ended before it could be killed: " + \
+            err.read_text()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    no_race(err.read_text())
+
+    report = tmp_path / "report.json"
+    p = subprocess.run(args + ["--resume", "--report", str(report)], capture_output=True,
+                       text=True, timeout=600, env=tsan_env())
+    no_race(p.stderr)
+    assert p.returncode == 0, p.stderr
+    tables = {t["table"]: t for t in json.loads(report.read_text())["tables"]}
+    for name, n in sizes.items():
+        assert tables[name]["read"] == tables[name]["written"] == n, tables[name]
+        assert py_session.execute(f"SELECT count(*) FROM {ks}.{name}").one()[0] == n
