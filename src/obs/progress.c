@@ -871,12 +871,13 @@ static json_t *table_json(const table_snap *s, double secs, int ok_flag)
     json_object_set_new(o, "read", json_integer(s->read));
     json_object_set_new(o, "written", json_integer(s->written));
     json_object_set_new(o, "rejected", json_integer(s->rejected));
+    /* less than read after --resume: the rows earlier runs settled */
+    json_object_set_new(o, "read_this_run", json_integer(s->run_read));
     json_object_set_new(o, "write_requests", json_integer(s->requests));
     json_object_set_new(o, "server_warnings", json_integer(s->warned));
     json_object_set_new(o, "first_server_warning",
                         s->first_warning ? json_name(s->first_warning) : json_null());
     json_object_set_new(o, "seconds", json_rounded(secs, 1000));
-    json_object_set_new(o, "read_this_run", json_integer(s->run_read));
     json_object_set_new(o, "rows_per_s", json_rounded(per_second(s->run_read, secs), 10));
     json_object_set_new(o, "ok", json_boolean(ok_flag));
     return o;
