@@ -290,11 +290,11 @@ static void format_duration(char *out, size_t n, double s)
 }
 
 /* Seconds until `total` rows are done at `rate`, or -1 if unknown. */
-static double eta_seconds(const table_snap *s, double rate)
+static double eta_seconds(long long total, long long done, double rate)
 {
-    if (s->total < 0 || rate <= 0)
+    if (total < 0 || rate <= 0)
         return -1;
-    return (double)(s->total > s->done ? s->total - s->done : 0) / rate;
+    return (double)(total > done ? total - done : 0) / rate;
 }
 
 static int is_active(const table_snap *s) { return s->started > 0 && s->finished == 0; }
@@ -307,7 +307,7 @@ static void plain_line(cs_buf *b, const table_snap *s, double rate, double now)
                   s->name, s->read, s->written, s->rejected, rate, table_seconds(s, now));
     if (s->total >= 0) {
         cs_buf_printf(b, " total=%lld", (long long)s->total);
-        double eta = eta_seconds(s, rate);
+        double eta = eta_seconds(s->total, s->done, rate);
         if (eta >= 0) {
             char t[32];
             format_duration(t, sizeof t, eta);
@@ -333,9 +333,9 @@ static int cp_columns(uint32_t cp)
                : 1;
 }
 
-/* Decode one printable character at s[0..n): its byte length, and in *cols
- * its columns; 0 columns and *bad set for a control character or a byte
- * that does not start valid UTF-8 (shown as '?'). */
+/* Decode one character at s[0..n): its byte length, and in *cols its
+ * columns; *bad set for a control character or a byte that does not start
+ * valid UTF-8 (shown as '?': one column). */
 static size_t next_char(const unsigned char *s, size_t n, int *cols, int *bad)
 {
     *bad = 0;
@@ -447,9 +447,9 @@ int progress_format_line(cs_buf *b, const progress_line *l, int width)
         snprintf(parts[PART_ETA], sizeof parts[0], "done in %s", t);
     } else {
         snprintf(parts[PART_RATE], sizeof parts[0], "%.0f rows/s", l->rate);
-        if (l->total >= 0 && l->rate > 0) {
-            format_duration(t, sizeof t,
-                            (double)(l->total > done ? l->total - done : 0) / l->rate);
+        double eta = eta_seconds(l->total, done, l->rate);
+        if (eta >= 0) {
+            format_duration(t, sizeof t, eta);
             snprintf(parts[PART_ETA], sizeof parts[0], "ETA %s", t);
         }
     }
@@ -459,7 +459,7 @@ int progress_format_line(cs_buf *b, const progress_line *l, int width)
     int name_cols = NAME_MAX_COLS; /* padded: the lines of a block align */
     int has_bar = frac >= 0;
     int bar = 0;
-    for (int step = 0;; step++) {
+    for (int step = 0; step < 10; step++) {
         int rest = line_columns(name_cols, 0, parts);
         bar = 0;
         if (has_bar) {
@@ -482,11 +482,9 @@ int progress_format_line(cs_buf *b, const progress_line *l, int width)
         case 6: parts[PART_REJECTED][0] = '\0'; break;
         case 7: parts[PART_ETA][0] = '\0'; break;
         case 8: parts[PART_PCT][0] = '\0'; break;
-        case 9: parts[PART_RATE][0] = '\0'; break;
-        default: goto cut;
+        default: parts[PART_RATE][0] = '\0'; break;
         }
     }
-cut:;
     /* Whatever still does not fit is cut: the name first (at least 1
      * column), then the ASCII parts. */
     int rest = line_columns(0, bar, parts);
