@@ -698,6 +698,14 @@ static void submit_batch(worker *w, batch_slot *sl)
     }
 }
 
+/* A range of the table is done (in this run or an earlier one); the last
+ * one finishes the table on the display. */
+static void range_done(loader *L, const work_item *it)
+{
+    if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1)
+        progress_table_finished(L->tables[it->table].progress);
+}
+
 static void run_range(worker *w, const work_item *it)
 {
     loader *L = w->L;
@@ -732,8 +740,10 @@ static void run_range(worker *w, const work_item *it)
                            w->rs.rows_rejected);
     atomic_fetch_add(&L->total_read, w->rs.rows_read);
     atomic_fetch_add(&L->total_rejected, w->rs.rows_rejected);
-    if (w->rs.done)
+    if (w->rs.done) {
+        range_done(L, it);
         return;
+    }
     source_error serr;
     source_reader *rd = L->src->ops->open_range(L->src, &it->range, w->rs.resume_after, &serr);
     if (!rd) {
@@ -776,8 +786,7 @@ static void run_range(worker *w, const work_item *it)
     if (eof && !w->broken && !atomic_load(&L->fatal)) {
         w->rs.done = 1;
         checkpoint(w, 1);
-        if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1)
-            progress_table_finished(t->progress);
+        range_done(L, it);
     } else {
         checkpoint(w, 1); /* settled work stays settled, also after a fatal error */
     }

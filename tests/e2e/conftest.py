@@ -14,8 +14,10 @@ fresh_keyspace, tool, count_rows.
 
 import os
 import re
+import signal
 import sqlite3
 import ssl
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -222,3 +224,38 @@ def settled_rows(state_path):
         return n
     except sqlite3.Error:
         return 0
+
+
+def sqlite_tables(path, sizes):
+    """A SQLite file with a table `name (id INTEGER PRIMARY KEY, v TEXT)` of
+    n rows (v = 'v<id>') for each name, n in sizes."""
+    con = sqlite3.connect(path)
+    for name, n in sizes.items():
+        con.execute(f'CREATE TABLE "{name}" (id INTEGER PRIMARY KEY, v TEXT)')
+        con.executemany(f'INSERT INTO "{name}" VALUES (?, ?)', ((i, f"v{i}") for i in range(n)))
+    con.commit()
+    con.close()
+
+
+def kill_when_settled(args, state_path, rows, stderr=subprocess.DEVNULL, env=None):
+    """Run args; kill -9 it once its state file has `rows` rows settled.
+    Fails if it ends first. Returns the rows settled at the kill."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+    deadline = time.monotonic() + 300
+    while settled_rows(state_path) < rows and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before {rows} rows were settled"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return settled_rows(state_path)
+
+
+def sqlite_migrate(binary, tmp_path, host, keyspace, sizes, *options):
+    """(args, state path) of `binary migrate` from a new SQLite file of
+    sqlite_tables(sizes) into keyspace on host, with its state and reject
+    file in tmp_path, and options."""
+    db = tmp_path / "src.db"
+    sqlite_tables(db, sizes)
+    state = tmp_path / "state.db"
+    return [str(binary), "migrate", f"sqlite:{db}", f"cassandra://{host}/{keyspace}", *options,
+            "--state", str(state), "--reject-file", str(tmp_path / "rej.jsonl")], state

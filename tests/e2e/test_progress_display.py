@@ -12,17 +12,14 @@ on its progress lines, in its summary and in its report, counts only the
 rows of that run (issue 14: 368,265 rows/s shown after --resume)."""
 
 import json
-import os
 import re
 import shutil
-import signal
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
-from conftest import settled_rows
+from conftest import kill_when_settled, sqlite_migrate
 
 TABLES = {"customer_order_line_items_archive": 12_000,
           "a_second_table_with_a_long_name_too": 9_000,
@@ -30,16 +27,6 @@ TABLES = {"customer_order_line_items_archive": 12_000,
 # rows/s across the whole run: the migrate lasts about 5 s
 RATE = 5_000
 LIVE = re.compile(r"\d rows/s")
-
-
-def make_sqlite(path):
-    con = sqlite3.connect(path)
-    for name, n in TABLES.items():
-        con.execute(f'CREATE TABLE "{name}" (id INTEGER PRIMARY KEY, v TEXT, n INTEGER)')
-        con.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?)',
-                        ((i, f"value {i}", i % 97) for i in range(n)))
-    con.commit()
-    con.close()
 
 
 class Tmux:
@@ -104,20 +91,13 @@ def check_screen(rows, width, where):
         assert len(r) <= width, f"{where}: a {len(r)}-column row in a {width}-column pane:\n{text}"
 
 
-def migrate_args(build_dir, tmp_path, main_hosts, ks):
-    db = tmp_path / "src.db"
-    make_sqlite(db)
-    return [str(build_dir / "cqlshift"), "migrate", f"sqlite:{db}",
-            f"cassandra://{main_hosts[0]}/{ks}", "--workers", "2", "--rate-limit", str(RATE),
-            "--state", str(tmp_path / "state.db"), "--reject-file", str(tmp_path / "rej.jsonl")]
-
-
 @pytest.mark.parametrize("width,resize_to", [(80, None), (80, 50)])
 def test_no_stale_lines_in_a_narrow_pane(build_dir, tmp_path, main_hosts, py_session,
                                          fresh_keyspace, tmux, width, resize_to):
     ks = fresh_keyspace
     py_session.execute(f"DROP KEYSPACE {ks}")
-    args = migrate_args(build_dir, tmp_path, main_hosts, ks)
+    args, _ = sqlite_migrate(build_dir / "cqlshift", tmp_path, main_hosts[0], ks, TABLES,
+                             "--workers", "2", "--rate-limit", str(RATE))
     rc, samples, history = run_in_pane(tmux, tmp_path, args, width, resize_to)
     final_width = resize_to or width
     text = "\n".join(history)
@@ -170,14 +150,7 @@ def test_resumed_run_counts_its_own_rate(build_dir, tmp_path, main_hosts, py_ses
     args = [str(build_dir / "cqlshift"), "load", str(data), f"cassandra://{main_hosts[0]}/{ks}",
             "r", "--state", str(state), "--reject-file", str(tmp_path / "rej.jsonl"),
             "--rate-limit", str(limit), "--progress-interval", "0.5"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while settled_rows(state) < rows // 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the first run ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = settled_rows(state)
+    before = kill_when_settled(args, state, rows // 2)
     assert 0 < before < rows
 
     report = tmp_path / "report.json"
@@ -197,3 +170,30 @@ def test_resumed_run_counts_its_own_rate(build_dir, tmp_path, main_hosts, py_ses
     assert summary, p.stderr
     assert int(summary.group(1)) == rows and int(summary.group(5)) <= limit * 1.25, p.stderr
     assert f"earlier runs of this job read {before} of these rows" in p.stderr, p.stderr
+
+
+def test_resume_finishes_tables_earlier_runs_did(build_dir, tmp_path, main_hosts, py_session,
+                                                 fresh_keyspace):
+    """A three-table migrate killed once the first table's rows were all
+    settled: on --resume that table is finished at once (no time, no rate,
+    no progress line), instead of staying active until the end of the run."""
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    sizes = {"a": 20_000, "b": 10_000, "c": 5_000}
+    args, state = sqlite_migrate(build_dir / "cqlshift", tmp_path, main_hosts[0], ks, sizes,
+                                 "--workers", "2", "--rate-limit", "8000",
+                                 "--progress-interval", "0.3")
+    # a's ranges go first; with two workers, b cannot be 6,000 rows ahead
+    # of a's last range
+    kill_when_settled(args, state, 26_000)
+
+    report = tmp_path / "report.json"
+    p = subprocess.run(args + ["--resume", "--report", str(report)], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    tables = {t["table"]: t for t in json.loads(report.read_text())["tables"]}
+    assert tables["a"]["read"] == 20_000 and tables["a"]["read_this_run"] == 0, tables
+    assert tables["a"]["seconds"] < 0.5 and tables["a"]["rows_per_s"] == 0, tables
+    assert "table=a " not in p.stderr, p.stderr
+    for name, n in sizes.items():
+        assert tables[name]["read"] == tables[name]["written"] == n, tables[name]

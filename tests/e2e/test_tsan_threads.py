@@ -11,15 +11,12 @@ narrowed run: scripts/test.sh -R ...) the tests are skipped, saying so."""
 
 import json
 import os
-import signal
-import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import settled_rows
+from conftest import kill_when_settled, sqlite_migrate
 
 TSAN_OPTIONS = "halt_on_error=1:second_deadlock_stack=1"
 
@@ -74,28 +71,12 @@ def test_migrate_killed_and_resumed(tsan_cqlshift, tmp_path, main_hosts, py_sess
                                     fresh_keyspace):
     ks = fresh_keyspace
     py_session.execute(f"DROP KEYSPACE {ks}")
-    db = tmp_path / "src.db"
     sizes = {"a": 20_000, "b": 10_000, "c": 5_000}
-    con = sqlite3.connect(db)
-    for name, n in sizes.items():
-        con.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, v TEXT)")
-        con.executemany(f"INSERT INTO {name} VALUES (?, ?)", ((i, f"v{i}") for i in range(n)))
-    con.commit()
-    con.close()
-    state = tmp_path / "state.db"
-    args = [str(tsan_cqlshift), "migrate", f"sqlite:{db}", f"cassandra://{main_hosts[0]}/{ks}",
-            "--workers", "3", "--rate-limit", "10000", "--progress-interval", "0.2",
-            "--state", str(state), "--reject-file", str(tmp_path / "rej.jsonl")]
+    args, state = sqlite_migrate(tsan_cqlshift, tmp_path, main_hosts[0], ks, sizes, "--workers",
+                                 "3", "--rate-limit", "10000", "--progress-interval", "0.2")
     err = tmp_path / "first.err"
     with open(err, "w") as e:
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=e, env=tsan_env())
-        deadline = time.monotonic() + 120
-        while settled_rows(state) < 8000 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert proc.poll() is None, "the first run ended before it could be killed: " + \
-            err.read_text()
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill_when_settled(args, state, 8000, stderr=e, env=tsan_env())
     no_race(err.read_text())
 
     report = tmp_path / "report.json"
