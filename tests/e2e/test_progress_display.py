@@ -103,12 +103,17 @@ def test_no_stale_lines_in_a_narrow_pane(build_dir, tmp_path, main_hosts, py_ses
     text = "\n".join(history)
     assert rc == 0, text
 
+    # A resize races with the frame on its way to the terminal (drawn for
+    # the old width, shown at the new one): the rows of that one frame may
+    # stay behind, never one per frame.
+    allowed = len(TABLES) if resize_to else 0
+
     # While it ran: the display was seen, it never held more progress lines
     # than there are tables, and no row was wider than the pane.
     live = [sum(bool(LIVE.search(r)) for r in s) for s in samples]
     assert max(live) >= 1, "no progress line was ever seen:\n" + text
     for s, n in zip(samples, live):
-        assert n <= len(TABLES), f"{n} progress lines on one screen:\n" + "\n".join(s)
+        assert n <= len(TABLES) + allowed, f"{n} progress lines on one screen:\n" + "\n".join(s)
     # A sample during the resize may catch the old width for a moment, so
     # rows are checked on the samples of the pane's first width only when
     # it was not resized, and always on the final history.
@@ -117,9 +122,7 @@ def test_no_stale_lines_in_a_narrow_pane(build_dir, tmp_path, main_hosts, py_ses
             check_screen(s, width, "while running")
 
     # At the end, before the summary: each table's "done in" line once, and
-    # nothing else. A resize races with the frame on its way to the
-    # terminal (drawn for the old width, shown at the new one), so there
-    # the rows of one frame may stay behind, never one per frame.
+    # nothing else (but for what the resize may have left).
     header = [i for i, r in enumerate(history) if re.match(r"table +read", r)]
     assert len(header) == 1, text
     before = [r for r in history[:header[0]] if r.strip()]
@@ -127,8 +130,7 @@ def test_no_stale_lines_in_a_narrow_pane(build_dir, tmp_path, main_hosts, py_ses
         done = [r for r in before if "done in" in r and r.startswith(name[:10])]
         assert len(done) == 1, f"{name}: {len(done)} 'done in' lines:\n" + text
     stale = [r for r in before if "done in" not in r]
-    allowed = len(TABLES) if resize_to else 0
-    print(f"{len(samples)} samples, {len(stale)} stale rows at the end")
+    print(f"{len(samples)} samples, {len(stale)} stale rows at the end: {stale}")
     assert len(stale) <= allowed, f"{len(stale)} stale rows:\n" + text
     # The summary is not fitted (it is for logs too); what came before is.
     check_screen(history[:header[0]], final_width, "at the end")
