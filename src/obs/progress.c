@@ -552,7 +552,10 @@ static void emit(const cs_buf *b)
 
 /* Rows a line `cols` columns wide, drawn earlier, takes now that the
  * terminal is `width` wide: a terminal that rewraps its lines on a resize
- * (most do) puts a line wider than the new width on several rows. */
+ * (most do) puts a line wider than the new width on several rows. A frame
+ * drawn after the terminal rewrapped but before it reported the new width
+ * (tmux tells the program late) moves up too little once, and leaves the
+ * rows of that one frame behind; nothing here can see that happen. */
 static int screen_rows(int cols, int width)
 {
     return cols <= width ? 1 : (cols + width - 1) / width;
