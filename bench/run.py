@@ -305,13 +305,11 @@ def cmd_for(tool, ks, data, host, workdir):
     copy = "COPY %s.t (%s) FROM '%s' WITH HEADER=true" % (ks, insert_cols(), csvf)
     if tool == "cqlshift-csv":
         return [CQLSHIFT, "load", csvf, "cassandra://%s/%s" % (host, ks), "t", "--quiet",
-                "--state", os.path.join(workdir, "state.db"),
-                "--reject-file", os.path.join(workdir, "rejects.jsonl")]
+                "--out-dir", os.path.join(workdir, "runs"), "--restart"]
     if tool == "cqlshift-sqlite":
         return [CQLSHIFT, "migrate", "sqlite:" + os.path.join(data, "data.sqlite"),
                 "cassandra://%s/%s" % (host, ks), "--quiet",
-                "--state", os.path.join(workdir, "state.db"),
-                "--reject-file", os.path.join(workdir, "rejects.jsonl")]
+                "--out-dir", os.path.join(workdir, "runs"), "--restart"]
     if tool == "dsbulk":
         return dsb
     if tool == "dsbulk-replicaset":

@@ -56,10 +56,10 @@ run() { # label uri-options cqlshift-options...
   local c0 c1
   c0="$(cpu)"
   /usr/bin/time -f "%U %S" -o "$TMP/time" "$BIN" load "$TMP/data.csv" \
-    "cassandra://$HOST/sweep$uriopts" t --quiet --state "$TMP/state.db" \
-    --reject-file "$TMP/rej.jsonl" --report "$TMP/report.json" "$@"
+    "cassandra://$HOST/sweep$uriopts" t --quiet --out-dir "$TMP/runs" \
+    --restart --report "$TMP/report.json" "$@"
   c1="$(cpu)"
-  rm -f "$TMP"/state.db*
+  rm -rf "$TMP"/runs
   python3 - "$label" "$c0" "$c1" "$TICK" "$TMP" <<'PY'
 import json, sys
 label, c0, c1, tick, tmp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]

@@ -1,5 +1,6 @@
 /* cqlshift load FILE|DIR|- TARGET TABLE: load CSV or JSONL into an
  * existing Cassandra table, matching columns by name. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,27 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
-
-static void load_usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: cqlshift load FILE|DIR|- cassandra://[USER@]HOST[:PORT]/KEYSPACE TABLE [OPTIONS]\n\n"
-            "Load CSV (RFC 4180) or JSONL (one object per line) into an existing table.\n"
-            "CSV header names (or JSONL keys) are matched to the table's columns by name.\n"
-            "The format follows the file name (.csv; .jsonl, .ndjson, .json for JSONL) or\n"
-            "--format. HOST may be a comma-separated list of contact points.\n\n"
-            "File options:\n"
-            "  --format csv|jsonl   input format (default: from the file name; csv for -)\n"
-            "  --delimiter C        field delimiter (default ,; \\t for tab)\n"
-            "  --quote C            quote character (default \")\n"
-            "  --escape C           escape character inside quotes (default: doubled quote)\n"
-            "  --null S             unquoted field that means null (default: empty field)\n"
-            "  --no-header          the first line is data; give --columns\n"
-            "  --columns A,B,C      column names, in file order (CSV with a header: they\n"
-            "                       replace its names; JSONL: the keys, another key is rejected)\n"
-            "Run options:\n%s\n%s",
-            run_options_help, target_options_help);
-}
+#include "cli/job.h"
 
 typedef struct table_col {
     char *name;
@@ -146,84 +127,90 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
     return 0;
 }
 
-static int parse_char(const char *opt, const char *v, char *out)
+static int parse_char(void *field, const char *opt, const char *v)
 {
+    char *out = field;
     if (!strcmp(v, "\\t") || !strcmp(v, "tab")) {
         *out = '\t';
         return 0;
     }
     if (strlen(v) != 1) {
-        cli_error("%s takes one character, not '%s'", opt, v);
+        cli_error("--%s takes one character (or tab), not '%s'", opt, v);
         return -1;
     }
     *out = v[0];
     return 0;
 }
 
+typedef struct load_args {
+    file_options fo;
+    int format;     /* -1: from the file name; 0 csv, 1 jsonl */
+    int no_header;
+    const char *columns;
+} load_args;
+
+#define LOAD_OPT(field) offsetof(load_args, field)
+static const cli_opt load_opts[] = {
+    {"format", 0, OPT_CHOICE, LOAD_OPT(format), "csv|jsonl",
+     "input format (default: from the file name: .csv; .jsonl, .ndjson, .json for JSONL; csv "
+     "for -)", 0, 0, 0, "csv|jsonl", NULL},
+    {"delimiter", 0, OPT_CUSTOM, LOAD_OPT(fo.delimiter), "C",
+     "field delimiter (default ,; \\t or tab for a tab)", 0, 0, 0, NULL, parse_char},
+    {"quote", 0, OPT_CUSTOM, LOAD_OPT(fo.quote), "C", "quote character (default \")", 0, 0, 0,
+     NULL, parse_char},
+    {"escape", 0, OPT_CUSTOM, LOAD_OPT(fo.escape), "C",
+     "escape character inside quotes (default: a doubled quote)", 0, 0, 0, NULL, parse_char},
+    {"null", 0, OPT_TEXT, LOAD_OPT(fo.null_marker), "S",
+     "unquoted field that means null (default: an empty field)", 0, 0, 0, NULL, NULL},
+    {"no-header", 0, OPT_FLAG, LOAD_OPT(no_header), NULL, "the first line is data; give --columns",
+     0, 0, 0, NULL, NULL},
+    {"columns", 0, OPT_TEXT, LOAD_OPT(columns), "A,B,C",
+     "column names, in file order (CSV with a header: they replace its names; JSONL: the keys, "
+     "another key is rejected)", 0, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const char *const load_pos[] = {"FILE", "TARGET", "TABLE", NULL};
+static const char *const load_notes[] = {target_options_help, NULL};
+
+static const cli_spec load_spec = {
+    .name = "load",
+    .summary = "load CSV or JSONL files into an existing Cassandra table",
+    .usage = "FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE TABLE [OPTIONS]",
+    .positionals = load_pos,
+    .description =
+        "Load CSV (RFC 4180) or JSONL (one object per line) into an existing table. CSV header "
+        "names (or JSONL keys) are matched to the table's columns by name. The format follows "
+        "the file name or --format. HOST may be a comma-separated list of contact points. Every "
+        "run writes into its own folder under --out-dir; an interrupted run goes on with the "
+        "same command and --resume.",
+    .notes = load_notes,
+};
+
+void cmd_load_doc(FILE *out, int man)
+{
+    run_doc(out, man, &load_spec, "File options", load_opts);
+}
+
 int cmd_load(int argc, char **argv)
 {
     run_options o;
     run_options_init(&o);
-    file_options fo;
-    file_options_init(&fo);
+    load_args la;
+    memset(&la, 0, sizeof la);
+    file_options_init(&la.fo);
+    la.format = -1;
     const char *pos[3] = {NULL, NULL, NULL};
-    int npos = 0;
-    const char *format = NULL, *columns = NULL;
+    int pr = run_parse(&load_spec, "File options", load_opts, &la, &o, argc, argv, pos);
+    if (pr)
+        return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    file_options fo = la.fo;
+    if (la.no_header)
+        fo.header = 0;
+    const char *format = la.format < 0 ? NULL : la.format == 0 ? "csv" : "jsonl";
+    const char *columns = la.columns;
     char *colbuf = NULL;
     const char *collist[1024];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            load_usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        int r = run_option_parse(&o, argc, argv, &i);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--no-header")) {
-            fo.header = 0;
-        } else if (v && !strcmp(a, "--format")) {
-            format = v;
-            i++;
-        } else if (v && !strcmp(a, "--delimiter")) {
-            if (parse_char(a, v, &fo.delimiter))
-                return CLI_EXIT_USAGE;
-            i++;
-        } else if (v && !strcmp(a, "--quote")) {
-            if (parse_char(a, v, &fo.quote))
-                return CLI_EXIT_USAGE;
-            i++;
-        } else if (v && !strcmp(a, "--escape")) {
-            if (parse_char(a, v, &fo.escape))
-                return CLI_EXIT_USAGE;
-            i++;
-        } else if (v && !strcmp(a, "--null")) {
-            fo.null_marker = v;
-            i++;
-        } else if (v && !strcmp(a, "--columns")) {
-            columns = v;
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown or incomplete option '%s' (see cqlshift load --help)", a);
-            return CLI_EXIT_USAGE;
-        } else if (npos < 3) {
-            pos[npos++] = a;
-        } else {
-            cli_error("unexpected argument '%s'", a);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (npos != 3) {
-        load_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (format && strcmp(format, "csv") && strcmp(format, "jsonl")) {
-        cli_error("--format is csv or jsonl, not '%s'", format);
-        return CLI_EXIT_USAGE;
-    }
     if (columns) {
         colbuf = strdup(columns);
         int n = 0;
@@ -262,7 +249,25 @@ int cmd_load(int argc, char **argv)
     int *src_cols = NULL, *is_key = NULL;
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
-    cql_session *s = target_connect(&t, &o);
+    job jb;
+    memset(&jb, 0, sizeof jb);
+    cql_session *s = NULL;
+    if (!strcmp(pos[0], "-") && o.resume) {
+        cli_error("standard input cannot be resumed; load from a file to use --resume");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    {
+        char key[8192], name[600];
+        snprintf(key, sizeof key, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
+        snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
+        int done = 0;
+        rc = run_prepare(&jb, &o, "load", name, key, &done);
+        if (rc || done)
+            goto out;
+        rc = CLI_EXIT_FAILED;
+    }
+    s = target_connect(&t, &o);
     if (!s)
         goto out;
     char table_name[256];
@@ -361,19 +366,13 @@ int cmd_load(int argc, char **argv)
     lt.is_key = is_key;
     lt.insert = ins;
     {
-        char job[8192];
-        snprintf(job, sizeof job, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
-        if (!strcmp(pos[0], "-") && o.resume) {
-            cli_error("standard input cannot be resumed; load from a file to use --resume");
-            rc = CLI_EXIT_USAGE;
-            goto out;
-        }
         /* the files' size over the bytes per line of a sample: an estimate
          * for the bar and ETA (the summary checks counts, not this) */
         int64_t total = schema->tables[0].row_estimate;
-        rc = run_load(src, s, &lt, 1, &total, &t, &o, job, uri);
+        rc = run_load(src, s, &lt, 1, &total, &t, &o, &jb, uri);
     }
 out:
+    job_close(&jb);
     cs_buf_release(&q);
     free(types);
     free(names);

@@ -1,5 +1,6 @@
 /* cqlshift migrate SOURCE TARGET: create the automatic model in Cassandra
  * and copy every row of every table. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,58 +8,50 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "cli/job.h"
 #include "model/model.h"
 
-static void migrate_usage(FILE *out)
+typedef struct migrate_args {
+    const char *tables;
+} migrate_args;
+
+static const cli_opt migrate_opts[] = {
+    {"tables", 0, OPT_TEXT, offsetof(migrate_args, tables), "A,B",
+     "only these source tables (comma-separated, as the source names them)", 0, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const char *const migrate_pos[] = {"SOURCE", "TARGET", NULL};
+static const char *const migrate_notes[] = {target_options_help, NULL};
+
+static const cli_spec migrate_spec = {
+    .name = "migrate",
+    .summary = "copy a whole SQLite database into Cassandra (schema and rows)",
+    .usage = "SOURCE cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE [OPTIONS]",
+    .positionals = migrate_pos,
+    .description =
+        "Create KEYSPACE and one table per source table (keyed by the source's primary key: "
+        "first column partition key, the rest clustering columns), then copy every row. SOURCE "
+        "is sqlite:FILE (or a .db/.sqlite file). Every run writes into its own folder under "
+        "--out-dir; an interrupted run goes on with the same command and --resume.",
+    .notes = migrate_notes,
+};
+
+void cmd_migrate_doc(FILE *out, int man)
 {
-    fprintf(out,
-            "Usage: cqlshift migrate SOURCE cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE [OPTIONS]\n\n"
-            "Create KEYSPACE and one table per source table (keyed by the source's primary\n"
-            "key: first column partition key, the rest clustering columns), then copy every\n"
-            "row. SOURCE is sqlite:FILE (or a .db/.sqlite file).\n\n"
-            "Options:\n"
-            "  --tables A,B         only these source tables\n"
-            "%s\n%s",
-            run_options_help, target_options_help);
+    run_doc(out, man, &migrate_spec, "Migrate options", migrate_opts);
 }
 
 int cmd_migrate(int argc, char **argv)
 {
     run_options o;
     run_options_init(&o);
+    migrate_args ma = {0};
     const char *pos[2] = {NULL, NULL};
-    int npos = 0;
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            migrate_usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        int r = run_option_parse(&o, argc, argv, &i);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(argv[i], "--tables")) {
-            if (i + 1 == argc || !argv[i + 1][0]) {
-                cli_error("--tables needs a comma-separated list of source tables");
-                return CLI_EXIT_USAGE;
-            }
-            only = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("unknown option '%s' (see cqlshift migrate --help)", argv[i]);
-            return CLI_EXIT_USAGE;
-        } else if (npos < 2) {
-            pos[npos++] = argv[i];
-        } else {
-            cli_error("unexpected argument '%s'", argv[i]);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (npos != 2) {
-        migrate_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
+    int pr = run_parse(&migrate_spec, "Migrate options", migrate_opts, &ma, &o, argc, argv, pos);
+    if (pr)
+        return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    const char *only = ma.tables;
     target t;
     if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency))
         return CLI_EXIT_USAGE;
@@ -94,6 +87,20 @@ int cmd_migrate(int argc, char **argv)
         model_release(&m);
         src->ops->close(src);
         return CLI_EXIT_USAGE;
+    }
+    job jb;
+    int done = 0;
+    {
+        char key[3000];
+        snprintf(key, sizeof key, "migrate %s -> %s/%s tables=%s", pos[0], t.hosts, t.keyspace,
+                 only ? only : "*");
+        int prc = run_prepare(&jb, &o, "migrate", t.keyspace, key, &done);
+        if (prc || done) {
+            job_close(&jb);
+            model_release(&m);
+            src->ops->close(src);
+            return prc;
+        }
     }
     int rc = CLI_EXIT_FAILED;
     cql_session *s = target_connect(&t, &o);
@@ -183,13 +190,9 @@ int cmd_migrate(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    {
-        char job[3000];
-        snprintf(job, sizeof job, "migrate %s -> %s/%s tables=%s", pos[0], t.hosts, t.keyspace,
-                 only ? only : "*");
-        rc = run_load(src, s, lt, nlt, totals, &t, &o, job, pos[0]);
-    }
+    rc = run_load(src, s, lt, nlt, totals, &t, &o, &jb, pos[0]);
 out:
+    job_close(&jb);
     for (int i = 0; i < nlt; i++) {
         free((void *)lt[i].types);
         free((void *)lt[i].col_names);

@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +10,53 @@
 #include "obs/progress.h"
 #include "state/state.h"
 
+FILE *cli_log_file;
+
+/* "cqlshift: KIND: message" on stderr (unless quiet) and "KIND: message"
+ * in the run's log. */
+__attribute__((format(printf, 3, 0))) static void say(const char *kind, int quiet,
+                                                      const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    if (!quiet) {
+        fprintf(stderr, "cqlshift: %s: ", kind);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    if (cli_log_file) {
+        fprintf(cli_log_file, "%s: ", kind);
+        vfprintf(cli_log_file, fmt, copy);
+        fputc('\n', cli_log_file);
+        fflush(cli_log_file);
+    }
+    va_end(copy);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "cqlshift: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    say("error", 0, fmt, ap);
     va_end(ap);
 }
+
+void cli_note(int quiet, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say("note", quiet, fmt, ap);
+    va_end(ap);
+}
+
+const char cli_exit_codes_help[] =
+    "Exit codes:\n"
+    "  0  done: every row read was written\n"
+    "  1  failed (the source, Cassandra, a count that does not reconcile, --max-errors)\n"
+    "  2  usage or plan error (nothing was written)\n"
+    "  3  verification found differences\n"
+    "  4  finished, but some rows were rejected (see the reject files in the run folder)\n"
+    "  5  interrupted (Ctrl-C, SIGTERM): run the same command with --resume\n";
 
 static int copy(char *dst, size_t cap, const char *src, size_t n, const char *what)
 {
@@ -133,11 +172,23 @@ int target_parse(target *t, const char *uri, const char *password_file, uint16_t
             t->cfg.tls_ca_file = t->ca;
             t->cfg.tls = 1;
         } else if (!strcmp(kv, "lz4") || !strcmp(kv, "compression")) {
+            if (strcmp(v, "on") && strcmp(v, "off") && strcmp(v, "1") && strcmp(v, "0") &&
+                strcmp(v, "lz4")) {
+                cli_error("%s=%s: use lz4=on or lz4=off", kv, v);
+                return -1;
+            }
             t->cfg.lz4 = !strcmp(v, "1") || !strcmp(v, "lz4") || !strcmp(v, "on");
         } else if (!strcmp(kv, "protocol")) {
+            if (strcmp(v, "4") && strcmp(v, "5")) {
+                cli_error("protocol=%s: use protocol=4 or protocol=5", v);
+                return -1;
+            }
             t->cfg.protocol_version = atoi(v);
         } else if (!strcmp(kv, "connections")) {
-            t->cfg.connections_per_node = atoi(v);
+            double d;
+            if (cli_number("connections=", v, 1, 64, 1, 0, &d))
+                return -1;
+            t->cfg.connections_per_node = (int)d;
         } else if (!strcmp(kv, "discovery")) {
             if (strcmp(v, "on") && strcmp(v, "off")) {
                 cli_error("discovery=%s: use discovery=on (default: every node of the cluster) "
@@ -181,6 +232,19 @@ void run_options_init(run_options *o)
     o->progress_interval = 10.0;
 }
 
+void run_doc(FILE *out, int man, const cli_spec *spec, const char *title, const cli_opt *own)
+{
+    cli_opt_group g[2] = {{title, own, NULL}, {"Run options", run_opts, NULL}};
+    (man ? cli_print_man : cli_print_help)(out, spec, g, 2);
+}
+
+int run_parse(const cli_spec *spec, const char *title, const cli_opt *own, void *own_base,
+              run_options *o, int argc, char **argv, const char **pos)
+{
+    cli_opt_group g[2] = {{title, own, own_base}, {"Run options", run_opts, o}};
+    return cli_parse(spec, g, 2, argc, argv, pos);
+}
+
 const char target_options_help[] =
     "Target URI options (cassandra://...?opt=value&opt=value):\n"
     "  dc=DC                local datacenter (default: the first contact point's)\n"
@@ -192,106 +256,74 @@ const char target_options_help[] =
     "  connections=N        connections per node (default 1)\n"
     "  discovery=on|off     off: use only the hosts in the URI (default on)\n";
 
-const char run_options_help[] =
-    "  --workers N          reader/encoder threads (default 2)\n"
-    "  --batch-rows N       rows read per batch (default 500)\n"
-    "  --max-inflight N     most write requests in flight (adaptive below it; default 4096)\n"
-    "  --batch-mode M       auto (default): partition for tables with clustering\n"
-    "                       columns, else replica; partition: rows of one partition\n"
-    "                       in one unlogged batch; replica: rows grouped by replica\n"
-    "                       node; none: one row per request\n"
-    "  --batch-max-rows N   rows per batch request (default 64; replica mode 8)\n"
-    "  --batch-max-bytes N  batch size as Cassandra counts it (default 65536;\n"
-    "                       replica mode 5120)\n"
-    "  --rate-limit R       at most R rows per second (protects a production cluster)\n"
-    "  --max-errors N|P%    stop after more than N rejected rows, or P% of rows read\n"
-    "  --reject-file F      rejected rows as JSONL (default KEYSPACE.rejects.jsonl)\n"
-    "  --state F            progress checkpoints (default KEYSPACE.cqlshift-state.db)\n"
-    "  --resume             continue a run that was interrupted\n"
-    "  --report F           write the summary as JSON to F (- for stdout)\n"
-    "  --password-file F    Cassandra password (else CQLSHIFT_CASSANDRA_PASSWORD)\n"
-    "  --quiet              no progress output\n"
-    "  --progress-interval S  seconds between progress lines when not on a terminal\n";
-
-int run_option_parse(run_options *o, int argc, char **argv, int *i)
+/* --max-errors N or P% */
+static int parse_max_errors(void *field, const char *name, const char *v)
 {
-    const char *a = argv[*i];
-    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-#define TAKES(name)                                                                               \
-    (!strcmp(a, name) && (v ? ((*i)++, 1) : (cli_error("%s needs a value", name), 0)))
-    if (!strcmp(a, "--resume"))
-        o->resume = 1;
-    else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
-        o->quiet = 1;
-    else if (TAKES("--workers"))
-        o->loader.workers = atoi(v);
-    else if (TAKES("--batch-rows"))
-        o->loader.batch_rows = atoi(v);
-    else if (TAKES("--batch-mode")) {
-        if (!strcmp(v, "auto"))
-            o->loader.batch_mode = LOAD_BATCH_AUTO;
-        else if (!strcmp(v, "partition"))
-            o->loader.batch_mode = LOAD_BATCH_PARTITION;
-        else if (!strcmp(v, "replica"))
-            o->loader.batch_mode = LOAD_BATCH_REPLICA;
-        else if (!strcmp(v, "none"))
-            o->loader.batch_mode = LOAD_BATCH_NONE;
-        else {
-            cli_error("--batch-mode takes auto, partition, replica or none, not '%s'", v);
+    loader_config *c = (loader_config *)((char *)field - offsetof(loader_config, max_errors));
+    size_t n = strlen(v);
+    double d;
+    if (n > 1 && v[n - 1] == '%') {
+        char num[64];
+        snprintf(num, sizeof num, "%.*s", (int)(n - 1 < 63 ? n - 1 : 63), v);
+        if (cli_number(name, num, 0, 100, 0, 0, &d))
             return -1;
-        }
-    } else if (TAKES("--batch-max-rows")) {
-        int n = atoi(v);
-        if (n < 1 || n > 1000) {
-            cli_error("--batch-max-rows takes 1 to 1000, not '%s'", v);
-            return -1;
-        }
-        o->loader.batch_max_rows = n;
-    } else if (TAKES("--batch-max-bytes")) {
-        long n = atol(v);
-        if (n < 1 || n > 16L << 20) {
-            cli_error("--batch-max-bytes takes 1 to 16777216, not '%s'", v);
-            return -1;
-        }
-        o->loader.batch_max_bytes = (int)n;
-    } else if (TAKES("--max-inflight"))
-        o->loader.max_inflight_rows = atoi(v);
-    else if (TAKES("--rate-limit"))
-        o->loader.rate_limit = atof(v);
-    else if (TAKES("--max-errors")) {
-        char *end;
-        double d = strtod(v, &end);
-        if (end == v || d < 0 || (*end && strcmp(end, "%"))) {
-            cli_error("--max-errors takes a count (100) or a percentage (2.5%%), not '%s'", v);
-            return -1;
-        }
-        if (*end == '%')
-            o->loader.max_errors_pct = d;
-        else
-            o->loader.max_errors = (int64_t)d;
-    } else if (TAKES("--reject-file"))
-        o->reject_path = v;
-    else if (TAKES("--state"))
-        o->state_path = v;
-    else if (TAKES("--report"))
-        o->report_path = v;
-    else if (TAKES("--password-file"))
-        o->password_file = v;
-    else if (TAKES("--progress-interval"))
-        o->progress_interval = atof(v);
-    else if (!strncmp(a, "--", 2) &&
-             (!strcmp(a, "--workers") || !strcmp(a, "--batch-rows") || !strcmp(a, "--max-inflight") ||
-              !strcmp(a, "--batch-mode") || !strcmp(a, "--batch-max-rows") ||
-              !strcmp(a, "--batch-max-bytes") ||
-              !strcmp(a, "--rate-limit") || !strcmp(a, "--max-errors") || !strcmp(a, "--reject-file") ||
-              !strcmp(a, "--state") || !strcmp(a, "--report") || !strcmp(a, "--password-file") ||
-              !strcmp(a, "--progress-interval")))
-        return -1; /* value missing: already reported */
-    else
+        c->max_errors_pct = d;
         return 0;
-#undef TAKES
-    return 1;
+    }
+    if (cli_number(name, v, 0, 1e15, 1, 1, &d)) {
+        fprintf(stderr, "hint: --max-errors takes a count (100, 5k) or a percentage (2.5%%)\n");
+        return -1;
+    }
+    c->max_errors = (int64_t)d;
+    return 0;
 }
+
+#define RUN_OPT(field) offsetof(run_options, field)
+const cli_opt run_opts[] = {
+    {"workers", 0, OPT_INT, RUN_OPT(loader.workers), "N",
+     "reader/encoder threads (default 2); a resume may use another number", 1, 256, 0, NULL, NULL},
+    {"batch-rows", 0, OPT_INT, RUN_OPT(loader.batch_rows), "N", "rows read per batch (default 500)",
+     1, 100000, 1, NULL, NULL},
+    {"max-inflight", 0, OPT_INT, RUN_OPT(loader.max_inflight_rows), "N",
+     "most write requests in flight (adaptive below it; default 4096)", 32, 1 << 20, 1, NULL, NULL},
+    {"batch-mode", 0, OPT_CHOICE, RUN_OPT(loader.batch_mode), "M",
+     "auto (default): partition for tables with clustering columns, else replica; partition: "
+     "rows of one partition in one unlogged batch; replica: rows grouped by replica node; none: "
+     "one row per request",
+     0, 0, 0, "partition|replica|none|auto", NULL},
+    {"batch-max-rows", 0, OPT_INT, RUN_OPT(loader.batch_max_rows), "N",
+     "rows per batch request (default 64; replica mode 8)", 1, 1000, 0, NULL, NULL},
+    {"batch-max-bytes", 0, OPT_INT, RUN_OPT(loader.batch_max_bytes), "N",
+     "batch size as Cassandra counts it (default 65536; replica mode 5120)", 1, 16 << 20, 1,
+     NULL, NULL},
+    {"rate-limit", 0, OPT_NUM, RUN_OPT(loader.rate_limit), "R",
+     "at most R rows per second (protects a production cluster; 20k = 20000)", 1, 1e9, 1, NULL,
+     NULL},
+    {"max-errors", 0, OPT_CUSTOM, RUN_OPT(loader.max_errors), "N|P%",
+     "stop after more than N rejected rows, or P% of rows read", 0, 0, 0, NULL,
+     parse_max_errors},
+    {"out-dir", 0, OPT_TEXT, RUN_OPT(out_dir), "D",
+     "where run folders go (default ./cqlshift-runs): each run writes D/JOB-TIME/ with "
+     "state.db, rejects-TABLE.jsonl, report.json and run.log",
+     0, 0, 0, NULL, NULL},
+    {"resume", 0, OPT_FLAG, RUN_OPT(resume), NULL,
+     "continue the job's unfinished run (found in --out-dir)", 0, 0, 0, NULL, NULL},
+    {"restart", 0, OPT_FLAG, RUN_OPT(restart), NULL,
+     "give up the job's unfinished run (its folder stays) and start over", 0, 0, 0, NULL, NULL},
+    {"report", 0, OPT_TEXT, RUN_OPT(report_path), "F",
+     "also write the summary as JSON to F (- for stdout)", 0, 0, 0, NULL, NULL},
+    {"password-file", 0, OPT_TEXT, RUN_OPT(password_file), "F",
+     "Cassandra password (else CQLSHIFT_CASSANDRA_PASSWORD; never on the command line)", 0, 0, 0,
+     NULL, NULL},
+    {"quiet", 'q', OPT_FLAG, RUN_OPT(quiet), NULL,
+     "no progress, notes or summary (errors, MISMATCH and the exit code remain)", 0, 0, 0, NULL,
+     NULL},
+    {"progress-interval", 0, OPT_NUM, RUN_OPT(progress_interval), "S",
+     "seconds between progress lines when not on a terminal (default 10)", 0.1, 86400, 0, NULL,
+     NULL},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 
 cql_session *target_connect(target *t, const run_options *o)
 {
@@ -310,76 +342,3 @@ cql_session *target_connect(target *t, const run_options *o)
     return s;
 }
 
-int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
-             target *t, run_options *o, const char *job_key, const char *source_label)
-{
-    char state_path[1100], reject_path[1100], target_label[1400];
-    snprintf(state_path, sizeof state_path, "%s",
-             o->state_path ? o->state_path : t->keyspace);
-    if (!o->state_path)
-        snprintf(state_path, sizeof state_path, "%s.cqlshift-state.db", t->keyspace);
-    if (o->reject_path)
-        snprintf(reject_path, sizeof reject_path, "%s", o->reject_path);
-    else
-        snprintf(reject_path, sizeof reject_path, "%s.rejects.jsonl", t->keyspace);
-    snprintf(target_label, sizeof target_label, "cassandra://%s/%s", t->hosts, t->keyspace);
-
-    state_error se;
-    state *st = state_open(state_path, job_key, o->resume, &se);
-    if (!st) {
-        cli_error("%s", se.msg);
-        return se.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-    }
-    if (o->resume && state_is_finished(st)) {
-        fprintf(stderr, "cqlshift: this job already finished (state %s); nothing to resume\n",
-                state_path);
-        state_close(st);
-        return CLI_EXIT_OK;
-    }
-    rejects *rej = rejects_open(reject_path, o->resume);
-    if (!rej) {
-        cli_error("cannot open the reject file %s", reject_path);
-        state_close(st);
-        return CLI_EXIT_FAILED;
-    }
-    progress *p = progress_new(ntables, o->quiet, o->progress_tty, o->progress_interval);
-    for (int i = 0; i < ntables; i++) {
-        table_progress *tp = progress_table(p, i);
-        snprintf(tp->name, sizeof tp->name, "%s", tables[i].name);
-        tp->total = totals ? totals[i] : -1;
-        tables[i].progress = tp;
-    }
-    if (!o->loader.write_timestamp_us) {
-        /* one timestamp per job: a resumed run keeps the first run's */
-        o->loader.write_timestamp_us = state_write_timestamp(st, cql_timestamp_now_us(), &se);
-        if (!o->loader.write_timestamp_us) {
-            cli_error("%s", se.msg);
-            rejects_close(rej);
-            progress_free(p);
-            state_close(st);
-            return CLI_EXIT_FAILED;
-        }
-    }
-    progress_start(p);
-    loader_error le = {0};
-    int rc = loader_run(src, s, tables, ntables, &o->loader, st, rej, &le);
-    int reconciled = progress_finish(p);
-    int64_t nrej = rejects_count(rej);
-    if (o->report_path && progress_write_report(p, o->report_path, source_label, target_label))
-        cli_error("cannot write the report %s", o->report_path);
-    if (rc) {
-        cli_error("%s", le.msg);
-    } else {
-        state_error se2;
-        state_set_finished(st, &se2);
-    }
-    if (nrej > 0 && !o->quiet)
-        fprintf(stderr, "cqlshift: %lld rows rejected this run; see %s\n", (long long)nrej,
-                reject_path);
-    progress_free(p);
-    rejects_close(rej);
-    state_close(st);
-    if (rc)
-        return CLI_EXIT_FAILED;
-    return reconciled == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
-}

@@ -4,6 +4,9 @@
 #ifndef CQLSHIFT_CLI_COMMON_H
 #define CQLSHIFT_CLI_COMMON_H
 
+#include <stdio.h>
+
+#include "cli/opts.h"
 #include "cql/cql.h"
 #include "load/loader.h"
 
@@ -28,33 +31,51 @@ int target_parse(target *t, const char *uri, const char *password_file, uint16_t
 /* Options common to migrate and load. */
 typedef struct run_options {
     loader_config loader;
-    const char *state_path;     /* NULL: <keyspace>.cqlshift-state.db */
-    const char *reject_path;    /* NULL: <keyspace>.rejects.jsonl */
-    const char *report_path;
+    const char *out_dir;        /* NULL: ./cqlshift-runs (job.h) */
+    const char *report_path;    /* a copy of the report (the run folder has one) */
     const char *password_file;
     int resume;
+    int restart;
     int quiet;
     int progress_tty;           /* -1 detect */
     double progress_interval;
 } run_options;
 
 void run_options_init(run_options *o);
-/* If argv[*i] is a common option, consume it (and its value) and return 1;
- * 0 if it is not one; -1 after printing an error for a bad value. */
-int run_option_parse(run_options *o, int argc, char **argv, int *i);
-/* The --help text of the common options. */
-extern const char run_options_help[];
+/* The options common to migrate and load (offsets into run_options). */
+extern const cli_opt run_opts[];
+/* A command's options (its own table `own` under `title`, then the run
+ * options): its --help or man page section, and parsing (cli_parse's
+ * return). */
+void run_doc(FILE *out, int man, const cli_spec *spec, const char *title, const cli_opt *own);
+int run_parse(const cli_spec *spec, const char *title, const cli_opt *own, void *own_base,
+              run_options *o, int argc, char **argv, const char **pos);
+/* The help section on the target URI's query options. */
 extern const char target_options_help[];
 
 /* Connect, printing the error (with a hint) on failure. */
 cql_session *target_connect(target *t, const run_options *o);
 
-/* Run the loader over `tables` (their progress fields are set here), print
- * the summary and write the report; returns the exit code. job_key
- * identifies the job for --resume; totals: estimated rows per table (-1
- * unknown). */
+struct job;
+/* Choose the run folder for the job before anything is created (job.h),
+ * after checking that --report can be written. name: readable part of the
+ * job id. Returns 0, or the exit code to return at once (0 too when
+ * --resume finds the job finished: *done is set then). */
+int run_prepare(struct job *j, run_options *o, const char *command, const char *name,
+                const char *job_key, int *done);
+
+/* Run the loader over `tables` (their progress fields are set here) in the
+ * job's folder: the ranges are planned and kept in the state on the first
+ * run and read back by a resume, which is refused when the input or the
+ * mapping changed; prints the summary, writes the reports; returns the exit
+ * code (cli.h). totals: estimated rows per table (-1 unknown). */
 int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
-             target *t, run_options *o, const char *job_key, const char *source_label);
+             target *t, run_options *o, struct job *j, const char *source_label);
+
+/* The run's log (job.c sets it); cli_error and cli_note also write there. */
+extern FILE *cli_log_file;
+/* Print "cqlshift: note: ..." to stderr (unless quiet) and the log. */
+void cli_note(int quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print "cqlshift: error: ..." to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

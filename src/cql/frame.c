@@ -316,8 +316,23 @@ static int envelope_header_check(cql_decoder *d, const uint8_t *h, cql_error *er
     unsigned ver = h[0] & 0x7Fu;
     uint8_t op = h[4];
     uint32_t len = cs_be32(h + 5);
-    if (d->v5 ? (ver < 5 || ver > 6) : (ver < 1 || ver > 6))
-        return dec_fail(d, err, "envelope with unexpected protocol version byte 0x%02x", h[0]);
+    if (d->v5 ? (ver < 5 || ver > 6) : (ver < 1 || ver > 6)) {
+        /* Text where a header should be: another protocol on this port
+         * (an HTTP server, the internode port...). */
+        int text = 1;
+        for (int i = 0; i < 9; i++)
+            text &= h[i] >= 0x20 && h[i] < 0x7f;
+        if (text)
+            return dec_fail(d, err,
+                            "the server answered with something that is not the CQL native "
+                            "protocol (it begins with \"%.9s\"): is this Cassandra's CQL port "
+                            "(9042 by default)?",
+                            (const char *)h);
+        return dec_fail(d, err,
+                        "envelope with unexpected protocol version byte 0x%02x (is this "
+                        "Cassandra's CQL port, 9042 by default?)",
+                        h[0]);
+    }
     if (op > CQL_OP_AUTH_SUCCESS || op == 0x04)
         return dec_fail(d, err, "envelope with unknown opcode 0x%02x", op);
     if ((size_t)len > d->max_body)

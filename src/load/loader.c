@@ -209,7 +209,15 @@ static void set_stop(loader *L, int code, const char *fmt, ...)
     va_end(ap);
 }
 
-static int ending(loader *L) { return atomic_load(&L->fatal) || atomic_load(&L->stopping); }
+/* Also where an interrupt (Ctrl-C, SIGTERM) is noticed: it stops reading
+ * like --max-errors does, and the batches already read settle. */
+static int ending(loader *L)
+{
+    if (L->cfg.interrupt && atomic_load_explicit(L->cfg.interrupt, memory_order_relaxed) &&
+        !atomic_load(&L->stopping))
+        set_stop(L, 5, "interrupted");
+    return atomic_load(&L->fatal) || atomic_load(&L->stopping);
+}
 
 /* ---- rejects ----------------------------------------------------------- */
 
@@ -849,13 +857,21 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         source_range *ranges = NULL;
         int n = 0;
         source_error se;
-        if (src->ops->split(src, tables[t].src_table, L.cfg.ranges_per_table, &ranges, &n, &se)) {
+        if (tables[t].nranges > 0) {
+            /* planned by the caller (kept in the state) */
+            ranges = malloc((size_t)tables[t].nranges * sizeof *ranges);
+            if (ranges) {
+                n = tables[t].nranges;
+                memcpy(ranges, tables[t].ranges, (size_t)n * sizeof *ranges);
+            }
+        } else if (src->ops->split(src, tables[t].src_table, L.cfg.ranges_per_table, &ranges, &n,
+                                   &se)) {
             snprintf(err->msg, sizeof err->msg, "%s", se.msg);
             err->code = 1;
             rc = -1;
             break;
         }
-        work_item *ni = realloc(L.items, (size_t)(L.nitems + n) * sizeof *ni);
+        work_item *ni = n > 0 ? realloc(L.items, (size_t)(L.nitems + n) * sizeof *ni) : NULL;
         if (!ni) {
             free(ranges);
             rc = -1;

@@ -22,6 +22,7 @@
 #ifndef CQLSHIFT_LOAD_LOADER_H
 #define CQLSHIFT_LOAD_LOADER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cql/cql.h"
@@ -45,6 +46,8 @@ typedef struct loader_config {
     int batch_max_bytes;        /* size of a batch request as Cassandra counts it
                                  * (loader.c: row_cost); 0: 64 KiB for partition
                                  * mode, 5 KiB for replica mode */
+    const atomic_int *interrupt; /* non-zero: stop reading, settle, checkpoint
+                                 * (err code 5); NULL: none */
 } loader_config;
 
 enum { LOAD_BATCH_PARTITION = 0, LOAD_BATCH_REPLICA = 1, LOAD_BATCH_NONE = 2, LOAD_BATCH_AUTO = 3 };
@@ -65,10 +68,14 @@ typedef struct load_table {
                                  * rows of one partition go as one unlogged batch) */
     const cql_prepared *insert; /* INSERT ... VALUES (?, ..., ?) USING TIMESTAMP ? */
     table_progress *progress;
+    const source_range *ranges; /* the ranges to read (kept in the state by
+                                 * the caller), or NULL: split here */
+    int nranges;
 } load_table;
 
 typedef struct loader_error {
-    int code;                   /* 0 ok, 1 failed (source/Cassandra), 4 too many rejects */
+    int code;                   /* 0 ok, 1 failed (source/Cassandra), 4 too many rejects,
+                                 * 5 interrupted (cfg.interrupt) */
     char msg[1024];
 } loader_error;
 
@@ -77,6 +84,16 @@ typedef struct loader_error {
  * `progress`. Returns 0, or -1 with err (the first fatal error). */
 int loader_run(source *src, cql_session *s, const load_table *tables, int ntables,
                const loader_config *cfg, state *st, rejects *rej, loader_error *err);
+
+/* The ranges of every table: read back from the state when planned by an
+ * earlier run (whatever ranges_per_table says now), else split now (hint
+ * ranges_per_table), counted where the source can count, and saved, all
+ * unplanned tables in one transaction. Sets each table's ranges/nranges
+ * (free with load_ranges_free) and expected[t]: the rows the source held in
+ * the ranges when they were planned (-1 unknown). 0, or -1 with err. */
+int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
+                     int ranges_per_table, int64_t *expected, loader_error *err);
+void load_ranges_free(load_table *tables, int ntables);
 
 /* Convert one source value to the CQL type t, appending [int32 len][bytes]
  * to out (a null source value appends "unset", which writes no tombstone).

@@ -655,8 +655,11 @@ static void diff_line(cs_buf *d, int *ndiff, const char *fmt, ...)
 }
 
 /* Compare the server's definition of t with ours; append differences. */
+/* Compare the table as it is in Cassandra with the model, adding each
+ * difference to diff and each column converted to another type to notes
+ * (may be NULL). missing_ok: a table that does not exist (yet) is fine. */
 static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int *ndiff,
-                       cs_buf *notes, model_error *err)
+                       cs_buf *notes, int missing_ok, model_error *err)
 {
     char q[512];
     snprintf(q, sizeof q,
@@ -669,6 +672,10 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
         return model_fail(err, 3, "cannot read the definition of %s.%s: %s", t->keyspace, t->name,
                           ce.msg);
     int nrows = cql_result_row_count(r);
+    if (nrows <= 0 && missing_ok) {
+        cql_result_free(r);
+        return 0;
+    }
     if (nrows <= 0) {
         cql_result_free(r);
         return model_fail(err, 3,
@@ -751,12 +758,36 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
     return 0;
 }
 
+/* Check every table of the model that exists already (missing_ok) or, after
+ * the DDL, every table; 0, or -1 with err (code 2 listing the differences). */
+static int check_tables(const model *m, cql_session *s, cs_buf *notes, int missing_ok,
+                        model_error *err)
+{
+    cs_buf diff;
+    cs_buf_init(&diff, 64 * 1024);
+    int ndiff = 0, rc = 0;
+    for (int i = 0; i < m->ntables && rc == 0; i++)
+        rc = check_table(s, &m->tables[i], &diff, &ndiff, notes, missing_ok, err);
+    if (rc == 0 && ndiff)
+        rc = model_fail(err, 2,
+                        "existing tables differ from the model (%d difference%s); drop those "
+                        "tables or migrate into another keyspace:%.*s",
+                        ndiff, ndiff == 1 ? "" : "s", (int)diff.len,
+                        diff.data ? (const char *)diff.data : "");
+    cs_buf_release(&diff);
+    return rc;
+}
+
 int model_apply(const model *m, cql_session *s, cs_buf *notes, model_error *err)
 {
     if (err) {
         err->code = 0;
         err->msg[0] = 0;
     }
+    /* Every existing table is compared first, so a conflict is found
+     * before anything is created. */
+    if (check_tables(m, s, notes, 1, err))
+        return -1;
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
     int rc = -1;
@@ -775,25 +806,7 @@ int model_apply(const model *m, cql_session *s, cs_buf *notes, model_error *err)
         if (run_ddl(s, (const char *)q.data, err))
             goto out;
     }
-    cs_buf diff;
-    cs_buf_init(&diff, 64 * 1024);
-    int ndiff = 0;
-    for (int i = 0; i < m->ntables; i++)
-        if (check_table(s, &m->tables[i], &diff, &ndiff, notes, err)) {
-            cs_buf_release(&diff);
-            goto out;
-        }
-    if (ndiff) {
-        model_fail(err, 2,
-                   "existing tables differ from the model (%d difference%s); drop those tables "
-                   "or migrate into another keyspace:%.*s",
-                   ndiff, ndiff == 1 ? "" : "s", (int)diff.len,
-                   diff.data ? (const char *)diff.data : "");
-        cs_buf_release(&diff);
-        goto out;
-    }
-    cs_buf_release(&diff);
-    rc = 0;
+    rc = check_tables(m, s, NULL, 0, err); /* notes came from the first check */
 out:
     cs_buf_release(&q);
     return rc;

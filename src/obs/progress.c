@@ -111,6 +111,8 @@ progress *progress_new(int ntables, int quiet, int tty, double interval_s)
     }
     p->ntables = ntables;
     p->quiet = quiet;
+    for (int i = 0; i <= ntables; i++)
+        p->tables[i].source_rows = -1;
     if (tty < 0) {
         const char *term = getenv("TERM");
         tty = isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
@@ -219,6 +221,7 @@ typedef struct table_snap {
     const char *first_warning;  /* NULL until set */
     double started, finished;
     long long start_done;
+    int64_t source_rows;        /* -1 unknown */
 } table_snap;
 
 static table_snap snapshot(progress *p, int i)
@@ -238,6 +241,7 @@ static table_snap snapshot(progress *p, int i)
     pthread_mutex_unlock(&p->mu);
     s.name = t->name;
     s.total = t->total;
+    s.source_rows = t->source_rows;
     s.requests = atomic_load(&t->requests);
     s.warned = atomic_load(&t->warned);
     s.first_warning = atomic_load(&t->warning_state) == 2 ? t->first_warning : NULL;
@@ -712,7 +716,12 @@ static void stop_display(progress *p)
         draw_tty(p, mono_seconds(), 1);
 }
 
-static int reconciles(const table_snap *s) { return s->read == s->written + s->rejected; }
+/* read = written + rejected, and read = the rows the source held where it
+ * could count them. */
+static int reconciles(const table_snap *s)
+{
+    return s->read == s->written + s->rejected && (s->source_rows < 0 || s->source_rows == s->read);
+}
 
 /* Rows per second, or 0 when the time is too short to measure: a table of
  * ten rows done in 20 microseconds did not run at 500000 rows/s. The
@@ -823,11 +832,17 @@ int progress_finish(progress *p)
     /* Errors are printed even with quiet. */
     for (int i = 0; i < p->ntables; i++) {
         table_snap s = snapshot(p, i);
-        if (!reconciles(&s))
+        if (s.read != s.written + s.rejected)
             cs_buf_printf(&b,
                           "MISMATCH: table %s: read %lld = written %lld + rejected %lld does "
                           "not hold\n",
                           s.name, s.read, s.written, s.rejected);
+        else if (!reconciles(&s))
+            cs_buf_printf(&b,
+                          "MISMATCH: table %s: read %lld rows, but the source held %lld in the "
+                          "job's ranges when they were planned (rows changed in the source "
+                          "while the job ran)\n",
+                          s.name, s.read, (long long)s.source_rows);
         if (s.warned && !p->quiet)
             cs_buf_printf(&b,
                           "cqlshift: note: Cassandra attached a warning to %lld write request%s "
@@ -874,6 +889,8 @@ static json_t *table_json(const table_snap *s, double secs, int ok_flag)
     json_object_set_new(o, "rejected", json_integer(s->rejected));
     /* less than read after --resume: the rows earlier runs settled */
     json_object_set_new(o, "read_this_run", json_integer(s->run_read));
+    json_object_set_new(o, "source_rows",
+                        s->source_rows >= 0 ? json_integer(s->source_rows) : json_null());
     json_object_set_new(o, "write_requests", json_integer(s->requests));
     json_object_set_new(o, "server_warnings", json_integer(s->warned));
     json_object_set_new(o, "first_server_warning",

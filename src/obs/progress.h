@@ -38,6 +38,9 @@ typedef struct table_progress {
      * lock the display thread takes: set them only through these calls. */
     struct progress *owner;
     int index;
+    int64_t source_rows;      /* rows the source held to be read (counted when
+                               * the job was planned), -1 unknown (the
+                               * default): read must equal it to be "ok" */
 } table_progress;
 
 typedef struct progress progress;
@@ -76,11 +79,16 @@ void progress_free(progress *p);
 typedef struct rejects rejects;
 /* Open (append with resume, else truncate) the reject file. NULL on error. */
 rejects *rejects_open(const char *path, int append);
+/* One reject file per table in the folder dir: dir/rejects-<table>.jsonl,
+ * created at its first row and always appended to (a run's folder is its
+ * own; a resume adds to it). NULL with errno if dir is not a folder. */
+rejects *rejects_open_dir(const char *dir);
 /* Record one rejected row: raw text (may be NULL) or, if NULL, the JSON
  * array `values_json` (may be NULL too). Thread-safe. */
 int rejects_write(rejects *r, const char *table, int64_t pos, const char *reason, const char *raw,
                   size_t raw_len, const char *values_json);
 int64_t rejects_count(const rejects *r);
+/* The file, or the folder in dir mode. */
 const char *rejects_path(const rejects *r);
 void rejects_close(rejects *r);
 

@@ -7,6 +7,7 @@
  */
 #include "obs/progress.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -21,7 +22,13 @@
 #include "util/buf.h"
 
 struct rejects {
-    int fd;
+    int fd;             /* the one file, or -1 in dir mode */
+    int dir_mode;       /* one file per table in the folder `path` */
+    struct {
+        char *table;
+        int fd;
+    } *files;
+    int nfiles, files_cap;
     char *path;
     pthread_mutex_t mu;
     atomic_llong count; /* rows recorded through this handle (not earlier runs') */
@@ -124,41 +131,116 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Open path for appending (truncate = 1: emptied first); a partial last
+ * line left by a crash is ended first, so the rows written now stay
+ * parseable. The descriptor, or -1 with errno. */
+static int open_fd(const char *path, int truncate)
+{
+    /* Readable when appending, to look at the last byte below. */
+    int fd = open(path, (truncate ? O_WRONLY | O_TRUNC : O_RDWR) | O_CREAT | O_APPEND | O_CLOEXEC,
+                  0644);
+    if (fd < 0)
+        return -1;
+    struct stat sb;
+    char last;
+    if (!truncate && fstat(fd, &sb) == 0 && sb.st_size > 0 &&
+        pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n' &&
+        write_all(fd, (const uint8_t *)"\n", 1) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static rejects *rejects_new(const char *path, int fd, int dir_mode)
+{
+    rejects *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        if (fd >= 0)
+            close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    r->fd = fd;
+    r->dir_mode = dir_mode;
+    atomic_init(&r->count, 0);
+    pthread_mutex_init(&r->mu, NULL);
+    return r;
+}
+
 rejects *rejects_open(const char *path, int append)
 {
     if (!path || !*path) {
         errno = EINVAL;
         return NULL;
     }
-    /* Readable when appending, to look at the last byte below. */
-    int fd = open(path, (append ? O_RDWR : O_WRONLY | O_TRUNC) | O_CREAT | O_APPEND | O_CLOEXEC,
-                  0644);
-    if (fd < 0)
+    int fd = open_fd(path, !append);
+    return fd < 0 ? NULL : rejects_new(path, fd, 0);
+}
+
+rejects *rejects_open_dir(const char *dir)
+{
+    struct stat sb;
+    if (!dir || !*dir) {
+        errno = EINVAL;
         return NULL;
-    /* A crash in the middle of a row leaves a partial last line; start on a
-     * fresh line so the rows written now stay parseable. */
-    if (append) {
-        struct stat sb;
-        char last;
-        if (fstat(fd, &sb) == 0 && sb.st_size > 0 && pread(fd, &last, 1, sb.st_size - 1) == 1 &&
-            last != '\n' && write_all(fd, (const uint8_t *)"\n", 1) < 0) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return NULL;
+    }
+    if (stat(dir, &sb) != 0)
+        return NULL;
+    if (!S_ISDIR(sb.st_mode)) {
+        errno = ENOTDIR;
+        return NULL;
+    }
+    return rejects_new(dir, -1, 1);
+}
+
+/* The descriptor for table's rows (dir mode: rejects-<table>.jsonl, opened
+ * on its first row); the caller holds r->mu. -1 with errno. */
+static int table_fd(rejects *r, const char *table)
+{
+    if (!r->dir_mode)
+        return r->fd;
+    const char *name = table && *table ? table : "unnamed";
+    for (int i = 0; i < r->nfiles; i++)
+        if (!strcmp(r->files[i].table, name))
+            return r->files[i].fd;
+    if (r->nfiles == r->files_cap) {
+        int cap = r->files_cap ? 2 * r->files_cap : 8;
+        void *nf = realloc(r->files, (size_t)cap * sizeof *r->files);
+        if (!nf) {
+            errno = ENOMEM;
+            return -1;
         }
+        r->files = nf;
+        r->files_cap = cap;
     }
-    rejects *r = calloc(1, sizeof *r);
-    if (!r || !(r->path = strdup(path))) {
-        free(r);
-        close(fd);
-        errno = ENOMEM;
-        return NULL;
+    /* Cassandra names are [A-Za-z0-9_]; anything else becomes '_' so a
+     * name can never leave the folder. */
+    cs_buf p;
+    cs_buf_init(&p, SIZE_MAX);
+    cs_buf_printf(&p, "%s/rejects-", r->path);
+    for (const char *c = name; *c; c++) {
+        char ch = (isalnum((unsigned char)*c) || *c == '_' || *c == '.') && !(c == name && *c == '.')
+                      ? *c : '_';
+        cs_buf_append(&p, &ch, 1);
     }
-    r->fd = fd;
-    atomic_init(&r->count, 0);
-    pthread_mutex_init(&r->mu, NULL);
-    return r;
+    cs_buf_printf(&p, ".jsonl");
+    char *tcopy = strdup(name);
+    int fd = tcopy && p.data ? open_fd((const char *)p.data, 0) : -1;
+    int e = errno;
+    cs_buf_release(&p);
+    if (fd < 0) {
+        free(tcopy);
+        errno = e;
+        return -1;
+    }
+    r->files[r->nfiles].table = tcopy;
+    r->files[r->nfiles].fd = fd;
+    r->nfiles++;
+    return fd;
 }
 
 int rejects_write(rejects *r, const char *table, int64_t pos, const char *reason, const char *raw,
@@ -197,7 +279,8 @@ int rejects_write(rejects *r, const char *table, int64_t pos, const char *reason
     }
     cs_buf_append(&b, "}\n", 2);
     pthread_mutex_lock(&r->mu);
-    int ret = write_all(r->fd, b.data, b.len);
+    int fd = table_fd(r, table);
+    int ret = fd < 0 ? -1 : write_all(fd, b.data, b.len);
     int e = errno;
     if (ret == 0)
         atomic_fetch_add(&r->count, 1);
@@ -215,7 +298,13 @@ void rejects_close(rejects *r)
 {
     if (!r)
         return;
-    close(r->fd);
+    if (r->fd >= 0)
+        close(r->fd);
+    for (int i = 0; i < r->nfiles; i++) {
+        close(r->files[i].fd);
+        free(r->files[i].table);
+    }
+    free(r->files);
     pthread_mutex_destroy(&r->mu);
     free(r->path);
     free(r);

@@ -656,11 +656,44 @@ static void files_close(source *s)
     free(fs);
 }
 
+/* Each file's path (absolute), size and modification time: a resume reads
+ * on from byte offsets, which only fit the same content. */
+static json_t *files_fingerprint(source *s, source_error *err)
+{
+    files_source *fs = (files_source *)s;
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < fs->npaths; i++) {
+        json_t *o;
+        struct stat sb;
+        if (fs->is_stdin) {
+            o = json_pack("{s:s}", "path", "-");
+        } else if (stat(fs->paths[i], &sb) != 0) {
+            source_fail(err, SRC_E_OPEN, "cannot stat %s: %s", fs->paths[i], strerror(errno));
+            json_decref(arr);
+            return NULL;
+        } else {
+            char *real = realpath(fs->paths[i], NULL);
+            o = json_pack("{s:s,s:I,s:I}", "path", real ? real : fs->paths[i], "size",
+                          (json_int_t)sb.st_size, "mtime_ns",
+                          (json_int_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec);
+            free(real);
+        }
+        if (!o || json_array_append_new(arr, o)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    if (!arr)
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+    return arr;
+}
+
 #define FILES_OPS(kind)                                                                    \
     {                                                                                      \
         .name = kind, .describe = files_describe, .split = files_split,                    \
         .open_range = files_open_range, .read = files_read,                                \
         .close_range = files_close_range, .close = files_close,                            \
+        .fingerprint = files_fingerprint,                                                  \
     }
 static const source_ops csv_ops = FILES_OPS("csv");
 static const source_ops jsonl_ops = FILES_OPS("jsonl");

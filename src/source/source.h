@@ -142,6 +142,18 @@ typedef struct source_ops {
     int (*read)(source_reader *rd, row_batch *b, int max_rows, source_error *err);
     void (*close_range)(source_reader *rd);
     void (*close)(source *s);
+    /* Optional (NULL: the source cannot count cheaply). The rows the
+     * source holds now in range r, or in the whole table t; -1 with err. */
+    int64_t (*count_range)(source *s, const source_range *r, source_error *err);
+    int64_t (*count_table)(source *s, int t, source_error *err);
+    /* Optional: let the counts see changes made since the source was
+     * opened (a database source's own read transaction). */
+    int (*refresh)(source *s, source_error *err);
+    /* What identifies the input, for the job fingerprint: a JSON array with
+     * one object per input, {"path", "size", "mtime_ns"} for files (a change
+     * means the resume points no longer fit), {"path"} for a database. NULL
+     * with err on failure; the caller owns the reference. */
+    json_t *(*fingerprint)(source *s, source_error *err);
 } source_ops;
 
 struct source {

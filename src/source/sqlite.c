@@ -5,9 +5,12 @@
  * between threads; the loader reads ranges in parallel).
  *
  * Ranges of rowid tables are rowid intervals (lo, hi]; the first starts at
- * INT64_MIN and the last ends at INT64_MAX so that together they cover every
- * possible rowid, including rows inserted below the old minimum or above the
- * old maximum. A row's position and the resume point are its rowid.
+ * INT64_MIN (every rowid up to its bound included) and the last ends at the
+ * largest rowid when the table was split: the job copies the rows that
+ * existed when it was planned (the ranges are kept in the state, so a resume
+ * reads the same ones), and rows inserted later above that rowid are counted
+ * as outside the job (count_table - count_range). A row's position and the
+ * resume point are its rowid.
  * WITHOUT ROWID tables have no integer handle: they are one range read in
  * primary key order, the position is the row's ordinal (1-based) in that
  * order and the resume point the number of rows already read (OFFSET).
@@ -475,7 +478,8 @@ static int sqlite_split(source *base, int t, int max_ranges, source_range **out,
         r[i].table = t;
         r[i].id = i;
         r[i].lo = i == 0 ? INT64_MIN : r[i - 1].hi;
-        r[i].hi = i == nr - 1 ? INT64_MAX : (int64_t)((uint64_t)lo + step * (uint64_t)(i + 1) - 1);
+        r[i].hi = i == nr - 1 ? (s->info[t].without_rowid ? INT64_MAX : hi)
+                              : (int64_t)((uint64_t)lo + step * (uint64_t)(i + 1) - 1);
         if (s->info[t].without_rowid)
             snprintf(r[i].label, sizeof r[i].label, "%s (WITHOUT ROWID, whole table)", tb->name);
         else if (nr == 1)
@@ -483,7 +487,8 @@ static int sqlite_split(source *base, int t, int max_ranges, source_range **out,
         else if (i == 0)
             snprintf(r[i].label, sizeof r[i].label, "%s rowid <= %" PRId64, tb->name, r[i].hi);
         else if (i == nr - 1)
-            snprintf(r[i].label, sizeof r[i].label, "%s rowid > %" PRId64, tb->name, r[i].lo);
+            snprintf(r[i].label, sizeof r[i].label, "%s rowid %" PRId64 "..%" PRId64, tb->name,
+                     r[i].lo + 1, r[i].hi);
         else
             snprintf(r[i].label, sizeof r[i].label, "%s rowid %" PRId64 "..%" PRId64, tb->name,
                      r[i].lo + 1, r[i].hi);
@@ -639,6 +644,83 @@ static void sqlite_close(source *base)
     free(s);
 }
 
+/* count(*) of table t, within rowids (lo, hi] when ranged (lo = INT64_MIN:
+ * no lower bound); -1 with err on failure. */
+static int64_t count_rows(sqlite_source *s, int t, int ranged, int64_t lo, int64_t hi,
+                          source_error *err)
+{
+    if (!s->described || t < 0 || t >= s->schema.ntables) {
+        source_fail(err, SRC_E_USAGE, "count: unknown table %d (describe first)", t);
+        return -1;
+    }
+    const source_table *tb = &s->schema.tables[t];
+    char *qname = NULL;
+    size_t nl = 0, nc = 0;
+    if (append_ident(&qname, &nl, &nc, tb->name)) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        return -1;
+    }
+    char sql[1400];
+    ranged = ranged && !s->info[t].without_rowid;
+    if (ranged)
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s >= ?1 AND %s <= ?2", qname,
+                 s->info[t].rowid, s->info[t].rowid);
+    else
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", qname);
+    free(qname);
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (ranged) {
+            sqlite3_bind_int64(st, 1, lo == INT64_MIN ? INT64_MIN : lo + 1);
+            sqlite3_bind_int64(st, 2, hi);
+        }
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+    }
+    if (n < 0)
+        source_fail(err, SRC_E_READ, "cannot count the rows of %s in %s: %s", tb->name, s->path,
+                    sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Counts see the database now: the source's own read transaction is
+ * restarted first (it would otherwise show the data as of the open). */
+static int64_t sqlite_count_range(source *base, const source_range *r, source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    if (r->hi < r->lo && r->lo != INT64_MIN)
+        return 0;
+    return count_rows(s, r->table, 1, r->lo, r->hi, err);
+}
+
+static int64_t sqlite_count_table(source *base, int t, source_error *err)
+{
+    return count_rows((sqlite_source *)base, t, 0, 0, 0, err);
+}
+
+static int sqlite_refresh(source *base, source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    if (sqlite3_exec(s->db, "COMMIT; BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL,
+                     NULL) != SQLITE_OK)
+        return source_fail(err, SRC_E_READ, "cannot read %s again: %s", s->path,
+                           sqlite3_errmsg(s->db));
+    return 0;
+}
+
+static json_t *sqlite_fingerprint(source *base, source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    char *real = realpath(s->path, NULL);
+    json_t *j = json_pack("[{s:s}]", "path", real ? real : s->path);
+    free(real);
+    if (!j)
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+    return j;
+}
+
 static const source_ops sqlite_ops = {
     .name = "sqlite",
     .describe = sqlite_describe,
@@ -647,6 +729,10 @@ static const source_ops sqlite_ops = {
     .read = sqlite_read,
     .close_range = sqlite_close_range,
     .close = sqlite_close,
+    .count_range = sqlite_count_range,
+    .count_table = sqlite_count_table,
+    .refresh = sqlite_refresh,
+    .fingerprint = sqlite_fingerprint,
 };
 
 source *source_sqlite_open(const char *path, source_error *err)

@@ -23,7 +23,7 @@
 
 /* Bump when the tables change shape; an older or newer file is refused
  * for --resume and rebuilt for a fresh run. */
-#define STATE_FORMAT_VERSION 1
+#define STATE_FORMAT_VERSION 2
 /* Long enough to ride out a concurrent reader (cqlshift status) holding a
  * lock, short enough that a stuck process is reported rather than hung on. */
 #define STATE_BUSY_TIMEOUT_MS 10000
@@ -35,6 +35,8 @@ struct state {
     pthread_mutex_t mu;
     sqlite3_stmt *get_stmt;
     sqlite3_stmt *save_stmt;
+    sqlite3_stmt *plan_stmt;
+    sqlite3_stmt *list_stmt;
 };
 
 static const char SCHEMA_SQL[] =
@@ -44,16 +46,29 @@ static const char SCHEMA_SQL[] =
     "CREATE TABLE IF NOT EXISTS ranges ("
     "  table_name TEXT NOT NULL,"
     "  range_id INTEGER NOT NULL,"
-    "  resume_after INTEGER NOT NULL,"
-    "  rows_read INTEGER NOT NULL,"
-    "  rows_written INTEGER NOT NULL,"
-    "  rows_rejected INTEGER NOT NULL,"
-    "  done INTEGER NOT NULL,"
+    "  lo BLOB,"
+    "  hi BLOB,"
+    "  label TEXT,"
+    "  source_count INTEGER,"
+    "  resume_after INTEGER,"
+    "  rows_read INTEGER NOT NULL DEFAULT 0,"
+    "  rows_written INTEGER NOT NULL DEFAULT 0,"
+    "  rows_rejected INTEGER NOT NULL DEFAULT 0,"
+    "  done INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (table_name, range_id));";
 
 static const char GET_SQL[] =
     "SELECT resume_after, rows_read, rows_written, rows_rejected, done"
     " FROM ranges WHERE table_name = ?1 AND range_id = ?2";
+
+/* The plan of a range, saved once at the first split (state_save_ranges). */
+static const char PLAN_SQL[] =
+    "INSERT INTO ranges (table_name, range_id, lo, hi, label, source_count)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+static const char LIST_SQL[] =
+    "SELECT range_id, lo, hi, label, source_count FROM ranges"
+    " WHERE table_name = ?1 AND label IS NOT NULL ORDER BY range_id";
 
 /* A single statement is a transaction of its own in autocommit mode, so a
  * checkpoint is either wholly there after a crash or not at all. */
@@ -222,7 +237,7 @@ static int check_identity(state *st, const char *job_key, int resume, state_erro
         if (version != STATE_FORMAT_VERSION)
             return fail(err, 1,
                         "state file %s has format version %d, this cqlshift reads version %d; "
-                        "remove the file or run without --resume",
+                        "start the job over with --restart",
                         st->path, version, STATE_FORMAT_VERSION);
         char key[4096];
         int has_key = meta_get(st->db, st->path, "job_key", key, sizeof key, err);
@@ -231,7 +246,7 @@ static int check_identity(state *st, const char *job_key, int resume, state_erro
         if (!has_key || strcmp(key, job_key) != 0)
             return fail(err, 2,
                         "state file %s belongs to another job: it holds job \"%s\", this run is "
-                        "job \"%s\"; remove the file or run without --resume",
+                        "job \"%s\"",
                         st->path, key, job_key);
         return 0;
     }
@@ -329,7 +344,9 @@ state *state_open(const char *path, const char *job_key, int resume, state_error
         return NULL;
     }
     if (sqlite3_prepare_v2(st->db, GET_SQL, -1, &st->get_stmt, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db, SAVE_SQL, -1, &st->save_stmt, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(st->db, SAVE_SQL, -1, &st->save_stmt, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, PLAN_SQL, -1, &st->plan_stmt, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, LIST_SQL, -1, &st->list_stmt, NULL) != SQLITE_OK) {
         fail_db(err, path, st->db, "preparing statements");
         state_close(st);
         return NULL;
@@ -343,6 +360,8 @@ void state_close(state *st)
         return;
     sqlite3_finalize(st->get_stmt);
     sqlite3_finalize(st->save_stmt);
+    sqlite3_finalize(st->plan_stmt);
+    sqlite3_finalize(st->list_stmt);
     /* The last connection to close checkpoints the WAL into the main file. */
     sqlite3_close(st->db);
     if (st->lock_fd >= 0)
@@ -367,7 +386,8 @@ int state_get_range(state *st, const char *table, int range_id, range_state *out
     int rc = sqlite3_step(s);
     int ret = 0;
     if (rc == SQLITE_ROW) {
-        out->resume_after = sqlite3_column_int64(s, 0);
+        out->resume_after = sqlite3_column_type(s, 0) == SQLITE_NULL ? INT64_MIN
+                                                                      : sqlite3_column_int64(s, 0);
         out->rows_read = sqlite3_column_int64(s, 1);
         out->rows_written = sqlite3_column_int64(s, 2);
         out->rows_rejected = sqlite3_column_int64(s, 3);
@@ -441,4 +461,138 @@ int state_is_finished(state *st)
     int found = meta_get(st->db, st->path, "finished", v, sizeof v, NULL);
     pthread_mutex_unlock(&st->mu);
     return found == 1 && strcmp(v, "1") == 0;
+}
+
+int state_meta_get(state *st, const char *key, char *out, size_t outsz, state_error *err)
+{
+    ok(err);
+    pthread_mutex_lock(&st->mu);
+    int found = meta_get(st->db, st->path, key, out, outsz, err);
+    pthread_mutex_unlock(&st->mu);
+    return found;
+}
+
+int state_meta_set(state *st, const char *key, const char *value, state_error *err)
+{
+    ok(err);
+    pthread_mutex_lock(&st->mu);
+    int ret = meta_set(st->db, st->path, key, value, err);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int state_transaction(state *st, int commit, state_error *err)
+{
+    ok(err);
+    pthread_mutex_lock(&st->mu);
+    int ret = exec(st->db, st->path, commit > 0 ? "COMMIT" : commit < 0 ? "ROLLBACK" : "BEGIN IMMEDIATE",
+                   commit > 0 ? "committing the plan" : "starting the plan", err);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int state_save_ranges(state *st, const char *table, const state_range *r, int n, state_error *err)
+{
+    ok(err);
+    if (!table || (n > 0 && !r))
+        return fail(err, 1, "state file %s: no table name or ranges given", st->path);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = st->plan_stmt;
+    int ret = 0;
+    for (int i = 0; i < n && ret == 0; i++) {
+        sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, r[i].id);
+        sqlite3_bind_blob(s, 3, r[i].lo, (int)r[i].lo_len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 4, r[i].hi, (int)r[i].hi_len, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, r[i].label ? r[i].label : "", -1, SQLITE_STATIC);
+        if (r[i].source_count >= 0)
+            sqlite3_bind_int64(s, 6, r[i].source_count);
+        else
+            sqlite3_bind_null(s, 6);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            char what[320];
+            snprintf(what, sizeof what, "saving the ranges of table %s", table);
+            ret = fail_db(err, st->path, st->db, what);
+        }
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int state_load_ranges(state *st, const char *table,
+                      int (*each)(void *ctx, const state_range *r), void *ctx, state_error *err)
+{
+    ok(err);
+    if (!table || !each)
+        return fail(err, 1, "state file %s: no table name or callback given", st->path);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = st->list_stmt;
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        state_range r = {
+            .id = sqlite3_column_int(s, 0),
+            .lo = sqlite3_column_blob(s, 1),
+            .lo_len = (size_t)sqlite3_column_bytes(s, 1),
+            .hi = sqlite3_column_blob(s, 2),
+            .hi_len = (size_t)sqlite3_column_bytes(s, 2),
+            .label = (const char *)sqlite3_column_text(s, 3),
+            .source_count = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1
+                                                                     : sqlite3_column_int64(s, 4),
+        };
+        if (each(ctx, &r) != 0) {
+            n = fail(err, 1, "state file %s: out of memory reading the ranges of %s", st->path,
+                     table);
+            break;
+        }
+        n++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        n = fail_db(err, st->path, st->db, "reading the ranges");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
+
+int state_peek(const char *path, state_info *out, state_error *err)
+{
+    ok(err);
+    memset(out, 0, sizeof *out);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fail_db(err, path, db, "cannot open");
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, STATE_BUSY_TIMEOUT_MS);
+    char v[32];
+    int ret = 0;
+    if (has_table(db, path, "meta", err) != 1 ||
+        meta_get(db, path, "format_version", v, sizeof v, err) != 1) {
+        ret = err && err->code ? -1 : fail(err, 1, "%s holds no cqlshift state", path);
+    } else {
+        out->format_version = atoi(v);
+        meta_get(db, path, "job_key", out->job_key, sizeof out->job_key, NULL);
+        meta_get(db, path, "command", out->command, sizeof out->command, NULL);
+        out->finished = meta_get(db, path, "finished", v, sizeof v, NULL) == 1 && !strcmp(v, "1");
+        out->abandoned = meta_get(db, path, "abandoned", v, sizeof v, NULL) == 1 && !strcmp(v, "1");
+    }
+    sqlite3_close(db);
+    /* A run holds LOCK_EX on the lock file while it runs. */
+    size_t n = strlen(path) + sizeof ".lock";
+    char *lock_path = malloc(n);
+    if (lock_path) {
+        snprintf(lock_path, n, "%s.lock", path);
+        int fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+                out->running = 1;
+            close(fd);
+        }
+        free(lock_path);
+    }
+    return ret;
 }

@@ -11,6 +11,7 @@
 #ifndef CQLSHIFT_STATE_STATE_H
 #define CQLSHIFT_STATE_STATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct state_error {
@@ -46,5 +47,51 @@ int64_t state_write_timestamp(state *st, int64_t now_us, state_error *err);
 /* Mark the whole job finished (a later --resume has nothing to do). */
 int state_set_finished(state *st, state_error *err);
 int state_is_finished(state *st);
+
+/* A string in the job's meta table (the command line, the fingerprint...):
+ * copied into out (truncated to outsz); 1 if present, 0 if absent, -1 on
+ * error. Keys "format_version", "job_key", "finished" and
+ * "write_timestamp_us" belong to the store itself. */
+int state_meta_get(state *st, const char *key, char *out, size_t outsz, state_error *err);
+int state_meta_set(state *st, const char *key, const char *value, state_error *err);
+/* commit = 0: BEGIN (one writer transaction, e.g. the whole plan); 1:
+ * COMMIT; -1: ROLLBACK. Not while loader threads checkpoint. */
+int state_transaction(state *st, int commit, state_error *err);
+
+/* The plan of one range, saved at the first split of a job and read back
+ * by every resume, whatever the flags say: bounds are opaque bytes that the
+ * source connector defines; source_count is the number of rows the source
+ * held in the range when it was planned (-1 unknown). */
+typedef struct state_range {
+    int id;
+    const void *lo, *hi;
+    size_t lo_len, hi_len;
+    const char *label;
+    int64_t source_count;
+} state_range;
+
+/* Save the ranges of table (once; a second save of one range id fails). */
+int state_save_ranges(state *st, const char *table, const state_range *r, int n,
+                      state_error *err);
+/* Call each() for every saved range of table, by range id; pointers in r
+ * are valid only during the call; each() returns 0, or non-zero to stop
+ * (reported as out of memory). Returns the number of ranges (0: the table
+ * is not planned yet) or -1 with err. */
+int state_load_ranges(state *st, const char *table,
+                      int (*each)(void *ctx, const state_range *r), void *ctx, state_error *err);
+
+/* What a state file says about its job, read without taking the run lock
+ * (for finding a job's runs): 0, or -1 with err if it is not a readable
+ * cqlshift state. running: another process holds the run lock now. */
+typedef struct state_info {
+    int format_version;
+    int finished;
+    int abandoned;          /* meta "abandoned" = 1: given up by --restart */
+    int running;
+    char job_key[2048];
+    char command[4096];     /* meta "command": the command line that started it */
+} state_info;
+
+int state_peek(const char *path, state_info *out, state_error *err);
 
 #endif

@@ -12,6 +12,7 @@ untrusted_ca, secure_credentials, pg_uri, mariadb_port, py_session,
 fresh_keyspace, tool, count_rows.
 """
 
+import json
 import os
 import re
 import signal
@@ -226,6 +227,46 @@ def settled_rows(state_path):
         return 0
 
 
+def run_folders(out_dir):
+    """The run folders cqlshift made under out_dir (--out-dir), oldest
+    first (their names end in a sortable UTC time)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+
+    def started(p):
+        m = re.search(r"-(\d{8}T\d{6}Z)(?:-(\d+))?$", p.name)
+        # runs started in the same second: the folder changed last (its
+        # files were created later)
+        return (m.group(1) if m else "", p.stat().st_mtime_ns, int(m.group(2) or 1) if m else 0)
+    return sorted((p for p in out_dir.iterdir() if p.is_dir()), key=started)
+
+
+def run_folder(out_dir):
+    """The newest run folder under out_dir (None if there is none yet)."""
+    runs = run_folders(out_dir)
+    return runs[-1] if runs else None
+
+
+def state_file(out_dir):
+    """The state file of the newest run under out_dir (a path that does not
+    exist yet while the run has not made its folder)."""
+    f = run_folder(out_dir)
+    return (f / "state.db") if f else Path(out_dir) / "no-run-yet" / "state.db"
+
+
+def reject_rows(out_dir, table=None):
+    """Every reject object of the newest run under out_dir (one table's, or
+    all tables')."""
+    f = run_folder(out_dir)
+    rows = []
+    if f:
+        for p in sorted(f.glob("rejects-*.jsonl")):
+            if table is None or p.name == f"rejects-{table}.jsonl":
+                rows += [json.loads(line) for line in p.read_text().splitlines() if line]
+    return rows
+
+
 def sqlite_tables(path, sizes):
     """A SQLite file with a table `name (id INTEGER PRIMARY KEY, v TEXT)` of
     n rows (v = 'v<id>') for each name, n in sizes."""
@@ -237,25 +278,27 @@ def sqlite_tables(path, sizes):
     con.close()
 
 
-def kill_when_settled(args, state_path, rows, stderr=subprocess.DEVNULL, env=None):
-    """Run args; kill -9 it once its state file has `rows` rows settled.
-    Fails if it ends first. Returns the rows settled at the kill."""
+def kill_when_settled(args, out_dir, rows, stderr=subprocess.DEVNULL, env=None):
+    """Run args; kill -9 it once the state file of its run under out_dir
+    (--out-dir) has `rows` rows settled. Fails if it ends first. Returns
+    the rows settled at the kill."""
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
     deadline = time.monotonic() + 300
-    while settled_rows(state_path) < rows and proc.poll() is None and time.monotonic() < deadline:
+    while settled_rows(state_file(out_dir)) < rows and proc.poll() is None and \
+            time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, f"the run ended before {rows} rows were settled"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    return settled_rows(state_path)
+    return settled_rows(state_file(out_dir))
 
 
 def sqlite_migrate(binary, tmp_path, host, keyspace, sizes, *options):
-    """(args, state path) of `binary migrate` from a new SQLite file of
-    sqlite_tables(sizes) into keyspace on host, with its state and reject
-    file in tmp_path, and options."""
+    """(args, --out-dir) of `binary migrate` from a new SQLite file of
+    sqlite_tables(sizes) into keyspace on host, its runs in tmp_path/runs,
+    with options."""
     db = tmp_path / "src.db"
     sqlite_tables(db, sizes)
-    state = tmp_path / "state.db"
+    out = tmp_path / "runs"
     return [str(binary), "migrate", f"sqlite:{db}", f"cassandra://{host}/{keyspace}", *options,
-            "--state", str(state), "--reject-file", str(tmp_path / "rej.jsonl")], state
+            "--out-dir", str(out)], out

@@ -6,12 +6,13 @@ know (UNPREPARED). What landed is counted with the Python driver."""
 
 import json
 import os
+import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import settled_rows
+from conftest import reject_rows, run_folders, settled_rows, state_file
 from faultproxy import FaultProxy
 
 
@@ -110,13 +111,13 @@ def test_load_through_resets_retries_and_rejects_nothing(build_dir, tmp_path, pr
     report = tmp_path / "report.json"
     p = subprocess.run([str(build_dir / "cqlshift"), "load", str(data),
                         f"cassandra://127.0.0.1:{px.port}/{ks}?discovery=off", "t",
-                        "--report", str(report), "--reject-file", str(tmp_path / "rej.jsonl"),
+                        "--report", str(report), "--out-dir", str(tmp_path / "runs"),
                         "--quiet"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert px.resets_done == 3
     t = json.loads(report.read_text())["tables"][0]
     assert t["read"] == t["written"] == rows and t["rejected"] == 0, t
-    assert not (tmp_path / "rej.jsonl").exists() or (tmp_path / "rej.jsonl").read_text() == ""
+    assert reject_rows(tmp_path / "runs") == []
     got = {r.k: (r.v, r.n) for r in py_session.execute(f"SELECT k, v, n FROM {ks}.t")}
     assert got == {i: (f"value {i}", i % 7) for i in range(rows)}
 
@@ -134,20 +135,20 @@ def test_outage_stops_the_load_and_resume_finishes_it_exactly(build_dir, tmp_pat
     data = tmp_path / "t.csv"
     data.write_text("k,v\n" + "".join(f"{i},value {i}\n" for i in range(rows)))
     px = proxy_factory(mode="pass")
-    state = tmp_path / "state.db"
+    out = tmp_path / "runs"
     args = [str(build_dir / "cqlshift"), "load", str(data),
-            f"cassandra://127.0.0.1:{px.port}/{ks}?discovery=off", "t", "--state", str(state),
-            "--reject-file", str(tmp_path / "rej.jsonl"), "--rate-limit", "4000", "--quiet"]
+            f"cassandra://127.0.0.1:{px.port}/{ks}?discovery=off", "t", "--out-dir", str(out),
+            "--rate-limit", "4000", "--quiet"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while settled_rows(state) < 8_000 and proc.poll() is None and time.monotonic() < deadline:
+    while settled_rows(state_file(out)) < 8_000 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert proc.poll() is None
     px.go_down()
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 1, err
     assert "--resume" in err and "Nothing was rejected" in err, err
-    before = settled_rows(state)
+    before = settled_rows(state_file(out))
     assert 8_000 <= before < rows
     px.come_back()
     report = tmp_path / "report.json"
@@ -156,7 +157,46 @@ def test_outage_stops_the_load_and_resume_finishes_it_exactly(build_dir, tmp_pat
     assert p.returncode == 0, p.stderr
     t = json.loads(report.read_text())["tables"][0]
     assert t["read"] == t["written"] == rows and t["rejected"] == 0, t
-    assert (tmp_path / "rej.jsonl").read_text() == ""
+    assert reject_rows(out) == [] and len(run_folders(out)) == 1
     got = {r.k: r.v for r in py_session.execute(f"SELECT k, v FROM {ks}.t")}
     assert got == {i: f"value {i}" for i in range(rows)}
 
+
+
+def test_second_ctrl_c_exits_at_once_and_resume_is_exact(build_dir, tmp_path, proxy_factory,
+                                                         py_session, fresh_keyspace):
+    """The node stops answering (requests hang until the 12 s timeout): a
+    first Ctrl-C waits for the writes in flight, a second exits at once with
+    code 5; the state is consistent, and --resume (through a healthy
+    connection) loads exactly the source."""
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (k bigint PRIMARY KEY, v text)")
+    rows = 40_000
+    data = tmp_path / "t.csv"
+    data.write_text("k,v\n" + "".join(f"{i},value {i}\n" for i in range(rows)))
+    px = proxy_factory(mode="blackhole", resets=1, after_bytes=30_000)
+    out = tmp_path / "runs"
+    args = [str(build_dir / "cqlshift"), "load", str(data),
+            f"cassandra://127.0.0.1:{px.port}/{ks}?discovery=off", "t", "--out-dir", str(out),
+            "--quiet"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # the answers stop after 30,000 bytes: writes hang
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    first = proc.stderr.readline() + proc.stderr.readline()
+    assert "interrupted: finishing the writes in flight" in first, first
+    time.sleep(0.5)
+    assert proc.poll() is None  # still waiting for the hung writes
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 5 and time.monotonic() - t0 < 2, (proc.returncode, err)
+    assert "stopped at once" in err and "--resume" in err, err
+    report = tmp_path / "report.json"
+    p = subprocess.run(args + ["--resume", "--report", str(report)], capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    t = json.loads(report.read_text())["tables"][0]
+    assert t["read"] == t["written"] == rows and t["rejected"] == 0, t
+    got = {r.k: r.v for r in py_session.execute(f"SELECT k, v FROM {ks}.t")}
+    assert got == {i: f"value {i}" for i in range(rows)}

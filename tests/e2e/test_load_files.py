@@ -15,6 +15,8 @@ import uuid
 
 import pytest
 
+from conftest import reject_rows
+
 HANG_GUARD = 300
 
 
@@ -43,13 +45,13 @@ def rows_by_id(py_session, ks):
 
 def load(build_dir, tmp_path, main_hosts, ks, path, *extra, table="t"):
     report = tmp_path / "report.json"
-    rejects = tmp_path / "rejects.jsonl"
+    if report.exists():
+        report.unlink()
+    out = tmp_path / "runs"
     p = cqlshift(build_dir, "load", path, f"cassandra://{main_hosts[0]}/{ks}", table,
-                 "--report", report, "--reject-file", rejects, "--quiet", *extra, cwd=tmp_path)
+                 "--report", report, "--out-dir", out, "--quiet", *extra, cwd=tmp_path)
     rep = json.loads(report.read_text()) if report.exists() else None
-    rej = [json.loads(line) for line in rejects.read_text().splitlines()] \
-        if rejects.exists() else []
-    return p, rep, rej
+    return p, rep, reject_rows(out)
 
 
 LONG = "long-" + "x" * 1_000_000
@@ -142,7 +144,7 @@ def test_bad_rows_are_rejected_with_reasons_and_good_rows_land(build_dir, tmp_pa
     f = tmp_path / "bad.csv"
     f.write_bytes(data)
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f)
-    assert p.returncode == 0, p.stderr.decode()
+    assert p.returncode == 4, p.stderr.decode()  # finished with rejected rows
     t = rep["tables"][0]
     assert t["read"] == t["written"] + t["rejected"]
     assert t["written"] == 20, (t, rej)
@@ -166,7 +168,7 @@ def test_partition_key_too_large_is_refused_by_cassandra_and_rejected(build_dir,
     f = tmp_path / "big.csv"
     f.write_text("k,v\nsmall,1\n" + "k" * 70000 + ",2\nsmall2,3\n")
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, table="big")
-    assert p.returncode == 0, p.stderr.decode()
+    assert p.returncode == 4, p.stderr.decode()  # finished with rejected rows
     assert len(rej) == 1 and "Cassandra refused" in rej[0]["reason"], rej
     assert rep["tables"][0]["written"] == 2
 
@@ -186,7 +188,7 @@ def test_bad_jsonl_lines_are_rejected(build_dir, tmp_path, main_hosts, py_sessio
     f.write_text("\n".join(lines) + "\n")
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--columns",
                        "id,name,amount,ts,flag,tags,u")
-    assert p.returncode == 0, p.stderr.decode()
+    assert p.returncode == 4, p.stderr.decode()  # finished with rejected rows
     assert [r["position"] for r in rej] == [2, 3, 4, 5, 6]
     for (line, word), r in zip(BAD_JSONL, rej):
         assert word in r["reason"], (line, r)
@@ -205,17 +207,16 @@ def test_max_errors_stops_the_run_and_resume_finishes_it(build_dir, tmp_path, ma
         lines.append(f"x{i},bad" if i % 100 == 7 else f"{i},good {i}")
     f.write_text("id,name\n" + "\n".join(lines) + "\n")
     bad = [i for i in range(3000) if i % 100 == 7]
-    state = tmp_path / "state.db"
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--max-errors", 5,
-                       "--batch-rows", 100, "--state", state)
+                       "--batch-rows", 100)
     assert p.returncode == 1
     assert "max-errors" in p.stderr.decode()
     t = rep["tables"][0]
     assert t["read"] == t["written"] + t["rejected"] and 5 < t["rejected"] < len(bad), t
     assert len(rej) == t["rejected"]
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--max-errors", 1000,
-                       "--batch-rows", 100, "--state", state, "--resume")
-    assert p.returncode == 0, p.stderr.decode()
+                       "--batch-rows", 100, "--resume")
+    assert p.returncode == 4, p.stderr.decode()  # finished, with rejected rows
     t = rep["tables"][0]
     assert t["read"] == 3000 and t["rejected"] == len(bad) and t["written"] == 3000 - len(bad), t
     assert sorted(r["position"] for r in rej) == [i + 2 for i in bad]  # line numbers
@@ -243,7 +244,17 @@ def test_command_errors_are_clear(build_dir, tmp_path, main_hosts, ks):
         (["load", good, f"cassandra://me:secret@{h}/{ks}", "t"], 2, "password"),
         (["load", good, f"http://{h}/{ks}", "t"], 2, "cassandra://"),
         (["load", good, f"cassandra://{h}/{ks}", "t", "--format", "xml"], 2, "--format"),
-        (["load", good, f"cassandra://{h}/{ks}"], 2, "Usage"),
+        (["load", good, f"cassandra://{h}/{ks}"], 2, "missing TABLE"),
+        (["load", good, f"cassandra://{h}/{ks}", "t", "--rate-limit", "fast"], 2,
+         "--rate-limit takes a number"),
+        (["load", good, f"cassandra://{h}/{ks}", "t", "--rate-limit=5x"], 2, "not '5x'"),
+        (["load", good, f"cassandra://{h}/{ks}", "t", "--workers", "-3"], 2,
+         "--workers takes a whole number from 1 to 256, not '-3'"),
+        (["load", good, f"cassandra://{h}/{ks}", "t", "--workers=abc"], 2, "not 'abc'"),
+        (["migrate", good, f"cassandra://{h}/{ks}", "--tabels", "x"], 2,
+         "did you mean --tables?"),
+        (["load", good, f"cassandra://{h}/{ks}?connections=many", "t"], 2, "connections="),
+        (["migrat"], 2, "did you mean 'migrate'"),
         (["migrate", f"sqlite:{tmp_path / 'nope.db'}", f"cassandra://{h}/{ks}"], 1, "nope.db"),
         (["migrate", good, f"cassandra://{h}/{ks}", "--bogus"], 2, "--bogus"),
         (["frobnicate"], 2, "unknown command"),
@@ -300,7 +311,7 @@ def test_jsonl_objects_into_user_types_and_collections(build_dir, tmp_path, main
                              "m": {"x": 1, "y": 2}}) + "\n" +
                  json.dumps({"id": 2, "a": {"city": "Nowhere", "zip": "not a number"}}) + "\n")
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, table="u")
-    assert p.returncode == 0, p.stderr.decode()
+    assert p.returncode == 4, p.stderr.decode()  # finished with rejected rows
     assert len(rej) == 1 and rej[0]["position"] == 2 and "zip" in rej[0]["reason"], rej
     r = py_session.execute(f"SELECT * FROM {ks}.u WHERE id = 1").one()
     assert (r.a.city, r.a.zip) == ("Oslo", 150)
@@ -326,7 +337,7 @@ def test_directory_and_stdin(build_dir, tmp_path, main_hosts, py_session, ks):
 
     lines = "".join(json.dumps({"id": i, "name": f"stdin {i}"}) + "\n" for i in range(10, 20))
     p = cqlshift(build_dir, "load", "-", f"cassandra://{main_hosts[0]}/{ks}", "t",
-                 "--format", "jsonl", "--quiet", "--state", tmp_path / "s2.db",
+                 "--format", "jsonl", "--quiet", "--out-dir", tmp_path / "runs2",
                  cwd=tmp_path, input=lines.encode())
     assert p.returncode == 0, p.stderr.decode()
     got = rows_by_id(py_session, ks)
@@ -355,7 +366,7 @@ def test_replica_batches_land_exactly_and_oversized_batches_are_rejected(
     big.write_text("id,name\n" + "".join(f"{i},{'x' * 2000}\n" for i in range(200)))
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, big, "--batch-mode", "replica",
                        "--batch-max-rows", 100, "--batch-max-bytes", 1_000_000)
-    assert p.returncode == 0, p.stderr.decode()
+    assert p.returncode == 4, p.stderr.decode()  # finished with rejected rows
     t = rep["tables"][0]
     assert t["read"] == t["written"] + t["rejected"] == 200 and t["rejected"] > 0, t
     assert all("Cassandra refused the batch of" in r["reason"] for r in rej), rej[:2]
@@ -413,8 +424,8 @@ def test_default_shape_batches_by_replica_under_cassandras_warning(
     assert batch_warnings(run_dir, ks, "wide") == 0
     # without --quiet, the user is told after the summary
     p = cqlshift(build_dir, "load", f, f"cassandra://{main_hosts[0]}/{ks}", "control",
-                 "--batch-max-rows", 30, "--batch-max-bytes", 12_000, "--reject-file",
-                 tmp_path / "r2.jsonl", cwd=tmp_path)
+                 "--batch-max-rows", 30, "--batch-max-bytes", 12_000, "--out-dir",
+                 tmp_path / "runs2", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert re.search(r"cqlshift: note: Cassandra attached a warning to \d+ write requests of "
                      rf"control; the first: Batch for \[{ks}\.control\] is of size",

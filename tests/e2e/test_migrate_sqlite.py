@@ -15,6 +15,8 @@ import subprocess
 
 import pytest
 
+from conftest import reject_rows
+
 CHINOOK = "datasets/chinook/Chinook_Sqlite.sqlite"
 
 
@@ -146,11 +148,10 @@ def test_existing_table_with_other_types_gets_converted_values(build_dir, py_ses
     con.close()
     py_session.execute(f"CREATE TABLE {ks}.items (id int PRIMARY KEY, qty int, tags set<text>, "
                        "price decimal, name text)", timeout=60)
-    rej = tmp_path / "rej.jsonl"
     report = tmp_path / "report.json"
     p = cqlshift(build_dir, "migrate", f"sqlite:{db}", f"cassandra://{main_hosts[0]}/{ks}",
-                 "--reject-file", rej, "--report", report, cwd=tmp_path)
-    assert p.returncode == 0, p.stderr
+                 "--out-dir", tmp_path / "runs", "--report", report, cwd=tmp_path)
+    assert p.returncode == 4, p.stderr  # finished with rejected rows
     for col, have, model in (("id", "int", "bigint"), ("qty", "int", "bigint"),
                              ("tags", "set<text>", "text")):
         assert (f"cqlshift: note: {ks}.items.{col}: the existing table has {have} where the "
@@ -158,8 +159,7 @@ def test_existing_table_with_other_types_gets_converted_values(build_dir, py_ses
     assert "price: the existing table" not in p.stderr     # same type: no note
     t = json.loads(report.read_text())["tables"][0]
     assert (t["read"], t["written"], t["rejected"]) == (5, 3, 2), t
-    rejects = {json.loads(line)["position"]: json.loads(line)["reason"]
-               for line in rej.read_text().splitlines()}
+    rejects = {r["position"]: r["reason"] for r in reject_rows(tmp_path / "runs", "items")}
     assert set(rejects) == {2, 3}, rejects
     assert "qty" in rejects[2] and "out of range" in rejects[2], rejects[2]
     assert "tags" in rejects[3], rejects[3]

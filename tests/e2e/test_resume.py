@@ -13,7 +13,7 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from conftest import settled_rows
+from conftest import reject_rows, run_folders, settled_rows, state_file
 
 ROWS = 1_000_000
 
@@ -29,20 +29,23 @@ def make_csv(path):
             f.write(f"{i},{value_of(i)},{i % 1000}\n")
 
 
-def run_and_kill(args, state, target):
-    """Start the command; kill -9 it once the state file says `target` rows
-    are settled. Returns the settled rows at the kill."""
+def run_and_kill(args, out, target, sig=signal.SIGKILL):
+    """Start the command; send it `sig` (kill -9) once the state file of its
+    run folder under `out` says `target` rows are settled. Returns the
+    settled rows after it ended, and its exit code and stderr."""
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 900
-    while settled_rows(state) < target and proc.poll() is None and time.monotonic() < deadline:
+    while settled_rows(state_file(out)) < target and proc.poll() is None and \
+            time.monotonic() < deadline:
         time.sleep(0.1)
     assert proc.poll() is None, "the run finished before it could be killed: " + \
         proc.stderr.read().decode()
-    os.kill(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, sig)
+    err = proc.stderr.read().decode()
     proc.wait()
-    settled = settled_rows(state)
-    print(f"killed after {settled} settled rows (target {target})")
-    return settled
+    settled = settled_rows(state_file(out))
+    print(f"stopped by signal {sig} after {settled} settled rows (target {target})")
+    return settled, proc.returncode, err
 
 
 def test_kill_9_then_resume_loads_exactly_the_source(build_dir, tmp_path, main_hosts, py_session,
@@ -51,12 +54,11 @@ def test_kill_9_then_resume_loads_exactly_the_source(build_dir, tmp_path, main_h
     py_session.execute(f"CREATE TABLE {ks}.r (id bigint PRIMARY KEY, v text, n int)")
     data = tmp_path / "big.csv"
     make_csv(data)
-    state = tmp_path / "state.db"
+    out = tmp_path / "runs"
     args = [str(build_dir / "cqlshift"), "load", str(data), f"cassandra://{main_hosts[0]}/{ks}",
-            "r", "--state", str(state), "--reject-file", str(tmp_path / "rej.jsonl"),
-            "--progress-interval", "2"]
+            "r", "--out-dir", str(out), "--progress-interval", "2"]
     target = random.Random().randint(100_000, 600_000)
-    before = run_and_kill(args, state, target)
+    before, _, _ = run_and_kill(args, out, target)
     assert 0 < before < ROWS
 
     report = tmp_path / "report.json"
@@ -116,12 +118,11 @@ def test_kill_9_during_sqlite_migrate_then_resume(build_dir, tmp_path, main_host
     py_session.execute(f"DROP KEYSPACE {ks}")
     db = tmp_path / "src.db"
     make_sqlite(db)
-    state = tmp_path / "state.db"
+    out = tmp_path / "runs"
     args = [str(build_dir / "cqlshift"), "migrate", f"sqlite:{db}",
-            f"cassandra://{main_hosts[0]}/{ks}", "--state", str(state), "--quiet",
-            "--reject-file", str(tmp_path / "rejects.jsonl")]
+            f"cassandra://{main_hosts[0]}/{ks}", "--out-dir", str(out), "--quiet"]
     target = random.Random().randint(30_000, 250_000)
-    run_and_kill(args, state, target)
+    run_and_kill(args, out, target)
 
     report = tmp_path / "report.json"
     p = subprocess.run(args + ["--resume", "--report", str(report)], capture_output=True,

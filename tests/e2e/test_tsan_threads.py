@@ -57,8 +57,7 @@ def test_load_four_workers(tsan_cqlshift, tmp_path, main_hosts, py_session, fres
     report = tmp_path / "report.json"
     p = subprocess.run([str(tsan_cqlshift), "load", str(files), f"cassandra://{main_hosts[0]}/{ks}",
                         "t", "--workers", "4", "--batch-rows", "100", "--progress-interval", "0.2",
-                        "--state", str(tmp_path / "state.db"),
-                        "--reject-file", str(tmp_path / "rej.jsonl"), "--report", str(report)],
+                        "--out-dir", str(tmp_path / "runs"), "--report", str(report)],
                        capture_output=True, text=True, timeout=600, env=tsan_env())
     no_race(p.stderr)
     assert p.returncode in (0, 4), p.stderr  # 4: finished with rejected rows
@@ -72,11 +71,11 @@ def test_migrate_killed_and_resumed(tsan_cqlshift, tmp_path, main_hosts, py_sess
     ks = fresh_keyspace
     py_session.execute(f"DROP KEYSPACE {ks}")
     sizes = {"a": 20_000, "b": 10_000, "c": 5_000}
-    args, state = sqlite_migrate(tsan_cqlshift, tmp_path, main_hosts[0], ks, sizes, "--workers",
+    args, out = sqlite_migrate(tsan_cqlshift, tmp_path, main_hosts[0], ks, sizes, "--workers",
                                  "3", "--rate-limit", "10000", "--progress-interval", "0.2")
     err = tmp_path / "first.err"
     with open(err, "w") as e:
-        kill_when_settled(args, state, 8000, stderr=e, env=tsan_env())
+        kill_when_settled(args, out, 8000, stderr=e, env=tsan_env())
     no_race(err.read_text())
 
     report = tmp_path / "report.json"

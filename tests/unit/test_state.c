@@ -154,7 +154,7 @@ static void test_resume_other_job_refused(void **ts)
     assert_non_null(strstr(err.msg, "job-a"));
     assert_non_null(strstr(err.msg, "job-b"));
     assert_non_null(strstr(err.msg, f->path));
-    assert_non_null(strstr(err.msg, "remove the file or run without --resume"));
+    assert_non_null(strstr(err.msg, "belongs to another job"));
 
     /* The refusal changed nothing: the right job still resumes. */
     st = open_ok(f->path, "job-a", 1);
@@ -426,6 +426,90 @@ static void test_write_timestamp_survives_resume(void **ts)
     state_close(st);
 }
 
+typedef struct got_ranges {
+    int n;
+    int ids[8];
+    int64_t counts[8];
+    char labels[8][32];
+    unsigned char lo[8][16];
+    size_t lo_len[8];
+} got_ranges;
+
+static int keep_range(void *ctx, const state_range *r)
+{
+    got_ranges *g = ctx;
+    if (g->n == 8)
+        return -1;
+    g->ids[g->n] = r->id;
+    g->counts[g->n] = r->source_count;
+    snprintf(g->labels[g->n], sizeof g->labels[g->n], "%s", r->label);
+    g->lo_len[g->n] = r->lo_len;
+    memcpy(g->lo[g->n], r->lo, r->lo_len < 16 ? r->lo_len : 16);
+    g->n++;
+    return 0;
+}
+
+/* The plan is kept across a resume, as opaque bytes, whatever the ranges'
+ * progress; a second save of a range is refused; a fresh run clears it. */
+static void test_ranges_planned_once(void **ts)
+{
+    fixture *f = *ts;
+    state *st = open_ok(f->path, "job-plan", 0);
+    state_error err;
+    got_ranges g = {0};
+    assert_int_equal(state_load_ranges(st, "Album", keep_range, &g, &err), 0);
+    const unsigned char key_a[] = {0x00, 0x01, 0xff, 0x00, 'k'}; /* composite, with NULs */
+    const unsigned char key_b[] = {0x7f};
+    state_range r[2] = {
+        {.id = 0, .lo = key_a, .lo_len = sizeof key_a, .hi = key_b, .hi_len = 1,
+         .label = "Album first half", .source_count = 17},
+        {.id = 1, .lo = key_b, .lo_len = 1, .hi = NULL, .hi_len = 0, .label = "Album rest",
+         .source_count = -1},
+    };
+    assert_int_equal(state_transaction(st, 0, &err), 0);
+    assert_int_equal(state_save_ranges(st, "Album", r, 2, &err), 0);
+    assert_int_equal(state_transaction(st, 1, &err), 0);
+    assert_int_not_equal(state_save_ranges(st, "Album", r, 1, &err), 0);
+    /* progress of a planned range leaves its plan alone */
+    save(st, "Album", 0, 5, 5, 5, 0, 0);
+    range_state rs = get(st, "Album", 1);
+    assert_true(rs.resume_after == INT64_MIN);
+    assert_int_equal(state_meta_set(st, "command", "cqlshift migrate x y", &err), 0);
+    state_close(st);
+
+    st = open_ok(f->path, "job-plan", 1);
+    assert_int_equal(state_load_ranges(st, "Album", keep_range, &g, &err), 2);
+    assert_int_equal(g.ids[0], 0);
+    assert_int_equal(g.ids[1], 1);
+    assert_int_equal(g.counts[0], 17);
+    assert_int_equal(g.counts[1], -1);
+    assert_string_equal(g.labels[0], "Album first half");
+    assert_int_equal(g.lo_len[0], sizeof key_a);
+    assert_memory_equal(g.lo[0], key_a, sizeof key_a);
+    assert_int_equal(get(st, "Album", 0).resume_after, 5);
+    char cmd[64];
+    assert_int_equal(state_meta_get(st, "command", cmd, sizeof cmd, &err), 1);
+    assert_string_equal(cmd, "cqlshift migrate x y");
+    assert_int_equal(state_meta_get(st, "absent", cmd, sizeof cmd, &err), 0);
+    state_close(st);
+
+    state_info info;
+    assert_int_equal(state_peek(f->path, &info, &err), 0);
+    assert_string_equal(info.job_key, "job-plan");
+    assert_string_equal(info.command, "cqlshift migrate x y");
+    assert_int_equal(info.finished, 0);
+    assert_int_equal(info.running, 0);
+    st = open_ok(f->path, "job-plan", 1);
+    assert_int_equal(state_peek(f->path, &info, &err), 0);
+    assert_int_equal(info.running, 1); /* this process holds the run lock */
+    state_close(st);
+
+    st = open_ok(f->path, "job-plan", 0);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(state_load_ranges(st, "Album", keep_range, &g, &err), 0);
+    state_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_run_at_a_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_timestamp_survives_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ranges_planned_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

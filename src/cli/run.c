@@ -1,0 +1,322 @@
+/* Running a load in the job's run folder: state, plan, fingerprint,
+ * rejects, progress, report, log and the exit code. See common.h. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "cli/job.h"
+#include "cql/types.h"
+#include "obs/progress.h"
+#include "state/state.h"
+#include "util/buf.h"
+
+int run_prepare(job *j, run_options *o, const char *command, const char *name,
+                const char *job_key, int *done)
+{
+    *done = 0;
+    if (o->resume && o->restart) {
+        cli_error("--resume and --restart exclude each other: --resume goes on with the "
+                  "unfinished run, --restart gives it up");
+        return CLI_EXIT_USAGE;
+    }
+    if (o->report_path && cli_check_writable(o->report_path, "the report file"))
+        return CLI_EXIT_USAGE;
+    int rc = job_prepare(j, o->out_dir, command, name, job_key, o->resume, o->restart);
+    if (rc)
+        return rc;
+    if (j->finished_already) {
+        fprintf(stderr, "cqlshift: this job already finished (run folder %s); nothing to resume\n",
+                j->dir);
+        *done = 1;
+    }
+    return 0;
+}
+
+/* What the job writes: each table's columns and their CQL types, so a
+ * resume into a changed table (or with another --tables) is refused. */
+static char *mapping_text(const load_table *tables, int ntables)
+{
+    cs_buf b;
+    cs_buf_init(&b, SIZE_MAX);
+    for (int t = 0; t < ntables; t++) {
+        const load_table *lt = &tables[t];
+        cs_buf_printf(&b, "%s%s.%s(", t ? " " : "", lt->keyspace, lt->name);
+        for (int c = 0; c < lt->ncols; c++) {
+            if (lt->src_cols[c] < 0)
+                continue; /* the write timestamp */
+            cs_buf_printf(&b, "%s%s ", c ? "," : "", lt->col_names[c]);
+            cql_type_format(lt->types[c], &b);
+        }
+        cs_buf_append(&b, ")", 1);
+    }
+    cs_buf_append(&b, "", 1);
+    char *out = b.data ? strdup((const char *)b.data) : NULL;
+    cs_buf_release(&b);
+    return out;
+}
+
+/* One sentence on how the input changed since the job was planned, or
+ * NULL if it did not (was and now are JSON arrays from the source's
+ * fingerprint op). */
+static char *input_change(const char *was, const char *now)
+{
+    json_t *a = json_loads(was, 0, NULL), *b = json_loads(now, 0, NULL);
+    char *msg = NULL;
+    char buf[2048];
+    buf[0] = '\0';
+    if (!json_is_array(a) || !json_is_array(b)) {
+        if (strcmp(was, now))
+            snprintf(buf, sizeof buf, "the input is not the one the job started with");
+    } else {
+        size_t i;
+        json_t *x;
+        json_array_foreach(a, i, x) {
+            const char *path = json_string_value(json_object_get(x, "path"));
+            json_t *y = NULL, *z;
+            size_t k;
+            json_array_foreach(b, k, z) if (path && !strcmp(path, json_string_value(json_object_get(z, "path")) ?: "")) y = z;
+            if (!y) {
+                snprintf(buf, sizeof buf, "%s is gone", path ? path : "an input");
+                break;
+            }
+            json_int_t s0 = json_integer_value(json_object_get(x, "size"));
+            json_int_t s1 = json_integer_value(json_object_get(y, "size"));
+            json_int_t m0 = json_integer_value(json_object_get(x, "mtime_ns"));
+            json_int_t m1 = json_integer_value(json_object_get(y, "mtime_ns"));
+            if (s0 != s1) {
+                snprintf(buf, sizeof buf, "%s changed size from %lld to %lld bytes", path,
+                         (long long)s0, (long long)s1);
+                break;
+            }
+            if (m0 != m1) {
+                snprintf(buf, sizeof buf, "%s was modified (same size, new modification time)",
+                         path);
+                break;
+            }
+        }
+        if (!buf[0] && json_array_size(b) != json_array_size(a)) {
+            json_array_foreach(b, i, x) {
+                const char *path = json_string_value(json_object_get(x, "path"));
+                int found = 0;
+                size_t k;
+                json_t *z;
+                json_array_foreach(a, k, z) found |= path && !strcmp(path, json_string_value(json_object_get(z, "path")) ?: "");
+                if (!found) {
+                    snprintf(buf, sizeof buf, "%s was added", path ? path : "an input");
+                    break;
+                }
+            }
+        }
+    }
+    if (buf[0])
+        msg = strdup(buf);
+    json_decref(a);
+    json_decref(b);
+    return msg;
+}
+
+/* On a fresh run: record the command, the input's fingerprint and the
+ * mapping. On a resume: refuse (exit 2) if either changed. */
+static int check_job(state *st, source *src, const load_table *tables, int ntables, job *j)
+{
+    source_error se;
+    json_t *fpj = src->ops->fingerprint ? src->ops->fingerprint(src, &se) : json_array();
+    if (!fpj) {
+        cli_error("%s", se.msg);
+        return CLI_EXIT_FAILED;
+    }
+    char *fp = json_dumps(fpj, JSON_COMPACT);
+    json_decref(fpj);
+    char *map = mapping_text(tables, ntables);
+    int rc = 0;
+    state_error ste;
+    if (!fp || !map) {
+        cli_error("out of memory");
+        rc = CLI_EXIT_FAILED;
+    } else if (!j->resume) {
+        if (state_meta_set(st, "command", cli_command_line, &ste) ||
+            state_meta_set(st, "fingerprint", fp, &ste) ||
+            state_meta_set(st, "mapping", map, &ste)) {
+            cli_error("%s", ste.msg);
+            rc = CLI_EXIT_FAILED;
+        }
+    } else {
+        static char was[1 << 16], cmd[4096];
+        state_meta_get(st, "command", cmd, sizeof cmd, NULL);
+        int has = state_meta_get(st, "fingerprint", was, sizeof was, &ste);
+        char *change = has == 1 ? input_change(was, fp) : NULL;
+        if (change) {
+            cli_error("cannot resume: %s since the job started (the rows copied so far came "
+                      "from the earlier content). The job was started with: %s. Start it over "
+                      "with --restart",
+                      change, cmd);
+            rc = CLI_EXIT_USAGE;
+            free(change);
+        } else if (state_meta_get(st, "mapping", was, sizeof was, &ste) == 1 && strcmp(was, map)) {
+            cli_error("cannot resume: the target tables differ from those the job started with "
+                      "(then: %s; now: %s). The job was started with: %s. Start it over with "
+                      "--restart",
+                      was, map, cmd);
+            rc = CLI_EXIT_USAGE;
+        }
+    }
+    free(fp);
+    free(map);
+    return rc;
+}
+
+/* After a complete run: tell what became of rows the source gained or
+ * lost since the job was planned (sources that can count). */
+static void note_source_changes(source *src, const load_table *tables, int ntables,
+                                const int64_t *expected, int quiet)
+{
+    if (!src->ops->count_range || !src->ops->count_table)
+        return;
+    source_error se;
+    if (src->ops->refresh && src->ops->refresh(src, &se))
+        return;
+    for (int t = 0; t < ntables; t++) {
+        if (expected[t] < 0)
+            continue;
+        int64_t in_ranges = 0, all = src->ops->count_table(src, tables[t].src_table, &se);
+        for (int r = 0; r < tables[t].nranges && in_ranges >= 0 && all >= 0; r++) {
+            int64_t c = src->ops->count_range(src, &tables[t].ranges[r], &se);
+            in_ranges = c < 0 ? -1 : in_ranges + c;
+        }
+        if (all < 0 || in_ranges < 0)
+            continue;
+        if (all > in_ranges)
+            cli_note(quiet,
+                     "%s: %" PRId64 " row%s added to the source after this job was planned "
+                     "(outside its ranges) %s not copied; copy them with a new job or sync",
+                     tables[t].name, all - in_ranges, all - in_ranges == 1 ? " was" : "s were",
+                     all - in_ranges == 1 ? "is" : "are");
+        if (in_ranges != expected[t])
+            cli_note(quiet,
+                     "%s: the job's ranges held %" PRId64 " rows when planned and hold %" PRId64
+                     " now: rows were inserted or deleted in the source while the job ran",
+                     tables[t].name, expected[t], in_ranges);
+    }
+}
+
+int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
+             target *t, run_options *o, job *j, const char *source_label)
+{
+    char target_label[1400];
+    snprintf(target_label, sizeof target_label, "cassandra://%s/%s", t->hosts, t->keyspace);
+    state_error se;
+    state *st = state_open(j->state_path, j->key, j->resume, &se);
+    if (!st) {
+        cli_error("%s", se.msg);
+        return se.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+    int rc = check_job(st, src, tables, ntables, j);
+    if (rc) {
+        state_close(st);
+        return rc;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "cqlshift: run folder: %s%s\n", j->dir, j->resume ? " (resuming)" : "");
+    job_log(j, "%s: %s", j->resume ? "resume" : "start", cli_command_line);
+    rejects *rej = rejects_open_dir(j->dir);
+    progress *p = rej ? progress_new(ntables, o->quiet, o->progress_tty, o->progress_interval) : NULL;
+    int64_t *expected = calloc((size_t)ntables + 1, sizeof *expected);
+    if (!rej || !p || !expected) {
+        cli_error("cannot set up the run in %s", j->dir);
+        free(expected);
+        progress_free(p);
+        rejects_close(rej);
+        state_close(st);
+        return CLI_EXIT_FAILED;
+    }
+    for (int i = 0; i < ntables; i++) {
+        table_progress *tp = progress_table(p, i);
+        snprintf(tp->name, sizeof tp->name, "%s", tables[i].name);
+        tp->total = totals ? totals[i] : -1;
+        tables[i].progress = tp;
+    }
+    loader_error le = {0};
+    rc = CLI_EXIT_FAILED;
+    if (!o->loader.write_timestamp_us) {
+        /* one timestamp per job: a resumed run keeps the first run's */
+        o->loader.write_timestamp_us = state_write_timestamp(st, cql_timestamp_now_us(), &se);
+        if (!o->loader.write_timestamp_us) {
+            cli_error("%s", se.msg);
+            goto out;
+        }
+    }
+    /* The ranges: planned now on a fresh run, read back on a resume,
+     * whatever --workers says now. */
+    int per_table = o->loader.ranges_per_table > 0 ? o->loader.ranges_per_table
+                                                   : 4 * (o->loader.workers > 0 ? o->loader.workers : 1);
+    if (load_ranges_plan(src, st, tables, ntables, per_table, expected, &le)) {
+        cli_error("%s", le.msg);
+        goto out;
+    }
+    for (int i = 0; i < ntables; i++) {
+        tables[i].progress->source_rows = expected[i];
+        if (totals && expected[i] >= 0)
+            tables[i].progress->total = expected[i];
+    }
+    if (atomic_load(&cli_interrupt)) {
+        fprintf(stderr, "cqlshift: interrupted before loading: run the same command with --resume\n");
+        rc = CLI_EXIT_INTERRUPTED;
+        goto out;
+    }
+    o->loader.interrupt = &cli_interrupt;
+    progress_start(p);
+    int lrc = loader_run(src, s, tables, ntables, &o->loader, st, rej, &le);
+    if (lrc == 0)
+        note_source_changes(src, tables, ntables, expected, o->quiet);
+    int reconciled = progress_finish(p);
+    char report_path[PATH_MAX + 32];
+    snprintf(report_path, sizeof report_path, "%s/report.json", j->dir);
+    int report_failed = progress_write_report(p, report_path, source_label, target_label) != 0;
+    if (report_failed)
+        cli_error("cannot write the report %s", report_path);
+    if (o->report_path && progress_write_report(p, o->report_path, source_label, target_label)) {
+        cli_error("cannot write the report %s", o->report_path);
+        report_failed = 1;
+    }
+    int64_t job_rejected = 0, job_read = 0;
+    for (int i = 0; i < ntables; i++) {
+        job_rejected += atomic_load(&tables[i].progress->rejected);
+        job_read += atomic_load(&tables[i].progress->read);
+    }
+    int64_t nrej = rejects_count(rej);
+    if (nrej > 0)
+        fprintf(stderr, "cqlshift: %lld rows rejected this run; see %s/rejects-*.jsonl\n",
+                (long long)nrej, j->dir);
+    if (lrc && le.code == 5) {
+        fprintf(stderr, "cqlshift: interrupted: run the same command with --resume\n");
+        rc = CLI_EXIT_INTERRUPTED;
+    } else if (lrc) {
+        cli_error("%s", le.msg);
+        rc = CLI_EXIT_FAILED;
+    } else {
+        state_error se2;
+        if (state_set_finished(st, &se2))
+            cli_error("%s", se2.msg);
+        rc = reconciled != 0 || report_failed ? CLI_EXIT_FAILED
+             : job_rejected > 0              ? CLI_EXIT_REJECTED
+                                             : CLI_EXIT_OK;
+        if (rc == CLI_EXIT_REJECTED)
+            fprintf(stderr, "cqlshift: finished with %lld of %lld rows rejected (exit code 4)\n",
+                    (long long)job_rejected, (long long)job_read);
+    }
+    job_log(j, "end: exit %d; read %lld, rejected %lld", rc, (long long)job_read,
+            (long long)job_rejected);
+    if (!o->quiet)
+        fprintf(stderr, "cqlshift: run folder: %s\n", j->dir);
+out:
+    load_ranges_free(tables, ntables);
+    free(expected);
+    progress_free(p);
+    rejects_close(rej);
+    state_close(st);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/* Work ranges from the state: planned once, read back by every resume.
+ *
+ * The bounds of today's connectors are int64 (rowids, file index and size);
+ * the state keeps them as opaque bytes (8 bytes big-endian each), so a
+ * connector with composite bounds can store its own encoding later.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load/loader.h"
+
+static void put_be64(uint8_t *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 7; i >= 0; i--, u >>= 8)
+        p[i] = (uint8_t)u;
+}
+
+static int get_be64(const void *p, size_t n, int64_t *v)
+{
+    if (n != 8 || !p)
+        return -1;
+    const uint8_t *b = p;
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | b[i];
+    *v = (int64_t)u;
+    return 0;
+}
+
+typedef struct collect {
+    source_range *r;
+    int n, cap;
+    int table;
+    int64_t expected;
+    int bad;
+} collect;
+
+static int collect_one(void *ctx, const state_range *sr)
+{
+    collect *c = ctx;
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        source_range *nr = realloc(c->r, (size_t)cap * sizeof *nr);
+        if (!nr)
+            return -1;
+        c->r = nr;
+        c->cap = cap;
+    }
+    source_range *r = &c->r[c->n++];
+    memset(r, 0, sizeof *r);
+    r->table = c->table;
+    r->id = sr->id;
+    if (get_be64(sr->lo, sr->lo_len, &r->lo) || get_be64(sr->hi, sr->hi_len, &r->hi))
+        c->bad = 1;
+    snprintf(r->label, sizeof r->label, "%s", sr->label ? sr->label : "");
+    if (c->expected >= 0)
+        c->expected = sr->source_count >= 0 ? c->expected + sr->source_count : -1;
+    return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static int fail(loader_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->code = 1;
+    return -1;
+}
+
+/* Split table t now, count each range where the source can, and save. */
+static int plan_table(source *src, state *st, load_table *lt, int ranges_per_table,
+                      int64_t *expected, loader_error *err)
+{
+    source_range *r = NULL;
+    int n = 0;
+    source_error se;
+    if (src->ops->split(src, lt->src_table, ranges_per_table, &r, &n, &se))
+        return fail(err, "%s", se.msg);
+    state_range *sr = calloc((size_t)n, sizeof *sr);
+    uint8_t *bounds = calloc((size_t)n, 16);
+    int rc = sr && bounds ? 0 : fail(err, "out of memory planning %s", lt->name);
+    *expected = src->ops->count_range ? 0 : -1;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        put_be64(bounds + 16 * i, r[i].lo);
+        put_be64(bounds + 16 * i + 8, r[i].hi);
+        int64_t cnt = -1;
+        if (src->ops->count_range && (cnt = src->ops->count_range(src, &r[i], &se)) < 0)
+            rc = fail(err, "%s", se.msg);
+        sr[i] = (state_range){.id = r[i].id, .lo = bounds + 16 * i, .lo_len = 8,
+                              .hi = bounds + 16 * i + 8, .hi_len = 8, .label = r[i].label,
+                              .source_count = cnt};
+        if (*expected >= 0)
+            *expected += cnt;
+    }
+    state_error ste;
+    if (rc == 0 && state_save_ranges(st, lt->name, sr, n, &ste))
+        rc = fail(err, "%s", ste.msg);
+    free(sr);
+    free(bounds);
+    if (rc) {
+        free(r);
+        return -1;
+    }
+    lt->ranges = r;
+    lt->nranges = n;
+    return 0;
+}
+
+int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
+                     int ranges_per_table, int64_t *expected, loader_error *err)
+{
+    state_error se;
+    int in_tx = 0;
+    for (int t = 0; t < ntables; t++) {
+        tables[t].ranges = NULL;
+        tables[t].nranges = 0;
+        collect c = {.table = tables[t].src_table, .expected = 0};
+        int n = state_load_ranges(st, tables[t].name, collect_one, &c, &se);
+        if (n < 0 || c.bad) {
+            free(c.r);
+            load_ranges_free(tables, t);
+            if (in_tx)
+                state_transaction(st, -1, NULL);
+            return n < 0 ? fail(err, "%s", se.msg)
+                         : fail(err, "the state holds ranges of %s that this cqlshift cannot "
+                                     "read; start the job over with --restart",
+                                tables[t].name);
+        }
+        if (n > 0) {
+            tables[t].ranges = c.r;
+            tables[t].nranges = c.n;
+            expected[t] = c.expected;
+            continue;
+        }
+        /* Not planned yet: every unplanned table is split and saved in one
+         * transaction, so a crash leaves all of them planned or none. */
+        if (!in_tx && state_transaction(st, 0, &se)) {
+            load_ranges_free(tables, t);
+            return fail(err, "%s", se.msg);
+        }
+        in_tx = 1;
+        if (plan_table(src, st, &tables[t], ranges_per_table, &expected[t], err)) {
+            state_transaction(st, -1, NULL);
+            load_ranges_free(tables, t);
+            return -1;
+        }
+    }
+    if (in_tx && state_transaction(st, 1, &se)) {
+        load_ranges_free(tables, ntables);
+        return fail(err, "%s", se.msg);
+    }
+    return 0;
+}
+
+void load_ranges_free(load_table *tables, int ntables)
+{
+    for (int t = 0; t < ntables; t++) {
+        free((void *)tables[t].ranges);
+        tables[t].ranges = NULL;
+        tables[t].nranges = 0;
+    }
+}

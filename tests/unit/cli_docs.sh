@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The option tables drive parsing, --help and the man page; this checks that
+# the committed man page is the one they generate and that the user guide
+# documents every option of every command.
+#   cli_docs.sh CQLSHIFT SOURCE_DIR
+set -euo pipefail
+bin="$1"
+src="$2"
+rc=0
+if ! diff -u "$src/docs/cqlshift.1" <("$bin" help --man) >/tmp/cli_docs.$$ 2>&1; then
+  cat /tmp/cli_docs.$$
+  echo "cli_docs: docs/cqlshift.1 is out of date: run '$bin help --man > docs/cqlshift.1'" >&2
+  rc=1
+fi
+rm -f /tmp/cli_docs.$$
+for cmd in migrate load; do
+  opts=$("$bin" help "$cmd" | grep -oE '^  (-[a-z], )?--[a-z][a-z-]*' | grep -oE -- '--[a-z-]+' | sort -u)
+  [[ -n "$opts" ]] || { echo "cli_docs: 'cqlshift help $cmd' lists no options" >&2; rc=1; }
+  for o in $opts; do
+    [[ "$o" == --help ]] && continue
+    if ! grep -q -- "\`$o" "$src/docs/migrate.md"; then
+      echo "cli_docs: $cmd option $o is not documented in docs/migrate.md" >&2
+      rc=1
+    fi
+    if ! "$bin" help --man | grep -q -- "${o//-/\\\\-}"; then
+      echo "cli_docs: $cmd option $o is not in the man page" >&2
+      rc=1
+    fi
+  done
+done
+exit $rc
