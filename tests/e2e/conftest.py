@@ -278,18 +278,19 @@ def sqlite_tables(path, sizes):
     con.close()
 
 
-def kill_when_settled(args, out_dir, rows, stderr=subprocess.DEVNULL, env=None):
-    """Run args; kill -9 it once the state file of its run under out_dir
-    (--out-dir) has `rows` rows settled. Fails if it ends first. Returns
-    the rows settled at the kill."""
+def kill_when_settled(args, out_dir, rows, stderr=subprocess.DEVNULL, env=None,
+                      sig=signal.SIGKILL):
+    """Run args; send it sig (kill -9) once the state file of its run under
+    out_dir (--out-dir) has `rows` rows settled, and wait for its end.
+    Fails if it ends first. Returns the rows settled then."""
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
     deadline = time.monotonic() + 300
     while settled_rows(state_file(out_dir)) < rows and proc.poll() is None and \
             time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, f"the run ended before {rows} rows were settled"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.kill(proc.pid, sig)
+    proc.wait(timeout=300)
     return settled_rows(state_file(out_dir))
 
 

@@ -4,13 +4,14 @@
 scripts/test.sh (full run) builds cqlshift with -DCQLSHIFT_TSAN=ON in
 <build>-tsan, runs the unit tests there, and sets CQLSHIFT_TSAN_BUILD_DIR
 for this test: a four-worker CSV load with rejected rows and a three-table
-SQLite migrate killed mid-way and resumed, each with the progress display
-thread drawing every 0.2 s. Any report of ThreadSanitizer fails the test
+SQLite migrate interrupted (SIGINT) mid-way and resumed, each with the
+progress display thread drawing every 0.2 s. Any report of ThreadSanitizer fails the test
 (halt_on_error: the first report ends the run). Without the variable (a
 narrowed run: scripts/test.sh -R ...) the tests are skipped, saying so."""
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -66,17 +67,19 @@ def test_load_four_workers(tsan_cqlshift, tmp_path, main_hosts, py_session, fres
     assert py_session.execute(f"SELECT count(*) FROM {ks}.t").one()[0] == rows
 
 
-def test_migrate_killed_and_resumed(tsan_cqlshift, tmp_path, main_hosts, py_session,
+def test_migrate_interrupted_and_resumed(tsan_cqlshift, tmp_path, main_hosts, py_session,
                                     fresh_keyspace):
     ks = fresh_keyspace
     py_session.execute(f"DROP KEYSPACE {ks}")
     sizes = {"a": 20_000, "b": 10_000, "c": 5_000}
     args, out = sqlite_migrate(tsan_cqlshift, tmp_path, main_hosts[0], ks, sizes, "--workers",
                                  "3", "--rate-limit", "10000", "--progress-interval", "0.2")
+    # Ctrl-C: the workers settle what is in flight and the run ends (5)
     err = tmp_path / "first.err"
     with open(err, "w") as e:
-        kill_when_settled(args, out, 8000, stderr=e, env=tsan_env())
+        kill_when_settled(args, out, 8000, stderr=e, env=tsan_env(), sig=signal.SIGINT)
     no_race(err.read_text())
+    assert "interrupted: run the same command with --resume" in err.read_text()
 
     report = tmp_path / "report.json"
     p = subprocess.run(args + ["--resume", "--report", str(report)], capture_output=True,
