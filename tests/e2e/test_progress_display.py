@@ -174,6 +174,8 @@ def test_resumed_run_counts_its_own_rate(build_dir, tmp_path, main_hosts, py_ses
     assert 0 < t["rows_per_s"] <= limit * 1.25, t
     assert abs(t["rows_per_s"] - t["read_this_run"] / t["seconds"]) <= 0.01 * t["rows_per_s"] + 1
     rates = [float(m) for m in re.findall(r"rows/s=(\d+)", p.stderr)]
+    print(f"resumed after {before} rows: rows/s {rates} on progress lines, "
+          f"{t['rows_per_s']} in the report")
     assert rates and max(rates) <= limit * 1.25, p.stderr
     summary = re.search(r"^r\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+ok$", p.stderr, re.M)
     assert summary, p.stderr
