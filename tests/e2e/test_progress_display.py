@@ -60,15 +60,15 @@ def tmux(tmp_path):
     t.kill()
 
 
-def run_in_pane(tmux, tmp_path, args, width, resize_to=None):
-    """Run args in a width x 24 pane; sample the screen until the command
+def run_in_pane(tmux, tmp_path, args, width, height, resize_to=None):
+    """Run args in a width x height pane; sample the screen until the command
     ends. Returns (exit code, samples, whole history at the end)."""
     done = tmp_path / "exit-code"
     script = tmp_path / "run.sh"
     script.write_text("#!/bin/sh\n" + " ".join(f"'{a}'" for a in args) +
                       f"\necho $? > '{done}'\nsleep 600\n")
     script.chmod(0o755)
-    tmux("new-session", "-d", "-s", "s", "-x", str(width), "-y", "24",
+    tmux("new-session", "-d", "-s", "s", "-x", str(width), "-y", str(height),
          "env", "TERM=xterm-256color", str(script))
     samples = []
     deadline = time.monotonic() + 300
@@ -98,14 +98,16 @@ def check_screen(rows, width, where):
         assert len(r) <= width, f"{where}: a {len(r)}-column row in a {width}-column pane:\n{text}"
 
 
-@pytest.mark.parametrize("width,resize_to", [(80, None), (80, 50)])
+# 80x24; 80x6, where the output scrolls the block to the bottom row; and
+# one narrowed to 50 columns mid-run
+@pytest.mark.parametrize("width,height,resize_to", [(80, 24, None), (80, 6, None), (80, 24, 50)])
 def test_no_stale_lines_in_a_narrow_pane(build_dir, tmp_path, main_hosts, py_session,
-                                         fresh_keyspace, tmux, width, resize_to):
+                                         fresh_keyspace, tmux, width, height, resize_to):
     ks = fresh_keyspace
     py_session.execute(f"DROP KEYSPACE {ks}")
     args, _ = sqlite_migrate(build_dir / "cqlshift", tmp_path, main_hosts[0], ks, TABLES,
                              "--workers", "2", "--rate-limit", str(RATE))
-    rc, samples, history = run_in_pane(tmux, tmp_path, args, width, resize_to)
+    rc, samples, history = run_in_pane(tmux, tmp_path, args, width, height, resize_to)
     final_width = resize_to or width
     text = "\n".join(history)
     assert rc == 0, text
