@@ -175,7 +175,8 @@ void loader_config_init(loader_config *c)
  * failure replaces a stop (it is what the user must act on). fatal: stop
  * at once (requests in flight still settle); else stop reading new batches
  * and finish those already read. */
-static void vend_run(loader *L, int fatal, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void vend_run(loader *L, int fatal, int code,
+                                                           const char *fmt, va_list ap)
 {
     pthread_mutex_lock(&L->mu);
     if (!atomic_load(&L->fatal) && (fatal || !atomic_load(&L->stopping))) {
