@@ -25,7 +25,7 @@ PACKAGES=(
   clang libclang-rt-14-dev valgrind
   openjdk-17-jdk-headless maven
   postgresql-15 mariadb-server sqlite3 python3-venv
-  openssl procps
+  openssl procps tmux
 )
 
 install_packages() {

@@ -22,6 +22,7 @@ export CQLSHIFT_RUN_DIR="${CQLSHIFT_RUN_DIR:-/tmp/cqlshift-run}"
 export CQLSHIFT_VENV="${CQLSHIFT_VENV:-$REPO/.venv}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -61,9 +62,12 @@ trap 'interrupted 143' TERM
 say "build"
 cmake --build "$BUILD"
 
-# Two extra checks on the whole tree, skipped when ctest arguments narrow the
-# run: unit tests under valgrind (a plain build: valgrind and ASan exclude each
-# other) and bounded libFuzzer runs of the wire decoders (a clang build).
+# Three extra checks on the whole tree, skipped when ctest arguments narrow
+# the run: unit tests under valgrind (a plain build: valgrind and ASan exclude
+# each other), bounded libFuzzer runs of the wire decoders (a clang build),
+# and ThreadSanitizer (a build of its own: TSan excludes ASan too): the unit
+# tests there, and e2e.test_tsan_threads runs its cqlshift in the ctest run
+# below (multi-worker load and migrate against the main ring).
 if (($# == 0)); then
   say "valgrind (unit tests, plain build in $BUILD-vg)"
   cmake -S . -B "$BUILD-vg" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLSHIFT_WERROR=ON \
@@ -76,6 +80,14 @@ if (($# == 0)); then
     -DCQLSHIFT_TESTS=OFF -DCQLSHIFT_FUZZ=ON >/dev/null
   cmake --build "$BUILD-fuzz"
   ctest --test-dir "$BUILD-fuzz" -L fuzz --output-on-failure
+
+  say "ThreadSanitizer (unit tests, build in $BUILD-tsan)"
+  cmake -S . -B "$BUILD-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQLSHIFT_WERROR=ON \
+    -DCQLSHIFT_TSAN=ON -DCQLSHIFT_VENV="$CQLSHIFT_VENV" >/dev/null
+  cmake --build "$BUILD-tsan"
+  ctest --test-dir "$BUILD-tsan" -L unit --output-on-failure --parallel "$JOBS"
+  CQLSHIFT_TSAN_BUILD_DIR="$(cd "$BUILD-tsan" && pwd)"
+  export CQLSHIFT_TSAN_BUILD_DIR
 fi
 
 say "test (ctest, at most ${TIMEOUT}s)"

@@ -262,11 +262,9 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
         cli_error("%s", le.msg);
         goto out;
     }
-    for (int i = 0; i < ntables; i++) {
-        tables[i].progress->source_rows = expected[i];
+    for (int i = 0; i < ntables; i++)
         if (totals && expected[i] >= 0)
             tables[i].progress->total = expected[i];
-    }
     if (atomic_load(&cli_interrupt)) {
         fprintf(stderr, "cqlshift: interrupted before loading: run the same command with --resume\n");
         rc = CLI_EXIT_INTERRUPTED;
@@ -275,8 +273,13 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
     o->loader.interrupt = &cli_interrupt;
     progress_start(p);
     int lrc = loader_run(src, s, tables, ntables, &o->loader, st, rej, &le);
-    if (lrc == 0)
+    if (lrc == 0) {
+        /* A complete job must have read what the source held (an
+         * interrupted one has not, and says so otherwise). */
+        for (int i = 0; i < ntables; i++)
+            tables[i].progress->source_rows = expected[i];
         note_source_changes(src, tables, ntables, expected, o->quiet);
+    }
     int reconciled = progress_finish(p);
     char report_path[PATH_MAX + 32];
     snprintf(report_path, sizeof report_path, "%s/report.json", j->dir);

@@ -175,7 +175,8 @@ void loader_config_init(loader_config *c)
  * failure replaces a stop (it is what the user must act on). fatal: stop
  * at once (requests in flight still settle); else stop reading new batches
  * and finish those already read. */
-static void vend_run(loader *L, int fatal, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void vend_run(loader *L, int fatal, int code,
+                                                           const char *fmt, va_list ap)
 {
     pthread_mutex_lock(&L->mu);
     if (!atomic_load(&L->fatal) && (fatal || !atomic_load(&L->stopping))) {
@@ -710,6 +711,14 @@ static void submit_batch(worker *w, batch_slot *sl)
     }
 }
 
+/* A range of the table is done (in this run or an earlier one); the last
+ * one finishes the table on the display. */
+static void range_done(loader *L, const work_item *it)
+{
+    if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1)
+        progress_table_finished(L->tables[it->table].progress);
+}
+
 static void run_range(worker *w, const work_item *it)
 {
     loader *L = w->L;
@@ -738,14 +747,16 @@ static void run_range(worker *w, const work_item *it)
         set_fatal(L, 1, "cannot read progress: %s", se.msg);
         return;
     }
-    /* What earlier runs settled counts as done in this run's totals too. */
-    atomic_fetch_add(&t->progress->read, w->rs.rows_read);
-    atomic_fetch_add(&t->progress->written, w->rs.rows_written);
-    atomic_fetch_add(&t->progress->rejected, w->rs.rows_rejected);
+    /* What earlier runs settled counts as done in this run's totals too,
+     * but not in its rate. */
+    progress_table_resumed(t->progress, w->rs.rows_read, w->rs.rows_written,
+                           w->rs.rows_rejected);
     atomic_fetch_add(&L->total_read, w->rs.rows_read);
     atomic_fetch_add(&L->total_rejected, w->rs.rows_rejected);
-    if (w->rs.done)
+    if (w->rs.done) {
+        range_done(L, it);
         return;
+    }
     source_error serr;
     source_reader *rd = L->src->ops->open_range(L->src, &it->range, w->rs.resume_after, &serr);
     if (!rd) {
@@ -788,8 +799,7 @@ static void run_range(worker *w, const work_item *it)
     if (eof && !w->broken && !atomic_load(&L->fatal)) {
         w->rs.done = 1;
         checkpoint(w, 1);
-        if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1)
-            t->progress->finished = mono_seconds();
+        range_done(L, it);
     } else {
         checkpoint(w, 1); /* settled work stays settled, also after a fatal error */
     }
@@ -806,9 +816,8 @@ static void *worker_main(void *arg)
         if (i >= L->nitems)
             break;
         const work_item *it = &L->items[i];
-        table_progress *tp = L->tables[it->table].progress;
         if (atomic_fetch_add(&L->started[it->table], 1) == 0)
-            tp->started = mono_seconds();
+            progress_table_started(L->tables[it->table].progress);
         run_range(w, it);
     }
     return NULL;

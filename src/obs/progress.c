@@ -1,15 +1,18 @@
 /* Progress display, final summary and the run report. See progress.h.
  *
  * Workers touch only the atomic counters of their table_progress. Everything
- * else (start/finish times, the rate samples, what is on the screen) belongs
- * to the display thread or is guarded by p->mu, so the display never reads a
- * half-written double.
+ * else (start/finish times, the resumed baseline, the rate samples, what is
+ * on the screen) belongs to the display thread or is guarded by p->mu, so
+ * the display never reads a half-written double. A snapshot reads the
+ * counters under p->mu too: progress_table_resumed adds to a counter and to
+ * the baseline under it, so a snapshot never sees one without the other.
  *
- * Rates and ETAs count rows done (written + rejected), not rows read: read
- * runs ahead of the loader by a bounded queue, and a table is finished only
- * when its rows are done.
+ * Rates and ETAs count rows done (written + rejected) by this run, not rows
+ * read: read runs ahead of the loader by a bounded queue, and a table is
+ * finished only when its rows are done.
  */
 #include "obs/progress.h"
+#include "obs/progress_int.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -17,10 +20,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "util/buf.h"
 
 /* Redraw period on a terminal: smooth to the eye, cheap to produce. */
 #define TTY_TICK_S 0.1
@@ -28,10 +30,13 @@
 #define RATE_WINDOW_S 5.0
 /* Samples kept per table: enough for RATE_WINDOW_S at TTY_TICK_S. */
 #define RATE_SAMPLES 64
-/* At most this many active tables are drawn on a terminal; more would scroll
- * the block off the screen, and lines off screen cannot be redrawn. */
+/* At most this many active tables are drawn on a terminal (fewer on a short
+ * one); more would scroll the block off the screen, and lines off screen
+ * cannot be redrawn. */
 #define TTY_MAX_LINES 20
-#define BAR_WIDTH 30
+#define BAR_MAX 30
+#define BAR_MIN 10
+#define NAME_MAX_COLS 24
 
 typedef struct rate_sample {
     double t;
@@ -46,23 +51,32 @@ typedef struct table_view {
     int shown_final; /* terminal: final line already printed above the block */
 } table_view;
 
+/* What only progress.c writes about a table; under p->mu. */
+typedef struct table_clock {
+    double started;      /* monotonic seconds; 0 until started */
+    double finished;     /* 0 until finished */
+    long long start_done; /* rows done by this run when the table started */
+    long long base_read, base_written, base_rejected; /* earlier runs' rows */
+} table_clock;
+
 struct progress {
     int ntables;
     int quiet;
     int tty;
     double interval_s;
     table_progress *tables;
-    table_view *views; /* display thread only */
-    long long *start_done; /* rows done when each table started (a resumed
-                              table starts from its checkpoint); under mu */
+    table_view *views;   /* display thread only */
+    table_clock *clocks; /* under mu */
 
-    pthread_mutex_t mu; /* started/finished times, stop flag */
+    pthread_mutex_t mu; /* clocks, stop flag */
     pthread_cond_t cv;
     int stop;
     int thread_running;
     pthread_t thread;
 
-    int lines_drawn; /* terminal: lines of the live block now on screen */
+    /* terminal, display thread only: the live block now on screen */
+    int lines_drawn;
+    int line_cols[TTY_MAX_LINES + 1]; /* columns each of its lines took */
     double started_mono;
     double finished_mono; /* 0 until progress_finish */
     struct timespec started_wall;
@@ -87,11 +101,11 @@ progress *progress_new(int ntables, int quiet, int tty, double interval_s)
     /* One extra element so that ntables == 0 still allocates. */
     p->tables = calloc((size_t)ntables + 1, sizeof *p->tables);
     p->views = calloc((size_t)ntables + 1, sizeof *p->views);
-    p->start_done = calloc((size_t)ntables + 1, sizeof *p->start_done);
-    if (!p->tables || !p->views || !p->start_done) {
+    p->clocks = calloc((size_t)ntables + 1, sizeof *p->clocks);
+    if (!p->tables || !p->views || !p->clocks) {
         free(p->tables);
         free(p->views);
-        free(p->start_done);
+        free(p->clocks);
         free(p);
         return NULL;
     }
@@ -107,6 +121,8 @@ progress *progress_new(int ntables, int quiet, int tty, double interval_s)
     p->interval_s = interval_s > 0 ? interval_s : 10.0;
     for (int i = 0; i < ntables; i++) {
         p->tables[i].total = -1;
+        p->tables[i].owner = p;
+        p->tables[i].index = i;
         atomic_init(&p->tables[i].read, 0);
         atomic_init(&p->tables[i].written, 0);
         atomic_init(&p->tables[i].rejected, 0);
@@ -144,35 +160,64 @@ table_progress *progress_table(progress *p, int i)
     return &p->tables[i];
 }
 
-void progress_table_started(progress *p, int i)
+static long long done_of(const table_progress *t)
 {
-    if (!progress_table(p, i))
+    return atomic_load(&t->written) + atomic_load(&t->rejected);
+}
+
+void progress_table_started(table_progress *t)
+{
+    if (!t || !t->owner)
         return;
-    table_progress *t = &p->tables[i];
+    progress *p = t->owner;
+    table_clock *c = &p->clocks[t->index];
     pthread_mutex_lock(&p->mu);
-    t->started = mono_seconds();
-    t->finished = 0;
-    p->start_done[i] = atomic_load(&t->written) + atomic_load(&t->rejected);
+    if (c->started == 0 || c->finished > 0) {
+        c->started = mono_seconds();
+        c->finished = 0;
+        c->start_done = done_of(t) - c->base_written - c->base_rejected;
+    }
     pthread_mutex_unlock(&p->mu);
 }
 
-void progress_table_finished(progress *p, int i)
+void progress_table_finished(table_progress *t)
 {
-    if (!progress_table(p, i))
+    if (!t || !t->owner)
         return;
+    progress *p = t->owner;
+    table_clock *c = &p->clocks[t->index];
     pthread_mutex_lock(&p->mu);
     double now = mono_seconds();
-    if (p->tables[i].started == 0)
-        p->tables[i].started = now;
-    p->tables[i].finished = now;
+    if (c->started == 0)
+        c->started = now;
+    c->finished = now;
     pthread_mutex_unlock(&p->mu);
 }
 
-/* A table's start/finish times and counters, read consistently enough. */
+void progress_table_resumed(table_progress *t, long long read, long long written,
+                            long long rejected)
+{
+    if (!t || !t->owner)
+        return;
+    progress *p = t->owner;
+    table_clock *c = &p->clocks[t->index];
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&t->read, read);
+    atomic_fetch_add(&t->written, written);
+    atomic_fetch_add(&t->rejected, rejected);
+    c->base_read += read;
+    c->base_written += written;
+    c->base_rejected += rejected;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* A table's clock and counters, read consistently. run_* are this run's
+ * rows: the counts less the resumed baseline. */
 typedef struct table_snap {
     const char *name;
     int64_t total;
     long long read, written, rejected, done, requests, warned;
+    long long run_read, run_done;
     const char *first_warning;  /* NULL until set */
     double started, finished;
     long long start_done;
@@ -182,18 +227,21 @@ typedef struct table_snap {
 static table_snap snapshot(progress *p, int i)
 {
     table_progress *t = &p->tables[i];
+    const table_clock *c = &p->clocks[i];
     table_snap s;
     pthread_mutex_lock(&p->mu);
-    s.started = t->started;
-    s.finished = t->finished;
-    s.start_done = p->start_done[i];
+    s.started = c->started;
+    s.finished = c->finished;
+    s.start_done = c->start_done;
+    s.read = atomic_load(&t->read);
+    s.written = atomic_load(&t->written);
+    s.rejected = atomic_load(&t->rejected);
+    s.run_read = s.read - c->base_read;
+    s.run_done = s.written + s.rejected - c->base_written - c->base_rejected;
     pthread_mutex_unlock(&p->mu);
     s.name = t->name;
     s.total = t->total;
     s.source_rows = t->source_rows;
-    s.read = atomic_load(&t->read);
-    s.written = atomic_load(&t->written);
-    s.rejected = atomic_load(&t->rejected);
     s.requests = atomic_load(&t->requests);
     s.warned = atomic_load(&t->warned);
     s.first_warning = atomic_load(&t->warning_state) == 2 ? t->first_warning : NULL;
@@ -209,9 +257,9 @@ static double table_seconds(const table_snap *s, double now)
     return (s->finished > 0 ? s->finished : now) - s->started;
 }
 
-/* Record a sample and return rows/s over the last `window` seconds: since
- * the table started while that is recent, else since the oldest sample
- * within the window. */
+/* Record a sample and return rows/s of this run over the last `window`
+ * seconds: since the table started while that is recent, else since the
+ * oldest sample within the window. */
 static double sample_rate(table_view *v, const table_snap *s, double now, double window)
 {
     double t0 = s->started;
@@ -224,12 +272,13 @@ static double sample_rate(table_view *v, const table_snap *s, double now, double
             break;
         }
     }
-    v->ring[v->head] = (rate_sample){now, s->done};
+    v->ring[v->head] = (rate_sample){now, s->run_done};
     v->head = (v->head + 1) % RATE_SAMPLES;
     if (v->nsamples < RATE_SAMPLES)
         v->nsamples++;
     double dt = now - t0;
-    v->rate = s->started > 0 && dt > 1e-9 && s->done >= d0 ? (double)(s->done - d0) / dt : 0;
+    v->rate = s->started > 0 && dt > 1e-9 && s->run_done >= d0 ? (double)(s->run_done - d0) / dt
+                                                                 : 0;
     return v->rate;
 }
 
@@ -244,6 +293,14 @@ static void format_duration(char *out, size_t n, double s)
         snprintf(out, n, "%llds", t);
 }
 
+/* Seconds until `total` rows are done at `rate`, or -1 if unknown. */
+static double eta_seconds(long long total, long long done, double rate)
+{
+    if (total < 0 || rate <= 0)
+        return -1;
+    return (double)(total > done ? total - done : 0) / rate;
+}
+
 static int is_active(const table_snap *s) { return s->started > 0 && s->finished == 0; }
 
 /* The plain line of one table, as logs and CI want it. */
@@ -254,44 +311,239 @@ static void plain_line(cs_buf *b, const table_snap *s, double rate, double now)
                   s->name, s->read, s->written, s->rejected, rate, table_seconds(s, now));
     if (s->total >= 0) {
         cs_buf_printf(b, " total=%lld", (long long)s->total);
-        if (rate > 0) {
-            char eta[32];
-            format_duration(eta, sizeof eta, (double)(s->total > s->done ? s->total - s->done : 0) / rate);
-            cs_buf_printf(b, " eta=%s", eta);
+        double eta = eta_seconds(s->total, s->done, rate);
+        if (eta >= 0) {
+            char t[32];
+            format_duration(t, sizeof t, eta);
+            cs_buf_printf(b, " eta=%s", t);
         }
     }
     cs_buf_append(b, "\n", 1);
 }
 
-/* One terminal line: name, bar, counters, rate, ETA. */
-static void tty_line(cs_buf *b, const table_snap *s, double rate, double now)
+/* ---- fitting a line to the terminal ----------------------------------- */
+
+/* Columns a code point takes on a terminal: 2 for the East Asian wide and
+ * fullwidth blocks and emoji, else 1 (combining marks counted as 1: too
+ * wide is safe, too narrow would wrap). */
+static int cp_columns(uint32_t cp)
 {
-    cs_buf_printf(b, "%-24.24s ", s->name);
-    if (s->total > 0) {
-        double frac = (double)s->done / (double)s->total;
-        if (frac > 1)
-            frac = 1;
-        int fill = (int)(frac * BAR_WIDTH);
-        char bar[BAR_WIDTH + 1];
-        for (int k = 0; k < BAR_WIDTH; k++)
-            bar[k] = k < fill ? '#' : '.';
-        bar[BAR_WIDTH] = '\0';
-        cs_buf_printf(b, "[%s] %3.0f%% ", bar, frac * 100);
+    return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+                   (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                   (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+                   (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1FAFF) ||
+                   (cp >= 0x20000 && cp <= 0x3FFFD)
+               ? 2
+               : 1;
+}
+
+/* Decode one character at s[0..n): its byte length, and in *cols its
+ * columns; *bad set for a control character or a byte that does not start
+ * valid UTF-8 (shown as '?': one column). */
+static size_t next_char(const unsigned char *s, size_t n, int *cols, int *bad)
+{
+    *bad = 0;
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+                                                    : (c & 0xF8) == 0xF0 ? 4 : 0;
+    uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    if (len == 0 || len > n) {
+        *bad = 1;
+        *cols = 1;
+        return 1;
     }
-    cs_buf_printf(b, "read %lld written %lld rejected %lld ", s->read, s->written, s->rejected);
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xC0) != 0x80) {
+            *bad = 1;
+            *cols = 1;
+            return 1;
+        }
+        cp = cp << 6 | (s[k] & 0x3F);
+    }
+    static const uint32_t min_of_len[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_of_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp < 0x20 ||
+        (cp >= 0x7F && cp < 0xA0)) {
+        *bad = 1;
+        *cols = 1;
+        return len;
+    }
+    *cols = cp_columns(cp);
+    return len;
+}
+
+/* Columns `name` takes when printed by put_name without a limit. */
+static int name_columns(const char *name)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t n = strlen(name);
+    int total = 0;
+    for (size_t i = 0; i < n;) {
+        int cols, bad;
+        i += next_char(s + i, n - i, &cols, &bad);
+        total += cols;
+    }
+    return total;
+}
+
+/* Append name in exactly `cols` columns: cut (ending in '~') or padded with
+ * spaces. Control characters and invalid UTF-8 show as '?'. */
+static void put_name(cs_buf *b, const char *name, int cols)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t n = strlen(name);
+    int fits = name_columns(name) <= cols;
+    int used = 0;
+    for (size_t i = 0; i < n;) {
+        int w, bad;
+        size_t len = next_char(s + i, n - i, &w, &bad);
+        if (used + w > cols - (fits ? 0 : 1))
+            break;
+        if (bad)
+            cs_buf_append(b, "?", 1);
+        else
+            cs_buf_append(b, s + i, len);
+        used += w;
+        i += len;
+    }
+    if (!fits && used < cols) {
+        cs_buf_append(b, "~", 1);
+        used++;
+    }
+    for (; used < cols; used++)
+        cs_buf_append(b, " ", 1);
+}
+
+/* The parts of a terminal line after the name, all ASCII; an empty string
+ * is a part not shown. */
+enum { PART_PCT, PART_READ, PART_WRITTEN, PART_REJECTED, PART_RATE, PART_ETA, NPARTS };
+
+/* Columns of the line: name, then the bar if bar > 0, then the parts, one
+ * space between any two. */
+static int line_columns(int name_cols, int bar, char parts[NPARTS][48])
+{
+    int cols = name_cols;
+    if (bar > 0)
+        cols += 1 + bar + 2;
+    for (int k = 0; k < NPARTS; k++)
+        if (parts[k][0])
+            cols += 1 + (int)strlen(parts[k]);
+    return cols;
+}
+
+int progress_format_line(cs_buf *b, const progress_line *l, int width)
+{
+    int avail = width > 1 ? width - 1 : 1;
+    char parts[NPARTS][48];
+    memset(parts, 0, sizeof parts);
+    long long done = l->written + l->rejected;
+    double frac = -1;
+    if (l->total > 0) {
+        frac = (double)done / (double)l->total;
+        frac = frac > 1 ? 1 : frac < 0 ? 0 : frac;
+        snprintf(parts[PART_PCT], sizeof parts[0], "%3.0f%%", frac * 100);
+    }
+    snprintf(parts[PART_READ], sizeof parts[0], "read %lld", l->read);
+    snprintf(parts[PART_WRITTEN], sizeof parts[0], "written %lld", l->written);
+    snprintf(parts[PART_REJECTED], sizeof parts[0], "rejected %lld", l->rejected);
     char t[32];
-    if (s->finished > 0) {
-        format_duration(t, sizeof t, table_seconds(s, now));
-        cs_buf_printf(b, "done in %s", t);
+    if (l->finished) {
+        format_duration(t, sizeof t, l->seconds);
+        snprintf(parts[PART_ETA], sizeof parts[0], "done in %s", t);
     } else {
-        cs_buf_printf(b, "%.0f rows/s", rate);
-        if (s->total >= 0 && rate > 0) {
-            format_duration(t, sizeof t,
-                            (double)(s->total > s->done ? s->total - s->done : 0) / rate);
-            cs_buf_printf(b, " ETA %s", t);
+        snprintf(parts[PART_RATE], sizeof parts[0], "%.0f rows/s", l->rate);
+        double eta = eta_seconds(l->total, done, l->rate);
+        if (eta >= 0) {
+            format_duration(t, sizeof t, eta);
+            snprintf(parts[PART_ETA], sizeof parts[0], "ETA %s", t);
         }
     }
+
+    /* Drop what matters least until the line fits; the bar takes what is
+     * left, between BAR_MIN and BAR_MAX. */
+    int name_cols = NAME_MAX_COLS; /* padded: the lines of a block align */
+    int has_bar = frac >= 0;
+    int bar = 0;
+    for (int step = 0; step < 10; step++) {
+        int rest = line_columns(name_cols, 0, parts);
+        bar = 0;
+        if (has_bar) {
+            bar = avail - rest - 3 < BAR_MAX ? avail - rest - 3 : BAR_MAX;
+            if (bar < BAR_MIN)
+                bar = 0;
+        }
+        if (rest <= avail && (bar > 0 || !has_bar))
+            break;
+        switch (step) {
+        case 0: parts[PART_READ][0] = '\0'; break;
+        case 1:
+            if (l->rejected == 0)
+                parts[PART_REJECTED][0] = '\0';
+            break;
+        case 2: name_cols = name_cols > 16 ? 16 : name_cols; break;
+        case 3: has_bar = 0; break;
+        case 4: name_cols = name_cols > 10 ? 10 : name_cols; break;
+        case 5: parts[PART_WRITTEN][0] = '\0'; break;
+        case 6: parts[PART_REJECTED][0] = '\0'; break;
+        case 7: parts[PART_ETA][0] = '\0'; break;
+        case 8: parts[PART_PCT][0] = '\0'; break;
+        default: parts[PART_RATE][0] = '\0'; break;
+        }
+    }
+    /* Whatever still does not fit is cut: the name first (at least 1
+     * column), then the ASCII parts. */
+    int rest = line_columns(0, bar, parts);
+    if (name_cols + rest > avail)
+        name_cols = avail - rest >= 1 ? avail - rest : 1;
+    cs_buf line;
+    cs_buf_init(&line, SIZE_MAX);
+    if (bar > 0) {
+        int fill = (int)(frac * bar);
+        cs_buf_append(&line, " [", 2);
+        for (int k = 0; k < bar; k++)
+            cs_buf_append(&line, k < fill ? "#" : ".", 1);
+        cs_buf_append(&line, "]", 1);
+    }
+    for (int k = 0; k < NPARTS; k++)
+        if (parts[k][0])
+            cs_buf_printf(&line, " %s", parts[k]);
+    put_name(b, l->name, name_cols);
+    size_t room = (size_t)(avail - name_cols);
+    size_t n = line.len < room ? line.len : room;
+    cs_buf_append(b, line.data, n);
     cs_buf_append(b, "\n", 1);
+    cs_buf_release(&line);
+    return name_cols + (int)n;
+}
+
+void progress_term_size(int fd, int *cols, int *rows)
+{
+    struct winsize ws;
+    int c = 0, r = 0;
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+        c = ws.ws_col;
+        r = ws.ws_row;
+    }
+    const char *e;
+    if (c <= 0 && (e = getenv("COLUMNS")) != NULL)
+        c = atoi(e);
+    if (r <= 0 && (e = getenv("LINES")) != NULL)
+        r = atoi(e);
+    *cols = c > 0 ? c : 80;
+    *rows = r > 0 ? r : 24;
+}
+
+/* One terminal line of a table; returns the columns it took. */
+static int tty_line(cs_buf *b, const table_snap *s, double rate, double now, int width)
+{
+    progress_line l = {.name = s->name,
+                       .total = s->total,
+                       .read = s->read,
+                       .written = s->written,
+                       .rejected = s->rejected,
+                       .rate = rate,
+                       .seconds = table_seconds(s, now),
+                       .finished = s->finished > 0};
+    return progress_format_line(b, &l, width);
 }
 
 static void emit(const cs_buf *b)
@@ -302,38 +554,90 @@ static void emit(const cs_buf *b)
     }
 }
 
-/* Terminal: erase the live block; tables finished since the last frame get
- * a permanent line above it; then the active tables are drawn again. With
- * final set, the block is only erased (the summary follows). */
+/* Rows a line `cols` columns wide, drawn earlier, takes now that the
+ * terminal is `width` wide: a terminal that rewraps its lines on a resize
+ * (most do) puts a line wider than the new width on several rows. A frame
+ * drawn after the terminal rewrapped but before it reported the new width
+ * (tmux tells the program late) moves up too little once, and leaves the
+ * rows of that one frame behind; nothing here can see that happen. */
+static int screen_rows(int cols, int width)
+{
+    return cols <= width ? 1 : (cols + width - 1) / width;
+}
+
+/* End the line just appended to b (it ends in "\n") with "erase to the end
+ * of the line", so it covers whatever the last frame left on that row. */
+static void erase_rest(cs_buf *b)
+{
+    b->len--;
+    cs_buf_append(b, "\033[K\n", 4);
+}
+
+/* Terminal: go back to the top of the live block; tables finished since
+ * the last frame get a permanent line there; then the active tables are
+ * drawn again, each line cut to the terminal's width as it is now, and at
+ * most as many as fit on its screen. With final set, the active tables are
+ * not drawn again (the summary follows).
+ *
+ * Each line overwrites a row and erases the rest of it, and rows left over
+ * are erased after the last line, never by "erase below" from the block's
+ * top: tmux (and terminals like it) move the whole screen into the
+ * scrollback when that is done at the top-left corner, which would leave
+ * every frame there. */
 static void draw_tty(progress *p, double now, int final)
 {
+    int width, height;
+    progress_term_size(STDERR_FILENO, &width, &height);
     cs_buf b;
     cs_buf_init(&b, SIZE_MAX);
-    if (p->lines_drawn > 0)
-        cs_buf_printf(&b, "\033[%dA", p->lines_drawn);
-    cs_buf_printf(&b, "\r\033[J");
+    int up = 0;
+    for (int k = 0; k < p->lines_drawn; k++)
+        up += screen_rows(p->line_cols[k], width);
+    if (up > 0)
+        cs_buf_printf(&b, "\033[%dA", up);
+    cs_buf_append(&b, "\r", 1);
+    int lines = 0; /* written in this frame */
     int active = 0;
     for (int i = 0; i < p->ntables; i++) {
         table_snap s = snapshot(p, i);
         double rate = sample_rate(&p->views[i], &s, now, RATE_WINDOW_S);
-        if (s.finished > 0 && !p->views[i].shown_final && !final) {
-            tty_line(&b, &s, rate, now);
+        if (s.finished > 0 && !p->views[i].shown_final) {
+            tty_line(&b, &s, rate, now, width);
+            erase_rest(&b);
+            lines++;
             p->views[i].shown_final = 1;
         }
         active += is_active(&s);
     }
+    int max_lines = height - 1 < TTY_MAX_LINES ? height - 1 : TTY_MAX_LINES;
+    if (max_lines < 1)
+        max_lines = 1;
     int drawn = 0;
-    int room = active > TTY_MAX_LINES ? TTY_MAX_LINES - 1 : TTY_MAX_LINES;
+    int room = active > max_lines ? max_lines - 1 : max_lines;
     for (int i = 0; i < p->ntables && !final && drawn < room; i++) {
         table_snap s = snapshot(p, i);
         if (!is_active(&s))
             continue;
-        tty_line(&b, &s, p->views[i].rate, now);
-        drawn++;
+        p->line_cols[drawn++] = tty_line(&b, &s, p->views[i].rate, now, width);
+        erase_rest(&b);
+        lines++;
     }
     if (!final && active > drawn) {
-        cs_buf_printf(&b, "... and %d more tables in progress\n", active - drawn);
-        drawn++;
+        char more[64];
+        int n = snprintf(more, sizeof more, "... and %d more tables in progress", active - drawn);
+        int cols = n < width - 1 ? n : width > 1 ? width - 1 : 1;
+        cs_buf_append(&b, more, (size_t)cols);
+        cs_buf_append(&b, "\033[K\n", 4);
+        lines++;
+        p->line_cols[drawn++] = cols;
+    }
+    if (lines > 0) {
+        cs_buf_append(&b, "\033[J", 3); /* below the block: not the top-left corner */
+    } else if (up > 0) {
+        /* Nothing drawn: erase the old rows one by one and come back. */
+        for (int k = 0; k < up; k++)
+            cs_buf_append(&b, "\033[2K\n", 5);
+        cs_buf_printf(&b, "\033[%dA", up);
     }
     p->lines_drawn = final ? 0 : drawn;
     emit(&b);
@@ -354,7 +658,6 @@ static void draw_plain(progress *p, double now)
     emit(&b);
     cs_buf_release(&b);
 }
-
 static void *display_main(void *arg)
 {
     progress *p = arg;
@@ -421,7 +724,9 @@ static int reconciles(const table_snap *s)
 }
 
 /* Rows per second, or 0 when the time is too short to measure: a table of
- * ten rows done in 20 microseconds did not run at 500000 rows/s. */
+ * ten rows done in 20 microseconds did not run at 500000 rows/s. The
+ * summary and the report give the rows read by this run over its seconds:
+ * rows that earlier runs of a resumed job read took none of them. */
 static double per_second(long long rows, double seconds)
 {
     return seconds >= 0.001 ? (double)rows / seconds : 0;
@@ -435,6 +740,8 @@ static table_snap totals(progress *p, double now, int *all_ok)
     for (int i = 0; i < p->ntables; i++) {
         table_snap s = snapshot(p, i);
         t.read += s.read;
+        t.run_read += s.run_read;
+        t.run_done += s.run_done;
         t.written += s.written;
         t.rejected += s.rejected;
         t.requests += s.requests;
@@ -462,7 +769,7 @@ static void summary_cells(summary_row *r, const table_snap *s, double secs, int 
     snprintf(r->cell[1], sizeof r->cell[1], "%lld", s->written);
     snprintf(r->cell[2], sizeof r->cell[2], "%lld", s->rejected);
     snprintf(r->cell[3], sizeof r->cell[3], "%.1f", secs);
-    snprintf(r->cell[4], sizeof r->cell[4], "%.0f", per_second(s->read, secs));
+    snprintf(r->cell[4], sizeof r->cell[4], "%.0f", per_second(s->run_read, secs));
     snprintf(r->cell[5], sizeof r->cell[5], "%s", ok_flag ? "ok" : "MISMATCH");
 }
 
@@ -517,6 +824,11 @@ int progress_finish(progress *p)
     cs_buf_init(&b, SIZE_MAX);
     if (!p->quiet)
         put_summary(&b, p, &tot, all_ok, now);
+    if (!p->quiet && tot.read > tot.run_read)
+        cs_buf_printf(&b,
+                      "cqlshift: note: resumed: earlier runs of this job read %lld of these "
+                      "rows; rows/s counts the %lld this run read\n",
+                      tot.read - tot.run_read, tot.run_read);
     /* Errors are printed even with quiet. */
     for (int i = 0; i < p->ntables; i++) {
         table_snap s = snapshot(p, i);
@@ -575,6 +887,8 @@ static json_t *table_json(const table_snap *s, double secs, int ok_flag)
     json_object_set_new(o, "read", json_integer(s->read));
     json_object_set_new(o, "written", json_integer(s->written));
     json_object_set_new(o, "rejected", json_integer(s->rejected));
+    /* less than read after --resume: the rows earlier runs settled */
+    json_object_set_new(o, "read_this_run", json_integer(s->run_read));
     json_object_set_new(o, "source_rows",
                         s->source_rows >= 0 ? json_integer(s->source_rows) : json_null());
     json_object_set_new(o, "write_requests", json_integer(s->requests));
@@ -582,7 +896,7 @@ static json_t *table_json(const table_snap *s, double secs, int ok_flag)
     json_object_set_new(o, "first_server_warning",
                         s->first_warning ? json_name(s->first_warning) : json_null());
     json_object_set_new(o, "seconds", json_rounded(secs, 1000));
-    json_object_set_new(o, "rows_per_s", json_rounded(per_second(s->read, secs), 10));
+    json_object_set_new(o, "rows_per_s", json_rounded(per_second(s->run_read, secs), 10));
     json_object_set_new(o, "ok", json_boolean(ok_flag));
     return o;
 }
@@ -688,6 +1002,6 @@ void progress_free(progress *p)
     pthread_mutex_destroy(&p->mu);
     free(p->tables);
     free(p->views);
-    free(p->start_done);
+    free(p->clocks);
     free(p);
 }

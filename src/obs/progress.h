@@ -2,16 +2,19 @@
  *
  * progress: per-table counters updated by workers (atomics, lock-free) and a
  * display thread: on a terminal, one line per table redrawn in place (bar,
- * rows, rows/s, ETA); otherwise a plain line per table every `interval`
- * seconds; nothing with quiet.
+ * rows, rows/s, ETA), each cut to the terminal's width so that none wraps;
+ * otherwise a plain line per table every `interval` seconds; nothing with
+ * quiet. Rates count only the rows of this run: rows that earlier runs of a
+ * resumed job settled are added with progress_table_resumed, which keeps
+ * them as the table's baseline.
  *
  * rejects: a JSONL file, one object per rejected row:
  *   {"table": ..., "position": ..., "reason": ..., "row": raw text or [values]}
  * written under a mutex, flushed per row (rows are rare and must survive a crash).
  *
  * report: the final summary as JSON (per table: read, written, rejected,
- * write_requests, server_warnings and the first one, seconds, rows_per_s,
- * and "ok": read == written + rejected).
+ * read_this_run, write_requests, server_warnings and the first one, seconds,
+ * rows_per_s of this run, and "ok": read == written + rejected).
  */
 #ifndef CQLSHIFT_OBS_PROGRESS_H
 #define CQLSHIFT_OBS_PROGRESS_H
@@ -30,8 +33,11 @@ typedef struct table_progress {
     atomic_llong warned;      /* write requests whose answer carried a server warning */
     atomic_int warning_state; /* 0 none, 1 being copied, 2 first_warning is set */
     char first_warning[512];  /* the first such warning (cut to fit) */
-    double started;           /* monotonic seconds; 0 until started */
-    double finished;          /* 0 until finished */
+    /* Set by progress_new, for the calls below. The table's start and
+     * finish times and its baseline live in the progress object, under the
+     * lock the display thread takes: set them only through these calls. */
+    struct progress *owner;
+    int index;
     int64_t source_rows;      /* rows the source held to be read (counted when
                                * the job was planned), -1 unknown (the
                                * default): read must equal it to be "ok" */
@@ -43,15 +49,26 @@ typedef struct progress progress;
 progress *progress_new(int ntables, int quiet, int tty, double interval_s);
 table_progress *progress_table(progress *p, int i);
 void progress_start(progress *p);            /* starts the display thread */
-void progress_table_started(progress *p, int i);
-void progress_table_finished(progress *p, int i);
+/* The table's first range begins (this run): its clock starts. Later calls
+ * until it finishes change nothing. Thread-safe; not for the per-row path. */
+void progress_table_started(table_progress *t);
+/* Every row of the table is done. Thread-safe. */
+void progress_table_finished(table_progress *t);
+/* Count rows that earlier runs of a resumed job settled: added to the
+ * table's counts and to its baseline, so rows/s, ETA and the summary's rate
+ * count only the rows of this run. Thread-safe (takes the display's lock;
+ * call once per range, not per row). */
+void progress_table_resumed(table_progress *t, long long read, long long written,
+                            long long rejected);
 /* Count one write request of table t whose answer carried a server warning
  * (e.g. Cassandra's batch size warning); the first text is kept for the
  * summary and the report. Thread-safe, lock-free. */
 void progress_table_warning(table_progress *t, const char *warning);
 /* Stop the display thread and print the final summary table on stderr:
- * table, read, written, rejected, seconds, rows/s, and a check mark or
- * "MISMATCH" for read = written + rejected; then, per table whose writes
+ * table, read, written, rejected, seconds, rows/s (rows read by this run
+ * over its seconds), and a check mark or "MISMATCH" for read = written +
+ * rejected; a note when earlier runs of the job did some of the rows; then,
+ * per table whose writes
  * drew server warnings, a note with their count and the first text. Returns
  * 0 if every table reconciles, -1 otherwise. */
 int progress_finish(progress *p);

@@ -15,8 +15,10 @@ fresh_keyspace, tool, count_rows.
 import json
 import os
 import re
+import signal
 import sqlite3
 import ssl
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -263,3 +265,41 @@ def reject_rows(out_dir, table=None):
             if table is None or p.name == f"rejects-{table}.jsonl":
                 rows += [json.loads(line) for line in p.read_text().splitlines() if line]
     return rows
+
+
+def sqlite_tables(path, sizes):
+    """A SQLite file with a table `name (id INTEGER PRIMARY KEY, v TEXT)` of
+    n rows (v = 'v<id>') for each name, n in sizes."""
+    con = sqlite3.connect(path)
+    for name, n in sizes.items():
+        con.execute(f'CREATE TABLE "{name}" (id INTEGER PRIMARY KEY, v TEXT)')
+        con.executemany(f'INSERT INTO "{name}" VALUES (?, ?)', ((i, f"v{i}") for i in range(n)))
+    con.commit()
+    con.close()
+
+
+def kill_when_settled(args, out_dir, rows, stderr=subprocess.DEVNULL, env=None,
+                      sig=signal.SIGKILL):
+    """Run args; send it sig (kill -9) once the state file of its run under
+    out_dir (--out-dir) has `rows` rows settled, and wait for its end.
+    Fails if it ends first. Returns the rows settled then."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+    deadline = time.monotonic() + 300
+    while settled_rows(state_file(out_dir)) < rows and proc.poll() is None and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before {rows} rows were settled"
+    os.kill(proc.pid, sig)
+    proc.wait(timeout=300)
+    return settled_rows(state_file(out_dir))
+
+
+def sqlite_migrate(binary, tmp_path, host, keyspace, sizes, *options):
+    """(args, --out-dir) of `binary migrate` from a new SQLite file of
+    sqlite_tables(sizes) into keyspace on host, its runs in tmp_path/runs,
+    with options."""
+    db = tmp_path / "src.db"
+    sqlite_tables(db, sizes)
+    out = tmp_path / "runs"
+    return [str(binary), "migrate", f"sqlite:{db}", f"cassandra://{host}/{keyspace}", *options,
+            "--out-dir", str(out)], out

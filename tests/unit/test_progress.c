@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "obs/progress.h"
+#include "obs/progress_int.h"
 
 typedef struct fixture {
     char dir[64];
@@ -143,11 +144,11 @@ static void test_plain_lines(void **ts)
     set_counts(p, 2, "Artist", 5, 5, 0);
     progress_table(p, 0)->total = 1000;
     progress_start(p);
-    progress_table_started(p, 0);
-    progress_table_started(p, 2);
-    progress_table_finished(p, 2);
+    progress_table_started(progress_table(p, 0));
+    progress_table_started(progress_table(p, 2));
+    progress_table_finished(progress_table(p, 2));
     sleep_s(0.75);
-    progress_table_finished(p, 0);
+    progress_table_finished(progress_table(p, 0));
     int rc = progress_finish(p);
     progress_free(p);
     char *out = capture_end(&c);
@@ -184,7 +185,7 @@ static void test_rate_follows_progress(void **ts)
     progress *p = progress_new(1, 0, 0, 0.2);
     set_counts(p, 0, "T", 0, 0, 0);
     progress_start(p);
-    progress_table_started(p, 0);
+    progress_table_started(progress_table(p, 0));
     table_progress *t = progress_table(p, 0);
     /* About 1000 rows/s for a second. */
     for (int i = 0; i < 20; i++) {
@@ -192,7 +193,7 @@ static void test_rate_follows_progress(void **ts)
         atomic_fetch_add(&t->written, 50);
         sleep_s(0.05);
     }
-    progress_table_finished(p, 0);
+    progress_table_finished(progress_table(p, 0));
     progress_finish(p);
     progress_free(p);
     char *out = capture_end(&c);
@@ -212,20 +213,23 @@ static void test_terminal_frames(void **ts)
 {
     (void)ts;
     capture c;
+    /* Not a terminal: the width comes from COLUMNS; 120 has room for all. */
+    setenv("COLUMNS", "120", 1);
     capture_begin(&c, 2);
     progress *p = progress_new(2, 0, 1, 10);
     set_counts(p, 0, "Album", 250, 250, 0);
     progress_table(p, 0)->total = 1000;
     set_counts(p, 1, "Track", 7, 7, 0);
     progress_start(p);
-    progress_table_started(p, 0);
-    progress_table_started(p, 1);
+    progress_table_started(progress_table(p, 0));
+    progress_table_started(progress_table(p, 1));
     sleep_s(0.35);
-    progress_table_finished(p, 1);
+    progress_table_finished(progress_table(p, 1));
     sleep_s(0.25);
     progress_finish(p);
     progress_free(p);
     char *out = capture_end(&c);
+    unsetenv("COLUMNS");
     /* The bar: 25% of 30 characters. */
     if (!strstr(out, "[#######.......................]  25%"))
         fail_msg("no 25%% bar in:\n%s", out);
@@ -249,8 +253,8 @@ static void test_summary_aligned(void **ts)
     progress *p = progress_new(2, 0, 0, 10);
     set_counts(p, 0, "Album", 100, 98, 2);
     set_counts(p, 1, "a_much_longer_table_name", 1234567, 1234567, 0);
-    progress_table_started(p, 0);
-    progress_table_finished(p, 0);
+    progress_table_started(progress_table(p, 0));
+    progress_table_finished(progress_table(p, 0));
     int rc = progress_finish(p);
     progress_free(p);
     char *out = capture_end(&c);
@@ -306,7 +310,7 @@ static void test_quiet_prints_only_errors(void **ts)
     progress *p = progress_new(1, 1, 0, 0.05);
     set_counts(p, 0, "Album", 10, 10, 0);
     progress_start(p);
-    progress_table_started(p, 0);
+    progress_table_started(progress_table(p, 0));
     sleep_s(0.2);
     assert_int_equal(progress_finish(p), 0);
     progress_free(p);
@@ -377,8 +381,8 @@ static void test_report_file(void **ts)
     set_counts(p, 0, "Album", 347, 340, 7);
     set_counts(p, 1, "Track", 3503, 3503, 0);
     progress_start(p);
-    progress_table_started(p, 0);
-    progress_table_finished(p, 0);
+    progress_table_started(progress_table(p, 0));
+    progress_table_finished(progress_table(p, 0));
     progress_finish(p);
     char path[128];
     snprintf(path, sizeof path, "%s/report.json", f->dir);
@@ -437,6 +441,460 @@ static void test_report_stdout_and_errors(void **ts)
     assert_int_equal(progress_write_report(p, path, "s", "t"), -1);
     assert_int_equal(errno, ENOENT);
     progress_free(p);
+}
+
+/* ---------- fitting the terminal's width ---------- */
+
+/* Terminal columns of s[0..n): a code point a column, the CJK ideographs
+ * the tests use (U+4E00..U+9FFF) two. */
+static int columns(const char *s, size_t n)
+{
+    int cols = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        cols += c >= 0xE4 && c <= 0xE9 ? 2 : 1;
+    }
+    return cols;
+}
+
+/* Format l at width; checks it is one line of at most width - 1 columns
+ * (and what the function returned); returns it without the newline
+ * (caller frees). */
+static char *format_at(const progress_line *l, int width)
+{
+    cs_buf b;
+    cs_buf_init(&b, SIZE_MAX);
+    int cols = progress_format_line(&b, l, width);
+    assert_true(b.len >= 1 && b.data[b.len - 1] == '\n');
+    char *s = calloc(1, b.len);
+    memcpy(s, b.data, b.len - 1);
+    cs_buf_release(&b);
+    assert_null(strchr(s, '\n'));
+    int want = width > 1 ? width - 1 : 1;
+    if (columns(s, strlen(s)) > want)
+        fail_msg("width %d: %d columns: '%s'", width, columns(s, strlen(s)), s);
+    assert_int_equal(cols, columns(s, strlen(s)));
+    return s;
+}
+
+static void test_line_fits_width(void **ts)
+{
+    (void)ts;
+    /* The worst case of issue 14: a long name, big counts, a bar and ETA. */
+    progress_line l = {.name = "customer_order_line_items_archive",
+                       .total = 12000000,
+                       .read = 3001234,
+                       .written = 3000000,
+                       .rejected = 0,
+                       .rate = 368265,
+                       .seconds = 8};
+    char *s = format_at(&l, 120);
+    /* Everything shown; the bar takes the columns left (25 of 30 at most),
+     * the name is cut to 24. */
+    assert_string_equal(s, "customer_order_line_ite~ [######...................]  25% read 3001234 "
+                           "written 3000000 rejected 0 368265 rows/s ETA 24s");
+    free(s);
+
+    s = format_at(&l, 80);
+    /* Rows read and "rejected 0" go first; the name is cut to 16 columns;
+     * bar, percentage, written, rate and ETA stay. */
+    assert_null(strstr(s, "read 3001234"));
+    assert_null(strstr(s, "rejected"));
+    assert_string_equal(s, "customer_order_~ [####.............]  25% written 3000000 368265 rows/s "
+                           "ETA 24s");
+    free(s);
+
+    s = format_at(&l, 40);
+    /* No bar; percentage, rate and ETA are what is left. */
+    assert_null(strchr(s, '['));
+    assert_string_equal(s, "customer_~  25% 368265 rows/s ETA 24s");
+    free(s);
+
+    /* Rejected rows are kept longer than rows read. */
+    l.rejected = 7;
+    s = format_at(&l, 80);
+    assert_non_null(strstr(s, "written 3000000 rejected 7 368265 rows/s"));
+    free(s);
+
+    /* A finished table: "done in" instead of rate and ETA. */
+    l.finished = 1;
+    l.seconds = 75;
+    s = format_at(&l, 80);
+    assert_non_null(strstr(s, "done in 1m15s"));
+    assert_null(strstr(s, "rows/s"));
+    free(s);
+
+    /* No total: no bar, no percentage, no ETA, at every width. */
+    progress_line u = {.name = "events", .total = -1, .read = 10, .written = 9, .rate = 3};
+    for (int w = 1; w <= 130; w++) {
+        s = format_at(&u, w);
+        assert_null(strchr(s, '['));
+        assert_null(strchr(s, '%'));
+        assert_null(strstr(s, "ETA"));
+        if (w == 120)
+            assert_string_equal(s, "events                   read 10 written 9 rejected 0 3 rows/s");
+        free(s);
+    }
+    /* Never more than width - 1 columns, whatever the width, name or
+     * counts; wide characters count twice and controls become '?'. */
+    const char *names[] = {"t", "x\n\033[2Jy", "\xe8\xa1\xa8\xe6\xa0\xbc_donn\xc3\xa9" "es_\xe8\xa1\xa8",
+                           "bad\xff\xfeutf8", "a_table_name_that_is_much_longer_than_any_terminal_"
+                                               "line_could_hold_at_all"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        progress_line v = {.name = names[k], .total = 1000000000000LL, .read = 999999999999LL,
+                           .written = 999999999999LL, .rejected = 123456789, .rate = 1e9};
+        for (int w = 0; w <= 130; w++) {
+            v.finished = w % 2;
+            s = format_at(&v, w);
+            assert_null(strchr(s, '\033'));
+            assert_null(strchr(s, '\r'));
+            free(s);
+        }
+    }
+    progress_line cjk = {.name = "\xe8\xa1\xa8\xe6\xa0\xbc", .total = -1, .rate = 1};
+    s = format_at(&cjk, 80);
+    /* Two ideographs, 4 columns, padded to 24. */
+    assert_string_equal(s, "\xe8\xa1\xa8\xe6\xa0\xbc                     read 0 written 0 "
+                           "rejected 0 1 rows/s");
+    free(s);
+}
+
+/* A small terminal, enough for what the display sends: ASCII text, "\r",
+ * "\n" (as a tty with onlcr: to the start of the next row), ESC[nA, ESC[K,
+ * ESC[2K and ESC[J. It wraps like xterm (a character written past the last
+ * column goes to the next row) and, like tmux, moves the whole screen into
+ * the scrollback on "erase below" at the top-left corner. */
+enum { TERM_ROWS = 8, TERM_COLS = 200, TERM_HISTORY = 2048 };
+typedef struct term {
+    int w, h, x, y, pending_wrap, wraps;
+    char row[TERM_ROWS][TERM_COLS + 1];
+    char *history[TERM_HISTORY];
+    int nhistory;
+} term;
+
+static void term_clear_row(term *t, int y, int from)
+{
+    memset(t->row[y] + from, ' ', (size_t)(t->w - from));
+    t->row[y][t->w] = '\0';
+}
+
+static void term_push(term *t, int y)
+{
+    assert_true(t->nhistory < TERM_HISTORY);
+    t->history[t->nhistory++] = strdup(t->row[y]);
+}
+
+static void term_newline(term *t)
+{
+    t->x = 0;
+    t->pending_wrap = 0;
+    if (t->y < t->h - 1) {
+        t->y++;
+        return;
+    }
+    term_push(t, 0);
+    memmove(t->row[0], t->row[1], sizeof t->row[0] * (size_t)(t->h - 1));
+    term_clear_row(t, t->h - 1, 0);
+}
+
+static void term_feed(term *t, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\r') {
+            t->x = 0;
+            t->pending_wrap = 0;
+        } else if (*s == '\n') {
+            term_newline(t);
+        } else if (*s == '\033') {
+            assert_true(s[1] == '[');
+            int n = 0;
+            s += 2;
+            while (*s >= '0' && *s <= '9')
+                n = n * 10 + (*s++ - '0');
+            t->pending_wrap = 0;
+            if (*s == 'A') {
+                t->y = t->y - (n ? n : 1) < 0 ? 0 : t->y - (n ? n : 1);
+            } else if (*s == 'K') {
+                term_clear_row(t, t->y, n == 2 ? 0 : t->x);
+            } else if (*s == 'J') {
+                if (t->x == 0 && t->y == 0)
+                    for (int y = 0; y < t->h; y++)
+                        term_push(t, y);
+                term_clear_row(t, t->y, t->x);
+                for (int y = t->y + 1; y < t->h; y++)
+                    term_clear_row(t, y, 0);
+            } else {
+                fail_msg("unexpected sequence ending in '%c'", *s);
+            }
+        } else {
+            if (t->pending_wrap) {
+                term_newline(t);
+                t->wraps++;
+            }
+            t->row[t->y][t->x] = *s;
+            if (t->x == t->w - 1)
+                t->pending_wrap = 1;
+            else
+                t->x++;
+        }
+    }
+}
+
+static void term_init(term *t, int w, int h)
+{
+    memset(t, 0, sizeof *t);
+    t->w = w;
+    t->h = h;
+    for (int y = 0; y < h; y++)
+        term_clear_row(t, y, 0);
+}
+
+/* Rows of the scrollback and the screen holding `needle`. */
+static int term_count(const term *t, const char *needle)
+{
+    int n = 0;
+    for (int i = 0; i < t->nhistory; i++)
+        n += strstr(t->history[i], needle) != NULL;
+    for (int y = 0; y < t->h; y++)
+        n += strstr(t->row[y], needle) != NULL;
+    return n;
+}
+
+/* Live progress lines: a number followed by " rows/s" (the summary's
+ * header has the word alone). */
+static int term_count_live(const term *t)
+{
+    int n = 0;
+    for (int i = 0; i < t->nhistory + t->h; i++) {
+        const char *r = i < t->nhistory ? t->history[i] : t->row[i - t->nhistory];
+        for (const char *m = strstr(r, " rows/s"); m; m = strstr(m + 1, " rows/s"))
+            if (m > r && m[-1] >= '0' && m[-1] <= '9') {
+                n++;
+                break;
+            }
+    }
+    return n;
+}
+
+static void term_release(term *t)
+{
+    for (int i = 0; i < t->nhistory; i++)
+        free(t->history[i]);
+}
+
+static void test_frames_fit_terminal(void **ts)
+{
+    (void)ts;
+    /* A 40x3 terminal, three active tables with long names: one table line
+     * and "... and 2 more" fit. Replayed on a terminal of that size, no line
+     * ever wraps, and at the end no progress line is left on the screen or
+     * in the scrollback: only the summary. */
+    setenv("COLUMNS", "40", 1);
+    setenv("LINES", "3", 1);
+    capture c;
+    capture_begin(&c, 2);
+    progress *p = progress_new(3, 0, 1, 10);
+    static const char *const names[] = {"one", "two", "three"};
+    for (int i = 0; i < 3; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "a_rather_long_table_name_number_%s", names[i]);
+        set_counts(p, i, name, 400, 400, 0);
+        progress_table(p, i)->total = 1000;
+        progress_table_started(progress_table(p, i));
+    }
+    progress_start(p);
+    sleep_s(0.45);
+    progress_finish(p);
+    progress_free(p);
+    char *out = capture_end(&c);
+    unsetenv("COLUMNS");
+    unsetenv("LINES");
+
+    int frames = 0;
+    for (const char *f = strstr(out, "\033[2A"); f; f = strstr(f + 1, "\033[2A"))
+        frames++;
+    if (frames < 2)
+        fail_msg("%d frames in:\n%s", frames, out);
+    assert_non_null(strstr(out, "... and 2 more tables in progress\033[K\n"));
+    char *summary = strstr(out, "table ");
+    assert_non_null(summary);
+    term t;
+    term_init(&t, 40, 3);
+    *summary = '\0';
+    term_feed(&t, out);
+    if (t.wraps)
+        fail_msg("%d lines wrapped on a 40-column terminal:\n%s", t.wraps, out);
+    *summary = 't';
+    term_feed(&t, summary);
+    assert_int_equal(term_count_live(&t), 0);
+    assert_int_equal(term_count(&t, "more tables in progress"), 0);
+    assert_int_equal(term_count(&t, "seconds"), 1);
+    term_release(&t);
+    free(out);
+}
+
+static void test_terminal_emulation_catches_stale_lines(void **ts)
+{
+    (void)ts;
+    /* The test terminal itself: a 60-column line wraps on 40 columns and
+     * moving up one row leaves its first row behind (issue 14's stale
+     * lines); "erase below" at the top-left corner keeps the screen in the
+     * scrollback. */
+    term t;
+    term_init(&t, 40, 3);
+    char line[80];
+    memset(line, 'x', 60);
+    strcpy(line + 60, " 9 rows/s\n");
+    for (int i = 0; i < 3; i++) {
+        term_feed(&t, i ? "\033[1A\r\033[J" : "\r\033[J");
+        term_feed(&t, line);
+    }
+    assert_int_equal(t.wraps, 3);
+    assert_int_equal(term_count(&t, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"), 3);
+    term_release(&t);
+    term_init(&t, 40, 3);
+    term_feed(&t, "\r\033[Jshort 9 rows/s\n\033[1A\r\033[Jshort 9 rows/s\n");
+    assert_int_equal(t.wraps, 0);
+    assert_int_equal(term_count_live(&t), 2);
+    term_release(&t);
+}
+
+/* ---------- the rate of this run only ---------- */
+
+static void test_resumed_rate(void **ts)
+{
+    fixture *f = *ts;
+    capture c;
+    capture_begin(&c, 2);
+    progress *p = progress_new(1, 0, 0, 0.2);
+    table_progress *t = progress_table(p, 0);
+    snprintf(t->name, sizeof t->name, "big");
+    t->total = 400000;
+    progress_start(p);
+    /* As the loader does: the table starts, then each range adds what
+     * earlier runs settled. */
+    progress_table_started(t);
+    progress_table_resumed(t, 200000, 199990, 10);
+    progress_table_resumed(t, 168265, 168265, 0);
+    /* This run: about 1000 rows/s for a second. */
+    for (int i = 0; i < 20; i++) {
+        atomic_fetch_add(&t->read, 50);
+        atomic_fetch_add(&t->written, 50);
+        sleep_s(0.05);
+    }
+    progress_table_finished(t);
+    assert_int_equal(progress_finish(p), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/report.json", f->dir);
+    assert_int_equal(progress_write_report(p, path, "s", "t"), 0);
+    progress_free(p);
+    char *out = capture_end(&c);
+
+    /* Every progress line: this run's rate, all the rows in the counts. */
+    int n = 0;
+    for (const char *l = strstr(out, "progress: "); l; l = strstr(l + 1, "progress: ")) {
+        const char *r = strstr(l, "rows/s=");
+        assert_non_null(r);
+        double rate = atof(r + 7);
+        if (rate > 3000)
+            fail_msg("rows/s %.0f counts earlier runs' rows in:\n%s", rate, out);
+        n++;
+    }
+    assert_true(n >= 2);
+    /* The summary: read 369265, rows/s of this run's 1000 rows. */
+    const char *row = strstr(out, "\nbig ");
+    assert_non_null(row);
+    long long read = 0, written = 0, rejected = 0;
+    double secs = 0, rate = 0;
+    assert_int_equal(sscanf(row, " big %lld %lld %lld %lf %lf", &read, &written, &rejected, &secs,
+                            &rate),
+                     5);
+    assert_int_equal(read, 369265);
+    assert_int_equal(written, 369255);
+    assert_int_equal(rejected, 10);
+    if (rate < 200 || rate > 3000)
+        fail_msg("summary rows/s %.0f is not this run's in:\n%s", rate, out);
+    assert_non_null(strstr(out, "cqlshift: note: resumed: earlier runs of this job read 368265 "
+                                "of these rows; rows/s counts the 1000 this run read\n"));
+    free(out);
+
+    json_error_t jerr;
+    json_t *r = json_load_file(path, 0, &jerr);
+    assert_non_null(r);
+    json_t *t0 = json_array_get(json_object_get(r, "tables"), 0);
+    assert_int_equal(json_integer_value(json_object_get(t0, "read")), 369265);
+    assert_int_equal(json_integer_value(json_object_get(t0, "read_this_run")), 1000);
+    double rps = json_number_value(json_object_get(t0, "rows_per_s"));
+    double s0 = json_number_value(json_object_get(t0, "seconds"));
+    if (rps < 200 || rps > 3000 || s0 <= 0)
+        fail_msg("report rows_per_s %.1f over %.3f s", rps, s0);
+    json_t *tot = json_object_get(r, "totals");
+    assert_int_equal(json_integer_value(json_object_get(tot, "read_this_run")), 1000);
+    assert_true(json_number_value(json_object_get(tot, "rows_per_s")) < 3000);
+    json_decref(r);
+}
+
+/* ---------- workers and the display thread together ---------- */
+
+enum { HAMMER_THREADS = 4, HAMMER_ROWS = 3000 };
+
+static void *hammer_main(void *arg)
+{
+    table_progress *t = arg;
+    progress_table_started(t);
+    for (int i = 0; i < HAMMER_ROWS; i++) {
+        if (i % 1000 == 0)
+            progress_table_resumed(t, 10, 9, 1);
+        atomic_fetch_add(&t->read, 1);
+        if (i % 100 == 7) {
+            atomic_fetch_add(&t->rejected, 1);
+            progress_table_warning(t, "Batch too large");
+        } else {
+            atomic_fetch_add(&t->written, 1);
+        }
+        atomic_fetch_add(&t->requests, 1);
+        if (i % 50 == 0)
+            sleep_s(0.001);
+    }
+    progress_table_finished(t);
+    return NULL;
+}
+
+/* Run under ThreadSanitizer by scripts/test.sh: workers update every
+ * table's counters and clock while the display thread draws them. */
+static void test_workers_and_display(void **ts)
+{
+    (void)ts;
+    for (int tty = 0; tty <= 1; tty++) {
+        setenv("COLUMNS", "60", 1);
+        capture c;
+        capture_begin(&c, 2);
+        progress *p = progress_new(2, 0, tty, 0.05);
+        snprintf(progress_table(p, 0)->name, sizeof progress_table(p, 0)->name, "one");
+        snprintf(progress_table(p, 1)->name, sizeof progress_table(p, 1)->name, "two");
+        progress_table(p, 0)->total = HAMMER_THREADS / 2 * (HAMMER_ROWS + 30);
+        progress_start(p);
+        pthread_t th[HAMMER_THREADS];
+        for (int i = 0; i < HAMMER_THREADS; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, hammer_main, progress_table(p, i % 2)), 0);
+        for (int i = 0; i < HAMMER_THREADS; i++)
+            pthread_join(th[i], NULL);
+        int rc = progress_finish(p);
+        for (int i = 0; i < 2; i++) {
+            table_progress *t = progress_table(p, i);
+            assert_int_equal(atomic_load(&t->read), HAMMER_THREADS / 2 * (HAMMER_ROWS + 30));
+            assert_int_equal(atomic_load(&t->warned), HAMMER_THREADS / 2 * (HAMMER_ROWS / 100));
+            assert_string_equal(t->first_warning, "Batch too large");
+        }
+        progress_free(p);
+        char *out = capture_end(&c);
+        unsetenv("COLUMNS");
+        assert_int_equal(rc, 0);
+        assert_non_null(strstr(out, "note: resumed: earlier runs of this job read 120 "));
+        free(out);
+    }
 }
 
 /* ---------- rejects ---------- */
@@ -650,6 +1108,11 @@ int main(void)
         cmocka_unit_test(test_summary_aligned),
         cmocka_unit_test(test_summary_mismatch),
         cmocka_unit_test(test_quiet_prints_only_errors),
+        cmocka_unit_test(test_line_fits_width),
+        cmocka_unit_test(test_frames_fit_terminal),
+        cmocka_unit_test(test_terminal_emulation_catches_stale_lines),
+        cmocka_unit_test_setup_teardown(test_resumed_rate, setup, teardown),
+        cmocka_unit_test(test_workers_and_display),
         cmocka_unit_test_setup_teardown(test_report_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_stdout_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_rows, setup, teardown),

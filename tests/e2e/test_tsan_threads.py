@@ -1,0 +1,92 @@
+# fixtures: cassandra_main
+"""cqlshift's threads under ThreadSanitizer, against the main ring.
+
+scripts/test.sh (full run) builds cqlshift with -DCQLSHIFT_TSAN=ON in
+<build>-tsan, runs the unit tests there, and sets CQLSHIFT_TSAN_BUILD_DIR
+for this test: a four-worker CSV load with rejected rows and a three-table
+SQLite migrate interrupted (SIGINT) mid-way and resumed, each with the
+progress display thread drawing every 0.2 s. Any report of ThreadSanitizer fails the test
+(halt_on_error: the first report ends the run). Without the variable (a
+narrowed run: scripts/test.sh -R ...) the tests are skipped, saying so."""
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import kill_when_settled, sqlite_migrate
+
+TSAN_OPTIONS = "halt_on_error=1:second_deadlock_stack=1"
+
+
+@pytest.fixture(scope="module")
+def tsan_cqlshift():
+    """The ThreadSanitizer build's cqlshift, or a skip that says why not."""
+    skip_why = ("CQLSHIFT_TSAN_BUILD_DIR is not set: scripts/test.sh sets it after its "
+                "ThreadSanitizer stage, which only a full run has")
+    binary = Path(os.environ.get("CQLSHIFT_TSAN_BUILD_DIR") or pytest.skip(skip_why), "cqlshift")
+    assert os.access(binary, os.X_OK), f"no ThreadSanitizer build of cqlshift at {binary}"
+    return binary
+
+
+def tsan_env():
+    return dict(os.environ, TSAN_OPTIONS=TSAN_OPTIONS)
+
+
+def no_race(stderr):
+    assert "ThreadSanitizer" not in stderr, stderr[-20000:]
+
+
+def test_load_four_workers(tsan_cqlshift, tmp_path, main_hosts, py_session, fresh_keyspace):
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (id int PRIMARY KEY, name text, v double)")
+    files = tmp_path / "in"
+    files.mkdir()
+    rows = bad = 0
+    for f in range(4):
+        with open(files / f"part{f}.csv", "w") as out:
+            out.write("id,name,v\n")
+            for i in range(f * 5000, (f + 1) * 5000):
+                out.write(f"{i},name {i},{i / 4}\n")
+                rows += 1
+                if i % 1000 == 999:  # a row that cannot be an int: rejected
+                    out.write(f"x{i},bad,0\n")
+                    bad += 1
+    report = tmp_path / "report.json"
+    p = subprocess.run([str(tsan_cqlshift), "load", str(files), f"cassandra://{main_hosts[0]}/{ks}",
+                        "t", "--workers", "4", "--batch-rows", "100", "--progress-interval", "0.2",
+                        "--out-dir", str(tmp_path / "runs"), "--report", str(report)],
+                       capture_output=True, text=True, timeout=600, env=tsan_env())
+    no_race(p.stderr)
+    assert p.returncode in (0, 4), p.stderr  # 4: finished with rejected rows
+    t = json.loads(report.read_text())["tables"][0]
+    assert (t["read"], t["written"], t["rejected"]) == (rows + bad, rows, bad), t
+    assert py_session.execute(f"SELECT count(*) FROM {ks}.t").one()[0] == rows
+
+
+def test_migrate_interrupted_and_resumed(tsan_cqlshift, tmp_path, main_hosts, py_session,
+                                    fresh_keyspace):
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    sizes = {"a": 20_000, "b": 10_000, "c": 5_000}
+    args, out = sqlite_migrate(tsan_cqlshift, tmp_path, main_hosts[0], ks, sizes, "--workers",
+                                 "3", "--rate-limit", "10000", "--progress-interval", "0.2")
+    # Ctrl-C: the workers settle what is in flight and the run ends (5)
+    err = tmp_path / "first.err"
+    with open(err, "w") as e:
+        kill_when_settled(args, out, 8000, stderr=e, env=tsan_env(), sig=signal.SIGINT)
+    no_race(err.read_text())
+    assert "interrupted: run the same command with --resume" in err.read_text()
+
+    report = tmp_path / "report.json"
+    p = subprocess.run(args + ["--resume", "--report", str(report)], capture_output=True,
+                       text=True, timeout=600, env=tsan_env())
+    no_race(p.stderr)
+    assert p.returncode == 0, p.stderr
+    tables = {t["table"]: t for t in json.loads(report.read_text())["tables"]}
+    for name, n in sizes.items():
+        assert tables[name]["read"] == tables[name]["written"] == n, tables[name]
+        assert py_session.execute(f"SELECT count(*) FROM {ks}.{name}").one()[0] == n
