@@ -735,10 +735,14 @@ static double per_second(long long rows, double seconds)
 /* Totals over every table; seconds is the run's wall time. */
 static table_snap totals(progress *p, double now, int *all_ok)
 {
-    table_snap t = {.name = "total", .total = -1};
+    table_snap t = {.name = "total", .total = -1, .source_rows = -1};
     *all_ok = 1;
     for (int i = 0; i < p->ntables; i++) {
         table_snap s = snapshot(p, i);
+        /* known only when every table's is */
+        t.source_rows = i == 0 ? s.source_rows
+                        : t.source_rows < 0 || s.source_rows < 0 ? -1
+                                                                 : t.source_rows + s.source_rows;
         t.read += s.read;
         t.run_read += s.run_read;
         t.run_done += s.run_done;
