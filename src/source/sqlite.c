@@ -461,25 +461,36 @@ static int sqlite_split(source *base, int t, int max_ranges, source_range **out,
         }
         sqlite3_finalize(st);
     }
+    /* Bounds in "offset" space (x ^ 2^63 orders int64 as unsigned), so
+     * spans beyond INT64_MAX and rowids near either end do not overflow.
+     * step: rowids per range, rounded up; the ranges stop at hi, so there
+     * may be fewer than max_ranges, never an empty or inverted one. */
+    const uint64_t flip = UINT64_C(1) << 63;
     int nr = 1;
-    uint64_t width = 0;
+    uint64_t width = 0, step = 0;
     if (!s->info[t].without_rowid && hi >= lo) {
-        width = (uint64_t)hi - (uint64_t)lo;    /* rowids in the span, minus one */
+        width = ((uint64_t)hi ^ flip) - ((uint64_t)lo ^ flip); /* rowids in the span - 1 */
+        uint64_t count = width + 1;                            /* 0: all 2^64 */
         nr = max_ranges;
-        if ((uint64_t)nr > width + 1 && width + 1 != 0)
-            nr = (int)(width + 1);
+        if (count != 0 && (uint64_t)nr > count)
+            nr = (int)count;
+        step = count == 0 ? UINT64_MAX / (uint64_t)nr + 1
+                          : count / (uint64_t)nr + (count % (uint64_t)nr != 0);
     }
     source_range *r = calloc((size_t)nr, sizeof *r);
     if (!r)
         return source_fail(err, SRC_E_NOMEM, "out of memory");
-    /* Boundaries in unsigned arithmetic: the span may exceed INT64_MAX. */
-    uint64_t step = nr > 1 ? (width / (uint64_t)nr) + (width % (uint64_t)nr != 0) : 0;
     for (int i = 0; i < nr; i++) {
         r[i].table = t;
         r[i].id = i;
         r[i].lo = i == 0 ? INT64_MIN : r[i - 1].hi;
-        r[i].hi = i == nr - 1 ? (s->info[t].without_rowid ? INT64_MAX : hi)
-                              : (int64_t)((uint64_t)lo + step * (uint64_t)(i + 1) - 1);
+        /* step * (i + 1) > width: this range reaches hi and is the last */
+        int last = i == nr - 1 || step == 0 || (uint64_t)(i + 1) > width / step;
+        if (last)
+            nr = i + 1;
+        r[i].hi = s->info[t].without_rowid ? INT64_MAX
+                  : last ? hi
+                         : (int64_t)((((uint64_t)lo ^ flip) + step * (uint64_t)(i + 1) - 1) ^ flip);
         if (s->info[t].without_rowid)
             snprintf(r[i].label, sizeof r[i].label, "%s (WITHOUT ROWID, whole table)", tb->name);
         else if (nr == 1)
@@ -546,13 +557,16 @@ static source_reader *sqlite_open_range(source *base, const source_range *r, int
         rd->ordinal = after == INT64_MIN || after < 0 ? 0 : after;
         sqlite3_bind_int64(rd->st, 1, rd->ordinal);
     } else {
+        /* (lo, hi]; range 0 has no lower bound (INT64_MIN itself included) */
         int64_t lo = r->lo;
-        if (after != INT64_MIN && after > lo)
+        int open_below = r->id == 0;
+        if (after != INT64_MIN && (open_below || after > lo)) {
             lo = after;
-        /* (lo, hi]; lo = INT64_MIN means "no lower bound" (that rowid included). */
-        sqlite3_bind_int64(rd->st, 1, lo == INT64_MIN ? INT64_MIN : lo + 1);
+            open_below = 0;
+        }
+        rd->done = !open_below && lo >= r->hi;
+        sqlite3_bind_int64(rd->st, 1, open_below || rd->done ? INT64_MIN : lo + 1);
         sqlite3_bind_int64(rd->st, 2, r->hi);
-        rd->done = lo >= r->hi && r->hi != INT64_MIN;
     }
     return rd;
 fail:
@@ -709,9 +723,9 @@ out:
     return rc;
 }
 
-/* count(*) of table t, within rowids (lo, hi] when ranged (lo = INT64_MIN:
- * no lower bound); -1 with err on failure. */
-static int64_t count_rows(sqlite_source *s, int t, int ranged, int64_t lo, int64_t hi,
+/* count(*) of table t, within rowids [from, hi] when ranged; -1 with err
+ * on failure. */
+static int64_t count_rows(sqlite_source *s, int t, int ranged, int64_t from, int64_t hi,
                           source_error *err)
 {
     if (!s->described || t < 0 || t >= s->schema.ntables) {
@@ -737,7 +751,7 @@ static int64_t count_rows(sqlite_source *s, int t, int ranged, int64_t lo, int64
     int64_t n = -1;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
         if (ranged) {
-            sqlite3_bind_int64(st, 1, lo == INT64_MIN ? INT64_MIN : lo + 1);
+            sqlite3_bind_int64(st, 1, from);
             sqlite3_bind_int64(st, 2, hi);
         }
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -755,9 +769,10 @@ static int64_t count_rows(sqlite_source *s, int t, int ranged, int64_t lo, int64
 static int64_t sqlite_count_range(source *base, const source_range *r, source_error *err)
 {
     sqlite_source *s = (sqlite_source *)base;
-    if (r->hi < r->lo && r->lo != INT64_MIN)
+    /* (lo, hi], range 0 from INT64_MIN itself (as open_range reads) */
+    if (r->id != 0 && r->lo >= r->hi)
         return 0;
-    return count_rows(s, r->table, 1, r->lo, r->hi, err);
+    return count_rows(s, r->table, 1, r->id == 0 ? INT64_MIN : r->lo + 1, r->hi, err);
 }
 
 static int64_t sqlite_count_table(source *base, int t, source_error *err)
