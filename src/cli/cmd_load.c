@@ -142,6 +142,14 @@ static int parse_char(void *field, const char *opt, const char *v)
     return 0;
 }
 
+/* Any text, the empty one too (--null ""). */
+static int parse_text(void *field, const char *opt, const char *v)
+{
+    (void)opt;
+    *(const char **)field = v;
+    return 0;
+}
+
 typedef struct load_args {
     file_options fo;
     int format;     /* -1: from the file name; 0 csv, 1 jsonl */
@@ -160,8 +168,8 @@ static const cli_opt load_opts[] = {
      NULL, parse_char},
     {"escape", 0, OPT_CUSTOM, LOAD_OPT(fo.escape), "C",
      "escape character inside quotes (default: a doubled quote)", 0, 0, 0, NULL, parse_char},
-    {"null", 0, OPT_TEXT, LOAD_OPT(fo.null_marker), "S",
-     "unquoted field that means null (default: an empty field)", 0, 0, 0, NULL, NULL},
+    {"null", 0, OPT_CUSTOM, LOAD_OPT(fo.null_marker), "S",
+     "unquoted field that means null (default: an empty field)", 0, 0, 0, NULL, parse_text},
     {"no-header", 0, OPT_FLAG, LOAD_OPT(no_header), NULL, "the first line is data; give --columns",
      0, 0, 0, NULL, NULL},
     {"columns", 0, OPT_TEXT, LOAD_OPT(columns), "A,B,C",
@@ -261,7 +269,7 @@ int cmd_load(int argc, char **argv)
     /* An unfinished stdin run can never be resumed: a new one gives it up
      * rather than asking for --resume. */
     if (!strcmp(pos[0], "-"))
-        o.restart = 1;
+        o.restart = o.no_resume = 1;
     {
         char key[8192], name[600];
         snprintf(key, sizeof key, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
@@ -271,6 +279,10 @@ int cmd_load(int argc, char **argv)
         if (rc || done)
             goto out;
         rc = CLI_EXIT_FAILED;
+    }
+    if (cli_interrupted_before_writing()) {
+        rc = CLI_EXIT_INTERRUPTED;
+        goto out;
     }
     s = target_connect(&t, &o);
     if (!s)

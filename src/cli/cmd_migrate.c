@@ -147,6 +147,10 @@ int cmd_migrate(int argc, char **argv)
     int nlt = 0;
     if (!s || !lt || !totals)
         goto out;
+    if (cli_interrupted_before_writing()) {
+        rc = CLI_EXIT_INTERRUPTED;
+        goto out;
+    }
     {
         cs_buf notes;
         cs_buf_init(&notes, 64 * 1024);

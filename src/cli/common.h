@@ -36,6 +36,7 @@ typedef struct run_options {
     const char *password_file;
     int resume;
     int restart;
+    int no_resume;              /* the input cannot be resumed (stdin) */
     int quiet;
     int progress_tty;           /* -1 detect */
     double progress_interval;

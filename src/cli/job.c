@@ -3,11 +3,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,14 @@ static void on_signal(int sig)
         (void)w;
         _exit(CLI_EXIT_INTERRUPTED);
     }
+}
+
+int cli_interrupted_before_writing(void)
+{
+    if (!atomic_load(&cli_interrupt))
+        return 0;
+    fprintf(stderr, "cqlshift: interrupted before anything was written to Cassandra\n");
+    return 1;
 }
 
 void cli_signals_install(void)
@@ -153,6 +163,42 @@ static void make_id(job *j, const char *command, const char *name)
              md[3]);
 }
 
+/* Whether another process holds the lock file at path (a brief LOCK_SH
+ * probe; the owner retries its LOCK_EX past it). */
+static int lock_held(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+/* Hold <dir>/run.lock for the life of the job (released by job_close or
+ * the process's end): from the moment a run picks its folder, before its
+ * state exists, no second run of the job can start. 0 or -1. */
+static int lock_dir(job *j)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/run.lock", j->dir);
+    j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (j->lock_fd < 0) {
+        cli_error("cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (int i = 0;; i++) {
+        if (flock(j->lock_fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK || i == 50) {
+            cli_error("a run of this job is going on now in %s; wait for it to end", j->dir);
+            return -1;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 typedef struct run_dir {
     char name[256];
     state_info info;
@@ -185,12 +231,20 @@ static int list_runs(const job *j, int all, run_dir **out, int *n)
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s/state.db", j->root, e->d_name);
         struct stat sb;
-        if (stat(path, &sb) != 0)
-            continue; /* a run that never got to write its state: nothing to resume */
         state_info info;
         state_error se;
-        if (state_peek(path, &info, &se) != 0 || (!all && strcmp(info.job_key, j->key)))
+        if (stat(path, &sb) != 0) {
+            /* No state yet: a run that is starting (it holds run.lock, and
+             * counts as running) or one that never got that far. */
+            snprintf(path, sizeof path, "%s/%s/run.lock", j->root, e->d_name);
+            if (all || !lock_held(path))
+                continue;
+            memset(&info, 0, sizeof info);
+            info.running = 1;
+            snprintf(info.job_key, sizeof info.job_key, "%s", j->key);
+        } else if (state_peek(path, &info, &se) != 0 || (!all && strcmp(info.job_key, j->key))) {
             continue;
+        }
         if (*n == cap) {
             cap = cap ? 2 * cap : 8;
             run_dir *nr = realloc(*out, (size_t)cap * sizeof **out);
@@ -247,6 +301,7 @@ int job_prepare(job *j, const char *root, const char *command, const char *name,
                 const char *key, int resume, int restart)
 {
     memset(j, 0, sizeof *j);
+    j->lock_fd = -1;
     snprintf(j->key, sizeof j->key, "%s", key);
     snprintf(j->root, sizeof j->root, "%s", root && *root ? root : "cqlshift-runs");
     make_id(j, command, name);
@@ -259,24 +314,27 @@ int job_prepare(job *j, const char *root, const char *command, const char *name,
     int n;
     if (list_runs(j, 0, &runs, &n))
         return CLI_EXIT_FAILED;
-    int last_open = -1, any_finished = 0;
+    int last_open = -1, last_finished = -1, any_running = -1;
     for (int i = 0; i < n; i++) {
         if (!runs[i].info.finished && !runs[i].info.abandoned)
             last_open = i;
-        any_finished |= runs[i].info.finished;
+        if (runs[i].info.finished)
+            last_finished = i;
+        if (runs[i].info.running)
+            any_running = i;
     }
     int rc = 0;
-    if (last_open >= 0 && runs[last_open].info.running) {
+    if (any_running >= 0) {
         cli_error("a run of this job is going on now in %s/%s; wait for it to end", j->root,
-                  runs[last_open].name);
+                  runs[any_running].name);
         rc = CLI_EXIT_USAGE;
     } else if (resume) {
         if (last_open >= 0) {
             set_dir(j, runs[last_open].name);
             j->resume = 1;
-        } else if (any_finished) {
+        } else if (last_finished >= 0) {
             j->finished_already = 1;
-            set_dir(j, runs[n - 1].name);
+            set_dir(j, runs[last_finished].name);
         } else {
             cli_error("nothing to resume: no unfinished run of this job in %s; run the command "
                       "without --resume to start it",
@@ -328,6 +386,8 @@ int job_prepare(job *j, const char *root, const char *command, const char *name,
         }
     }
     free(runs);
+    if (rc == 0 && !j->finished_already && lock_dir(j))
+        rc = CLI_EXIT_USAGE;
     if (rc == 0 && !j->finished_already) {
         char lp[PATH_MAX + 16];
         snprintf(lp, sizeof lp, "%s/run.log", j->dir);
@@ -357,6 +417,10 @@ void job_log(job *j, const char *fmt, ...)
 
 void job_close(job *j)
 {
+    if (j && j->lock_fd > 0) {
+        close(j->lock_fd);
+        j->lock_fd = -1;
+    }
     if (j && j->log) {
         if (cli_log_file == j->log)
             cli_log_file = NULL;

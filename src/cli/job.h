@@ -25,6 +25,10 @@ extern atomic_int cli_interrupt;
  * kill the process) and catch SIGINT/SIGTERM as above. */
 void cli_signals_install(void);
 
+/* 1 (after saying so) when an interrupt came before anything was written:
+ * the command returns exit code 5 then instead of going on. */
+int cli_interrupted_before_writing(void);
+
 /* The command line as the user typed it (set by main; arguments with
  * spaces or quotes are quoted), for the state and the log. */
 extern char cli_command_line[4096];
@@ -39,6 +43,7 @@ typedef struct job {
     int resume;                 /* 1: dir is an unfinished earlier run */
     int finished_already;       /* --resume found only finished runs */
     FILE *log;                  /* dir/run.log, or NULL */
+    int lock_fd;                /* holds dir/run.lock while the run goes on, or -1 */
 } job;
 
 /* Choose the run folder for key (name: a readable part of the id, like

@@ -29,10 +29,21 @@ int cli_number(const char *name, const char *value, double min, double max, int 
     fmt_num(lo, sizeof lo, min);
     fmt_num(hi, sizeof hi, max);
     const char *what = integer ? "a whole number" : "a number";
+    /* Plain decimal only: [-]digits[.digits][k|M]; no blanks, '+', hex,
+     * exponents or words, which strtod would take. */
+    const char *c = value ? value : "";
+    int digits = 0;
+    c += *c == '-';
+    for (; *c >= '0' && *c <= '9'; c++)
+        digits++;
+    if (*c == '.')
+        for (c++; *c >= '0' && *c <= '9'; c++)
+            digits++;
+    c += suffix && (*c == 'k' || *c == 'K' || *c == 'M');
     errno = 0;
     char *end = NULL;
-    double v = value && *value ? strtod(value, &end) : 0;
-    int ok = value && *value && end != value && errno == 0 && isfinite(v);
+    double v = digits && !*c ? strtod(value, &end) : 0;
+    int ok = digits && !*c && end != value && errno == 0 && isfinite(v);
     if (ok && suffix && (*end == 'k' || *end == 'K')) {
         v *= 1e3;
         end++;

@@ -143,31 +143,39 @@ static int check_job(state *st, source *src, const load_table *tables, int ntabl
         cli_error("out of memory");
         rc = CLI_EXIT_FAILED;
     } else if (!j->resume) {
-        if (state_meta_set(st, "command", cli_command_line, &ste) ||
+        /* together: a resume checks all three or none is there */
+        if (state_transaction(st, 0, &ste) || state_meta_set(st, "command", cli_command_line, &ste) ||
             state_meta_set(st, "fingerprint", fp, &ste) ||
-            state_meta_set(st, "mapping", map, &ste)) {
+            state_meta_set(st, "mapping", map, &ste) || state_transaction(st, 1, &ste)) {
             cli_error("%s", ste.msg);
+            state_transaction(st, -1, NULL);
             rc = CLI_EXIT_FAILED;
         }
     } else {
-        static char was[1 << 16], cmd[4096];
-        state_meta_get(st, "command", cmd, sizeof cmd, NULL);
-        int has = state_meta_get(st, "fingerprint", was, sizeof was, &ste);
-        char *change = has == 1 ? input_change(was, fp) : NULL;
-        if (change) {
+        char *cmd = state_meta_dup(st, "command", &ste);
+        char *was = state_meta_dup(st, "fingerprint", &ste);
+        char *was_map = state_meta_dup(st, "mapping", &ste);
+        char *change = was ? input_change(was, fp) : NULL;
+        if (ste.code) {
+            cli_error("%s", ste.msg);
+            rc = CLI_EXIT_FAILED;
+        } else if (change) {
             cli_error("cannot resume: %s since the job started (the rows copied so far came "
                       "from the earlier content). The job was started with: %s. Start it over "
                       "with --restart",
-                      change, cmd);
+                      change, cmd ? cmd : "?");
             rc = CLI_EXIT_USAGE;
-            free(change);
-        } else if (state_meta_get(st, "mapping", was, sizeof was, &ste) == 1 && strcmp(was, map)) {
+        } else if (was_map && strcmp(was_map, map)) {
             cli_error("cannot resume: the target tables differ from those the job started with "
                       "(then: %s; now: %s). The job was started with: %s. Start it over with "
                       "--restart",
-                      was, map, cmd);
+                      was_map, map, cmd ? cmd : "?");
             rc = CLI_EXIT_USAGE;
         }
+        free(change);
+        free(cmd);
+        free(was);
+        free(was_map);
     }
     free(fp);
     free(map);
@@ -196,10 +204,12 @@ static void note_source_changes(source *src, const load_table *tables, int ntabl
             continue;
         if (all > in_ranges)
             cli_note(quiet,
-                     "%s: %" PRId64 " row%s added to the source after this job was planned "
-                     "(outside its ranges) %s not copied; copy them with a new job or sync",
+                     "%s: %" PRId64 " row%s added to the source after this job was planned; "
+                     "%s outside the job's ranges and %s not copied (a new job copies %s)",
                      tables[t].name, all - in_ranges, all - in_ranges == 1 ? " was" : "s were",
-                     all - in_ranges == 1 ? "is" : "are");
+                     all - in_ranges == 1 ? "it is" : "they are",
+                     all - in_ranges == 1 ? "was" : "were",
+                     all - in_ranges == 1 ? "it" : "them");
         if (in_ranges != expected[t])
             cli_note(quiet,
                      "%s: the job's ranges held %" PRId64 " rows when planned and hold %" PRId64
@@ -300,18 +310,26 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
         fprintf(stderr, "cqlshift: %lld rows rejected this run; see %s/rejects-*.jsonl\n",
                 (long long)nrej, j->dir);
     if (lrc && le.code == 5) {
-        fprintf(stderr, "cqlshift: interrupted: run the same command with --resume\n");
+        fprintf(stderr, o->no_resume ? "cqlshift: interrupted (standard input cannot be resumed: "
+                                       "run the load again, it starts over)\n"
+                                     : "cqlshift: interrupted: run the same command with "
+                                       "--resume\n");
         rc = CLI_EXIT_INTERRUPTED;
     } else if (lrc) {
         cli_error("%s", le.msg);
         rc = CLI_EXIT_FAILED;
     } else {
-        state_error se2;
-        if (state_set_finished(st, &se2))
-            cli_error("%s", se2.msg);
         rc = reconciled != 0 || report_failed ? CLI_EXIT_FAILED
              : job_rejected > 0              ? CLI_EXIT_REJECTED
                                              : CLI_EXIT_OK;
+        /* Only a job that ended well is finished: after a MISMATCH or a lost
+         * report, --resume runs the check (and the report) again rather
+         * than saying "already finished". */
+        state_error se2;
+        if (rc != CLI_EXIT_FAILED && state_set_finished(st, &se2)) {
+            cli_error("%s", se2.msg);
+            rc = CLI_EXIT_FAILED;
+        }
         if (rc == CLI_EXIT_REJECTED)
             fprintf(stderr, "cqlshift: finished with %lld of %lld rows rejected (exit code 4)\n",
                     (long long)job_rejected, (long long)job_read);

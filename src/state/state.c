@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bump when the tables change shape; an older or newer file is refused
@@ -279,6 +280,20 @@ static int check_identity(state *st, const char *job_key, int resume, state_erro
  * database itself would drop SQLite's own POSIX locks on it. The lock file
  * is left in place: unlinking it would let a third run lock a new inode
  * while a second still holds the old one. */
+/* LOCK_EX, retried for up to 0.5 s: another process looking at the store
+ * (state_peek's LOCK_SH) holds its lock only for an instant. */
+static int lock_retrying(int fd)
+{
+    for (int i = 0;; i++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK || i == 50)
+            return -1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int take_run_lock(state *st, state_error *err)
 {
     size_t n = strlen(st->path) + sizeof ".lock";
@@ -291,7 +306,7 @@ static int take_run_lock(state *st, state_error *err)
     if (st->lock_fd < 0)
         ret = fail(err, 1, "state file %s: cannot create the lock file %s: %s", st->path,
                    lock_path, strerror(errno));
-    else if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    else if (lock_retrying(st->lock_fd) != 0)
         ret = errno == EWOULDBLOCK
                   ? fail(err, 1,
                          "state file %s is in use by another cqlshift run (lock %s); wait for "
@@ -470,6 +485,37 @@ int state_meta_get(state *st, const char *key, char *out, size_t outsz, state_er
     int found = meta_get(st->db, st->path, key, out, outsz, err);
     pthread_mutex_unlock(&st->mu);
     return found;
+}
+
+char *state_meta_dup(state *st, const char *key, state_error *err)
+{
+    ok(err);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) !=
+        SQLITE_OK) {
+        fail_db(err, st->path, st->db, "reading meta");
+    } else {
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *v = sqlite3_column_text(s, 0);
+            int n = sqlite3_column_bytes(s, 0);
+            out = malloc((size_t)n + 1);
+            if (out) {
+                memcpy(out, v ? (const char *)v : "", (size_t)n);
+                out[n] = '\0';
+            } else {
+                fail(err, 1, "state file %s: out of memory", st->path);
+            }
+        } else if (rc != SQLITE_DONE) {
+            fail_db(err, st->path, st->db, "reading meta");
+        }
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return out;
 }
 
 int state_meta_set(state *st, const char *key, const char *value, state_error *err)

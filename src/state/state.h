@@ -54,6 +54,9 @@ int state_is_finished(state *st);
  * "write_timestamp_us" belong to the store itself. */
 int state_meta_get(state *st, const char *key, char *out, size_t outsz, state_error *err);
 int state_meta_set(state *st, const char *key, const char *value, state_error *err);
+/* The same, whatever its length: a malloc'd copy, or NULL (absent, or an
+ * error with err->code set). */
+char *state_meta_dup(state *st, const char *key, state_error *err);
 /* commit = 0: BEGIN (one writer transaction, e.g. the whole plan); 1:
  * COMMIT; -1: ROLLBACK. Not while loader threads checkpoint. */
 int state_transaction(state *st, int commit, state_error *err);
@@ -88,7 +91,7 @@ typedef struct state_info {
     int finished;
     int abandoned;          /* meta "abandoned" = 1: given up by --restart */
     int running;
-    char job_key[2048];
+    char job_key[4096];     /* as long as the key a job has (job.h) */
     char command[4096];     /* meta "command": the command line that started it */
 } state_info;
 

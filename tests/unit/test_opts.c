@@ -93,7 +93,16 @@ static void test_numbers(void **st)
     assert_int_equal(cli_number("n", "", 0, 1e9, 0, 1, &d), -1);
     assert_int_equal(cli_number("n", "nan", 0, 1e9, 0, 1, &d), -1);
     assert_int_equal(cli_number("n", "1e400", 0, 1e9, 0, 1, &d), -1);
-    assert_int_equal(cli_number("n", " 5", 0, 1e9, 0, 1, &d), 0); /* strtod skips blanks */
+    /* what strtod would take but a count is not */
+    assert_int_equal(cli_number("n", " 5", 0, 1e9, 0, 1, &d), -1);
+    assert_int_equal(cli_number("n", "+5", 0, 1e9, 0, 1, &d), -1);
+    assert_int_equal(cli_number("n", "0x10", 0, 1e9, 0, 1, &d), -1);
+    assert_int_equal(cli_number("n", "1e3", 0, 1e9, 0, 1, &d), -1);
+    assert_int_equal(cli_number("n", "inf", 0, 1e9, 0, 1, &d), -1);
+    assert_int_equal(cli_number("n", "-", -5, 1e9, 0, 1, &d), -1);
+    assert_int_equal(cli_number("n", ".5", 0, 1e9, 0, 1, &d), 0);
+    assert_int_equal(cli_number("n", "-2", -5, 1e9, 1, 0, &d), 0);
+    assert_true(d == -2);
 }
 
 int main(void)
