@@ -130,6 +130,49 @@ def test_rows_added_to_the_source_between_runs(build_dir, tmp_path, main_hosts, 
     assert table_rows(py_session, ks) == expected(range(1, ROWS + 1))
 
 
+def test_rows_deleted_while_stopped_is_a_mismatch_every_time(build_dir, tmp_path, main_hosts,
+                                                           py_session, fresh_keyspace):
+    """Rows deleted from the job's ranges between runs: the resumed run
+    reads fewer rows than the source held when the job was planned, which
+    is a MISMATCH (exit 1), never "ok"; the job is not marked finished, so a
+    second --resume says the same instead of "already finished"."""
+    ks = fresh_keyspace
+    db, out, base = sqlite_job(build_dir, tmp_path, main_hosts, py_session, ks)
+    start_and_stop(base + ["--quiet", "--rate-limit", "20000"], out, 20_000)
+    con = sqlite3.connect(db)
+    con.execute(f"DELETE FROM t WHERE id > {ROWS - 100}")  # the last range: not read yet
+    con.commit()
+    con.close()
+    for _ in range(2):
+        p = cqlshift(build_dir, *base[1:], "--resume", "--report", tmp_path / "r.json")
+        assert p.returncode == 1, p.stderr
+        assert f"MISMATCH: table t: read {ROWS - 100} rows, but the source held {ROWS}" \
+            in p.stderr, p.stderr
+        t = json.loads((tmp_path / "r.json").read_text())["tables"][0]
+        assert t["source_rows"] == ROWS and t["read"] == ROWS - 100 and not t["ok"], t
+
+
+def test_a_second_run_of_a_running_job_is_refused(build_dir, tmp_path, main_hosts, py_session,
+                                                  fresh_keyspace):
+    """While a run of a job goes on, the same command (with --resume or
+    --restart too) is refused; the first run is not disturbed."""
+    ks = fresh_keyspace
+    _, out, base = csv_job(build_dir, tmp_path, main_hosts, py_session, ks)
+    proc = subprocess.Popen([str(a) for a in base + ["--rate-limit", "10000", "--quiet"]],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while settled_rows(state_file(out)) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for extra in ([], ["--resume"], ["--restart"]):
+        p = cqlshift(build_dir, *base[1:], *extra)
+        assert p.returncode == 2 and "is going on now" in p.stderr, (extra, p.stderr)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 5, err
+    assert len(run_folders(out)) == 1
+
+
 def make_csv(path, first, last):
     with open(path, "a") as f:
         if first == 1:
