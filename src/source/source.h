@@ -154,9 +154,10 @@ typedef struct source_ops {
     int (*profile)(source *s, int t, const int *cols, int n, source_column_profile *out,
                    source_error *err);
     /* Optional (NULL: the source cannot count cheaply). The rows the
-     * source holds now in range r, or in the whole table t; -1 with err. */
+     * source holds now in range r, or beyond the end of `last`, the last
+     * range of its table (rows added after the split); -1 with err. */
     int64_t (*count_range)(source *s, const source_range *r, source_error *err);
-    int64_t (*count_table)(source *s, int t, source_error *err);
+    int64_t (*count_beyond)(source *s, const source_range *last, source_error *err);
     /* Optional: let the counts see changes made since the source was
      * opened (a database source's own read transaction). */
     int (*refresh)(source *s, source_error *err);

@@ -9,7 +9,7 @@
  * largest rowid when the table was split: the job copies the rows that
  * existed when it was planned (the ranges are kept in the state, so a resume
  * reads the same ones), and rows inserted later above that rowid are counted
- * as outside the job (count_table - count_range). A row's position and the
+ * as outside the job (count_beyond). A row's position and the
  * resume point are its rowid.
  * WITHOUT ROWID tables have no integer handle: they are one range read in
  * primary key order, the position is the row's ordinal (1-based) in that
@@ -775,9 +775,14 @@ static int64_t sqlite_count_range(source *base, const source_range *r, source_er
     return count_rows(s, r->table, 1, r->id == 0 ? INT64_MIN : r->lo + 1, r->hi, err);
 }
 
-static int64_t sqlite_count_table(source *base, int t, source_error *err)
+/* Rows above the last range's bound: an index seek on the rowid, so only
+ * the new rows are visited. A WITHOUT ROWID table's one range has no end. */
+static int64_t sqlite_count_beyond(source *base, const source_range *last, source_error *err)
 {
-    return count_rows((sqlite_source *)base, t, 0, 0, 0, err);
+    sqlite_source *s = (sqlite_source *)base;
+    if (last->hi == INT64_MAX)
+        return 0;
+    return count_rows(s, last->table, 1, last->hi + 1, INT64_MAX, err);
 }
 
 static int sqlite_refresh(source *base, source_error *err)
@@ -811,7 +816,7 @@ static const source_ops sqlite_ops = {
     .close = sqlite_close,
     .profile = sqlite_profile,
     .count_range = sqlite_count_range,
-    .count_table = sqlite_count_table,
+    .count_beyond = sqlite_count_beyond,
     .refresh = sqlite_refresh,
     .fingerprint = sqlite_fingerprint,
 };
