@@ -10,23 +10,15 @@
 #include <string.h>
 
 #include "load/loader.h"
+#include "util/buf.h"
 
-static void put_be64(uint8_t *p, int64_t v)
-{
-    uint64_t u = (uint64_t)v;
-    for (int i = 7; i >= 0; i--, u >>= 8)
-        p[i] = (uint8_t)u;
-}
+static void put_be64(uint8_t *p, int64_t v) { cs_put_be64(p, (uint64_t)v); }
 
 static int get_be64(const void *p, size_t n, int64_t *v)
 {
     if (n != 8 || !p)
         return -1;
-    const uint8_t *b = p;
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++)
-        u = u << 8 | b[i];
-    *v = (int64_t)u;
+    *v = (int64_t)cs_be64(p);
     return 0;
 }
 
