@@ -324,6 +324,13 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
             fprintf(stderr, "cqlshift: finished with %lld of %lld rows rejected (exit code 4)\n",
                     (long long)job_rejected, (long long)job_read);
     }
+    for (int i = 0; i < ntables; i++) {
+        const table_progress *tp = tables[i].progress;
+        job_log(j, "table %s: read %lld, written %lld, rejected %lld, source rows %lld",
+                tables[i].name, (long long)atomic_load(&tp->read),
+                (long long)atomic_load(&tp->written), (long long)atomic_load(&tp->rejected),
+                (long long)expected[i]);
+    }
     job_log(j, "end: exit %d; read %lld, rejected %lld", rc, (long long)job_read,
             (long long)job_rejected);
     if (!o->quiet)

@@ -9,6 +9,7 @@ the Python driver."""
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -275,6 +276,9 @@ def test_own_folders_exit_4_and_preflight(build_dir, tmp_path, main_hosts, py_se
         for rej in r.glob("rejects-*.jsonl"):
             by_table[rej.name] = [json.loads(x) for x in rej.read_text().splitlines()]
         assert (r / "report.json").exists() and (r / "run.log").exists()
+        log = (r / "run.log").read_text()
+        assert "start: cqlshift load" in log and "end: exit 4" in log, log
+        assert re.search(r"table [ab]: read 3, written 2, rejected 1", log), log
     assert [x["position"] for x in by_table["rejects-a.jsonl"]] == [3]
     assert [x["position"] for x in by_table["rejects-b.jsonl"]] == [4]
     assert {r.id: r.v for r in py_session.execute(f"SELECT id, v FROM {ks}.b")} == \
