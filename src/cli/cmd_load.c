@@ -183,7 +183,6 @@ static const char *const load_notes[] = {target_options_help, NULL};
 
 static const cli_spec load_spec = {
     .name = "load",
-    .summary = "load CSV or JSONL files into an existing Cassandra table",
     .usage = "FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE TABLE [OPTIONS]",
     .positionals = load_pos,
     .description =

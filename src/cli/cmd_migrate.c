@@ -62,7 +62,6 @@ static const char *const migrate_notes[] = {target_options_help, NULL};
 
 static const cli_spec migrate_spec = {
     .name = "migrate",
-    .summary = "copy a whole SQLite database into Cassandra (schema and rows)",
     .usage = "SOURCE cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE [OPTIONS]",
     .positionals = migrate_pos,
     .description =

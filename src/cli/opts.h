@@ -42,7 +42,6 @@ typedef struct cli_opt_group {
  * parser checks. */
 typedef struct cli_spec {
     const char *name;               /* "load" */
-    const char *summary;            /* one line for the command list */
     const char *usage;              /* "FILE|DIR|- TARGET TABLE [OPTIONS]" */
     const char *const *positionals; /* their names ("FILE", "TARGET", "TABLE"), NULL-ended */
     const char *description;        /* paragraphs */

@@ -64,64 +64,57 @@ static char *mapping_text(const load_table *tables, int ntables)
     return out;
 }
 
+/* The entry of a fingerprint array with this "path", or NULL. */
+static json_t *find_path(json_t *arr, const char *path)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x) {
+        const char *p = json_string_value(json_object_get(x, "path"));
+        if (path && p && !strcmp(path, p))
+            return x;
+    }
+    return NULL;
+}
+
 /* One sentence on how the input changed since the job was planned, or
  * NULL if it did not (was and now are JSON arrays from the source's
  * fingerprint op). */
 static char *input_change(const char *was, const char *now)
 {
     json_t *a = json_loads(was, 0, NULL), *b = json_loads(now, 0, NULL);
-    char *msg = NULL;
-    char buf[2048];
-    buf[0] = '\0';
+    char buf[2048] = "";
+    size_t i;
+    json_t *x;
     if (!json_is_array(a) || !json_is_array(b)) {
         if (strcmp(was, now))
             snprintf(buf, sizeof buf, "the input is not the one the job started with");
     } else {
-        size_t i;
-        json_t *x;
         json_array_foreach(a, i, x) {
             const char *path = json_string_value(json_object_get(x, "path"));
-            json_t *y = NULL, *z;
-            size_t k;
-            json_array_foreach(b, k, z) if (path && !strcmp(path, json_string_value(json_object_get(z, "path")) ?: "")) y = z;
-            if (!y) {
-                snprintf(buf, sizeof buf, "%s is gone", path ? path : "an input");
-                break;
-            }
+            json_t *y = find_path(b, path);
             json_int_t s0 = json_integer_value(json_object_get(x, "size"));
-            json_int_t s1 = json_integer_value(json_object_get(y, "size"));
             json_int_t m0 = json_integer_value(json_object_get(x, "mtime_ns"));
-            json_int_t m1 = json_integer_value(json_object_get(y, "mtime_ns"));
-            if (s0 != s1) {
+            if (!y)
+                snprintf(buf, sizeof buf, "%s is gone", path ? path : "an input");
+            else if (s0 != json_integer_value(json_object_get(y, "size")))
                 snprintf(buf, sizeof buf, "%s changed size from %lld to %lld bytes", path,
-                         (long long)s0, (long long)s1);
-                break;
-            }
-            if (m0 != m1) {
+                         (long long)s0, (long long)json_integer_value(json_object_get(y, "size")));
+            else if (m0 != json_integer_value(json_object_get(y, "mtime_ns")))
                 snprintf(buf, sizeof buf, "%s was modified (same size, new modification time)",
                          path);
+            if (buf[0])
                 break;
-            }
         }
-        if (!buf[0] && json_array_size(b) != json_array_size(a)) {
-            json_array_foreach(b, i, x) {
-                const char *path = json_string_value(json_object_get(x, "path"));
-                int found = 0;
-                size_t k;
-                json_t *z;
-                json_array_foreach(a, k, z) found |= path && !strcmp(path, json_string_value(json_object_get(z, "path")) ?: "");
-                if (!found) {
-                    snprintf(buf, sizeof buf, "%s was added", path ? path : "an input");
-                    break;
-                }
-            }
+        json_array_foreach(b, i, x) {
+            const char *path = json_string_value(json_object_get(x, "path"));
+            if (!buf[0] && !find_path(a, path))
+                snprintf(buf, sizeof buf, "%s was added", path ? path : "an input");
         }
     }
-    if (buf[0])
-        msg = strdup(buf);
     json_decref(a);
     json_decref(b);
-    return msg;
+    return buf[0] ? strdup(buf) : NULL;
 }
 
 /* On a fresh run: record the command, the input's fingerprint and the
