@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/buf.h"
+
 int source_fail(source_error *err, source_errc code, const char *fmt, ...)
 {
     if (err) {
@@ -20,12 +22,67 @@ int source_fail(source_error *err, source_errc code, const char *fmt, ...)
     return -1;
 }
 
+int src_pos_set(src_pos *d, const void *p, size_t n)
+{
+    if (n > d->cap) {
+        size_t cap = d->cap ? d->cap : 16;
+        while (cap < n)
+            cap *= 2;
+        uint8_t *np = realloc(d->p, cap);
+        if (!np)
+            return -1;
+        d->p = np;
+        d->cap = cap;
+    }
+    if (n)
+        memcpy(d->p, p, n);
+    d->n = n;
+    return 0;
+}
+
+int src_pos_set_i64(src_pos *d, int64_t v)
+{
+    uint8_t b[8];
+    cs_put_be64(b, (uint64_t)v);
+    return src_pos_set(d, b, 8);
+}
+
+int src_pos_get_i64(const src_pos *d, int64_t dflt, int64_t *v)
+{
+    if (d->n == 0) {
+        *v = dflt;
+        return 0;
+    }
+    if (d->n != 8)
+        return -1;
+    *v = (int64_t)cs_be64(d->p);
+    return 0;
+}
+
+void src_pos_clear(src_pos *d) { d->n = 0; }
+
+void src_pos_free(src_pos *d)
+{
+    free(d->p);
+    memset(d, 0, sizeof *d);
+}
+
+void source_ranges_free(source_range *r, int n)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < n; i++) {
+        src_pos_free(&r[i].lo);
+        src_pos_free(&r[i].hi);
+    }
+    free(r);
+}
+
 void row_batch_init(row_batch *b, int cap)
 {
     memset(b, 0, sizeof *b);
     arena_init(&b->mem, 256 * 1024);
     b->cap = cap;
-    b->resume_after = INT64_MIN;
 }
 
 void row_batch_clear(row_batch *b)
@@ -44,6 +101,7 @@ void row_batch_release(row_batch *b)
     free(b->json_refs);
     b->json_refs = NULL;
     b->json_cap = 0;
+    src_pos_free(&b->resume);
     arena_release(&b->mem);
 }
 
@@ -91,11 +149,17 @@ void source_schema_free(source_schema *s)
     for (int t = 0; t < s->ntables; t++) {
         source_table *tb = &s->tables[t];
         for (int c = 0; c < tb->ncols; c++) {
-            free(tb->cols[c].name);
-            free(tb->cols[c].decl_type);
+            source_column *col = &tb->cols[c];
+            free(col->name);
+            free(col->decl_type);
+            for (int l = 0; l < col->nlabels; l++)
+                free(col->labels[l]);
+            free(col->labels);
+            free(col->note);
         }
         free(tb->cols);
         free(tb->name);
+        free(tb->schema);
     }
     free(s->tables);
     s->tables = NULL;
@@ -131,9 +195,60 @@ static int is_sqlite_file(const char *path)
     return n == sizeof head && !memcmp(head, "SQLite format 3", 16);
 }
 
+int source_uri_is_db(const char *uri)
+{
+    return !strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11) ||
+           !strncmp(uri, "mysql://", 8) || !strncmp(uri, "mariadb://", 10);
+}
+
+void source_uri_redact(const char *uri, char *out, size_t n)
+{
+    if (!n)
+        return;
+    snprintf(out, n, "%s", uri);
+    /* scheme://user:password@host...: the password is between the first
+     * ':' after "//" and the last '@' before the path */
+    const char *auth = strstr(uri, "://");
+    if (!auth)
+        return;
+    auth += 3;
+    size_t hostpart = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth + hostpart; p++)
+        if (*p == '@')
+            at = p;
+    if (at) {
+        const char *colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon)
+            snprintf(out, n, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
+    }
+    /* a password among the query parameters (password=...) */
+    char *q = strstr(out, "password=");
+    if (q && (q == out || q[-1] == '?' || q[-1] == '&')) {
+        char *end = q + 9 + strcspn(q + 9, "&#");
+        size_t tail = strlen(end);
+        if ((size_t)(q + 9 - out) + 3 + tail < n) {
+            memmove(q + 12, end, tail + 1);
+            memcpy(q + 9, "***", 3);
+        }
+    }
+}
+
+source *source_open_db(const char *uri, const char *scope, source_error *err)
+{
+    if (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11))
+        return source_pg_open(uri, scope, err);
+    if (!strncmp(uri, "mysql://", 8) || !strncmp(uri, "mariadb://", 10))
+        return source_mysql_open(uri, scope, err);
+    source_fail(err, SRC_E_USAGE, "not a database URI: %s", uri);
+    return NULL;
+}
+
 source *source_open(const char *uri, const char *table_name, const file_options *opts,
                     source_error *err)
 {
+    if (source_uri_is_db(uri))
+        return source_open_db(uri, NULL, err);
     if (!strncmp(uri, "sqlite:", 7))
         return source_sqlite_open(uri + 7 + (!strncmp(uri + 7, "//", 2) ? 2 : 0), err);
     if (!strncmp(uri, "csv:", 4))
@@ -142,8 +257,8 @@ source *source_open(const char *uri, const char *table_name, const file_options 
         return source_files_open("jsonl", uri + 6, table_name, opts, err);
     if (strstr(uri, "://")) {
         source_fail(err, SRC_E_USAGE,
-                    "unsupported source '%s': this build reads sqlite:FILE, csv:PATH and "
-                    "jsonl:PATH",
+                    "unsupported source '%s': cqlshift reads postgresql://, mysql://, "
+                    "mariadb://, sqlite:FILE, csv:PATH and jsonl:PATH",
                     uri);
         return NULL;
     }

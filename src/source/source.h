@@ -1,5 +1,5 @@
 /* Source connectors: one interface (a table of function pointers) for
- * SQLite, CSV and JSONL files now, PostgreSQL and MySQL later.
+ * SQLite, CSV and JSONL files, PostgreSQL and MySQL/MariaDB.
  *
  * A source describes its tables, splits each table into ranges that can be
  * read independently (in parallel, and resumed), and reads a range as row
@@ -7,10 +7,18 @@
  * valid until the next read into the same batch.
  *
  * Positions: every row has a position in its source (a SQLite rowid, a CSV
- * or JSONL line number) for error messages and reject files, and every batch
- * ends at a resume point: an opaque int64 (last rowid, byte offset after the
- * batch's last row) from which open_range can continue after a crash,
- * reading only rows after that point.
+ * or JSONL line number, a row ordinal within its range) for error messages
+ * and reject files, and every batch ends at a resume point: opaque bytes
+ * (a src_pos: the last rowid, the byte offset after the batch's last row,
+ * the encoded primary key of the last row) from which open_range can
+ * continue after a crash, reading only rows after that point. Range bounds
+ * are opaque bytes too, so a composite key fits.
+ *
+ * Database sources (PostgreSQL, MySQL) read every range from one
+ * consistent snapshot: snapshot_begin takes it in a coordinator and
+ * attaches as many reader connections as there will be workers; split and
+ * count then see that snapshot, and open_range hands a free reader to the
+ * calling thread.
  */
 #ifndef CQLSHIFT_SOURCE_SOURCE_H
 #define CQLSHIFT_SOURCE_SOURCE_H
@@ -40,22 +48,78 @@ typedef struct source_error {
 int source_fail(source_error *err, source_errc code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* One value as the source gave it. The text of SV_TEXT and bytes of SV_BLOB
- * are not NUL-terminated (n gives the length). */
-typedef enum src_kind { SV_NULL, SV_INT, SV_DOUBLE, SV_TEXT, SV_BLOB, SV_JSON } src_kind;
+/* An opaque position: a range bound or a resume point, in bytes the
+ * connector defines (n == 0: none, i.e. unbounded or "from the start").
+ * The bytes are heap-owned and grow as needed (src_pos_set). */
+typedef struct src_pos {
+    size_t n, cap;
+    uint8_t *p;
+} src_pos;
 
-typedef struct src_value {
+/* Copy n bytes into d (growing it); 0, or -1 out of memory. */
+int src_pos_set(src_pos *d, const void *p, size_t n);
+/* d = the 8-byte big-endian form of v (today's rowids and offsets). */
+int src_pos_set_i64(src_pos *d, int64_t v);
+/* The int64 in d, or dflt if d is empty; -1 (and *v untouched) if d holds
+ * something other than 8 bytes. */
+int src_pos_get_i64(const src_pos *d, int64_t dflt, int64_t *v);
+void src_pos_clear(src_pos *d);     /* n = 0, keeps the memory */
+void src_pos_free(src_pos *d);
+
+/* One value as the source gave it. The text of SV_TEXT and bytes of SV_BLOB
+ * are not NUL-terminated (n gives the length). Database sources give typed
+ * values, so nothing goes through text that was not text at the source:
+ *   SV_BOOL       u.i 0 or 1
+ *   SV_INT        u.i
+ *   SV_UINT       u.u (an unsigned 64-bit integer, may exceed INT64_MAX)
+ *   SV_DOUBLE     u.d (a float column's value too, widened exactly)
+ *   SV_DECIMAL    u.s: exact decimal text, [-]digits[.digits] (no exponent),
+ *                 or "NaN", "Infinity", "-Infinity"
+ *   SV_TIMESTAMP  u.i microseconds since 1970-01-01 00:00 UTC
+ *   SV_DATE       u.i days since 1970-01-01 (negative before)
+ *   SV_TIME       u.i nanoseconds since midnight (a MySQL TIME may be
+ *                 negative or beyond 24 h: the converter refuses those for
+ *                 a time column)
+ *   SV_DURATION   u.dur months, days, nanoseconds (PostgreSQL interval)
+ *   SV_UUID       u.s 16 bytes
+ *   SV_INET       u.s 4 or 16 bytes
+ *   SV_LIST       u.list elements (an array; an element may be a list: a
+ *                 multi-dimensional array), in the batch's arena
+ *   SV_TEXT       u.s UTF-8 text (JSON documents, enum labels, and values
+ *                 a connector gives in their source text form too)
+ *   SV_BLOB       u.s bytes
+ *   SV_JSON       u.j a parsed JSON value (JSONL files)
+ * A value the connector could decode but cannot represent (a PostgreSQL
+ * date of infinity for a date column, a MySQL zero date) is SV_BAD with
+ * u.s the reason: the row is rejected naming the column and the reason. */
+typedef enum src_kind {
+    SV_NULL, SV_INT, SV_DOUBLE, SV_TEXT, SV_BLOB, SV_JSON,
+    SV_BOOL, SV_UINT, SV_DECIMAL, SV_TIMESTAMP, SV_DATE, SV_TIME, SV_DURATION,
+    SV_UUID, SV_INET, SV_LIST, SV_BAD,
+} src_kind;
+
+typedef struct src_value src_value;
+struct src_value {
     src_kind kind;
     union {
         int64_t i;
+        uint64_t u;
         double d;
         struct {
             const char *p;
             size_t n;
-        } s;                /* SV_TEXT, SV_BLOB */
+        } s;                /* SV_TEXT, SV_BLOB, SV_DECIMAL, SV_UUID, SV_INET, SV_BAD */
         const json_t *j;    /* SV_JSON (a reference owned by the batch) */
+        struct {
+            int32_t months, days;
+            int64_t nanos;
+        } dur;              /* SV_DURATION */
+        struct {
+            const src_value *v;
+            int n;
+        } list;             /* SV_LIST */
     } u;
-} src_value;
+};
 
 /* A row that could not even be split into values (bad CSV quoting, invalid
  * JSON, wrong field count): it still counts as read and goes to the reject
@@ -74,7 +138,8 @@ typedef struct row_batch {
     src_row *rows;
     int n;
     int cap;
-    int64_t resume_after;   /* resume point after the last row of this batch */
+    src_pos resume;         /* resume point after the last row of this batch
+                             * (kept across clears; freed by release) */
     json_t **json_refs;     /* JSON values to decref when the batch is reused */
     int njson, json_cap;
 } row_batch;
@@ -89,16 +154,58 @@ src_row *row_batch_add(row_batch *b, int64_t pos, int nvals);
 /* Keep a JSON reference alive until the batch is cleared. */
 int row_batch_keep_json(row_batch *b, json_t *j);
 
-/* Source schema. */
+/* Source schema. A database column carries a neutral logical type that
+ * the model maps to CQL (model.h); SQLite and files leave it at
+ * SL_DECLARED and the model reads decl_type by SQLite's rules. */
+typedef enum src_ltype {
+    SL_DECLARED = 0,        /* no logical type: see decl_type */
+    SL_BOOL,
+    SL_INT8, SL_INT16, SL_INT32, SL_INT64,  /* signed, or unsigned that fits
+                                             * the next wider signed type */
+    SL_UINT64,              /* BIGINT UNSIGNED: may exceed INT64_MAX */
+    SL_DECIMAL,             /* precision/scale (precision 0: unconstrained) */
+    SL_FLOAT32, SL_FLOAT64,
+    SL_TEXT,                /* length: declared maximum in characters, 0 none */
+    SL_BYTES,
+    SL_UUID,
+    SL_DATE,
+    SL_TIME,                /* precision: fractional digits */
+    SL_TIMESTAMP,           /* precision: fractional digits; with_tz */
+    SL_INTERVAL,
+    SL_INET,                /* an address (PostgreSQL inet without a prefix) */
+    SL_JSON,
+    SL_ENUM,                /* labels */
+    SL_SET,                 /* MySQL SET: labels; values as a list of text */
+    SL_ARRAY,               /* elem (and elem's precision...), dims */
+    SL_TEXT_FORM,           /* no CQL counterpart: copied as the source's text
+                             * form of the value (decl_type says what it was) */
+    SL_UNSUPPORTED,         /* cannot be copied: the model refuses the column */
+} src_ltype;
+
 typedef struct source_column {
     char *name;
-    char *decl_type;        /* as declared ("NVARCHAR(40)", "INTEGER"), may be "" */
+    char *decl_type;        /* as declared ("NVARCHAR(40)", "numeric(10,2)"), may be "" */
     int notnull;
     int pk_pos;             /* 1-based position in the primary key, 0 if not in it */
+    src_ltype ltype;
+    src_ltype elem;         /* SL_ARRAY: the element's type */
+    int precision, scale;   /* SL_DECIMAL, SL_TIME, SL_TIMESTAMP (-1: unknown) */
+    int length;             /* SL_TEXT, SL_BYTES: declared maximum, 0 none */
+    int dims;               /* SL_ARRAY: dimensions (1 for int[], 2 for int[][]) */
+    int with_tz;            /* SL_TIMESTAMP, SL_TIME: with time zone */
+    int nlabels;            /* SL_ENUM, SL_SET */
+    char **labels;
+    char *note;             /* the connector's word on this column for the
+                             * model's notes ("generated column", "timestamp
+                             * with zero dates"), or NULL */
 } source_column;
 
 typedef struct source_table {
-    char *name;
+    char *name;             /* as the user names it in --tables: SQLite's
+                             * name; "schema.table" for databases, unless
+                             * the source has one schema (then "table") */
+    char *schema;           /* the database schema (PostgreSQL) or database
+                             * (MySQL) it lives in, or NULL */
     int ncols;
     source_column *cols;
     int npk;                /* columns in the primary key (0: none) */
@@ -114,13 +221,17 @@ typedef struct source_schema {
 void source_schema_free(source_schema *s);
 
 /* A piece of a table that one worker reads. lo/hi are connector-specific
- * (rowid bounds, file index); `label` names it in messages. */
+ * opaque bytes (rowid bounds, file index and size, encoded key values);
+ * `label` names it in messages. */
 typedef struct source_range {
     int table;              /* index into the schema */
     int id;                 /* 0..n-1 within the table, stable across runs */
-    int64_t lo, hi;
+    src_pos lo, hi;
     char label[256];
 } source_range;
+
+/* Free the bounds of n ranges and the array. */
+void source_ranges_free(source_range *r, int n);
 
 typedef struct source source;
 typedef struct source_reader source_reader;
@@ -136,11 +247,11 @@ typedef struct source_ops {
     /* Read the schema (once; the source keeps it; valid until close). */
     const source_schema *(*describe)(source *s, source_error *err);
     /* Split table t into at most max_ranges ranges (at least one). The
-     * caller frees *out with free(). */
+     * caller frees *out with source_ranges_free. */
     int (*split)(source *s, int t, int max_ranges, source_range **out, int *n, source_error *err);
     /* Open a range for reading, continuing after resume point `after`
-     * (INT64_MIN: from the start). */
-    source_reader *(*open_range)(source *s, const source_range *r, int64_t after,
+     * (empty: from the start). Thread-safe: workers call it concurrently. */
+    source_reader *(*open_range)(source *s, const source_range *r, const src_pos *after,
                                  source_error *err);
     /* Fill b (cleared first) with up to max_rows rows. Returns the number
      * of rows, 0 at the end of the range, -1 on an error that stops the
@@ -166,6 +277,22 @@ typedef struct source_ops {
      * means the resume points no longer fit), {"path"} for a database. NULL
      * with err on failure; the caller owns the reference. */
     json_t *(*fingerprint)(source *s, source_error *err);
+    /* Optional (databases): take one consistent snapshot and attach
+     * `readers` reader connections to it (one per worker), before split
+     * and count; every open_range then reads in that snapshot. */
+    int (*snapshot_begin)(source *s, int readers, source_error *err);
+    /* Optional: where the snapshot stands in the source's change stream,
+     * for change capture to start from: {"lsn": "0/16B3748"} (PostgreSQL),
+     * {"binlog_file": "...", "binlog_pos": N, "gtid_set": "..."} (MySQL).
+     * NULL if unknown; the caller owns the reference. */
+    json_t *(*snapshot_position)(source *s, source_error *err);
+    /* Optional: abort the queries in flight (from any thread, e.g. on a
+     * signal), so that blocked reads return -1 soon. */
+    void (*cancel)(source *s);
+    /* Optional: notes for the summary and report (sequence and
+     * AUTO_INCREMENT values, views skipped...), one per line, or NULL; the
+     * caller owns the reference (a JSON array of strings). */
+    json_t *(*notes)(source *s);
 } source_ops;
 
 struct source {
@@ -194,8 +321,25 @@ void file_options_init(file_options *o);
 source *source_open(const char *uri, const char *table_name, const file_options *opts,
                     source_error *err);
 
-/* Constructors used by source_open. */
+/* 1 if uri names a database server (postgresql://, postgres://, mysql://,
+ * mariadb://). */
+int source_uri_is_db(const char *uri);
+/* uri with any password replaced by "***" (for messages, logs, reports,
+ * job keys), NUL-terminated in out (truncated to n). */
+void source_uri_redact(const char *uri, char *out, size_t n);
+/* Open a database source with its scope: the schemas (PostgreSQL) or
+ * databases (MySQL) to read, comma-separated, or NULL for the default (all
+ * user schemas; the URI's database). */
+source *source_open_db(const char *uri, const char *scope, source_error *err);
+
+/* Constructors used by source_open. A database URI names the server and
+ * database in libpq's or MySQL's form; passwords come from the
+ * environment or option files, never from the URI in a log (the URI is
+ * redacted in every message). `schemas` (PostgreSQL) or `databases` (MySQL)
+ * is a comma-separated list or NULL for the default. */
 source *source_sqlite_open(const char *path, source_error *err);
+source *source_pg_open(const char *uri, const char *schemas, source_error *err);
+source *source_mysql_open(const char *uri, const char *databases, source_error *err);
 source *source_files_open(const char *kind, const char *path, const char *table_name,
                           const file_options *opts, source_error *err);
 
