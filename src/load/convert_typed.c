@@ -171,7 +171,7 @@ static json_t *value_json(const src_value *v, int depth)
     default: break;
     }
     cs_buf b;
-    cs_buf_init(&b, 0);
+    cs_buf_init(&b, SIZE_MAX);
     json_t *j = NULL;
     if (load_value_text(v, &b) == 0)
         j = json_stringn(b.len ? (const char *)b.data : "", b.len);
@@ -186,7 +186,7 @@ static int via_text(const cql_type *t, const src_value *v, cs_buf *out, cql_erro
 {
     char stack[128];
     cs_buf b;
-    cs_buf_init(&b, 0);
+    cs_buf_init(&b, SIZE_MAX);
     int rc;
     if (load_value_text(v, &b)) {
         rc = cql_fail(err, CQL_E_ENCODE, "the value has no text form for %s", cql_type_name(t->id));
@@ -210,18 +210,23 @@ static int put_list(const cql_type *t, const src_value *v, cs_buf *out, cql_erro
     const cql_type *et = t->nsub > 0 ? t->sub[0] : NULL;
     if (!et)
         return cql_fail(err, CQL_E_ENCODE, "%s without an element type", cql_type_name(t->id));
-    size_t mark;
-    if (cqlt_value_begin(out, &mark) || cs_buf_put_u32(out, (uint32_t)v->u.list.n))
+    size_t mark, start = out->len;
+    if (cqlt_value_begin(out, &mark) || cs_buf_put_u32(out, (uint32_t)v->u.list.n)) {
+        out->len = start;
         return cql_fail(err, CQL_E_NOMEM, "value buffer is full");
+    }
     for (int i = 0; i < v->u.list.n; i++) {
         const src_value *e = &v->u.list.v[i];
-        if (e->kind == SV_NULL)
+        if (e->kind == SV_NULL) {
+            out->len = start;
             return cql_fail(err, CQL_E_ENCODE, "element %d is NULL, which a Cassandra %s cannot "
                             "hold", i + 1, cql_type_name(t->id));
+        }
         if (load_convert_value(et, e, out, err)) {
             char m[sizeof err->msg];
             snprintf(m, sizeof m, "%s", err->msg);
-            return cql_fail(err, CQL_E_ENCODE, "element %d: %s", i + 1, m);
+            out->len = start;
+            return cql_fail(err, CQL_E_ENCODE, "element %d: %.400s", i + 1, m);
         }
     }
     if (t->id == CQL_T_SET) {  /* a set keeps each element once: duplicates would vanish */
@@ -229,7 +234,7 @@ static int put_list(const cql_type *t, const src_value *v, cs_buf *out, cql_erro
             for (int k = 0; k < i; k++) {
                 const src_value *a = &v->u.list.v[i], *b = &v->u.list.v[k];
                 if (a->kind == SV_TEXT && b->kind == SV_TEXT && a->u.s.n == b->u.s.n &&
-                    !memcmp(a->u.s.p, b->u.s.p, a->u.s.n))
+                    !memcmp(a->u.s.p, b->u.s.p, a->u.s.n) && ((out->len = start), 1))
                     return cql_fail(err, CQL_E_ENCODE, "element '%.*s' appears twice, and a set "
                                     "keeps it once", (int)(a->u.s.n > 40 ? 40 : a->u.s.n), a->u.s.p);
             }

@@ -237,7 +237,7 @@ static char *row_values_json(const src_row *r)
         if (!j && (v->kind == SV_TEXT || v->kind == SV_BLOB)) {
             /* blob, or text that is not UTF-8: hex ("0x" for an empty blob) */
             cs_buf hb;
-            cs_buf_init(&hb, 0);
+            cs_buf_init(&hb, SIZE_MAX);
             src_value bv = {.kind = SV_BLOB, .u.s = v->u.s};
             if (load_value_text(&bv, &hb) == 0)
                 j = json_stringn((const char *)hb.data, hb.len);

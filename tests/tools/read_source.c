@@ -133,7 +133,7 @@ static void put_value(FILE *o, const src_value *v)
             [SV_DURATION] = "duration", [SV_UUID] = "uuid", [SV_INET] = "inet",
             [SV_LIST] = "list", [SV_BAD] = "bad"};
         cs_buf b;
-        cs_buf_init(&b, 0);
+        cs_buf_init(&b, SIZE_MAX);
         fprintf(o, "{\"%s\":", (size_t)v->kind < sizeof kinds / sizeof *kinds && kinds[v->kind]
                                    ? kinds[v->kind] : "?");
         if (load_value_text(v, &b) == 0)

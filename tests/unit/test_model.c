@@ -400,9 +400,70 @@ static void test_epoch_unit_from_values(void **ts)
     assert_int_equal(fake_calls, 1);
 }
 
+/* Database columns map by their logical type. */
+static const char *map_of(source_column c, char *buf)
+{
+    const char *why = NULL;
+    cql_type *t = model_map_column(&c, &why);
+    if (!t)
+        return strcpy(buf, "(none)");
+    cs_buf b;
+    cs_buf_init(&b, 256);
+    cql_type_format(t, &b);
+    snprintf(buf, 128, "%.*s", (int)b.len, (const char *)b.data);
+    cs_buf_release(&b);
+    cql_type_free(t);
+    return buf;
+}
+
+static void test_logical_types(void **ts)
+{
+    (void)ts;
+    char b[128];
+    source_column c = {.name = "c", .decl_type = "x", .ltype = SL_INT32};
+    assert_string_equal(map_of(c, b), "int");
+    c.ltype = SL_UINT64;
+    assert_string_equal(map_of(c, b), "varint");
+    c.ltype = SL_TIMESTAMP;
+    c.precision = 6;
+    assert_string_equal(map_of(c, b), "timestamp");
+    c.ltype = SL_ARRAY;
+    c.elem = SL_INT32;
+    c.dims = 1;
+    assert_string_equal(map_of(c, b), "list<int>");
+    c.dims = 2;
+    assert_string_equal(map_of(c, b), "list<frozen<list<int>>>");
+    c.ltype = SL_SET;
+    assert_string_equal(map_of(c, b), "set<text>");
+    c.ltype = SL_TEXT_FORM;
+    assert_string_equal(map_of(c, b), "text");
+    c.ltype = SL_UNSUPPORTED;
+    assert_string_equal(map_of(c, b), "(none)");
+    c.ltype = SL_DECLARED;
+    c.decl_type = "INTEGER";
+    assert_string_equal(map_of(c, b), "bigint");
+    /* an unsupported column refuses its table, naming it */
+    source_column cols[] = {{.name = "id", .decl_type = "integer", .pk_pos = 1, .ltype = SL_INT32},
+                            {.name = "geo", .decl_type = "geography", .ltype = SL_UNSUPPORTED}};
+    source_table t[] = {{"public.places", 2, cols, 1, 0, -1, NULL}};
+    source_schema sch = {1, t};
+    model m;
+    model_error e;
+    assert_int_equal(model_from_source(&m, &sch, "ks", &e), -1);
+    assert_non_null(strstr(e.msg, "table public.places, column geo: type geography cannot be copied"));
+    /* "schema.table" folds to schema_table */
+    cols[1].ltype = SL_TEXT_FORM;
+    assert_int_equal(model_from_source(&m, &sch, "ks", &e), 0);
+    assert_string_equal(m.tables[0].name, "public_places");
+    assert_non_null(m.tables[0].cols[1].note);
+    assert_non_null(strstr(m.tables[0].cols[1].note, "text form"));
+    model_release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_logical_types),
         cmocka_unit_test(test_type_mapping),
         cmocka_unit_test(test_composite_key_and_names),
         cmocka_unit_test(test_refusals),
