@@ -133,6 +133,7 @@ struct loader {
     int nitems;
     int next_item;              /* under mu */
     atomic_int *ranges_left;    /* per table */
+    atomic_int workers_done;    /* every worker thread returned (cancel_watch ends) */
     atomic_int *started;        /* per table */
     pthread_mutex_t mu;
 
@@ -212,6 +213,28 @@ static void set_stop(loader *L, int code, const char *fmt, ...)
 
 /* Also where an interrupt (Ctrl-C, SIGTERM) is noticed: it stops reading
  * like --max-errors does, and the batches already read settle. */
+static int interrupted(loader *L)
+{
+    return L->cfg.interrupt && atomic_load_explicit(L->cfg.interrupt, memory_order_relaxed);
+}
+
+/* While the workers run: on an interrupt, cancel the source's queries in
+ * flight once (a database read can block for long), so that every worker
+ * soon sees the interrupt. */
+static void *cancel_watch(void *arg)
+{
+    loader *L = arg;
+    while (!atomic_load(&L->workers_done)) {
+        if (interrupted(L)) {
+            L->src->ops->cancel(L->src);
+            break;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 static int ending(loader *L)
 {
     if (L->cfg.interrupt && atomic_load_explicit(L->cfg.interrupt, memory_order_relaxed) &&
@@ -754,7 +777,10 @@ static void run_range(worker *w, const work_item *it)
     source_error serr;
     source_reader *rd = L->src->ops->open_range(L->src, &it->range, &w->rs.resume, &serr);
     if (!rd) {
-        set_fatal(L, 1, "%s", serr.msg);
+        if (interrupted(L))
+            set_stop(L, 5, "interrupted");
+        else
+            set_fatal(L, 1, "%s", serr.msg);
         return;
     }
     int64_t k = 0;
@@ -766,7 +792,11 @@ static void run_range(worker *w, const work_item *it)
             break;
         int n = L->src->ops->read(rd, &sl->batch, L->cfg.batch_rows, &serr);
         if (n < 0) {
-            set_fatal(L, 1, "%s", serr.msg);
+            /* a read the interrupt cancelled is an interruption, not a failure */
+            if (interrupted(L))
+                set_stop(L, 5, "interrupted");
+            else
+                set_fatal(L, 1, "%s", serr.msg);
             break;
         }
         if (n == 0) {
@@ -927,8 +957,14 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         if (pthread_create(&w->thread, NULL, worker_main, w) == 0)
             started++;
     }
+    pthread_t watcher;
+    int watching = started > 0 && L.cfg.interrupt && src->ops->cancel &&
+                   pthread_create(&watcher, NULL, cancel_watch, &L) == 0;
     for (int i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
+    atomic_store(&L.workers_done, 1);
+    if (watching)
+        pthread_join(watcher, NULL);
     for (int i = 0; i < L.cfg.workers && ws; i++) {
         worker *w = &ws[i];
         if (!w->L)

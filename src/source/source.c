@@ -189,8 +189,28 @@ void source_uri_redact(const char *uri, char *out, size_t n)
     }
 }
 
+/* 1 if the URI carries a password (user:password@, or password=...). */
+static int uri_has_password(const char *uri)
+{
+    char red[2048];
+    source_uri_redact(uri, red, sizeof red);
+    return strcmp(red, uri) != 0;
+}
+
 source *source_open_db(const char *uri, const char *scope, source_error *err)
 {
+    if (uri_has_password(uri)) {
+        char red[1024];
+        source_uri_redact(uri, red, sizeof red);
+        int pg = !strncmp(uri, "postgres", 8);
+        source_fail(err, SRC_E_USAGE,
+                    "%s: a password in the URI would be visible in the process list and shell "
+                    "history, so it is refused; give it in %s instead",
+                    red, pg ? "PGPASSWORD, ~/.pgpass (or PGPASSFILE) or a service file "
+                              "(PGSERVICE)"
+                            : "MYSQL_PWD or the [client] section of ~/.my.cnf");
+        return NULL;
+    }
     if (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11))
         return source_pg_open(uri, scope, err);
     if (!strncmp(uri, "mysql://", 8) || !strncmp(uri, "mariadb://", 10))
