@@ -334,8 +334,14 @@ static int finish_table(my_source *s, tbl *x)
     my_table_info *ti = &x->i;
     cs_buf b;
     cs_buf_init(&b, 1 << 24);
+    /* a FLOAT goes through its exact double: the text protocol prints a
+     * float with 6 digits (-3.40282e38 for -3.4028234e38), a double with
+     * every digit it needs */
     for (int c = 0; c < t->ncols; c++)
-        if ((c && cs_buf_append(&b, ", ", 2)) || my_append_ident(&b, t->cols[c].name))
+        if ((c && cs_buf_append(&b, ", ", 2)) ||
+            (ti->vk[c] == MYV_FLOAT && cs_buf_append(&b, "(", 1)) ||
+            my_append_ident(&b, t->cols[c].name) ||
+            (ti->vk[c] == MYV_FLOAT && cs_buf_append(&b, " * 1e0)", 7)))
             goto nomem;
     if (cs_buf_append(&b, "", 1) || !(ti->select_list = strdup((const char *)b.data)))
         goto nomem;

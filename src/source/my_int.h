@@ -31,7 +31,7 @@ typedef enum my_vk {
     MYV_BOOL,           /* tinyint(1): 0/1, anything else is SV_BAD */
     MYV_BIT_BOOL,       /* bit(1): one raw byte */
     MYV_DECIMAL,
-    MYV_FLOAT,          /* FLOAT: parsed as a float, widened */
+    MYV_FLOAT,          /* FLOAT: selected as (f * 1e0), its exact double */
     MYV_DOUBLE,
     MYV_TEXT,           /* text (the server sends UTF-8), enum labels, JSON */
     MYV_BYTES,          /* binary strings, blobs, bit(n > 1), geometry */

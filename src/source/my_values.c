@@ -277,9 +277,9 @@ int my_decode(my_vk vk, const char *p, unsigned long n, src_value *v, arena *a)
         memcpy(num, p, n);
         num[n] = 0;
         char *end;
-        /* MySQL prints a FLOAT with the shortest text that reads back as
-         * the same float: parse it as a float, then widen exactly. */
-        double d = vk == MYV_FLOAT ? (double)strtof(num, &end) : strtod(num, &end);
+        /* a double's text has every digit it needs to read back the same;
+         * a FLOAT is selected as its exact double (my_catalog.c) */
+        double d = strtod(num, &end);
         if (*end) {
             set_bad(v, a, "unexpected number text '%.40s' from the server", num);
             return 0;

@@ -482,7 +482,7 @@ static int my_snapshot_begin(source *base, int readers, source_error *err)
     s->readers = calloc((size_t)readers, sizeof *s->readers);
     if (!s->readers)
         return source_fail(err, SRC_E_NOMEM, "out of memory");
-    MYSQL *c = coord_take(s);
+    MYSQL *c = coord_take(s), *lk = NULL;
     int locked = 0, rc = -1;
     if (readers == 1) {
         /* one reader: the coordinator's snapshot is the reader's */
@@ -511,15 +511,19 @@ static int my_snapshot_begin(source *base, int readers, source_error *err)
         }
     }
     if (!s->uri.lock_none) {
+        /* the lock has a session of its own: ending a backup stage commits
+         * the session's transaction, which must not be the coordinator's */
+        if (!(lk = my_connect(s, NULL, err)))
+            goto out;
         /* wait at most a minute for running commits (and, for FTWRL,
          * running statements) */
-        my_exec(c, "SET SESSION lock_wait_timeout = 60");
+        my_exec(lk, "SET SESSION lock_wait_timeout = 60");
         const char *lock = s->mariadb ? "BACKUP STAGE START; BACKUP STAGE BLOCK_COMMIT"
                                       : "FLUSH TABLES WITH READ LOCK";
-        if (my_exec(c, lock)) {
-            unsigned e = mysql_errno(c);
+        if (my_exec(lk, lock)) {
+            unsigned e = mysql_errno(lk);
             if (s->mariadb)
-                my_exec(c, "BACKUP STAGE END");
+                my_exec(lk, "BACKUP STAGE END");
             if (e == ER_SPECIFIC_ACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_ERROR ||
                 e == ER_DBACCESS_DENIED_ERROR || e == ER_TABLEACCESS_DENIED_ERROR)
                 source_fail(err, SRC_E_USAGE,
@@ -531,10 +535,10 @@ static int my_snapshot_begin(source *base, int readers, source_error *err)
                             "copy may be copied as of different moments in different ranges",
                             s->redacted, readers, s->mariadb ? "BACKUP STAGE BLOCK_COMMIT"
                                                              : "FLUSH TABLES WITH READ LOCK",
-                            mysql_error(c));
+                            mysql_error(lk));
             else
                 source_fail(err, SRC_E_READ, "%s: cannot hold commits for the snapshot (%s): %s",
-                            s->redacted, lock, mysql_error(c));
+                            s->redacted, lock, mysql_error(lk));
             goto out;
         }
         locked = 1;
@@ -553,10 +557,12 @@ static int my_snapshot_begin(source *base, int readers, source_error *err)
     read_position(s, locked);
     rc = 0;
 out:
-    if (locked && my_exec(c, s->mariadb ? "BACKUP STAGE END" : "UNLOCK TABLES") && rc == 0) {
+    if (locked && my_exec(lk, s->mariadb ? "BACKUP STAGE END" : "UNLOCK TABLES") && rc == 0) {
         rc = source_fail(err, SRC_E_READ, "%s: cannot release the snapshot lock: %s", s->redacted,
-                         mysql_error(c));
+                         mysql_error(lk));
     }
+    if (lk)
+        mysql_close(lk);   /* also releases the lock if the statement above failed */
     coord_give(s);
     if (rc) {
         release_readers(s);

@@ -1,0 +1,517 @@
+# fixtures: cassandra_main mariadb
+"""cqlshift migrate mysql://... cassandra://..., end to end against MariaDB.
+
+Chinook (the MySQL script from the shared datasets) is loaded into a fresh
+database and migrated with the one-line command; every table, row and value
+is compared between PyMySQL and the DataStax Python driver. A type corpus
+says for each value: exact, reported before the copy, or rejected with its
+column and reason. A concurrent writer checks that 4 workers copy one
+snapshot; kill -9, KILL CONNECTION, a wrong password, a missing database and
+a user without the RELOAD privilege each get checked too."""
+
+import datetime
+import decimal
+import json
+import os
+import re
+import struct
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from conftest import kill_when_settled, reject_rows, run_folder
+
+PASSWORD = "s3cret-Pw-7c1e"     # the restricted user's; must never show anywhere
+
+
+def cqlshift(build_dir, *args, cwd=None, env=None, timeout=600):
+    e = dict(os.environ)
+    e.pop("MYSQL_PWD", None)
+    if env:
+        e.update(env)
+    return subprocess.run([str(build_dir / "cqlshift"), *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=e, timeout=timeout)
+
+
+def chinook_script(source_dir):
+    for p in (source_dir / "datasets/chinook/Chinook_MySql.sql",
+              source_dir.parent / "shared/datasets/chinook/Chinook_MySql.sql",
+              Path("/work/shared/datasets/chinook/Chinook_MySql.sql")):
+        if p.is_file():
+            return p
+    pytest.fail("Chinook_MySql.sql not found (datasets/chinook or ../shared/datasets/chinook)")
+
+
+@pytest.fixture(scope="module")
+def admin(mariadb_port):
+    """A root connection (autocommit) to the test server."""
+    con = pymysql.connect(host="127.0.0.1", port=mariadb_port, user="root", autocommit=True,
+                          charset="utf8mb4")
+    yield con
+    con.close()
+
+
+def connect(port, db=None, autocommit=True):
+    return pymysql.connect(host="127.0.0.1", port=port, user="root", database=db,
+                           autocommit=autocommit, charset="utf8mb4")
+
+
+@pytest.fixture
+def fresh_db(admin, request):
+    """A new database just for this test; dropped after."""
+    base = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:20]
+    name = f"cqs_{base}_{uuid.uuid4().hex[:6]}"
+    with admin.cursor() as c:
+        c.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    yield name
+    with admin.cursor() as c:
+        c.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def uri(port, db, user="root", params=""):
+    return f"mysql://{user}@127.0.0.1:{port}/{db}{params}"
+
+
+def migrate(build_dir, port, db, hosts, ks, tmp_path, *extra, user="root", params="", env=None):
+    return cqlshift(build_dir, "migrate", uri(port, db, user, params),
+                    f"cassandra://{hosts[0]}/{ks}", "--out-dir", tmp_path / "runs", *extra,
+                    cwd=tmp_path, env=env)
+
+
+# ---- (a) Chinook ------------------------------------------------------------------------------
+
+def test_chinook_every_table_row_and_value(build_dir, source_dir, admin, fresh_db, mariadb_port,
+                                           py_session, fresh_keyspace, tmp_path, main_hosts):
+    db, ks = fresh_db, fresh_keyspace
+    script = chinook_script(source_dir).read_text(encoding="utf-8").replace("`Chinook`", f"`{db}`")
+    subprocess.run(["mariadb", "-h127.0.0.1", f"-P{mariadb_port}", "-uroot",
+                    "--default-character-set=utf8mb4"], input=script, text=True, check=True,
+                   capture_output=True)
+    py_session.execute(f"DROP KEYSPACE {ks}")      # migrate creates it
+    report = tmp_path / "report.json"
+    p = migrate(build_dir, mariadb_port, db, main_hosts, ks, tmp_path, "--report", report)
+    assert p.returncode == 0, p.stderr
+    rep = json.loads(report.read_text())
+    assert rep["ok"] is True
+
+    src = connect(mariadb_port, db)
+    with src.cursor() as c:
+        c.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", db)
+        tables = [r[0] for r in c.fetchall()]
+    assert len(tables) == 11
+    by_table = {t["table"]: t for t in rep["tables"]}
+    assert set(by_table) == {t.lower() for t in tables}
+    py_session.cluster.refresh_schema_metadata()
+    meta = py_session.cluster.metadata.keyspaces[ks]
+    nvalues = 0
+    for t in tables:
+        with src.cursor() as c:
+            c.execute("SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+                      "%s AND TABLE_NAME = %s AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
+                      (db, t))
+            pk = [r[0] for r in c.fetchall()]
+            c.execute(f"SELECT * FROM `{t}`")
+            names = [d[0] for d in c.description]
+            rows = c.fetchall()
+        assert by_table[t.lower()]["read"] == len(rows) == by_table[t.lower()]["written"]
+        tm = meta.tables[t.lower()]
+        assert [c.name for c in tm.partition_key] == [pk[0].lower()]
+        assert [c.name for c in tm.clustering_key] == [k.lower() for k in pk[1:]]
+        got = {}
+        for r in py_session.execute(f'SELECT {", ".join(n.lower() for n in names)} FROM {ks}.{t.lower()}'):
+            got[tuple(getattr(r, k.lower()) for k in pk)] = r
+        assert len(got) == len(rows), t
+        for row in rows:
+            s = dict(zip(names, row))
+            r = got[tuple(s[k] for k in pk)]
+            for n in names:
+                assert getattr(r, n.lower()) == s[n], (t, n, s, r)
+                nvalues += 1
+    assert nvalues > 50000
+    src.close()
+
+
+# ---- (b) the type corpus ----------------------------------------------------------------------
+
+# (column, definition); every row sets id and one column (the others NULL), so a reject names
+# exactly one value.
+CORPUS_COLS = [
+    ("b", "tinyint(1)"), ("ti", "tinyint"), ("tiu", "tinyint unsigned"), ("si", "smallint"),
+    ("siu", "smallint unsigned"), ("mi", "mediumint"), ("miu", "mediumint unsigned"),
+    ("i", "int"), ("iu", "int unsigned"), ("bi", "bigint"), ("biu", "bigint unsigned"),
+    ("d", "decimal(65,30)"), ("d0", "decimal(10,0)"), ("f", "float"), ("dbl", "double"),
+    ("bt1", "bit(1)"), ("bt12", "bit(12)"), ("bt64", "bit(64)"),
+    ("dt", "date"), ("dtm", "datetime(6)"), ("dtm0", "datetime"), ("ts", "timestamp(3) NULL"),
+    ("tm", "time"), ("tm6", "time(6)"), ("y", "year"),
+    ("c", "char(10) CHARACTER SET utf8mb4"), ("vc3", "varchar(20) CHARACTER SET utf8mb3"),
+    ("l1", "varchar(20) CHARACTER SET latin1"), ("vb", "varchar(10) COLLATE utf8mb4_bin"),
+    ("tx", "mediumtext"), ("bin", "binary(4)"), ("vbin", "varbinary(10)"), ("bl", "blob"),
+    ("row_uuid", "binary(16)"), ("b16", "binary(16)"), ("e", "enum('a','b''c','d')"),
+    ("st", "set('x','y','z')"), ("j", "json"), ("g", "geometry"), ("mu", "uuid"),
+    ("i4", "inet4"), ("i6", "inet6"),
+]
+
+F32 = lambda x: struct.unpack("f", struct.pack("f", x))[0]      # noqa: E731
+UTC = datetime.timezone.utc
+
+# (column, SQL literal, expected): expected is ("exact", python value as the driver returns
+# it) or ("reject", reason substring).
+CORPUS = [
+    ("b", "0", ("exact", False)), ("b", "1", ("exact", True)),
+    ("b", "5", ("reject", "tinyint(1) value 5 is not a boolean")),
+    ("ti", "-128", ("exact", -128)), ("ti", "127", ("exact", 127)),
+    ("tiu", "255", ("exact", 255)), ("si", "-32768", ("exact", -32768)),
+    ("siu", "65535", ("exact", 65535)), ("mi", "-8388608", ("exact", -8388608)),
+    ("miu", "16777215", ("exact", 16777215)), ("i", "-2147483648", ("exact", -2147483648)),
+    ("iu", "4294967295", ("exact", 4294967295)),
+    ("bi", "-9223372036854775808", ("exact", -9223372036854775808)),
+    ("bi", "9223372036854775807", ("exact", 9223372036854775807)),
+    ("biu", "18446744073709551615", ("exact", 18446744073709551615)),
+    ("biu", "9223372036854775808", ("exact", 9223372036854775808)),
+    ("biu", "0", ("exact", 0)),
+    ("d", "'12345678901234567890123456789012345.123456789012345678901234567890'",
+     ("exact", decimal.Decimal("12345678901234567890123456789012345.123456789012345678901234567890"))),
+    ("d", "'-0.000000000000000000000000000001'",
+     ("exact", decimal.Decimal("-0.000000000000000000000000000001"))),
+    ("d0", "'-9999999999'", ("exact", decimal.Decimal("-9999999999"))),
+    ("f", "3.14", ("exact", F32(3.14))), ("f", "-3.4028234e38", ("exact", F32(-3.4028234e38))),
+    ("f", "1.17549435e-38", ("exact", F32(1.17549435e-38))), ("f", "16777217", ("exact", 16777216.0)),
+    ("f", "0.1", ("exact", F32(0.1))),
+    ("dbl", "0.1", ("exact", 0.1)), ("dbl", "1.7976931348623157e308", ("exact", 1.7976931348623157e308)),
+    ("dbl", "4.9e-324", ("exact", 5e-324)), ("dbl", "0.30000000000000004", ("exact", 0.30000000000000004)),
+    ("bt1", "b'1'", ("exact", True)), ("bt1", "b'0'", ("exact", False)),
+    ("bt12", "b'101010101010'", ("exact", b"\x0a\xaa")),
+    ("bt64", "18446744073709551615", ("exact", b"\xff" * 8)),
+    ("dt", "'2024-02-29'", ("exact", "2024-02-29")), ("dt", "'1000-01-01'", ("exact", "1000-01-01")),
+    ("dt", "'9999-12-31'", ("exact", "9999-12-31")),
+    ("dt", "'0000-00-00'", ("reject", "zero date '0000-00-00'")),
+    ("dt", "'2024-00-10'", ("reject", "zero date '2024-00-10'")),
+    ("dtm", "'2024-01-02 03:04:05.123000'",
+     ("exact", datetime.datetime(2024, 1, 2, 3, 4, 5, 123000))),
+    ("dtm", "'2024-01-02 03:04:05.123456'", ("reject", "millisecond")),
+    ("dtm", "'0000-00-00 00:00:00'", ("reject", "zero date")),
+    ("dtm0", "'9999-12-31 23:59:59'", ("exact", datetime.datetime(9999, 12, 31, 23, 59, 59))),
+    ("dtm0", "'1000-01-01 00:00:00'", ("exact", datetime.datetime(1000, 1, 1))),
+    ("ts", "'2038-01-19 03:14:07.999'", ("exact", datetime.datetime(2038, 1, 19, 3, 14, 7, 999000))),
+    ("ts", "'1970-01-01 00:00:01'", ("exact", datetime.datetime(1970, 1, 1, 0, 0, 1))),
+    ("tm", "'12:34:56'", ("exact", 45296 * 10**9)), ("tm", "'00:00:00'", ("exact", 0)),
+    ("tm", "'-01:00:00'", ("reject", "is negative")),
+    ("tm", "'838:59:59'", ("reject", "24 hours or more")),
+    ("tm", "'24:00:00'", ("reject", "24 hours or more")),
+    ("tm6", "'23:59:59.999999'", ("exact", 86399999999000)),
+    ("y", "2155", ("exact", 2155)), ("y", "1901", ("exact", 1901)), ("y", "0", ("exact", 0)),
+    ("c", "'héllo😀'", ("exact", "héllo😀")), ("vc3", "'ümlaut€'", ("exact", "ümlaut€")),
+    ("l1", "'café'", ("exact", "café")), ("vb", "'ABC'", ("exact", "ABC")),
+    ("tx", "REPEAT('ab€', 30000)", ("exact", "ab€" * 30000)), ("c", "''", ("exact", "")),
+    ("bin", "x'00010200'", ("exact", b"\x00\x01\x02\x00")), ("bin", "x'01'", ("exact", b"\x01\x00\x00\x00")),
+    ("vbin", "x'ff00'", ("exact", b"\xff\x00")), ("bl", "x'" + bytes(range(256)).hex() + "'",
+                                                  ("exact", bytes(range(256)))),
+    ("row_uuid", "x'00112233445566778899aabbccddeeff'",
+     ("exact", uuid.UUID("00112233-4455-6677-8899-aabbccddeeff"))),
+    ("b16", "x'00112233445566778899aabbccddeeff'", ("exact", bytes.fromhex("00112233445566778899aabbccddeeff"))),
+    ("e", "'b''c'", ("exact", "b'c")), ("e", "'a'", ("exact", "a")),
+    ("st", "'x,z'", ("exact", {"x", "z"})), ("st", "''", ("exact", None)),
+    ("j", "'{\"a\": [1, 2.5, \"x\"]}'", ("exact", '{"a": [1, 2.5, "x"]}')),
+    ("g", "ST_GeomFromText('POINT(1 2)')", ("exact", "from-source")),
+    ("mu", "'123e4567-e89b-12d3-a456-426614174000'",
+     ("exact", uuid.UUID("123e4567-e89b-12d3-a456-426614174000"))),
+    ("i4", "'10.0.0.1'", ("exact", "10.0.0.1")), ("i6", "'::1'", ("exact", "::1")),
+]
+
+
+def test_type_corpus_exact_reported_or_rejected(build_dir, fresh_db, mariadb_port, py_session,
+                                                fresh_keyspace, tmp_path, main_hosts):
+    db, ks = fresh_db, fresh_keyspace
+    src = connect(mariadb_port, db)
+    with src.cursor() as c:
+        c.execute("SET SESSION sql_mode = '', time_zone = '+00:00'")   # zero dates allowed
+        c.execute("CREATE TABLE corpus (id int PRIMARY KEY, " +
+                  ", ".join(f"`{n}` {d}" for n, d in CORPUS_COLS) +
+                  ", gen int AS (i + 1) VIRTUAL)")
+        for k, (col, lit, _) in enumerate(CORPUS, 1):
+            c.execute(f"INSERT INTO corpus (id, `{col}`) VALUES ({k}, {lit})")
+        c.execute("SELECT id, g FROM corpus WHERE g IS NOT NULL")
+        geometry = {r[0]: r[1] for r in c.fetchall()}
+        c.execute("CREATE VIEW corpus_view AS SELECT id FROM corpus")
+    p = migrate(build_dir, mariadb_port, db, main_hosts, ks, tmp_path)
+    # finished with rejected rows
+    assert p.returncode == 4, p.stderr
+    err = p.stderr
+
+    # reported before the copy (the notes come before the run folder line)
+    before = err.split("run folder:")[0]
+    for note in ["corpus.b: tinyint(1) -> boolean: tinyint(1) is read as boolean",
+                 "corpus.dt: date -> date: zero dates",
+                 "corpus.dtm: datetime(6) -> timestamp", "digits below the millisecond",
+                 "corpus.tm: time -> time: MySQL's time spans",
+                 "corpus.st: set('x','y','z') -> set<text>: an empty set ('') is null",
+                 "corpus.b16: binary(16) -> blob: binary(16): copied as blob",
+                 "corpus.row_uuid: binary(16) -> uuid",
+                 "corpus.g: geometry -> blob: geometry: copied as MySQL stores it",
+                 "corpus.gen: int(11) -> int: generated column",
+                 "corpus.biu: bigint(20) unsigned -> varint",
+                 "corpus_view is a view: skipped"]:
+        assert note in before, (note, err)
+
+    rejects = reject_rows(tmp_path / "runs")
+    by_pos = {}
+    for r in rejects:
+        by_pos[r["row"][0]] = r
+    py_session.cluster.refresh_schema_metadata()
+    rows = {r.id: r for r in py_session.execute(f"SELECT * FROM {ks}.corpus")}
+    for k, (col, lit, (what, want)) in enumerate(CORPUS, 1):
+        if what == "reject":
+            assert k in by_pos and k not in rows, (col, lit, rows.get(k))
+            text = json.dumps(by_pos[k])
+            assert col in text and want in text, (col, lit, by_pos[k])
+            continue
+        assert k not in by_pos, (col, lit, by_pos.get(k))
+        have = getattr(rows[k], col)
+        if want == "from-source":
+            want = geometry[k]
+        if col == "dt":
+            have = str(have)
+        if col in ("i4", "i6"):
+            have = str(have)
+        if col == "tm" or col == "tm6":
+            have = have.nanosecond_time if hasattr(have, "nanosecond_time") else have
+        if col == "st" and want is not None:
+            have = set(have)
+        assert have == want and type(have) is type(want), (col, lit, have, want)
+        # every other column of the row is null (the rowid of the value is k)
+        for n, _ in CORPUS_COLS:
+            if n != col:
+                assert getattr(rows[k], n) is None, (col, n)
+    assert len(rows) + len(by_pos) == len(CORPUS)
+    src.close()
+
+
+# ---- (c) one snapshot for 4 workers, with a concurrent writer -------------------------------
+
+N_CONS = 60000
+
+
+def writer_step(c, k):
+    """Transaction k of the concurrent writer (and, in replay, its effect)."""
+    up, dl = (k * 7919) % N_CONS + 1, (k * 104729 + 13) % N_CONS + 1
+    c.execute("UPDATE cons SET v = %s WHERE id = %s", (k, up))
+    c.execute("INSERT INTO cons VALUES (%s, %s, 'new')", (N_CONS + k, k))
+    c.execute("DELETE FROM cons WHERE id = %s", (dl,))
+    c.execute("UPDATE progress SET k = %s WHERE one = 1", (k,))
+    return up, dl
+
+
+def replay(upto):
+    rows = {i: (0, f"p{i}") for i in range(1, N_CONS + 1)}
+    for k in range(1, upto + 1):
+        up, dl = (k * 7919) % N_CONS + 1, (k * 104729 + 13) % N_CONS + 1
+        if up in rows:
+            rows[up] = (k, rows[up][1])
+        rows[N_CONS + k] = (k, "new")
+        rows.pop(dl, None)
+    return rows
+
+
+def test_snapshot_consistency_with_a_concurrent_writer(build_dir, fresh_db, mariadb_port,
+                                                       py_session, fresh_keyspace, tmp_path,
+                                                       main_hosts):
+    db, ks = fresh_db, fresh_keyspace
+    src = connect(mariadb_port, db)
+    with src.cursor() as c:
+        c.execute("CREATE TABLE cons (id int PRIMARY KEY, v int NOT NULL, pad varchar(40))")
+        c.execute("CREATE TABLE progress (one int PRIMARY KEY, k int NOT NULL)")
+        c.execute("INSERT INTO progress VALUES (1, 0)")
+        c.execute("INSERT INTO cons SELECT seq, 0, CONCAT('p', seq) FROM seq_1_to_%d" % N_CONS)
+        c.execute("ANALYZE TABLE cons")
+    stop = threading.Event()
+    done = []
+    failed = []
+
+    def write():
+        try:
+            w = connect(mariadb_port, db, autocommit=False)
+            k = 0
+            with w.cursor() as c:
+                while not stop.is_set():
+                    k += 1
+                    writer_step(c, k)
+                    w.commit()
+                    done.append(k)
+            w.close()
+        except Exception as e:      # noqa: BLE001 (reported by the test)
+            failed.append(e)
+
+    t = threading.Thread(target=write)
+    t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(done) < 20 and t.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(done) >= 20, failed
+        p = migrate(build_dir, mariadb_port, db, main_hosts, ks, tmp_path, "--workers", "4")
+        after_copy = len(done)
+    finally:
+        stop.set()
+        t.join()
+    assert not failed, failed
+    assert p.returncode == 0, p.stderr
+    log = (run_folder(tmp_path / "runs") / "run.log").read_text()
+    assert '"binlog_file":"' in log and '"gtid_set":"' in log, log
+    snap_k = py_session.execute(f"SELECT k FROM {ks}.progress WHERE one = 1").one().k
+    # the writer was busy before and after the snapshot
+    assert 20 <= snap_k < after_copy, (snap_k, after_copy)
+    want = replay(snap_k)
+    got = {r.id: (r.v, r.pad) for r in py_session.execute(f"SELECT id, v, pad FROM {ks}.cons")}
+    assert len(got) == len(want)
+    assert got == want
+    src.close()
+
+
+# ---- (d) faults and refusals ------------------------------------------------------------------
+
+def big_table(port, db, n):
+    con = connect(port, db)
+    with con.cursor() as c:
+        c.execute("CREATE TABLE big (id bigint PRIMARY KEY, k varchar(20) NOT NULL, "
+                  "v decimal(12,2), t datetime(3))")
+        c.execute("INSERT INTO big SELECT seq, CONCAT('k', seq), seq / 100, "
+                  "'2024-01-01' + INTERVAL seq SECOND FROM seq_1_to_%d" % n)
+        c.execute("ANALYZE TABLE big")
+    con.close()
+
+
+def check_big(py_session, ks, n):
+    total = 0
+    cnt = 0
+    for r in py_session.execute(f"SELECT id, k, v FROM {ks}.big"):
+        assert r.k == f"k{r.id}" and r.v == decimal.Decimal(r.id) / 100
+        total += r.id
+        cnt += 1
+    assert cnt == n and total == n * (n + 1) // 2
+
+
+def test_kill9_then_resume_is_exact(build_dir, fresh_db, mariadb_port, py_session,
+                                    fresh_keyspace, tmp_path, main_hosts):
+    n = 150000
+    big_table(mariadb_port, fresh_db, n)
+    args = [str(build_dir / "cqlshift"), "migrate", uri(mariadb_port, fresh_db),
+            f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--out-dir", str(tmp_path / "runs"),
+            "--workers", "4"]
+    settled = kill_when_settled(args, tmp_path / "runs", 20000)
+    assert settled < n
+    p = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    check_big(py_session, fresh_keyspace, n)
+
+
+def test_killed_connection_fails_clearly_then_resumes(build_dir, admin, fresh_db, mariadb_port,
+                                                      py_session, fresh_keyspace, tmp_path,
+                                                      main_hosts):
+    n = 300000
+    big_table(mariadb_port, fresh_db, n)
+    args = [str(build_dir / "cqlshift"), "migrate", uri(mariadb_port, fresh_db),
+            f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--out-dir", str(tmp_path / "runs"),
+            "--workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        with admin.cursor() as c:
+            c.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s",
+                      (f"SELECT %FROM `{fresh_db}`.`big`%",))
+            r = c.fetchone()
+        if r:
+            killed = r[0]
+            with admin.cursor() as c:
+                c.execute(f"KILL CONNECTION {killed}")
+        else:
+            time.sleep(0.02)
+    out, err = proc.communicate(timeout=600)
+    assert killed is not None, err
+    assert proc.returncode == 1, err
+    assert "connection" in err and "--resume" in err, err
+    p = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    check_big(py_session, fresh_keyspace, n)
+
+
+@pytest.fixture
+def limited_user(admin, fresh_db):
+    """A user with SELECT only (no RELOAD), password PASSWORD."""
+    name = "cqs_e2e_" + uuid.uuid4().hex[:6]
+    with admin.cursor() as c:
+        c.execute(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{PASSWORD}'")
+        c.execute(f"GRANT SELECT, SHOW VIEW ON `{fresh_db}`.* TO '{name}'@'%'")
+    yield name
+    with admin.cursor() as c:
+        c.execute(f"DROP USER '{name}'@'%'")
+
+
+def no_password_anywhere(p, tmp_path):
+    assert PASSWORD not in p.stdout and PASSWORD not in p.stderr
+    for f in Path(tmp_path).rglob("*"):
+        if f.is_file():
+            assert PASSWORD.encode() not in f.read_bytes(), f
+
+
+def one_sentence(err):
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_wrong_password_and_missing_database(build_dir, fresh_db, mariadb_port, limited_user,
+                                             fresh_keyspace, tmp_path, main_hosts):
+    big_table(mariadb_port, fresh_db, 10)
+    p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
+                user=limited_user, env={"MYSQL_PWD": "not-" + PASSWORD[::-1]})
+    assert p.returncode == 1, p.stderr
+    line = one_sentence(p.stderr)
+    assert "Access denied" in line and "MYSQL_PWD" in line and "mysql://" in line, line
+    no_password_anywhere(p, tmp_path)
+
+    p = migrate(build_dir, mariadb_port, fresh_db + "_missing", main_hosts, fresh_keyspace,
+                tmp_path)
+    assert p.returncode in (1, 2), p.stderr
+    line = one_sentence(p.stderr)
+    assert "Unknown database" in line and fresh_db + "_missing" in line, line
+
+    p = cqlshift(build_dir, "migrate", f"mysql://root@127.0.0.1:{mariadb_port}/",
+                 f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--databases",
+                 f"{fresh_db},{fresh_db}_nope", "--out-dir", tmp_path / "runs", cwd=tmp_path)
+    assert p.returncode in (1, 2), p.stderr
+    assert "does not exist" in one_sentence(p.stderr)
+
+    p = cqlshift(build_dir, "migrate",
+                 f"mysql://{limited_user}:{PASSWORD}@127.0.0.1:{mariadb_port}/{fresh_db}",
+                 f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--out-dir", tmp_path / "runs",
+                 cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert "MYSQL_PWD" in one_sentence(p.stderr)
+    no_password_anywhere(p, tmp_path)
+
+
+def test_user_without_reload_gets_a_choice(build_dir, fresh_db, mariadb_port, limited_user,
+                                           py_session, fresh_keyspace, tmp_path, main_hosts):
+    big_table(mariadb_port, fresh_db, 5000)
+    env = {"MYSQL_PWD": PASSWORD}
+    p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
+                "--workers", "4", user=limited_user, env=env)
+    assert p.returncode == 2, p.stderr
+    line = [x for x in p.stderr.splitlines() if "RELOAD" in x]
+    assert line and "--workers 1" in line[0] and "lock=none" in line[0], p.stderr
+    # one reader: one snapshot, no lock
+    p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
+                "--workers", "1", user=limited_user, env=env)
+    assert p.returncode == 0, p.stderr
+    check_big(py_session, fresh_keyspace, 5000)
+    # several readers without the lock, said so
+    p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
+                "--workers", "4", user=limited_user, env=env, params="?lock=none")
+    assert p.returncode == 0, p.stderr
+    no_password_anywhere(p, tmp_path)
