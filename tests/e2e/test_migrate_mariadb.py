@@ -422,8 +422,9 @@ def test_killed_connection_fails_clearly_then_resumes(build_dir, admin, fresh_db
     deadline = time.monotonic() + 60
     while killed is None and time.monotonic() < deadline and proc.poll() is None:
         with admin.cursor() as c:
-            c.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s",
-                      (f"SELECT %FROM `{fresh_db}`.`big`%",))
+            c.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s "
+                      "AND ID <> CONNECTION_ID()",
+                      (f"SELECT `id`, `k`, `v`, `t` FROM `{fresh_db}`.`big`%",))
             r = c.fetchone()
         if r:
             killed = r[0]
@@ -505,9 +506,9 @@ def test_user_without_reload_gets_a_choice(build_dir, fresh_db, mariadb_port, li
     assert p.returncode == 2, p.stderr
     line = [x for x in p.stderr.splitlines() if "RELOAD" in x]
     assert line and "--workers 1" in line[0] and "lock=none" in line[0], p.stderr
-    # one reader: one snapshot, no lock
+    # one reader: one snapshot, no lock (--restart: the refused run left its run folder)
     p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
-                "--workers", "1", user=limited_user, env=env)
+                "--workers", "1", "--restart", user=limited_user, env=env)
     assert p.returncode == 0, p.stderr
     check_big(py_session, fresh_keyspace, 5000)
     # several readers without the lock, said so
