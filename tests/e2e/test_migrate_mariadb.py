@@ -516,3 +516,101 @@ def test_user_without_reload_gets_a_choice(build_dir, fresh_db, mariadb_port, li
                 "--workers", "4", user=limited_user, env=env, params="?lock=none")
     assert p.returncode == 0, p.stderr
     no_password_anywhere(p, tmp_path)
+
+
+# ---- key shapes: split points, resume points, tables without a key ---------------------------
+
+KEY_TABLES = {
+    # name: (DDL, INSERT ... SELECT from seq_1_to_N, key columns)
+    "tk": ("CREATE TABLE tk (k varchar(30) COLLATE utf8mb4_general_ci PRIMARY KEY, v int)",
+           "INSERT INTO tk SELECT CONCAT(ELT(1 + seq % 5, 'a', 'B', 'é', 'z z', 'Ä'), '-', "
+           "LPAD(seq, 6, '0'), IF(seq % 7 = 0, ' ''q''', '')), seq FROM seq_1_to_12000", ["k"]),
+    "ck": ("CREATE TABLE ck (a varchar(10), b datetime(3), c decimal(10,2), v int, "
+           "PRIMARY KEY (a, b, c))",
+           "INSERT INTO ck SELECT CONCAT('g', seq % 3), '2024-01-01' + INTERVAL (seq % 50) DAY, "
+           "seq / 100, seq FROM seq_1_to_12000", ["a", "b", "c"]),
+    "bk": ("CREATE TABLE bk (k varbinary(16) PRIMARY KEY, v int)",
+           "INSERT INTO bk SELECT UNHEX(MD5(seq)), seq FROM seq_1_to_6000", ["k"]),
+    "uk": ("CREATE TABLE uk (x int NOT NULL, y varchar(10) NOT NULL, v int, UNIQUE KEY (x, y))",
+           "INSERT INTO uk SELECT seq % 100, CONCAT('y', seq), seq FROM seq_1_to_6000", ["x", "y"]),
+    "nk": ("CREATE TABLE nk (a int, b varchar(10))",
+           "INSERT INTO nk SELECT seq % 10, IF(seq % 3 = 0, NULL, 'dup') FROM seq_1_to_6000", None),
+    "fk": ("CREATE TABLE fk (f float PRIMARY KEY, v int)",
+           "INSERT INTO fk SELECT seq / 4, seq FROM seq_1_to_3000", ["f"]),
+}
+
+
+def make_key_tables(port, db):
+    con = connect(port, db)
+    with con.cursor() as c:
+        for ddl, ins, _ in KEY_TABLES.values():
+            c.execute(ddl)
+            c.execute(ins)
+        for t in KEY_TABLES:
+            c.execute(f"ANALYZE TABLE {t}")
+    con.close()
+
+
+def check_key_tables(port, db, py_session, ks):
+    src = connect(port, db)
+    for t, (_, _, key) in KEY_TABLES.items():
+        with src.cursor() as c:
+            c.execute(f"SELECT * FROM {t}")
+            names = [d[0] for d in c.description]
+            want = sorted(map(repr, c.fetchall()))
+        rows = list(py_session.execute(f"SELECT * FROM {ks}.{t}"))
+        if key is None:
+            assert sorted(r.rowid for r in rows) == list(range(1, len(want) + 1)), t
+        got = sorted(repr(tuple(getattr(r, n.lower()) for n in names)) for r in rows)
+        assert got == want, t
+    src.close()
+
+
+def test_key_shapes_split_resume_and_keyless_tables(build_dir, fresh_db, mariadb_port,
+                                                    py_session, fresh_keyspace, tmp_path,
+                                                    main_hosts):
+    make_key_tables(mariadb_port, fresh_db)
+    args = [str(build_dir / "cqlshift"), "migrate", uri(mariadb_port, fresh_db),
+            f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--out-dir", str(tmp_path / "runs"),
+            "--workers", "4", "--batch-rows", "100"]
+    settled = kill_when_settled(args, tmp_path / "runs", 8000)
+    assert settled < 45000
+    p = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    check_key_tables(mariadb_port, fresh_db, py_session, fresh_keyspace)
+    # the text, composite and binary keys were split into several ranges
+    import sqlite3
+    st = sqlite3.connect(run_folder(tmp_path / "runs") / "state.db")
+    per_table = dict(st.execute("SELECT table_name, count(*) FROM ranges GROUP BY table_name"))
+    st.close()
+    for t in ("tk", "ck", "bk", "uk"):
+        assert per_table.get(t, 0) > 1, per_table
+    for t in ("nk", "fk"):
+        assert per_table.get(t) == 1, per_table
+
+
+def test_several_databases_and_tls_required(build_dir, admin, fresh_db, mariadb_port, py_session,
+                                            fresh_keyspace, tmp_path, main_hosts):
+    other = fresh_db + "_2"
+    with admin.cursor() as c:
+        c.execute(f"CREATE DATABASE `{other}`")
+        for d in (fresh_db, other):
+            c.execute(f"CREATE TABLE `{d}`.t (id int PRIMARY KEY, d varchar(64))")
+            c.execute(f"INSERT INTO `{d}`.t VALUES (1, %s)", (d,))
+    try:
+        p = cqlshift(build_dir, "migrate", f"mysql://root@127.0.0.1:{mariadb_port}/",
+                     f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--databases",
+                     f"{fresh_db},{other}", "--out-dir", tmp_path / "runs", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        for d in (fresh_db, other):
+            name = re.sub(r"[^a-z0-9_]+", "_", f"{d}.t".lower())[:48]
+            assert py_session.execute(f"SELECT d FROM {fresh_keyspace}.{name} WHERE id = 1").one().d == d
+        # TLS asked for, the server has none: refused, not silently plain
+        p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
+                    params="?ssl-mode=REQUIRED")
+        assert p.returncode == 1, p.stderr
+        line = one_sentence(p.stderr)
+        assert "does not support" in line and "ssl-mode=DISABLED" in line, line
+    finally:
+        with admin.cursor() as c:
+            c.execute(f"DROP DATABASE IF EXISTS `{other}`")
