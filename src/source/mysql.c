@@ -315,6 +315,8 @@ MYSQL *my_connect(my_source *s, const char *db, source_error *err)
             hint = getenv("MYSQL_PWD") ? " (the password comes from MYSQL_PWD)"
                                        : " (give the password in MYSQL_PWD or the [client] "
                                          "section of ~/.my.cnf)";
+        else if (strstr(mysql_error(m), "does not support"))
+            hint = " (ssl-mode=DISABLED connects without TLS, for a network you trust)";
         else if (e == CR_SSL_CONNECTION_ERROR || strstr(mysql_error(m), "TLS") ||
                  strstr(mysql_error(m), "SSL"))
             hint = mode >= MY_SSL_VERIFY_CA
@@ -326,6 +328,16 @@ MYSQL *my_connect(my_source *s, const char *db, source_error *err)
             hint = " (check the database name in the URI)";
         source_fail(err, e == ER_BAD_DB_ERROR ? SRC_E_USAGE : SRC_E_OPEN,
                     "cannot connect to %s: %s%s", s->redacted, mysql_error(m), hint);
+        mysql_close(m);
+        return NULL;
+    }
+    if (mode != MY_SSL_DISABLED && !mysql_get_ssl_cipher(m)) {
+        /* libmariadb 3.3 goes on without TLS when only encryption (no
+         * verification) is asked for and the server has none */
+        source_fail(err, SRC_E_OPEN,
+                    "cannot connect to %s: TLS is required (ssl-mode), but the server does not "
+                    "support it (ssl-mode=DISABLED connects without TLS, for a network you trust)",
+                    s->redacted);
         mysql_close(m);
         return NULL;
     }
@@ -571,9 +583,6 @@ out:
         s->position = NULL;
     } else {
         s->snapshot = 1;
-        if (s->uri.lock_none && readers > 1)
-            my_note(s, "lock=none: each of the %d readers has its own snapshot; rows changed "
-                       "during the copy may be copied as of different moments", readers);
     }
     return rc;
 }
@@ -1248,6 +1257,10 @@ source *source_mysql_open(const char *uri, const char *databases, source_error *
      * clear "Unknown database"); a --databases list is checked by describe */
     if (!(s->coord = my_connect(s, databases && *databases ? NULL : s->uri.db, err)))
         goto fail;
+    if (s->uri.lock_none)
+        my_note(s, "lock=none: with several workers each reader takes its own snapshot, so rows "
+                   "changed during the copy may be copied as of different moments in different "
+                   "ranges (--workers 1 reads one snapshot without any lock)");
     const char *info = mysql_get_server_info(s->coord);
     s->mariadb = info && strstr(info, "MariaDB") != NULL;
     MYSQL_RES *res;

@@ -476,6 +476,18 @@ def test_wrong_password_and_missing_database(build_dir, fresh_db, mariadb_port, 
     assert "Access denied" in line and "MYSQL_PWD" in line and "mysql://" in line, line
     no_password_anywhere(p, tmp_path)
 
+    # the password from the [client] group of ~/.my.cnf (user too: the URI names none)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".my.cnf").write_text(f"[client]\nuser={limited_user}\npassword={PASSWORD}\n")
+    os.chmod(home / ".my.cnf", 0o600)
+    p = cqlshift(build_dir, "migrate", f"mysql://127.0.0.1:{mariadb_port}/{fresh_db}",
+                 f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--out-dir", tmp_path / "runs",
+                 "--workers", "1", cwd=tmp_path, env={"HOME": str(home)})
+    assert p.returncode == 0, p.stderr
+    (home / ".my.cnf").unlink()
+    no_password_anywhere(p, tmp_path)
+
     p = migrate(build_dir, mariadb_port, fresh_db + "_missing", main_hosts, fresh_keyspace,
                 tmp_path)
     assert p.returncode in (1, 2), p.stderr
@@ -515,6 +527,7 @@ def test_user_without_reload_gets_a_choice(build_dir, fresh_db, mariadb_port, li
     p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
                 "--workers", "4", user=limited_user, env=env, params="?lock=none")
     assert p.returncode == 0, p.stderr
+    assert "lock=none: with several workers each reader takes its own snapshot" in p.stderr
     no_password_anywhere(p, tmp_path)
 
 
