@@ -76,6 +76,38 @@ SQLITE_TABLE = """CREATE TABLE t (
     tags TEXT
 )"""
 
+# The same table in PostgreSQL and MariaDB, with each server's natural
+# types, filled from data.csv once per dataset (bench_db below); migrate
+# writes into CQL_TABLE like every other tool. tags: a text[] in
+# PostgreSQL (-> set<text> as a list), the CQL list literal as text in
+# MariaDB (which has no arrays).
+PG_TABLE = """CREATE TABLE t (
+    id uuid PRIMARY KEY,
+    n bigint,
+    i integer,
+    ts timestamptz(3),
+    short_text text,
+    long_text text,
+    amount numeric(12,2),
+    score double precision,
+    flag boolean,
+    day date,
+    tags text[]
+)"""
+MARIADB_TABLE = """CREATE TABLE t (
+    id char(36) CHARACTER SET ascii PRIMARY KEY,
+    n bigint,
+    i int,
+    ts datetime(3),
+    short_text varchar(64),
+    long_text varchar(255),
+    amount decimal(12,2),
+    score double,
+    flag boolean,
+    day date,
+    tags varchar(255)
+) CHARACTER SET utf8mb4"""
+
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo "
          "lima mike november oscar papa quebec romeo sierra tango uniform "
          "victor whiskey xray yankee zulu café naïve über, señor "
@@ -155,6 +187,76 @@ def dataset(rows, datadir):
     log("generated in %.1f s: CSV %.1f MB (%.0f bytes a row), sample %d rows"
         % (time.time() - t0, size / 1e6, size / rows, len(sample)))
     return d
+
+
+def _env_file(name):
+    env = {}
+    try:
+        with open(os.path.join(RUN_DIR, name, "env")) as f:
+            for line in f:
+                if "=" in line and not line.startswith("#"):
+                    k, v = line.strip().split("=", 1)
+                    env[k] = v
+    except FileNotFoundError:
+        pass
+    return env
+
+
+def bench_db(kind, data, rows):
+    """The source URI of the benchmark table in PostgreSQL or MariaDB,
+    loaded from data.csv once (a marker table remembers the dataset)."""
+    script = os.path.join(REPO, "scripts", "%s.sh" % kind)
+    subprocess.run(["bash", script, "start"], check=True, stdout=subprocess.DEVNULL)
+    db = "cqlshift_bench_%d_%d" % (rows, SEED)
+    csvf = os.path.join(data, "data.csv")
+    if kind == "postgres":
+        port = _env_file("postgres").get("CQLSHIFT_PG_PORT") or "55432"
+        base = "postgresql://postgres@127.0.0.1:%s" % port
+        psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At"]
+        have = subprocess.run(psql + [base + "/postgres", "-c",
+                              "SELECT 1 FROM pg_database WHERE datname = '%s'" % db],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        uri = "%s/%s" % (base, db)
+        if have == "1":
+            done = subprocess.run(psql + [uri, "-c", "SELECT to_regclass('bench_done') IS NOT NULL"],
+                                  capture_output=True, text=True).stdout.strip()
+            if done == "t":
+                return uri
+            subprocess.run(psql + [base + "/postgres", "-c", "DROP DATABASE %s" % db], check=True)
+        log("loading %d rows into PostgreSQL %s" % (rows, db))
+        subprocess.run(psql + [base + "/postgres", "-c", "CREATE DATABASE %s" % db], check=True)
+        sql = (PG_TABLE + ";\n"
+               "CREATE TEMP TABLE s (id uuid, n bigint, i integer, ts timestamptz, short_text text,"
+               " long_text text, amount numeric, score double precision, flag boolean, day date,"
+               " tags text);\n"
+               "\\copy s FROM '%s' WITH (FORMAT csv, HEADER true)\n"
+               "INSERT INTO t SELECT id, n, i, ts, short_text, long_text, amount, score, flag, day,"
+               " string_to_array(replace(btrim(tags, '[]'), chr(39), ''), ',') FROM s;\n"
+               "CREATE TABLE bench_done ();\n"
+               "VACUUM ANALYZE t;\n" % csvf)
+        subprocess.run(psql + [uri], input=sql, text=True, check=True)
+        return uri
+    port = _env_file("mariadb").get("CQLSHIFT_MARIADB_PORT") or "53306"
+    my = ["mariadb", "--no-defaults", "--protocol=TCP", "-h127.0.0.1", "-P" + port, "-uroot",
+          "--local-infile=1", "-N", "-B"]
+    uri = "mysql://root@127.0.0.1:%s/%s" % (port, db)
+    done = subprocess.run(my + ["-e", "SELECT 1 FROM information_schema.tables WHERE "
+                                "table_schema = '%s' AND table_name = 'bench_done'" % db],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    if done == "1":
+        return uri
+    log("loading %d rows into MariaDB %s" % (rows, db))
+    sql = ("SET GLOBAL local_infile = 1; DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; USE %s;\n"
+           % (db, db, db) + MARIADB_TABLE + ";\n"
+           "LOAD DATA LOCAL INFILE '%s' INTO TABLE t CHARACTER SET utf8mb4 FIELDS TERMINATED BY ','"
+           " OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n' IGNORE 1 LINES"
+           " (id, n, i, @ts, short_text, long_text, amount, score, @flag, day, tags)"
+           " SET ts = STR_TO_DATE(LEFT(@ts, 23), '%%Y-%%m-%%d %%H:%%i:%%s.%%f'),"
+           " flag = (@flag = 'true');\n"
+           "CREATE TABLE bench_done (x int);\n"
+           "ANALYZE TABLE t;\n" % csvf)
+    subprocess.run(my, input=sql, text=True, check=True, stdout=subprocess.DEVNULL)
+    return uri
 
 
 # ------------------------------------------------------------------ cluster
@@ -310,6 +412,11 @@ def cmd_for(tool, ks, data, host, workdir):
         return [CQLSHIFT, "migrate", "sqlite:" + os.path.join(data, "data.sqlite"),
                 "cassandra://%s/%s" % (host, ks), "--quiet",
                 "--out-dir", os.path.join(workdir, "runs"), "--restart"]
+    if tool in ("cqlshift-postgres", "cqlshift-mariadb"):
+        uri = bench_db("postgres" if tool == "cqlshift-postgres" else "mariadb", data,
+                       int(os.path.basename(os.path.normpath(data)).split("-")[1]))
+        return [CQLSHIFT, "migrate", uri, "cassandra://%s/%s" % (host, ks), "--quiet",
+                "--out-dir", os.path.join(workdir, "runs"), "--restart"]
     if tool == "dsbulk":
         return dsb
     if tool == "dsbulk-replicaset":
@@ -326,7 +433,7 @@ def cmd_for(tool, ks, data, host, workdir):
 
 
 TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
-         "python-driver", "cqlshift-sqlite"]
+         "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb"]
 LABELS = {
     "cqlshift-csv": "cqlshift load (CSV)",
     "dsbulk": "DSBulk 1.10.0 (defaults)",
@@ -335,6 +442,8 @@ LABELS = {
     "cqlsh-copy-tuned": "cqlsh COPY FROM (tuned)",
     "python-driver": "Python driver, 100 in flight",
     "cqlshift-sqlite": "cqlshift migrate (SQLite)",
+    "cqlshift-postgres": "cqlshift migrate (PostgreSQL 15)",
+    "cqlshift-mariadb": "cqlshift migrate (MariaDB)",
 }
 
 
@@ -742,6 +851,9 @@ def main():
     data = dataset(a.rows, os.path.join(CACHE, "bench-data"))
     with open(os.path.join(data, "sample.pkl"), "rb") as f:
         sample = pickle.load(f)
+    for t in tools:  # the database copies are loaded (once per dataset) before any run
+        if t in ("cqlshift-postgres", "cqlshift-mariadb"):
+            bench_db("postgres" if t == "cqlshift-postgres" else "mariadb", data, a.rows)
     if os.path.exists(resfile):
         os.rename(resfile, resfile + ".old")
     if not a.smoke and not a.no_warmup:

@@ -13,6 +13,8 @@
 
 typedef struct migrate_args {
     const char *tables;
+    const char *schemas;        /* PostgreSQL: --schema */
+    const char *databases;      /* MySQL/MariaDB: --databases */
     const char *replication;    /* checked by parse_replication */
     int epoch_unit;             /* load_epoch_unit; -1: from the values */
 } migrate_args;
@@ -47,6 +49,12 @@ static int parse_epoch_unit(void *field, const char *name, const char *v)
 static const cli_opt migrate_opts[] = {
     {"tables", 0, OPT_TEXT, offsetof(migrate_args, tables), "A,B",
      "only these source tables (comma-separated, as the source names them)", 0, 0, 0, NULL, NULL},
+    {"schema", 0, OPT_TEXT, offsetof(migrate_args, schemas), "S,T",
+     "PostgreSQL: read only these schemas (comma-separated; default: every schema but the "
+     "system ones)", 0, 0, 0, NULL, NULL},
+    {"databases", 0, OPT_TEXT, offsetof(migrate_args, databases), "D,E",
+     "MySQL/MariaDB: read these databases of the server (comma-separated; default: the "
+     "URI's database)", 0, 0, 0, NULL, NULL},
     {"replication", 0, OPT_CUSTOM, offsetof(migrate_args, replication), "R",
      "replication of a keyspace that migrate creates: SimpleStrategy:N, or DC:N[,DC:N...] for "
      "NetworkTopologyStrategy, N from 1 to 99 (default SimpleStrategy:1, with a note; an "
@@ -66,8 +74,11 @@ static const cli_spec migrate_spec = {
     .positionals = migrate_pos,
     .description =
         "Create KEYSPACE and one table per source table (keyed by the source's primary key: "
-        "first column partition key, the rest clustering columns), then copy every row. SOURCE "
-        "is sqlite:FILE (or a .db/.sqlite file). Every run writes into its own folder under "
+        "first column partition key, the rest clustering columns), then copy every row, all "
+        "from one consistent snapshot of the source. SOURCE is postgresql://[USER@]HOST[:PORT]/DB "
+        "(libpq's URI: passwords from PGPASSWORD, ~/.pgpass or a service file), "
+        "mysql://[USER@]HOST[:PORT]/DB or mariadb://... (passwords from MYSQL_PWD or "
+        "~/.my.cnf), or sqlite:FILE (or a .db/.sqlite file). Every run writes into its own folder under "
         "--out-dir; an interrupted run goes on with the same command and --resume.",
     .notes = migrate_notes,
 };
@@ -92,12 +103,22 @@ int cmd_migrate(int argc, char **argv)
         return CLI_EXIT_USAGE;
 
     source_error se;
-    source *src = source_open(pos[0], NULL, NULL, &se);
+    int is_db = source_uri_is_db(pos[0]);
+    int is_pg = is_db && (!strncmp(pos[0], "postgresql:", 11) || !strncmp(pos[0], "postgres:", 9));
+    if ((ma.schemas && !is_pg) || (ma.databases && (!is_db || is_pg))) {
+        cli_error("--%s is for %s sources; %s is not one", ma.schemas ? "schema" : "databases",
+                  ma.schemas ? "PostgreSQL" : "MySQL and MariaDB", pos[0]);
+        return CLI_EXIT_USAGE;
+    }
+    char source_label[2048];
+    source_uri_redact(pos[0], source_label, sizeof source_label);
+    source *src = is_db ? source_open_db(pos[0], is_pg ? ma.schemas : ma.databases, &se)
+                        : source_open(pos[0], NULL, NULL, &se);
     if (!src) {
         cli_error("%s", se.msg);
         return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
-    if (strcmp(src->ops->name, "sqlite")) {
+    if (!is_db && strcmp(src->ops->name, "sqlite")) {
         cli_error("%s is a %s source; migrate copies a database (sqlite:FILE). Load files into an "
                   "existing table with: cqlshift load %s cassandra://HOST/KEYSPACE TABLE",
                   pos[0], src->ops->name, pos[0]);
@@ -110,9 +131,16 @@ int cmd_migrate(int argc, char **argv)
         src->ops->close(src);
         return CLI_EXIT_FAILED;
     }
+    json_t *snotes = src->ops->notes ? src->ops->notes(src) : NULL;
+    size_t ni;
+    json_t *nv;
+    json_array_foreach(snotes, ni, nv)
+        if (!o.quiet && json_string_value(nv))
+            fprintf(stderr, "cqlshift: note: %s\n", json_string_value(nv));
     model m;
     model_error me;
     if (model_from_source(&m, schema, t.keyspace, &me)) {
+        json_decref(snotes);
         cli_error("%s", me.msg);
         src->ops->close(src);
         return CLI_EXIT_USAGE;
@@ -121,6 +149,7 @@ int cmd_migrate(int argc, char **argv)
         (only && model_keep_tables(&m, schema, only, &me)) ||
         model_refine_from_values(&m, src, schema, ma.epoch_unit, &me)) {
         cli_error("%s", me.msg);
+        json_decref(snotes);
         model_release(&m);
         src->ops->close(src);
         return me.code == 3 ? CLI_EXIT_FAILED : CLI_EXIT_USAGE;
@@ -128,10 +157,16 @@ int cmd_migrate(int argc, char **argv)
     job jb;
     int done = 0;
     {
-        char key[3000];
-        snprintf(key, sizeof key, "migrate %s -> %s/%s tables=%s", pos[0], t.hosts, t.keyspace,
-                 only ? only : "*");
+        char key[4000];
+        snprintf(key, sizeof key, "migrate %.1200s -> %.1000s/%s tables=%.800s%s%.500s", source_label, t.hosts,
+                 t.keyspace, only ? only : "*", ma.schemas || ma.databases ? " scope=" : "",
+                 ma.schemas ? ma.schemas : ma.databases ? ma.databases : "");
         int prc = run_prepare(&jb, &o, "migrate", t.keyspace, key, &done);
+        json_array_foreach(snotes, ni, nv)
+            if (!prc && !done && json_string_value(nv))
+                job_log(&jb, "note: %s", json_string_value(nv));
+        json_decref(snotes);
+        snotes = NULL;
         if (prc || done) {
             job_close(&jb);
             model_release(&m);
@@ -231,11 +266,11 @@ int cmd_migrate(int argc, char **argv)
         nlt++;
     }
     if (only && nlt == 0) {
-        cli_error("--tables %s matches no table of %s", only, pos[0]);
+        cli_error("--tables %s matches no table of %s", only, source_label);
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    rc = run_load(src, s, lt, nlt, totals, &t, &o, &jb, pos[0]);
+    rc = run_load(src, s, lt, nlt, totals, &t, &o, &jb, source_label);
     for (int i = 0; i < nlt && !o.quiet; i++)
         load_print_value_notes(&lt[i], stderr);
 out:

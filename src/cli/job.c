@@ -1,4 +1,5 @@
 /* Jobs, run folders and signals. See job.h. */
+#include "source/source.h"
 #include "cli/job.h"
 
 #include <dirent.h>
@@ -65,6 +66,11 @@ void cli_set_command_line(int argc, char **argv)
     cli_command_line[0] = '\0';
     for (int i = 0; i < argc && n + 4 < cap; i++) {
         const char *a = i == 0 ? "cqlshift" : argv[i];
+        char red[2048];
+        if (i > 0 && strstr(a, "://")) {  /* a password in a URI never goes into a run's files */
+            source_uri_redact(a, red, sizeof red);
+            a = red;
+        }
         int quote = !*a || strpbrk(a, " \t\"'\\$`*?;&|<>()") != NULL;
         int w = snprintf(cli_command_line + n, cap - n, "%s%s", i ? " " : "", quote ? "'" : "");
         n += (size_t)w < cap - n ? (size_t)w : cap - n - 1;

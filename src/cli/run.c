@@ -18,6 +18,8 @@ int run_prepare(job *j, run_options *o, const char *command, const char *name,
                 const char *job_key, int *done)
 {
     *done = 0;
+    memset(j, 0, sizeof *j);    /* job_close works whatever fails first */
+    j->lock_fd = -1;
     if (o->resume && o->restart) {
         cli_error("--resume and --restart exclude each other: --resume goes on with the "
                   "unfinished run, --restart gives it up");
@@ -201,6 +203,34 @@ static void note_source_changes(source *src, const load_table *tables, int ntabl
     }
 }
 
+/* A database source: one consistent snapshot for the planning, the counts
+ * and every worker. Its position in the source's change stream goes into
+ * the run log and, for the run that starts the job, into the state (meta
+ * "snapshot_position"), where change capture will start from. */
+static int take_snapshot(source *src, state *st, run_options *o, job *j)
+{
+    source_error se;
+    int readers = o->loader.workers > 0 ? o->loader.workers : 1;
+    if (src->ops->snapshot_begin(src, readers, &se)) {
+        cli_error("%s", se.msg);
+        return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+    json_t *pos = src->ops->snapshot_position ? src->ops->snapshot_position(src, &se) : NULL;
+    char *text = pos ? json_dumps(pos, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(pos);
+    if (!text)
+        return 0;
+    job_log(j, "snapshot: %s", text);
+    state_error ste;
+    int rc = 0;
+    if (!j->resume && state_meta_set(st, "snapshot_position", text, &ste)) {
+        cli_error("%s", ste.msg);
+        rc = CLI_EXIT_FAILED;
+    }
+    free(text);
+    return rc;
+}
+
 int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
              target *t, run_options *o, job *j, const char *source_label)
 {
@@ -220,6 +250,10 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
     if (!o->quiet)
         fprintf(stderr, "cqlshift: run folder: %s%s\n", j->dir, j->resume ? " (resuming)" : "");
     job_log(j, "%s: %s", j->resume ? "resume" : "start", cli_command_line);
+    if (src->ops->snapshot_begin && (rc = take_snapshot(src, st, o, j))) {
+        state_close(st);
+        return rc;
+    }
     rejects *rej = rejects_open_dir(j->dir);
     progress *p = rej ? progress_new(ntables, o->quiet, o->progress_tty, o->progress_interval) : NULL;
     int64_t *expected = calloc((size_t)ntables + 1, sizeof *expected);

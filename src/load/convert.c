@@ -114,8 +114,9 @@ int load_convert_value(const cql_type *t, const src_value *v, cs_buf *out, cql_e
             shortest_double(d, tmp, sizeof tmp);
         return cql_value_encode_text(t, tmp, strlen(tmp), out, err);
     }
+    default:
+        return load_convert_typed(t, v, out, err);
     }
-    return cql_fail(err, CQL_E_ENCODE, "unknown source value kind");
 }
 
 /* ---- per-column rules: epoch units, rounded values ------------------------ */
@@ -216,8 +217,10 @@ static void note_rounded(load_column_info *ci, const src_value *v, int64_t pos)
         snprintf(ci->first, sizeof ci->first, "%" PRId64, v->u.i);
     else if (v->kind == SV_DOUBLE)
         shortest_double(v->u.d, ci->first, sizeof ci->first);
-    else
+    else if (v->kind == SV_TEXT || v->kind == SV_DECIMAL)
         snprintf(ci->first, sizeof ci->first, "%.*s", (int)v->u.s.n, v->u.s.p);
+    else
+        snprintf(ci->first, sizeof ci->first, "(a %s value)", "typed");
 }
 
 int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t pos, cs_buf *out,
@@ -234,7 +237,8 @@ int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t
         return 0;
     /* Up to 15 (float: 6) characters hold at most that many significant
      * digits, which always read back as written: the common case. */
-    if (v->kind == SV_TEXT && v->u.s.n <= (ty->id == CQL_T_FLOAT ? 6u : 15u))
+    if ((v->kind == SV_TEXT || v->kind == SV_DECIMAL) &&
+        v->u.s.n <= (ty->id == CQL_T_FLOAT ? 6u : 15u))
         return 0;
     /* the value written: the last 8 (4) bytes */
     const uint8_t *p = out->data + start + 4;
@@ -249,7 +253,7 @@ int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t
         d = f;
     }
     int rounded = 0;
-    if (v->kind == SV_TEXT)
+    if (v->kind == SV_TEXT || v->kind == SV_DECIMAL)
         rounded = text_rounded(v->u.s.p, v->u.s.n, d, ty->id == CQL_T_FLOAT);
     else if (v->kind == SV_INT)
         rounded = (v->u.i > (INT64_C(1) << 53) || v->u.i < -(INT64_C(1) << 53)) &&

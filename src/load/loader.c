@@ -86,7 +86,7 @@ struct batch_slot {
     int norder;
     atomic_int pending;         /* requests in flight, +1 while the worker submits */
     int busy;                   /* holds a batch not yet settled */
-    int64_t resume_after;
+    src_pos resume;             /* the batch's resume point (a copy) */
     int64_t read;
     atomic_llong written, rejected;
     pending_reject *rej;        /* rejects of this batch, under w->mu */
@@ -133,6 +133,7 @@ struct loader {
     int nitems;
     int next_item;              /* under mu */
     atomic_int *ranges_left;    /* per table */
+    atomic_int workers_done;    /* every worker thread returned (cancel_watch ends) */
     atomic_int *started;        /* per table */
     pthread_mutex_t mu;
 
@@ -212,6 +213,28 @@ static void set_stop(loader *L, int code, const char *fmt, ...)
 
 /* Also where an interrupt (Ctrl-C, SIGTERM) is noticed: it stops reading
  * like --max-errors does, and the batches already read settle. */
+static int interrupted(loader *L)
+{
+    return L->cfg.interrupt && atomic_load_explicit(L->cfg.interrupt, memory_order_relaxed);
+}
+
+/* While the workers run: on an interrupt, cancel the source's queries in
+ * flight once (a database read can block for long), so that every worker
+ * soon sees the interrupt. */
+static void *cancel_watch(void *arg)
+{
+    loader *L = arg;
+    while (!atomic_load(&L->workers_done)) {
+        if (interrupted(L)) {
+            L->src->ops->cancel(L->src);
+            break;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 static int ending(loader *L)
 {
     if (L->cfg.interrupt && atomic_load_explicit(L->cfg.interrupt, memory_order_relaxed) &&
@@ -230,27 +253,18 @@ static char *row_values_json(const src_row *r)
         const src_value *v = &r->vals[i];
         json_t *j = NULL;
         switch (v->kind) {
-        case SV_NULL: j = json_null(); break;
-        case SV_INT: j = json_integer(v->u.i); break;
-        case SV_DOUBLE: j = json_real(v->u.d); break;
         case SV_TEXT: j = json_stringn(v->u.s.p, v->u.s.n); break;
-        case SV_JSON: j = json_deep_copy(v->u.j); break;
         case SV_BLOB: break;
+        default: j = load_value_json(v); break;
         }
-        if (!j) { /* blob, or text that is not UTF-8: hex ("0x" for an empty blob) */
-            static const char digits[] = "0123456789abcdef";
-            size_t n = v->u.s.n;
-            char *hex = malloc(2 * n + 2);
-            if (hex) {
-                memcpy(hex, "0x", 2);
-                for (size_t k = 0; k < n; k++) {
-                    unsigned char b = (unsigned char)v->u.s.p[k];
-                    hex[2 + 2 * k] = digits[b >> 4];
-                    hex[3 + 2 * k] = digits[b & 15];
-                }
-                j = json_stringn(hex, 2 * n + 2);
-                free(hex);
-            }
+        if (!j && (v->kind == SV_TEXT || v->kind == SV_BLOB)) {
+            /* blob, or text that is not UTF-8: hex ("0x" for an empty blob) */
+            cs_buf hb;
+            cs_buf_init(&hb, SIZE_MAX);
+            src_value bv = {.kind = SV_BLOB, .u.s = v->u.s};
+            if (load_value_text(&bv, &hb) == 0)
+                j = json_stringn((const char *)hb.data, hb.len);
+            cs_buf_release(&hb);
         }
         json_array_append_new(a, j ? j : json_null());
     }
@@ -489,7 +503,10 @@ static void settle(worker *w, batch_slot *sl)
     }
     int had_rejects = sl->nrej > 0;
     write_rejects(sl);
-    w->rs.resume_after = sl->resume_after;
+    if (src_pos_set(&w->rs.resume, sl->resume.p, sl->resume.n)) {
+        set_fatal(w->L, 1, "out of memory keeping a resume point");
+        return;
+    }
     w->rs.rows_read += sl->read;
     w->rs.rows_written += written;
     w->rs.rows_rejected += rejected;
@@ -758,9 +775,12 @@ static void run_range(worker *w, const work_item *it)
         return;
     }
     source_error serr;
-    source_reader *rd = L->src->ops->open_range(L->src, &it->range, w->rs.resume_after, &serr);
+    source_reader *rd = L->src->ops->open_range(L->src, &it->range, &w->rs.resume, &serr);
     if (!rd) {
-        set_fatal(L, 1, "%s", serr.msg);
+        if (interrupted(L))
+            set_stop(L, 5, "interrupted");
+        else
+            set_fatal(L, 1, "%s", serr.msg);
         return;
     }
     int64_t k = 0;
@@ -772,17 +792,24 @@ static void run_range(worker *w, const work_item *it)
             break;
         int n = L->src->ops->read(rd, &sl->batch, L->cfg.batch_rows, &serr);
         if (n < 0) {
-            set_fatal(L, 1, "%s", serr.msg);
+            /* a read the interrupt cancelled is an interruption, not a failure */
+            if (interrupted(L))
+                set_stop(L, 5, "interrupted");
+            else
+                set_fatal(L, 1, "%s", serr.msg);
             break;
         }
         if (n == 0) {
             eof = 1;
             break;
         }
+        if (src_pos_set(&sl->resume, sl->batch.resume.p, sl->batch.resume.n)) {
+            set_fatal(L, 1, "out of memory keeping a resume point");
+            break;
+        }
         k++;
         sl->busy = 1;
         sl->read = n;
-        sl->resume_after = sl->batch.resume_after;
         atomic_store(&sl->written, 0);
         atomic_store(&sl->rejected, 0);
         atomic_store(&sl->pending, 1); /* the submitting worker's own hold */
@@ -856,29 +883,34 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
     L.ranges_left = calloc((size_t)ntables, sizeof *L.ranges_left);
     L.started = calloc((size_t)ntables, sizeof *L.started);
 
-    /* Work items: every range of every table, table by table. */
+    /* Work items: every range of every table, table by table. An item
+     * refers to its range's bounds: the caller's (planned, kept in the
+     * state) or those split here (freed at the end). */
     int rc = 0;
+    source_range **split_here = calloc((size_t)ntables, sizeof *split_here);
+    int *nsplit = calloc((size_t)ntables, sizeof *nsplit);
+    if (!split_here || !nsplit) {
+        rc = -1;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    }
     for (int t = 0; t < ntables && rc == 0; t++) {
-        source_range *ranges = NULL;
-        int n = 0;
+        const source_range *ranges = tables[t].ranges;
+        int n = tables[t].nranges;
         source_error se;
-        if (tables[t].nranges > 0) {
-            /* planned by the caller (kept in the state) */
-            ranges = malloc((size_t)tables[t].nranges * sizeof *ranges);
-            if (ranges) {
-                n = tables[t].nranges;
-                memcpy(ranges, tables[t].ranges, (size_t)n * sizeof *ranges);
+        if (n <= 0) {
+            source_range *r = NULL;
+            if (src->ops->split(src, tables[t].src_table, L.cfg.ranges_per_table, &r, &n, &se)) {
+                snprintf(err->msg, sizeof err->msg, "%s", se.msg);
+                err->code = 1;
+                rc = -1;
+                break;
             }
-        } else if (src->ops->split(src, tables[t].src_table, L.cfg.ranges_per_table, &ranges, &n,
-                                   &se)) {
-            snprintf(err->msg, sizeof err->msg, "%s", se.msg);
-            err->code = 1;
-            rc = -1;
-            break;
+            split_here[t] = r;
+            nsplit[t] = n;
+            ranges = r;
         }
         work_item *ni = n > 0 ? realloc(L.items, (size_t)(L.nitems + n) * sizeof *ni) : NULL;
         if (!ni) {
-            free(ranges);
             rc = -1;
             snprintf(err->msg, sizeof err->msg, "out of memory");
             break;
@@ -890,7 +922,6 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
             L.nitems++;
         }
         atomic_store(&L.ranges_left[t], n);
-        free(ranges);
     }
 
     worker *ws = calloc((size_t)L.cfg.workers, sizeof *ws);
@@ -926,14 +957,21 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         if (pthread_create(&w->thread, NULL, worker_main, w) == 0)
             started++;
     }
+    pthread_t watcher;
+    int watching = started > 0 && L.cfg.interrupt && src->ops->cancel &&
+                   pthread_create(&watcher, NULL, cancel_watch, &L) == 0;
     for (int i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
+    atomic_store(&L.workers_done, 1);
+    if (watching)
+        pthread_join(watcher, NULL);
     for (int i = 0; i < L.cfg.workers && ws; i++) {
         worker *w = &ws[i];
         if (!w->L)
             continue;
         for (int k = 0; k < NSLOTS; k++) {
             row_batch_release(&w->slots[k].batch);
+            src_pos_free(&w->slots[k].resume);
             drop_rejects(&w->slots[k]);
             free(w->slots[k].rej);
             free(w->slots[k].ctx);
@@ -946,6 +984,7 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         }
         free(w->stmts);
         cs_buf_release(&w->values);
+        src_pos_free(&w->rs.resume);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
     }
@@ -955,6 +994,10 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         rc = -1;
     }
     free(L.items);
+    for (int t = 0; t < ntables && split_here; t++)
+        source_ranges_free(split_here[t], nsplit[t]);
+    free(split_here);
+    free(nsplit);
     free(L.ranges_left);
     free(L.started);
     pthread_mutex_destroy(&L.mu);

@@ -123,6 +123,20 @@ void load_ranges_free(load_table *tables, int ntables);
  * 0, or -1 with a sentence in err. Exposed for tests. */
 int load_convert_value(const cql_type *t, const src_value *v, cs_buf *out, cql_error *err);
 
+/* load_convert_value for the typed kinds of database sources (SV_BOOL,
+ * SV_UINT, SV_DECIMAL, SV_TIMESTAMP, SV_DATE, SV_TIME, SV_DURATION,
+ * SV_UUID, SV_INET, SV_LIST, SV_BAD): straight to the natural CQL type,
+ * through the value's text form to any other. 0, or -1 with err. */
+int load_convert_typed(const cql_type *t, const src_value *v, cs_buf *out, cql_error *err);
+/* The text form of a source value appended to out (no NUL): ISO 8601
+ * dates and timestamps ("2024-01-02T03:04:05.123456Z", years outside
+ * 0..9999 with a sign), "HH:MM:SS[.f]" times, CQL durations, canonical
+ * uuids and addresses, JSON arrays for lists, 0x-hex for blobs. 0 or -1. */
+int load_value_text(const src_value *v, cs_buf *out);
+/* A source value as JSON (for reject files): numbers and booleans as
+ * such, lists as arrays, the rest as their text form. New reference. */
+json_t *load_value_json(const src_value *v);
+
 /* The part of load_convert_column for integers in timestamp columns and
  * for double and float columns (out of line: the other values pay one
  * test on the hot path). */

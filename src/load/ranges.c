@@ -1,9 +1,5 @@
 /* Work ranges from the state: planned once, read back by every resume.
- *
- * The bounds of today's connectors are int64 (rowids, file index and size);
- * the state keeps them as opaque bytes (8 bytes big-endian each), so a
- * connector with composite bounds can store its own encoding later.
- */
+ * The bounds are the connector's opaque bytes, kept as they are. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,16 +7,6 @@
 
 #include "load/loader.h"
 #include "util/buf.h"
-
-static void put_be64(uint8_t *p, int64_t v) { cs_put_be64(p, (uint64_t)v); }
-
-static int get_be64(const void *p, size_t n, int64_t *v)
-{
-    if (n != 8 || !p)
-        return -1;
-    *v = (int64_t)cs_be64(p);
-    return 0;
-}
 
 typedef struct collect {
     source_range *r;
@@ -45,8 +31,8 @@ static int collect_one(void *ctx, const state_range *sr)
     memset(r, 0, sizeof *r);
     r->table = c->table;
     r->id = sr->id;
-    if (get_be64(sr->lo, sr->lo_len, &r->lo) || get_be64(sr->hi, sr->hi_len, &r->hi))
-        c->bad = 1;
+    if (src_pos_set(&r->lo, sr->lo, sr->lo_len) || src_pos_set(&r->hi, sr->hi, sr->hi_len))
+        return -1;
     snprintf(r->label, sizeof r->label, "%s", sr->label ? sr->label : "");
     if (c->expected >= 0)
         c->expected = sr->source_count >= 0 ? c->expected + sr->source_count : -1;
@@ -73,17 +59,14 @@ static int plan_table(source *src, state *st, load_table *lt, int ranges_per_tab
     if (src->ops->split(src, lt->src_table, ranges_per_table, &r, &n, &se))
         return fail(err, "%s", se.msg);
     state_range *sr = calloc((size_t)n, sizeof *sr);
-    uint8_t *bounds = calloc((size_t)n, 16);
-    int rc = sr && bounds ? 0 : fail(err, "out of memory planning %s", lt->name);
+    int rc = sr ? 0 : fail(err, "out of memory planning %s", lt->name);
     *expected = src->ops->count_range ? 0 : -1;
     for (int i = 0; rc == 0 && i < n; i++) {
-        put_be64(bounds + 16 * i, r[i].lo);
-        put_be64(bounds + 16 * i + 8, r[i].hi);
         int64_t cnt = -1;
         if (src->ops->count_range && (cnt = src->ops->count_range(src, &r[i], &se)) < 0)
             rc = fail(err, "%s", se.msg);
-        sr[i] = (state_range){.id = r[i].id, .lo = bounds + 16 * i, .lo_len = 8,
-                              .hi = bounds + 16 * i + 8, .hi_len = 8, .label = r[i].label,
+        sr[i] = (state_range){.id = r[i].id, .lo = r[i].lo.p, .lo_len = r[i].lo.n,
+                              .hi = r[i].hi.p, .hi_len = r[i].hi.n, .label = r[i].label,
                               .source_count = cnt};
         if (*expected >= 0)
             *expected += cnt;
@@ -92,9 +75,8 @@ static int plan_table(source *src, state *st, load_table *lt, int ranges_per_tab
     if (rc == 0 && state_save_ranges(st, lt->name, sr, n, &ste))
         rc = fail(err, "%s", ste.msg);
     free(sr);
-    free(bounds);
     if (rc) {
-        free(r);
+        source_ranges_free(r, n);
         return -1;
     }
     lt->ranges = r;
@@ -113,7 +95,7 @@ int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
         collect c = {.table = tables[t].src_table, .expected = 0};
         int n = state_load_ranges(st, tables[t].name, collect_one, &c, &se);
         if (n < 0 || c.bad) {
-            free(c.r);
+            source_ranges_free(c.r, c.n);
             load_ranges_free(tables, t);
             if (in_tx)
                 state_transaction(st, -1, NULL);
@@ -151,7 +133,7 @@ int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
 void load_ranges_free(load_table *tables, int ntables)
 {
     for (int t = 0; t < ntables; t++) {
-        free((void *)tables[t].ranges);
+        source_ranges_free((source_range *)tables[t].ranges, tables[t].nranges);
         tables[t].ranges = NULL;
         tables[t].nranges = 0;
     }

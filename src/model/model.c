@@ -149,6 +149,109 @@ cql_type *model_map_sqlite_type(const char *decl_type, const char **note)
     return type_of(CQL_T_VARCHAR);
 }
 
+/* The CQL type of a logical source type (database sources); NULL if
+ * out of memory. *why is set to a note on what the mapping does to values
+ * (static text) or NULL. */
+static cql_type *map_logical(src_ltype lt, const source_column *sc, const char **why)
+{
+    *why = NULL;
+    switch (lt) {
+    case SL_BOOL: return type_of(CQL_T_BOOLEAN);
+    case SL_INT8: return type_of(CQL_T_TINYINT);
+    case SL_INT16: return type_of(CQL_T_SMALLINT);
+    case SL_INT32: return type_of(CQL_T_INT);
+    case SL_INT64: return type_of(CQL_T_BIGINT);
+    case SL_UINT64:
+        *why = "unsigned 64-bit integers go beyond bigint: varint holds every value";
+        return type_of(CQL_T_VARINT);
+    case SL_DECIMAL:
+        if (sc->precision <= 0)
+            *why = "unconstrained numeric: decimal keeps every digit; NaN and Infinity, which "
+                   "decimal cannot hold, are rejected per value";
+        return type_of(CQL_T_DECIMAL);
+    case SL_FLOAT32: return type_of(CQL_T_FLOAT);
+    case SL_FLOAT64: return type_of(CQL_T_DOUBLE);
+    case SL_TEXT: return type_of(CQL_T_VARCHAR);
+    case SL_BYTES: return type_of(CQL_T_BLOB);
+    case SL_UUID: return type_of(CQL_T_UUID);
+    case SL_DATE:
+        *why = NULL;
+        return type_of(CQL_T_DATE);
+    case SL_TIME:
+        *why = sc->with_tz ? "time with time zone: the offset is not kept" : NULL;
+        return type_of(CQL_T_TIME);
+    case SL_TIMESTAMP:
+        if (sc->precision < 0 || sc->precision > 3)
+            *why = sc->with_tz
+                       ? "Cassandra's timestamp keeps milliseconds: a value with digits below "
+                         "the millisecond is rejected per value (never rounded)"
+                       : "read as UTC; Cassandra's timestamp keeps milliseconds: a value with "
+                         "digits below the millisecond is rejected per value (never rounded)";
+        else if (!sc->with_tz)
+            *why = "a timestamp without time zone is read as UTC";
+        return type_of(CQL_T_TIMESTAMP);
+    case SL_INTERVAL:
+        *why = "an interval whose parts have different signs (1 month -1 day) cannot be a "
+               "duration and is rejected per value";
+        return type_of(CQL_T_DURATION);
+    case SL_INET: return type_of(CQL_T_INET);
+    case SL_JSON:
+        *why = "JSON documents are kept as text";
+        return type_of(CQL_T_VARCHAR);
+    case SL_ENUM:
+        *why = "enum labels are kept as text";
+        return type_of(CQL_T_VARCHAR);
+    case SL_SET: {
+        cql_type *t = type_of(CQL_T_SET);
+        if (t && (!(t->sub = calloc(1, sizeof *t->sub)) || !(t->sub[0] = type_of(CQL_T_VARCHAR)))) {
+            cql_type_free(t);
+            return NULL;
+        }
+        if (t)
+            t->nsub = 1;
+        return t;
+    }
+    case SL_ARRAY: {
+        const char *ewhy = NULL;
+        if (sc->elem == SL_ARRAY || sc->elem == SL_SET || sc->elem == SL_UNSUPPORTED)
+            return NULL;
+        cql_type *t = map_logical(sc->elem, sc, &ewhy);
+        int dims = sc->dims > 0 ? sc->dims : 1;
+        for (int d = 0; t && d < dims; d++) {
+            cql_type *l = type_of(CQL_T_LIST);
+            if (!l || !(l->sub = calloc(1, sizeof *l->sub))) {
+                free(l);
+                cql_type_free(t);
+                return NULL;
+            }
+            l->nsub = 1;
+            l->sub[0] = t;
+            if (d > 0)
+                t->frozen = 1;
+            t = l;
+        }
+        *why = dims > 1 ? "a multi-dimensional array becomes nested lists; NULL elements, which "
+                          "a list cannot hold, are rejected per value"
+                        : "NULL elements, which a list cannot hold, are rejected per value";
+        return t;
+    }
+    case SL_TEXT_FORM:
+        *why = "no Cassandra counterpart: the value is copied as its text form";
+        return type_of(CQL_T_VARCHAR);
+    case SL_DECLARED:
+    case SL_UNSUPPORTED:
+        break;
+    }
+    return NULL;
+}
+
+cql_type *model_map_column(const source_column *sc, const char **why)
+{
+    if (sc->ltype == SL_DECLARED)
+        return model_map_sqlite_type(sc->decl_type ? sc->decl_type : "", why);
+    return map_logical(sc->ltype, sc, why);
+}
+
 /* ---- names ----------------------------------------------------------------- */
 
 /* Every keyword a CQL parser may reserve (Cassandra's and DSE's): quoting a
@@ -403,9 +506,23 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
         if (!sc->name[0])
             return model_fail(err, 1, "table %s has a column with an empty name", st->name);
         tc->name = fold_name(sc->name, SIZE_MAX, "c", &col_renamed);
-        tc->type = model_map_sqlite_type(sc->decl_type, &why);
+        if (sc->ltype == SL_UNSUPPORTED ||
+            (sc->ltype == SL_ARRAY && (sc->elem == SL_ARRAY || sc->elem == SL_SET ||
+                                       sc->elem == SL_UNSUPPORTED)))
+            return model_fail(err, 1,
+                              "table %s, column %s: type %s cannot be copied to Cassandra%s%s; "
+                              "leave the table out with --tables, or change the column in the "
+                              "source",
+                              st->name, sc->name, sc->decl_type, sc->note ? ": " : "",
+                              sc->note ? sc->note : "");
+        tc->type = model_map_column(sc, &why);
         if (!tc->name || !tc->type)
             return model_fail(err, 1, "out of memory");
+        char whybuf[600];
+        if (sc->note && sc->ltype != SL_DECLARED) {
+            snprintf(whybuf, sizeof whybuf, "%s%s%s", sc->note, why ? "; " : "", why ? why : "");
+            why = whybuf;
+        }
         for (int j = 0; j < i; j++)
             if (!strcmp(tt->cols[j].name, tc->name))
                 return model_fail(err, 1,

@@ -10,7 +10,8 @@
  *   column is the partition key, the others clustering columns in key order
  *   (ascending); a table without a primary key gets a first column
  *   "rowid bigint" as partition key (the connector supplies it);
- * - column types from the declared source type (see model_map_sqlite_type);
+ * - column types from the source column's logical type, or its declared
+ *   type for SQLite and files (model_map_column);
  *   model_refine_from_values then looks at the values where the declared
  *   type does not say enough.
  */
@@ -62,6 +63,13 @@ typedef struct model {
  * type is newly allocated; *note is set (static string) when the mapping
  * can lose information or needs checking, else NULL. */
 cql_type *model_map_sqlite_type(const char *decl_type, const char **note);
+
+/* The CQL type of a source column: by its logical type (database
+ * sources: SL_INT32 -> int, SL_TIMESTAMP -> timestamp, SL_ARRAY -> list,
+ * SL_TEXT_FORM -> text... docs/model.md has the table), or by its declared
+ * type with model_map_sqlite_type (SL_DECLARED). NULL for SL_UNSUPPORTED
+ * (or out of memory). *why as for model_map_sqlite_type. */
+cql_type *model_map_column(const source_column *sc, const char **why);
 
 /* Build the automatic model of every table of `schema` into keyspace `ks`. */
 int model_from_source(model *m, const source_schema *schema, const char *ks, model_error *err);

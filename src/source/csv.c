@@ -529,6 +529,7 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
             }
         }
     }
-    b->resume_after = files_in_offset(in);
+    if (src_pos_set_i64(&b->resume, files_in_offset(in)))
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
     return b->n;
 }

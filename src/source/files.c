@@ -500,8 +500,10 @@ static int files_split(source *s, int t, int max_ranges, source_range **out, int
     for (int i = 0; i < fs->npaths; i++) {
         r[i].table = 0;
         r[i].id = i;
-        r[i].lo = i;
-        r[i].hi = fs->sizes[i];
+        if (src_pos_set_i64(&r[i].lo, i) || src_pos_set_i64(&r[i].hi, fs->sizes[i])) {
+            source_ranges_free(r, fs->npaths);
+            return source_fail(err, SRC_E_NOMEM, "out of memory");
+        }
         snprintf(r[i].label, sizeof r[i].label, "%s", fs->is_stdin ? "stdin" : fs->paths[i]);
     }
     *out = r;
@@ -565,10 +567,16 @@ static int seek_resume(files_reader *r, int idx, int64_t after, source_error *er
     return 0;
 }
 
-static source_reader *files_open_range(source *s, const source_range *rg, int64_t after,
-                                       source_error *err)
+static source_reader *files_open_range(source *s, const source_range *rg,
+                                       const src_pos *after_pos, source_error *err)
 {
     files_source *fs = (files_source *)s;
+    int64_t after;
+    if (src_pos_get_i64(after_pos, INT64_MIN, &after)) {
+        source_fail(err, SRC_E_USAGE, "%s: the saved resume point is not a file offset; start "
+                    "the job over with --restart", rg->label);
+        return NULL;
+    }
     if (rg->table != 0 || rg->id < 0 || rg->id >= fs->npaths) {
         source_fail(err, SRC_E_USAGE, "no range %d in this %s source", rg->id, fs->kind_name);
         return NULL;

@@ -22,51 +22,6 @@ int source_fail(source_error *err, source_errc code, const char *fmt, ...)
     return -1;
 }
 
-int src_pos_set(src_pos *d, const void *p, size_t n)
-{
-    if (n > d->cap) {
-        size_t cap = d->cap ? d->cap : 16;
-        while (cap < n)
-            cap *= 2;
-        uint8_t *np = realloc(d->p, cap);
-        if (!np)
-            return -1;
-        d->p = np;
-        d->cap = cap;
-    }
-    if (n)
-        memcpy(d->p, p, n);
-    d->n = n;
-    return 0;
-}
-
-int src_pos_set_i64(src_pos *d, int64_t v)
-{
-    uint8_t b[8];
-    cs_put_be64(b, (uint64_t)v);
-    return src_pos_set(d, b, 8);
-}
-
-int src_pos_get_i64(const src_pos *d, int64_t dflt, int64_t *v)
-{
-    if (d->n == 0) {
-        *v = dflt;
-        return 0;
-    }
-    if (d->n != 8)
-        return -1;
-    *v = (int64_t)cs_be64(d->p);
-    return 0;
-}
-
-void src_pos_clear(src_pos *d) { d->n = 0; }
-
-void src_pos_free(src_pos *d)
-{
-    free(d->p);
-    memset(d, 0, sizeof *d);
-}
-
 void source_ranges_free(source_range *r, int n)
 {
     if (!r)
@@ -234,8 +189,28 @@ void source_uri_redact(const char *uri, char *out, size_t n)
     }
 }
 
+/* 1 if the URI carries a password (user:password@, or password=...). */
+static int uri_has_password(const char *uri)
+{
+    char red[2048];
+    source_uri_redact(uri, red, sizeof red);
+    return strcmp(red, uri) != 0;
+}
+
 source *source_open_db(const char *uri, const char *scope, source_error *err)
 {
+    if (uri_has_password(uri)) {
+        char red[1024];
+        source_uri_redact(uri, red, sizeof red);
+        int pg = !strncmp(uri, "postgres", 8);
+        source_fail(err, SRC_E_USAGE,
+                    "%s: a password in the URI would be visible in the process list and shell "
+                    "history, so it is refused; give it in %s instead",
+                    red, pg ? "PGPASSWORD, ~/.pgpass (or PGPASSFILE) or a service file "
+                              "(PGSERVICE)"
+                            : "MYSQL_PWD or the [client] section of ~/.my.cnf");
+        return NULL;
+    }
     if (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11))
         return source_pg_open(uri, scope, err);
     if (!strncmp(uri, "mysql://", 8) || !strncmp(uri, "mariadb://", 10))

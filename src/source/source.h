@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "util/arena.h"
+#include "util/pos.h"
 
 /* The source's one error type. */
 typedef enum source_errc {
@@ -47,24 +48,6 @@ typedef struct source_error {
 
 int source_fail(source_error *err, source_errc code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* An opaque position: a range bound or a resume point, in bytes the
- * connector defines (n == 0: none, i.e. unbounded or "from the start").
- * The bytes are heap-owned and grow as needed (src_pos_set). */
-typedef struct src_pos {
-    size_t n, cap;
-    uint8_t *p;
-} src_pos;
-
-/* Copy n bytes into d (growing it); 0, or -1 out of memory. */
-int src_pos_set(src_pos *d, const void *p, size_t n);
-/* d = the 8-byte big-endian form of v (today's rowids and offsets). */
-int src_pos_set_i64(src_pos *d, int64_t v);
-/* The int64 in d, or dflt if d is empty; -1 (and *v untouched) if d holds
- * something other than 8 bytes. */
-int src_pos_get_i64(const src_pos *d, int64_t dflt, int64_t *v);
-void src_pos_clear(src_pos *d);     /* n = 0, keeps the memory */
-void src_pos_free(src_pos *d);
 
 /* One value as the source gave it. The text of SV_TEXT and bytes of SV_BLOB
  * are not NUL-terminated (n gives the length). Database sources give typed
@@ -204,13 +187,13 @@ typedef struct source_table {
     char *name;             /* as the user names it in --tables: SQLite's
                              * name; "schema.table" for databases, unless
                              * the source has one schema (then "table") */
-    char *schema;           /* the database schema (PostgreSQL) or database
-                             * (MySQL) it lives in, or NULL */
     int ncols;
     source_column *cols;
     int npk;                /* columns in the primary key (0: none) */
     int uses_rowid;         /* no primary key: the connector adds column "rowid" first */
     int64_t row_estimate;   /* -1 if unknown */
+    char *schema;           /* the database schema (PostgreSQL) or database
+                             * (MySQL) it lives in, or NULL */
 } source_table;
 
 typedef struct source_schema {

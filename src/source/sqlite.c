@@ -480,30 +480,35 @@ static int sqlite_split(source *base, int t, int max_ranges, source_range **out,
     source_range *r = calloc((size_t)nr, sizeof *r);
     if (!r)
         return source_fail(err, SRC_E_NOMEM, "out of memory");
+    int64_t rlo = INT64_MIN, rhi = INT64_MIN;
     for (int i = 0; i < nr; i++) {
         r[i].table = t;
         r[i].id = i;
-        r[i].lo = i == 0 ? INT64_MIN : r[i - 1].hi;
+        rlo = i == 0 ? INT64_MIN : rhi;
         /* step * (i + 1) > width: this range reaches hi and is the last */
         int last = i == nr - 1 || step == 0 || (uint64_t)(i + 1) > width / step;
         if (last)
             nr = i + 1;
-        r[i].hi = s->info[t].without_rowid ? INT64_MAX
-                  : last ? hi
-                         : (int64_t)((((uint64_t)lo ^ flip) + step * (uint64_t)(i + 1) - 1) ^ flip);
+        rhi = s->info[t].without_rowid ? INT64_MAX
+              : last ? hi
+                     : (int64_t)((((uint64_t)lo ^ flip) + step * (uint64_t)(i + 1) - 1) ^ flip);
+        if (src_pos_set_i64(&r[i].lo, rlo) || src_pos_set_i64(&r[i].hi, rhi)) {
+            source_ranges_free(r, nr);
+            return source_fail(err, SRC_E_NOMEM, "out of memory");
+        }
         if (s->info[t].without_rowid)
             snprintf(r[i].label, sizeof r[i].label, "%s (WITHOUT ROWID, whole table)", tb->name);
         else if (nr == 1)
             snprintf(r[i].label, sizeof r[i].label, "%s rowid <= %" PRId64 " (all rows)",
-                     tb->name, r[i].hi);
+                     tb->name, rhi);
         else if (i == 0)
-            snprintf(r[i].label, sizeof r[i].label, "%s rowid <= %" PRId64, tb->name, r[i].hi);
+            snprintf(r[i].label, sizeof r[i].label, "%s rowid <= %" PRId64, tb->name, rhi);
         else if (i == nr - 1)
             snprintf(r[i].label, sizeof r[i].label, "%s rowid %" PRId64 "..%" PRId64, tb->name,
-                     r[i].lo + 1, r[i].hi);
+                     rlo + 1, rhi);
         else
             snprintf(r[i].label, sizeof r[i].label, "%s rowid %" PRId64 "..%" PRId64, tb->name,
-                     r[i].lo + 1, r[i].hi);
+                     rlo + 1, rhi);
     }
     *out = r;
     *n = nr;
@@ -522,7 +527,7 @@ static void reader_free(source_reader *rd)
     free(rd);
 }
 
-static source_reader *sqlite_open_range(source *base, const source_range *r, int64_t after,
+static source_reader *sqlite_open_range(source *base, const source_range *r, const src_pos *after,
                                         source_error *err)
 {
     sqlite_source *s = (sqlite_source *)base;
@@ -553,20 +558,26 @@ static source_reader *sqlite_open_range(source *base, const source_range *r, int
                     sqlite3_errmsg(rd->db));
         goto fail;
     }
+    int64_t after_v, lo, hi;
+    if (src_pos_get_i64(after, INT64_MIN, &after_v) || src_pos_get_i64(&r->lo, INT64_MIN, &lo) ||
+        src_pos_get_i64(&r->hi, INT64_MAX, &hi)) {
+        source_fail(err, SRC_E_USAGE, "%s: the saved range or resume point is not a SQLite "
+                    "one; start the job over with --restart", r->label);
+        goto fail;
+    }
     if (info->without_rowid) {
-        rd->ordinal = after == INT64_MIN || after < 0 ? 0 : after;
+        rd->ordinal = after_v == INT64_MIN || after_v < 0 ? 0 : after_v;
         sqlite3_bind_int64(rd->st, 1, rd->ordinal);
     } else {
         /* (lo, hi]; range 0 has no lower bound (INT64_MIN itself included) */
-        int64_t lo = r->lo;
         int open_below = r->id == 0;
-        if (after != INT64_MIN && (open_below || after > lo)) {
-            lo = after;
+        if (after_v != INT64_MIN && (open_below || after_v > lo)) {
+            lo = after_v;
             open_below = 0;
         }
-        rd->done = !open_below && lo >= r->hi;
+        rd->done = !open_below && lo >= hi;
         sqlite3_bind_int64(rd->st, 1, open_below || rd->done ? INT64_MIN : lo + 1);
-        sqlite3_bind_int64(rd->st, 2, r->hi);
+        sqlite3_bind_int64(rd->st, 2, hi);
     }
     return rd;
 fail:
@@ -634,7 +645,8 @@ static int sqlite_read(source_reader *rd, row_batch *b, int max_rows, source_err
                 break;
             }
         }
-        b->resume_after = rd->without_rowid ? rd->ordinal : pos;
+        if (src_pos_set_i64(&b->resume, rd->without_rowid ? rd->ordinal : pos))
+            return source_fail(err, SRC_E_NOMEM, "out of memory");
     }
     return b->n;
 }
@@ -770,9 +782,12 @@ static int64_t sqlite_count_range(source *base, const source_range *r, source_er
 {
     sqlite_source *s = (sqlite_source *)base;
     /* (lo, hi], range 0 from INT64_MIN itself (as open_range reads) */
-    if (r->id != 0 && r->lo >= r->hi)
+    int64_t lo, hi;
+    if (src_pos_get_i64(&r->lo, INT64_MIN, &lo) || src_pos_get_i64(&r->hi, INT64_MAX, &hi))
+        return source_fail(err, SRC_E_USAGE, "%s: not a SQLite range", r->label);
+    if (r->id != 0 && lo >= hi)
         return 0;
-    return count_rows(s, r->table, 1, r->id == 0 ? INT64_MIN : r->lo + 1, r->hi, err);
+    return count_rows(s, r->table, 1, r->id == 0 ? INT64_MIN : lo + 1, hi, err);
 }
 
 /* Rows above the last range's bound: an index seek on the rowid, so only
@@ -780,9 +795,12 @@ static int64_t sqlite_count_range(source *base, const source_range *r, source_er
 static int64_t sqlite_count_beyond(source *base, const source_range *last, source_error *err)
 {
     sqlite_source *s = (sqlite_source *)base;
-    if (last->hi == INT64_MAX)
+    int64_t hi;
+    if (src_pos_get_i64(&last->hi, INT64_MAX, &hi))
+        return source_fail(err, SRC_E_USAGE, "%s: not a SQLite range", last->label);
+    if (hi == INT64_MAX)
         return 0;
-    return count_rows(s, last->table, 1, last->hi + 1, INT64_MAX, err);
+    return count_rows(s, last->table, 1, hi + 1, INT64_MAX, err);
 }
 
 static int sqlite_refresh(source *base, source_error *err)

@@ -84,15 +84,9 @@ static const char SAVE_SQL[] =
     "  rows_written = excluded.rows_written, rows_rejected = excluded.rows_rejected,"
     "  done = excluded.done";
 
-/* Resume points are opaque bytes in the file, as the range bounds are, so
- * that a connector whose positions are composite keys fits the same
- * format; today's connectors' points are int64, stored big-endian. */
-static void point_put(uint8_t *p, int64_t v) { cs_put_be64(p, (uint64_t)v); }
-
-static int64_t point_get(const void *blob, size_t n)
-{
-    return blob && n == 8 ? (int64_t)cs_be64(blob) : INT64_MIN;
-}
+/* Resume points are opaque bytes in the file, as the range bounds are
+ * (the connector's encoding: 8 bytes big-endian for rowids and offsets,
+ * an encoded key tuple for a database table). */
 
 __attribute__((format(printf, 3, 4))) static int fail(state_error *err, int code,
                                                        const char *fmt, ...)
@@ -402,8 +396,10 @@ int state_get_range(state *st, const char *table, int range_id, range_state *out
                     state_error *err)
 {
     ok(err);
+    src_pos keep = out->resume;
     memset(out, 0, sizeof *out);
-    out->resume_after = INT64_MIN;
+    out->resume = keep;
+    src_pos_clear(&out->resume);
     if (!table)
         return fail(err, 1, "state file %s: no table name given", st->path);
     pthread_mutex_lock(&st->mu);
@@ -413,10 +409,10 @@ int state_get_range(state *st, const char *table, int range_id, range_state *out
     int rc = sqlite3_step(s);
     int ret = 0;
     if (rc == SQLITE_ROW) {
-        out->resume_after = sqlite3_column_type(s, 0) == SQLITE_NULL
-                                ? INT64_MIN
-                                : point_get(sqlite3_column_blob(s, 0),
-                                            (size_t)sqlite3_column_bytes(s, 0));
+        if (sqlite3_column_type(s, 0) != SQLITE_NULL &&
+            src_pos_set(&out->resume, sqlite3_column_blob(s, 0),
+                        (size_t)sqlite3_column_bytes(s, 0)))
+            ret = fail(err, 1, "out of memory reading a range of %s", table);
         out->rows_read = sqlite3_column_int64(s, 1);
         out->rows_written = sqlite3_column_int64(s, 2);
         out->rows_rejected = sqlite3_column_int64(s, 3);
@@ -440,12 +436,10 @@ int state_save_range(state *st, const char *table, int range_id, const range_sta
     sqlite3_stmt *s = st->save_stmt;
     sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, range_id);
-    uint8_t point[8];
-    point_put(point, rs->resume_after);
-    if (rs->resume_after == INT64_MIN)
+    if (rs->resume.n == 0)
         sqlite3_bind_null(s, 3);
     else
-        sqlite3_bind_blob(s, 3, point, sizeof point, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s, 3, rs->resume.p, (int)rs->resume.n, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, rs->rows_read);
     sqlite3_bind_int64(s, 5, rs->rows_written);
     sqlite3_bind_int64(s, 6, rs->rows_rejected);

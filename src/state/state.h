@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/pos.h"
+
 typedef struct state_error {
     int code;               /* 0 ok, 1 failed, 2 mismatch (another job's state) */
     char msg[512];
@@ -22,7 +24,8 @@ typedef struct state_error {
 typedef struct state state;
 
 typedef struct range_state {
-    int64_t resume_after;   /* INT64_MIN: not started */
+    src_pos resume;         /* empty: not started (the connector's bytes);
+                             * owned: free with src_pos_free */
     int64_t rows_read;
     int64_t rows_written;
     int64_t rows_rejected;
@@ -35,7 +38,9 @@ typedef struct range_state {
  * cleared (a fresh run). */
 state *state_open(const char *path, const char *job_key, int resume, state_error *err);
 void state_close(state *st);
-/* The saved state of a range, or a zero state with resume_after = INT64_MIN. */
+/* The saved state of a range, or a zero state with an empty resume point.
+ * out->resume is reused (grown) as it is: zero it before the first call,
+ * src_pos_free it after the last. */
 int state_get_range(state *st, const char *table, int range_id, range_state *out, state_error *err);
 /* Save the state of a range (thread-safe; one transaction). */
 int state_save_range(state *st, const char *table, int range_id, const range_state *rs,

@@ -90,8 +90,9 @@ static int run(const char *path)
         fprintf(stderr, "hotpath: %s\n", se.msg);
         return 1;
     }
-    source_reader *rd = s->ops->open_range(s, &rg[0], INT64_MIN, &se);
-    free(rg);
+    src_pos start = {0};
+    source_reader *rd = s->ops->open_range(s, &rg[0], &start, &se);
+    source_ranges_free(rg, nr);
     if (!rd) {
         fprintf(stderr, "hotpath: %s\n", se.msg);
         return 1;

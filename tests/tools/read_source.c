@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "load/loader.h"
 #include "source/source.h"
 
 static void usage(void)
@@ -122,6 +123,25 @@ static void put_value(FILE *o, const src_value *v)
         char *t = json_dumps(v->u.j, JSON_COMPACT | JSON_ENCODE_ANY);
         fputs(t ? t : "null", o);
         free(t);
+        break;
+    }
+    default: {
+        /* typed database values: {"<kind>": text form} */
+        static const char *const kinds[] = {
+            [SV_BOOL] = "bool", [SV_UINT] = "uint", [SV_DECIMAL] = "decimal",
+            [SV_TIMESTAMP] = "timestamp", [SV_DATE] = "date", [SV_TIME] = "time",
+            [SV_DURATION] = "duration", [SV_UUID] = "uuid", [SV_INET] = "inet",
+            [SV_LIST] = "list", [SV_BAD] = "bad"};
+        cs_buf b;
+        cs_buf_init(&b, SIZE_MAX);
+        fprintf(o, "{\"%s\":", (size_t)v->kind < sizeof kinds / sizeof *kinds && kinds[v->kind]
+                                   ? kinds[v->kind] : "?");
+        if (load_value_text(v, &b) == 0)
+            put_string(o, b.len ? (const char *)b.data : "", b.len);
+        else
+            fputs("null", o);
+        putc('}', o);
+        cs_buf_release(&b);
         break;
     }
     }
@@ -237,8 +257,16 @@ int main(int argc, char **argv)
     double t0 = now();
     int failed = 0;
     for (int r = range < 0 ? 0 : range; r < (range < 0 ? nranges : range + 1) && !failed; r++) {
-        bytes += ranges[r].hi > 0 ? ranges[r].hi : 0;
-        source_reader *rd = src->ops->open_range(src, &ranges[r], after, &err);
+        int64_t hi = 0;
+        if (src_pos_get_i64(&ranges[r].hi, 0, &hi) == 0 && hi > 0)
+            bytes += hi;
+        src_pos at = {0};
+        if (after != INT64_MIN && src_pos_set_i64(&at, after)) {
+            failed = 1;
+            break;
+        }
+        source_reader *rd = src->ops->open_range(src, &ranges[r], &at, &err);
+        src_pos_free(&at);
         if (!rd) {
             failed = 1;
             break;
@@ -271,7 +299,11 @@ int main(int argc, char **argv)
             }
             if (!quiet) {
                 fflush(stdout);
-                fprintf(stderr, "resume_after %" PRId64 "\n", b.resume_after);
+                int64_t ra;
+                if (src_pos_get_i64(&b.resume, INT64_MIN, &ra) == 0)
+                    fprintf(stderr, "resume_after %" PRId64 "\n", ra);
+                else
+                    fprintf(stderr, "resume_after (%zu bytes)\n", b.resume.n);
             }
         }
         if (n < 0)
@@ -291,7 +323,7 @@ int main(int argc, char **argv)
 out:
     if (rc)
         fprintf(stderr, "read_source: %s\n", err.msg);
-    free(ranges);
+    source_ranges_free(ranges, nranges);
     src->ops->close(src);
     free(colbuf);
     return rc;

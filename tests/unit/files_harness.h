@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "source/source.h"
+#include "pos_harness.h"
 
 static char tmpdir[256];
 
@@ -103,8 +104,8 @@ static inline int read_range(source *s, int range, int64_t after, int batch, row
     int nr;
     assert_int_equal(s->ops->split(s, 0, 4, &rg, &nr, err), 0);
     assert_true(range < nr);
-    source_reader *rd = s->ops->open_range(s, &rg[range], after, err);
-    free(rg);
+    source_reader *rd = s->ops->open_range(s, &rg[range], AT(after), err);
+    source_ranges_free(rg, nr);
     if (!rd)
         return -1;
     row_batch b;
@@ -146,7 +147,7 @@ static inline int read_range(source *s, int range, int64_t after, int batch, row
         }
         out->resume = realloc(out->resume, (size_t)(out->nb + 1) * sizeof *out->resume);
         out->batch_end = realloc(out->batch_end, (size_t)(out->nb + 1) * sizeof *out->batch_end);
-        out->resume[out->nb] = b.resume_after;
+        out->resume[out->nb] = pos_i64(&b.resume);
         out->batch_end[out->nb++] = out->n;
     }
     if (n < 0)

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "cql/types_int.h"
 #include "load/loader.h"
 
 static cql_type *ty(const char *s)
@@ -245,10 +246,164 @@ static void test_rounded_values_are_counted(void **ts)
     cql_type_free(t);
 }
 
+/* ---- typed values (database sources) ---------------------------------- */
+
+static src_value vk(src_kind k, int64_t i) { src_value v = {.kind = k}; v.u.i = i; return v; }
+static src_value vs(src_kind k, const void *p, size_t n)
+{
+    src_value v = {.kind = k};
+    v.u.s.p = p;
+    v.u.s.n = n;
+    return v;
+}
+
+/* The text a value becomes in a text column. */
+static const char *as_text(src_value v, char *buf)
+{
+    cql_error e;
+    uint8_t out[512];
+    int32_t n = conv("text", v, out, &e);
+    if (n < 0)
+        fail_msg("to text: %s", e.msg);
+    memcpy(buf, out, (size_t)n);
+    buf[n] = 0;
+    return buf;
+}
+
+static void test_typed_values(void **ts)
+{
+    (void)ts;
+    uint8_t out[64];
+    cql_error e;
+    assert_int_equal(conv("boolean", vk(SV_BOOL, 1), out, &e), 1);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(conv("int", vk(SV_BOOL, 1), out, &e), 4);
+    src_value u = {.kind = SV_UINT};
+    u.u.u = UINT64_MAX;
+    assert_int_equal(conv("varint", u, out, &e), 9);    /* 00 ff*8: positive */
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 0xff);
+    assert_int_equal(conv("bigint", u, out, &e), -1);
+    u.u.u = 7;
+    assert_int_equal(conv("bigint", u, out, &e), 8);
+    assert_int_equal(out[7], 7);
+    /* decimal text: exact */
+    assert_int_equal(conv("decimal", vs(SV_DECIMAL, "-12.340", 7), out, &e), 6);
+    assert_int_equal(cs_be32(out), 3);                  /* scale 3, unscaled -12340 */
+    assert_int_equal((int16_t)cs_be16(out + 4), -12340);
+    assert_int_equal(conv("decimal", vs(SV_DECIMAL, "NaN", 3), out, &e), -1);
+    assert_int_equal(conv("double", vs(SV_DECIMAL, "NaN", 3), out, &e), 8);
+    /* timestamps: µs since 1970; milliseconds kept, finer digits refused */
+    assert_int_equal(conv("timestamp", vk(SV_TIMESTAMP, 1500), out, &e), -1);
+    assert_non_null(strstr(e.msg, "1970-01-01T00:00:00.0015Z"));
+    assert_non_null(strstr(e.msg, "below the millisecond"));
+    assert_int_equal(conv("timestamp", vk(SV_TIMESTAMP, -62135596800000000LL), out, &e), 8);
+    assert_int_equal((int64_t)cs_be64(out), -62135596800000LL);
+    /* dates: days since 1970 -> 2^31 + days; timestamps at midnight */
+    assert_int_equal(conv("date", vk(SV_DATE, -1), out, &e), 4);
+    assert_int_equal(cs_be32(out), (1u << 31) - 1);
+    assert_int_equal(conv("date", vk(SV_DATE, (int64_t)INT32_MAX + 1), out, &e), -1);
+    assert_int_equal(conv("timestamp", vk(SV_DATE, 1), out, &e), 8);
+    assert_int_equal((int64_t)cs_be64(out), 86400000);
+    /* time: ns of a day only */
+    assert_int_equal(conv("time", vk(SV_TIME, 3723000000001LL), out, &e), 8);
+    assert_int_equal((int64_t)cs_be64(out), 3723000000001LL);
+    assert_int_equal(conv("time", vk(SV_TIME, -1000000000LL), out, &e), -1);
+    assert_non_null(strstr(e.msg, "-00:00:01 is not a time of day"));
+    assert_int_equal(conv("time", vk(SV_TIME, 86400000000000LL), out, &e), -1);
+    /* durations: one sign */
+    src_value d = {.kind = SV_DURATION};
+    d.u.dur.months = 14;
+    d.u.dur.days = 3;
+    d.u.dur.nanos = 5;
+    assert_int_equal(conv("duration", d, out, &e), 3);
+    assert_int_equal(out[0], 28);   /* zigzag(14) */
+    d.u.dur.days = -1;
+    assert_int_equal(conv("duration", d, out, &e), -1);
+    assert_non_null(strstr(e.msg, "mixes signs"));
+    /* uuid and inet bytes */
+    const uint8_t id[16] = {0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x12, 0xd3,
+                            0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00};
+    assert_int_equal(conv("uuid", vs(SV_UUID, id, 16), out, &e), 16);
+    assert_memory_equal(out, id, 16);
+    assert_int_equal(conv("timeuuid", vs(SV_UUID, id, 16), out, &e), 16);  /* version 1 */
+    const uint8_t ip[4] = {10, 0, 0, 1};
+    assert_int_equal(conv("inet", vs(SV_INET, ip, 4), out, &e), 4);
+    /* a value the connector could not represent: rejected with its reason */
+    assert_int_equal(conv("date", vs(SV_BAD, "date infinity is not a date", 27), out, &e), -1);
+    assert_string_equal(e.msg, "date infinity is not a date");
+}
+
+static void test_typed_to_text_and_refusals(void **ts)
+{
+    (void)ts;
+    char b[512];
+    assert_string_equal(as_text(vk(SV_BOOL, 0), b), "false");
+    src_value u = {.kind = SV_UINT};
+    u.u.u = UINT64_MAX;
+    assert_string_equal(as_text(u, b), "18446744073709551615");
+    assert_string_equal(as_text(vk(SV_TIMESTAMP, 1700000000123456LL), b),
+                        "2023-11-14T22:13:20.123456Z");
+    assert_string_equal(as_text(vk(SV_TIMESTAMP, 0), b), "1970-01-01T00:00:00Z");
+    assert_string_equal(as_text(vk(SV_DATE, 0), b), "1970-01-01");
+    /* 44 BC is year -43 in ISO 8601 (year 0 is 1 BC) */
+    assert_string_equal(as_text(vk(SV_DATE, cqlt_days_from_civil(-43, 3, 15)), b), "-000043-03-15");
+    assert_string_equal(as_text(vk(SV_TIME, 45296500000000LL), b), "12:34:56.5");
+    assert_string_equal(as_text(vk(SV_TIME, -3600000000000LL * 30), b), "-30:00:00");
+    const uint8_t ip6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    assert_string_equal(as_text(vs(SV_INET, ip6, 16), b), "2001:db8::1");
+    assert_string_equal(as_text(vs(SV_DECIMAL, "1e", 1), b), "1");
+    /* through the target's text rules: a timestamp into a date column
+     * keeps its day only if the time is midnight (the text rules say) */
+    uint8_t out[64];
+    cql_error e;
+    assert_int_equal(conv("int", vs(SV_DECIMAL, "1.5", 3), out, &e), -1);
+    assert_int_equal(conv("int", vs(SV_DECIMAL, "15", 2), out, &e), 4);
+    assert_int_equal(conv("varint", u, out, &e), 9);
+}
+
+static void test_lists(void **ts)
+{
+    (void)ts;
+    uint8_t out[256];
+    cql_error e;
+    src_value el[3] = {vi(1), vi(2), vi(3)};
+    src_value l = {.kind = SV_LIST};
+    l.u.list.v = el;
+    l.u.list.n = 3;
+    assert_int_equal(conv("list<int>", l, out, &e), 4 + 3 * 8);
+    assert_int_equal(cs_be32(out), 3);
+    assert_int_equal(cs_be32(out + 4), 4);
+    assert_int_equal(cs_be32(out + 8), 1);
+    /* nested: [[1,2,3],[1,2,3]] */
+    src_value rows[2] = {l, l};
+    src_value l2 = {.kind = SV_LIST};
+    l2.u.list.v = rows;
+    l2.u.list.n = 2;
+    assert_int_equal(conv("list<frozen<list<int>>>", l2, out, &e), 4 + 2 * (4 + 28));
+    char b[512];
+    assert_string_equal(as_text(l2, b), "[[1,2,3],[1,2,3]]");
+    /* a NULL element, an element out of range, a duplicate in a set */
+    el[1] = (src_value){.kind = SV_NULL};
+    assert_int_equal(conv("list<int>", l, out, &e), -1);
+    assert_non_null(strstr(e.msg, "element 2 is NULL"));
+    el[1] = vi(1LL << 40);
+    assert_int_equal(conv("list<int>", l, out, &e), -1);
+    assert_non_null(strstr(e.msg, "element 2: "));
+    src_value tx[2] = {vt("a"), vt("a")};
+    l.u.list.v = tx;
+    l.u.list.n = 2;
+    assert_int_equal(conv("set<text>", l, out, &e), -1);
+    assert_non_null(strstr(e.msg, "appears twice"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_null_is_unset),
+        cmocka_unit_test(test_typed_values),
+        cmocka_unit_test(test_typed_to_text_and_refusals),
+        cmocka_unit_test(test_lists),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_doubles),
         cmocka_unit_test(test_text_and_blobs),

@@ -20,6 +20,7 @@
 
 
 #include "files_harness.h"
+#include "pos_harness.h"
 
 static source *open_csv(const char *path, const file_options *o)
 {
@@ -101,22 +102,22 @@ static void test_batches_resume_points_and_raw(void **state)
     assert_int_equal(nr, 1);
     assert_int_equal(rg[0].id, 0);
     assert_string_equal(rg[0].label, path);
-    source_reader *rd = s->ops->open_range(s, &rg[0], INT64_MIN, &err);
+    source_reader *rd = s->ops->open_range(s, &rg[0], AT(INT64_MIN), &err);
     assert_non_null(rd);
     row_batch b;
     row_batch_init(&b, 2);
     assert_int_equal(s->ops->read(rd, &b, 2, &err), 2);
-    assert_int_equal(b.resume_after, (int64_t)strlen("a,b\n1,x\n2,\"y\ny\"\n"));
+    assert_int_equal(pos_i64(&b.resume), (int64_t)strlen("a,b\n1,x\n2,\"y\ny\"\n"));
     assert_int_equal(b.rows[1].raw_len, strlen("2,\"y\ny\""));
     assert_memory_equal(b.rows[1].raw, "2,\"y\ny\"", b.rows[1].raw_len);
     /* a larger max_rows than the batch's capacity is capped by it */
     assert_int_equal(s->ops->read(rd, &b, 50, &err), 1);
     assert_int_equal(b.rows[0].pos, 5);
-    assert_int_equal(b.resume_after, (int64_t)strlen(csv));
+    assert_int_equal(pos_i64(&b.resume), (int64_t)strlen(csv));
     assert_int_equal(s->ops->read(rd, &b, 2, &err), 0);
     s->ops->close_range(rd);
     row_batch_release(&b);
-    free(rg);
+    source_ranges_free(rg, nr);
     s->ops->close(s);
 }
 
@@ -154,7 +155,7 @@ static void test_long_fields(void **state)
     int nr;
     source_error err;
     assert_int_equal(s->ops->split(s, 0, 1, &rg, &nr, &err), 0);
-    files_reader *rd = (files_reader *)s->ops->open_range(s, &rg[0], INT64_MIN, &err);
+    files_reader *rd = (files_reader *)s->ops->open_range(s, &rg[0], AT(INT64_MIN), &err);
     row_batch b;
     row_batch_init(&b, 10);
     assert_int_equal(s->ops->read((source_reader *)rd, &b, 10, &err), 3);
@@ -167,7 +168,7 @@ static void test_long_fields(void **state)
     assert_int_equal(rd->in.cap, FILES_BUF_SIZE); /* never grown for the long rows */
     s->ops->close_range((source_reader *)rd);
     row_batch_release(&b);
-    free(rg);
+    source_ranges_free(rg, nr);
     s->ops->close(s);
     free(data);
 }
@@ -440,7 +441,7 @@ static void test_directory(void **state)
     assert_non_null(strstr(rg[3].label, "/d.CSV"));
     for (int i = 0; i < nr; i++)
         assert_int_equal(rg[i].id, i);
-    free(rg);
+    source_ranges_free(rg, nr);
     int want[] = {2, 1, 0, 1};
     for (int i = 0; i < 4; i++) {
         rows rs;
@@ -460,7 +461,7 @@ static void test_directory(void **state)
     s = open_csv(glob, &o);
     assert_int_equal(s->ops->split(s, 0, 1, &rg, &nr, &err), 0);
     assert_int_equal(nr, 2);
-    free(rg);
+    source_ranges_free(rg, nr);
     s->ops->close(s);
 
     /* a different header names both files */
@@ -536,10 +537,10 @@ static void test_stdin(void **state)
     assert_int_equal(s->ops->split(s, 0, 8, &rg, &nr, &err), 0);
     assert_int_equal(nr, 1);
     assert_string_equal(rg[0].label, "stdin");
-    assert_null(s->ops->open_range(s, &rg[0], 17, &err));
+    assert_null(s->ops->open_range(s, &rg[0], AT(17), &err));
     assert_int_equal(err.code, SRC_E_USAGE);
     assert_non_null(strstr(err.msg, "cannot resume reading stdin"));
-    free(rg);
+    source_ranges_free(rg, nr);
     rows rs;
     assert_int_equal(read_range(s, 0, INT64_MIN, 2, &rs, &err), 0);
     assert_int_equal(rs.n, 3);
@@ -572,7 +573,7 @@ static void test_memory_is_flat(void **state)
     int nr;
     source_error err;
     assert_int_equal(s->ops->split(s, 0, 1, &rg, &nr, &err), 0);
-    files_reader *rd = (files_reader *)s->ops->open_range(s, &rg[0], INT64_MIN, &err);
+    files_reader *rd = (files_reader *)s->ops->open_range(s, &rg[0], AT(INT64_MIN), &err);
     row_batch b;
     row_batch_init(&b, 100);
     void *first_block = NULL;
@@ -595,7 +596,7 @@ static void test_memory_is_flat(void **state)
     assert_int_equal(rows_read, 200000);
     s->ops->close_range((source_reader *)rd);
     row_batch_release(&b);
-    free(rg);
+    source_ranges_free(rg, nr);
     s->ops->close(s);
 }
 

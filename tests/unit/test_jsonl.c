@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "files_harness.h"
+#include "pos_harness.h"
 
 static void read_jsonl(const char *path, const file_options *o, int batch, rows *out)
 {

@@ -90,7 +90,7 @@ static void test_type_mapping(void **ts)
 
 static source_column col(const char *name, const char *decl, int pk)
 {
-    source_column c = {(char *)name, (char *)decl, 0, pk};
+    source_column c = {.name = (char *)name, .decl_type = (char *)decl, .pk_pos = pk};
     return c;
 }
 
@@ -118,9 +118,9 @@ static void test_composite_key_and_names(void **ts)
                           col("Zähler", "INT", 0), col("Price", "NUMERIC(10,2)", 0)};
     source_column c3[] = {col("rowid", "INTEGER", 1), col("x", "", 0), col("token", "TEXT", 0)};
     source_table tabs[] = {
-        {"PlaylistTrack", 2, c1, 2, 0, 10},
-        {"order", 8, c2, 3, 0, -1},
-        {"Log Entries", 3, c3, 1, 1, -1},
+        {"PlaylistTrack", 2, c1, 2, 0, 10, NULL},
+        {"order", 8, c2, 3, 0, -1, NULL},
+        {"Log Entries", 3, c3, 1, 1, -1, NULL},
     };
     source_schema sch = {3, tabs};
     model m;
@@ -220,7 +220,7 @@ static void test_refusals(void **ts)
     model m;
     model_error e;
     source_column c[] = {col("a", "INT", 1)};
-    source_table t1[] = {{"T", 1, c, 1, 0, -1}, {"t!", 1, c, 1, 0, -1}, {"t?", 1, c, 1, 0, -1}};
+    source_table t1[] = {{"T", 1, c, 1, 0, -1, NULL}, {"t!", 1, c, 1, 0, -1, NULL}, {"t?", 1, c, 1, 0, -1, NULL}};
     source_schema s1 = {1, t1};
     assert_int_equal(model_from_source(&m, &s1, "bad-name", &e), -1);
     assert_int_equal(e.code, 1);
@@ -237,7 +237,7 @@ static void test_refusals(void **ts)
     /* two columns that fold alike */
     source_column fc[] = {col("id", "INT", 1), col("unit price", "REAL", 0),
                           col("Unit_Price", "REAL", 0)};
-    source_table tf[] = {{"items", 3, fc, 1, 0, -1}};
+    source_table tf[] = {{"items", 3, fc, 1, 0, -1, NULL}};
     source_schema sf = {1, tf};
     assert_int_equal(model_from_source(&m, &sf, "ks", &e), -1);
     assert_int_equal(e.code, 1);
@@ -246,7 +246,7 @@ static void test_refusals(void **ts)
                                "digits and '_'); rename one in the source");
     /* no key at all */
     source_column nk[] = {col("a", "INT", 0)};
-    source_table t3[] = {{"nokey", 1, nk, 0, 0, -1}};
+    source_table t3[] = {{"nokey", 1, nk, 0, 0, -1, NULL}};
     source_schema s3 = {1, t3};
     assert_int_equal(model_from_source(&m, &s3, "ks", &e), -1);
     assert_non_null(strstr(e.msg, "nokey"));
@@ -257,7 +257,7 @@ static void test_refusals(void **ts)
     model_release(&m);
     /* long table names are cut to Cassandra's 48 characters */
     source_table t5[] = {{"a_very_long_table_name_that_goes_on_and_on_and_on_forever", 1, c, 1, 0,
-                          -1}};
+                          -1, NULL}};
     source_schema s5 = {1, t5};
     assert_int_equal(model_from_source(&m, &s5, "ks", &e), 0);
     assert_int_equal(strlen(m.tables[0].name), 48);
@@ -341,7 +341,7 @@ static int unit_for(int64_t lo, int64_t hi, int given, model_error *e, char **no
     source src = {&ops};
     source_column c[] = {col("id", "INTEGER", 1), col("at", "DATETIME", 0), col("x", "", 0),
                          col("n", "TEXT", 0)};
-    source_table tb[] = {{"Ev", 4, c, 1, 0, -1}};
+    source_table tb[] = {{"Ev", 4, c, 1, 0, -1, NULL}};
     source_schema sch = {1, tb};
     memset(fake_profiles, 0, sizeof fake_profiles);
     fake_profiles[1] = (source_column_profile){.nint = 2, .ntext = 1, .int_min = lo, .int_max = hi};
@@ -400,9 +400,70 @@ static void test_epoch_unit_from_values(void **ts)
     assert_int_equal(fake_calls, 1);
 }
 
+/* Database columns map by their logical type. */
+static const char *map_of(source_column c, char *buf)
+{
+    const char *why = NULL;
+    cql_type *t = model_map_column(&c, &why);
+    if (!t)
+        return strcpy(buf, "(none)");
+    cs_buf b;
+    cs_buf_init(&b, 256);
+    cql_type_format(t, &b);
+    snprintf(buf, 128, "%.*s", (int)b.len, (const char *)b.data);
+    cs_buf_release(&b);
+    cql_type_free(t);
+    return buf;
+}
+
+static void test_logical_types(void **ts)
+{
+    (void)ts;
+    char b[128];
+    source_column c = {.name = "c", .decl_type = "x", .ltype = SL_INT32};
+    assert_string_equal(map_of(c, b), "int");
+    c.ltype = SL_UINT64;
+    assert_string_equal(map_of(c, b), "varint");
+    c.ltype = SL_TIMESTAMP;
+    c.precision = 6;
+    assert_string_equal(map_of(c, b), "timestamp");
+    c.ltype = SL_ARRAY;
+    c.elem = SL_INT32;
+    c.dims = 1;
+    assert_string_equal(map_of(c, b), "list<int>");
+    c.dims = 2;
+    assert_string_equal(map_of(c, b), "list<frozen<list<int>>>");
+    c.ltype = SL_SET;
+    assert_string_equal(map_of(c, b), "set<text>");
+    c.ltype = SL_TEXT_FORM;
+    assert_string_equal(map_of(c, b), "text");
+    c.ltype = SL_UNSUPPORTED;
+    assert_string_equal(map_of(c, b), "(none)");
+    c.ltype = SL_DECLARED;
+    c.decl_type = "INTEGER";
+    assert_string_equal(map_of(c, b), "bigint");
+    /* an unsupported column refuses its table, naming it */
+    source_column cols[] = {{.name = "id", .decl_type = "integer", .pk_pos = 1, .ltype = SL_INT32},
+                            {.name = "geo", .decl_type = "geography", .ltype = SL_UNSUPPORTED}};
+    source_table t[] = {{"public.places", 2, cols, 1, 0, -1, NULL}};
+    source_schema sch = {1, t};
+    model m;
+    model_error e;
+    assert_int_equal(model_from_source(&m, &sch, "ks", &e), -1);
+    assert_non_null(strstr(e.msg, "table public.places, column geo: type geography cannot be copied"));
+    /* "schema.table" folds to schema_table */
+    cols[1].ltype = SL_TEXT_FORM;
+    assert_int_equal(model_from_source(&m, &sch, "ks", &e), 0);
+    assert_string_equal(m.tables[0].name, "public_places");
+    assert_non_null(m.tables[0].cols[1].note);
+    assert_non_null(strstr(m.tables[0].cols[1].note, "text form"));
+    model_release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_logical_types),
         cmocka_unit_test(test_type_mapping),
         cmocka_unit_test(test_composite_key_and_names),
         cmocka_unit_test(test_refusals),

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "source/source.h"
+#include "pos_harness.h"
 
 static char tmpdir[256];
 
@@ -95,8 +96,8 @@ static int64_t read_all(source *s, int t, int nranges, row_fn fn, void *ud)
         assert_int_equal(rs[i].id, i);
         assert_int_equal(rs[i].table, t);
         if (i)
-            assert_true(rs[i].lo == rs[i - 1].hi);
-        source_reader *rd = s->ops->open_range(s, &rs[i], INT64_MIN, &e);
+            assert_true(pos_i64(&rs[i].lo) == pos_i64(&rs[i - 1].hi));
+        source_reader *rd = s->ops->open_range(s, &rs[i], AT(INT64_MIN), &e);
         if (!rd)
             fail_msg("open_range %s: %s", rs[i].label, e.msg);
         int got;
@@ -106,14 +107,14 @@ static int64_t read_all(source *s, int t, int nranges, row_fn fn, void *ud)
                     fn(&b.rows[k], ud);
                 assert_int_equal(b.rows[k].nvals, s->ops->describe(s, &e)->tables[t].ncols);
             }
-            assert_int_equal(b.resume_after, b.rows[got - 1].pos);
+            assert_int_equal(pos_i64(&b.resume), b.rows[got - 1].pos);
             total += got;
         }
         assert_int_equal(got, 0);
         s->ops->close_range(rd);
     }
     row_batch_release(&b);
-    free(rs);
+    source_ranges_free(rs, n);
     return total;
 }
 
@@ -299,11 +300,11 @@ static void test_sparse_rowids_and_ranges(void **state)
     source_error e;
     assert_int_equal(s->ops->split(s, table_index(sch, "e"), 8, &rs, &n, &e), 0);
     assert_int_equal(n, 1);
-    free(rs);
+    source_ranges_free(rs, n);
     assert_int_equal(read_all(s, table_index(sch, "e"), 8, NULL, NULL), 0);
     assert_int_equal(s->ops->split(s, table_index(sch, "one"), 8, &rs, &n, &e), 0);
     assert_int_equal(n, 1);
-    free(rs);
+    source_ranges_free(rs, n);
     free(pos);
     s->ops->close(s);
 }
@@ -338,10 +339,10 @@ static void test_split_edges(void **state)
             int64_t counted = 0;
             for (int i = 0; i < n; i++) {
                 if (i)
-                    assert_true(rs[i].lo < rs[i].hi);
+                    assert_true(pos_i64(&rs[i].lo) < pos_i64(&rs[i].hi));
                 counted += s->ops->count_range(s, &rs[i], &e);
             }
-            free(rs);
+            source_ranges_free(rs, n);
             assert_int_equal(counted, rows[k]);
             assert_int_equal(read_all(s, t, nranges, NULL, NULL), rows[k]);
         }
@@ -369,21 +370,21 @@ static void test_resume_from_rowid(void **state)
     int64_t total = 0;
     for (int i = 0; i < n; i++) {
         /* read one batch, "crash", resume from the batch's resume point */
-        source_reader *rd = s->ops->open_range(s, &rs[i], INT64_MIN, &e);
+        source_reader *rd = s->ops->open_range(s, &rs[i], AT(INT64_MIN), &e);
         assert_non_null(rd);
         int got = s->ops->read(rd, &b, 50, &e);
         assert_int_equal(got, 50);
-        int64_t after = b.resume_after, last = b.rows[49].pos;
+        int64_t after = pos_i64(&b.resume), last = b.rows[49].pos;
         assert_int_equal(after, last);
         total += got;
         s->ops->close_range(rd);
-        rd = s->ops->open_range(s, &rs[i], after, &e);
+        rd = s->ops->open_range(s, &rs[i], AT(after), &e);
         assert_non_null(rd);
         int64_t prev = after;
         while ((got = s->ops->read(rd, &b, 100, &e)) > 0) {
             for (int k = 0; k < got; k++) {
                 assert_true(b.rows[k].pos > prev);
-                assert_true(b.rows[k].pos <= rs[i].hi);
+                assert_true(b.rows[k].pos <= pos_i64(&rs[i].hi));
                 prev = b.rows[k].pos;
             }
             total += got;
@@ -393,14 +394,14 @@ static void test_resume_from_rowid(void **state)
         assert_int_equal(s->ops->read(rd, &b, 100, &e), 0);
         s->ops->close_range(rd);
         /* resuming at the range's end reads nothing */
-        rd = s->ops->open_range(s, &rs[i], prev, &e);
+        rd = s->ops->open_range(s, &rs[i], AT(prev), &e);
         assert_non_null(rd);
         assert_int_equal(s->ops->read(rd, &b, 100, &e), 0);
         s->ops->close_range(rd);
     }
     assert_int_equal(total, 1000);
     row_batch_release(&b);
-    free(rs);
+    source_ranges_free(rs, n);
     s->ops->close(s);
 }
 
@@ -457,16 +458,16 @@ static void test_without_rowid_and_no_pk(void **state)
     assert_int_equal(n, 1);
     row_batch b;
     row_batch_init(&b, 100);
-    source_reader *rd = s->ops->open_range(s, &rs[0], INT64_MIN, &e);
+    source_reader *rd = s->ops->open_range(s, &rs[0], AT(INT64_MIN), &e);
     assert_int_equal(s->ops->read(rd, &b, 100, &e), 100);
-    assert_int_equal(b.resume_after, 100);
+    assert_int_equal(pos_i64(&b.resume), 100);
     char key101[64];
     s->ops->read(rd, &b, 1, &e);
     assert_int_equal(b.rows[0].pos, 101);
     snprintf(key101, sizeof key101, "%.*s/%" PRId64, (int)b.rows[0].vals[0].u.s.n,
              b.rows[0].vals[0].u.s.p, b.rows[0].vals[1].u.i);
     s->ops->close_range(rd);
-    rd = s->ops->open_range(s, &rs[0], 100, &e);
+    rd = s->ops->open_range(s, &rs[0], AT(100), &e);
     assert_int_equal(s->ops->read(rd, &b, 100, &e), 100);
     char again[64];
     snprintf(again, sizeof again, "%.*s/%" PRId64, (int)b.rows[0].vals[0].u.s.n,
@@ -474,10 +475,10 @@ static void test_without_rowid_and_no_pk(void **state)
     assert_string_equal(again, key101);
     assert_int_equal(b.rows[0].pos, 101);
     assert_int_equal(s->ops->read(rd, &b, 100, &e), 50);
-    assert_int_equal(b.resume_after, 250);
+    assert_int_equal(pos_i64(&b.resume), 250);
     assert_int_equal(s->ops->read(rd, &b, 100, &e), 0);
     s->ops->close_range(rd);
-    free(rs);
+    source_ranges_free(rs, n);
     row_batch_release(&b);
 
     int tn = table_index(sch, "nopk");
