@@ -20,8 +20,6 @@
 
 #include "source/pg_int.h"
 
-int pg_after_describe(pg_source *s, source_error *err);
-
 /* PostgreSQL's built-in type OIDs (pg_type.dat; stable across versions). */
 enum {
     OID_BOOL = 16, OID_BYTEA = 17, OID_CHAR = 18, OID_NAME = 19, OID_INT8 = 20, OID_INT2 = 21,
@@ -48,7 +46,9 @@ static PGresult *exec1(pg_source *s, const char *sql, const char *param, const c
                        source_error *err)
 {
     const char *vals[1] = {param};
-    PGresult *r = PQexecParams(s->coord, sql, param ? 1 : 0, NULL, vals, NULL, NULL, 0);
+    /* a NULL param is SQL NULL when the query has $1 */
+    int np = param || strstr(sql, "$1") ? 1 : 0;
+    PGresult *r = PQexecParams(s->coord, sql, np, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
         return r;
     char reason[400];
@@ -121,8 +121,7 @@ static type_map map_scalar(const pg_type_info *t)
     case OID_FLOAT4: return (type_map){SL_FLOAT32, PGD_FLOAT4, "", NULL};
     case OID_FLOAT8: return (type_map){SL_FLOAT64, PGD_FLOAT8, "", NULL};
     case OID_NUMERIC:
-        return (type_map){SL_DECIMAL, PGD_NUMERIC, "",
-                          "numeric NaN and Infinity have no CQL decimal: such values are rejected"};
+        return (type_map){SL_DECIMAL, PGD_NUMERIC, "", NULL};
     case OID_MONEY:
         return (type_map){SL_DECIMAL, PGD_NUMERIC, "numeric",
                           "money is copied as its exact numeric amount (cast to numeric; the "
@@ -137,18 +136,14 @@ static type_map map_scalar(const pg_type_info *t)
     case OID_UUID: return (type_map){SL_UUID, PGD_UUID, "", NULL};
     case OID_DATE:
         return (type_map){SL_DATE, PGD_DATE, "",
-                          "dates 'infinity' and '-infinity' have no CQL date: such values are "
-                          "rejected"};
+                          "±infinity is rejected per value"};
     case OID_TIME: return (type_map){SL_TIME, PGD_TIME, "", NULL};
     case OID_TIMESTAMP:
     case OID_TIMESTAMPTZ:
         return (type_map){SL_TIMESTAMP, PGD_TIMESTAMP, "",
-                          "timestamps 'infinity' and '-infinity' have no CQL timestamp: such "
-                          "values are rejected"};
+                          "±infinity is rejected per value"};
     case OID_INTERVAL:
-        return (type_map){SL_INTERVAL, PGD_INTERVAL, "",
-                          "an interval whose parts have mixed signs ('1 mon -1 day') has no CQL "
-                          "duration: such values are rejected"};
+        return (type_map){SL_INTERVAL, PGD_INTERVAL, "", NULL};
     case OID_INET:
         return (type_map){SL_INET, PGD_INET, "",
                           "inet values with a network prefix (10.1.0.0/16) have no CQL inet: "
@@ -277,15 +272,13 @@ static int describe_column(pg_source *s, source_column *c, pg_col *pc, uint32_t 
             return -1;
         }
         snprintf(note, sizeof note,
-                 "%s: arrays with NULL elements or lower bounds other than 1, and values with "
-                 "another number of dimensions than %d, are rejected",
-                 c->decl_type, c->dims);
+                 "arrays with lower bounds other than 1, or with other than %d dimension%s, "
+                 "are rejected per value",
+                 c->dims, c->dims == 1 ? "" : "s");
         if (note_add(&c->note, note) || note_add(&c->note, m.note))
             goto nomem;
         if (m.ltype == SL_TEXT_FORM) {
-            snprintf(note, sizeof note,
-                     "%s has no CQL counterpart: elements are copied as PostgreSQL's text form",
-                     e.name);
+            snprintf(note, sizeof note, "elements copied as PostgreSQL's text form of %s", e.name);
             if (note_add(&c->note, note))
                 goto nomem;
         }
@@ -301,12 +294,6 @@ static int describe_column(pg_source *s, source_column *c, pg_col *pc, uint32_t 
         }
         if (note_add(&c->note, m.note))
             goto nomem;
-        if (m.ltype == SL_TEXT_FORM) {
-            snprintf(note, sizeof note,
-                     "%s has no CQL counterpart: copied as PostgreSQL's text form", t.name);
-            if (note_add(&c->note, note))
-                goto nomem;
-        }
     }
     if (t.domain) {
         snprintf(note, sizeof note, "domain %s over %s", t.domain_name, t.name);
@@ -500,8 +487,9 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
     for (int c = 0; c < tb->ncols; c++)
         cap += (pt->cols[c].expr ? strlen(pt->cols[c].expr) : 0) * 2 + 16;
     pt->key_list = calloc(1, cap);
-    pt->select_list = calloc(1, cap * 2);
-    if (!pt->key_list || !pt->select_list) {
+    pt->order_list = calloc(1, cap * 2);
+    pt->select_list = calloc(1, cap * 3);
+    if (!pt->key_list || !pt->order_list || !pt->select_list) {
         source_fail(err, SRC_E_NOMEM, "out of memory");
         goto out;
     }
@@ -514,9 +502,13 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
                 source_fail(err, SRC_E_NOMEM, "out of memory");
                 goto out;
             }
-            if (k)
+            if (k) {
                 strcat(pt->key_list, ", ");
+                strcat(pt->order_list, ", ");
+            }
             strcat(pt->key_list, id);
+            strcat(pt->order_list, "cqlshift_t.");
+            strcat(pt->order_list, id);
             free(id);
         }
         pt->key_int = npk == 1 && (pt->cols[pt->key[0]].dec == PGD_INT2 ||
@@ -539,7 +531,9 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
                 }
                 strcat(pt->select_list, ", ");
                 strcat(pt->select_list, id);
-                strcat(pt->select_list, "::text");
+                char alias[40];
+                snprintf(alias, sizeof alias, "::text AS cqlshift_k%d", k);
+                strcat(pt->select_list, alias);
                 free(id);
                 pt->key_extra[k] = pt->nextra++;
             }
@@ -578,6 +572,7 @@ void pg_tables_free(pg_source *s)
         free(pt->key);
         free(pt->key_extra);
         free(pt->key_list);
+        free(pt->order_list);
         free(pt->select_list);
         free(pt->qname);
         free(pt->leaves);

@@ -30,8 +30,6 @@
 #include "source/pg_int.h"
 #include "util/buf.h"
 
-PGconn *pg_snapshot_reader(pg_source *s, source_error *err);
-
 /* 2000-01-01 (PostgreSQL's epoch) in days and microseconds since 1970. */
 #define PG_EPOCH_DAYS 10957
 #define PG_EPOCH_US INT64_C(946684800000000)
@@ -502,7 +500,7 @@ source_reader *pg_open_range(source *base, const source_range *r, const src_pos 
         goto fail;
     }
     size_t n = strlen(pt->select_list) + strlen(pt->qname) + strlen(cond) +
-               strlen(pt->key_list) + 128;
+               strlen(pt->order_list) + 160;
     char *sql = malloc(n);
     if (!sql) {
         free(cond);
@@ -510,9 +508,10 @@ source_reader *pg_open_range(source *base, const source_range *r, const src_pos 
         source_fail(err, SRC_E_NOMEM, "out of memory");
         goto fail;
     }
-    snprintf(sql, n, "COPY (SELECT %s FROM %s%s WHERE %s%s%s) TO STDOUT (FORMAT binary)",
+    snprintf(sql, n,
+             "COPY (SELECT %s FROM %s%s AS cqlshift_t WHERE %s%s%s) TO STDOUT (FORMAT binary)",
              pt->select_list, pt->only, pt->qname, cond, tb->uses_rowid ? "" : " ORDER BY ",
-             tb->uses_rowid ? "" : pt->key_list);
+             tb->uses_rowid ? "" : pt->order_list);
     free(cond);
     PGresult *res = PQexec(rd->conn, sql);
     free(sql);
@@ -736,6 +735,8 @@ int pg_read(source_reader *rd, row_batch *b, int max_rows, source_error *err)
             row->pos = rowid;
             row->vals[0].kind = SV_INT;
             row->vals[0].u.i = rowid;
+        } else if (pt->key_int) {
+            row->pos = row->vals[pt->key[0]].u.i;   /* the key names the row */
         } else {
             row->pos = ++rd->ordinal;
         }

@@ -63,7 +63,10 @@ typedef struct pg_table {
                              * the extra fields after the columns, or -1 when
                              * the decoded value gives the text form */
     int nextra;             /* extra fields after the table's columns */
-    char *key_list;         /* "\"k1\", \"k2\"" for ORDER BY and row comparisons */
+    char *key_list;         /* "\"k1\", \"k2\"" for row comparisons */
+    char *order_list;       /* the same qualified by the query's table alias
+                             * (cqlshift_t), so that ORDER BY never means a
+                             * ::text output column of the same name */
     char *select_list;      /* everything the range query selects */
     int nleaves;            /* partitioned without a key: leaf oids, sorted; the */
     uint32_t *leaves;       /* rowid carries the leaf's index */
@@ -134,6 +137,12 @@ PGresult *pg_exec(pg_source *s, PGconn *c, const char *sql, ExecStatusType want,
                   const char *what, source_error *err);
 /* A quoted identifier (malloc'd) or NULL. */
 char *pg_ident(PGconn *c, const char *name);
+
+/* A reader connection attached to the source's exported snapshot. */
+PGconn *pg_snapshot_reader(pg_source *s, source_error *err);
+/* Called by describe once the schema is read (locks the tables when a
+ * snapshot is already held). */
+int pg_after_describe(pg_source *s, source_error *err);
 
 /* pg_catalog.c */
 const source_schema *pg_describe(source *base, source_error *err);

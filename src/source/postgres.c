@@ -554,7 +554,7 @@ static int split_ctid(pg_source *s, int t, int max_ranges, source_range **out, i
         PQclear(res);
     }
     int nr = blocks < max_ranges ? (int)(blocks > 0 ? blocks : 1) : max_ranges;
-    if (pt->relkind == 'p')
+    if (pt->relkind == 'p' || nr < 1)
         nr = 1;
     int64_t step = nr > 1 ? (blocks + nr - 1) / nr : 0;
     source_range *r = calloc((size_t)nr, sizeof *r);
@@ -684,10 +684,6 @@ static int attach_snapshot(pg_source *s, PGconn *c, const char *name, source_err
     return 0;
 }
 
-/* A reader connection in the source's snapshot (used again by pg_copy.c
- * when a slot lost its connection). */
-PGconn *pg_snapshot_reader(pg_source *s, source_error *err);
-
 PGconn *pg_snapshot_reader(pg_source *s, source_error *err)
 {
     PGconn *c = pg_connect(s, err);
@@ -724,7 +720,6 @@ static int lock_tables(pg_source *s, source_error *err)
     return 0;
 }
 
-int pg_after_describe(pg_source *s, source_error *err);
 int pg_after_describe(pg_source *s, source_error *err) { return lock_tables(s, err); }
 
 static int pg_snapshot_begin(source *base, int readers, source_error *err)
