@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "cli/job.h"
 #include "model/model.h"
+#include "target/apply.h"
 
 typedef struct migrate_args {
     const char *tables;
@@ -188,7 +189,7 @@ int cmd_migrate(int argc, char **argv)
     {
         cs_buf notes;
         cs_buf_init(&notes, 64 * 1024);
-        int arc = model_apply(&m, s, &notes, &me);
+        int arc = target_apply_model(&m, s, &notes, &me);
         /* One note per column whose existing type differs from the model. */
         const char *p = (const char *)notes.data, *end = p + notes.len;
         while (!o.quiet && p && p < end) {
@@ -241,7 +242,7 @@ int cmd_migrate(int argc, char **argv)
             goto out;
         }
         /* Convert to the types of the table as it is (an existing table
-         * may have other types than the model: model_apply). */
+         * may have other types than the model: target_apply_model). */
         const cql_metadata *bm = cql_prepared_bind(ins);
         for (int c = 0; c < tt->ncols; c++) {
             types[c] = bm && bm->cols && bm->ncols == n ? bm->cols[c].type : tt->cols[c].type;

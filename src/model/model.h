@@ -29,6 +29,9 @@ typedef struct model_error {
     char msg[1024];
 } model_error;
 
+/* Fill err (if not NULL) with code and the formatted sentence; returns -1. */
+int model_fail(model_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 typedef struct target_column {
     char *name;             /* CQL name, unquoted */
     cql_type *type;
@@ -110,19 +113,5 @@ int model_table_ddl(const target_table *t, cs_buf *out);
 /* INSERT INTO ks.t (c1, ...) VALUES (?, ...) USING TIMESTAMP ? */
 int model_insert_cql(const target_table *t, cs_buf *out);
 
-/* Create the keyspace unless it exists (with m->replication, by default
- * SimpleStrategy RF 1: then a note says so; a keyspace that exists keeps
- * its replication, and a note says so if m->replication was given) and
- * every table with IF NOT EXISTS, wait for schema agreement, then compare every
- * table that already existed with the model. A column with another type
- * than the model's is accepted (its values are converted to the table's
- * type): one line "ks.t.col: ..." is appended to `notes` (may be NULL) for
- * each. A missing column, another key layout, an extra key column or a
- * counter column is refused with code 2 and a readable diff, one line per
- * difference: "ks.t: column x is missing; the model wants x bigint
- * (regular)"; the caller should drop those tables or use another keyspace.
- * Writers must convert to the types the server reports for the insert
- * (cql_prepared_bind), not to the model's. */
-int model_apply(const model *m, cql_session *s, cs_buf *notes, model_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 # fixtures: cassandra_main
 """The automatic model of the Chinook SQLite database, applied with
-tests/tools/model_tool.c (model_apply) and checked with the DataStax Python
+tests/tools/model_tool.c (target_apply_model) and checked with the DataStax Python
 driver's schema metadata: every table, column, type and key as docs/model.md
 says; applying twice is a no-op; an existing table that differs is refused
 with exit 2 and a message naming the column."""
@@ -46,7 +46,7 @@ def model_tool(tool, source_dir, ks, hosts, *extra):
 
 def test_chinook_model_applied(tool, source_dir, py_session, fresh_keyspace, main_hosts, chinook):
     ks = fresh_keyspace
-    py_session.execute(f"DROP KEYSPACE {ks}", timeout=60)   # model_apply creates it
+    py_session.execute(f"DROP KEYSPACE {ks}", timeout=60)   # target_apply_model creates it
     p = model_tool(tool, source_dir, ks, main_hosts, "--apply")
     assert p.returncode == 0, p.stderr
     assert f"CREATE KEYSPACE IF NOT EXISTS {ks}" in p.stdout

@@ -1,7 +1,7 @@
 /* model_tool sqlite:FILE --keyspace KS [--hosts H] [--apply]
  *
  * Prints the automatic model's DDL (notes as CQL comments) for a source;
- * with --apply also creates it in Cassandra through model_apply. Exit 0
+ * with --apply also creates it in Cassandra through target_apply_model. Exit 0
  * done, 1 failure, 2 usage or a conflict with existing tables (the diff on
  * stderr). Used by tests/e2e/test_model.py. */
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "target/apply.h"
 
 static int usage(void)
 {
@@ -97,7 +98,7 @@ int main(int argc, char **argv)
         } else {
             cs_buf notes;
             cs_buf_init(&notes, 64 * 1024);
-            if (model_apply(&m, s, &notes, &me)) {
+            if (target_apply_model(&m, s, &notes, &me)) {
                 fprintf(stderr, "model_tool: %s\n", me.msg);
                 rc = me.code == 2 ? 2 : 1;
             }
