@@ -273,7 +273,8 @@ static int describe_column(pg_source *s, source_column *c, pg_col *pc, uint32_t 
         }
         snprintf(note, sizeof note,
                  "arrays with lower bounds other than 1, or with other than %d dimension%s, "
-                 "are rejected per value",
+                 "are rejected per value; an empty array lands as null (CQL has no empty "
+                 "list)",
                  c->dims, c->dims == 1 ? "" : "s");
         if (note_add(&c->note, note) || note_add(&c->note, m.note))
             goto nomem;

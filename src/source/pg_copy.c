@@ -623,8 +623,22 @@ int pg_read(source_reader *rd, row_batch *b, int max_rows, source_error *err)
                     return -1;
                 break;
             }
-            if (len < 0)
+            if (len < 0) {
+                /* the server's own reason may still be in a result */
+                PGresult *res = PQgetResult(rd->conn);
+                const char *why = res ? PQresultErrorMessage(res) : "";
+                if (why && *why) {
+                    char reason[400];
+                    snprintf(reason, sizeof reason, "%s", why);
+                    reason[strcspn(reason, "\n")] = 0;
+                    PQclear(res);
+                    rd->broken = 1;
+                    return source_fail(err, SRC_E_READ, "reading %s from PostgreSQL %s: %s",
+                                       rd->label, s->red, reason);
+                }
+                PQclear(res);
                 return read_fail(rd, err, "reading");
+            }
             rd->msg = m;
             rd->msg_len = len;
             rd->msg_off = 0;

@@ -56,9 +56,29 @@
 
 /* ---- connections ---- */
 
+/* The last FATAL or ERROR the server sent this thread outside a result: a
+ * connection ended by the server (pg_terminate_backend, shutdown) says why
+ * in such a message, and then libpq only reports that it was closed. */
+static _Thread_local char last_fatal[300];
+
+/* libpq prints notices on stderr by default: keep the fatal ones for the
+ * error message instead, drop the rest (NOTICE, WARNING). */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    if (!strncmp(message, "FATAL", 5) || !strncmp(message, "ERROR", 5) ||
+        !strncmp(message, "PANIC", 5))
+        snprintf(last_fatal, sizeof last_fatal, "%s", message);
+}
+
 void pg_conn_reason(PGconn *c, char *out, size_t n)
 {
     const char *m = c ? PQerrorMessage(c) : "out of memory";
+    char both[800];
+    if (c && last_fatal[0] && strstr(m, "server closed the connection")) {
+        snprintf(both, sizeof both, "%s (the server closed the connection)", last_fatal);
+        m = both;
+    }
     size_t o = 0;
     int space = 0;
     for (const char *p = m; *p && o + 3 < n; p++) {
@@ -123,6 +143,8 @@ PGconn *pg_connect(pg_source *s, source_error *err)
         PQfinish(c);
         return NULL;
     }
+    PQsetNoticeProcessor(c, on_notice, NULL);
+    last_fatal[0] = 0;
     PGresult *r = PQexec(c, SESSION_SQL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         pg_conn_reason(c, reason, sizeof reason);
