@@ -503,3 +503,113 @@ def test_connection_errors_are_one_sentence(build_dir, pg_uri, tmp_path, main_ho
                  "--out-dir", tmp_path / "runs", cwd=tmp_path)
     assert p.returncode in (1, 2)
     assert "cannot connect to PostgreSQL" in p.stderr and "refused" in p.stderr, p.stderr
+
+
+# ------------------------------------------------- passwords and TLS
+
+PGBIN = "/usr/lib/postgresql/15/bin"
+
+
+def _free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def secure_pg():
+    """A PostgreSQL of our own with password (SCRAM) authentication over TCP
+    and TLS from a test CA: yields (port, password, ca.pem, untrusted.pem)."""
+    if os.geteuid() != 0 or not os.path.exists(f"{PGBIN}/initdb"):
+        pytest.skip("needs root and PostgreSQL 15's server binaries")
+    import pathlib
+    import shutil
+    import tempfile
+    # not under pytest's tmp (mode 0700): the server runs as user postgres
+    d = pathlib.Path(tempfile.mkdtemp(prefix="cqlshift-securepg-"))
+    os.chmod(d, 0o755)
+    password = "S3cret-" + uuid.uuid4().hex[:8]
+    (d / "pw").write_text(password + "\n")
+    for ca in ("ca", "untrusted"):
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                 f"/CN={ca} test CA", "-keyout", f"{ca}.key", "-out", f"{ca}.pem", cwd=d)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+             "-keyout", "server.key", "-out", "server.csr", cwd=d)
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem", cwd=d)
+    subprocess.run(["chown", "-R", "postgres", str(d)], check=True)
+    os.chmod(d / "server.key", 0o600)
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_pg, f"{PGBIN}/initdb", "-D", str(d / "data"), "-U", "postgres",
+                    "--auth-host=scram-sha-256", "--auth-local=trust", f"--pwfile={d / 'pw'}"],
+                   check=True, capture_output=True)
+    port = _free_port()
+    opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={d} "
+            f"-c ssl=on -c ssl_cert_file={d / 'server.pem'} -c ssl_key_file={d / 'server.key'}")
+    subprocess.run([*as_pg, f"{PGBIN}/pg_ctl", "-D", str(d / "data"), "-o", opts, "-l",
+                    str(d / "log"), "-w", "start"], check=True, capture_output=True)
+    try:
+        yield port, password, d / "ca.pem", d / "untrusted.pem"
+    finally:
+        subprocess.run([*as_pg, f"{PGBIN}/pg_ctl", "-D", str(d / "data"), "-m", "fast", "-w",
+                        "stop"], capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_passwords_and_tls(build_dir, secure_pg, py_session, fresh_keyspace, tmp_path, main_hosts):
+    port, password, ca, untrusted = secure_pg
+    base = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    noenv = {"PGPASSWORD": "", "PGPASSFILE": str(tmp_path / "none")}
+    clean = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "PGPASSFILE")}
+
+    def run(uri, env, *extra):
+        e = dict(clean)
+        e.update({k: v for k, v in env.items() if v})
+        if "PGPASSFILE" in env and not env.get("PGPASSWORD"):
+            e.pop("PGPASSWORD", None)
+        return subprocess.run([str(build_dir / "cqlshift"), "migrate", uri,
+                               target(main_hosts, fresh_keyspace), "--out-dir",
+                               str(tmp_path / "runs"), *extra], capture_output=True, text=True,
+                              env=e, timeout=300)
+
+    # no password anywhere
+    p = run(base + "?sslmode=disable", noenv)
+    assert p.returncode in (1, 2), p.stderr
+    errs = [l for l in p.stderr.splitlines() if "error" in l]
+    assert len(errs) == 1 and "no password supplied" in errs[0] and "~/.pgpass" in errs[0], p.stderr
+    # a wrong password
+    p = run(base + "?sslmode=require", {"PGPASSWORD": "wrong-pw-123", "PGPASSFILE": noenv["PGPASSFILE"]})
+    assert p.returncode in (1, 2)
+    assert "password authentication failed" in p.stderr and "wrong-pw-123" not in p.stderr, p.stderr
+    # an untrusted server certificate
+    p = run(f"{base}?sslmode=verify-full&sslrootcert={untrusted}", {"PGPASSWORD": password})
+    assert p.returncode in (1, 2)
+    assert "certificate verify failed" in p.stderr and "not trusted" in p.stderr, p.stderr
+    assert password not in p.stderr
+    # the password from a pgpass file, the server verified: a real copy
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{port}:*:postgres:{password}\n")
+    os.chmod(pgpass, 0o600)
+    con = psycopg.connect(f"{base}?sslmode=require", password=password, autocommit=True)
+    con.execute("DROP TABLE IF EXISTS tls_t")
+    con.execute("CREATE TABLE tls_t (id int PRIMARY KEY, v text)")
+    con.execute("INSERT INTO tls_t SELECT i, 'v' || i FROM generate_series(1, 500) i")
+    con.close()
+    p = run(f"{base}?sslmode=verify-full&sslrootcert={ca}", {"PGPASSFILE": str(pgpass)},
+            "--tables", "tls_t", "--report", str(tmp_path / "report.json"))
+    assert p.returncode == 0, p.stderr
+    assert len(list(py_session.execute(f"SELECT id FROM {fresh_keyspace}.tls_t"))) == 500
+    # the password is nowhere in the output or the run folder
+    assert password not in p.stdout + p.stderr
+    for f in (tmp_path / "runs").rglob("*"):
+        if f.is_file():
+            assert password.encode() not in f.read_bytes(), f
+    assert password.encode() not in (tmp_path / "report.json").read_bytes()
