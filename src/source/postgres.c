@@ -722,6 +722,12 @@ static int lock_tables(pg_source *s, source_error *err)
 {
     if (!s->described || !s->in_snapshot || s->schema.ntables == 0)
         return 0;
+    /* a table held by a long ALTER would otherwise block the start forever */
+    PGresult *lt = pg_exec(s, s->coord, "SET LOCAL lock_timeout = '60s'", PGRES_COMMAND_OK,
+                           "cannot set lock_timeout", err);
+    if (!lt)
+        return -1;
+    PQclear(lt);
     sbuf q = {0};
     sb_str(&q, "LOCK TABLE ");
     for (int t = 0; t < s->schema.ntables; t++) {
@@ -734,7 +740,10 @@ static int lock_tables(pg_source *s, source_error *err)
         free(q.p);
         return source_fail(err, SRC_E_NOMEM, "out of memory");
     }
-    PGresult *r = pg_exec(s, s->coord, q.p, PGRES_COMMAND_OK, "cannot lock the tables to copy", err);
+    PGresult *r = pg_exec(s, s->coord, q.p, PGRES_COMMAND_OK,
+                          "cannot take ACCESS SHARE locks on the tables to copy (another session "
+                          "holds an exclusive lock: an ALTER TABLE, TRUNCATE or VACUUM FULL?)",
+                          err);
     free(q.p);
     if (!r)
         return -1;
