@@ -440,6 +440,7 @@ source_reader *pg_open_range(source *base, const source_range *r, const src_pos 
     rd->src = s;
     rd->table = r->table;
     rd->last_rowid = -1;
+    pg_notice_reset();
     snprintf(rd->label, sizeof rd->label, "%s", r->label);
 
     /* fields of each tuple: [ctid [, tableoid]] columns extras */

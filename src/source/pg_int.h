@@ -129,6 +129,8 @@ struct source_reader {
 /* Connect with the URI as given, apply the session settings; NULL with
  * err naming the redacted URI and libpq's reason. */
 PGconn *pg_connect(pg_source *s, source_error *err);
+/* Forget this thread's last server FATAL (kept for pg_conn_reason). */
+void pg_notice_reset(void);
 /* libpq's last error on c as one line (no trailing newline), in out. */
 void pg_conn_reason(PGconn *c, char *out, size_t n);
 /* Run sql on the coordinator (caller holds coord_mu); a result of the

@@ -71,6 +71,8 @@ static void on_notice(void *arg, const char *message)
         snprintf(last_fatal, sizeof last_fatal, "%s", message);
 }
 
+void pg_notice_reset(void) { last_fatal[0] = 0; }
+
 void pg_conn_reason(PGconn *c, char *out, size_t n)
 {
     const char *m = c ? PQerrorMessage(c) : "out of memory";
@@ -115,6 +117,9 @@ static const char *connect_hint(const char *reason)
                "sslrootcert=FILE in the URI (or ~/.postgresql/root.crt), or check sslmode";
     if (strstr(reason, "Connection refused") || strstr(reason, "could not translate host"))
         return "is the server running, and are the host and port right?";
+    if (strstr(reason, "too many clients") || strstr(reason, "remaining connection slots"))
+        return "the server has no connection to spare: lower --workers (one connection each, "
+               "plus one) or raise its max_connections";
     if (strstr(reason, "pg_hba.conf"))
         return "the server does not let this user in from here: see its pg_hba.conf";
     return "check the URI and the server";
