@@ -378,6 +378,12 @@ static int dec_array(const pg_col *pc, const uint8_t *p, int32_t len, src_value 
     return 0;
 }
 
+int pg_decode_field(const pg_col *pc, const uint8_t *p, int32_t len, src_value *v, arena *a)
+{
+    PG_ASSERT(len >= 0);
+    return pc->dec == PGD_ARRAY ? dec_array(pc, p, len, v, a) : dec_scalar(pc->dec, p, len, v, a);
+}
+
 /* ---- readers ---- */
 
 /* Give a reader's connection back (or drop it when it is not reusable). */
@@ -697,11 +703,10 @@ int pg_read(source_reader *rd, row_batch *b, int max_rows, source_error *err)
                     goto malformed;
                 tableoid = cs_be32(p);
             } else {
-                const pg_col *pc = dst < ncols ? &pt->cols[dst] : NULL;
-                src_value *v = &row->vals[dst];
-                int rc = !pc                  ? dec_scalar(PGD_TEXT, p, flen, v, &b->mem)
-                         : pc->dec == PGD_ARRAY ? dec_array(pc, p, flen, v, &b->mem)
-                                                : dec_scalar(pc->dec, p, flen, v, &b->mem);
+                /* the extras after the columns are ::text copies of key columns */
+                static const pg_col text_col = {.dec = PGD_TEXT};
+                const pg_col *pc = dst < ncols ? &pt->cols[dst] : &text_col;
+                int rc = pg_decode_field(pc, p, flen, &row->vals[dst], &b->mem);
                 if (rc == -1)
                     return source_fail(err, SRC_E_NOMEM, "out of memory reading %s (a %d-byte "
                                        "value)", rd->label, (int)flen);

@@ -151,6 +151,10 @@ const source_schema *pg_describe(source *base, source_error *err);
 void pg_tables_free(pg_source *s);
 
 /* pg_copy.c */
+/* Decode one binary COPY field of column pc (len >= 0: not NULL) into v,
+ * its bytes in arena a. 0; -1 out of memory; -2 malformed bytes. A value
+ * that decodes but has no CQL form is SV_BAD with the reason (0). */
+int pg_decode_field(const pg_col *pc, const uint8_t *p, int32_t len, src_value *v, arena *a);
 source_reader *pg_open_range(source *base, const source_range *r, const src_pos *after,
                              source_error *err);
 int pg_read(source_reader *rd, row_batch *b, int max_rows, source_error *err);
