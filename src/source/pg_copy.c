@@ -715,9 +715,9 @@ int pg_read(source_reader *rd, row_batch *b, int max_rows, source_error *err)
             }
             p += flen;
         }
-        if (p != end)
-            goto malformed;
-        rd->msg_off = rd->msg_len;
+        /* PostgreSQL sends one tuple per message; a next one in the same
+         * message would be read by the next turn of the loop */
+        rd->msg_off = (int)(p - (const uint8_t *)rd->msg);
         if (tb->uses_rowid) {
             rowid = (int64_t)block << 16 | lp;
             if (pt->relkind == 'p') {

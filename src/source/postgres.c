@@ -21,7 +21,7 @@
  *   CREATE_REPLICATION_SLOT slot LOGICAL pgoutput (SNAPSHOT 'export')
  * which returns the slot's consistent_point and a snapshot name valid until
  * that connection's next command. That name goes to the same readers
- * (pg_attach_readers below is written to take any snapshot name), and the
+ * (attach_snapshot below takes any snapshot name), and the
  * consistent_point replaces pg_current_wal_lsn() as the position: the copy
  * then holds exactly the rows from before the slot, and the stream brings
  * every change after it.
