@@ -232,6 +232,15 @@ CORPUS = [
     ("c_uuid_arr", "uuid[]", [("{123e4567-e89b-12d3-a456-426614174000}",
                                [uuid.UUID("123e4567-e89b-12d3-a456-426614174000")])]),
     ("c_cidr_arr", "cidr[]", [("{10.0.0.0/8}", ["10.0.0.0/8"])]),
+    ("c_pair_arr", "pair[]", [('{"(1,x)","(2,\\"y z\\")"}', ["(1,x)", '(2,"y z")'])]),
+    ("c_money_arr", "money[]", [("{12.50}", [D("12.50")])]),
+    ("c_range_arr", "int4range[]", [('{"[1,2)"}', ["[1,2)"])]),
+    ("c_bool_arr", "boolean[]", [("{t,f}", [True, False])]),
+    ("c_inet_arr", "inet[]", [("{::1,10.0.0.1}", ["::1", "10.0.0.1"]),
+                              ("{10.0.0.0/8}", REJ("prefix"))]),
+    ("c_xml", "xml", [("<a>x</a>", "<a>x</a>")]),
+    ("c_macaddr8", "macaddr8", [("08:00:2b:01:02:03:04:05", "08:00:2b:01:02:03:04:05")]),
+    ("c_char1", '"char"', [("a", "a")]),
     # enums and domains
     ("c_mood", "mood", [("happy", "happy")]),
     ("c_mood_arr", "mood[]", [("{sad,ok}", ["sad", "ok"])]),
@@ -332,6 +341,9 @@ def test_snapshot_consistency_with_concurrent_writer(build_dir, pg_db, py_sessio
     uri, con = pg_db
     n = 300_000
     make_big(con, n)
+    # a table without a key: updates move rows to new ctids during the copy
+    con.execute("CREATE TABLE nk (a int, v text)")
+    con.execute("INSERT INTO nk SELECT i, 'orig' FROM generate_series(1, 100000) i")
     ks = fresh_keyspace
     out = tmp_path / "runs"
     proc = subprocess.Popen([str(build_dir / "cqlshift"), "migrate", uri, target(main_hosts, ks),
@@ -359,6 +371,10 @@ def test_snapshot_consistency_with_concurrent_writer(build_dir, pg_db, py_sessio
             changes["del"] += 20
             w.execute("INSERT INTO big SELECT i, 'new', 0 FROM generate_series(%s, %s) i",
                       (nxt, nxt + 49))
+            lo = rnd.randrange(1, 100_000)
+            w.execute("UPDATE nk SET v = 'moved' WHERE a BETWEEN %s AND %s", (lo, lo + 20))
+            w.execute("DELETE FROM nk WHERE a = %s", (rnd.randrange(1, 100_000),))
+            w.execute("INSERT INTO nk VALUES (-1, 'new')")
             nxt += 50
             changes["ins"] += 50
             if proc.poll() is None:
@@ -378,8 +394,11 @@ def test_snapshot_consistency_with_concurrent_writer(build_dir, pg_db, py_sessio
     assert len(got) == n
     for i in range(1, n + 1):
         assert got[i] == (f"v{i}", i * 7), (i, got.get(i))
+    nk = [(r.a, r.v) for r in py_session.execute(f"SELECT a, v FROM {ks}.nk", timeout=120)]
+    assert sorted(nk) == [(i, "orig") for i in range(1, 100_001)]
     # the source did change
     assert con.execute("SELECT count(*) FROM big WHERE v = 'changed'").fetchone()[0] > 0
+    assert con.execute("SELECT count(*) FROM nk WHERE v <> 'orig'").fetchone()[0] > 0
 
 
 def test_kill_and_resume_exact(build_dir, pg_db, py_session, fresh_keyspace, tmp_path, main_hosts):
