@@ -399,9 +399,8 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
         source_fail(err, SRC_E_NOMEM, "out of memory");
         goto out;
     }
-    if (ncols == 0) {
-        source_fail(err, SRC_E_SCHEMA, "table %s in PostgreSQL %s has no columns", tb->name,
-                    s->red);
+    if (ncols == 0) {   /* nothing to copy: the caller skips it with a note */
+        rc = 1;
         goto out;
     }
     tb->ncols = ncols + off;
@@ -758,9 +757,25 @@ const source_schema *pg_describe(source *base, source_error *err)
         source_table *tb = &s->schema.tables[ntab];
         pg_table *pt = &s->tables[ntab];
         s->schema.ntables = ++ntab;
-        if (describe_table(s, rr, qualify, tb, pt, err)) {
+        int d = describe_table(s, rr, qualify, tb, pt, err);
+        if (d < 0) {
             free(rows);
             goto fail;
+        }
+        if (d > 0) {
+            add_note(s, "table %s.%s skipped: it has no columns, so nothing to copy", rr->nsp,
+                     rr->rel);
+            free(tb->name);
+            free(tb->schema);
+            free(tb->cols);
+            free(pt->qname);
+            free(pt->cols);
+            free(pt->key);
+            free(pt->key_extra);
+            memset(tb, 0, sizeof *tb);
+            memset(pt, 0, sizeof *pt);
+            s->schema.ntables = --ntab;
+            continue;
         }
         if (rr->kind == 'p')
             add_note(s, "partitioned table %s.%s: copied through the parent (%d partition%s), "
