@@ -415,8 +415,8 @@ def cmd_for(tool, ks, data, host, workdir):
     if tool in ("cqlshift-postgres", "cqlshift-mariadb"):
         uri = bench_db("postgres" if tool == "cqlshift-postgres" else "mariadb", data,
                        int(os.path.basename(os.path.normpath(data)).split("-")[1]))
-        return [CQLSHIFT, "migrate", uri, "cassandra://%s/%s" % (host, ks), "--quiet",
-                "--out-dir", os.path.join(workdir, "runs"), "--restart"]
+        return [CQLSHIFT, "migrate", uri, "cassandra://%s/%s" % (host, ks), "--tables", "t",
+                "--quiet", "--out-dir", os.path.join(workdir, "runs"), "--restart"]
     if tool == "dsbulk":
         return dsb
     if tool == "dsbulk-replicaset":

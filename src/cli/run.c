@@ -207,7 +207,7 @@ static void note_source_changes(source *src, const load_table *tables, int ntabl
  * and every worker. Its position in the source's change stream goes into
  * the run log and, for the run that starts the job, into the state (meta
  * "snapshot_position"), where change capture will start from. */
-static int take_snapshot(source *src, state *st, run_options *o, job *j)
+static int take_snapshot(source *src, state *st, run_options *o, job *j, json_t **pos_out)
 {
     source_error se;
     int readers = o->loader.workers > 0 ? o->loader.workers : 1;
@@ -217,7 +217,7 @@ static int take_snapshot(source *src, state *st, run_options *o, job *j)
     }
     json_t *pos = src->ops->snapshot_position ? src->ops->snapshot_position(src, &se) : NULL;
     char *text = pos ? json_dumps(pos, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(pos);
+    *pos_out = pos;
     if (!text)
         return 0;
     job_log(j, "snapshot: %s", text);
@@ -250,13 +250,22 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
     if (!o->quiet)
         fprintf(stderr, "cqlshift: run folder: %s%s\n", j->dir, j->resume ? " (resuming)" : "");
     job_log(j, "%s: %s", j->resume ? "resume" : "start", cli_command_line);
-    if (src->ops->snapshot_begin && (rc = take_snapshot(src, st, o, j))) {
+    json_t *snap = NULL;
+    if (src->ops->snapshot_begin && (rc = take_snapshot(src, st, o, j, &snap))) {
+        json_decref(snap);
         state_close(st);
         return rc;
     }
     rejects *rej = rejects_open_dir(j->dir);
     progress *p = rej ? progress_new(ntables, o->quiet, o->progress_tty, o->progress_interval) : NULL;
     int64_t *expected = calloc((size_t)ntables + 1, sizeof *expected);
+    if (p) {
+        json_t *notes = src->ops->notes ? src->ops->notes(src) : NULL;
+        progress_report_set(p, "snapshot", snap);
+        progress_report_set(p, "source_notes", notes);
+        json_decref(notes);
+    }
+    json_decref(snap);
     if (!rej || !p || !expected) {
         cli_error("cannot set up the run in %s", j->dir);
         free(expected);

@@ -60,6 +60,7 @@ typedef struct table_clock {
 } table_clock;
 
 struct progress {
+    json_t *extra;              /* more members of the report (progress_report_set) */
     int ntables;
     int quiet;
     int tty;
@@ -933,7 +934,17 @@ static json_t *report_json(progress *p, const char *source, const char *target)
     json_object_del(t, "first_server_warning");
     json_object_set_new(root, "totals", t);
     json_object_set_new(root, "ok", json_boolean(all_ok));
+    if (p->extra)
+        json_object_update(root, p->extra);
     return root;
+}
+
+void progress_report_set(progress *p, const char *key, json_t *value)
+{
+    if (!p->extra)
+        p->extra = json_object();
+    if (p->extra && value)
+        json_object_set(p->extra, key, value);
 }
 
 /* Write to a temporary file beside `path` and rename it into place, so a
@@ -1007,5 +1018,6 @@ void progress_free(progress *p)
     free(p->tables);
     free(p->views);
     free(p->clocks);
+    json_decref(p->extra);
     free(p);
 }

@@ -20,6 +20,7 @@
 #define CQLSHIFT_OBS_PROGRESS_H
 
 #include <stdatomic.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -72,6 +73,10 @@ void progress_table_warning(table_progress *t, const char *warning);
  * drew server warnings, a note with their count and the first text. Returns
  * 0 if every table reconciles, -1 otherwise. */
 int progress_finish(progress *p);
+/* Add a member to the report (a new reference is taken; NULL: nothing):
+ * e.g. "snapshot" (where the source's snapshot stands in its change
+ * stream) or "source_notes" (sequence values, skipped views). */
+void progress_report_set(progress *p, const char *key, json_t *value);
 /* Write the report JSON to path ("-" = stdout). 0 or -1 (errno set). */
 int progress_write_report(progress *p, const char *path, const char *source, const char *target);
 void progress_free(progress *p);

@@ -1,0 +1,809 @@
+/* PostgreSQL source: reading the catalogs (describe).
+ *
+ * Tables: ordinary tables and partitioned parents (relkind r, p) of every
+ * user schema, or of the --schema list. A leaf partition is not a table of
+ * its own: its rows are copied once, through its parent. A plain
+ * inheritance child is, and every table is read with ONLY so that a
+ * parent's copy does not hold its children's rows too. Views, materialized
+ * views and foreign tables are skipped with a note, and so is a table the
+ * user may not read.
+ *
+ * Columns: in attnum order without dropped ones, each with a logical type
+ * (domains resolved to their base type) and the expression the range query
+ * selects: the column itself where its binary form is decoded (pg_copy.c),
+ * or a cast (money::numeric, anything without a CQL counterpart ::text).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/pg_int.h"
+
+/* PostgreSQL's built-in type OIDs (pg_type.dat; stable across versions). */
+enum {
+    OID_BOOL = 16, OID_BYTEA = 17, OID_CHAR = 18, OID_NAME = 19, OID_INT8 = 20, OID_INT2 = 21,
+    OID_INT2VECTOR = 22, OID_INT4 = 23, OID_TEXT = 25, OID_OID = 26, OID_OIDVECTOR = 30,
+    OID_JSON = 114, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_MONEY = 790, OID_INET = 869,
+    OID_BPCHAR = 1042, OID_VARCHAR = 1043, OID_DATE = 1082, OID_TIME = 1083,
+    OID_TIMESTAMP = 1114, OID_TIMESTAMPTZ = 1184, OID_INTERVAL = 1186, OID_NUMERIC = 1700,
+    OID_UUID = 2950, OID_JSONB = 3802,
+};
+
+/* A type after following domains to their base. */
+typedef struct pg_type_info {
+    uint32_t oid;
+    int typmod;
+    char typtype;           /* b base, e enum, c composite, r range, m multirange, p pseudo */
+    char category;          /* typcategory: A array, S string... */
+    uint32_t elem;          /* arrays: the element type */
+    char name[128];
+    int domain;             /* reached through a domain */
+    char domain_name[128];
+} pg_type_info;
+
+static PGresult *exec1(pg_source *s, const char *sql, const char *param, const char *what,
+                       source_error *err)
+{
+    const char *vals[1] = {param};
+    /* a NULL param is SQL NULL when the query has $1 */
+    int np = param || strstr(sql, "$1") ? 1 : 0;
+    PGresult *r = PQexecParams(s->coord, sql, np, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    char reason[400];
+    pg_conn_reason(s->coord, reason, sizeof reason);
+    source_fail(err, SRC_E_SCHEMA, "cannot %s on PostgreSQL %s: %s", what, s->red, reason);
+    PQclear(r);
+    return NULL;
+}
+
+/* Follow domains from (oid, typmod) to the base type. */
+static int resolve_type(pg_source *s, uint32_t oid, int typmod, pg_type_info *ti,
+                        source_error *err)
+{
+    memset(ti, 0, sizeof *ti);
+    for (int depth = 0; depth < 32; depth++) {
+        char p[16];
+        snprintf(p, sizeof p, "%u", oid);
+        PGresult *r = exec1(s,
+                            "SELECT typtype, typbasetype, typtypmod, typelem, typcategory, "
+                            "format_type(oid, NULL) FROM pg_type WHERE oid = $1",
+                            p, "read a column type", err);
+        if (!r)
+            return -1;
+        if (PQntuples(r) != 1) {
+            PQclear(r);
+            return source_fail(err, SRC_E_SCHEMA, "type %u vanished from PostgreSQL %s", oid,
+                               s->red);
+        }
+        char typtype = PQgetvalue(r, 0, 0)[0];
+        if (typtype == 'd') {
+            if (!ti->domain)
+                snprintf(ti->domain_name, sizeof ti->domain_name, "%s", PQgetvalue(r, 0, 5));
+            ti->domain = 1;
+            oid = (uint32_t)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
+            int base_mod = atoi(PQgetvalue(r, 0, 2));
+            if (typmod < 0)
+                typmod = base_mod;
+            PQclear(r);
+            continue;
+        }
+        ti->oid = oid;
+        ti->typmod = typmod;
+        ti->typtype = typtype;
+        ti->elem = (uint32_t)strtoul(PQgetvalue(r, 0, 3), NULL, 10);
+        ti->category = PQgetvalue(r, 0, 4)[0];
+        snprintf(ti->name, sizeof ti->name, "%s", PQgetvalue(r, 0, 5));
+        PQclear(r);
+        return 0;
+    }
+    return source_fail(err, SRC_E_SCHEMA, "domain nesting too deep for type %u", oid);
+}
+
+/* How a (base) type is read: its logical type, decoder, and the cast the
+ * query needs ("" none, "text", "numeric"). */
+typedef struct type_map {
+    src_ltype ltype;
+    pg_dec dec;
+    const char *cast;
+    const char *note;
+} type_map;
+
+static type_map map_scalar(const pg_type_info *t)
+{
+    switch (t->oid) {
+    case OID_BOOL: return (type_map){SL_BOOL, PGD_BOOL, "", NULL};
+    case OID_INT2: return (type_map){SL_INT16, PGD_INT2, "", NULL};
+    case OID_INT4: return (type_map){SL_INT32, PGD_INT4, "", NULL};
+    case OID_INT8: return (type_map){SL_INT64, PGD_INT8, "", NULL};
+    case OID_OID: return (type_map){SL_INT64, PGD_OID, "", NULL};
+    case OID_FLOAT4: return (type_map){SL_FLOAT32, PGD_FLOAT4, "", NULL};
+    case OID_FLOAT8: return (type_map){SL_FLOAT64, PGD_FLOAT8, "", NULL};
+    case OID_NUMERIC:
+        return (type_map){SL_DECIMAL, PGD_NUMERIC, "", NULL};
+    case OID_MONEY:
+        return (type_map){SL_DECIMAL, PGD_NUMERIC, "numeric",
+                          "money is copied as its exact numeric amount (cast to numeric; the "
+                          "currency symbol and lc_monetary formatting are not kept)"};
+    case OID_TEXT:
+    case OID_VARCHAR:
+    case OID_NAME: return (type_map){SL_TEXT, PGD_TEXT, "", NULL};
+    case OID_BPCHAR:
+        return (type_map){SL_TEXT, PGD_TEXT, "",
+                          "char(n) values keep PostgreSQL's blank padding to n characters"};
+    case OID_BYTEA: return (type_map){SL_BYTES, PGD_BYTEA, "", NULL};
+    case OID_UUID: return (type_map){SL_UUID, PGD_UUID, "", NULL};
+    case OID_DATE:
+        return (type_map){SL_DATE, PGD_DATE, "",
+                          "±infinity is rejected per value"};
+    case OID_TIME: return (type_map){SL_TIME, PGD_TIME, "", NULL};
+    case OID_TIMESTAMP:
+    case OID_TIMESTAMPTZ:
+        return (type_map){SL_TIMESTAMP, PGD_TIMESTAMP, "",
+                          "±infinity is rejected per value"};
+    case OID_INTERVAL:
+        return (type_map){SL_INTERVAL, PGD_INTERVAL, "", NULL};
+    case OID_INET:
+        return (type_map){SL_INET, PGD_INET, "",
+                          "inet values with a network prefix (10.1.0.0/16) have no CQL inet: "
+                          "such values are rejected (host addresses are exact)"};
+    case OID_JSON: return (type_map){SL_JSON, PGD_TEXT, "", NULL};
+    case OID_JSONB:
+        return (type_map){SL_JSON, PGD_JSONB, "",
+                          "jsonb is copied as PostgreSQL's normalized text (keys sorted and "
+                          "deduplicated as jsonb stores them)"};
+    default: break;
+    }
+    if (t->typtype == 'e')
+        return (type_map){SL_ENUM, PGD_TEXT, "", NULL};
+    if (t->typtype == 'b' && t->category == 'S' && t->oid != OID_CHAR)
+        return (type_map){SL_TEXT, PGD_TEXT, "text", NULL};   /* citext and the like */
+    return (type_map){SL_TEXT_FORM, PGD_TEXT, "text", NULL};
+}
+
+/* Enum labels of type oid, in sort order. */
+static int enum_labels(pg_source *s, uint32_t oid, source_column *c, source_error *err)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%u", oid);
+    PGresult *r = exec1(s, "SELECT enumlabel FROM pg_enum WHERE enumtypid = $1 ORDER BY enumsortorder",
+                        p, "read enum labels", err);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    c->labels = calloc((size_t)n + 1, sizeof *c->labels);
+    if (!c->labels) {
+        PQclear(r);
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        if (!(c->labels[i] = strdup(PQgetvalue(r, i, 0)))) {
+            PQclear(r);
+            return source_fail(err, SRC_E_NOMEM, "out of memory");
+        }
+        c->nlabels = i + 1;
+    }
+    PQclear(r);
+    return 0;
+}
+
+static void typmod_details(source_column *c, const pg_type_info *t)
+{
+    int m = t->typmod;
+    c->precision = -1;
+    c->scale = -1;
+    switch (t->oid) {
+    case OID_NUMERIC:
+        if (m >= 4) {
+            c->precision = ((m - 4) >> 16) & 0xffff;
+            c->scale = ((((m - 4) & 0x7ff) ^ 1024)) - 1024;
+        } else {
+            c->precision = 0;
+        }
+        break;
+    case OID_MONEY:
+        c->precision = 0;
+        c->scale = 2;
+        break;
+    case OID_VARCHAR:
+    case OID_BPCHAR:
+        c->length = m >= 4 ? m - 4 : 0;
+        break;
+    case OID_TIME:
+    case OID_TIMESTAMP:
+    case OID_TIMESTAMPTZ:
+        c->precision = m >= 0 ? m : 6;
+        c->with_tz = t->oid == OID_TIMESTAMPTZ;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Append "; " + text to a malloc'd note. */
+static int note_add(char **note, const char *text)
+{
+    if (!text)
+        return 0;
+    size_t a = *note ? strlen(*note) : 0, b = strlen(text);
+    char *n = realloc(*note, a + b + 3);
+    if (!n)
+        return -1;
+    if (a)
+        memcpy(n + a, "; ", 2), a += 2;
+    memcpy(n + a, text, b + 1);
+    *note = n;
+    return 0;
+}
+
+/* Logical type, decoder, query expression and note of one column. */
+static int describe_column(pg_source *s, source_column *c, pg_col *pc, uint32_t typoid,
+                           int typmod, int attndims, char generated, char identity,
+                           source_error *err)
+{
+    pg_type_info t;
+    if (resolve_type(s, typoid, typmod, &t, err))
+        return -1;
+    char *id = pg_ident(s->coord, c->name);
+    if (!id)
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    const char *cast = "";
+    char note[400];
+    int is_array = t.category == 'A' && t.elem != 0 && t.oid != OID_INT2VECTOR &&
+                   t.oid != OID_OIDVECTOR;
+    if (is_array) {
+        pg_type_info e;
+        if (resolve_type(s, t.elem, t.typmod, &e, err)) {
+            free(id);
+            return -1;
+        }
+        type_map m = map_scalar(&e);
+        c->ltype = SL_ARRAY;
+        c->elem = m.ltype;
+        c->dims = attndims > 0 ? attndims : 1;
+        pc->dec = PGD_ARRAY;
+        pc->elem_dec = m.dec;
+        pc->dims = c->dims;
+        cast = !strcmp(m.cast, "text") ? "text[]" : !strcmp(m.cast, "numeric") ? "numeric[]" : "";
+        typmod_details(c, &e);
+        if (m.ltype == SL_ENUM && enum_labels(s, e.oid, c, err)) {
+            free(id);
+            return -1;
+        }
+        snprintf(note, sizeof note,
+                 "arrays with lower bounds other than 1, or with other than %d dimension%s, "
+                 "are rejected per value; an empty array lands as null (CQL has no empty "
+                 "list)",
+                 c->dims, c->dims == 1 ? "" : "s");
+        if (note_add(&c->note, note) || note_add(&c->note, m.note))
+            goto nomem;
+        if (m.ltype == SL_TEXT_FORM) {
+            snprintf(note, sizeof note, "elements copied as PostgreSQL's text form of %s", e.name);
+            if (note_add(&c->note, note))
+                goto nomem;
+        }
+    } else {
+        type_map m = map_scalar(&t);
+        c->ltype = m.ltype;
+        pc->dec = m.dec;
+        cast = m.cast;
+        typmod_details(c, &t);
+        if (m.ltype == SL_ENUM && enum_labels(s, t.oid, c, err)) {
+            free(id);
+            return -1;
+        }
+        if (note_add(&c->note, m.note))
+            goto nomem;
+    }
+    if (t.domain) {
+        snprintf(note, sizeof note, "domain %s over %s", t.domain_name, t.name);
+        if (note_add(&c->note, note))
+            goto nomem;
+    }
+    if (generated == 's' && note_add(&c->note, "generated column (STORED): its values are copied"))
+        goto nomem;
+    if (identity == 'a' || identity == 'd') {
+        snprintf(note, sizeof note,
+                 "identity column (GENERATED %s AS IDENTITY): its values are copied",
+                 identity == 'a' ? "ALWAYS" : "BY DEFAULT");
+        if (note_add(&c->note, note))
+            goto nomem;
+    }
+    size_t n = strlen(id) + strlen(cast) + 3;
+    pc->expr = malloc(n);
+    pc->type_sql = strdup(c->decl_type);
+    if (!pc->expr || !pc->type_sql)
+        goto nomem;
+    snprintf(pc->expr, n, "%s%s%s", id, *cast ? "::" : "", cast);
+    free(id);
+    return 0;
+nomem:
+    free(id);
+    return source_fail(err, SRC_E_NOMEM, "out of memory");
+}
+
+/* Decoders whose decoded value gives a key column's text form. */
+static int key_text_from_value(pg_dec d)
+{
+    return d == PGD_INT2 || d == PGD_INT4 || d == PGD_INT8 || d == PGD_OID || d == PGD_TEXT ||
+           d == PGD_NUMERIC || d == PGD_UUID || d == PGD_BOOL;
+}
+
+typedef struct rel_row {
+    uint32_t oid;
+    const char *nsp, *rel;
+    char kind;
+    double tuples;
+    int readable;
+    const char *parents;
+    int nleaves;
+} rel_row;
+
+static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_table *tb,
+                          pg_table *pt, source_error *err)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%u", rr->oid);
+    size_t nl = strlen(rr->nsp) + strlen(rr->rel) + 2;
+    tb->name = malloc(nl);
+    tb->schema = strdup(rr->nsp);
+    char *qn = pg_ident(s->coord, rr->nsp), *qr = pg_ident(s->coord, rr->rel);
+    if (!tb->name || !tb->schema || !qn || !qr) {
+        free(qn);
+        free(qr);
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    }
+    if (qualify)
+        snprintf(tb->name, nl, "%s.%s", rr->nsp, rr->rel);
+    else
+        snprintf(tb->name, nl, "%s", rr->rel);
+    pt->qname = malloc(strlen(qn) + strlen(qr) + 2);
+    if (pt->qname)
+        sprintf(pt->qname, "%s.%s", qn, qr);
+    free(qn);
+    free(qr);
+    if (!pt->qname)
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    pt->oid = rr->oid;
+    pt->relkind = rr->kind;
+    pt->only = rr->kind == 'r' ? "ONLY " : "";
+    tb->row_estimate = rr->tuples < 0 ? -1 : (int64_t)rr->tuples;
+
+    PGresult *cr = exec1(s,
+                         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+                         "a.atttypid, a.atttypmod, a.attndims, a.attgenerated, a.attidentity "
+                         "FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 "
+                         "AND NOT a.attisdropped ORDER BY a.attnum",
+                         p, "read the columns", err);
+    if (!cr)
+        return -1;
+    PGresult *kr = exec1(s,
+                         "SELECT a.attname FROM pg_constraint k CROSS JOIN LATERAL "
+                         "unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord) JOIN pg_attribute a "
+                         "ON a.attrelid = k.conrelid AND a.attnum = u.attnum "
+                         "WHERE k.conrelid = $1 AND k.contype = 'p' ORDER BY u.ord",
+                         p, "read the primary key", err);
+    if (!kr) {
+        PQclear(cr);
+        return -1;
+    }
+    int ncols = PQntuples(cr), npk = PQntuples(kr);
+    int off = npk == 0 ? 1 : 0;     /* slot 0: the synthetic rowid */
+    int rc = -1;
+    tb->cols = calloc((size_t)ncols + 1, sizeof *tb->cols);
+    pt->cols = calloc((size_t)ncols + 1, sizeof *pt->cols);
+    pt->key = calloc((size_t)(npk ? npk : 1), sizeof *pt->key);
+    pt->key_extra = calloc((size_t)(npk ? npk : 1), sizeof *pt->key_extra);
+    if (!tb->cols || !pt->cols || !pt->key || !pt->key_extra) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (ncols == 0) {   /* nothing to copy: the caller skips it with a note */
+        rc = 1;
+        goto out;
+    }
+    tb->ncols = ncols + off;
+    for (int i = 0; i < ncols; i++) {
+        source_column *c = &tb->cols[i + off];
+        c->name = strdup(PQgetvalue(cr, i, 0));
+        c->decl_type = strdup(PQgetvalue(cr, i, 1));
+        if (!c->name || !c->decl_type) {
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto out;
+        }
+        c->notnull = PQgetvalue(cr, i, 2)[0] == 't';
+        c->precision = c->scale = -1;
+        for (int k = 0; k < npk; k++)
+            if (!strcmp(PQgetvalue(kr, k, 0), c->name)) {
+                c->pk_pos = k + 1;
+                pt->key[k] = i + off;
+            }
+        if (describe_column(s, c, &pt->cols[i + off], (uint32_t)strtoul(PQgetvalue(cr, i, 3), NULL, 10),
+                            atoi(PQgetvalue(cr, i, 4)), atoi(PQgetvalue(cr, i, 5)),
+                            PQgetvalue(cr, i, 6)[0], PQgetvalue(cr, i, 7)[0], err))
+            goto out;
+    }
+    tb->npk = npk;
+    if (npk == 0) {
+        /* the synthetic rowid: a name no column has */
+        static const char *const names[] = {"rowid", "_rowid", "cqlshift_rowid"};
+        const char *rid = NULL;
+        for (int i = 0; i < 3 && !rid; i++) {
+            int taken = 0;
+            for (int c = 1; c < tb->ncols && !taken; c++)
+                taken = !strcmp(tb->cols[c].name, names[i]);
+            if (!taken)
+                rid = names[i];
+        }
+        if (!rid) {
+            source_fail(err, SRC_E_SCHEMA,
+                        "table %s has no primary key and columns named rowid, _rowid and "
+                        "cqlshift_rowid: add a primary key or rename one of them", tb->name);
+            goto out;
+        }
+        source_column *c = &tb->cols[0];
+        c->name = strdup(rid);
+        c->decl_type = strdup("bigint");
+        c->note = strdup(rr->kind == 'p'
+                             ? "no primary key: rowid is the row's leaf partition and physical "
+                               "position (ctid) when copied, unique per row"
+                             : "no primary key: rowid is the row's physical position (ctid) when "
+                               "copied, unique per row");
+        if (!c->name || !c->decl_type || !c->note) {
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto out;
+        }
+        c->ltype = SL_INT64;
+        c->notnull = 1;
+        c->pk_pos = 1;
+        c->precision = c->scale = -1;
+        tb->uses_rowid = 1;
+        tb->npk = 1;
+        pt->key[0] = 0;
+        pt->key_extra[0] = -1;
+        if (rr->kind == 'p') {
+            PGresult *lr = exec1(s,
+                                 "SELECT relid::oid::int8 FROM pg_partition_tree($1) WHERE isleaf "
+                                 "ORDER BY 1",
+                                 p, "list the partitions", err);
+            if (!lr)
+                goto out;
+            pt->nleaves = PQntuples(lr);
+            pt->leaves = calloc((size_t)pt->nleaves + 1, sizeof *pt->leaves);
+            if (!pt->leaves) {
+                PQclear(lr);
+                source_fail(err, SRC_E_NOMEM, "out of memory");
+                goto out;
+            }
+            for (int i = 0; i < pt->nleaves; i++)
+                pt->leaves[i] = (uint32_t)strtoul(PQgetvalue(lr, i, 0), NULL, 10);
+            PQclear(lr);
+        }
+    }
+
+    /* key list, extra key text fields, select list */
+    size_t cap = 64;
+    for (int c = 0; c < tb->ncols; c++)
+        cap += (pt->cols[c].expr ? strlen(pt->cols[c].expr) : 0) * 2 + 16;
+    pt->key_list = calloc(1, cap);
+    pt->order_list = calloc(1, cap * 2);
+    pt->select_list = calloc(1, cap * 3);
+    if (!pt->key_list || !pt->order_list || !pt->select_list) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (tb->uses_rowid) {
+        strcpy(pt->select_list, rr->kind == 'p' ? "ctid, tableoid" : "ctid");
+    } else {
+        for (int k = 0; k < npk; k++) {
+            char *id = pg_ident(s->coord, tb->cols[pt->key[k]].name);
+            if (!id) {
+                source_fail(err, SRC_E_NOMEM, "out of memory");
+                goto out;
+            }
+            if (k) {
+                strcat(pt->key_list, ", ");
+                strcat(pt->order_list, ", ");
+            }
+            strcat(pt->key_list, id);
+            strcat(pt->order_list, "cqlshift_t.");
+            strcat(pt->order_list, id);
+            free(id);
+        }
+        pt->key_int = npk == 1 && (pt->cols[pt->key[0]].dec == PGD_INT2 ||
+                                   pt->cols[pt->key[0]].dec == PGD_INT4 ||
+                                   pt->cols[pt->key[0]].dec == PGD_INT8);
+    }
+    for (int c = off; c < tb->ncols; c++) {
+        if (c > 0)
+            strcat(pt->select_list, ", ");
+        strcat(pt->select_list, pt->cols[c].expr);
+    }
+    if (!tb->uses_rowid)
+        for (int k = 0; k < npk; k++) {
+            pt->key_extra[k] = -1;
+            if (!key_text_from_value(pt->cols[pt->key[k]].dec)) {
+                char *id = pg_ident(s->coord, tb->cols[pt->key[k]].name);
+                if (!id) {
+                    source_fail(err, SRC_E_NOMEM, "out of memory");
+                    goto out;
+                }
+                strcat(pt->select_list, ", ");
+                strcat(pt->select_list, id);
+                char alias[40];
+                snprintf(alias, sizeof alias, "::text AS cqlshift_k%d", k);
+                strcat(pt->select_list, alias);
+                free(id);
+                pt->key_extra[k] = pt->nextra++;
+            }
+        }
+    rc = 0;
+out:
+    PQclear(cr);
+    PQclear(kr);
+    return rc;
+}
+
+static int add_note(pg_source *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int add_note(pg_source *s, const char *fmt, ...)
+{
+    char buf[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return json_array_append_new(s->notes, json_string(buf));
+}
+
+void pg_tables_free(pg_source *s)
+{
+    if (!s->tables)
+        return;
+    for (int t = 0; t < s->schema.ntables; t++) {
+        pg_table *pt = &s->tables[t];
+        if (pt->cols)
+            for (int c = 0; c < s->schema.tables[t].ncols; c++) {
+                free(pt->cols[c].expr);
+                free(pt->cols[c].type_sql);
+            }
+        free(pt->cols);
+        free(pt->key);
+        free(pt->key_extra);
+        free(pt->key_list);
+        free(pt->order_list);
+        free(pt->select_list);
+        free(pt->qname);
+        free(pt->leaves);
+    }
+    free(s->tables);
+    s->tables = NULL;
+}
+
+/* The --schema list as a PostgreSQL text[] literal body ("a,b"), spaces
+ * around names removed; checks that each schema exists. */
+static int check_schemas(pg_source *s, char **list, source_error *err)
+{
+    *list = NULL;
+    if (!s->schemas)
+        return 0;
+    size_t n = strlen(s->schemas);
+    char *out = malloc(n + 1);
+    if (!out)
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    size_t o = 0;
+    for (const char *p = s->schemas; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t l = len;
+        while (l > 0 && p[l - 1] == ' ')
+            l--;
+        if (l) {
+            if (o)
+                out[o++] = ',';
+            memcpy(out + o, p, l);
+            o += l;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    out[o] = 0;
+    if (!o) {
+        free(out);
+        return source_fail(err, SRC_E_USAGE, "--schema is empty: name one or more schemas, "
+                                             "separated by commas");
+    }
+    PGresult *r = exec1(s,
+                        "SELECT string_agg(x, ', ') FROM unnest(string_to_array($1, ',')) x "
+                        "WHERE NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = x)",
+                        out, "check the schemas", err);
+    if (!r) {
+        free(out);
+        return -1;
+    }
+    if (!PQgetisnull(r, 0, 0)) {
+        char missing[300];
+        snprintf(missing, sizeof missing, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        free(out);
+        r = exec1(s,
+                  "SELECT coalesce(string_agg(nspname, ', ' ORDER BY nspname), 'none') FROM "
+                  "pg_namespace WHERE nspname <> 'information_schema' AND nspname !~ '^pg_'",
+                  NULL, "list the schemas", err);
+        if (!r)
+            return -1;
+        source_fail(err, SRC_E_USAGE,
+                    "PostgreSQL %s has no schema %s (names are case-sensitive; its schemas: %s)",
+                    s->red, missing, PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    *list = out;
+    return 0;
+}
+
+static int sequence_notes(pg_source *s, const char *list, source_error *err)
+{
+    PGresult *r = exec1(s,
+                        "SELECT schemaname, sequencename, last_value::text, "
+                        "has_sequence_privilege(format('%I.%I', schemaname, sequencename), "
+                        "'SELECT') FROM pg_sequences WHERE schemaname <> 'information_schema' "
+                        "AND schemaname !~ '^pg_' AND ($1::text IS NULL OR schemaname = ANY "
+                        "(string_to_array($1, ','))) ORDER BY 1, 2",
+                        list, "read the sequences", err);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *nsp = PQgetvalue(r, i, 0), *name = PQgetvalue(r, i, 1);
+        if (PQgetvalue(r, i, 3)[0] != 't')
+            add_note(s, "sequence %s.%s: its value cannot be read by this user", nsp, name);
+        else if (PQgetisnull(r, i, 2))
+            add_note(s, "sequence %s.%s: not used yet", nsp, name);
+        else
+            add_note(s, "sequence %s.%s: last value %s (set the application's counter past it "
+                        "at cutover)", nsp, name, PQgetvalue(r, i, 2));
+    }
+    PQclear(r);
+    return 0;
+}
+
+const source_schema *pg_describe(source *base, source_error *err)
+{
+    pg_source *s = (pg_source *)base;
+    if (s->described)
+        return &s->schema;
+    pthread_mutex_lock(&s->coord_mu);
+    char *list = NULL;
+    PGresult *r = NULL;
+    if (!s->notes && !(s->notes = json_array())) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (check_schemas(s, &list, err))
+        goto fail;
+    r = exec1(s,
+              "SELECT c.oid::int8, n.nspname, c.relname, c.relkind, c.reltuples::float8, "
+              "has_table_privilege(c.oid, 'SELECT'), "
+              "(SELECT string_agg(format('%I.%I', pn.nspname, p.relname), ', ') FROM "
+              "pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON "
+              "pn.oid = p.relnamespace WHERE i.inhrelid = c.oid), "
+              "CASE WHEN c.relkind = 'p' THEN (SELECT sum(greatest(l.reltuples, 0))::float8 "
+              "FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE "
+              "t.isleaf) END, "
+              "CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_partition_tree(c.oid) t "
+              "WHERE t.isleaf) END "
+              "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+              "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
+              "AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
+              "AND ($1::text IS NULL OR n.nspname = ANY (string_to_array($1, ','))) "
+              "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = "
+              "'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') "
+              "ORDER BY n.nspname, c.relname",
+              list, "list the tables", err);
+    if (!r)
+        goto fail;
+    int nrel = PQntuples(r);
+    rel_row *rows = calloc((size_t)nrel + 1, sizeof *rows);
+    s->schema.tables = calloc((size_t)nrel + 1, sizeof *s->schema.tables);
+    s->tables = calloc((size_t)nrel + 1, sizeof *s->tables);
+    if (!rows || !s->schema.tables || !s->tables) {
+        free(rows);
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    const char *first_nsp = NULL;
+    int qualify = 0, ntab = 0;
+    for (int i = 0; i < nrel; i++) {
+        rel_row *rr = &rows[i];
+        rr->oid = (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+        rr->nsp = PQgetvalue(r, i, 1);
+        rr->rel = PQgetvalue(r, i, 2);
+        rr->kind = PQgetvalue(r, i, 3)[0];
+        rr->tuples = PQgetisnull(r, i, 7) ? strtod(PQgetvalue(r, i, 4), NULL)
+                                          : strtod(PQgetvalue(r, i, 7), NULL);
+        rr->readable = PQgetvalue(r, i, 5)[0] == 't';
+        rr->parents = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6);
+        rr->nleaves = PQgetisnull(r, i, 8) ? 0 : atoi(PQgetvalue(r, i, 8));
+        const char *what = rr->kind == 'v'   ? "view"
+                           : rr->kind == 'm' ? "materialized view"
+                           : rr->kind == 'f' ? "foreign table"
+                                             : NULL;
+        if (what) {
+            add_note(s, "%s %s.%s skipped: %s", what, rr->nsp, rr->rel,
+                     rr->kind == 'f' ? "its rows live on another server"
+                                     : "views are not copied (the tables they read are)");
+            rr->kind = 0;
+            continue;
+        }
+        if (!rr->readable) {
+            add_note(s, "table %s.%s skipped: this user may not read it (GRANT SELECT ON it to "
+                        "copy it)", rr->nsp, rr->rel);
+            rr->kind = 0;
+            continue;
+        }
+        if (!first_nsp)
+            first_nsp = rr->nsp;
+        else if (strcmp(first_nsp, rr->nsp))
+            qualify = 1;
+    }
+    for (int i = 0; i < nrel; i++) {
+        rel_row *rr = &rows[i];
+        if (!rr->kind)
+            continue;
+        source_table *tb = &s->schema.tables[ntab];
+        pg_table *pt = &s->tables[ntab];
+        s->schema.ntables = ++ntab;
+        int d = describe_table(s, rr, qualify, tb, pt, err);
+        if (d < 0) {
+            free(rows);
+            goto fail;
+        }
+        if (d > 0) {
+            add_note(s, "table %s.%s skipped: it has no columns, so nothing to copy", rr->nsp,
+                     rr->rel);
+            free(tb->name);
+            free(tb->schema);
+            free(tb->cols);
+            free(pt->qname);
+            free(pt->cols);
+            free(pt->key);
+            free(pt->key_extra);
+            memset(tb, 0, sizeof *tb);
+            memset(pt, 0, sizeof *pt);
+            s->schema.ntables = --ntab;
+            continue;
+        }
+        if (rr->kind == 'p')
+            add_note(s, "partitioned table %s.%s: copied through the parent (%d partition%s), "
+                        "each row once", rr->nsp, rr->rel, rr->nleaves, rr->nleaves == 1 ? "" : "s");
+        if (rr->parents)
+            add_note(s, "table %s.%s inherits from %s: each table is copied on its own, so the "
+                        "parent's copy does not hold this table's rows", rr->nsp, rr->rel,
+                     rr->parents);
+    }
+    free(rows);
+    PQclear(r);
+    r = NULL;
+    if (sequence_notes(s, list, err))
+        goto fail;
+    free(list);
+    list = NULL;
+    s->described = 1;
+    if (pg_after_describe(s, err)) {
+        pthread_mutex_unlock(&s->coord_mu);
+        return NULL;
+    }
+    pthread_mutex_unlock(&s->coord_mu);
+    return &s->schema;
+fail:
+    PQclear(r);
+    free(list);
+    pg_tables_free(s);
+    source_schema_free(&s->schema);
+    pthread_mutex_unlock(&s->coord_mu);
+    return NULL;
+}
