@@ -307,6 +307,12 @@ MYSQL *my_connect(my_source *s, const char *db, source_error *err)
             mysql_optionsv(m, MYSQL_OPT_SSL_CA, u->ssl_ca);
     }
     const char *host = u->host ? u->host : "localhost";
+    if (u->host && !strcmp(u->host, "localhost") && u->port && !u->socket) {
+        /* libmariadb takes "localhost" for the Unix socket and ignores the
+         * port; a URI that names a port means TCP */
+        unsigned proto = MYSQL_PROTOCOL_TCP;
+        mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &proto);
+    }
     if (!mysql_real_connect(m, host, u->user, NULL, db, u->port ? u->port : 3306, u->socket,
                             CLIENT_MULTI_STATEMENTS)) {
         unsigned e = mysql_errno(m);

@@ -627,3 +627,85 @@ def test_several_databases_and_tls_required(build_dir, admin, fresh_db, mariadb_
     finally:
         with admin.cursor() as c:
             c.execute(f"DROP DATABASE IF EXISTS `{other}`")
+
+
+# ---- TLS: a private MariaDB with a certificate of a test CA -----------------------------------
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """(port, CA file, an untrusted CA file) of a MariaDB started here with TLS on (a
+    certificate for 127.0.0.1 and localhost signed by a CA made here); stopped after."""
+    d = tmp_path_factory.mktemp("tls-mariadb")
+
+    def ossl(*a):
+        subprocess.run(["openssl", *a], check=True, capture_output=True, cwd=d)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+         "-days", "2", "-subj", "/CN=cqlshift test CA")
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+         "-subj", "/CN=127.0.0.1")
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+         "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out",
+         "other-ca.pem", "-days", "2", "-subj", "/CN=untrusted CA")
+    subprocess.run(["mariadb-install-db", "--user=root", f"--datadir={d}/data",
+                    "--auth-root-authentication-method=normal"], check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(["mariadbd", "--no-defaults", "--user=root", f"--datadir={d}/data",
+                             f"--socket={d}/sock", f"--port={port}", "--bind-address=127.0.0.1",
+                             f"--pid-file={d}/pid", f"--ssl-cert={d}/server.pem",
+                             f"--ssl-key={d}/server.key", f"--ssl-ca={d}/ca.pem",
+                             f"--log-error={d}/err.log", "--innodb-buffer-pool-size=32M"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            con = connect(port)
+            break
+        except pymysql.err.OperationalError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("the TLS MariaDB did not start: " + (d / "err.log").read_text()[-2000:])
+            time.sleep(0.2)
+    with con.cursor() as c:
+        c.execute("CREATE DATABASE tdb")
+        c.execute("CREATE TABLE tdb.t (id int PRIMARY KEY, v varchar(10))")
+        c.execute("INSERT INTO tdb.t VALUES (1, 'a'), (2, 'b')")
+    con.close()
+    yield port, d / "ca.pem", d / "other-ca.pem"
+    proc.terminate()
+    proc.wait(timeout=60)
+
+
+def test_tls_verified_untrusted_and_required(build_dir, tls_server, py_session, fresh_keyspace,
+                                             tmp_path, main_hosts):
+    port, ca, other = tls_server
+    ks = fresh_keyspace
+    for host in ("127.0.0.1", "localhost"):      # the certificate names both
+        p = cqlshift(build_dir, "migrate",
+                     f"mysql://root@{host}:{port}/tdb?ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}",
+                     f"cassandra://{main_hosts[0]}/{ks}", "--out-dir", tmp_path / "runs",
+                     "--workers", "2", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+    assert sorted(tuple(r) for r in py_session.execute(f"SELECT id, v FROM {ks}.t")) == \
+        [(1, "a"), (2, "b")]
+    # a certificate that does not verify: one sentence, nothing copied
+    for params in (f"?ssl-mode=VERIFY_IDENTITY&ssl-ca={other}", "?ssl-mode=VERIFY_CA"):
+        p = cqlshift(build_dir, "migrate", f"mysql://root@127.0.0.1:{port}/tdb{params}",
+                     f"cassandra://{main_hosts[0]}/{ks}", "--out-dir", tmp_path / "runs2",
+                     cwd=tmp_path)
+        assert p.returncode == 1, p.stderr
+        line = one_sentence(p.stderr)
+        assert "certificate" in line and "ssl-mode=REQUIRED" in line, line
+    # encrypted without verification
+    p = cqlshift(build_dir, "migrate", f"mysql://root@127.0.0.1:{port}/tdb?ssl-mode=REQUIRED",
+                 f"cassandra://{main_hosts[0]}/{ks}", "--out-dir", tmp_path / "runs3",
+                 cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
