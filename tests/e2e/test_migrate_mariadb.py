@@ -658,35 +658,46 @@ def tls_server(tmp_path_factory):
     subprocess.run(["mariadb-install-db", "--user=root", f"--datadir={d}/data",
                     "--auth-root-authentication-method=normal"], check=True, capture_output=True)
     port = free_port()
-    proc = subprocess.Popen(["mariadbd", "--no-defaults", "--user=root", f"--datadir={d}/data",
-                             f"--socket={d}/sock", f"--port={port}", "--bind-address=127.0.0.1",
-                             f"--pid-file={d}/pid", f"--ssl-cert={d}/server.pem",
-                             f"--ssl-key={d}/server.key", f"--ssl-ca={d}/ca.pem",
-                             f"--log-error={d}/err.log", "--innodb-buffer-pool-size=32M"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            con = connect(port)
-            break
-        except pymysql.err.OperationalError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("the TLS MariaDB did not start: " + (d / "err.log").read_text()[-2000:])
-            time.sleep(0.2)
+    srv = {"proc": None}
+
+    def start():
+        srv["proc"] = subprocess.Popen(
+            ["mariadbd", "--no-defaults", "--user=root", f"--datadir={d}/data",
+             f"--socket={d}/sock", f"--port={port}", "--bind-address=127.0.0.1",
+             f"--pid-file={d}/pid", f"--ssl-cert={d}/server.pem", f"--ssl-key={d}/server.key",
+             f"--ssl-ca={d}/ca.pem", f"--log-error={d}/err.log", "--innodb-buffer-pool-size=32M"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return connect(port)
+            except pymysql.err.OperationalError:
+                if time.monotonic() > deadline or srv["proc"].poll() is not None:
+                    srv["proc"].kill()
+                    pytest.fail("the TLS MariaDB did not start: " +
+                                (d / "err.log").read_text()[-2000:])
+                time.sleep(0.2)
+
+    def restart_now():
+        """Stop the server at once (SIGKILL) and start it again."""
+        srv["proc"].kill()
+        srv["proc"].wait(timeout=60)
+        start().close()
+
+    con = start()
     with con.cursor() as c:
         c.execute("CREATE DATABASE tdb")
         c.execute("CREATE TABLE tdb.t (id int PRIMARY KEY, v varchar(10))")
         c.execute("INSERT INTO tdb.t VALUES (1, 'a'), (2, 'b')")
     con.close()
-    yield port, d / "ca.pem", d / "other-ca.pem"
-    proc.terminate()
-    proc.wait(timeout=60)
+    yield port, d / "ca.pem", d / "other-ca.pem", restart_now
+    srv["proc"].terminate()
+    srv["proc"].wait(timeout=60)
 
 
 def test_tls_verified_untrusted_and_required(build_dir, tls_server, py_session, fresh_keyspace,
                                              tmp_path, main_hosts):
-    port, ca, other = tls_server
+    port, ca, other, _ = tls_server
     ks = fresh_keyspace
     for host in ("127.0.0.1", "localhost"):      # the certificate names both
         p = cqlshift(build_dir, "migrate",
@@ -709,3 +720,37 @@ def test_tls_verified_untrusted_and_required(build_dir, tls_server, py_session, 
                  f"cassandra://{main_hosts[0]}/{ks}", "--out-dir", tmp_path / "runs3",
                  cwd=tmp_path)
     assert p.returncode == 0, p.stderr
+
+
+def test_server_restarted_mid_copy_then_resume(build_dir, tls_server, py_session, fresh_keyspace,
+                                               tmp_path, main_hosts):
+    """The source server dies (kill -9) and comes back while the copy runs: the run stops with
+    one clear error (exit 1) and --resume copies exactly."""
+    port, _, _, restart_now = tls_server
+    n = 200000
+    con = connect(port, "tdb")
+    with con.cursor() as c:
+        c.execute("CREATE TABLE big (id bigint PRIMARY KEY, k varchar(20) NOT NULL, "
+                  "v decimal(12,2), t datetime(3))")
+        c.execute("INSERT INTO big SELECT seq, CONCAT('k', seq), seq / 100, "
+                  "'2024-01-01' + INTERVAL seq SECOND FROM seq_1_to_%d" % n)
+        c.execute("ANALYZE TABLE big")
+    con.close()
+    args = [str(build_dir / "cqlshift"), "migrate", f"mysql://root@127.0.0.1:{port}/tdb",
+            f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--tables", "big",
+            "--out-dir", str(tmp_path / "runs"), "--workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    from conftest import settled_rows, state_file
+    deadline = time.monotonic() + 120
+    while settled_rows(state_file(tmp_path / "runs")) < 20000 and proc.poll() is None and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    restart_now()
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1, err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert errors and "--resume" in errors[0] and "mysql://root@127.0.0.1" in errors[0], err
+    p = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    check_big(py_session, fresh_keyspace, n)
