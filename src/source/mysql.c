@@ -904,6 +904,16 @@ static int64_t my_count_beyond(source *base, const source_range *last, source_er
 
 /* ---- reading ---------------------------------------------------------------- */
 
+/* A reader whose connection is gone (never handed out again); under the
+ * pool's mutex, which take_reader and cancel read it under. */
+static void mark_broken(my_source *s, my_conn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    c->broken = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* A free reader of the pool (waits for one), or a private connection with
  * its own snapshot when no snapshot was taken. */
 static my_conn *take_reader(my_source *s, source_reader *rd, source_error *err)
@@ -992,7 +1002,7 @@ static void reader_free(source_reader *rd)
         rd->res = NULL;
         if (rd->conn && mysql_errno(rd->conn->db) &&
             mysql_errno(rd->conn->db) != ER_QUERY_INTERRUPTED)
-            rd->conn->broken = 1;
+            mark_broken(s, rd->conn);
     }
     give_reader(s, rd);
     src_pos_free(&rd->key);
@@ -1058,7 +1068,7 @@ static source_reader *my_open_range(source *base, const source_range *r, const s
                           "command with --resume)"
                         : "");
         if (e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR || e == ER_CONNECTION_KILLED)
-            rd->conn->broken = 1;
+            mark_broken(s, rd->conn);
         cs_buf_release(&q);
         reader_free(rd);
         return NULL;
@@ -1088,7 +1098,7 @@ static int my_read(source_reader *rd, row_batch *b, int max_rows, source_error *
             if (e) {
                 rd->failed = 1;
                 if (e != ER_QUERY_INTERRUPTED)
-                    rd->conn->broken = 1;
+                    mark_broken(s, rd->conn);
                 return source_fail(err, SRC_E_READ, "reading %s from %s: %s%s", rd->label,
                                    s->redacted, mysql_error(db),
                                    e == ER_QUERY_INTERRUPTED
