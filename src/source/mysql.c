@@ -27,6 +27,13 @@
  * as (lo, hi] with row comparisons spelled out for the optimizer. A table
  * without such a key is one range read in the server's order; its rows
  * are numbered (the rowid column) and a resume skips the rows already read.
+ *
+ * Why the text protocol: on a 1,000,000-row table (int, bigint, varchar,
+ * decimal, datetime, double) fetching and decoding took 0.23-0.25 us of
+ * client CPU a row, against 0.13-0.16 us with prepared statements and the
+ * binary protocol; both are far below what the Cassandra side costs, and
+ * the text path needs no per-type buffers (a FLOAT, whose text has only 6
+ * digits, is selected as its exact double).
  */
 #include <ctype.h>
 #include <inttypes.h>
