@@ -483,6 +483,16 @@ def test_wrong_password_and_missing_database(build_dir, fresh_db, mariadb_port, 
     assert "Access denied" in line and "MYSQL_PWD" in line and "mysql://" in line, line
     no_password_anywhere(p, tmp_path)
 
+    # no password anywhere (an empty HOME: no ~/.my.cnf)
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
+                user=limited_user, env={"HOME": str(empty)})
+    assert p.returncode == 1, p.stderr
+    line = one_sentence(p.stderr)
+    assert "using password: NO" in line and "give the password in MYSQL_PWD or the [client] " \
+        "section of ~/.my.cnf" in line, line
+
     # the password from the [client] group of ~/.my.cnf (user too: the URI names none)
     home = tmp_path / "home"
     home.mkdir()
