@@ -213,6 +213,13 @@ static int take_snapshot(source *src, state *st, run_options *o, job *j, json_t 
     int readers = o->loader.workers > 0 ? o->loader.workers : 1;
     if (src->ops->snapshot_begin(src, readers, &se)) {
         cli_error("%s", se.msg);
+        job_log(j, "error: %s", se.msg);
+        /* nothing was copied: a fresh run that could not take its snapshot
+         * leaves no unfinished job behind (the same command, or the one
+         * the message suggests, starts afresh) */
+        state_error ste;
+        if (!j->resume)
+            state_meta_set(st, "abandoned", "1", &ste);
         return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
     json_t *pos = src->ops->snapshot_position ? src->ops->snapshot_position(src, &se) : NULL;

@@ -1,12 +1,12 @@
-# fixtures: cassandra_main
+# fixtures: cassandra_main postgres mariadb
 """The benchmark harness of issue 9 (bench/run.py --smoke), end to end.
 
 10,000 rows, one run of every tool: cqlshift load and migrate (the binary of
-this build), DSBulk 1.10.0 at defaults and with replica-set batches, cqlsh
+this build; migrate from SQLite, PostgreSQL and MariaDB copies of the table), DSBulk 1.10.0 at defaults and with replica-set batches, cqlsh
 COPY FROM at defaults and tuned, and the hand-written Python-driver loader.
 The harness counts the rows each run left in Cassandra with the Python
 driver (by token ranges) and compares every sampled row value by value; this
-test checks its results file for all seven tools. The timings are not
+test checks its results file for all nine tools. The timings are not
 compared: they mean nothing at this size, on a node the other tests share.
 
 bench/setup.sh installs the peer tools on first use (DSBulk's modules with
@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
-         "python-driver", "cqlshift-sqlite"]
+         "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb"]
 
 
 def test_smoke_run_of_every_tool_loads_exact_rows_and_values(build_dir, source_dir, tmp_path):
@@ -42,5 +42,6 @@ def test_smoke_run_of_every_tool_loads_exact_rows_and_values(build_dir, source_d
         assert r["client_cpu"] > 0 and r["wall"] > 0, r
     report = (tmp_path / "smoke.md").read_text()
     for label in ("cqlshift load (CSV)", "DSBulk 1.10.0 (defaults)", "cqlsh COPY FROM (tuned)",
-                  "cqlshift migrate (SQLite)"):
+                  "cqlshift migrate (SQLite)", "cqlshift migrate (PostgreSQL 15)",
+                  "cqlshift migrate (MariaDB)"):
         assert label in report, label
