@@ -16,6 +16,7 @@ typedef struct migrate_args {
     const char *tables;
     const char *schemas;        /* PostgreSQL: --schema */
     const char *databases;      /* MySQL/MariaDB: --databases */
+    int no_lock;                /* MySQL/MariaDB: --no-lock (the URI's lock=none) */
     const char *replication;    /* checked by parse_replication */
     int epoch_unit;             /* load_epoch_unit; -1: from the values */
 } migrate_args;
@@ -56,6 +57,11 @@ static const cli_opt migrate_opts[] = {
     {"databases", 0, OPT_TEXT, offsetof(migrate_args, databases), "D,E",
      "MySQL/MariaDB: read these databases of the server (comma-separated; default: the "
      "URI's database)", 0, 0, 0, NULL, NULL},
+    {"no-lock", 0, OPT_FLAG, offsetof(migrate_args, no_lock), NULL,
+     "MySQL/MariaDB with several workers: do not hold commits for the instant the readers "
+     "start their snapshots (for a user without the RELOAD privilege); each reader then has "
+     "its own snapshot, so rows changed during the copy may be copied as of different moments "
+     "in different ranges (same as ?lock=none in the URI)", 0, 0, 0, NULL, NULL},
     {"replication", 0, OPT_CUSTOM, offsetof(migrate_args, replication), "R",
      "replication of a keyspace that migrate creates: SimpleStrategy:N, or DC:N[,DC:N...] for "
      "NetworkTopologyStrategy, N from 1 to 99 (default SimpleStrategy:1, with a note; an "
@@ -106,10 +112,17 @@ int cmd_migrate(int argc, char **argv)
     source_error se;
     int is_db = source_uri_is_db(pos[0]);
     int is_pg = is_db && (!strncmp(pos[0], "postgresql:", 11) || !strncmp(pos[0], "postgres:", 9));
-    if ((ma.schemas && !is_pg) || (ma.databases && (!is_db || is_pg))) {
-        cli_error("--%s is for %s sources; %s is not one", ma.schemas ? "schema" : "databases",
+    if ((ma.schemas && !is_pg) || ((ma.databases || ma.no_lock) && (!is_db || is_pg))) {
+        cli_error("--%s is for %s sources; %s is not one",
+                  ma.schemas ? "schema" : ma.databases ? "databases" : "no-lock",
                   ma.schemas ? "PostgreSQL" : "MySQL and MariaDB", pos[0]);
         return CLI_EXIT_USAGE;
+    }
+    char uri_lock[4096];
+    if (ma.no_lock) {   /* the connector's own parameter */
+        snprintf(uri_lock, sizeof uri_lock, "%s%slock=none", pos[0],
+                 strchr(pos[0], '?') ? "&" : "?");
+        pos[0] = uri_lock;
     }
     char source_label[2048];
     source_uri_redact(pos[0], source_label, sizeof source_label);

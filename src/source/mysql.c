@@ -555,7 +555,7 @@ static int my_snapshot_begin(source *base, int readers, source_error *err)
                             "%s: %d readers need one common snapshot, which holds commits for "
                             "an instant (%s) and needs the RELOAD privilege, which this user "
                             "lacks (%s). Either run with --workers 1 (one reader, one consistent "
-                            "snapshot, no lock), or add lock=none to the URI (?lock=none): each "
+                            "snapshot, no lock), or add --no-lock (or ?lock=none in the URI): each "
                             "reader then takes its own snapshot, so rows changed during the "
                             "copy may be copied as of different moments in different ranges",
                             s->redacted, readers, s->mariadb ? "BACKUP STAGE BLOCK_COMMIT"

@@ -534,7 +534,7 @@ def test_user_without_reload_gets_a_choice(build_dir, fresh_db, mariadb_port, li
                 "--workers", "4", user=limited_user, env=env)
     assert p.returncode == 2, p.stderr
     line = [x for x in p.stderr.splitlines() if "RELOAD" in x]
-    assert line and "--workers 1" in line[0] and "lock=none" in line[0], p.stderr
+    assert line and "--workers 1" in line[0] and "--no-lock" in line[0], p.stderr
     # one reader: one snapshot, no lock; the refused run left no unfinished job
     # behind, so the command the message suggests works as it is
     p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
@@ -543,7 +543,7 @@ def test_user_without_reload_gets_a_choice(build_dir, fresh_db, mariadb_port, li
     check_big(py_session, fresh_keyspace, 5000)
     # several readers without the lock, said so
     p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
-                "--workers", "4", user=limited_user, env=env, params="?lock=none")
+                "--workers", "4", "--no-lock", user=limited_user, env=env)
     assert p.returncode == 0, p.stderr
     assert "lock=none: with several workers each reader takes its own snapshot" in p.stderr
     no_password_anywhere(p, tmp_path)
