@@ -464,20 +464,30 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
         pt->key_extra[0] = -1;
         if (rr->kind == 'p') {
             PGresult *lr = exec1(s,
-                                 "SELECT relid::oid::int8 FROM pg_partition_tree($1) WHERE isleaf "
-                                 "ORDER BY 1",
+                                 "SELECT t.relid::oid::int8, format('%I.%I', n.nspname, "
+                                 "c.relname) FROM pg_partition_tree($1) t JOIN pg_class c ON "
+                                 "c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                 "WHERE t.isleaf ORDER BY 1",
                                  p, "list the partitions", err);
             if (!lr)
                 goto out;
-            pt->nleaves = PQntuples(lr);
-            pt->leaves = calloc((size_t)pt->nleaves + 1, sizeof *pt->leaves);
-            if (!pt->leaves) {
+            int nleaf = PQntuples(lr);
+            pt->leaves = calloc((size_t)nleaf + 1, sizeof *pt->leaves);
+            pt->leaf_qnames = calloc((size_t)nleaf + 1, sizeof *pt->leaf_qnames);
+            if (!pt->leaves || !pt->leaf_qnames) {
                 PQclear(lr);
                 source_fail(err, SRC_E_NOMEM, "out of memory");
                 goto out;
             }
-            for (int i = 0; i < pt->nleaves; i++)
+            for (int i = 0; i < nleaf; i++) {
                 pt->leaves[i] = (uint32_t)strtoul(PQgetvalue(lr, i, 0), NULL, 10);
+                if (!(pt->leaf_qnames[i] = strdup(PQgetvalue(lr, i, 1)))) {
+                    PQclear(lr);
+                    source_fail(err, SRC_E_NOMEM, "out of memory");
+                    goto out;
+                }
+                pt->nleaves = i + 1;
+            }
             PQclear(lr);
         }
     }
@@ -575,6 +585,9 @@ void pg_tables_free(pg_source *s)
         free(pt->order_list);
         free(pt->select_list);
         free(pt->qname);
+        for (int i = 0; pt->leaf_qnames && i < pt->nleaves; i++)
+            free(pt->leaf_qnames[i]);
+        free(pt->leaf_qnames);
         free(pt->leaves);
     }
     free(s->tables);

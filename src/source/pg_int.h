@@ -70,6 +70,9 @@ typedef struct pg_table {
     char *select_list;      /* everything the range query selects */
     int nleaves;            /* partitioned without a key: leaf oids, sorted; the */
     uint32_t *leaves;       /* rowid carries the leaf's index */
+    char **leaf_qnames;     /* "schema"."leaf" per leaf, quoted: the range reads
+                             * the leaves one after the other in this order, so
+                             * rowids increase and the last one resumes it */
 } pg_table;
 
 /* A connection that reads ranges. */

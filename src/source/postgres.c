@@ -44,7 +44,8 @@
  *   crash and --resume can land twice (the old and the new version) or be
  *   missed: a table without a key cannot be resumed exactly while it is
  *   written. A partitioned table without a key is one range whose rowid also
- *   carries the leaf partition's index; its resume restarts the range.
+ *   carries the leaf partition's index; it reads the leaves one after the
+ *   other (pg_copy.c), so its resume point is the last rowid too.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -308,7 +309,7 @@ char *pg_range_cond(pg_source *s, PGconn *c, const source_range *r, const src_po
     sb_str(&b, "true");
     if (tb->uses_rowid) {
         if (pt->relkind == 'p') {
-            /* one range, read whole (its resume restarts it) */
+            /* one range: pg_open_range reads it leaf by leaf */
         } else {
             int64_t v;
             if (after && after->n) {
