@@ -117,3 +117,31 @@ def test_partitioned_table_without_key_resumes_with_exact_counts(build_dir, pg_d
                       for line in f.read_text().splitlines() if line]
     assert len(rejected_lines) == 1, rejected_lines
     assert "finished with 1 of 60000 rows rejected" in p.stderr, p.stderr
+
+
+def test_array_into_existing_set_column_never_merges_elements(build_dir, pg_db, py_session,
+                                                              fresh_keyspace, tmp_path,
+                                                              main_hosts):
+    """An existing table may hold an array column as a set (docs/model.md,
+    "Existing tables"); a set keeps each element once, so an array with a
+    repeated element would lose it silently. The text case is refused; the
+    others must be too."""
+    uri, con = pg_db
+    con.execute("CREATE TABLE t (id int PRIMARY KEY, a int[], u uuid[], d date[])")
+    con.execute("INSERT INTO t VALUES (1, '{3,1,3}', NULL, NULL), (2, '{1,2}', NULL, NULL), "
+                "(3, NULL, '{123e4567-e89b-12d3-a456-426614174000,"
+                "123e4567-e89b-12d3-a456-426614174000}', NULL), "
+                "(4, NULL, NULL, '{2024-01-01,2024-01-01}')")
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.t (id int PRIMARY KEY, a set<int>, u set<uuid>, "
+                       "d set<date>)", timeout=60)
+    out = tmp_path / "runs"
+    p = cqlshift(build_dir, "migrate", uri, target(main_hosts, ks), "--out-dir", out, cwd=tmp_path)
+    assert p.returncode == 4, p.stderr
+    rows = {r.id: r for r in py_session.execute(f"SELECT id, a, u, d FROM {ks}.t", timeout=60)}
+    assert sorted(rows) == [2], rows
+    assert rows[2].a == {1, 2}
+    rejects = {r["row"][0]: r["reason"] for r in reject_rows(out, "t")}
+    assert sorted(rejects) == [1, 3, 4], rejects
+    for rid, col in ((1, "a"), (3, "u"), (4, "d")):
+        assert f"column {col}" in rejects[rid] and "twice" in rejects[rid], rejects[rid]
