@@ -168,12 +168,14 @@ void source_uri_redact(const char *uri, char *out, size_t n)
         return;
     snprintf(out, n, "%s", uri);
     /* scheme://user:password@host...: the password is between the first
-     * ':' after "//" and the last '@' before the path */
+     * ':' after "//" and the last '@' before the path. libpq looks for that
+     * '@' up to the first '/' only, so a '?' or '#' before it is still part
+     * of the password. */
     const char *auth = strstr(uri, "://");
     if (!auth)
         return;
     auth += 3;
-    size_t hostpart = strcspn(auth, "/?#");
+    size_t hostpart = strcspn(auth, "/");
     const char *at = NULL;
     for (const char *p = auth; p < auth + hostpart; p++)
         if (*p == '@')

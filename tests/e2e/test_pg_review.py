@@ -61,7 +61,8 @@ def files_text(folder):
 
 @pytest.mark.parametrize("query", ["sslpassword=x&password=S3cretPW",
                                    "pass%77ord=S3cretPW",
-                                   "application_name=a&password=S3cretPW&password=S3cretPW"])
+                                   "application_name=a&password=S3cretPW&password=S3cretPW",
+                                   "userinfo:x?S3cretPW", "userinfo:x#S3cretPW"])
 def test_password_in_any_query_parameter_is_refused(build_dir, pg_db, fresh_keyspace, tmp_path,
                                                     main_hosts, query):
     """libpq takes password= from any query parameter, percent-decoded: the
@@ -70,7 +71,14 @@ def test_password_in_any_query_parameter_is_refused(build_dir, pg_db, fresh_keys
     uri, con = pg_db
     con.execute("CREATE TABLE t (id int PRIMARY KEY)")
     con.execute("INSERT INTO t VALUES (1)")
-    src = uri + ("&" if "?" in uri else "?") + query
+    if query.startswith("userinfo:"):
+        # libpq reads user info up to the '@' before the first '/', so a '?'
+        # or '#' in an unencoded password is still the password
+        scheme, rest = uri.split("://", 1)
+        user, _, hostpath = rest.partition("@")
+        src = f"{scheme}://{user}:{query[9:]}@{hostpath}"
+    else:
+        src = uri + ("&" if "?" in uri else "?") + query
     out = tmp_path / "runs"
     p = cqlshift(build_dir, "migrate", src, target(main_hosts, fresh_keyspace), "--out-dir", out,
                  "--report", tmp_path / "report.json", cwd=tmp_path)
