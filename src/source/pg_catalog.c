@@ -708,7 +708,8 @@ const source_schema *pg_describe(source *base, source_error *err)
               "FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE "
               "t.isleaf) END, "
               "CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_partition_tree(c.oid) t "
-              "WHERE t.isleaf) END "
+              "WHERE t.isleaf) END, "
+              "c.relkind IN ('r', 'p') AND row_security_active(c.oid) "
               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
               "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
               "AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
@@ -749,6 +750,15 @@ const source_schema *pg_describe(source *base, source_error *err)
             add_note(s, "%s %s.%s skipped: %s", what, rr->nsp, rr->rel,
                      rr->kind == 'f' ? "its rows live on another server"
                                      : "views are not copied (the tables they read are)");
+            rr->kind = 0;
+            continue;
+        }
+        if (rr->readable && PQgetvalue(r, i, 9)[0] == 't') {
+            /* its policies would hide rows from this user, and the counts
+             * would hide the same ones: never copy part of a table */
+            add_note(s, "table %s.%s skipped: row-level security hides some of its rows from "
+                        "this user (copy it as its owner, a superuser or a role with BYPASSRLS)",
+                     rr->nsp, rr->rel);
             rr->kind = 0;
             continue;
         }
