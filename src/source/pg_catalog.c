@@ -404,6 +404,20 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
         goto out;
     }
     tb->ncols = ncols + off;
+    size_t siglen = 1;
+    for (int i = 0; i < ncols; i++)
+        siglen += strlen(PQgetvalue(cr, i, 0)) + strlen(PQgetvalue(cr, i, 3)) +
+                  strlen(PQgetvalue(cr, i, 4)) + 3;
+    if (!(pt->colsig = malloc(siglen))) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    pt->colsig[0] = 0;
+    for (int i = 0; i < ncols; i++) {
+        size_t at = strlen(pt->colsig);
+        snprintf(pt->colsig + at, siglen - at, "%s%s\x1f%s\x1f%s", i ? "\x1e" : "",
+                 PQgetvalue(cr, i, 0), PQgetvalue(cr, i, 3), PQgetvalue(cr, i, 4));
+    }
     for (int i = 0; i < ncols; i++) {
         source_column *c = &tb->cols[i + off];
         c->name = strdup(PQgetvalue(cr, i, 0));
@@ -584,6 +598,7 @@ void pg_tables_free(pg_source *s)
         free(pt->key_list);
         free(pt->order_list);
         free(pt->select_list);
+        free(pt->colsig);
         free(pt->qname);
         for (int i = 0; pt->leaf_qnames && i < pt->nleaves; i++)
             free(pt->leaf_qnames[i]);

@@ -68,6 +68,9 @@ typedef struct pg_table {
                              * (cqlshift_t), so that ORDER BY never means a
                              * ::text output column of the same name */
     char *select_list;      /* everything the range query selects */
+    char *colsig;           /* the columns as described (name, type oid and
+                             * typmod of each): compared once the tables are
+                             * locked, in the snapshot */
     int nleaves;            /* partitioned without a key: leaf oids, sorted; the */
     uint32_t *leaves;       /* rowid carries the leaf's index */
     char **leaf_qnames;     /* "schema"."leaf" per leaf, quoted: the range reads

@@ -190,3 +190,62 @@ def test_row_level_security_never_copies_part_of_a_table(build_dir, pg_db, pg_ur
     finally:
         con.execute(f"DROP OWNED BY {role}")
         con.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.parametrize("ddl", ["TRUNCATE t", "ALTER TABLE t ALTER COLUMN v TYPE double precision",
+                                 "VACUUM FULL t"])
+def test_table_rewritten_while_the_copy_starts_is_never_copied_empty(build_dir, pg_db, py_session,
+                                                                      fresh_keyspace, tmp_path,
+                                                                      main_hosts, ddl):
+    """cqlshift reads the schema, exports its snapshot, then waits for its
+    ACCESS SHARE locks. A TRUNCATE or a rewriting ALTER TABLE that holds the
+    table then and commits is not MVCC-safe: the snapshot, taken before,
+    sees the rewritten table empty. Copying nothing (and counting nothing,
+    so the check says ok) loses the table; the run must stop instead."""
+    import time
+    uri, con = pg_db
+    con.execute("CREATE TABLE t (id int PRIMARY KEY, v bigint)")
+    con.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g")
+    ddl_con = psycopg.connect(uri, autocommit=ddl.startswith("VACUUM"))
+    try:
+        if ddl.startswith("VACUUM"):
+            # VACUUM FULL cannot run in a transaction block: hold the table
+            # with a lock first, then run it in a thread once cqlshift waits
+            lock_con = psycopg.connect(uri)
+            lock_con.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        else:
+            ddl_con.execute(ddl)
+        ks = fresh_keyspace
+        out = tmp_path / "runs"
+        proc = subprocess.Popen([str(build_dir / "cqlshift"), "migrate", uri,
+                                 target(main_hosts, ks), "--out-dir", str(out)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = con.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                                  "'Lock' AND query LIKE 'LOCK TABLE%%'").fetchone()[0]
+            if waiting:
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        assert waiting, "cqlshift never waited for its lock"
+        if ddl.startswith("VACUUM"):
+            import threading
+            th = threading.Thread(target=lambda: ddl_con.execute(ddl))
+            th.start()
+            time.sleep(0.5)         # VACUUM FULL queues behind the lock
+            lock_con.commit()
+            th.join()
+            lock_con.close()
+        else:
+            ddl_con.commit()
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        ddl_con.close()
+    if proc.returncode == 0:
+        # the snapshot was taken before the command committed: 1000 rows
+        n = py_session.execute(f"SELECT count(*) FROM {ks}.t").one()[0]
+        assert n == 1000, (n, stderr)
+    else:
+        assert proc.returncode == 1, stderr
+        assert "run again" in stderr and "malformed" not in stderr, stderr
