@@ -240,7 +240,9 @@ int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t
     if ((v->kind == SV_TEXT || v->kind == SV_DECIMAL) &&
         v->u.s.n <= (ty->id == CQL_T_FLOAT ? 6u : 15u))
         return 0;
-    /* the value written: the last 8 (4) bytes */
+    /* the value written: the last 8 (4) bytes; a null (unset) has none */
+    if (out->len - start != 4 + (ty->id == CQL_T_DOUBLE ? 8u : 4u))
+        return 0;
     const uint8_t *p = out->data + start + 4;
     double d;
     if (ty->id == CQL_T_DOUBLE) {

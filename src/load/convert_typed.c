@@ -222,22 +222,35 @@ static int put_list(const cql_type *t, const src_value *v, cs_buf *out, cql_erro
             return cql_fail(err, CQL_E_ENCODE, "element %d is NULL, which a Cassandra %s cannot "
                             "hold", i + 1, cql_type_name(t->id));
         }
+        size_t at = out->len;
         if (load_convert_value(et, e, out, err)) {
             char m[sizeof err->msg];
             snprintf(m, sizeof m, "%s", err->msg);
             out->len = start;
             return cql_fail(err, CQL_E_ENCODE, "element %d: %.400s", i + 1, m);
         }
-    }
-    if (t->id == CQL_T_SET) {  /* a set keeps each element once: duplicates would vanish */
-        for (int i = 0; i < v->u.list.n; i++)
+        if (t->id == CQL_T_SET) {
+            /* a set keeps each element once: a repeated one would vanish.
+             * Compare the encoded elements (value bytes after each one's
+             * 4-byte length), whatever their type. */
+            const uint8_t *ep = out->data + at;
+            size_t en = out->len - at;
+            const uint8_t *q = out->data + mark + 8;    /* the first element */
             for (int k = 0; k < i; k++) {
-                const src_value *a = &v->u.list.v[i], *b = &v->u.list.v[k];
-                if (a->kind == SV_TEXT && b->kind == SV_TEXT && a->u.s.n == b->u.s.n &&
-                    !memcmp(a->u.s.p, b->u.s.p, a->u.s.n) && ((out->len = start), 1))
-                    return cql_fail(err, CQL_E_ENCODE, "element '%.*s' appears twice, and a set "
-                                    "keeps it once", (int)(a->u.s.n > 40 ? 40 : a->u.s.n), a->u.s.p);
+                int32_t ql = (int32_t)cs_be32(q);
+                size_t qn = 4 + (ql > 0 ? (size_t)ql : 0);
+                if (qn == en && !memcmp(q, ep, en)) {
+                    out->len = start;
+                    if (e->kind == SV_TEXT)
+                        return cql_fail(err, CQL_E_ENCODE, "element '%.*s' appears twice, and a "
+                                        "set keeps it once",
+                                        (int)(e->u.s.n > 40 ? 40 : e->u.s.n), e->u.s.p);
+                    return cql_fail(err, CQL_E_ENCODE, "elements %d and %d are the same value "
+                                    "twice, and a set keeps it once", k + 1, i + 1);
+                }
+                q += qn;
             }
+        }
     }
     return cqlt_value_end(out, mark, err);
 }

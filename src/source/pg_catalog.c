@@ -404,6 +404,20 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
         goto out;
     }
     tb->ncols = ncols + off;
+    size_t siglen = 1;
+    for (int i = 0; i < ncols; i++)
+        siglen += strlen(PQgetvalue(cr, i, 0)) + strlen(PQgetvalue(cr, i, 3)) +
+                  strlen(PQgetvalue(cr, i, 4)) + 3;
+    if (!(pt->colsig = malloc(siglen))) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    pt->colsig[0] = 0;
+    for (int i = 0; i < ncols; i++) {
+        size_t at = strlen(pt->colsig);
+        snprintf(pt->colsig + at, siglen - at, "%s%s\x1f%s\x1f%s", i ? "\x1e" : "",
+                 PQgetvalue(cr, i, 0), PQgetvalue(cr, i, 3), PQgetvalue(cr, i, 4));
+    }
     for (int i = 0; i < ncols; i++) {
         source_column *c = &tb->cols[i + off];
         c->name = strdup(PQgetvalue(cr, i, 0));
@@ -464,20 +478,30 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
         pt->key_extra[0] = -1;
         if (rr->kind == 'p') {
             PGresult *lr = exec1(s,
-                                 "SELECT relid::oid::int8 FROM pg_partition_tree($1) WHERE isleaf "
-                                 "ORDER BY 1",
+                                 "SELECT t.relid::oid::int8, format('%I.%I', n.nspname, "
+                                 "c.relname) FROM pg_partition_tree($1) t JOIN pg_class c ON "
+                                 "c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                 "WHERE t.isleaf ORDER BY 1",
                                  p, "list the partitions", err);
             if (!lr)
                 goto out;
-            pt->nleaves = PQntuples(lr);
-            pt->leaves = calloc((size_t)pt->nleaves + 1, sizeof *pt->leaves);
-            if (!pt->leaves) {
+            int nleaf = PQntuples(lr);
+            pt->leaves = calloc((size_t)nleaf + 1, sizeof *pt->leaves);
+            pt->leaf_qnames = calloc((size_t)nleaf + 1, sizeof *pt->leaf_qnames);
+            if (!pt->leaves || !pt->leaf_qnames) {
                 PQclear(lr);
                 source_fail(err, SRC_E_NOMEM, "out of memory");
                 goto out;
             }
-            for (int i = 0; i < pt->nleaves; i++)
+            for (int i = 0; i < nleaf; i++) {
                 pt->leaves[i] = (uint32_t)strtoul(PQgetvalue(lr, i, 0), NULL, 10);
+                if (!(pt->leaf_qnames[i] = strdup(PQgetvalue(lr, i, 1)))) {
+                    PQclear(lr);
+                    source_fail(err, SRC_E_NOMEM, "out of memory");
+                    goto out;
+                }
+                pt->nleaves = i + 1;
+            }
             PQclear(lr);
         }
     }
@@ -574,7 +598,11 @@ void pg_tables_free(pg_source *s)
         free(pt->key_list);
         free(pt->order_list);
         free(pt->select_list);
+        free(pt->colsig);
         free(pt->qname);
+        for (int i = 0; pt->leaf_qnames && i < pt->nleaves; i++)
+            free(pt->leaf_qnames[i]);
+        free(pt->leaf_qnames);
         free(pt->leaves);
     }
     free(s->tables);
@@ -695,7 +723,8 @@ const source_schema *pg_describe(source *base, source_error *err)
               "FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE "
               "t.isleaf) END, "
               "CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_partition_tree(c.oid) t "
-              "WHERE t.isleaf) END "
+              "WHERE t.isleaf) END, "
+              "c.relkind IN ('r', 'p') AND row_security_active(c.oid) "
               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
               "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
               "AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
@@ -736,6 +765,15 @@ const source_schema *pg_describe(source *base, source_error *err)
             add_note(s, "%s %s.%s skipped: %s", what, rr->nsp, rr->rel,
                      rr->kind == 'f' ? "its rows live on another server"
                                      : "views are not copied (the tables they read are)");
+            rr->kind = 0;
+            continue;
+        }
+        if (rr->readable && PQgetvalue(r, i, 9)[0] == 't') {
+            /* its policies would hide rows from this user, and the counts
+             * would hide the same ones: never copy part of a table */
+            add_note(s, "table %s.%s skipped: row-level security hides some of its rows from "
+                        "this user (copy it as its owner, a superuser or a role with BYPASSRLS)",
+                     rr->nsp, rr->rel);
             rr->kind = 0;
             continue;
         }

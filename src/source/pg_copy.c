@@ -428,6 +428,83 @@ static int read_fail(source_reader *rd, source_error *err, const char *what)
                        rd->src->red, reason);
 }
 
+/* A partitioned table without a key is read leaf after leaf (in the order
+ * of pt->leaves, which the rowid's high bits number), each in physical
+ * order: rowids then only increase, and a resume point (the last rowid)
+ * continues in its leaf after its ctid and reads the later leaves whole.
+ *   COPY (SELECT ctid, tableoid, cols FROM ONLY leaf_i WHERE ctid > '(b,l)'
+ *         UNION ALL SELECT ... FROM ONLY leaf_i+1 ...) TO STDOUT
+ * NULL when out of memory or the resume point is not one of this table's. */
+static char *leaves_sql(const pg_table *pt, const src_pos *after)
+{
+    int first = 0;
+    int64_t v = -1;
+    if (after && after->n) {
+        if (src_pos_get_i64(after, 0, &v) || v < 0)
+            return NULL;
+        first = (int)(v >> 48);
+        if (first >= pt->nleaves)
+            first = pt->nleaves - 1, v = INT64_MAX;   /* past the end: reads nothing */
+    }
+    size_t n = 64;
+    for (int i = first; i < pt->nleaves; i++)
+        n += strlen(pt->select_list) + strlen(pt->leaf_qnames[i]) + 120;
+    char *sql = malloc(n), *o = sql;
+    if (!sql)
+        return NULL;
+    o += sprintf(o, "COPY (");
+    for (int i = first; i < pt->nleaves; i++) {
+        o += sprintf(o, "%sSELECT %s FROM ONLY %s", i > first ? " UNION ALL " : "",
+                     pt->select_list, pt->leaf_qnames[i]);
+        if (i == first && v >= 0) {
+            if (v == INT64_MAX)
+                o += sprintf(o, " WHERE false");
+            else
+                o += sprintf(o, " WHERE ctid > '(%" PRId64 ",%" PRId64 ")'::tid",
+                             (v >> 16) & INT64_C(0xffffffff), v & 0xffff);
+        }
+    }
+    sprintf(o, ") TO STDOUT (FORMAT binary)");
+    PG_ASSERT(strlen(sql) < n);
+    return sql;
+}
+
+/* The partitioned table rd reads still has the leaves it was described
+ * with (a leaf attached later would otherwise be left out): 0; 1 when it
+ * changed, -1 on a failed query (err set either way). */
+static int leaves_unchanged(source_reader *rd, source_error *err)
+{
+    const pg_table *pt = &rd->src->tables[rd->table];
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(string_agg(relid::oid::int8::text, ',' ORDER BY "
+             "relid::oid::int8), '') FROM pg_partition_tree(%u) WHERE isleaf",
+             pt->oid);
+    PGresult *res = PQexec(rd->conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        read_fail(rd, err, "cannot list the partitions of");
+        return -1;
+    }
+    const char *have = PQgetvalue(res, 0, 0);
+    int same = 1;
+    for (int i = 0; i < pt->nleaves && same; i++) {
+        char *end;
+        unsigned long oid = strtoul(have, &end, 10);
+        same = end != have && oid == pt->leaves[i] && (*end == ',' || *end == 0);
+        have = *end ? end + 1 : end;
+    }
+    same = same && *have == 0;
+    PQclear(res);
+    if (same)
+        return 0;
+    source_fail(err, SRC_E_READ,
+                "reading %s: a partition was attached or detached after the schema was read; "
+                "run again",
+                rd->label);
+    return 1;
+}
+
 source_reader *pg_open_range(source *base, const source_range *r, const src_pos *after,
                              source_error *err)
 {
@@ -501,25 +578,40 @@ source_reader *pg_open_range(source *base, const source_range *r, const src_pos 
         pthread_mutex_unlock(&s->mu);
     }
 
-    char *cond = pg_range_cond(s, rd->conn, r, after, err);
-    if (!cond) {
-        release_conn(rd, 1);
-        goto fail;
-    }
-    size_t n = strlen(pt->select_list) + strlen(pt->qname) + strlen(cond) +
-               strlen(pt->order_list) + 160;
-    char *sql = malloc(n);
-    if (!sql) {
+    char *sql;
+    if (tb->uses_rowid && pt->relkind == 'p' && pt->nleaves > 0) {
+        int rc = leaves_unchanged(rd, err);
+        if (rc) {
+            release_conn(rd, rc > 0);
+            goto fail;
+        }
+        sql = leaves_sql(pt, after);
+        if (!sql) {
+            release_conn(rd, 1);
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto fail;
+        }
+    } else {
+        char *cond = pg_range_cond(s, rd->conn, r, after, err);
+        if (!cond) {
+            release_conn(rd, 1);
+            goto fail;
+        }
+        size_t n = strlen(pt->select_list) + strlen(pt->qname) + strlen(cond) +
+                   strlen(pt->order_list) + 160;
+        sql = malloc(n);
+        if (!sql) {
+            free(cond);
+            release_conn(rd, 1);
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(sql, n,
+                 "COPY (SELECT %s FROM %s%s AS cqlshift_t WHERE %s%s%s) TO STDOUT (FORMAT binary)",
+                 pt->select_list, pt->only, pt->qname, cond, tb->uses_rowid ? "" : " ORDER BY ",
+                 tb->uses_rowid ? "" : pt->order_list);
         free(cond);
-        release_conn(rd, 1);
-        source_fail(err, SRC_E_NOMEM, "out of memory");
-        goto fail;
     }
-    snprintf(sql, n,
-             "COPY (SELECT %s FROM %s%s AS cqlshift_t WHERE %s%s%s) TO STDOUT (FORMAT binary)",
-             pt->select_list, pt->only, pt->qname, cond, tb->uses_rowid ? "" : " ORDER BY ",
-             tb->uses_rowid ? "" : pt->order_list);
-    free(cond);
     PGresult *res = PQexec(rd->conn, sql);
     free(sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -575,7 +667,7 @@ static int set_resume(source_reader *rd, row_batch *b, int64_t rowid)
     const pg_table *pt = &rd->src->tables[rd->table];
     src_pos_clear(&b->resume);
     if (tb->uses_rowid)
-        return pt->relkind == 'p' ? 0 : src_pos_set_i64(&b->resume, rowid);
+        return pt->relkind == 'p' && pt->nleaves == 0 ? 0 : src_pos_set_i64(&b->resume, rowid);
     const src_row *row = &b->rows[b->n - 1];
     for (int k = 0; k < tb->npk; k++) {
         const src_value *v = pt->key_extra[k] >= 0 ? &row->vals[tb->ncols + pt->key_extra[k]]
@@ -741,8 +833,10 @@ int pg_read(source_reader *rd, row_batch *b, int max_rows, source_error *err)
                                        rd->label);
                 }
                 rowid |= (int64_t)idx << 48;
-            } else {
-                /* resume points rely on physical order (a TID range scan) */
+            }
+            {
+                /* resume points rely on physical order (a TID range scan,
+                 * leaf after leaf for a partitioned table) */
                 if (rowid <= rd->last_rowid) {
                     rd->broken = 1;
                     return source_fail(err, SRC_E_READ,

@@ -68,8 +68,14 @@ typedef struct pg_table {
                              * (cqlshift_t), so that ORDER BY never means a
                              * ::text output column of the same name */
     char *select_list;      /* everything the range query selects */
+    char *colsig;           /* the columns as described (name, type oid and
+                             * typmod of each): compared once the tables are
+                             * locked, in the snapshot */
     int nleaves;            /* partitioned without a key: leaf oids, sorted; the */
     uint32_t *leaves;       /* rowid carries the leaf's index */
+    char **leaf_qnames;     /* "schema"."leaf" per leaf, quoted: the range reads
+                             * the leaves one after the other in this order, so
+                             * rowids increase and the last one resumes it */
 } pg_table;
 
 /* A connection that reads ranges. */

@@ -44,7 +44,8 @@
  *   crash and --resume can land twice (the old and the new version) or be
  *   missed: a table without a key cannot be resumed exactly while it is
  *   written. A partitioned table without a key is one range whose rowid also
- *   carries the leaf partition's index; its resume restarts the range.
+ *   carries the leaf partition's index; it reads the leaves one after the
+ *   other (pg_copy.c), so its resume point is the last rowid too.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -126,12 +127,15 @@ static const char *connect_hint(const char *reason)
 }
 
 /* Settings every connection gets: values arrive in one known form (binary
- * COPY does not depend on them, but key bounds travel as text). */
+ * COPY does not depend on them, but key bounds travel as text), and a query
+ * that row-level security would filter fails instead of returning part of
+ * a table (describe skips such tables with a note). */
 static const char *const SESSION_SQL =
     "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; "
     "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET TimeZone = 'UTC'; "
     "SET bytea_output = 'hex'; SET synchronize_seqscans = off; "
     "SET max_parallel_workers_per_gather = 0; SET statement_timeout = 0; "
+    "SET row_security = off; "
     "SET idle_in_transaction_session_timeout = 0";
 
 PGconn *pg_connect(pg_source *s, source_error *err)
@@ -308,7 +312,7 @@ char *pg_range_cond(pg_source *s, PGconn *c, const source_range *r, const src_po
     sb_str(&b, "true");
     if (tb->uses_rowid) {
         if (pt->relkind == 'p') {
-            /* one range, read whole (its resume restarts it) */
+            /* one range: pg_open_range reads it leaf by leaf */
         } else {
             int64_t v;
             if (after && after->n) {
@@ -711,14 +715,127 @@ static int attach_snapshot(pg_source *s, PGconn *c, const char *name, source_err
     return 0;
 }
 
+/* "LOCK TABLE every described table IN ACCESS SHARE MODE [NOWAIT]"
+ * (malloc'd), or NULL when out of memory. */
+static char *lock_sql(pg_source *s, int nowait)
+{
+    sbuf q = {0};
+    sb_str(&q, "LOCK TABLE ");
+    for (int t = 0; t < s->schema.ntables; t++) {
+        sb_str(&q, t ? ", " : "");
+        sb_str(&q, s->tables[t].only);
+        sb_str(&q, s->tables[t].qname);
+    }
+    sb_str(&q, nowait ? " IN ACCESS SHARE MODE NOWAIT" : " IN ACCESS SHARE MODE");
+    if (q.oom) {
+        free(q.p);
+        return NULL;
+    }
+    return q.p;
+}
+
+/* A reader takes its own ACCESS SHARE locks as soon as it attaches: once
+ * the coordinator holds the tables, an ALTER TABLE, TRUNCATE or VACUUM
+ * FULL waits for the end of the copy, and a reader that asked for a lock
+ * only at its first COPY would queue behind that waiting request: each
+ * waits for the other, forever. NOWAIT turns that into an error (as
+ * pg_dump's workers do). */
+static int lock_reader(pg_source *s, PGconn *c, source_error *err)
+{
+    if (!s->described || s->schema.ntables == 0)
+        return 0;
+    char *sql = lock_sql(s, 1);
+    if (!sql)
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    PGresult *r = PQexec(c, sql);
+    free(sql);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        return 0;
+    }
+    char reason[400];
+    pg_conn_reason(c, reason, sizeof reason);
+    PQclear(r);
+    return source_fail(err, SRC_E_READ,
+                       "a reader cannot lock the tables to copy on PostgreSQL %s: %s (another "
+                       "session waits for an exclusive lock on one of them: an ALTER TABLE, "
+                       "TRUNCATE or VACUUM FULL, which would otherwise wait for the copy while "
+                       "the copy waits for it; run again once it is done)",
+                       s->red, reason);
+}
+
 PGconn *pg_snapshot_reader(pg_source *s, source_error *err)
 {
     PGconn *c = pg_connect(s, err);
-    if (c && attach_snapshot(s, c, s->snapshot, err)) {
+    if (c && (attach_snapshot(s, c, s->snapshot, err) || lock_reader(s, c, err))) {
         PQfinish(c);
         c = NULL;
     }
     return c;
+}
+
+/* Once locked, the tables must be as described and as the snapshot sees
+ * them: a TRUNCATE or a rewriting ALTER TABLE / VACUUM FULL that held a
+ * table while the snapshot was taken and committed before the lock was
+ * granted gave the table a new file, which the older snapshot sees empty
+ * (such commands are not MVCC-safe); a column changed between describe and
+ * the snapshot would be decoded with the wrong type. Either stops the run. */
+static int check_unchanged(pg_source *s, source_error *err)
+{
+    sbuf q = {0};
+    sb_str(&q, "SELECT string_agg(DISTINCT format('%I.%I', n.nspname, c.relname), ', ') FROM "
+               "(SELECT o FROM unnest('{");
+    for (int t = 0; t < s->schema.ntables; t++)
+        sb_printf(&q, "%s%u", t ? "," : "", s->tables[t].oid);
+    sb_str(&q, "}'::oid[]) o UNION SELECT t.relid FROM unnest('{");
+    for (int t = 0; t < s->schema.ntables; t++)
+        sb_printf(&q, "%s%u", t ? "," : "", s->tables[t].oid);
+    sb_str(&q, "}'::oid[]) o, pg_partition_tree(o) t) r(o) JOIN pg_class c ON c.oid = r.o JOIN "
+               "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
+               "pg_relation_filenode(c.oid) IS DISTINCT FROM c.relfilenode");
+    if (q.oom) {
+        free(q.p);
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    }
+    PGresult *r = pg_exec(s, s->coord, q.p, PGRES_TUPLES_OK, "cannot check the tables", err);
+    free(q.p);
+    if (!r)
+        return -1;
+    if (!PQgetisnull(r, 0, 0)) {
+        source_fail(err, SRC_E_READ,
+                    "%s on PostgreSQL %s %s rewritten (TRUNCATE, ALTER TABLE or VACUUM FULL) "
+                    "just as the copy started, so its snapshot would see %s empty; run again",
+                    PQgetvalue(r, 0, 0), s->red, strchr(PQgetvalue(r, 0, 0), ',') ? "were" : "was",
+                    strchr(PQgetvalue(r, 0, 0), ',') ? "them" : "it");
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    for (int t = 0; t < s->schema.ntables; t++) {
+        char oid[16];
+        snprintf(oid, sizeof oid, "%u", s->tables[t].oid);
+        const char *vals[1] = {oid};
+        r = PQexecParams(s->coord,
+                         "SELECT coalesce(string_agg(attname || chr(31) || atttypid || chr(31) || "
+                         "atttypmod, chr(30) ORDER BY attnum), '') FROM pg_attribute WHERE "
+                         "attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                         1, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            char reason[400];
+            pg_conn_reason(s->coord, reason, sizeof reason);
+            PQclear(r);
+            return source_fail(err, SRC_E_READ, "cannot check the columns of %s on PostgreSQL "
+                               "%s: %s", s->schema.tables[t].name, s->red, reason);
+        }
+        int same = s->tables[t].colsig && !strcmp(PQgetvalue(r, 0, 0), s->tables[t].colsig);
+        PQclear(r);
+        if (!same)
+            return source_fail(err, SRC_E_READ,
+                               "the columns of %s on PostgreSQL %s changed (ALTER TABLE) after "
+                               "the schema was read; run again",
+                               s->schema.tables[t].name, s->red);
+    }
+    return 0;
 }
 
 /* Lock the described tables (ACCESS SHARE) in the coordinator's snapshot
@@ -733,26 +850,23 @@ static int lock_tables(pg_source *s, source_error *err)
     if (!lt)
         return -1;
     PQclear(lt);
-    sbuf q = {0};
-    sb_str(&q, "LOCK TABLE ");
-    for (int t = 0; t < s->schema.ntables; t++) {
-        sb_str(&q, t ? ", " : "");
-        sb_str(&q, s->tables[t].only);
-        sb_str(&q, s->tables[t].qname);
-    }
-    sb_str(&q, " IN ACCESS SHARE MODE");
-    if (q.oom) {
-        free(q.p);
+    char *sql = lock_sql(s, 0);
+    if (!sql)
         return source_fail(err, SRC_E_NOMEM, "out of memory");
-    }
-    PGresult *r = pg_exec(s, s->coord, q.p, PGRES_COMMAND_OK,
+    PGresult *r = pg_exec(s, s->coord, sql, PGRES_COMMAND_OK,
                           "cannot take ACCESS SHARE locks on the tables to copy (another session "
                           "holds an exclusive lock: an ALTER TABLE, TRUNCATE or VACUUM FULL?)",
                           err);
-    free(q.p);
+    free(sql);
     if (!r)
         return -1;
     PQclear(r);
+    if (check_unchanged(s, err))
+        return -1;
+    /* readers attached before describe lock now (they are idle) */
+    for (int i = 0; i < s->nslots; i++)
+        if (s->slots[i].conn && lock_reader(s, s->slots[i].conn, err))
+            return -1;
     return 0;
 }
 

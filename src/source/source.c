@@ -156,18 +156,26 @@ int source_uri_is_db(const char *uri)
            !strncmp(uri, "mysql://", 8) || !strncmp(uri, "mariadb://", 10);
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 void source_uri_redact(const char *uri, char *out, size_t n)
 {
     if (!n)
         return;
     snprintf(out, n, "%s", uri);
     /* scheme://user:password@host...: the password is between the first
-     * ':' after "//" and the last '@' before the path */
+     * ':' after "//" and the last '@' before the path. libpq looks for that
+     * '@' up to the first '/' only, so a '?' or '#' before it is still part
+     * of the password. */
     const char *auth = strstr(uri, "://");
     if (!auth)
         return;
     auth += 3;
-    size_t hostpart = strcspn(auth, "/?#");
+    size_t hostpart = strcspn(auth, "/");
     const char *at = NULL;
     for (const char *p = auth; p < auth + hostpart; p++)
         if (*p == '@')
@@ -177,15 +185,42 @@ void source_uri_redact(const char *uri, char *out, size_t n)
         if (colon)
             snprintf(out, n, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
     }
-    /* a password among the query parameters (password=...) */
-    char *q = strstr(out, "password=");
-    if (q && (q == out || q[-1] == '?' || q[-1] == '&')) {
-        char *end = q + 9 + strcspn(q + 9, "&#");
-        size_t tail = strlen(end);
-        if ((size_t)(q + 9 - out) + 3 + tail < n) {
-            memmove(q + 12, end, tail + 1);
-            memcpy(q + 9, "***", 3);
+    /* passwords among the query parameters: libpq percent-decodes each
+     * key and takes any number of them (the last wins), so every
+     * password= and sslpassword= (the client key's passphrase) goes,
+     * however its key is spelled */
+    char *q = strchr(out, '?');
+    while (q && *q) {
+        char *key = q + 1;
+        char *eq = key + strcspn(key, "=&");
+        char *end = eq + (*eq == '=' ? strcspn(eq, "&") : 0);
+        char dec[16];
+        size_t d = 0, k = 0;
+        size_t klen = (size_t)(eq - key);
+        while (k < klen && d + 1 < sizeof dec) {
+            int hi, lo;
+            if (key[k] == '%' && k + 2 < klen && (hi = hexval(key[k + 1])) >= 0 &&
+                (lo = hexval(key[k + 2])) >= 0) {
+                dec[d++] = (char)(hi << 4 | lo);
+                k += 3;
+            } else {
+                dec[d++] = key[k++];
+            }
         }
+        dec[d] = 0;
+        if (*eq == '=' && k == klen && (!strcmp(dec, "password") || !strcmp(dec, "sslpassword"))) {
+            size_t tail = strlen(end);
+            size_t vat = (size_t)(eq + 1 - out);
+            if (vat + 3 + tail < n) {
+                memmove(eq + 4, end, tail + 1);
+                memcpy(eq + 1, "***", 3);
+                end = eq + 4;
+            } else {
+                *eq = 0;    /* no room: cut the URI before the value */
+                break;
+            }
+        }
+        q = *end == '&' ? end : NULL;
     }
 }
 

@@ -270,6 +270,39 @@ static const char *as_text(src_value v, char *buf)
     return buf;
 }
 
+/* A null (an unset value: 4 bytes) in a watched double or float column
+ * ends the buffer: the rounding check must not read a value that was never
+ * written (past the end of the buffer when the unset fills it). Run under
+ * valgrind to see the read. */
+static void test_null_in_watched_column_reads_nothing_past_it(void **ts)
+{
+    (void)ts;
+    const char *kinds[] = {"double", "float"};
+    for (int k = 0; k < 2; k++) {
+        cql_type *t = ty(kinds[k]);
+        const cql_type *types[] = {t};
+        const char *names[] = {"ratio"};
+        load_column_info ci;
+        memset(&ci, 0, sizeof ci);
+        load_table lt = {.name = "t", .keyspace = "ks", .ncols = 1, .types = types,
+                         .col_names = names, .info = &ci};
+        cs_buf b;
+        cs_buf_init(&b, 1 << 20);
+        uint8_t fill[252];
+        memset(fill, 0x5a, sizeof fill);
+        assert_int_equal(cs_buf_append(&b, fill, sizeof fill), 0);
+        assert_int_equal(b.cap, 256);
+        src_value v = {.kind = SV_NULL};
+        cql_error e;
+        assert_int_equal(load_convert_watched(&lt, 0, &v, 1, &b, &e), 0);
+        assert_int_equal(b.len, 256);
+        assert_int_equal((int32_t)cs_be32(b.data + 252), -2);   /* unset */
+        assert_int_equal((int)atomic_load(&ci.rounded), 0);
+        cs_buf_release(&b);
+        cql_type_free(t);
+    }
+}
+
 static void test_typed_values(void **ts)
 {
     (void)ts;
@@ -409,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_text_and_blobs),
         cmocka_unit_test(test_epoch_units),
         cmocka_unit_test(test_rounded_values_are_counted),
+        cmocka_unit_test(test_null_in_watched_column_reads_nothing_past_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
