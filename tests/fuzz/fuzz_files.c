@@ -56,8 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         source_range *rg;
         int nr;
         if (s->ops->split(s, 0, 1, &rg, &nr, &err) == 0) {
-            source_reader *rd = s->ops->open_range(s, &rg[0], INT64_MIN, &err);
-            free(rg);
+            src_pos start = {0};
+            source_reader *rd = s->ops->open_range(s, &rg[0], &start, &err);
+            source_ranges_free(rg, nr);
             if (rd) {
                 int batch = 1 + ((mode >> 3) & 7) * 5;
                 row_batch b;
