@@ -688,3 +688,47 @@ def test_numeric_digits_and_scale(build_dir, pg_db, py_session, fresh_keyspace, 
     got = {r.id: (r.n.as_tuple(), r.m.as_tuple())
            for r in py_session.execute(f"SELECT id, n, m FROM {ks}.nums", timeout=60)}
     assert got == want
+
+
+def test_server_restarted_mid_copy_then_resume(build_dir, secure_pg, py_session, fresh_keyspace,
+                                               tmp_path, main_hosts):
+    """The source server restarted while the copy runs (our own server, so no
+    other test sees it go): the run stops with one error, exit 1, and
+    --resume copies exactly, over verified TLS with the password from the
+    environment."""
+    port, password, ca, _ = secure_pg
+    data_dir = ca.parent / "data"
+    db = "restart_" + uuid.uuid4().hex[:8]
+    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=require"
+    with psycopg.connect(admin, password=password, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {db}")
+    with psycopg.connect(_replace_db(admin, db), password=password, autocommit=True) as c:
+        make_big(c, 300_000)
+    uri = f"postgresql://postgres@127.0.0.1:{port}/{db}?sslmode=verify-full&sslrootcert={ca}"
+    env = dict(os.environ, PGPASSWORD=password)
+    ks = fresh_keyspace
+    out = tmp_path / "runs"
+    args = [str(build_dir / "cqlshift"), "migrate", uri, target(main_hosts, ks), "--workers", "4",
+            "--batch-rows", "100", "--out-dir", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    deadline = time.monotonic() + 120
+    while settled_rows(state_file(out)) < 20_000 and proc.poll() is None and \
+            time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the copy ended first"
+    # -l: the new server must not inherit our pipes (we would wait for their end)
+    subprocess.run(["runuser", "-u", "postgres", "--", f"{PGBIN}/pg_ctl", "-D", str(data_dir),
+                    "-l", str(ca.parent / "log"), "-m", "fast", "-w", "restart"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1, stderr
+    errors = [x for x in stderr.splitlines() if x.startswith("cqlshift: error:")]
+    assert len(errors) == 1 and "PostgreSQL postgresql://" in errors[0], stderr
+    assert password not in stderr
+    p = subprocess.run(args + ["--resume"], capture_output=True, text=True, env=env, timeout=900)
+    assert p.returncode == 0, p.stderr
+    assert cass_big(py_session, ks) == {i: (f"v{i}", i * 7) for i in range(1, 300_001)}
+    for f in out.rglob("*"):
+        if f.is_file():
+            assert password.encode() not in f.read_bytes(), f
