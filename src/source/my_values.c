@@ -38,17 +38,7 @@ static void set_bad(src_value *v, arena *a, const char *fmt, ...)
 
 static int copy_bytes(src_value *v, src_kind kind, const char *p, unsigned long n, arena *a)
 {
-    char *c = "";
-    if (n) {
-        c = arena_alloc(a, n);
-        if (!c)
-            return -1;
-        memcpy(c, p, n);
-    }
-    v->kind = kind;
-    v->u.s.p = c;
-    v->u.s.n = n;
-    return 0;
+    return src_value_set_bytes(v, kind, a, p, n);
 }
 
 /* [-]digits into *out; 0, or -1 if not that or out of range. */

@@ -61,17 +61,7 @@ __attribute__((format(printf, 3, 4))) static int set_bad(src_value *v, arena *a,
 
 static int set_bytes(src_value *v, src_kind kind, arena *a, const uint8_t *p, size_t n)
 {
-    char *copy = "";
-    if (n) {
-        copy = arena_alloc(a, n);
-        if (!copy)
-            return -1;
-        memcpy(copy, p, n);
-    }
-    v->kind = kind;
-    v->u.s.p = copy;
-    v->u.s.n = n;
-    return 0;
+    return src_value_set_bytes(v, kind, a, p, n);
 }
 
 /* numeric (base-10000 digits) -> exact decimal text. */

@@ -83,6 +83,21 @@ src_row *row_batch_add(row_batch *b, int64_t pos, int nvals)
     return r;
 }
 
+int src_value_set_bytes(src_value *v, src_kind kind, arena *a, const void *p, size_t n)
+{
+    char *copy = "";
+    if (n) {
+        copy = arena_alloc(a, n);
+        if (!copy)
+            return -1;
+        memcpy(copy, p, n);
+    }
+    v->kind = kind;
+    v->u.s.p = copy;
+    v->u.s.n = n;
+    return 0;
+}
+
 int row_batch_keep_json(row_batch *b, json_t *j)
 {
     if (b->njson == b->json_cap) {

@@ -134,6 +134,10 @@ void row_batch_release(row_batch *b);
 /* Append a row with room for nvals values (zeroed = SV_NULL); NULL if full
  * or out of memory. */
 src_row *row_batch_add(row_batch *b, int64_t pos, int nvals);
+/* v = a value of `kind` (SV_TEXT, SV_BLOB, SV_DECIMAL...) holding a copy of
+ * the n bytes at p in arena a (no allocation for n = 0). 0, or -1 out of
+ * memory. */
+int src_value_set_bytes(src_value *v, src_kind kind, arena *a, const void *p, size_t n);
 /* Keep a JSON reference alive until the batch is cleared. */
 int row_batch_keep_json(row_batch *b, json_t *j);
 
