@@ -837,8 +837,12 @@ static void *worker_main(void *arg)
     worker *w = arg;
     loader *L = w->L;
     for (;;) {
+        /* ending() may record the stop, which takes L->mu: ask it first
+         * (asked under L->mu, the first worker to notice an interrupt here
+         * deadlocked on its own lock and the run never ended) */
+        int end = ending(L);
         pthread_mutex_lock(&L->mu);
-        int i = ending(L) ? L->nitems : L->next_item++;
+        int i = end ? L->nitems : L->next_item++;
         pthread_mutex_unlock(&L->mu);
         if (i >= L->nitems)
             break;
