@@ -15,27 +15,6 @@
 
 #include "source/my_int.h"
 
-/* A reason for SV_BAD, formatted into the arena (a constant if that
- * fails: the row is still rejected). */
-static void set_bad(src_value *v, arena *a, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_bad(src_value *v, arena *a, const char *fmt, ...)
-{
-    char buf[300];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof buf)
-        n = sizeof buf - 1;
-    char *p = arena_strndup(a, buf, (size_t)n);
-    v->kind = SV_BAD;
-    v->u.s.p = p ? p : "value cannot be represented";
-    v->u.s.n = p ? (size_t)n : strlen(v->u.s.p);
-}
-
 static int copy_bytes(src_value *v, src_kind kind, const char *p, unsigned long n, arena *a)
 {
     return src_value_set_bytes(v, kind, a, p, n);
@@ -161,16 +140,16 @@ static void decode_datetime(const char *p, unsigned long n, src_value *v, arena 
     if (r == 0 && date_only && n != 10)
         r = -1;
     if (r == 1) {
-        set_bad(v, a, "zero date '%.*s' (a zero month or day) has no Cassandra value",
+        src_value_set_bad(v, a, "zero date '%.*s' (a zero month or day) has no Cassandra value",
                 (int)(n > 40 ? 40 : n), p);
         return;
     }
     if (r == 2) {
-        set_bad(v, a, "invalid date '%.*s' has no Cassandra value", (int)(n > 40 ? 40 : n), p);
+        src_value_set_bad(v, a, "invalid date '%.*s' has no Cassandra value", (int)(n > 40 ? 40 : n), p);
         return;
     }
     if (r < 0) {
-        set_bad(v, a, "unexpected %s text '%.*s' from the server", date_only ? "date" : "datetime",
+        src_value_set_bad(v, a, "unexpected %s text '%.*s' from the server", date_only ? "date" : "datetime",
                 (int)(n > 40 ? 40 : n), p);
         return;
     }
@@ -197,17 +176,17 @@ static void decode_time(const char *p, unsigned long n, src_value *v, arena *a)
     int64_t ns;
     if (i == h0 || n - i < 6 || p[i] != ':' || p[i + 3] != ':' || digits(p + i + 1, 2, &mi) ||
         digits(p + i + 4, 2, &ss) || mi > 59 || ss > 59 || parse_frac(p + i + 6, n - i - 6, &ns)) {
-        set_bad(v, a, "unexpected time text '%.*s' from the server", (int)(n > 40 ? 40 : n), p);
+        src_value_set_bad(v, a, "unexpected time text '%.*s' from the server", (int)(n > 40 ? 40 : n), p);
         return;
     }
     int64_t total = ((int64_t)h * 3600 + mi * 60 + ss) * 1000000000LL + ns;
     if (neg && total != 0) {
-        set_bad(v, a, "time '%.*s' is negative: Cassandra's time holds 00:00:00 to 23:59:59",
+        src_value_set_bad(v, a, "time '%.*s' is negative: Cassandra's time holds 00:00:00 to 23:59:59",
                 (int)n, p);
         return;
     }
     if (total >= 86400000000000LL) {
-        set_bad(v, a, "time '%.*s' is 24 hours or more: Cassandra's time holds 00:00:00 to "
+        src_value_set_bad(v, a, "time '%.*s' is 24 hours or more: Cassandra's time holds 00:00:00 to "
                 "23:59:59", (int)n, p);
         return;
     }
@@ -234,13 +213,13 @@ int my_decode(my_vk vk, const char *p, unsigned long n, src_value *v, arena *a)
         return -1;
     case MYV_INT:
         if (parse_i64(p, n, &v->u.i))
-            set_bad(v, a, "unexpected integer text '%.*s' from the server", (int)(n > 40 ? 40 : n), p);
+            src_value_set_bad(v, a, "unexpected integer text '%.*s' from the server", (int)(n > 40 ? 40 : n), p);
         else
             v->kind = SV_INT;
         return 0;
     case MYV_UINT64:
         if (parse_u64(p, n, &v->u.u))
-            set_bad(v, a, "unexpected integer text '%.*s' from the server", (int)(n > 40 ? 40 : n), p);
+            src_value_set_bad(v, a, "unexpected integer text '%.*s' from the server", (int)(n > 40 ? 40 : n), p);
         else
             v->kind = SV_UINT;
         return 0;
@@ -249,7 +228,7 @@ int my_decode(my_vk vk, const char *p, unsigned long n, src_value *v, arena *a)
             v->kind = SV_BOOL;
             v->u.i = p[0] == '1';
         } else {
-            set_bad(v, a, "tinyint(1) value %.*s is not a boolean (0 or 1)", (int)(n > 40 ? 40 : n), p);
+            src_value_set_bad(v, a, "tinyint(1) value %.*s is not a boolean (0 or 1)", (int)(n > 40 ? 40 : n), p);
         }
         return 0;
     case MYV_BIT_BOOL:
@@ -261,7 +240,7 @@ int my_decode(my_vk vk, const char *p, unsigned long n, src_value *v, arena *a)
     case MYV_FLOAT:
     case MYV_DOUBLE: {
         if (n == 0 || n >= sizeof num) {
-            set_bad(v, a, "unexpected number text from the server");
+            src_value_set_bad(v, a, "unexpected number text from the server");
             return 0;
         }
         memcpy(num, p, n);
@@ -271,7 +250,7 @@ int my_decode(my_vk vk, const char *p, unsigned long n, src_value *v, arena *a)
          * a FLOAT is selected as its exact double (my_catalog.c) */
         double d = strtod(num, &end);
         if (*end) {
-            set_bad(v, a, "unexpected number text '%.40s' from the server", num);
+            src_value_set_bad(v, a, "unexpected number text '%.40s' from the server", num);
             return 0;
         }
         v->kind = SV_DOUBLE;
@@ -284,7 +263,7 @@ int my_decode(my_vk vk, const char *p, unsigned long n, src_value *v, arena *a)
         return copy_bytes(v, SV_BLOB, p, n, a);
     case MYV_UUID_BIN:
         if (n != 16) {
-            set_bad(v, a, "a %lu-byte value is not a UUID (16 bytes)", n);
+            src_value_set_bad(v, a, "a %lu-byte value is not a UUID (16 bytes)", n);
             return 0;
         }
         return copy_bytes(v, SV_UUID, p, n, a);
@@ -301,7 +280,7 @@ int my_decode(my_vk vk, const char *p, unsigned long n, src_value *v, arena *a)
             k++;
         }
         if (k != 32 || n != 36) {
-            set_bad(v, a, "unexpected uuid text '%.*s' from the server", (int)(n > 40 ? 40 : n), p);
+            src_value_set_bad(v, a, "unexpected uuid text '%.*s' from the server", (int)(n > 40 ? 40 : n), p);
             return 0;
         }
         return copy_bytes(v, SV_UUID, (const char *)u, 16, a);
@@ -309,14 +288,14 @@ int my_decode(my_vk vk, const char *p, unsigned long n, src_value *v, arena *a)
     case MYV_INET_TEXT: {
         uint8_t addr[16];
         if (n == 0 || n >= 64) {
-            set_bad(v, a, "unexpected address text from the server");
+            src_value_set_bad(v, a, "unexpected address text from the server");
             return 0;
         }
         memcpy(num, p, n);
         num[n] = 0;
         int v4 = !memchr(p, ':', n);
         if (inet_pton(v4 ? AF_INET : AF_INET6, num, addr) != 1) {
-            set_bad(v, a, "unexpected address text '%s' from the server", num);
+            src_value_set_bad(v, a, "unexpected address text '%s' from the server", num);
             return 0;
         }
         return copy_bytes(v, SV_INET, (const char *)addr, v4 ? 4 : 16, a);

@@ -36,29 +36,6 @@
 
 static const uint8_t COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
 
-/* SV_BAD with a formatted reason in the arena; -1 out of memory. */
-__attribute__((format(printf, 3, 4))) static int set_bad(src_value *v, arena *a, const char *fmt,
-                                                         ...)
-{
-    char buf[300];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof buf)
-        n = sizeof buf - 1;
-    char *p = arena_alloc(a, (size_t)n + 1);
-    if (!p)
-        return -1;
-    memcpy(p, buf, (size_t)n + 1);
-    v->kind = SV_BAD;
-    v->u.s.p = p;
-    v->u.s.n = (size_t)n;
-    return 0;
-}
-
 static int set_bytes(src_value *v, src_kind kind, arena *a, const uint8_t *p, size_t n)
 {
     return src_value_set_bytes(v, kind, a, p, n);
@@ -150,7 +127,7 @@ static int dec_inet(const uint8_t *p, int32_t len, src_value *v, arena *a)
         char txt[INET6_ADDRSTRLEN + 1];
         if (!inet_ntop(family == 2 ? AF_INET : AF_INET6, p + 4, txt, sizeof txt))
             snprintf(txt, sizeof txt, "?");
-        return set_bad(v, a,
+        return src_value_set_bad(v, a,
                        "inet %s/%d has a network prefix: a CQL inet holds an address only", txt,
                        bits);
     }
@@ -228,10 +205,10 @@ static int dec_scalar(pg_dec d, const uint8_t *p, int32_t len, src_value *v, are
             return -2;
         int32_t days = (int32_t)cs_be32(p);
         if (days == INT32_MIN || days == INT32_MAX)
-            return set_bad(v, a, "date %sinfinity has no CQL date", days == INT32_MIN ? "-" : "");
+            return src_value_set_bad(v, a, "date %sinfinity has no CQL date", days == INT32_MIN ? "-" : "");
         int64_t d70 = (int64_t)days + PG_EPOCH_DAYS;
         if (d70 < INT32_MIN || d70 > INT32_MAX)
-            return set_bad(v, a, "date %" PRId64 " days from 1970 is outside CQL's date range",
+            return src_value_set_bad(v, a, "date %" PRId64 " days from 1970 is outside CQL's date range",
                            d70);
         v->kind = SV_DATE;
         v->u.i = d70;
@@ -252,10 +229,10 @@ static int dec_scalar(pg_dec d, const uint8_t *p, int32_t len, src_value *v, are
             return -2;
         int64_t us = (int64_t)cs_be64(p);
         if (us == INT64_MIN || us == INT64_MAX)
-            return set_bad(v, a, "timestamp %sinfinity has no CQL timestamp",
+            return src_value_set_bad(v, a, "timestamp %sinfinity has no CQL timestamp",
                            us == INT64_MIN ? "-" : "");
         if (us > INT64_MAX - PG_EPOCH_US)
-            return set_bad(v, a, "timestamp beyond CQL's timestamp range");
+            return src_value_set_bad(v, a, "timestamp beyond CQL's timestamp range");
         v->kind = SV_TIMESTAMP;
         v->u.i = us + PG_EPOCH_US;
         return 0;
@@ -267,12 +244,12 @@ static int dec_scalar(pg_dec d, const uint8_t *p, int32_t len, src_value *v, are
         int32_t days = (int32_t)cs_be32(p + 8), months = (int32_t)cs_be32(p + 12);
         int neg = us < 0 || days < 0 || months < 0, pos = us > 0 || days > 0 || months > 0;
         if (neg && pos)
-            return set_bad(v, a,
+            return src_value_set_bad(v, a,
                            "interval of %" PRId32 " months, %" PRId32 " days and %" PRId64
                            " microseconds mixes signs: a CQL duration cannot",
                            months, days, us);
         if (us > INT64_MAX / 1000 || us < INT64_MIN / 1000)
-            return set_bad(v, a, "interval of %" PRId64 " microseconds is too long for a CQL "
+            return src_value_set_bad(v, a, "interval of %" PRId64 " microseconds is too long for a CQL "
                                  "duration's nanoseconds", us);
         v->kind = SV_DURATION;
         v->u.dur.months = months;
@@ -315,13 +292,13 @@ static int dec_array(const pg_col *pc, const uint8_t *p, int32_t len, src_value 
         if (total > (int64_t)len)   /* every element takes 4 bytes at least */
             return -2;
         if (lb != 1)
-            return set_bad(v, a,
+            return src_value_set_bad(v, a,
                            "array with lower bound %" PRId32 " (not 1): its indexes cannot be kept "
                            "in a CQL list",
                            lb);
     }
     if (ndim != pc->dims)
-        return set_bad(v, a, "a %d-dimensional array in a column of %d-dimensional arrays",
+        return src_value_set_bad(v, a, "a %d-dimensional array in a column of %d-dimensional arrays",
                        (int)ndim, pc->dims);
     src_value *leaves = arena_alloc(a, (size_t)(total ? total : 1) * sizeof *leaves);
     if (!leaves)
@@ -343,7 +320,7 @@ static int dec_array(const pg_col *pc, const uint8_t *p, int32_t len, src_value 
             return rc;
         q += el;
         if (e->kind == SV_BAD)
-            return set_bad(v, a, "element %" PRId64 ": %.*s", i + 1, (int)e->u.s.n, e->u.s.p);
+            return src_value_set_bad(v, a, "element %" PRId64 ": %.*s", i + 1, (int)e->u.s.n, e->u.s.p);
     }
     if (q != end)
         return -2;

@@ -98,6 +98,30 @@ int src_value_set_bytes(src_value *v, src_kind kind, arena *a, const void *p, si
     return 0;
 }
 
+int src_value_set_bad(src_value *v, arena *a, const char *fmt, ...)
+{
+    char buf[300];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof buf)
+        n = sizeof buf - 1;
+    char *p = arena_alloc(a, (size_t)n + 1);
+    v->kind = SV_BAD;
+    if (!p) {
+        v->u.s.p = "value cannot be represented";
+        v->u.s.n = strlen(v->u.s.p);
+        return -1;
+    }
+    memcpy(p, buf, (size_t)n + 1);
+    v->u.s.p = p;
+    v->u.s.n = (size_t)n;
+    return 0;
+}
+
 int row_batch_keep_json(row_batch *b, json_t *j)
 {
     if (b->njson == b->json_cap) {

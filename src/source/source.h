@@ -138,6 +138,10 @@ src_row *row_batch_add(row_batch *b, int64_t pos, int nvals);
  * the n bytes at p in arena a (no allocation for n = 0). 0, or -1 out of
  * memory. */
 int src_value_set_bytes(src_value *v, src_kind kind, arena *a, const void *p, size_t n);
+/* v = SV_BAD with the formatted reason (at most 299 bytes) in arena a. 0;
+ * -1 out of memory (v then holds a fixed reason without detail). */
+int src_value_set_bad(src_value *v, arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Keep a JSON reference alive until the batch is cleared. */
 int row_batch_keep_json(row_batch *b, json_t *j);
 

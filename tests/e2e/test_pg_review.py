@@ -3,7 +3,6 @@
 against real servers (one PostgreSQL database per test, dropped after)."""
 
 import os
-import re
 import subprocess
 import uuid
 
@@ -13,39 +12,9 @@ import pytest
 from conftest import reject_rows, run_folder
 
 
-def cqlshift(build_dir, *args, cwd=None, env=None, timeout=600):
-    e = dict(os.environ)
-    if env:
-        e.update(env)
-    return subprocess.run([str(build_dir / "cqlshift"), *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env=e, timeout=timeout)
-
-
-def _replace_db(uri, db):
-    scheme, rest = uri.split("://", 1)
-    hostpart, _, tail = rest.partition("/")
-    query = ""
-    if "?" in tail:
-        query = "?" + tail.split("?", 1)[1]
-    return f"{scheme}://{hostpart}/{db}{query}"
-
-
-@pytest.fixture
-def pg_db(pg_uri, request):
-    name = "rv_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:30] + "_" + \
-        uuid.uuid4().hex[:6]
-    with psycopg.connect(pg_uri, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    uri = _replace_db(pg_uri, name)
-    con = psycopg.connect(uri, autocommit=True)
-    yield uri, con
-    con.close()
-    with psycopg.connect(pg_uri, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def target(main_hosts, ks):
-    return f"cassandra://{main_hosts[0]}/{ks}"
+# the PostgreSQL e2e file's helpers: pg_db is a fixture (one fresh database
+# per test, dropped after)
+from test_migrate_postgres import cqlshift, pg_db, target  # noqa: E402,F401
 
 
 def files_text(folder):
