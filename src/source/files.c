@@ -792,6 +792,7 @@ source *source_files_open(const char *kind, const char *path, const char *table_
     fs->schema.ntables = 1;
     source_table *t = &fs->schema.tables[0];
     t->row_estimate = -1;
+    t->bytes_estimate = -1;
     t->name = table_name ? strdup(table_name) : default_table_name(path);
     if (!t->name) {
         source_fail(err, SRC_E_NOMEM, "out of memory");

@@ -154,6 +154,23 @@ void source_schema_free(source_schema *s)
         free(tb->cols);
         free(tb->name);
         free(tb->schema);
+        free(tb->sql_name);
+        for (int k = 0; k < tb->nfkeys; k++) {
+            source_fkey *fk = &tb->fkeys[k];
+            free(fk->name);
+            free(fk->cols);
+            free(fk->ref_table);
+            for (int c = 0; fk->ref_cols && c < fk->ncols; c++)
+                free(fk->ref_cols[c]);
+            free(fk->ref_cols);
+        }
+        free(tb->fkeys);
+        for (int k = 0; k < tb->nindexes; k++) {
+            free(tb->indexes[k].name);
+            free(tb->indexes[k].cols);
+            free(tb->indexes[k].note);
+        }
+        free(tb->indexes);
     }
     free(s->tables);
     s->tables = NULL;

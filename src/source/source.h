@@ -191,6 +191,26 @@ typedef struct source_column {
                              * with zero dates"), or NULL */
 } source_column;
 
+/* A foreign key of a table (for assess and plan: query tables). */
+typedef struct source_fkey {
+    char *name;             /* the constraint's name, or "" */
+    int ncols;
+    int *cols;              /* this table's columns, indexes into source_table.cols */
+    char *ref_table;        /* the referenced table, as source_table.name would name it */
+    int ref_index;          /* its index in the schema, or -1 (not read: another schema) */
+    char **ref_cols;        /* the referenced columns' names, ncols of them */
+} source_fkey;
+
+/* A secondary index (not the primary key's own). */
+typedef struct source_index {
+    char *name;
+    int unique;
+    int ncols;
+    int *cols;              /* indexes into source_table.cols; -1 for an expression part */
+    char *note;             /* "partial index (WHERE ...)", "expression index", "fulltext"...
+                             * or NULL */
+} source_index;
+
 typedef struct source_table {
     char *name;             /* as the user names it in --tables: SQLite's
                              * name; "schema.table" for databases, unless
@@ -202,6 +222,14 @@ typedef struct source_table {
     int64_t row_estimate;   /* -1 if unknown */
     char *schema;           /* the database schema (PostgreSQL) or database
                              * (MySQL) it lives in, or NULL */
+    char *sql_name;         /* SQL sources: the table as a query names it, quoted and
+                             * qualified ("public"."Album", `db`.`t`, "Album"); NULL
+                             * for files */
+    int64_t bytes_estimate; /* on-disk size of its data, -1 if unknown */
+    int nfkeys;
+    source_fkey *fkeys;
+    int nindexes;
+    source_index *indexes;
 } source_table;
 
 typedef struct source_schema {
