@@ -118,9 +118,9 @@ static void test_composite_key_and_names(void **ts)
                           col("Zähler", "INT", 0), col("Price", "NUMERIC(10,2)", 0)};
     source_column c3[] = {col("rowid", "INTEGER", 1), col("x", "", 0), col("token", "TEXT", 0)};
     source_table tabs[] = {
-        {"PlaylistTrack", 2, c1, 2, 0, 10, NULL},
-        {"order", 8, c2, 3, 0, -1, NULL},
-        {"Log Entries", 3, c3, 1, 1, -1, NULL},
+        {.name = "PlaylistTrack", .ncols = 2, .cols = c1, .npk = 2, .uses_rowid = 0, .row_estimate = 10},
+        {.name = "order", .ncols = 8, .cols = c2, .npk = 3, .uses_rowid = 0, .row_estimate = -1},
+        {.name = "Log Entries", .ncols = 3, .cols = c3, .npk = 1, .uses_rowid = 1, .row_estimate = -1},
     };
     source_schema sch = {3, tabs};
     model m;
@@ -220,7 +220,7 @@ static void test_refusals(void **ts)
     model m;
     model_error e;
     source_column c[] = {col("a", "INT", 1)};
-    source_table t1[] = {{"T", 1, c, 1, 0, -1, NULL}, {"t!", 1, c, 1, 0, -1, NULL}, {"t?", 1, c, 1, 0, -1, NULL}};
+    source_table t1[] = {{.name = "T", .ncols = 1, .cols = c, .npk = 1, .uses_rowid = 0, .row_estimate = -1}, {.name = "t!", .ncols = 1, .cols = c, .npk = 1, .uses_rowid = 0, .row_estimate = -1}, {.name = "t?", .ncols = 1, .cols = c, .npk = 1, .uses_rowid = 0, .row_estimate = -1}};
     source_schema s1 = {1, t1};
     assert_int_equal(model_from_source(&m, &s1, "bad-name", &e), -1);
     assert_int_equal(e.code, 1);
@@ -237,7 +237,7 @@ static void test_refusals(void **ts)
     /* two columns that fold alike */
     source_column fc[] = {col("id", "INT", 1), col("unit price", "REAL", 0),
                           col("Unit_Price", "REAL", 0)};
-    source_table tf[] = {{"items", 3, fc, 1, 0, -1, NULL}};
+    source_table tf[] = {{.name = "items", .ncols = 3, .cols = fc, .npk = 1, .uses_rowid = 0, .row_estimate = -1}};
     source_schema sf = {1, tf};
     assert_int_equal(model_from_source(&m, &sf, "ks", &e), -1);
     assert_int_equal(e.code, 1);
@@ -246,7 +246,7 @@ static void test_refusals(void **ts)
                                "digits and '_'); rename one in the source");
     /* no key at all */
     source_column nk[] = {col("a", "INT", 0)};
-    source_table t3[] = {{"nokey", 1, nk, 0, 0, -1, NULL}};
+    source_table t3[] = {{.name = "nokey", .ncols = 1, .cols = nk, .npk = 0, .uses_rowid = 0, .row_estimate = -1}};
     source_schema s3 = {1, t3};
     assert_int_equal(model_from_source(&m, &s3, "ks", &e), -1);
     assert_non_null(strstr(e.msg, "nokey"));
@@ -341,7 +341,7 @@ static int unit_for(int64_t lo, int64_t hi, int given, model_error *e, char **no
     source src = {&ops};
     source_column c[] = {col("id", "INTEGER", 1), col("at", "DATETIME", 0), col("x", "", 0),
                          col("n", "TEXT", 0)};
-    source_table tb[] = {{"Ev", 4, c, 1, 0, -1, NULL}};
+    source_table tb[] = {{.name = "Ev", .ncols = 4, .cols = c, .npk = 1, .uses_rowid = 0, .row_estimate = -1}};
     source_schema sch = {1, tb};
     memset(fake_profiles, 0, sizeof fake_profiles);
     fake_profiles[1] = (source_column_profile){.nint = 2, .ntext = 1, .int_min = lo, .int_max = hi};
@@ -445,7 +445,7 @@ static void test_logical_types(void **ts)
     /* an unsupported column refuses its table, naming it */
     source_column cols[] = {{.name = "id", .decl_type = "integer", .pk_pos = 1, .ltype = SL_INT32},
                             {.name = "geo", .decl_type = "geography", .ltype = SL_UNSUPPORTED}};
-    source_table t[] = {{"public.places", 2, cols, 1, 0, -1, NULL}};
+    source_table t[] = {{.name = "public.places", .ncols = 2, .cols = cols, .npk = 1, .uses_rowid = 0, .row_estimate = -1}};
     source_schema sch = {1, t};
     model m;
     model_error e;
