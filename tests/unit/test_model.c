@@ -256,8 +256,8 @@ static void test_refusals(void **ts)
     assert_int_equal(m.ntables, 0);
     model_release(&m);
     /* long table names are cut to Cassandra's 48 characters */
-    source_table t5[] = {{"a_very_long_table_name_that_goes_on_and_on_and_on_forever", 1, c, 1, 0,
-                          -1, NULL}};
+    source_table t5[] = {{.name = "a_very_long_table_name_that_goes_on_and_on_and_on_forever",
+                           .ncols = 1, .cols = c, .npk = 1, .row_estimate = -1}};
     source_schema s5 = {1, t5};
     assert_int_equal(model_from_source(&m, &s5, "ks", &e), 0);
     assert_int_equal(strlen(m.tables[0].name), 48);
