@@ -339,6 +339,40 @@ static char *fold_name(const char *src, size_t max, const char *empty, int *rena
     return out;
 }
 
+char *model_query_table_name(const source_schema *schema, int t, int k)
+{
+    const source_table *st = &schema->tables[t];
+    const source_fkey *fk = &st->fkeys[k];
+    int renamed, twice = 0;
+    for (int j = 0; j < st->nfkeys; j++)
+        if (j != k && !strcmp(st->fkeys[j].ref_table, fk->ref_table))
+            twice = 1;
+    char by[512];
+    size_t o = 0;
+    if (!twice) {
+        const char *ref = fk->ref_index >= 0 ? schema->tables[fk->ref_index].name : fk->ref_table;
+        o = (size_t)snprintf(by, sizeof by, "%s", ref);
+    } else {
+        for (int c = 0; c < fk->ncols && o < sizeof by; c++)
+            o += (size_t)snprintf(by + o, sizeof by - o, "%s%s", c ? "_" : "",
+                                  st->cols[fk->cols[c]].name);
+    }
+    char *child = fold_name(st->name, CQL_NAME_MAX, "t", &renamed);
+    char *parent = fold_name(by, CQL_NAME_MAX, "t", &renamed);
+    char *out = NULL;
+    if (child && parent) {
+        size_t n = strlen(child) + strlen(parent) + 5;
+        out = malloc(n);
+        if (out) {
+            snprintf(out, n, "%s_by_%s", child, parent);
+            out[n - 1 < CQL_NAME_MAX ? n - 1 : CQL_NAME_MAX] = 0;
+        }
+    }
+    free(child);
+    free(parent);
+    return out;
+}
+
 static int valid_keyspace(const char *ks)
 {
     size_t n = strlen(ks);

@@ -83,6 +83,12 @@ void model_release(model *m);
  * before anything is created. */
 int model_keep_tables(model *m, const source_schema *schema, const char *list, model_error *err);
 
+/* The name proposed for the query table of foreign key k of table t:
+ * "<table>_by_<referenced table>" folded as table names are (track_by_album),
+ * or "<table>_by_<key columns>" when t has two foreign keys to one table;
+ * cut to 48 characters. Newly allocated; NULL out of memory. */
+char *model_query_table_name(const source_schema *schema, int t, int k);
+
 /* Parse a --replication value: "SimpleStrategy:N" or "DC:N[,DC:N...]"
  * (NetworkTopologyStrategy), N in 1..99, data center names of letters,
  * digits, '_', '-' and '.', each once. On success *json (caller frees) is
