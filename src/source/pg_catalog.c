@@ -12,6 +12,11 @@
  * (domains resolved to their base type) and the expression the range query
  * selects: the column itself where its binary form is decoded (pg_copy.c),
  * or a cast (money::numeric, anything without a CQL counterpart ::text).
+ *
+ * For assess and plan: foreign keys (pg_constraint) and secondary indexes
+ * (pg_index) of every table in one query each, the size of the data
+ * (pg_table_size; a partitioned table's is its leaves') and the quoted,
+ * qualified name.
  */
 #include <inttypes.h>
 #include <stdarg.h>
