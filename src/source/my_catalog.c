@@ -447,6 +447,18 @@ static void tbl_free(tbl *x)
 
 /* ---- foreign keys, indexes, names (for assess and plan) ---------------------- */
 
+/* The column of t named `name`: exactly, else ignoring case (MySQL's column
+ * names are case-insensitive, and a catalog may spell one as a constraint
+ * did); -1 if none. */
+static int column_ci(const source_table *t, const char *name)
+{
+    int c = column_index(t, name);
+    for (int k = 0; k < t->ncols && c < 0; k++)
+        if (!strcasecmp(t->cols[k].name, name))
+            c = k;
+    return c;
+}
+
 /* The described table db.name (exactly, else ignoring case, as a server
  * with lower_case_table_names compares), or -1; `hint` is the last answer
  * (the catalog rows come grouped by table). */
@@ -525,12 +537,17 @@ static int read_fkeys(my_source *s, source_error *err)
         if (grow((void **)&fk->cols, fk->ncols, sizeof *fk->cols) ||
             grow((void **)&fk->ref_cols, fk->ncols, sizeof *fk->ref_cols))
             goto nomem;
-        fk->cols[fk->ncols] = column_index(tb, r[3]);
+        fk->cols[fk->ncols] = column_ci(tb, r[3]);
         fk->ref_cols[fk->ncols] = strdup(r[6]);
         fk->ncols++;
-        MY_ASSERT(fk->cols[fk->ncols - 1] >= 0);
         if (!fk->ref_cols[fk->ncols - 1])
             goto nomem;
+        if (fk->cols[fk->ncols - 1] < 0) {
+            source_fail(err, SRC_E_SCHEMA, "table %s changed while its schema was read (a "
+                        "column of foreign key %s is new): run again", tb->name, fk->name);
+            mysql_free_result(res);
+            return -1;
+        }
     }
     mysql_free_result(res);
     return 0;
@@ -595,8 +612,15 @@ static int read_indexes(my_source *s, source_error *err)
         }
         if (grow((void **)&ix->cols, ix->ncols, sizeof *ix->cols))
             goto nomem;
-        int c = r[4] ? column_index(tb, r[4]) : -1;
+        int c = r[4] ? column_ci(tb, r[4]) : -1;
         ix->cols[ix->ncols++] = c;
+        if (r[4] && c < 0) {
+            source_fail(err, SRC_E_SCHEMA, "table %s changed while its schema was read (a "
+                        "column of index %s is new): run again", tb->name, ix->name);
+            cs_buf_release(&note);
+            mysql_free_result(res);
+            return -1;
+        }
         if (!r[4] && !expr_noted++ &&
             cs_buf_printf(&note, "%sexpression index", note.len ? "; " : ""))
             goto nomem;

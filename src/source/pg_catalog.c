@@ -650,13 +650,14 @@ static int read_fkeys(pg_source *s, const char *oids, int qualify, source_error 
     if (!r)
         return -1;
     int hint = -1, rhint = -1;
+    source_table *tb = NULL;
     source_fkey *fk = NULL;
     const char *cur_con = NULL;
     for (int i = 0; i < PQntuples(r); i++) {
         int t = table_of_oid(s, (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10), &hint);
         if (t < 0)
             continue;
-        source_table *tb = &s->schema.tables[t];
+        tb = &s->schema.tables[t];
         const char *con = PQgetvalue(r, i, 1);
         if (!cur_con || strcmp(cur_con, con)) {
             cur_con = con;
@@ -686,12 +687,17 @@ static int read_fkeys(pg_source *s, const char *oids, int qualify, source_error 
         fk->cols[fk->ncols] = column_of(tb, PQgetvalue(r, i, 6));
         fk->ref_cols[fk->ncols] = strdup(PQgetvalue(r, i, 7));
         fk->ncols++;
-        PG_ASSERT(fk->cols[fk->ncols - 1] >= 0);
         if (!fk->ref_cols[fk->ncols - 1])
             goto nomem;
+        if (fk->cols[fk->ncols - 1] < 0)
+            goto changed;
     }
     PQclear(r);
     return 0;
+changed:
+    PQclear(r);
+    return source_fail(err, SRC_E_SCHEMA, "table %s changed while its schema was read (a column "
+                       "of foreign key %s is new): run again", tb->name, fk->name);
 nomem:
     PQclear(r);
     return source_fail(err, SRC_E_NOMEM, "out of memory");
@@ -743,6 +749,7 @@ static int read_indexes(pg_source *s, const char *oids, source_error *err)
     if (!r)
         return -1;
     int hint = -1;
+    source_table *tb = NULL;
     source_index *ix = NULL;
     const char *cur = NULL;
     char note[700];
@@ -750,7 +757,7 @@ static int read_indexes(pg_source *s, const char *oids, source_error *err)
         int t = table_of_oid(s, (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10), &hint);
         if (t < 0)
             continue;
-        source_table *tb = &s->schema.tables[t];
+        tb = &s->schema.tables[t];
         if (!cur || strcmp(cur, PQgetvalue(r, i, 1))) {
             cur = PQgetvalue(r, i, 1);
             if (grow((void **)&tb->indexes, tb->nindexes, sizeof *tb->indexes))
@@ -786,6 +793,11 @@ static int read_indexes(pg_source *s, const char *oids, source_error *err)
         if (grow((void **)&ix->cols, ix->ncols, sizeof *ix->cols))
             goto nomem;
         ix->cols[ix->ncols++] = PQgetisnull(r, i, 10) ? -1 : column_of(tb, PQgetvalue(r, i, 10));
+        if (!PQgetisnull(r, i, 10) && ix->cols[ix->ncols - 1] < 0) {
+            PQclear(r);
+            return source_fail(err, SRC_E_SCHEMA, "table %s changed while its schema was read "
+                               "(a column of index %s is new): run again", tb->name, ix->name);
+        }
     }
     PQclear(r);
     return 0;
