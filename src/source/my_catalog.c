@@ -720,8 +720,9 @@ int my_describe(my_source *s, source_error *err)
     }
 
     if (!(res = catalog_query(s, "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, "
-                                 "TABLE_ROWS, AUTO_INCREMENT, DATA_LENGTH FROM information_schema.TABLES "
-                                 "WHERE TABLE_SCHEMA", " ORDER BY TABLE_SCHEMA, TABLE_NAME", err)))
+                                 "TABLE_ROWS, AUTO_INCREMENT, DATA_LENGTH FROM "
+                                 "information_schema.TABLES WHERE TABLE_SCHEMA",
+                              " ORDER BY TABLE_SCHEMA, TABLE_NAME", err)))
         goto out;
     while ((r = mysql_fetch_row(res))) {
         const char *type = r[2] ? r[2] : "";

@@ -138,7 +138,8 @@ def test_postgres_chinook(tool, source_dir, pg_uri, pg_db):
 PG_CORPUS = """
 CREATE SCHEMA other;
 CREATE TABLE other.country (code text PRIMARY KEY, name text);
-CREATE TABLE "Pair" (a int, b int, note text, PRIMARY KEY (a, b), CONSTRAINT pair_note UNIQUE (note));
+CREATE TABLE "Pair" (a int, b int, note text, PRIMARY KEY (a, b),
+                     CONSTRAINT pair_note UNIQUE (note));
 CREATE TABLE emp (id int PRIMARY KEY, boss int REFERENCES emp (id),
                   country text CONSTRAINT emp_country REFERENCES other.country (code),
                   email text, tags text[]);
