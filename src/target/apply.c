@@ -39,6 +39,12 @@ static int run_ddl(cql_session *s, const char *cql, const char *what, cs_buf *no
     return 0;
 }
 
+int target_apply_ddl(cql_session *s, const char *cql, const char *what, cs_buf *notes,
+                     model_error *err)
+{
+    return run_ddl(s, cql, what, notes, err);
+}
+
 /* 1 if keyspace ks exists, 0 if not, -1 with err. */
 static int keyspace_exists(cql_session *s, const char *ks, model_error *err)
 {
