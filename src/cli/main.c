@@ -7,7 +7,7 @@
 #include "cli/job.h"
 
 static const cli_command commands[] = {
-    {"migrate", "copy a whole SQLite database into Cassandra (schema and rows)", cmd_migrate,
+    {"migrate", "copy a whole database (PostgreSQL, MySQL/MariaDB, SQLite) into Cassandra: schema and rows", cmd_migrate,
      cmd_migrate_doc},
     {"load", "load CSV or JSONL files into an existing Cassandra table", cmd_load, cmd_load_doc},
     {NULL, NULL, NULL, NULL},
