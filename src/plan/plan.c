@@ -138,6 +138,7 @@ void plan_pos_at(const plan_scalar *s, int offset, int *line, int *col)
             c++;
         }
     }
+    int indent = c - 1;     /* a block's lines: their indentation is not in the value */
     const char *v = s->text;
     const char *vend = s->text + strlen(s->text);
     const char *target = s->text + (offset < 0 ? 0 : offset);
@@ -149,7 +150,8 @@ void plan_pos_at(const plan_scalar *s, int offset, int *line, int *col)
             r++;
             l++;
             c = 1;
-            while (*r == ' ' || *r == '\t') {
+            int block = s->style == PLAN_LITERAL || s->style == PLAN_FOLDED;
+            while ((*r == ' ' || (*r == '\t' && !block)) && (!block || c <= indent)) {
                 r++;
                 c++;
             }
@@ -309,8 +311,9 @@ static const char *nearest(const char *w, const char *const *list)
     for (; *list; list++) {
         int d = distance(w, *list);
         size_t n = strlen(*list);
-        if (!strncasecmp(w, *list, n < strlen(w) ? n : strlen(w)) && strlen(w) >= 3)
-            d = d < 2 ? d : 2;  /* a prefix is near */
+        if ((!strncasecmp(w, *list, n < strlen(w) ? n : strlen(w)) && strlen(w) >= 3) ||
+            (strlen(w) >= 4 && strcasestr(*list, w)))
+            d = d < 2 ? d : 2;  /* a prefix or a part is near */
         if (d < bd) {
             bd = d;
             best = *list;
@@ -1375,7 +1378,8 @@ int plan_parse_string(plan *p, const char *text, size_t n, const char *file, pla
     if (yaml_document_get_root_node(&c.doc) && yaml_parser_load(&parser, &extra)) {
         yaml_node_t *r = yaml_document_get_root_node(&extra);
         if (r) {
-            rc = plan_fail_at(err, file, (int)r->start_mark.line + 1, (int)r->start_mark.column + 1,
+            rc = plan_fail_at(err, file, (int)extra.start_mark.line + 1,
+                              (int)extra.start_mark.column + 1,
                               "a second YAML document ('---'): a plan is one document; remove "
                               "this one or move it to its own file");
             yaml_document_delete(&extra);

@@ -274,7 +274,7 @@ static void write_key_list(writer *w, const char *key, const target_table *tt, c
 }
 
 static void write_mapping(writer *w, const source_table *st, const char *to, const target_table *tt,
-                          const int *order, int n, const char *where, const char *comment)
+                          const int *order, int n, const char *where, const char *comment, int first)
 {
     cs_buf_printf(&w->line, "- from: ");
     yaml_scalar(&w->line, st->name);
@@ -288,7 +288,7 @@ static void write_mapping(writer *w, const source_table *st, const char *to, con
         emit(w, 4, "rows with a null key column cannot be written");
     }
     cs_buf_printf(&w->line, "columns:");
-    emit(w, 4, "target column: expression over the source row");
+    emit(w, 4, first ? "target column: expression over the source row" : NULL);
     for (int i = 0; i < n; i++) {
         const target_column *tc = &tt->cols[order[i]];
         char *e = expr_of(&st->cols[tc->source_col]);
@@ -441,8 +441,10 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
         int too_large = 0;
         int have_sizes = partition_comment(assess, tt->name, comment, sizeof comment, &too_large);
         char tnote[4200];
-        snprintf(tnote, sizeof tnote, "from %s%s%s%s%s", st->name, tt->note ? "; " : "",
-                 tt->note ? tt->note : "", have_sizes ? "; " : "", have_sizes ? comment : "");
+        int renamed = tt->note && strstr(tt->note, "renamed from ");
+        snprintf(tnote, sizeof tnote, "%s%s%s%s%s%s", renamed ? "" : "from ", renamed ? "" : st->name,
+                 tt->note && !renamed ? "; " : "", tt->note ? tt->note : "", have_sizes ? "; " : "",
+                 have_sizes ? comment : "");
         fputc('\n', out);
         yaml_scalar(&w.line, tt->name);
         cs_buf_printf(&w.line, ":");
@@ -464,6 +466,8 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
 
         /* secondary indexes of the source: SAI or a query table */
         int nix = 0;
+        cs_buf entries;
+        cs_buf_init(&entries, 1 << 20);
         for (int i = 0; i < st->nindexes; i++) {
             const source_index *ix = &st->indexes[i];
             char cols[512] = "";
@@ -505,7 +509,7 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
                 continue;
             }
             snprintf(text, sizeof text,
-                     "Source index %s (%s)%s%s%s. Either uncomment the SAI index below: no extra "
+                     "Source index %s (%s)%s%s%s. Either uncomment its SAI index below: no extra "
                      "table or writes, but a query by %s alone asks every node (fine for "
                      "occasional queries, or with the partition key given)%s; or %s%s%s: one "
                      "partition per value, fast reads at any scale, but every row is written "
@@ -517,20 +521,19 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
                      query ? query : tt->cols[first].name,
                      query ? "" : " (as the query tables below are made)");
             comment_lines(&w, 4, text);
-            if (nix++ == 0)
-                comment_lines(&w, 4, "indexes:");
+            nix++;
             char iname[NAME_MAX_LEN + 1], raw[600];
             snprintf(raw, sizeof raw, "%s_%s_idx", tt->name, tt->cols[first].name);
             fold_into(raw, iname, sizeof iname);
-            cs_buf_printf(&w.line, "  - {name: ");
-            yaml_scalar(&w.line, iname);
-            cs_buf_printf(&w.line, ", column: ");
-            yaml_scalar(&w.line, tt->cols[first].name);
-            cs_buf_printf(&w.line, ", using: sai}");
-            snprintf(text, sizeof text, "%.*s", (int)w.line.len, (const char *)w.line.data);
-            cs_buf_reset(&w.line);
-            comment_lines(&w, 4, text);
+            cs_buf_printf(&entries, "    #   - {name: ");
+            yaml_scalar(&entries, iname);
+            cs_buf_printf(&entries, ", column: ");
+            yaml_scalar(&entries, tt->cols[first].name);
+            cs_buf_printf(&entries, ", using: sai}\n");
         }
+        if (nix && fprintf(out, "    # indexes:\n%.*s", (int)entries.len, (const char *)entries.data) < 0)
+            w.failed = 1;
+        cs_buf_release(&entries);
         free(order);
         free(keys);
     }
@@ -628,7 +631,8 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
         }
         for (int c = 0; c < tt->ncols; c++)
             order[c] = c;
-        write_mapping(&w, st, tt->name, tt, order, tt->ncols, NULL, "the source table, as --tables names it");
+        write_mapping(&w, st, tt->name, tt, order, tt->ncols, NULL,
+                      t == 0 ? "the source table, as --tables names it" : NULL, t == 0);
         free(order);
     }
     for (int q = 0; q < nq; q++) {
@@ -643,7 +647,7 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
             order[c] = c;
         snprintf(comment, sizeof comment, "feeds query table %s (skipped while it is disabled)",
                  qt[q].name);
-        write_mapping(&w, st, qt[q].name, tt, order, tt->ncols, qt[q].where, comment);
+        write_mapping(&w, st, qt[q].name, tt, order, tt->ncols, qt[q].where, comment, 0);
         free(order);
     }
     for (int q = 0; q < nq; q++) {
