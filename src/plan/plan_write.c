@@ -509,17 +509,16 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
                 continue;
             }
             snprintf(text, sizeof text,
-                     "Source index %s (%s)%s%s%s. Either uncomment its SAI index below: no extra "
-                     "table or writes, but a query by %s alone asks every node (fine for "
-                     "occasional queries, or with the partition key given)%s; or %s%s%s: one "
-                     "partition per value, fast reads at any scale, but every row is written "
-                     "once more.",
+                     "Source index %s (%s)%s%s%s: uncomment its SAI index below (no extra table "
+                     "or writes; a query by %s alone asks every node: fine for occasional "
+                     "queries%s) or %s%s%s (one partition per value: fast reads at any scale; "
+                     "every row written twice).",
                      ix->name, cols, ix->unique ? ", unique (Cassandra does not enforce it)" : "",
                      ix->note ? "; " : "", ix->note ? ix->note : "", tt->cols[first].name,
-                     ix->ncols > 1 ? " (SAI indexes one column: add one per column queried)" : "",
+                     ix->ncols > 1 ? "; SAI indexes one column: add one per column queried" : "",
                      query ? "enable query table " : "add a query table partitioned by ",
                      query ? query : tt->cols[first].name,
-                     query ? "" : " (as the query tables below are made)");
+                     query ? "" : ", made as the query tables below");
             comment_lines(&w, 4, text);
             nix++;
             char iname[NAME_MAX_LEN + 1], raw[600];
@@ -594,11 +593,10 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
         }
         fputc('\n', out);
         snprintf(comment, sizeof comment,
-                 "Query table for foreign key %s(%s) -> %s(%s): the rows of %s by %s, one "
-                 "partition per %s%s.",
-                 st->name, fkcols, fk->ref_table, refcols, tt->name, fkcols,
-                 fk->ref_index >= 0 ? schema->tables[fk->ref_index].name : fk->ref_table,
-                 fk->name && fk->name[0] ? "" : "");
+                 "Query table for foreign key %s(%s) -> %s(%s): the %s rows of one %s in one "
+                 "partition.",
+                 st->name, fkcols, fk->ref_table, refcols, st->name,
+                 fk->ref_index >= 0 ? schema->tables[fk->ref_index].name : fk->ref_table);
         comment_lines(&w, 2, comment);
         yaml_scalar(&w.line, qt[q].name);
         cs_buf_printf(&w.line, ":");
@@ -645,7 +643,7 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
         }
         for (int c = 0; c < tt->ncols; c++)
             order[c] = c;
-        snprintf(comment, sizeof comment, "feeds query table %s (skipped while it is disabled)",
+        snprintf(comment, sizeof comment, "for query table %s (skipped while disabled)",
                  qt[q].name);
         write_mapping(&w, st, qt[q].name, tt, order, tt->ncols, qt[q].where, comment, 0);
         free(order);

@@ -433,7 +433,7 @@ static void test_round_trip(void **ts)
     assert_non_null(strstr(text, "playlist_track_by_fromtrack:"));
     assert_non_null(strstr(text, "    # indexes:\n    #   - {name: track_albumid_idx"));
     assert_non_null(strstr(text, "#   - {name: track_albumid_idx, column: albumid, using: sai}"));
-    assert_non_null(strstr(text, "enable query table track_by_album"));
+    assert_non_null(strstr(text, "table track_by_album (one partition per value"));
     assert_non_null(strstr(text, "unique (Cassandra does not enforce it)"));
     assert_non_null(strstr(text, "expression part"));
     assert_non_null(strstr(text, "NUMERIC(10,2) -> decimal"));
