@@ -1293,18 +1293,20 @@ static int parse_doc(ctx *c)
     return 0;
 }
 
-static const char *yaml_hint(const char *problem)
+static const char *yaml_hint(const char *problem, const char *at)
 {
     if (!problem)
         return "";
-    if (strstr(problem, "tab"))
+    if (strstr(problem, "tab") || (at && *at == '\t'))
         return ": indent with spaces, not tabs";
     if (strstr(problem, "mapping values are not allowed"))
         return ": check the indentation, or quote a value that holds ': '";
     if (strstr(problem, "did not find expected key"))
         return ": check the indentation of this line and the one before";
     if (strstr(problem, "found character that cannot start any token"))
-        return ": quote the value (a value starting with @ or ` must be quoted)";
+        return at && (*at == '@' || *at == '`')
+                   ? ": quote the value (a value starting with @ or ` must be quoted)"
+                   : ": quote the value";
     if (strstr(problem, "found undefined alias"))
         return ": define the anchor (&name) before using it";
     if (strstr(problem, "did not find expected"))
@@ -1366,7 +1368,7 @@ int plan_parse_string(plan *p, const char *text, size_t n, const char *file, pla
                           parser.context ? ")" : "");
         if (err) {
             size_t l = strlen(err->msg);
-            snprintf(err->msg + l, sizeof err->msg - l, "%s", yaml_hint(parser.problem));
+            snprintf(err->msg + l, sizeof err->msg - l, "%s", yaml_hint(parser.problem, raw_at(&c, m)));
         }
         yaml_parser_delete(&parser);
         free(c.line_start);

@@ -53,7 +53,7 @@ typedef struct bad_case {
 static const bad_case bad_cases[] = {
     /* YAML itself */
     {"{name: ks}", "{name: ks", 3, ":", "not valid YAML"},
-    {"    partition_key", "\tpartition_key", 6, "\tpartition_key", "not valid YAML"},
+    {"    partition_key", "\tpartition_key", 6, "\tpartition_key", "indent with spaces, not tabs"},
     {"mappings:\n", "mappings:\n---\n", 8, "---", "second YAML document"},
     /* the document */
     {"tables:", "tabels:", 3, "tabels", "did you mean 'tables'"},
