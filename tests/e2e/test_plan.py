@@ -207,3 +207,23 @@ def test_invalid_plans_refused(chinook_plan, chinook_src, tool, tmp_path, edit, 
     line = int(r.stderr.split(":")[1])
     assert 1 <= line <= text.count("\n") + 3
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d.update(version=2),
+    lambda d: d.pop("version"),
+    lambda d: d.update(tabels=d.pop("tables")),
+    lambda d: d["tables"]["album"].update(partition_key=[]),
+    lambda d: d["tables"]["album"]["columns"].update(Title="text"),
+    lambda d: d["tables"]["album"].update(clustering=["title sideways"]),
+    lambda d: d["tables"]["album"].update(options={"time_to_live": 5}),
+    lambda d: d["keyspace"].update(replication={"class": "SimpleStrategy", "dc1": 3}),
+    lambda d: d["mappings"][0].pop("from"),
+    lambda d: d["mappings"][0].update(ttl=-1),
+], ids=["version 2", "no version", "unknown key", "empty partition key", "upper-case column",
+        "bad order", "unknown option", "SimpleStrategy with a DC", "no from", "negative ttl"])
+def test_schema_refuses(chinook_plan, schema, change):
+    doc = yaml.safe_load(chinook_plan.read_text())
+    change(doc)
+    with pytest.raises(jsonschema.ValidationError):
+        validate(schema, doc)
