@@ -10,6 +10,8 @@ static const cli_command commands[] = {
     {"migrate", "copy a whole database (PostgreSQL, MySQL/MariaDB, SQLite) into Cassandra: schema and rows", cmd_migrate,
      cmd_migrate_doc},
     {"load", "load CSV or JSONL files into an existing Cassandra table", cmd_load, cmd_load_doc},
+    {"plan", "write the proposed Cassandra model of a source as an editable plan file", cmd_plan,
+     cmd_plan_doc},
     {NULL, NULL, NULL, NULL},
 };
 

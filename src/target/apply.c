@@ -212,9 +212,9 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
             else if (tc->kind != 0 && x->position != tc->key_pos)
                 diff_line(diff, ndiff, "%s: column %s is %s number %d there, the model wants %d",
                           ref, tc->name, kind_words(x->kind), x->position + 1, tc->key_pos + 1);
-            else if (tc->kind == 2 && strcasecmp(x->order, "asc"))
+            else if (tc->kind == 2 && strcasecmp(x->order, tc->desc ? "desc" : "asc"))
                 diff_line(diff, ndiff, "%s: clustering column %s is ordered %s there, the model "
-                          "wants ASC", ref, tc->name, x->order);
+                          "wants %s", ref, tc->name, x->order, tc->desc ? "DESC" : "ASC");
         }
         cs_buf_release(&want);
     }
