@@ -120,8 +120,25 @@ static long double to_ld(const src_value *v)
     }
 }
 
+static double dec_to_d(const src_value *v)
+{
+    char buf[80];
+    size_t n = v->u.s.n < 79 ? v->u.s.n : 79;
+    memcpy(buf, v->u.s.p, n);
+    buf[n] = 0;
+    return strtod(buf, NULL);
+}
+
 static int num_cmp(const src_value *x, const src_value *y)
 {
+    if ((x->kind == SV_DOUBLE && y->kind == SV_DECIMAL) ||
+        (x->kind == SV_DECIMAL && y->kind == SV_DOUBLE)) {
+        /* a decimal next to a double is read as a double (Ratio = 0.1 holds
+         * for the double nearest 0.1) */
+        double a = x->kind == SV_DOUBLE ? x->u.d : dec_to_d(x);
+        double b = y->kind == SV_DOUBLE ? y->u.d : dec_to_d(y);
+        return a < b ? -1 : a > b ? 1 : 0;
+    }
     if (x->kind == SV_DOUBLE || y->kind == SV_DOUBLE) {
         long double a = to_ld(x), b = to_ld(y);
         return a < b ? -1 : a > b ? 1 : 0;

@@ -14,6 +14,10 @@
 #include <strings.h>
 #include <wctype.h>
 
+/* SHA1_Init/Update/Final: deprecated in OpenSSL 3 but kept, and unlike the
+ * one-shot SHA1() (EVP_Q_digest: a fetch and a context per call) they
+ * allocate nothing, which name_uuid needs per row. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/sha.h>
 
 #include "cql/types_int.h"
@@ -1037,32 +1041,26 @@ static const uint8_t name_ns[16] = {0x75, 0x7d, 0x54, 0x47, 0xc9, 0x80, 0x59, 0x
 
 int map_name_uuid(const src_value *parts, int n, arena *a, src_value *out, char *msg, size_t msgn)
 {
-    const char *p[64];
-    size_t len[64], total = 16;
-    MAP_ASSERT(n <= 64);
-    for (int i = 0; i < n; i++) {
-        if (map_text_form(&parts[i], a, &p[i], &len[i], msg, msgn))
-            return -1;
-        total += len[i] + (i > 0);
-    }
-    unsigned char *buf = arena_alloc(a, total + 20);
-    if (!buf) {
+    unsigned char *md = arena_alloc(a, SHA_DIGEST_LENGTH);
+    if (!md) {
         snprintf(msg, msgn, "out of memory");
         return -1;
     }
-    memcpy(buf, name_ns, 16);
-    size_t o = 16;
+    SHA_CTX c;
+    SHA1_Init(&c);
+    SHA1_Update(&c, name_ns, sizeof name_ns);
     for (int i = 0; i < n; i++) {
+        const char *p;
+        size_t len;
+        if (map_text_form(&parts[i], a, &p, &len, msg, msgn))
+            return -1;
         if (i)
-            buf[o++] = 0x1f;
-        if (len[i])
-            memcpy(buf + o, p[i], len[i]);
-        o += len[i];
+            SHA1_Update(&c, "\x1f", 1);
+        SHA1_Update(&c, p, len);
     }
-    unsigned char *md = buf + total;    /* 20 bytes after the name */
-    SHA1(buf, o, md);
-    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
-    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+    SHA1_Final(md, &c);
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);   /* version 5 */
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
     out->kind = SV_UUID;
     out->u.s.p = (const char *)md;
     out->u.s.n = 16;

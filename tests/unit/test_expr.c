@@ -892,6 +892,103 @@ static void test_eval_loop_100k(void **ts)
         map_expr_free(e[i]);
 }
 
+static void test_to_timestamp_of_timestamp(void **ts)
+{
+    (void)ts;
+    /* a timestamp column whose value is already a timestamp passes unchanged */
+    check_evalk("to_timestamp(Created, 'yyyy-MM-dd', 'UTC')", SV_TIMESTAMP, "2023-11-14T22:13:20Z");
+    check_evalk("to_timestamp(Day, 'yyyy-MM-dd', 'UTC')", SV_TIMESTAMP, "2022-01-08T00:00:00Z");
+}
+
+static void test_decimal_and_double_compare(void **ts)
+{
+    (void)ts;
+    row[C_RATIO].u.d = 0.1;
+    check_eval("Ratio = 0.1", "true");
+    row[C_RATIO].u.d = 0.25;
+    row[C_PRICE] = (src_value){.kind = SV_DECIMAL, .u.s = {"-0012.500", 9}};
+    check_eval("Price = -12.5", "true");
+    check_eval("Price < -12.49", "true");
+    check_eval("Price > -100", "true");
+    check_eval("Price < 0", "true");
+    row[C_PRICE] = (src_value){.kind = SV_DECIMAL, .u.s = {"12.50", 5}};
+    check_eval("Big > 9223372036854775807", "true");    /* unsigned beyond int64 */
+    check_eval("Big = 9223372036854775813", "true");
+    check_rt("Big + 1", "+ needs a number");
+}
+
+static void test_json_values_as_text(void **ts)
+{
+    (void)ts;
+    check_eval("'doc=' || Doc",
+               "doc={\"a\":{\"b\":[1,\"x\",{\"c\":null}]},\"odd key\":true}");
+    check_evalk("cast(Doc as text)", SV_TEXT,
+                "{\"a\":{\"b\":[1,\"x\",{\"c\":null}]},\"odd key\":true}");
+    check_eval("json_path(Doc, '$')", "{\"a\":{\"b\":[1,\"x\",{\"c\":null}]},\"odd key\":true}");
+}
+
+static void test_compile_without_err_and_failure_after_cast(void **ts)
+{
+    (void)ts;
+    map_type t = MT_NULL;
+    assert_null(map_expr_compile("lower(", &env, &t, NULL));
+    assert_null(map_expr_compile(NULL, &env, NULL, NULL));
+    /* the cast's type is made before the error: freed with the failed compile (valgrind) */
+    check_err("cast(Title as int) + cast(Title as bigint) + nope", 45, "unknown column");
+    check_err("coalesce(cast(Title as int), Title)", 29, "coalesce's arguments must have one type");
+}
+
+#include <pthread.h>
+
+static void *eval_thread(void *arg)
+{
+    map_expr *e = arg;
+    arena a;
+    arena_init(&a, 4096);
+    src_value r[NC];
+    memcpy(r, row, sizeof r);
+    long bad = 0;
+    for (int i = 0; i < 2000; i++) {
+        src_value v;
+        map_error err;
+        r[C_ALBUMID].u.i = i;
+        if (map_expr_eval(e, r, &a, &v, &err) || v.kind != SV_TEXT ||
+            strncmp(v.u.s.p, "école-", 6))
+            bad++;
+        if (i % 100 == 0)
+            arena_reset(&a);
+    }
+    arena_release(&a);
+    return (void *)bad;
+}
+
+static void test_threads_share_one_expression(void **ts)
+{
+    (void)ts;
+    map_expr *e = compile_ok("lower('ÉCOLE') || '-' || name_uuid(AlbumId) || cast(AlbumId as text)",
+                             NULL);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, eval_thread, e), 0);
+    for (int i = 0; i < 4; i++) {
+        void *bad;
+        pthread_join(th[i], &bad);
+        assert_int_equal((long)bad, 0);
+    }
+    map_expr_free(e);
+}
+
+static void test_where_filter_shape(void **ts)
+{
+    (void)ts;
+    /* a row filter is a boolean expression: only true keeps the row */
+    check_type("AlbumId is not null and Title <> ''", MT_BOOL);
+    check_eval("Nothing <> ''", "NULL");
+    check_type("Flag", MT_BOOL);
+    check_type("from_epoch(AlbumId, 's')", MT_TIMESTAMP);    /* a writetime */
+    check_type("86400", MT_INT);                            /* a ttl */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -949,6 +1046,12 @@ int main(void)
         cmocka_unit_test(test_runtime_error_offset),
         cmocka_unit_test(test_type_of_column),
         cmocka_unit_test(test_type_fits),
+        cmocka_unit_test(test_to_timestamp_of_timestamp),
+        cmocka_unit_test(test_decimal_and_double_compare),
+        cmocka_unit_test(test_json_values_as_text),
+        cmocka_unit_test(test_compile_without_err_and_failure_after_cast),
+        cmocka_unit_test(test_threads_share_one_expression),
+        cmocka_unit_test(test_where_filter_shape),
         cmocka_unit_test(test_eval_loop_100k),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
