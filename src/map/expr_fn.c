@@ -938,9 +938,16 @@ int map_to_timestamp(const node *nd, const char *p, size_t len, src_value *out, 
         snprintf(msg, msgn, "%s is not a valid time: %s", quote(p, len, qb, sizeof qb), bad);
         return -1;
     }
-    int64_t days = cqlt_days_from_civil(year, (unsigned)month, (unsigned)day);
+    int64_t days = cqlt_days_from_civil(year, (unsigned)month, (unsigned)day), secs, us;
+    if (__builtin_mul_overflow(days, (int64_t)86400, &secs) ||
+        __builtin_add_overflow(secs, (int64_t)(hour * 3600 + minute * 60 + second - zone), &secs) ||
+        __builtin_mul_overflow(secs, (int64_t)1000000, &us) ||
+        __builtin_add_overflow(us, frac_us, &us)) {
+        snprintf(msg, msgn, "%s is beyond the range of a timestamp", quote(p, len, qb, sizeof qb));
+        return -1;
+    }
     out->kind = SV_TIMESTAMP;
-    out->u.i = ((days * 86400 + hour * 3600 + minute * 60 + second) - zone) * 1000000LL + frac_us;
+    out->u.i = us;
     return 0;
 }
 

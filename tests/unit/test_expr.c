@@ -657,6 +657,8 @@ static void test_to_timestamp_runtime_errors(void **ts)
     check_rt("to_timestamp('2024-01-01 00:00:00.1234567', 'yyyy-MM-dd HH:mm:ss.SSSSSSS', 'UTC')",
              "below the microsecond");
     check_eval("to_timestamp('2024-02-29', 'yyyy-MM-dd', 'UTC')", "2024-02-29T00:00:00Z");
+    check_rt("to_timestamp('999999999', 'y', 'UTC')", "beyond the range of a timestamp");
+    check_eval("to_timestamp('12345', 'y', 'UTC')", "+012345-01-01T00:00:00Z");
 }
 
 static void test_to_timestamp_compile_errors(void **ts)
