@@ -12,9 +12,8 @@
  * adds it to the scalar's line:column). A compiled expression is
  * immutable: worker threads may evaluate one expression concurrently,
  * each with its own arena. Evaluation allocates its results (text, bytes)
- * in the caller's arena only: nothing to free per row (the one exception,
- * json_path over JSON text, lets jansson parse the document and frees it
- * before returning).
+ * in the caller's arena only: nothing to free, no malloc per row (the
+ * arena grows by whole blocks; reset it per batch).
  *
  * Results are src_values that load_convert_value turns into CQL as it does
  * source values (text into an int column is parsed then, and a bad value

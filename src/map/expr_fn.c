@@ -1155,28 +1155,297 @@ nomem:
     return -1;
 }
 
+/* JSON text is scanned in place (no tree, no allocation): one pass checks
+ * the whole document, a second follows the path. */
+typedef struct jscan {
+    const char *p;
+    size_t n;
+    const char *err;    /* what is wrong, set with at */
+    size_t at;
+} jscan;
+
+static size_t js_ws(const jscan *j, size_t i)
+{
+    while (i < j->n && (j->p[i] == ' ' || j->p[i] == '\t' || j->p[i] == '\n' || j->p[i] == '\r'))
+        i++;
+    return i;
+}
+
+static int js_bad(jscan *j, size_t at, const char *what)
+{
+    j->err = what;
+    j->at = at;
+    return -1;
+}
+
+/* The end of the string whose opening quote is at i. */
+static int js_string(jscan *j, size_t i, size_t *end)
+{
+    for (size_t k = i + 1; k < j->n; k++) {
+        unsigned char c = (unsigned char)j->p[k];
+        if (c == '"') {
+            *end = k + 1;
+            return 0;
+        }
+        if (c < 0x20)
+            return js_bad(j, k, "a control character in a string");
+        if (c == '\\') {
+            if (++k >= j->n)
+                break;
+            char e = j->p[k];
+            uint32_t cp;
+            if (e == 'u') {
+                if (k + 4 >= j->n || utf8_hex4(j->p + k + 1, &cp))
+                    return js_bad(j, k, "a bad \\u escape");
+                k += 4;
+            } else if (!strchr("\"\\/bfnrt", e)) {
+                return js_bad(j, k, "a bad escape");
+            }
+        }
+    }
+    return js_bad(j, i, "a string without its closing quote");
+}
+
+/* Check the value at i (after blanks); *end is just past it. */
+static int js_value(jscan *j, size_t i, int depth, size_t *end)
+{
+    i = js_ws(j, i);
+    if (i >= j->n)
+        return js_bad(j, i, "the text ends where a value was expected");
+    if (depth > 256)
+        return js_bad(j, i, "nesting deeper than 256");
+    char c = j->p[i];
+    if (c == '"')
+        return js_string(j, i, end);
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        size_t k = js_ws(j, i + 1);
+        if (k < j->n && j->p[k] == close) {
+            *end = k + 1;
+            return 0;
+        }
+        for (;;) {
+            if (c == '{') {
+                k = js_ws(j, k);
+                if (k >= j->n || j->p[k] != '"')
+                    return js_bad(j, k, "expected a key in quotes");
+                if (js_string(j, k, &k))
+                    return -1;
+                k = js_ws(j, k);
+                if (k >= j->n || j->p[k] != ':')
+                    return js_bad(j, k, "expected ':' after a key");
+                k++;
+            }
+            if (js_value(j, k, depth + 1, &k))
+                return -1;
+            k = js_ws(j, k);
+            if (k < j->n && j->p[k] == ',') {
+                k++;
+                continue;
+            }
+            if (k < j->n && j->p[k] == close) {
+                *end = k + 1;
+                return 0;
+            }
+            return js_bad(j, k, c == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    }
+    static const char *const words[] = {"true", "false", "null"};
+    for (int w = 0; w < 3; w++) {
+        size_t wl = strlen(words[w]);
+        if (j->n - i >= wl && !memcmp(j->p + i, words[w], wl)) {
+            *end = i + wl;
+            return 0;
+        }
+    }
+    size_t k = i;
+    if (k < j->n && j->p[k] == '-')
+        k++;
+    if (k < j->n && j->p[k] == '0')
+        k++;
+    else if (k < j->n && j->p[k] >= '1' && j->p[k] <= '9')
+        while (k < j->n && isdigit((unsigned char)j->p[k]))
+            k++;
+    else
+        return js_bad(j, i, "not a JSON value");
+    if (k < j->n && j->p[k] == '.') {
+        size_t f = ++k;
+        while (k < j->n && isdigit((unsigned char)j->p[k]))
+            k++;
+        if (k == f)
+            return js_bad(j, k, "a number without digits after the point");
+    }
+    if (k < j->n && (j->p[k] == 'e' || j->p[k] == 'E')) {
+        k++;
+        if (k < j->n && (j->p[k] == '+' || j->p[k] == '-'))
+            k++;
+        size_t f = k;
+        while (k < j->n && isdigit((unsigned char)j->p[k]))
+            k++;
+        if (k == f)
+            return js_bad(j, k, "a number without digits in its exponent");
+    }
+    *end = k;
+    return 0;
+}
+
+/* The string at [i, end) (quotes included) unescaped into a. */
+static char *js_unescape(const jscan *j, size_t i, size_t end, arena *a, size_t *len)
+{
+    char *o = arena_alloc(a, end - i + 1);
+    if (!o)
+        return NULL;
+    size_t n = 0;
+    for (size_t k = i + 1; k + 1 < end; k++) {
+        char c = j->p[k];
+        if (c != '\\') {
+            o[n++] = c;
+            continue;
+        }
+        c = j->p[++k];
+        switch (c) {
+        case 'b': o[n++] = '\b'; break;
+        case 'f': o[n++] = '\f'; break;
+        case 'n': o[n++] = '\n'; break;
+        case 'r': o[n++] = '\r'; break;
+        case 't': o[n++] = '\t'; break;
+        case 'u': {
+            uint32_t cp, lo;
+            utf8_hex4(j->p + k + 1, &cp);
+            k += 4;
+            if (cp >= 0xd800 && cp < 0xdc00 && k + 6 < end && j->p[k + 1] == '\\' &&
+                j->p[k + 2] == 'u' && utf8_hex4(j->p + k + 3, &lo) == 0 && lo >= 0xdc00 &&
+                lo < 0xe000) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                k += 6;
+            } else if (cp >= 0xd800 && cp < 0xe000) {
+                cp = 0xfffd;    /* a lone surrogate */
+            }
+            n += utf8_encode(cp, (uint8_t *)o + n);
+            break;
+        }
+        default: o[n++] = c; break;     /* " \ / */
+        }
+    }
+    o[n] = 0;
+    *len = n;
+    return o;
+}
+
+/* Does the key string at [i, end) equal key? */
+static int js_key_is(const jscan *j, size_t i, size_t end, const char *key, arena *a)
+{
+    size_t kl = strlen(key);
+    if (!memchr(j->p + i, '\\', end - i))
+        return end - i - 2 == kl && !memcmp(j->p + i + 1, key, kl);
+    size_t n;
+    char *u = js_unescape(j, i, end, a, &n);
+    return u && n == kl && !memcmp(u, key, kl);
+}
+
+/* Follow one path step from the value at i; *found 0 if it leads nowhere. */
+static void js_step(jscan *j, size_t i, const path_step *st, arena *a, size_t *out, int *found)
+{
+    i = js_ws(j, i);
+    *found = 0;
+    char c = j->p[i];
+    if (c != (st->is_index ? '[' : '{'))
+        return;
+    size_t k = js_ws(j, i + 1);
+    if (j->p[k] == (st->is_index ? ']' : '}'))
+        return;
+    for (long idx = 0;; idx++) {
+        int match;
+        if (st->is_index) {
+            match = idx == st->index;
+        } else {
+            size_t ke;
+            js_string(j, k, &ke);
+            match = js_key_is(j, k, ke, st->key, a);
+            k = js_ws(j, ke) + 1;   /* past ':' */
+        }
+        k = js_ws(j, k);
+        if (match) {    /* the last of repeated keys wins, as in jansson */
+            *out = k;
+            *found = 1;
+            if (st->is_index)
+                return;
+        }
+        js_value(j, k, 0, &k);
+        k = js_ws(j, k);
+        if (j->p[k] != ',')
+            return;
+        k = js_ws(j, k + 1);
+    }
+}
+
+static int json_path_text(const node *nd, const char *p, size_t n, arena *a, src_value *out,
+                          char *msg, size_t msgn)
+{
+    jscan j = {.p = p, .n = n};
+    size_t end;
+    char q[64];
+    if (js_value(&j, 0, 0, &end) == 0 && js_ws(&j, end) != n)
+        js_bad(&j, js_ws(&j, end), "text after the JSON value");
+    if (!j.err && !utf8_valid((const uint8_t *)p, n))
+        js_bad(&j, utf8_invalid_at((const uint8_t *)p, n), "bytes that are not UTF-8");
+    if (j.err) {
+        snprintf(msg, msgn, "%s is not valid JSON: %s (character %zu)", quote(p, n, q, sizeof q),
+                 j.err, j.at + 1);
+        return -1;
+    }
+    size_t i = 0;
+    int found = 1;
+    for (int k = 0; found && k < nd->nsteps; k++)
+        js_step(&j, i, &nd->steps[k], a, &i, &found);
+    i = js_ws(&j, i);
+    if (!found || (n - i >= 4 && !memcmp(p + i, "null", 4))) {
+        out->kind = SV_NULL;
+        return 0;
+    }
+    js_value(&j, i, 0, &end);
+    char *s;
+    size_t len = 0;
+    if (p[i] == '"') {
+        s = js_unescape(&j, i, end, a, &len);
+    } else {    /* the JSON text as written, without blanks outside strings */
+        s = arena_alloc(a, end - i + 1);
+        for (size_t k = i; s && k < end; k++) {
+            char c = p[k];
+            if (c == '"') {
+                size_t se;
+                js_string(&j, k, &se);
+                memcpy(s + len, p + k, se - k);
+                len += se - k;
+                k = se - 1;
+            } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                s[len++] = c;
+            }
+        }
+        if (s)
+            s[len] = 0;
+    }
+    if (!s) {
+        snprintf(msg, msgn, "out of memory");
+        return -1;
+    }
+    out->kind = SV_TEXT;
+    out->u.s.p = s;
+    out->u.s.n = len;
+    return 0;
+}
+
 int map_json_path(const node *nd, const src_value *v, arena *a, src_value *out, char *msg,
                   size_t msgn)
 {
-    json_t *doc = NULL;
-    const json_t *j;
-    if (v->kind == SV_JSON) {
-        j = v->u.j;
-    } else {
+    if (v->kind != SV_JSON) {
         const char *p;
         size_t n;
         if (map_text_form(v, a, &p, &n, msg, msgn))
             return -1;
-        json_error_t je;
-        doc = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-        if (!doc) {
-            char q[64];
-            snprintf(msg, msgn, "%s is not valid JSON: %s (character %d)",
-                     quote(p, n, q, sizeof q), je.text, je.position + 1);
-            return -1;
-        }
-        j = doc;
+        return json_path_text(nd, p, n, a, out, msg, msgn);
     }
+    const json_t *j = v->u.j;
     for (int k = 0; j && k < nd->nsteps; k++) {
         const path_step *st = &nd->steps[k];
         if (st->is_index)
@@ -1203,7 +1472,6 @@ int map_json_path(const node *nd, const src_value *v, arena *a, src_value *out, 
         else
             s[n] = 0, out->kind = SV_TEXT, out->u.s.p = s, out->u.s.n = n;
     }
-    json_decref(doc);
     if (rc)
         snprintf(msg, msgn, "out of memory");
     return rc;

@@ -743,6 +743,34 @@ static void test_json_path(void **ts)
     check_type("json_path(Doc, '$')", MT_TEXT);
 }
 
+static void test_json_path_text_scanner(void **ts)
+{
+    (void)ts;
+    row[C_NUL] = text(" { \"a\" : [ 1.5e3 , { \"b\" : \"x\\\"y\" } , [ ] ] ,\n"
+                      "  \"a\\u00e9\" : \"\\ud83d\\ude00\" , \"n\": null, \"a\": [7] } ");
+    check_eval("json_path(Nothing, '$')", "{\"a\":[1.5e3,{\"b\":\"x\\\"y\"},[]],"
+               "\"a\\u00e9\":\"\\ud83d\\ude00\",\"n\":null,\"a\":[7]}");
+    check_eval("json_path(Nothing, '$.a[0]')", "7");           /* the last repeated key wins */
+    check_eval("json_path(Nothing, '$.aé')", "😀");              /* escapes in keys and values */
+    check_eval("json_path(Nothing, '$.n')", "NULL");
+    check_eval("json_path(Nothing, '$.n.x')", "NULL");
+    check_eval("json_path(Nothing, '$.a[1]')", "NULL");
+    row[C_NUL] = text("[1, [2, {\"k\": \"tab\\there\"}], 3]");
+    check_eval("json_path(Nothing, '$[1][1].k')", "tab\there");
+    check_eval("json_path(Nothing, '$[2]')", "3");
+    check_eval("json_path(Nothing, '$[3]')", "NULL");
+    row[C_NUL] = text("\"just text\"");
+    check_eval("json_path(Nothing, '$')", "just text");
+    static const char *const bad[] = {"{", "{\"a\" 1}", "[1,]", "[1 2]", "01", "1.", "-",
+                                      "\"\\x\"", "tru", "{} x", "\"\x01\"", "{a: 1}",
+                                      "\"\xff\""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        row[C_NUL] = text(bad[i]);
+        check_rt("json_path(Nothing, '$')", "is not valid JSON");
+    }
+    row[C_NUL] = (src_value){.kind = SV_NULL};
+}
+
 static void test_json_path_errors(void **ts)
 {
     (void)ts;
@@ -1043,6 +1071,7 @@ int main(void)
         cmocka_unit_test(test_uuid_from_bytes),
         cmocka_unit_test(test_name_uuid),
         cmocka_unit_test(test_json_path),
+        cmocka_unit_test(test_json_path_text_scanner),
         cmocka_unit_test(test_json_path_errors),
         cmocka_unit_test(test_bad_source_value),
         cmocka_unit_test(test_runtime_error_offset),
