@@ -819,11 +819,8 @@ static node *parse_function(parser *p, const tok *name)
             if (!a)
                 return NULL;
             args[nargs++] = a;
-            if (f->id == F_CAST) {
-                /* hang on to the type before anything can fail */
-                if (parse_cast_type(p, n))
-                    return NULL;
-            }
+            if (f->id == F_CAST && parse_cast_type(p, n))   /* "as TYPE" */
+                return NULL;
             if (p->t.k == T_COMMA) {
                 if (next(p))
                     return NULL;
@@ -838,7 +835,6 @@ static node *parse_function(parser *p, const tok *name)
                 tok_text(p, &p->t, b, sizeof b));
         return NULL;
     }
-    int rp = p->t.off;
     if (nargs < f->min || (f->max >= 0 && nargs > f->max)) {
         int want = nargs < f->min ? f->min : f->max;
         fail_at(p, name->off, "%s takes %s%d argument%s (%s), and %d %s given", f->name,
@@ -846,7 +842,6 @@ static node *parse_function(parser *p, const tok *name)
                 nargs == 1 ? "is" : "are");
         return NULL;
     }
-    (void)rp;
     if (next(p))
         return NULL;
     n->args = arena_alloc(&p->e->mem, (size_t)nargs * sizeof *n->args);
@@ -1310,7 +1305,8 @@ map_expr *map_expr_compile(const char *text, const map_env *env, map_type *type,
         return NULL;
     }
     arena_init(&e->mem, 1024);
-    parser p = {.s = text ? text : "", .env = env, .e = e, .err = err};
+    static const map_env no_columns = {0, NULL, NULL};
+    parser p = {.s = text ? text : "", .env = env ? env : &no_columns, .e = e, .err = err};
     node *root = NULL;
     if (next(&p) == 0) {
         if (p.t.k == T_END) {

@@ -13,7 +13,8 @@
  * immutable: worker threads may evaluate one expression concurrently,
  * each with its own arena. Evaluation allocates its results (text, bytes)
  * in the caller's arena only: nothing to free, no malloc per row (the
- * arena grows by whole blocks; reset it per batch).
+ * arena grows by whole blocks; reset it per batch), except for the text
+ * form of a list or JSON value (`Tags || ''`), which jansson prints.
  *
  * Results are src_values that load_convert_value turns into CQL as it does
  * source values (text into an int column is parsed then, and a bad value
@@ -69,7 +70,8 @@ map_type map_type_of_column(const source_column *c);
  * float/double -> double, ascii/text -> text, collections -> list... */
 map_type map_type_of_cql(const cql_type *t);
 
-/* Compile `text` (NUL-terminated) against env. Returns the expression
+/* Compile `text` (NUL-terminated) against env (NULL: no columns, for
+ * constants such as a ttl). Returns the expression
  * (free with map_expr_free) and its static type in *type (may be NULL);
  * NULL with err (offset and sentence) if it does not compile or out of
  * memory. The expression keeps no pointer to text or env. */
@@ -92,6 +94,12 @@ int map_expr_is_constant(const map_expr *e);
  * in err (offset: the part of the expression that failed). */
 int map_expr_eval(const map_expr *e, const src_value *row, arena *a, src_value *out,
                   map_error *err);
+
+/* The truth of a value as a row filter (`where`) sees it: 1 true; 0 false
+ * or null (SQL keeps only rows where the filter is true); -1 not a
+ * boolean. Booleans, and as SQLite stores them, integers (0 is false) and
+ * the text true/false/t/f/yes/no/y/n/1/0 in any case. */
+int map_value_truth(const src_value *v);
 
 /* Can a value of static type t go into a column of CQL type ct without an
  * explicit cast? 1 yes; 0 no, with a sentence (no trailing period) in why

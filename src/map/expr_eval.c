@@ -86,6 +86,14 @@ static int truth(const src_value *v, int *b)
     }
 }
 
+int map_value_truth(const src_value *v)
+{
+    int b;
+    if (v->kind == SV_NULL)
+        return 0;
+    return truth(v, &b) ? -1 : b;
+}
+
 static int is_num_kind(src_kind k)
 {
     return k == SV_INT || k == SV_UINT || k == SV_DOUBLE || k == SV_DECIMAL;
@@ -180,12 +188,16 @@ static int text_as(const src_value *t, src_kind k, arena *a, src_value *out, cha
         out->u.s.n = len;
         return 0;
     }
-    cql_type_id id = k == SV_TIMESTAMP ? CQL_T_TIMESTAMP : k == SV_DATE ? CQL_T_DATE
-                   : k == SV_TIME ? CQL_T_TIME : k == SV_UUID ? CQL_T_UUID
-                   : k == SV_INET ? CQL_T_INET : k == SV_DURATION ? CQL_T_DURATION
-                                   : CQL_T_BLOB;
-    if (k == SV_BLOB)
-        return 1;
+    cql_type_id id;
+    switch (k) {
+    case SV_TIMESTAMP: id = CQL_T_TIMESTAMP; break;
+    case SV_DATE: id = CQL_T_DATE; break;
+    case SV_TIME: id = CQL_T_TIME; break;
+    case SV_UUID: id = CQL_T_UUID; break;
+    case SV_INET: id = CQL_T_INET; break;
+    case SV_DURATION: id = CQL_T_DURATION; break;
+    default: return 1;  /* compared by text form */
+    }
     cql_type ct = {.id = id};
     return map_cast_value(&ct, t, a, out, msg, n);
 }

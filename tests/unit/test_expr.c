@@ -1017,6 +1017,22 @@ static void test_where_filter_shape(void **ts)
     check_type("Flag", MT_BOOL);
     check_type("from_epoch(AlbumId, 's')", MT_TIMESTAMP);    /* a writetime */
     check_type("86400", MT_INT);                            /* a ttl */
+    map_expr *e = map_expr_compile("86400 * 2", NULL, NULL, NULL);  /* no env: constants */
+    assert_non_null(e);
+    src_value v;
+    assert_int_equal(map_expr_eval(e, NULL, &mem, &v, NULL), 0);
+    assert_int_equal(v.u.i, 172800);
+    map_expr_free(e);
+    map_error err;
+    assert_null(map_expr_compile("Title", NULL, NULL, &err));
+    assert_non_null(strstr(err.msg, "unknown column \"Title\"; the source table's columns are: (none)"));
+    src_value t = {.kind = SV_BOOL, .u.i = 1}, f = {.kind = SV_INT, .u.i = 0}, n = {.kind = SV_NULL};
+    assert_int_equal(map_value_truth(&t), 1);
+    assert_int_equal(map_value_truth(&f), 0);
+    assert_int_equal(map_value_truth(&n), 0);
+    src_value y = text("Yes"), x = text("maybe");
+    assert_int_equal(map_value_truth(&y), 1);
+    assert_int_equal(map_value_truth(&x), -1);
 }
 
 int main(void)
