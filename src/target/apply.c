@@ -267,7 +267,8 @@ int target_apply_model(const model *m, cql_session *s, cs_buf *notes, model_erro
         goto out;
     if (exists && m->replication && notes)
         cs_buf_printf(notes, "%s: the keyspace exists, so its replication is left as it is; "
-                      "--replication applies only to a keyspace that migrate creates\n",
+                      "the replication asked for (--replication, or a plan's "
+                      "keyspace.replication) applies only to a keyspace that migrate creates\n",
                       m->keyspace);
     if (!exists && !m->replication && notes)
         cs_buf_printf(notes, "%s: keyspace created with SimpleStrategy and replication factor 1: "
