@@ -125,6 +125,10 @@ int my_append_ident(cs_buf *b, const char *name);
 /* my_catalog.c: read the schema of s->dbs into s->schema and s->info. */
 int my_describe(my_source *s, source_error *err);
 void my_info_free(my_table_info *info, int n);
+/* The logical type and decoder of a query's result column from its
+ * metadata, as map_column gives them for a table column (c->name set
+ * first; sets decl_type). 0, or -1 out of memory. */
+int my_map_field(const MYSQL_FIELD *f, source_column *c, my_vk *vk);
 
 /* my_values.c */
 /* Decode one text-protocol field (p, n; p == NULL: SQL NULL) of kind vk

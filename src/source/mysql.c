@@ -648,7 +648,7 @@ static void label_range(my_source *s, int t, source_range *r, int n, const char 
     const source_table *tb = &s->schema.tables[t];
     const my_table_info *ti = &s->info[t];
     if (!ti->keyset) {
-        snprintf(r->label, sizeof r->label, "%s (whole table)", tb->name);
+        snprintf(r->label, sizeof r->label, "%s (%s)", tb->name, tb->query ? "one range" : "whole table");
         return;
     }
     const char *k = tb->cols[ti->key_cols[0]].name;
@@ -1168,6 +1168,92 @@ static const source_schema *my_describe_op(source *base, source_error *err)
     return &s->schema;
 }
 
+/* A query (add_query): described from the metadata of
+ *   SELECT * FROM (query) AS cqlshift_q LIMIT 0
+ * (a derived table refuses SELECT ... INTO and duplicate column names),
+ * and read as a keyless table whose "name" is that derived table: one
+ * range, rows numbered by their ordinal. */
+static int my_add_query(source *base, const char *sql, const char *name, int *at,
+                        source_error *err)
+{
+    my_source *s = (my_source *)base;
+    *at = -1;
+    if (!s->described && !my_describe_op(base, err))
+        return -1;
+    char *text = source_query_text(sql, 1, at, err);
+    if (!text)
+        return -1;
+    cs_buf q;
+    cs_buf_init(&q, (size_t)1 << 26);
+    int idx = -1;
+    MYSQL_RES *res = NULL;
+    MYSQL *c = coord_take(s);
+    if (cs_buf_printf(&q, "(\n%s\n) AS cqlshift_q", text) || cs_buf_append(&q, "", 1)) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    char *from = strdup((const char *)q.data);
+    cs_buf_reset(&q);
+    if (!from || cs_buf_printf(&q, "SELECT * FROM %s LIMIT 0", from) || cs_buf_append(&q, "", 1)) {
+        free(from);
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (mysql_real_query(c, (const char *)q.data, q.len - 1) || !(res = mysql_store_result(c))) {
+        source_fail(err, SRC_E_SCHEMA, "%s %s refuses the query: %s",
+                    s->mariadb ? "MariaDB" : "MySQL", s->redacted,
+                    mysql_errno(c) ? mysql_error(c) : "it returns no columns");
+        free(from);
+        goto out;
+    }
+    unsigned nf = mysql_num_fields(res);
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    int t = s->schema.ntables;
+    source_table *nt = realloc(s->schema.tables, (size_t)(t + 1) * sizeof *nt);
+    if (nt)
+        s->schema.tables = nt;
+    my_table_info *ni = nt ? realloc(s->info, (size_t)(t + 1) * sizeof *ni) : NULL;
+    if (!ni) {
+        free(from);
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    s->info = ni;
+    source_table *tb = &s->schema.tables[t];
+    my_table_info *ti = &s->info[t];
+    memset(tb, 0, sizeof *tb);
+    memset(ti, 0, sizeof *ti);
+    s->schema.ntables++;    /* freed with the schema from here on */
+    ti->qname = from;
+    tb->row_estimate = -1;
+    tb->bytes_estimate = -1;
+    tb->name = strdup(name);
+    tb->query = strdup(text);
+    ti->select_list = strdup("*");
+    tb->cols = calloc(nf ? nf : 1, sizeof *tb->cols);
+    ti->vk = calloc(nf ? nf : 1, sizeof *ti->vk);
+    if (!tb->name || !tb->query || !ti->select_list || !tb->cols || !ti->vk) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < nf; i++) {
+        source_column *col = &tb->cols[i];
+        tb->ncols = (int)i + 1;
+        if (!(col->name = strdup(f[i].name)) || my_map_field(&f[i], col, &ti->vk[i])) {
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    idx = t;
+out:
+    if (res)
+        mysql_free_result(res);
+    coord_give(s);
+    cs_buf_release(&q);
+    free(text);
+    return idx;
+}
+
 static json_t *my_fingerprint(source *base, source_error *err)
 {
     my_source *s = (my_source *)base;
@@ -1219,6 +1305,7 @@ static const source_ops my_ops = {
     .snapshot_position = my_snapshot_position,
     .cancel = my_cancel,
     .notes = my_notes,
+    .add_query = my_add_query,
 };
 
 /* The databases to read: the comma-separated list, else the URI's. */

@@ -48,7 +48,9 @@ typedef struct pg_col {
     char *type_sql;         /* the declared type, for casting key literals */
 } pg_col;
 
-/* Per-table facts beyond the public schema. */
+/* Per-table facts beyond the public schema. A query table (add_query:
+ * source_table.query) has no oid, qname or key: select_list is its whole
+ * COPY statement and count_sql its count. */
 typedef struct pg_table {
     uint32_t oid;
     char relkind;           /* 'r' ordinary, 'p' partitioned */
@@ -76,6 +78,7 @@ typedef struct pg_table {
     char **leaf_qnames;     /* "schema"."leaf" per leaf, quoted: the range reads
                              * the leaves one after the other in this order, so
                              * rowids increase and the last one resumes it */
+    char *count_sql;        /* a query table: SELECT count(*) over the query */
 } pg_table;
 
 /* A connection that reads ranges. */
@@ -155,6 +158,8 @@ int pg_after_describe(pg_source *s, source_error *err);
 /* pg_catalog.c */
 const source_schema *pg_describe(source *base, source_error *err);
 void pg_tables_free(pg_source *s);
+/* source_ops.add_query (pg_catalog.c). */
+int pg_add_query(source *base, const char *sql, const char *name, int *at, source_error *err);
 
 /* pg_copy.c */
 /* Decode one binary COPY field of column pc (len >= 0: not NULL) into v,
