@@ -9,6 +9,7 @@ Python driver runs the queries an application would (all tracks of album
 N, all invoices of customer M) and must get exactly what SQL gets from the
 source (sqlite3, psycopg), every row and value."""
 
+import datetime
 import decimal
 import json
 import random
@@ -305,3 +306,26 @@ def test_plan_expression_errors(build_dir, tmp_path, main_hosts, py_session, map
     bad = list(mapping.values())[0] if mapping else where
     start = text.index(bad)
     assert start + 1 <= col <= start + 1 + len(bad), (text, col)
+
+
+def test_plan_integer_times_as_migrate_source(build_dir, tmp_path, main_hosts, py_session,
+                                              fresh_keyspace):
+    """Integers in a SQLite DATETIME column count the unit their range shows,
+    in a plan as in migrate SOURCE (never silently milliseconds)."""
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    db = tmp_path / "t.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME)")
+    con.executemany("INSERT INTO ev VALUES (?, ?)",
+                    [(i, 1_600_000_000 + 86_400 * i) for i in range(100)])
+    con.commit()
+    con.close()
+    plan, _ = write_plan(build_dir, tmp_path, f"sqlite:{db}", ks)
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "count seconds since 1970" in p.stderr
+    got = {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {ks}.ev")}
+    epoch = datetime.datetime(1970, 1, 1)
+    assert got == {i: epoch + datetime.timedelta(seconds=1_600_000_000 + 86_400 * i)
+                   for i in range(100)}
