@@ -85,7 +85,7 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
     printf("-- DDL (what migrate would create; existing tables are checked, not changed)\n");
-    if (model_keyspace_ddl(m->keyspace, m->replication, &q) == 0)
+    if (model_keyspace_ddl(m->keyspace, m->replication, !m->no_durable_writes, &q) == 0)
         printf("%s;\n", (const char *)q.data);
     for (int i = 0; i < m->ntables; i++) {
         cs_buf_reset(&q);
