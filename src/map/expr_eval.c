@@ -17,7 +17,8 @@
 #include "cql/types_int.h"
 #include "map/expr_int.h"
 
-static int rt_fail(map_error *err, int off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rt_fail(map_error *err, int off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int rt_fail(map_error *err, int off, const char *fmt, ...)
 {
     if (err) {

@@ -206,7 +206,8 @@ static void test_quoted_identifier(void **ts)
     assert_int_equal(map_expr_column(e), C_ODD);
     map_expr_free(e);
     check_eval("upper(\"Odd Name\")", "ODD");
-    check_err("\"odd name\"", 0, "a double-quoted name matches exactly); did you mean \"Odd Name\"");
+    check_err("\"odd name\"", 0,
+              "a double-quoted name matches exactly); did you mean \"Odd Name\"");
     check_err("Title || \"Odd", 9, "no closing double quote");
     check_err("\"\"", 0, "empty name");
 }
@@ -653,7 +654,8 @@ static void test_to_timestamp_runtime_errors(void **ts)
                                                          "a 4-digit year (yyyy) at character 1");
     check_rt("to_timestamp('2024-02-30', 'yyyy-MM-dd', 'UTC')", "the day is not in the month");
     check_rt("to_timestamp('2024-13-01', 'yyyy-MM-dd', 'UTC')", "the month is not 1..12");
-    check_rt("to_timestamp('2024-01-01 x', 'yyyy-MM-dd', 'UTC')", "unexpected text at character 11");
+    check_rt("to_timestamp('2024-01-01 x', 'yyyy-MM-dd', 'UTC')",
+             "unexpected text at character 11");
     check_rt("to_timestamp('2024-01-01 00:00:00.1234567', 'yyyy-MM-dd HH:mm:ss.SSSSSSS', 'UTC')",
              "below the microsecond");
     check_eval("to_timestamp('2024-02-29', 'yyyy-MM-dd', 'UTC')", "2024-02-29T00:00:00Z");
@@ -1025,8 +1027,10 @@ static void test_where_filter_shape(void **ts)
     map_expr_free(e);
     map_error err;
     assert_null(map_expr_compile("Title", NULL, NULL, &err));
-    assert_non_null(strstr(err.msg, "unknown column \"Title\"; the source table's columns are: (none)"));
-    src_value t = {.kind = SV_BOOL, .u.i = 1}, f = {.kind = SV_INT, .u.i = 0}, n = {.kind = SV_NULL};
+    assert_non_null(
+        strstr(err.msg, "unknown column \"Title\"; the source table's columns are: (none)"));
+    src_value t = {.kind = SV_BOOL, .u.i = 1}, f = {.kind = SV_INT, .u.i = 0};
+    src_value n = {.kind = SV_NULL};
     assert_int_equal(map_value_truth(&t), 1);
     assert_int_equal(map_value_truth(&f), 0);
     assert_int_equal(map_value_truth(&n), 0);
