@@ -878,6 +878,47 @@ static void test_type_fits(void **ts)
     assert_int_equal(fits(MT_BOOL, "int", NULL, 0), 1);
 }
 
+/* Results are values the loader converts like source values. */
+static void convert_hex(const char *expr, const char *cql, const char *want_hex)
+{
+    map_expr *e = compile_ok(expr, NULL);
+    src_value v;
+    map_error err;
+    if (map_expr_eval(e, row, &mem, &v, &err))
+        fail_msg("%s: %s", expr, err.msg);
+    cql_error ce;
+    cql_type *t = cql_type_parse(cql, &ce);
+    assert_non_null(t);
+    cs_buf b;
+    cs_buf_init(&b, 1 << 16);
+    if (load_convert_value(t, &v, &b, &ce))
+        fail_msg("%s into %s: %s", expr, cql, ce.msg);
+    char hex[200] = "";
+    for (size_t i = 4; i < b.len && i < 90; i++)
+        snprintf(hex + strlen(hex), sizeof hex - strlen(hex), "%02x", b.data[i]);
+    if (strcmp(hex, want_hex))
+        fail_msg("%s into %s: %s, want %s", expr, cql, hex, want_hex);
+    cs_buf_release(&b);
+    cql_type_free(t);
+    map_expr_free(e);
+}
+
+static void test_results_convert_to_cql(void **ts)
+{
+    (void)ts;
+    convert_hex("cast('42' as int)", "int", "0000002a");
+    convert_hex("AlbumId * 2", "smallint", "000e");
+    convert_hex("to_timestamp('1970-01-01 00:00:01.5', 'yyyy-MM-dd HH:mm:ss.S', 'UTC')",
+                "timestamp", "00000000000005dc");
+    convert_hex("from_epoch(2, 's')", "timestamp", "00000000000007d0");
+    convert_hex("name_uuid('a', 'b')", "uuid", "a1f3b438c5f95ebbaa46999e92d7a10a");
+    convert_hex("uuid_from_bytes(Data)", "uuid", "00112233445566778899aabbccddeeff");
+    convert_hex("json_path(JText, '$.k[1]')", "int", "00000014");   /* text parsed then */
+    convert_hex("lower('AB')", "text", "6162");
+    convert_hex("Price", "decimal", "0000000204e2");
+    convert_hex("cast(Price as double)", "double", "4029000000000000");
+}
+
 /* ---- many rows in one arena --------------------------------------------------------- */
 
 static void test_eval_loop_100k(void **ts)
@@ -1103,6 +1144,7 @@ int main(void)
         cmocka_unit_test(test_compile_without_err_and_failure_after_cast),
         cmocka_unit_test(test_threads_share_one_expression),
         cmocka_unit_test(test_where_filter_shape),
+        cmocka_unit_test(test_results_convert_to_cql),
         cmocka_unit_test(test_eval_loop_100k),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
