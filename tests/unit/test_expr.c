@@ -878,6 +878,49 @@ static void test_type_fits(void **ts)
     assert_int_equal(fits(MT_BOOL, "int", NULL, 0), 1);
 }
 
+static void test_value_timestamp_and_int(void **ts)
+{
+    (void)ts;
+    char why[300];
+    int64_t x;
+    src_value v = {.kind = SV_TIMESTAMP, .u.i = 1700000000000000LL};
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 1700000000000000LL);
+    v = (src_value){.kind = SV_DATE, .u.i = 1};
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 86400000000LL);
+    v = text("2009-01-02 00:00:00");     /* a SQLite DATETIME */
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 1230854400000000LL);
+    v = text("soon");
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), -1);
+    assert_non_null(strstr(why, "cannot cast 'soon' to timestamp"));
+    v = (src_value){.kind = SV_NULL};
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), -1);
+    v = (src_value){.kind = SV_DOUBLE, .u.d = 1.5};
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), -1);
+
+    v = (src_value){.kind = SV_INT, .u.i = 86400};
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 86400);
+    v = (src_value){.kind = SV_DOUBLE, .u.d = 3600.0};
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 3600);
+    v = text(" -42.00 ");
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, -42);
+    v = text("4.5");
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), -1);
+    assert_non_null(strstr(why, "'4.5' is not a whole number"));
+    v = text("99999999999999999999");
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), -1);
+    assert_non_null(strstr(why, "beyond the 64-bit integer range"));
+    v = (src_value){.kind = SV_UINT, .u.u = UINT64_MAX};
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), -1);
+    v = (src_value){.kind = SV_NULL};
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), -1);
+}
+
 /* Results are values the loader converts like source values. */
 static void convert_hex(const char *expr, const char *cql, const char *want_hex)
 {
@@ -1145,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_threads_share_one_expression),
         cmocka_unit_test(test_where_filter_shape),
         cmocka_unit_test(test_results_convert_to_cql),
+        cmocka_unit_test(test_value_timestamp_and_int),
         cmocka_unit_test(test_eval_loop_100k),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
