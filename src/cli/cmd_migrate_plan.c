@@ -239,7 +239,7 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         goto out;
     }
     if (!p.source.text) {
-        cli_error("%s: the plan names no source: add a line `source: URI` (e.g. "
+        cli_error("%s:1:1: the plan names no source: add a line `source: URI` (e.g. "
                   "postgresql://user@host/db or sqlite:file.db)",
                   plan_path);
         goto out;
