@@ -10,6 +10,8 @@ static const cli_command commands[] = {
     {"migrate", "copy a whole SQLite database into Cassandra (schema and rows)", cmd_migrate,
      cmd_migrate_doc},
     {"load", "load CSV or JSONL files into an existing Cassandra table", cmd_load, cmd_load_doc},
+    {"assess", "report what a source holds and the risks of moving it to Cassandra (read only)",
+     cmd_assess, cmd_assess_doc},
     {NULL, NULL, NULL, NULL},
 };
 
