@@ -48,7 +48,7 @@ typedef enum check_kind {
 
 static const char *const check_names[CK_N] = {
     "infinity", "sub_millisecond", "zero_date", "beyond_double", "storage_class",
-    "not_representable", "invalid_utf8", "trailing_space_key", "fractional_float_key",
+    "double_encoded_utf8", "invalid_utf8", "trailing_space_key", "fractional_float_key",
 };
 
 /* Whether a check's values are lost or rejected by the load (lossy), or
@@ -182,6 +182,19 @@ static void add_text_of(actx *a, cs_buf *b, const char *col)
     cs_buf_printf(b, "CAST(");
     add_id(a, b, col);
     cs_buf_printf(b, a->d == D_MYSQL ? " AS CHAR)" : a->d == D_PG ? " AS text)" : " AS TEXT)");
+}
+
+/* A column's value as text for an example: MySQL prints a FLOAT with 6
+ * significant digits, so its exact value is taken as a double first. */
+static void add_value_text(actx *a, cs_buf *b, const source_column *sc)
+{
+    if (a->d == D_MYSQL && sc->ltype == SL_FLOAT32) {
+        cs_buf_printf(b, "CAST((");
+        add_id(a, b, sc->name);
+        cs_buf_printf(b, " + 0e0) AS CHAR)");
+        return;
+    }
+    add_text_of(a, b, sc->name);
 }
 
 /* Is column c of st the connector's synthetic rowid (not a column of the
@@ -394,14 +407,21 @@ static int check_cond(actx *a, cs_buf *b, const source_table *st, int c, const c
         return 1;
     }
     case CK_CHARSET:
+        /* UTF-8 bytes stored as single-byte text (latin1...): read back as
+         * UTF-8 they make fewer, valid characters */
         if (a->d != D_MYSQL || !charset || !strncmp(charset, "utf8", 4) ||
-            !strcmp(charset, "binary"))
+            !strcmp(charset, "binary") || !strncmp(charset, "ucs2", 4) ||
+            !strncmp(charset, "utf16", 5) || !strncmp(charset, "utf32", 5))
             return 0;
-        cs_buf_printf(b, "INSTR(CONVERT(");
+        cs_buf_printf(b, "CHAR_LENGTH(CONVERT(CAST(");
         add_id(a, b, sc->name);
-        cs_buf_printf(b, " USING utf8mb4), '?') > 0 AND INSTR(");
+        cs_buf_printf(b, " AS BINARY) USING utf8mb4)) < CHAR_LENGTH(");
         add_id(a, b, sc->name);
-        cs_buf_printf(b, ", '?') = 0");
+        cs_buf_printf(b, ") AND LOCATE('?', CONVERT(CAST(");
+        add_id(a, b, sc->name);
+        cs_buf_printf(b, " AS BINARY) USING utf8mb4)) = LOCATE('?', ");
+        add_id(a, b, sc->name);
+        cs_buf_printf(b, ")");
         return 1;
     case CK_PAD_SPACE:
         /* PAD SPACE: every collation but the NO PAD ones (MariaDB "_nopad_",
@@ -530,7 +550,7 @@ static int check_columns(actx *a, const source_table *st, colinfo *ci, int sampl
                 ci[c].counts[k] = 0;
                 cs_buf_printf(&q, ", count(CASE WHEN %s THEN 1 END), min(CASE WHEN %s THEN ",
                               (const char *)cond.data, (const char *)cond.data);
-                add_text_of(a, &q, st->cols[c].name);
+                add_value_text(a, &q, &st->cols[c]);
                 cs_buf_printf(&q, " END)");
                 which[nchecks][0] = c;
                 which[nchecks][1] = k;
@@ -633,7 +653,7 @@ static int key_conv(actx *a, cs_buf *b, const source_column *sc, const colinfo *
 static void add_key_text(actx *a, cs_buf *b, const source_table *st, const int *cols, int n)
 {
     if (n == 1) {
-        add_text_of(a, b, st->cols[cols[0]].name);
+        add_value_text(a, b, &st->cols[cols[0]]);
         return;
     }
     if (a->d == D_SQLITE) {
@@ -649,7 +669,7 @@ static void add_key_text(actx *a, cs_buf *b, const source_table *st, const int *
     cs_buf_printf(b, a->d == D_MYSQL ? "CONCAT_WS(', '" : "concat_ws(', '");
     for (int i = 0; i < n; i++) {
         cs_buf_printf(b, ", ");
-        add_text_of(a, b, st->cols[cols[i]].name);
+        add_value_text(a, b, &st->cols[cols[i]]);
     }
     cs_buf_printf(b, ")");
 }
@@ -721,12 +741,16 @@ static int key_collisions(actx *a, const source_table *st, const colinfo *ci, in
             if (groups > 0)
                 add_risk(risks, "key_collision", sc->name, nrows, json_string(both),
                          "%s: %lld keys%s collide in %lld groups once %s (e.g. %s and %s): "
-                         "in Cassandra they would be one row; %s",
+                         "%s; %s",
                          st->name, (long long)nrows, sampled ? " in the sample" : "",
                          (long long)groups,
                          flt ? "the FLOAT key is taken by its text form (6 significant digits)"
                              : "the timestamp key is cut to milliseconds",
                          lo, hi,
+                         flt ? "cqlshift copies the exact values, but anything that goes "
+                               "through text (an export, an application printing them) makes "
+                               "them one key"
+                             : "in Cassandra they would be one row",
                          flt ? "copy the key as its exact value (cqlshift does) and never "
                                "through text"
                              : "keep the full value (e.g. a bigint of microseconds, or text) "
@@ -1122,9 +1146,9 @@ static json_t *assess_table(actx *a, int t)
                 break;
             case CK_CHARSET:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s values%s have characters that UTF-8 text cannot represent "
-                         "from their character set (e.g. %s): they would arrive with '?'; fix "
-                         "the column's character set in the source",
+                         "%s.%s: %s values%s look like UTF-8 stored as single-byte text (e.g. "
+                         "%s): they arrive in Cassandra as these characters; convert the column "
+                         "in the source (CONVERT(CAST(col AS BINARY) USING utf8mb4)) if they are",
                          st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex);
                 break;
             case CK_INVALID_UTF8:

@@ -170,10 +170,20 @@ static void print_report(FILE *out, json_t *doc)
             const char *note = json_string_value(json_object_get(c, "note"));
             const char *cql = json_string_value(json_object_get(c, "cql_type"));
             const char *st = json_string_value(json_object_get(c, "source_type"));
-            fprintf(out, "  %s.%s (%s -> %s): %s%s%s\n",
-                    json_string_value(json_object_get(t, "name")),
+            fprintf(out, "  %s.%s (%s -> %s): %s", json_string_value(json_object_get(t, "name")),
                     json_string_value(json_object_get(c, "name")), st && *st ? st : "no type",
-                    cql ? cql : "nothing", flag, note ? ": " : "", note ? note : "");
+                    cql ? cql : "nothing", flag);
+            /* the counts that explain the flag (their risks have examples), else the note */
+            const char *k;
+            json_t *v;
+            int shown = 0;
+            json_object_foreach(json_object_get(c, "counts"), k, v)
+                if (json_integer_value(v) > 0)
+                    fprintf(out, "%s%lld %s", shown++ ? ", " : ": ",
+                            (long long)json_integer_value(v), k);
+            if (!shown && note)
+                fprintf(out, ": %.200s%s", note, strlen(note) > 200 ? "..." : "");
+            fprintf(out, "\n");
         }
     }
     header = 0;
