@@ -952,7 +952,8 @@ static json_t *assess_table(actx *a, int t)
         json_t *fp = a->src->ops->fingerprint ? a->src->ops->fingerprint(a->src, &se) : NULL;
         size_t i;
         json_t *f1;
-        if (bytes < 0 && fp) {
+        bytes = -1;
+        if (fp) {
             bytes = 0;
             json_array_foreach(fp, i, f1)
                 bytes += json_integer_value(json_object_get(f1, "size"));
@@ -974,7 +975,10 @@ static json_t *assess_table(actx *a, int t)
         exact = 1;
         json_decref(res);
     }
-    const char *bytes_from = bytes >= 0 ? "catalog" : row_bytes >= 0 ? "row sizes" : NULL;
+    const char *bytes_from = a->d == D_FILES && bytes >= 0 ? "file sizes"
+                             : bytes >= 0                  ? "catalog"
+                             : row_bytes >= 0              ? "row sizes"
+                                                           : NULL;
     if (bytes < 0)
         bytes = row_bytes;
     json_object_set_new(tj, "rows", rows >= 0 ? json_integer(rows) : json_null());
@@ -1053,10 +1057,15 @@ static json_t *assess_table(actx *a, int t)
             ci[c].note = w ? strdup(w) : sc->note ? strdup(sc->note) : NULL;
         }
         const char *nt = ci[c].note ? ci[c].note : "";
-        ci[c].value_typed = (sc->ltype == SL_DECLARED && !sc->decl_type[0]) ||
-                            !strncmp(nt, "unknown type name", 17) ||
-                            !strncmp(nt, "no declared type", 16) || strstr(nt, "integers are read as") ||
-                            strstr(nt, "integer is read as");
+        /* ambiguous: the type is a guess (an unknown type name), or the values
+         * chose it and were of several kinds ("1 integer, 2 text values
+         * found"), or integers in a timestamp column chose their unit */
+        const char *nd = strstr(nt, "no declared type; ");
+        const char *found = nd ? strstr(nd, " found") : NULL;
+        int mixed = found && memchr(nd, ',', (size_t)(found - nd)) != NULL;
+        ci[c].value_typed = mixed || (sc->decl_type[0] && strstr(nt, "unknown type name")) ||
+                            (!nd && sc->ltype == SL_DECLARED && !sc->decl_type[0]) ||
+                            strstr(nt, "integers are read as") || strstr(nt, "integer is read as");
     }
     if (a->d != D_FILES && a->src->ops->query &&
         (check_columns(a, st, ci, sampled, f) || key_collisions(a, st, ci, sampled, f, risks))) {
