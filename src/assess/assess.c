@@ -1022,9 +1022,9 @@ static json_t *assess_table(actx *a, int t)
     json_object_set_new(tj, "indexes", ixs);
     if (st->uses_rowid || st->npk == 0)
         add_risk(risks, "no_primary_key", NULL, rows > 0 ? rows : 0, NULL,
-                 "%s has no primary key: %s; declare one in the source (or in the plan) so that "
-                 "a row can be found and a copy run twice does not duplicate rows",
-                 st->name,
+                 "%s has no primary key (%lld rows): %s; declare one in the source (or in the "
+                 "plan) so that a row can be found and a copy run twice does not duplicate rows",
+                 st->name, (long long)(rows > 0 ? rows : 0),
                  a->d == D_FILES ? "a file's rows are keyed by line number when loaded into a "
                                    "new table"
                                  : "the automatic model keys it by the row's position (rowid), "

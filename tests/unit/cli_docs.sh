@@ -13,13 +13,16 @@ if ! diff -u "$src/docs/cqlshift.1" <("$bin" help --man) >/tmp/cli_docs.$$ 2>&1;
   rc=1
 fi
 rm -f /tmp/cli_docs.$$
-for cmd in migrate load; do
+# each command's guide: migrate and load in docs/migrate.md, assess in docs/assess.md
+for cmd in migrate load assess; do
+  doc=docs/migrate.md
+  [[ "$cmd" == assess ]] && doc=docs/assess.md
   opts=$("$bin" help "$cmd" | grep -oE '^  (-[a-z], )?--[a-z][a-z-]*' | grep -oE -- '--[a-z-]+' | sort -u)
   [[ -n "$opts" ]] || { echo "cli_docs: 'cqlshift help $cmd' lists no options" >&2; rc=1; }
   for o in $opts; do
     [[ "$o" == --help ]] && continue
-    if ! grep -q -- "\`$o" "$src/docs/migrate.md"; then
-      echo "cli_docs: $cmd option $o is not documented in docs/migrate.md" >&2
+    if ! grep -q -- "\`$o" "$src/$doc"; then
+      echo "cli_docs: $cmd option $o is not documented in $doc" >&2
       rc=1
     fi
     if ! "$bin" help --man | grep -q -- "${o//-/\\\\-}"; then
