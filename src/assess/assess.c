@@ -844,6 +844,7 @@ static json_t *partitions(actx *a, const source_table *st, const char *for_table
     for (int k = 0, o = 0; k < n && o < (int)sizeof keyname - 2; k++)
         o += snprintf(keyname + o, sizeof keyname - (size_t)o, "%s%s", k ? "," : "",
                       st->cols[cols[k]].name);
+    size_t before = json_array_size(risks);
     if (rmax >= ASSESS_LARGE_ROWS || bmax >= ASSESS_LARGE_BYTES)
         add_risk(risks, "large_partition", keyname, rmax, example ? json_string(example) : NULL,
                  "%s: the largest partition of %s (key %s = %s) holds %s%lld rows and %.1f MB, "
@@ -858,6 +859,9 @@ static json_t *partitions(actx *a, const source_table *st, const char *for_table
                  "(%.0f%%): its replicas take that share of the reads and writes",
                  st->name, for_table, keyname, example ? example : "?", sampled ? "about " : "",
                  (long long)rmax, (long long)total, 100.0 * (double)rmax / (double)total);
+    /* these risks name the proposed table that would hold the partition */
+    for (size_t k = before; k < json_array_size(risks); k++)
+        json_object_set_new(json_array_get(risks, k), "for", json_string(for_table));
     json_decref(res);
     return p;
 }
