@@ -232,11 +232,11 @@ static void add_from(actx *a, cs_buf *b, const source_table *st, int sampled, do
         cs_buf_printf(b, " AS cqlshift_t");
     } else if (a->d == D_PG) {
         add_table(a, b, st);
-        cs_buf_printf(b, " AS cqlshift_t TABLESAMPLE BERNOULLI (%.6f)", f * 100);
+        cs_buf_printf(b, " AS cqlshift_t TABLESAMPLE BERNOULLI (%.9g)", f * 100);
     } else if (a->d == D_MYSQL) {
         cs_buf_printf(b, "(SELECT * FROM ");
         add_table(a, b, st);
-        cs_buf_printf(b, " WHERE RAND() < %.9f) AS cqlshift_t", f);
+        cs_buf_printf(b, " WHERE RAND() < %.9g) AS cqlshift_t", f);
     } else {
         cs_buf_printf(b, "(SELECT * FROM ");
         add_table(a, b, st);
