@@ -740,10 +740,10 @@ static int key_collisions(actx *a, const source_table *st, const colinfo *ci, in
             snprintf(both, sizeof both, "%s and %s", lo, hi);
             if (groups > 0)
                 add_risk(risks, "key_collision", sc->name, nrows, json_string(both),
-                         "%s: %lld keys%s collide in %lld groups once %s (e.g. %s and %s): "
+                         "%s: %lld keys%s collide (%lld group%s) once %s (e.g. %s and %s): "
                          "%s; %s",
                          st->name, (long long)nrows, sampled ? " in the sample" : "",
-                         (long long)groups,
+                         (long long)groups, groups == 1 ? "" : "s",
                          flt ? "the FLOAT key is taken by its text form (6 significant digits)"
                              : "the timestamp key is cut to milliseconds",
                          lo, hi,
@@ -1120,73 +1120,74 @@ static json_t *assess_table(actx *a, int t)
             if (!ex)
                 ex = "?";
             const char *s = sampled ? " in the sample" : "";
+            const char *pl = n == 1 ? "" : "s";
             const char *kind = check_lossy((check_kind)k) ? "lossy_values" : "key_collision";
             switch ((check_kind)k) {
             case CK_INFINITY:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s values%s are infinite (e.g. %s), which a Cassandra %s cannot "
+                         "%s.%s has %s infinite value%s%s (e.g. %s), which a Cassandra %s cannot "
                          "hold: those rows are rejected unless the plan maps them (coalesce, or "
                          "a where filter)",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex, ci[c].cql);
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex, ci[c].cql);
                 break;
             case CK_SUBMS:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s values%s have digits below the millisecond (e.g. %s), which "
+                         "%s.%s has %s value%s%s with digits below the millisecond (e.g. %s), which "
                          "Cassandra's timestamp does not keep: those rows are rejected (never "
                          "rounded); map the column to text or a bigint of microseconds to keep "
                          "them",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex);
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_ZERO_DATE:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s values%s are zero dates (e.g. %s), which have no Cassandra "
-                         "value: those rows are rejected; make them NULL in the source or in "
-                         "the plan",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex);
+                         "%s.%s has %s zero date%s%s (e.g. %s), without a Cassandra value: "
+                         "those rows are rejected; make them NULL in the source or in the plan",
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_BEYOND_DOUBLE:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s integers%s are wider than a double holds exactly (e.g. %s): "
+                         "%s.%s has %s integer%s%s wider than a double holds exactly (e.g. %s): "
                          "map the column to bigint or decimal to keep every digit",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex);
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_STORAGE:
                 add_risk(risks, "lossy_values", sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s values%s are not stored as the declared type %s says (e.g. "
+                         "%s.%s has %s value%s%s not stored as the declared type %s says (e.g. "
                          "%s): each is converted to %s on load and rejected if it cannot be",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, sc->decl_type, ex,
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, sc->decl_type, ex,
                          ci[c].cql);
                 break;
             case CK_CHARSET:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s values%s look like UTF-8 stored as single-byte text (e.g. "
-                         "%s): they arrive in Cassandra as these characters; convert the column "
-                         "in the source (CONVERT(CAST(col AS BINARY) USING utf8mb4)) if they are",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex);
+                         "%s.%s has %s value%s%s with UTF-8 bytes stored as single-byte text (e.g. "
+                         "%s): such text arrives in Cassandra as these characters; convert the "
+                         "column in the source (CONVERT(CAST(col AS BINARY) USING utf8mb4)) if "
+                         "it is",
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_INVALID_UTF8:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s text values%s are not valid UTF-8 (e.g. %s), which Cassandra's "
-                         "text refuses: those rows are rejected; map the column to blob, or fix "
-                         "the text",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex);
+                         "%s.%s has %s text value%s%s with invalid UTF-8 (e.g. %s), which "
+                         "Cassandra's text refuses: those rows are rejected; map the column to "
+                         "blob, or fix the text",
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_PAD_SPACE:
                 add_risk(risks, "key_collision", sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s: %s key values%s end in spaces (e.g. '%s'): MySQL's PAD SPACE "
-                         "collation compares them equal to the value without the spaces, "
-                         "Cassandra does not, so a lookup or a query-table partition without "
-                         "the spaces misses them; trim them (trim() in the plan) if they mean "
-                         "the same",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex);
+                         "%s.%s has %s key value%s%s ending in spaces (e.g. '%s'): MySQL's PAD "
+                         "SPACE collation compares such a value equal to the one without the "
+                         "spaces, Cassandra does not, so a lookup or a query-table partition "
+                         "without the spaces misses it; trim them (trim() in the plan) if they "
+                         "mean the same",
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_FLOAT_KEY:
                 add_risk(risks, "key_collision", sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s is a floating-point key and %s of its values%s have a fraction "
+                         "%s.%s is a floating-point key with a fraction in %s value%s%s "
                          "(e.g. %s): a lookup must give the exact same binary value, and one "
                          "that went through text or another precision misses; prefer an "
                          "integer or decimal key",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), s, ex);
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_N:
                 break;
