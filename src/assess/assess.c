@@ -521,20 +521,28 @@ static int utf8_row(void *ctx, int n, const char *const *v, const size_t *l)
     return 0;
 }
 
+/* Checks per statement: two result columns each, within the query
+ * operation's 256. */
+#define CHECKS_PER_QUERY 100
+/* Columns per statement of the UTF-8 read. */
+#define UTF8_COLS_PER_QUERY 200
+
 static int check_columns(actx *a, const source_table *st, colinfo *ci, int sampled, double f)
 {
     json_t *cs = mysql_charsets(a, st);
     if (!cs)
         return -1;
-    cs_buf q;
-    cs_buf_init(&q, 1 << 26);
-    int nchecks = 0;
-    int (*which)[2] = calloc((size_t)st->ncols * CK_N + 1, sizeof *which);
-    if (!which) {
+    /* every (column, check) that applies, with its condition */
+    int cap = st->ncols * CK_N + 1, n = 0;
+    int *col = calloc((size_t)cap, sizeof *col), *kind = calloc((size_t)cap, sizeof *kind);
+    char **cond = calloc((size_t)cap, sizeof *cond);
+    if (!col || !kind || !cond) {
+        free(col);
+        free(kind);
+        free(cond);
         json_decref(cs);
         return fail(a, 1, "out of memory");
     }
-    cs_buf_printf(&q, "SELECT 0");
     for (int c = 0; c < st->ncols; c++) {
         if (synthetic(st, c))
             continue;
@@ -544,67 +552,81 @@ static int check_columns(actx *a, const source_table *st, colinfo *ci, int sampl
         for (int k = 0; k < CK_N; k++) {
             if ((k == CK_PAD_SPACE || k == CK_FLOAT_KEY) && !is_key_col(st, c))
                 continue;
-            cs_buf cond;
-            cs_buf_init(&cond, 1 << 20);
-            if (check_cond(a, &cond, st, c, &ci[c], (check_kind)k, coll, chs)) {
+            cs_buf b;
+            cs_buf_init(&b, 1 << 20);
+            if (check_cond(a, &b, st, c, &ci[c], (check_kind)k, coll, chs)) {
                 ci[c].counts[k] = 0;
-                cs_buf_printf(&q, ", count(CASE WHEN %s THEN 1 END), min(CASE WHEN %s THEN ",
-                              (const char *)cond.data, (const char *)cond.data);
-                add_value_text(a, &q, &st->cols[c]);
-                cs_buf_printf(&q, " END)");
-                which[nchecks][0] = c;
-                which[nchecks][1] = k;
-                nchecks++;
+                col[n] = c;
+                kind[n] = k;
+                cond[n++] = (char *)b.data;     /* NUL-terminated by cs_buf_printf */
+            } else {
+                cs_buf_release(&b);
             }
-            cs_buf_release(&cond);
         }
     }
     json_decref(cs);
     int rc = 0;
-    if (nchecks) {
+    cs_buf q;
+    cs_buf_init(&q, 1 << 26);
+    for (int from = 0; !rc && from < n; from += CHECKS_PER_QUERY) {
+        int to = from + CHECKS_PER_QUERY < n ? from + CHECKS_PER_QUERY : n;
+        cs_buf_reset(&q);
+        cs_buf_printf(&q, "SELECT 0");
+        for (int i = from; i < to; i++) {
+            cs_buf_printf(&q, ", count(CASE WHEN %s THEN 1 END), min(CASE WHEN %s THEN ", cond[i],
+                          cond[i]);
+            add_value_text(a, &q, &st->cols[col[i]]);
+            cs_buf_printf(&q, " END)");
+        }
         add_from(a, &q, st, sampled, f);
         json_t *rows = q_rows(a, &q, 1);
         if (!rows) {
             rc = -1;
-        } else {
-            for (int i = 0; i < nchecks; i++) {
-                colinfo *x = &ci[which[i][0]];
-                int k = which[i][1];
-                x->counts[k] = cell_i(rows, 0, 1 + 2 * (size_t)i);
-                const char *ex = cell(rows, 0, 2 + 2 * (size_t)i);
-                if (ex)
-                    x->examples[k] = json_string(ex);
-            }
-            json_decref(rows);
+            break;
         }
+        for (int i = from; i < to; i++) {
+            colinfo *x = &ci[col[i]];
+            size_t at = 1 + 2 * (size_t)(i - from);
+            x->counts[kind[i]] = cell_i(rows, 0, at);
+            const char *ex = cell(rows, 0, at + 1);
+            if (ex && !x->examples[kind[i]])
+                x->examples[kind[i]] = json_string(ex);
+        }
+        json_decref(rows);
     }
-    /* SQLite: invalid UTF-8 in text values */
-    if (!rc && a->d == D_SQLITE) {
-        int *cols = calloc((size_t)st->ncols + 1, sizeof *cols);
-        int n = 0;
+    for (int i = 0; i < n; i++)
+        free(cond[i]);
+    free(col);
+    free(kind);
+    free(cond);
+    /* SQLite: invalid UTF-8 in text values, read here */
+    int *cols = a->d == D_SQLITE ? calloc((size_t)st->ncols + 1, sizeof *cols) : NULL;
+    if (!rc && a->d == D_SQLITE && !cols)
+        rc = fail(a, 1, "out of memory");
+    for (int from = 0; !rc && cols && from < st->ncols; from += UTF8_COLS_PER_QUERY) {
+        int m = 0;
         cs_buf_reset(&q);
         cs_buf_printf(&q, "SELECT ");
-        for (int c = 0; cols && c < st->ncols && n < 250; c++) {
+        for (int c = from; c < st->ncols && c < from + UTF8_COLS_PER_QUERY; c++) {
             if (synthetic(st, c))
                 continue;
-            cs_buf_printf(&q, "%sCASE WHEN typeof(", n ? ", " : "");
+            cs_buf_printf(&q, "%sCASE WHEN typeof(", m ? ", " : "");
             add_id(a, &q, st->cols[c].name);
             cs_buf_printf(&q, ") = 'text' THEN ");
             add_id(a, &q, st->cols[c].name);
             cs_buf_printf(&q, " END");
             ci[c].counts[CK_INVALID_UTF8] = 0;
-            cols[n++] = c;
+            cols[m++] = c;
         }
-        if (n) {
-            add_from(a, &q, st, sampled, f);
-            utf8_scan u = {ci, cols};
-            source_error se = {0};
-            if (a->src->ops->query(a->src, (const char *)q.data, utf8_row, &u, &se) < 0)
-                rc = fail(a, 1, "%s", se.msg);
-        }
-        free(cols);
+        if (!m)
+            continue;
+        add_from(a, &q, st, sampled, f);
+        utf8_scan u = {ci, cols};
+        source_error se = {0};
+        if (a->src->ops->query(a->src, (const char *)q.data, utf8_row, &u, &se) < 0)
+            rc = fail(a, 1, "%s", se.msg);
     }
-    free(which);
+    free(cols);
     cs_buf_release(&q);
     return rc;
 }
@@ -1205,6 +1227,16 @@ static json_t *assess_table(actx *a, int t)
 
     /* partitions: the model's partition key and each foreign key's query table */
     json_t *parts = json_array();
+    if (npk == 0 && rows >= 0) {
+        /* keyed by rowid / line: one row a partition */
+        json_array_append_new(parts, json_pack("{s:s, s:[s], s:I, s:i, s:i, s:I, s:I, s:b}",
+                                               "for", tname, "key", "rowid", "partitions",
+                                               (json_int_t)rows, "rows_max", rows ? 1 : 0,
+                                               "rows_p99", rows ? 1 : 0, "bytes_max",
+                                               (json_int_t)(rows && bytes > 0 ? bytes / rows : 0), "bytes_p99",
+                                               (json_int_t)(rows && bytes > 0 ? bytes / rows : 0), "sampled",
+                                               0));
+    }
     if (a->d != D_FILES && a->src->ops->query) {
         if (npk > 0) {
             json_t *p = partitions(a, st, tname, pk, 1, rows, sampled, f, risks);
@@ -1237,15 +1269,6 @@ static json_t *assess_table(actx *a, int t)
             }
             json_array_append_new(parts, p);
         }
-    } else if (npk == 0 && rows >= 0) {
-        /* keyed by rowid / line: one row a partition */
-        json_array_append_new(parts, json_pack("{s:s, s:[s], s:I, s:i, s:i, s:I, s:I, s:b}",
-                                               "for", tname, "key", "rowid", "partitions",
-                                               (json_int_t)rows, "rows_max", rows ? 1 : 0,
-                                               "rows_p99", rows ? 1 : 0, "bytes_max",
-                                               (json_int_t)(rows ? bytes / rows : 0), "bytes_p99",
-                                               (json_int_t)(rows ? bytes / rows : 0), "sampled",
-                                               0));
     }
     json_object_set_new(tj, "partitions", parts);
     json_object_set_new(tj, "risks", risks);
