@@ -91,6 +91,16 @@ def partition(t, for_table):
     return found[0]
 
 
+def check_sampled(build_dir, uri):
+    """--sample below the table's rows: a random sample, scaled back."""
+    doc, _ = assess(build_dir, uri, "--tables", "big", "--sample", "20000")
+    t = table(doc, "big")
+    assert t["sampled"] is True and t["rows"] == 110000
+    p = partition(t, "big")
+    assert p["sampled"] is True
+    assert 90000 <= p["rows_max"] <= 110000, p
+
+
 def fk_partition_or_xfail(t, for_table):
     if not t["foreign_keys"]:
         pytest.xfail("the connector gives no foreign keys yet (helper A's catalog not merged)")
@@ -320,9 +330,17 @@ def test_postgres_corpus_every_risk(build_dir, pg_db):  # noqa: F811
     assert p["bytes_max"] == bmax
     risk(t, "large_partition", "g", count=100000, example="1", text=text, for_table="big")
     risk(t, "hot_partition", "g", count=100000, example="1", text=text, for_table="big")
+    check_sampled(build_dir, uri)
     fp = fk_partition_or_xfail(t, "big_by_parent")
     fk_counts = [r[0] for r in con.execute("SELECT count(*) FROM big GROUP BY p")]
     assert fp["rows_max"] == max(fk_counts) and fp["rows_p99"] == p99_desc(fk_counts)
+
+
+def test_postgres_errors(build_dir, pg_uri):
+    r = cqlshift(build_dir, "assess", pg_uri.rsplit("/", 1)[0] + "/no_such_db_assess")
+    assert r.returncode == 1 and "no_such_db_assess" in r.stderr, r.stderr
+    r = cqlshift(build_dir, "assess", pg_uri, "--databases", "x")
+    assert r.returncode == 2 and "MySQL" in r.stderr, r.stderr
 
 
 def test_postgres_chinook(build_dir, source_dir, pg_uri, pg_db):  # noqa: F811
@@ -415,5 +433,6 @@ def test_mariadb_corpus_every_risk(build_dir, mariadb_port, fresh_db):  # noqa: 
     assert p["rows_max"] == max(counts) and p["rows_p99"] == p99_desc(counts)
     risk(t, "large_partition", "g", count=100000, example="1", text=text, for_table="big")
     risk(t, "hot_partition", "g", count=100000, example="1", text=text, for_table="big")
+    check_sampled(build_dir, f"mysql://root@127.0.0.1:{mariadb_port}/{fresh_db}")
     fp = fk_partition_or_xfail(t, "big_by_parent")
     assert fp["rows_max"] == max(fk_counts) and fp["rows_p99"] == p99_desc(fk_counts)
