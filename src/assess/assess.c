@@ -53,7 +53,10 @@ static const char *const check_names[CK_N] = {
 
 /* Whether a check's values are lost or rejected by the load (lossy), or
  * only notable (ambiguous: the CQL type depends on each value). */
-static int check_lossy(check_kind k) { return k != CK_STORAGE && k != CK_PAD_SPACE && k != CK_FLOAT_KEY; }
+static int check_lossy(check_kind k)
+{
+    return k != CK_STORAGE && k != CK_PAD_SPACE && k != CK_FLOAT_KEY;
+}
 
 static int fail(actx *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(actx *a, int code, const char *fmt, ...)
@@ -395,8 +398,9 @@ static int check_cond(actx *a, cs_buf *b, const source_table *st, int c, const c
                              ? "'integer', 'real'"
                          : ci->cql_id == CQL_T_DECIMAL ? "'integer', 'real'"
                          : ci->cql_id == CQL_T_VARCHAR ? "'text'"
-                         : ci->cql_id == CQL_T_DATE || ci->cql_id == CQL_T_TIME ? "'text', 'integer'"
-                         : ci->cql_id == CQL_T_TIMESTAMP ? "'text', 'integer'"
+                         : ci->cql_id == CQL_T_DATE || ci->cql_id == CQL_T_TIME ||
+                                 ci->cql_id == CQL_T_TIMESTAMP
+                             ? "'text', 'integer'"
                          : ci->cql_id == CQL_T_UUID ? "'text', 'blob'"
                                                     : NULL;
         if (!ok)
@@ -1154,10 +1158,10 @@ static json_t *assess_table(actx *a, int t)
                 break;
             case CK_SUBMS:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s has %s value%s%s with digits below the millisecond (e.g. %s), which "
-                         "Cassandra's timestamp does not keep: those rows are rejected (never "
-                         "rounded); map the column to text or a bigint of microseconds to keep "
-                         "them",
+                         "%s.%s has %s value%s%s with digits below the millisecond (e.g. %s), "
+                         "which Cassandra's timestamp does not keep: those rows are rejected "
+                         "(never rounded); map the column to text or a bigint of microseconds to "
+                         "keep them",
                          st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_ZERO_DATE:
@@ -1229,13 +1233,12 @@ static json_t *assess_table(actx *a, int t)
     json_t *parts = json_array();
     if (npk == 0 && rows >= 0) {
         /* keyed by rowid / line: one row a partition */
+        json_int_t per_row = rows && bytes > 0 ? bytes / rows : 0;
         json_array_append_new(parts, json_pack("{s:s, s:[s], s:I, s:i, s:i, s:I, s:I, s:b}",
                                                "for", tname, "key", "rowid", "partitions",
                                                (json_int_t)rows, "rows_max", rows ? 1 : 0,
-                                               "rows_p99", rows ? 1 : 0, "bytes_max",
-                                               (json_int_t)(rows && bytes > 0 ? bytes / rows : 0), "bytes_p99",
-                                               (json_int_t)(rows && bytes > 0 ? bytes / rows : 0), "sampled",
-                                               0));
+                                               "rows_p99", rows ? 1 : 0, "bytes_max", per_row,
+                                               "bytes_p99", per_row, "sampled", 0));
     }
     if (a->d != D_FILES && a->src->ops->query) {
         if (npk > 0) {

@@ -63,7 +63,8 @@ def risk(t, kind, column=None, count=None, example=None, text=None, for_table=No
     """The one risk of this kind (and column, and proposed table); its count
     and example as given; its sentence (with the count and the example) in
     the report."""
-    found = [r for r in t["risks"] if r["kind"] == kind and (column is None or r["column"] == column)
+    found = [r for r in t["risks"]
+             if r["kind"] == kind and (column is None or r["column"] == column)
              and (for_table is None or r.get("for") == for_table)]
     assert len(found) == 1, (kind, column, t["risks"])
     r = found[0]
@@ -138,7 +139,8 @@ def test_sqlite_corpus_every_risk(build_dir, tmp_path):
     make_sqlite_corpus(db)
     doc, text = assess(build_dir, f"sqlite:{db}")
     assert doc["kind"] == "sqlite" and doc["source"] == f"sqlite:{db}"
-    assert {t["name"] for t in doc["tables"]} == {"nokey", "events", "vals", "fkey", "parent", "big"}
+    assert {t["name"] for t in doc["tables"]} == {"nokey", "events", "vals", "fkey", "parent",
+                                                  "big"}
 
     t = table(doc, "nokey")
     assert t["primary_key"] == []
@@ -284,7 +286,8 @@ CREATE TABLE events(ts timestamp(6) PRIMARY KEY, v text);
 INSERT INTO events VALUES ('2024-01-01 00:00:00.123456', 'a'), ('2024-01-01 00:00:00.123789', 'b'),
                           ('2024-01-01 00:00:01.5', 'c');
 CREATE TABLE dates(id int PRIMARY KEY, d date, t timestamptz);
-INSERT INTO dates VALUES (1, 'infinity', '-infinity'), (2, '2020-01-01', '2020-01-01 00:00:00.000001+00'),
+INSERT INTO dates VALUES (1, 'infinity', '-infinity'),
+                         (2, '2020-01-01', '2020-01-01 00:00:00.000001+00'),
                          (3, '2021-02-03', '2021-02-03 04:05:06.789+00');
 CREATE TABLE fkey(k float8 PRIMARY KEY, v text);
 INSERT INTO fkey VALUES (1.5, 'a'), (2.0, 'b'), (2.25, 'c');
@@ -375,7 +378,8 @@ CREATE TABLE events(ts datetime(6) PRIMARY KEY, v text);
 INSERT INTO events VALUES ('2024-01-01 00:00:00.123456', 'a'), ('2024-01-01 00:00:00.123789', 'b'),
                           ('2024-01-01 00:00:01.5', 'c');
 CREATE TABLE dates(id int PRIMARY KEY, d date, t datetime);
-INSERT INTO dates VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), (2, '2020-00-15', '2020-01-01 00:00:00'),
+INSERT INTO dates VALUES (1, '0000-00-00', '0000-00-00 00:00:00'),
+                         (2, '2020-00-15', '2020-01-01 00:00:00'),
                          (3, '2021-02-03', '2021-02-03 04:05:06');
 CREATE TABLE fkey(k float PRIMARY KEY, v text);
 INSERT INTO fkey VALUES (1.0000001, 'a'), (1.0000002, 'b'), (2.5, 'c');

@@ -95,7 +95,10 @@ static json_t *risk(json_t *t, const char *kind)
     return found;
 }
 
-static json_int_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+static json_int_t iget(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
 
 static void sqlite_document(void **state)
 {
