@@ -794,7 +794,7 @@ static int key_collisions(actx *a, const source_table *st, const colinfo *ci, in
  * and the number of partitions, one query (window functions: SQLite 3.25,
  * PostgreSQL, MySQL 8, MariaDB 10.2). */
 static json_t *partitions(actx *a, const source_table *st, const char *for_table,
-                          const int *cols, int n, int64_t rows, int sampled, double f,
+                          const int *cols, int n, int unique, int64_t rows, int sampled, double f,
                           json_t *risks)
 {
     cs_buf q;
@@ -851,13 +851,16 @@ static json_t *partitions(actx *a, const source_table *st, const char *for_table
         if (rb == p99)
             bp99 = (int64_t)b;
     }
-    if (sampled) {
+    /* a sample holds about f of each partition's rows; a unique key's
+     * partitions are one row each, sampled or not */
+    if (sampled && !unique) {
         rmax = (int64_t)(rmax * scale + 0.5);
         rp99 = (int64_t)(rp99 * scale + 0.5);
         bmax = (int64_t)(bmax * scale + 0.5);
         bp99 = (int64_t)(bp99 * scale + 0.5);
-        parts = (int64_t)(parts * scale + 0.5);
     }
+    if (sampled)
+        parts = (int64_t)(parts * scale + 0.5);
     json_t *key = json_array();
     for (int k = 0; k < n; k++)
         json_array_append_new(key, json_string(st->cols[cols[k]].name));
@@ -1242,7 +1245,8 @@ static json_t *assess_table(actx *a, int t)
     }
     if (a->d != D_FILES && a->src->ops->query) {
         if (npk > 0) {
-            json_t *p = partitions(a, st, tname, pk, 1, rows, sampled, f, risks);
+            /* the first key column: unique when it is the whole key */
+            json_t *p = partitions(a, st, tname, pk, 1, npk == 1, rows, sampled, f, risks);
             if (!p) {
                 json_decref(parts);
                 if (mrc == 0)
@@ -1259,7 +1263,8 @@ static json_t *assess_table(actx *a, int t)
             if (!ok)
                 continue;
             char *qt = model_query_table_name(a->schema, t, k);
-            json_t *p = qt ? partitions(a, st, qt, fk->cols, fk->ncols, rows, sampled, f, risks)
+            json_t *p = qt ? partitions(a, st, qt, fk->cols, fk->ncols, 0, rows, sampled, f,
+                                        risks)
                            : NULL;
             free(qt);
             if (!p) {
