@@ -207,6 +207,50 @@ static void csv_types(void **state)
     json_decref(doc);
 }
 
+typedef struct qrows {
+    int n;
+    char seen[8][32];
+    int stop_at;
+} qrows;
+
+static int on_row(void *ctx, int n, const char *const *v, const size_t *l)
+{
+    qrows *q = ctx;
+    assert_int_equal(n, 2);
+    if (q->n < 8)
+        snprintf(q->seen[q->n], sizeof q->seen[0], "%.*s|%s", (int)l[0], v[0] ? v[0] : "NULL",
+                 v[1] ? v[1] : "NULL");
+    q->n++;
+    return q->stop_at && q->n == q->stop_at ? 42 : 0;
+}
+
+/* The SQLite query operation: text values, NULL, a stop, errors. */
+static void sqlite_query(void **state)
+{
+    (void)state;
+    char uri[300];
+    snprintf(uri, sizeof uri, "sqlite:%s", dbpath);
+    source_error se;
+    source *s = source_open(uri, NULL, NULL, &se);
+    assert_non_null(s);
+    assert_non_null(s->ops->query);
+    qrows q = {0};
+    assert_int_equal(s->ops->query(s, "SELECT a, NULL FROM nokey ORDER BY a", on_row, &q, &se), 0);
+    assert_int_equal(q.n, 3);
+    assert_string_equal(q.seen[0], "x|NULL");
+    assert_string_equal(q.seen[2], "z|NULL");
+    qrows q2 = {.stop_at = 2};
+    assert_int_equal(s->ops->query(s, "SELECT g, i FROM big", on_row, &q2, &se), 42);
+    assert_int_equal(q2.n, 2);
+    qrows q3 = {0};
+    assert_int_equal(s->ops->query(s, "SELECT nosuch, 1 FROM big", on_row, &q3, &se), -1);
+    assert_non_null(strstr(se.msg, "nosuch"));
+    assert_int_equal(s->ops->query(s, "DELETE FROM big", on_row, &q3, &se), -1);
+    assert_non_null(strstr(se.msg, "read-only"));
+    assert_int_equal(q3.n, 0);
+    s->ops->close(s);
+}
+
 static void quote_ident(void **state)
 {
     (void)state;
@@ -228,6 +272,7 @@ int main(void)
         cmocka_unit_test(sqlite_document),
         cmocka_unit_test(sqlite_sample_and_tables),
         cmocka_unit_test(csv_types),
+        cmocka_unit_test(sqlite_query),
         cmocka_unit_test(quote_ident),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
