@@ -19,6 +19,7 @@ typedef struct migrate_args {
     int no_lock;                /* MySQL/MariaDB: --no-lock (the URI's lock=none) */
     const char *replication;    /* checked by parse_replication */
     int epoch_unit;             /* load_epoch_unit; -1: from the values */
+    int dry_run;                /* with a plan file */
 } migrate_args;
 
 /* --replication: checked now, turned into the model's JSON once it exists. */
@@ -66,6 +67,9 @@ static const cli_opt migrate_opts[] = {
      "replication of a keyspace that migrate creates: SimpleStrategy:N, or DC:N[,DC:N...] for "
      "NetworkTopologyStrategy, N from 1 to 99 (default SimpleStrategy:1, with a note; an "
      "existing keyspace keeps its own)", 0, 0, 0, NULL, parse_replication},
+    {"dry-run", 0, OPT_FLAG, offsetof(migrate_args, dry_run), NULL,
+     "with a plan file: print the DDL, the compiled mappings and the first rows of each "
+     "mapping as they would be written, and touch nothing", 0, 0, 0, NULL, NULL},
     {"epoch-unit", 0, OPT_CUSTOM, offsetof(migrate_args, epoch_unit), "U",
      "integers in timestamp columns count s, ms or us since 1970 (default: the unit their range "
      "shows, with a note; a range that shows none is refused)", 0, 0, 0, NULL, parse_epoch_unit},
@@ -77,7 +81,9 @@ static const char *const migrate_notes[] = {target_options_help, NULL};
 
 static const cli_spec migrate_spec = {
     .name = "migrate",
-    .usage = "SOURCE cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE [OPTIONS]",
+    .usage = "SOURCE cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE [OPTIONS]\n"
+             "       cqlshift migrate PLAN.yaml cassandra://[USER@]HOST[,HOST][:PORT][/KEYSPACE] "
+             "[OPTIONS]",
     .positionals = migrate_pos,
     .description =
         "Create KEYSPACE and one table per source table (keyed by the source's primary key: "
@@ -85,7 +91,10 @@ static const cli_spec migrate_spec = {
         "from one consistent snapshot of the source. SOURCE is postgresql://[USER@]HOST[:PORT]/DB "
         "(libpq's URI: passwords from PGPASSWORD, ~/.pgpass or a service file), "
         "mysql://[USER@]HOST[:PORT]/DB or mariadb://... (passwords from MYSQL_PWD or "
-        "~/.my.cnf), or sqlite:FILE (or a .db/.sqlite file). Every run writes into its own folder under "
+        "~/.my.cnf), or sqlite:FILE (or a .db/.sqlite file). With a plan file (written by "
+        "cqlshift plan, then edited: docs/plan.md) it creates the plan's keyspace and enabled "
+        "tables instead and runs its mappings, reading each source table once for every table "
+        "it feeds. Every run writes into its own folder under "
         "--out-dir; an interrupted run goes on with the same command and --resume.",
     .notes = migrate_notes,
 };
@@ -105,6 +114,22 @@ int cmd_migrate(int argc, char **argv)
     if (pr)
         return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     const char *only = ma.tables;
+    if (migrate_is_plan_file(pos[0])) {
+        if (only || ma.replication) {
+            cli_error("--%s does not apply to a plan file: edit the plan (enabled: false on a "
+                      "table, or keyspace.replication)", only ? "tables" : "replication");
+            return CLI_EXIT_USAGE;
+        }
+        migrate_plan_args pa = {.schemas = ma.schemas, .databases = ma.databases,
+                                .no_lock = ma.no_lock, .epoch_unit = ma.epoch_unit,
+                                .dry_run = ma.dry_run, .dry_run_rows = 5};
+        return migrate_plan(pos[0], pos[1], &pa, &o);
+    }
+    if (ma.dry_run) {
+        cli_error("--dry-run takes a plan file: write one with cqlshift plan SOURCE -o plan.yaml, "
+                  "then run cqlshift migrate plan.yaml TARGET --dry-run");
+        return CLI_EXIT_USAGE;
+    }
     target t;
     if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency))
         return CLI_EXIT_USAGE;

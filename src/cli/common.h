@@ -73,6 +73,23 @@ int run_prepare(struct job *j, run_options *o, const char *command, const char *
 int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
              target *t, run_options *o, struct job *j, const char *source_label);
 
+/* migrate with a plan file (cmd_migrate_plan.c). */
+typedef struct migrate_plan_args {
+    const char *schemas;        /* --schema (PostgreSQL) */
+    const char *databases;      /* --databases (MySQL) */
+    int no_lock;
+    int epoch_unit;             /* load_epoch_unit, or -1: milliseconds */
+    int dry_run;                /* print the DDL, the mappings, a few rows; touch nothing */
+    int dry_run_rows;
+} migrate_plan_args;
+
+/* 1 if arg names a plan file (.yaml or .yml). */
+int migrate_is_plan_file(const char *arg);
+/* Execute the plan at plan_path into the cluster of target_uri (whose
+ * keyspace may be left out: the plan's). Returns the exit code. */
+int migrate_plan(const char *plan_path, const char *target_uri, const migrate_plan_args *a,
+                 run_options *o);
+
 /* The run's log (job.c sets it); cli_error and cli_note also write there. */
 extern FILE *cli_log_file;
 /* Print "cqlshift: note: ..." to stderr (unless quiet) and the log. */

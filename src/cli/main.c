@@ -7,9 +7,11 @@
 #include "cli/job.h"
 
 static const cli_command commands[] = {
-    {"migrate", "copy a whole SQLite database into Cassandra (schema and rows)", cmd_migrate,
+    {"migrate", "copy a whole database (PostgreSQL, MySQL/MariaDB, SQLite) into Cassandra: schema and rows", cmd_migrate,
      cmd_migrate_doc},
     {"load", "load CSV or JSONL files into an existing Cassandra table", cmd_load, cmd_load_doc},
+    {"plan", "write the proposed Cassandra model of a source as an editable plan file", cmd_plan,
+     cmd_plan_doc},
     {"assess", "report what a source holds and the risks of moving it to Cassandra (read only)",
      cmd_assess, cmd_assess_doc},
     {NULL, NULL, NULL, NULL},

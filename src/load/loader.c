@@ -57,6 +57,7 @@ typedef struct batch_slot batch_slot;
 
 typedef struct pending_reject {
     int row;
+    int out;                    /* the target table (index into worker.outs) */
     char *reason;
 } pending_reject;
 
@@ -64,6 +65,7 @@ typedef struct req_ctx {
     batch_slot *slot;
     int off;                    /* the request's rows: slot->order[off..off+nrows) */
     int nrows;
+    int out;                    /* the target table written (index into worker.outs) */
 } req_ctx;
 
 /* Rows being collected into one request. */
@@ -80,7 +82,7 @@ typedef struct group {
 struct batch_slot {
     worker *w;
     row_batch batch;
-    req_ctx *ctx;               /* one per request (at most one per row) */
+    req_ctx *ctx;               /* one per request (at most one per row and target) */
     int nreq;
     int *order;                 /* row indexes, request by request */
     int norder;
@@ -88,7 +90,9 @@ struct batch_slot {
     int busy;                   /* holds a batch not yet settled */
     src_pos resume;             /* the batch's resume point (a copy) */
     int64_t read;
-    atomic_llong written, rejected;
+    /* per target table of the range (worker.outs) */
+    atomic_llong written[LOAD_MAX_FED], rejected[LOAD_MAX_FED];
+    int64_t filtered[LOAD_MAX_FED];
     pending_reject *rej;        /* rejects of this batch, under w->mu */
     int nrej, rej_cap;
 };
@@ -105,13 +109,20 @@ struct worker {
     group groups[MAX_GROUPS];
     int ngroups;
     cql_statement *stmts;       /* batch_max_rows statements */
-    const load_table *tbl;
-    int mode;                   /* the batch mode used for this table */
+    /* The target tables the range's rows go to: the table whose range it
+     * is, then the tables it feeds (load_table.fed_by). */
+    const load_table *outs[LOAD_MAX_FED];
+    int nouts;
+    const load_table *tbl;      /* the one being encoded (outs[out]) */
+    int out;
+    int mode;                   /* the batch mode used for tbl */
     int max_rows;               /* its batch limits */
     size_t max_bytes;
     int broken;                 /* a batch of this range could not complete */
     int range_id;
-    range_state rs;             /* settled counts and resume point */
+    range_state rs[LOAD_MAX_FED]; /* settled counts and resume point, per target */
+    const char *rs_names[LOAD_MAX_FED];
+    arena scratch;              /* computed values of one row (load_row_map) */
     double last_checkpoint;
 };
 
@@ -135,6 +146,8 @@ struct loader {
     atomic_int *ranges_left;    /* per table */
     atomic_int workers_done;    /* every worker thread returned (cancel_watch ends) */
     atomic_int *started;        /* per table */
+    int *fed;                   /* per table: the tables it feeds, LOAD_MAX_FED each */
+    int *nfed;
     pthread_mutex_t mu;
 
     /* adaptive in-flight limit */
@@ -288,8 +301,9 @@ static void check_error_budget(loader *L)
                   rejects_path(L->rej));
 }
 
-/* Keep a rejected row with its batch (written when the batch settles). */
-static void reject_row(batch_slot *sl, int row, const char *reason)
+/* Keep a rejected row of target `out` with its batch (written when the
+ * batch settles). */
+static void reject_row(batch_slot *sl, int out, int row, const char *reason)
 {
     worker *w = sl->w;
     loader *L = w->L;
@@ -306,6 +320,7 @@ static void reject_row(batch_slot *sl, int row, const char *reason)
     int ok = copy && sl->nrej < sl->rej_cap;
     if (ok) {
         sl->rej[sl->nrej].row = row;
+        sl->rej[sl->nrej].out = out;
         sl->rej[sl->nrej].reason = copy;
         sl->nrej++;
     }
@@ -315,16 +330,18 @@ static void reject_row(batch_slot *sl, int row, const char *reason)
         set_fatal(L, 1, "out of memory keeping a rejected row");
         return;
     }
-    atomic_fetch_add(&sl->rejected, 1);
-    atomic_fetch_add(&w->tbl->progress->rejected, 1);
+    atomic_fetch_add(&sl->rejected[out], 1);
+    atomic_fetch_add(&w->outs[out]->progress->rejected, 1);
     atomic_fetch_add(&L->total_rejected, 1);
     check_error_budget(L);
 }
 
 static int cmp_reject(const void *a, const void *b)
 {
-    int x = ((const pending_reject *)a)->row, y = ((const pending_reject *)b)->row;
-    return (x > y) - (x < y);
+    const pending_reject *p = a, *q = b;
+    if (p->out != q->out)
+        return (p->out > q->out) - (p->out < q->out);
+    return (p->row > q->row) - (p->row < q->row);
 }
 
 static void drop_rejects(batch_slot *sl)
@@ -345,8 +362,8 @@ static void write_rejects(batch_slot *sl)
     for (int i = 0; i < sl->nrej; i++) {
         const src_row *r = &sl->batch.rows[sl->rej[i].row];
         char *vals = r->raw ? NULL : row_values_json(r);
-        if (rejects_write(L->rej, w->tbl->name, r->pos, sl->rej[i].reason, r->raw, r->raw_len,
-                          vals))
+        if (rejects_write(L->rej, w->outs[sl->rej[i].out]->name, r->pos, sl->rej[i].reason,
+                          r->raw, r->raw_len, vals))
             set_fatal(L, 1, "cannot write to the reject file %s", rejects_path(L->rej));
         free(vals);
     }
@@ -435,15 +452,16 @@ static void on_row_done(cql_future *f, void *ud)
     batch_slot *sl = c->slot;
     worker *w = sl->w;
     loader *L = w->L;
+    const load_table *t = w->outs[c->out];
     const cql_error *e = cql_future_error(f);
     int retries = cql_future_retries(f);
     if (!e) {
-        atomic_fetch_add(&sl->written, c->nrows);
-        atomic_fetch_add(&w->tbl->progress->written, c->nrows);
+        atomic_fetch_add(&sl->written[c->out], c->nrows);
+        atomic_fetch_add(&t->progress->written, c->nrows);
         const cql_result *r = cql_future_result(f);
         const char *const *warn = r ? cql_result_warnings(r) : NULL;
         if (warn && warn[0])
-            progress_table_warning(w->tbl->progress, warn[0]);
+            progress_table_warning(t->progress, warn[0]);
     } else if (e->code == CQL_E_SERVER && !cql_server_error_is_transient(e->server_code)) {
         char reason[700];
         if (c->nrows == 1)
@@ -453,12 +471,12 @@ static void on_row_done(cql_future *f, void *ud)
                      "Cassandra refused the batch of %d rows that holds this row: %s", c->nrows,
                      e->msg);
         for (int k = 0; k < c->nrows; k++)
-            reject_row(sl, sl->order[c->off + k], reason);
+            reject_row(sl, c->out, sl->order[c->off + k], reason);
     } else {
         set_fatal(L, 1,
                   "writing row %" PRId64 " of %s failed after %d retries: %s. Nothing was "
                   "rejected; run the same command with --resume when Cassandra is healthy",
-                  sl->batch.rows[sl->order[c->off]].pos, w->tbl->name, retries, e->msg);
+                  sl->batch.rows[sl->order[c->off]].pos, t->name, retries, e->msg);
     }
     cql_future_free(f);
     flow_release(L, retries > 0);
@@ -474,7 +492,7 @@ static void checkpoint(worker *w, int force)
         return;
     w->last_checkpoint = now;
     state_error se;
-    if (state_save_range(w->L->st, w->tbl->name, w->range_id, &w->rs, &se))
+    if (state_save_range_n(w->L->st, w->nouts, w->rs_names, w->range_id, w->rs, &se))
         set_fatal(w->L, 1, "cannot save progress: %s", se.msg);
 }
 
@@ -491,25 +509,35 @@ static void settle(worker *w, batch_slot *sl)
         pthread_cond_wait(&w->cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
     sl->busy = 0;
-    int64_t written = atomic_load(&sl->written), rejected = atomic_load(&sl->rejected);
-    table_progress *tp = w->tbl->progress;
-    if (w->broken || written + rejected != sl->read || atomic_load(&w->L->fatal)) {
+    int complete = !w->broken && !atomic_load(&w->L->fatal);
+    for (int o = 0; o < w->nouts; o++)
+        complete = complete && atomic_load(&sl->written[o]) + atomic_load(&sl->rejected[o]) +
+                                       sl->filtered[o] == sl->read;
+    if (!complete) {
         w->broken = 1;
-        atomic_fetch_sub(&tp->read, sl->read);
-        atomic_fetch_sub(&tp->written, written);
-        atomic_fetch_sub(&tp->rejected, rejected);
+        for (int o = 0; o < w->nouts; o++) {
+            table_progress *tp = w->outs[o]->progress;
+            atomic_fetch_sub(&tp->read, sl->read);
+            atomic_fetch_sub(&tp->written, atomic_load(&sl->written[o]));
+            atomic_fetch_sub(&tp->rejected, atomic_load(&sl->rejected[o]));
+            atomic_fetch_sub(&tp->filtered, sl->filtered[o]);
+        }
         drop_rejects(sl);
         return;
     }
     int had_rejects = sl->nrej > 0;
     write_rejects(sl);
-    if (src_pos_set(&w->rs.resume, sl->resume.p, sl->resume.n)) {
-        set_fatal(w->L, 1, "out of memory keeping a resume point");
-        return;
+    for (int o = 0; o < w->nouts; o++) {
+        range_state *rs = &w->rs[o];
+        if (src_pos_set(&rs->resume, sl->resume.p, sl->resume.n)) {
+            set_fatal(w->L, 1, "out of memory keeping a resume point");
+            return;
+        }
+        rs->rows_read += sl->read;
+        rs->rows_written += atomic_load(&sl->written[o]);
+        rs->rows_rejected += atomic_load(&sl->rejected[o]);
+        rs->rows_filtered += sl->filtered[o];
     }
-    w->rs.rows_read += sl->read;
-    w->rs.rows_written += written;
-    w->rs.rows_rejected += rejected;
     /* a checkpoint right after rejects were written keeps them from being
      * written again by a resume after kill -9 (except in that instant) */
     checkpoint(w, had_rejects);
@@ -520,10 +548,25 @@ static const src_value null_value = {.kind = SV_NULL};
 static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, size_t whylen)
 {
     const load_table *t = w->tbl;
+    const load_row_map *m = t->map;
+    int nvals = t->ncols - 1 - (m && m->ttl ? 1 : 0);
     cs_buf_reset(&w->values);
-    for (int c = 0; c < t->ncols - 1; c++) {
+    if (m)
+        arena_reset(&w->scratch);
+    for (int c = 0; c < nvals; c++) {
         int sc = t->src_cols[c];
-        const src_value *v = sc >= 0 && sc < r->nvals ? &r->vals[sc] : &null_value;
+        src_value computed;
+        const src_value *v = &null_value;
+        if (sc == LOAD_COL_COMPUTED) {
+            char inner[512];
+            if (m->value(m->ctx, c, r, &w->scratch, &computed, inner, sizeof inner)) {
+                snprintf(why, whylen, "column %s: %s", t->col_names[c], inner);
+                return -1;
+            }
+            v = &computed;
+        } else if (sc >= 0 && sc < r->nvals) {
+            v = &r->vals[sc];
+        }
         if (v->kind == SV_NULL && t->is_key[c]) {
             snprintf(why, whylen, "primary key column %s is null", t->col_names[c]);
             return -1;
@@ -533,9 +576,19 @@ static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, siz
             return -1;
         }
     }
-    /* USING TIMESTAMP ? */
+    /* USING TIMESTAMP ? [AND TTL ?] */
+    int64_t ts = w->L->cfg.write_timestamp_us;
+    if (m && m->timestamp && m->timestamp(m->ctx, r, &w->scratch, &ts, why, whylen))
+        return -1;
     cs_buf_put_u32(&w->values, 8);
-    cs_buf_put_u64(&w->values, (uint64_t)w->L->cfg.write_timestamp_us);
+    cs_buf_put_u64(&w->values, (uint64_t)ts);
+    if (m && m->ttl) {
+        int32_t ttl = 0;
+        if (m->ttl(m->ctx, r, &w->scratch, &ttl, why, whylen))
+            return -1;
+        cs_buf_put_u32(&w->values, 4);
+        cs_buf_put_u32(&w->values, (uint32_t)ttl);
+    }
     return 0;
 }
 
@@ -572,6 +625,7 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
     c->slot = sl;
     c->off = sl->norder;
     c->nrows = n;
+    c->out = w->out;
     memcpy(sl->order + sl->norder, rows, (size_t)n * sizeof *rows);
     sl->norder += n;
     atomic_fetch_add(&sl->pending, 1);
@@ -697,51 +751,14 @@ static int group_row(worker *w, batch_slot *sl, int i)
     return 0;
 }
 
-static void submit_batch(worker *w, batch_slot *sl)
+/* Make target `out` of the range the one encoded: its batch mode and
+ * limits. */
+static void use_output(worker *w, int out)
 {
     loader *L = w->L;
-    char why[700];
-    sl->nreq = 0;
-    sl->norder = 0;
-    w->ngroups = 0;
-    for (int i = 0; i < sl->batch.n && !atomic_load(&L->fatal); i++) {
-        const src_row *r = &sl->batch.rows[i];
-        cql_error ce;
-        if (r->problem) {
-            reject_row(sl, i, r->problem);
-            continue;
-        }
-        if (encode_row(w, r, &ce, why, sizeof why)) {
-            reject_row(sl, i, why);
-            continue;
-        }
-        rate_wait(L);
-        if (w->mode == LOAD_BATCH_NONE || w->max_rows < 2 ? send_one(w, sl, i, NULL)
-                                                                    : group_row(w, sl, i))
-            break;
-    }
-    if (!atomic_load(&L->fatal))
-        flush_groups(w, sl);
-    for (int k = 0; k < MAX_GROUPS; k++) {
-        w->groups[k].n = 0;
-        cs_buf_reset(&w->groups[k].vals);
-    }
-}
-
-/* A range of the table is done (in this run or an earlier one); the last
- * one finishes the table on the display. */
-static void range_done(loader *L, const work_item *it)
-{
-    if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1)
-        progress_table_finished(L->tables[it->table].progress);
-}
-
-static void run_range(worker *w, const work_item *it)
-{
-    loader *L = w->L;
-    const load_table *t = &L->tables[it->table];
+    const load_table *t = w->outs[out];
     w->tbl = t;
-    w->broken = 0;
+    w->out = out;
     /* partition mode helps only where a partition holds several rows */
     int clustering = 0;
     for (int c = 0; c < t->ncols - 1; c++)
@@ -758,24 +775,115 @@ static void run_range(worker *w, const work_item *it)
     w->max_rows = L->cfg.batch_max_rows > 0 ? L->cfg.batch_max_rows : replica ? 8 : 64;
     w->max_bytes = (size_t)(L->cfg.batch_max_bytes > 0 ? L->cfg.batch_max_bytes
                                                         : replica ? 5 * 1024 : 64 * 1024);
+}
+
+/* Encode and send the rows of the batch for target table `out`. */
+static void submit_out(worker *w, batch_slot *sl, int out)
+{
+    loader *L = w->L;
+    use_output(w, out);
+    const load_row_map *m = w->tbl->map;
+    char why[700];
+    w->ngroups = 0;
+    for (int i = 0; i < sl->batch.n && !atomic_load(&L->fatal); i++) {
+        const src_row *r = &sl->batch.rows[i];
+        cql_error ce;
+        if (r->problem) {
+            reject_row(sl, out, i, r->problem);
+            continue;
+        }
+        if (m && m->filter) {
+            arena_reset(&w->scratch);
+            int keep = m->filter(m->ctx, r, &w->scratch, why, sizeof why);
+            if (keep < 0) {
+                reject_row(sl, out, i, why);
+                continue;
+            }
+            if (keep == 0) {
+                sl->filtered[out]++;
+                atomic_fetch_add(&w->tbl->progress->filtered, 1);
+                continue;
+            }
+        }
+        if (encode_row(w, r, &ce, why, sizeof why)) {
+            reject_row(sl, out, i, why);
+            continue;
+        }
+        rate_wait(L);
+        if (w->mode == LOAD_BATCH_NONE || w->max_rows < 2 ? send_one(w, sl, i, NULL)
+                                                                    : group_row(w, sl, i))
+            break;
+    }
+    if (!atomic_load(&L->fatal))
+        flush_groups(w, sl);
+    for (int k = 0; k < MAX_GROUPS; k++) {
+        w->groups[k].n = 0;
+        cs_buf_reset(&w->groups[k].vals);
+    }
+}
+
+static void submit_batch(worker *w, batch_slot *sl)
+{
+    sl->nreq = 0;
+    sl->norder = 0;
+    for (int o = 0; o < w->nouts && !atomic_load(&w->L->fatal); o++)
+        submit_out(w, sl, o);
+}
+
+/* A range of the table is done (in this run or an earlier one); the last
+ * one finishes the table, and the tables it feeds, on the display. */
+static void range_done(loader *L, const work_item *it)
+{
+    if (atomic_fetch_sub(&L->ranges_left[it->table], 1) == 1) {
+        progress_table_finished(L->tables[it->table].progress);
+        for (int k = 0; k < L->nfed[it->table]; k++)
+            progress_table_finished(L->tables[L->fed[it->table * LOAD_MAX_FED + k]].progress);
+    }
+}
+
+static int same_pos(const src_pos *a, const src_pos *b)
+{
+    return a->n == b->n && (a->n == 0 || !memcmp(a->p, b->p, a->n));
+}
+
+static void run_range(worker *w, const work_item *it)
+{
+    loader *L = w->L;
+    const load_table *t = &L->tables[it->table];
+    w->nouts = 0;
+    w->outs[w->nouts++] = t;
+    for (int k = 0; k < L->nfed[it->table]; k++)
+        w->outs[w->nouts++] = &L->tables[L->fed[it->table * LOAD_MAX_FED + k]];
+    w->broken = 0;
     w->range_id = it->range.id;
     state_error se;
-    if (state_get_range(L->st, t->name, it->range.id, &w->rs, &se)) {
-        set_fatal(L, 1, "cannot read progress: %s", se.msg);
-        return;
+    for (int o = 0; o < w->nouts; o++) {
+        w->rs_names[o] = w->outs[o]->name;
+        if (state_get_range(L->st, w->outs[o]->name, it->range.id, &w->rs[o], &se)) {
+            set_fatal(L, 1, "cannot read progress: %s", se.msg);
+            return;
+        }
+        if (o > 0 && (w->rs[o].done != w->rs[0].done || !same_pos(&w->rs[o].resume,
+                                                                   &w->rs[0].resume))) {
+            set_fatal(L, 1,
+                      "the state holds different progress for %s and %s in range %d, which "
+                      "are written from the same reads; start the job over with --restart",
+                      t->name, w->outs[o]->name, it->range.id);
+            return;
+        }
+        /* What earlier runs settled counts as done in this run's totals
+         * too, but not in its rate. */
+        progress_table_resumed(w->outs[o]->progress, w->rs[o].rows_read, w->rs[o].rows_written,
+                               w->rs[o].rows_rejected, w->rs[o].rows_filtered);
+        atomic_fetch_add(&L->total_rejected, w->rs[o].rows_rejected);
     }
-    /* What earlier runs settled counts as done in this run's totals too,
-     * but not in its rate. */
-    progress_table_resumed(t->progress, w->rs.rows_read, w->rs.rows_written,
-                           w->rs.rows_rejected);
-    atomic_fetch_add(&L->total_read, w->rs.rows_read);
-    atomic_fetch_add(&L->total_rejected, w->rs.rows_rejected);
-    if (w->rs.done) {
+    atomic_fetch_add(&L->total_read, w->rs[0].rows_read);
+    if (w->rs[0].done) {
         range_done(L, it);
         return;
     }
     source_error serr;
-    source_reader *rd = L->src->ops->open_range(L->src, &it->range, &w->rs.resume, &serr);
+    source_reader *rd = L->src->ops->open_range(L->src, &it->range, &w->rs[0].resume, &serr);
     if (!rd) {
         if (interrupted(L))
             set_stop(L, 5, "interrupted");
@@ -810,10 +918,13 @@ static void run_range(worker *w, const work_item *it)
         k++;
         sl->busy = 1;
         sl->read = n;
-        atomic_store(&sl->written, 0);
-        atomic_store(&sl->rejected, 0);
+        for (int o = 0; o < w->nouts; o++) {
+            atomic_store(&sl->written[o], 0);
+            atomic_store(&sl->rejected[o], 0);
+            sl->filtered[o] = 0;
+            atomic_fetch_add(&w->outs[o]->progress->read, n);
+        }
         atomic_store(&sl->pending, 1); /* the submitting worker's own hold */
-        atomic_fetch_add(&t->progress->read, n);
         atomic_fetch_add(&L->total_read, n);
         submit_batch(w, sl);
         slot_done_one(sl);
@@ -824,7 +935,8 @@ static void run_range(worker *w, const work_item *it)
         settle(w, &w->slots[j % NSLOTS]);
     L->src->ops->close_range(rd);
     if (eof && !w->broken && !atomic_load(&L->fatal)) {
-        w->rs.done = 1;
+        for (int o = 0; o < w->nouts; o++)
+            w->rs[o].done = 1;
         checkpoint(w, 1);
         range_done(L, it);
     } else {
@@ -847,8 +959,11 @@ static void *worker_main(void *arg)
         if (i >= L->nitems)
             break;
         const work_item *it = &L->items[i];
-        if (atomic_fetch_add(&L->started[it->table], 1) == 0)
+        if (atomic_fetch_add(&L->started[it->table], 1) == 0) {
             progress_table_started(L->tables[it->table].progress);
+            for (int k = 0; k < L->nfed[it->table]; k++)
+                progress_table_started(L->tables[L->fed[it->table * LOAD_MAX_FED + k]].progress);
+        }
         run_range(w, it);
     }
     return NULL;
@@ -886,18 +1001,43 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
     atomic_store(&L.limit, L.cfg.max_inflight_rows < 1024 ? L.cfg.max_inflight_rows : 1024);
     L.ranges_left = calloc((size_t)ntables, sizeof *L.ranges_left);
     L.started = calloc((size_t)ntables, sizeof *L.started);
+    L.fed = calloc((size_t)ntables * LOAD_MAX_FED, sizeof *L.fed);
+    L.nfed = calloc((size_t)ntables, sizeof *L.nfed);
 
-    /* Work items: every range of every table, table by table. An item
-     * refers to its range's bounds: the caller's (planned, kept in the
-     * state) or those split here (freed at the end). */
+    /* Work items: every range of every table that reads its source table,
+     * table by table. An item refers to its range's bounds: the caller's
+     * (planned, kept in the state) or those split here (freed at the end). */
     int rc = 0;
+    int max_outs = 1;
     source_range **split_here = calloc((size_t)ntables, sizeof *split_here);
     int *nsplit = calloc((size_t)ntables, sizeof *nsplit);
-    if (!split_here || !nsplit) {
+    if (!split_here || !nsplit || !L.ranges_left || !L.started || !L.fed || !L.nfed) {
         rc = -1;
         snprintf(err->msg, sizeof err->msg, "out of memory");
+        err->code = 1;
     }
     for (int t = 0; t < ntables && rc == 0; t++) {
+        int f = tables[t].fed_by - 1;
+        if (f < 0)
+            continue;
+        if (f >= t || tables[f].fed_by || tables[f].src_table != tables[t].src_table ||
+            L.nfed[f] >= LOAD_MAX_FED - 1) {
+            snprintf(err->msg, sizeof err->msg,
+                     "%s cannot be fed by the reads of %s (another source table, or more than "
+                     "%d target tables for one source table)",
+                     tables[t].name, tables[f < 0 || f >= ntables ? t : f].name,
+                     LOAD_MAX_FED);
+            err->code = 1;
+            rc = -1;
+            break;
+        }
+        L.fed[f * LOAD_MAX_FED + L.nfed[f]++] = t;
+        if (L.nfed[f] + 1 > max_outs)
+            max_outs = L.nfed[f] + 1;
+    }
+    for (int t = 0; t < ntables && rc == 0; t++) {
+        if (tables[t].fed_by)
+            continue;
         const source_range *ranges = tables[t].ranges;
         int n = tables[t].nranges;
         source_error se;
@@ -936,6 +1076,7 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         cs_buf_init(&w->values, CQL_DEFAULT_MAX_BODY);
+        arena_init(&w->scratch, 16 * 1024);
         int ok = (w->stmts = calloc((size_t)alloc_rows, sizeof *w->stmts)) != NULL;
         for (int k = 0; k < MAX_GROUPS; k++) {
             group *g = &w->groups[k];
@@ -948,8 +1089,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
             batch_slot *sl = &w->slots[k];
             row_batch_init(&sl->batch, L.cfg.batch_rows);
             sl->w = w;
-            sl->ctx = calloc((size_t)L.cfg.batch_rows, sizeof *sl->ctx);
-            sl->order = calloc((size_t)L.cfg.batch_rows, sizeof *sl->order);
+            sl->ctx = calloc((size_t)L.cfg.batch_rows * (size_t)max_outs, sizeof *sl->ctx);
+            sl->order = calloc((size_t)L.cfg.batch_rows * (size_t)max_outs, sizeof *sl->order);
             ok = ok && sl->ctx && sl->order;
         }
         if (!ok) {
@@ -988,7 +1129,9 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         }
         free(w->stmts);
         cs_buf_release(&w->values);
-        src_pos_free(&w->rs.resume);
+        arena_release(&w->scratch);
+        for (int o = 0; o < LOAD_MAX_FED; o++)
+            src_pos_free(&w->rs[o].resume);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
     }
@@ -1004,6 +1147,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
     free(nsplit);
     free(L.ranges_left);
     free(L.started);
+    free(L.fed);
+    free(L.nfed);
     pthread_mutex_destroy(&L.mu);
     pthread_mutex_destroy(&L.flow_mu);
     pthread_cond_destroy(&L.flow_cv);

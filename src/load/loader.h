@@ -76,7 +76,30 @@ typedef struct load_column_info {
     char first[72];             /*   the value as the source gave it (cut to fit) */
 } load_column_info;
 
-/* What the loader writes for one source table. */
+/* How a target table's row is computed when it is not column for column
+ * (a plan mapping: expressions, a row filter, each row's write time and
+ * TTL). The functions are called from every worker thread at once: ctx
+ * must be read-only while the loader runs. Results go into arena a, which
+ * the loader resets for every row. Each returns 0 (filter: 1 keep, 0 skip),
+ * or -1 with a sentence in why: the row is rejected for this table. */
+typedef struct load_row_map {
+    void *ctx;
+    /* The value of bound column c (its src_cols entry is LOAD_COL_COMPUTED). */
+    int (*value)(void *ctx, int c, const src_row *r, arena *a, src_value *out, char *why,
+                 size_t n);
+    /* NULL: every row goes in. */
+    int (*filter)(void *ctx, const src_row *r, arena *a, char *why, size_t n);
+    /* NULL: the run's write timestamp; else microseconds since 1970. */
+    int (*timestamp)(void *ctx, const src_row *r, arena *a, int64_t *us, char *why, size_t n);
+    /* NULL: no TTL; else seconds (0: none); the INSERT then ends with
+     * USING TIMESTAMP ? AND TTL ? and ncols counts both. */
+    int (*ttl)(void *ctx, const src_row *r, arena *a, int32_t *secs, char *why, size_t n);
+} load_row_map;
+
+#define LOAD_COL_COMPUTED (-2)  /* src_cols: the bound column comes from map->value */
+#define LOAD_MAX_FED 16         /* target tables one source table's reads feed */
+
+/* What the loader writes for one target table. */
 typedef struct load_table {
     int src_table;              /* index in the source schema */
     const char *name;           /* for messages, state and progress (the target table) */
@@ -84,7 +107,8 @@ typedef struct load_table {
     int ncols;                  /* bound columns, in the INSERT's order (timestamp last) */
     const cql_type *const *types; /* CQL type of each bound column */
     const char *const *col_names;
-    const int *src_cols;        /* source column feeding each bound column (-1: null) */
+    const int *src_cols;        /* source column feeding each bound column (-1: null;
+                                 * LOAD_COL_COMPUTED: map->value) */
     const int *is_key;          /* 1 partition key, 2 clustering column, 0 other (a null
                                  * key is refused; with clustering columns, consecutive
                                  * rows of one partition go as one unlogged batch) */
@@ -94,6 +118,12 @@ typedef struct load_table {
     const source_range *ranges; /* the ranges to read (kept in the state by
                                  * the caller), or NULL: split here */
     int nranges;
+    const load_row_map *map;    /* NULL: every bound column from src_cols */
+    int fed_by;                 /* 0: the table reads its source table itself; i + 1:
+                                 * the rows read for tables[i] (an earlier table with the
+                                 * same src_table) feed this one too, so the source
+                                 * table is read once for all of them (at most
+                                 * LOAD_MAX_FED in all); its ranges are tables[i]'s */
 } load_table;
 
 typedef struct loader_error {
@@ -113,7 +143,9 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
  * ranges_per_table), counted where the source can count, and saved, all
  * unplanned tables in one transaction. Sets each table's ranges/nranges
  * (free with load_ranges_free) and expected[t]: the rows the source held in
- * the ranges when they were planned (-1 unknown). 0, or -1 with err. */
+ * the ranges when they were planned (-1 unknown). A fed table (fed_by)
+ * shares the ranges and the expected count of the table that reads for it.
+ * 0, or -1 with err. */
 int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
                      int ranges_per_table, int64_t *expected, loader_error *err);
 void load_ranges_free(load_table *tables, int ntables);

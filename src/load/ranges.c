@@ -92,6 +92,20 @@ int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
     for (int t = 0; t < ntables; t++) {
         tables[t].ranges = NULL;
         tables[t].nranges = 0;
+        if (tables[t].fed_by) {
+            int f = tables[t].fed_by - 1;
+            if (f < 0 || f >= t || tables[f].fed_by || tables[f].src_table != tables[t].src_table) {
+                load_ranges_free(tables, t);
+                if (in_tx)
+                    state_transaction(st, -1, NULL);
+                return fail(err, "internal error: %s is fed by a table that does not read "
+                                 "its source table", tables[t].name);
+            }
+            tables[t].ranges = tables[f].ranges; /* shared, owned by tables[f] */
+            tables[t].nranges = tables[f].nranges;
+            expected[t] = expected[f];
+            continue;
+        }
         collect c = {.table = tables[t].src_table, .expected = 0};
         int n = state_load_ranges(st, tables[t].name, collect_one, &c, &se);
         if (n < 0 || c.bad) {
@@ -133,7 +147,8 @@ int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
 void load_ranges_free(load_table *tables, int ntables)
 {
     for (int t = 0; t < ntables; t++) {
-        source_ranges_free((source_range *)tables[t].ranges, tables[t].nranges);
+        if (!tables[t].fed_by)
+            source_ranges_free((source_range *)tables[t].ranges, tables[t].nranges);
         tables[t].ranges = NULL;
         tables[t].nranges = 0;
     }

@@ -397,6 +397,7 @@ static void table_release(target_table *t)
     free(t->keyspace);
     free(t->name);
     free(t->note);
+    free(t->options_cql);
     memset(t, 0, sizeof *t);
 }
 
@@ -964,13 +965,16 @@ int model_table_ddl(const target_table *t, cs_buf *out)
         for (int c = 0; c < t->ncols; c++)
             if (t->cols[c].kind == 2) {
                 if ((!first && put_str(out, ", ")) || put_ident(out, t->cols[c].name) ||
-                    put_str(out, " ASC"))
+                    put_str(out, t->cols[c].desc ? " DESC" : " ASC"))
                     return -1;
                 first = 0;
             }
         if (cs_buf_put_u8(out, ')'))
             return -1;
     }
+    if (t->options_cql && t->options_cql[0] &&
+        (put_str(out, nck ? " AND " : " WITH ") || put_str(out, t->options_cql)))
+        return -1;
     return put_nul(out);
 }
 

@@ -40,6 +40,7 @@ typedef struct target_column {
     int key_pos;            /* position within the partition key or the clustering columns */
     char *note;             /* a lossy or notable mapping, e.g. "NUMERIC(10,2) -> decimal", or NULL */
     int epoch_unit;         /* timestamp column: the unit of its integers (load_epoch_unit) */
+    int desc;               /* clustering column in descending order (plans; else 0: ASC) */
 } target_column;
 
 typedef struct target_table {
@@ -49,6 +50,8 @@ typedef struct target_table {
     target_column *cols;    /* partition key first, then clustering, then the rest */
     int source_table;       /* index in the source schema */
     char *note;             /* e.g. "no primary key: keyed by rowid" */
+    char *options_cql;      /* table options for the DDL's WITH clause ("default_time_to_live
+                             * = 86400 AND comment = 'x'", from a plan), or NULL */
 } target_table;
 
 typedef struct model {

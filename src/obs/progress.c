@@ -127,6 +127,7 @@ progress *progress_new(int ntables, int quiet, int tty, double interval_s)
         atomic_init(&p->tables[i].read, 0);
         atomic_init(&p->tables[i].written, 0);
         atomic_init(&p->tables[i].rejected, 0);
+        atomic_init(&p->tables[i].filtered, 0);
         atomic_init(&p->tables[i].requests, 0);
         atomic_init(&p->tables[i].warned, 0);
         atomic_init(&p->tables[i].warning_state, 0);
@@ -163,7 +164,7 @@ table_progress *progress_table(progress *p, int i)
 
 static long long done_of(const table_progress *t)
 {
-    return atomic_load(&t->written) + atomic_load(&t->rejected);
+    return atomic_load(&t->written) + atomic_load(&t->rejected) + atomic_load(&t->filtered);
 }
 
 void progress_table_started(table_progress *t)
@@ -196,7 +197,7 @@ void progress_table_finished(table_progress *t)
 }
 
 void progress_table_resumed(table_progress *t, long long read, long long written,
-                            long long rejected)
+                            long long rejected, long long filtered)
 {
     if (!t || !t->owner)
         return;
@@ -206,9 +207,10 @@ void progress_table_resumed(table_progress *t, long long read, long long written
     atomic_fetch_add(&t->read, read);
     atomic_fetch_add(&t->written, written);
     atomic_fetch_add(&t->rejected, rejected);
+    atomic_fetch_add(&t->filtered, filtered);
     c->base_read += read;
     c->base_written += written;
-    c->base_rejected += rejected;
+    c->base_rejected += rejected + filtered;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -217,7 +219,7 @@ void progress_table_resumed(table_progress *t, long long read, long long written
 typedef struct table_snap {
     const char *name;
     int64_t total;
-    long long read, written, rejected, done, requests, warned;
+    long long read, written, rejected, filtered, done, requests, warned;
     long long run_read, run_done;
     const char *first_warning;  /* NULL until set */
     double started, finished;
@@ -237,8 +239,9 @@ static table_snap snapshot(progress *p, int i)
     s.read = atomic_load(&t->read);
     s.written = atomic_load(&t->written);
     s.rejected = atomic_load(&t->rejected);
+    s.filtered = atomic_load(&t->filtered);
     s.run_read = s.read - c->base_read;
-    s.run_done = s.written + s.rejected - c->base_written - c->base_rejected;
+    s.run_done = s.written + s.rejected + s.filtered - c->base_written - c->base_rejected;
     pthread_mutex_unlock(&p->mu);
     s.name = t->name;
     s.total = t->total;
@@ -246,7 +249,7 @@ static table_snap snapshot(progress *p, int i)
     s.requests = atomic_load(&t->requests);
     s.warned = atomic_load(&t->warned);
     s.first_warning = atomic_load(&t->warning_state) == 2 ? t->first_warning : NULL;
-    s.done = s.written + s.rejected;
+    s.done = s.written + s.rejected + s.filtered;
     return s;
 }
 
@@ -717,11 +720,12 @@ static void stop_display(progress *p)
         draw_tty(p, mono_seconds(), 1);
 }
 
-/* read = written + rejected, and read = the rows the source held where it
- * could count them. */
+/* read = written + rejected + filtered, and read = the rows the source held
+ * where it could count them. */
 static int reconciles(const table_snap *s)
 {
-    return s->read == s->written + s->rejected && (s->source_rows < 0 || s->source_rows == s->read);
+    return s->read == s->written + s->rejected + s->filtered &&
+           (s->source_rows < 0 || s->source_rows == s->read);
 }
 
 /* Rows per second, or 0 when the time is too short to measure: a table of
@@ -749,19 +753,20 @@ static table_snap totals(progress *p, double now, int *all_ok)
         t.run_done += s.run_done;
         t.written += s.written;
         t.rejected += s.rejected;
+        t.filtered += s.filtered;
         t.requests += s.requests;
         t.warned += s.warned;
         if (!reconciles(&s))
             *all_ok = 0;
     }
-    t.done = t.written + t.rejected;
+    t.done = t.written + t.rejected + t.filtered;
     t.started = p->started_mono;
     t.finished = p->finished_mono > 0 ? p->finished_mono : now;
     return t;
 }
 
 /* One row of the summary, formatted; columns after the name. */
-enum { SUMMARY_COLS = 6 };
+enum { SUMMARY_COLS = 7 };
 typedef struct summary_row {
     const char *name;
     char cell[SUMMARY_COLS][32];
@@ -773,9 +778,10 @@ static void summary_cells(summary_row *r, const table_snap *s, double secs, int 
     snprintf(r->cell[0], sizeof r->cell[0], "%lld", s->read);
     snprintf(r->cell[1], sizeof r->cell[1], "%lld", s->written);
     snprintf(r->cell[2], sizeof r->cell[2], "%lld", s->rejected);
-    snprintf(r->cell[3], sizeof r->cell[3], "%.1f", secs);
-    snprintf(r->cell[4], sizeof r->cell[4], "%.0f", per_second(s->run_read, secs));
-    snprintf(r->cell[5], sizeof r->cell[5], "%s", ok_flag ? "ok" : "MISMATCH");
+    snprintf(r->cell[3], sizeof r->cell[3], "%lld", s->filtered);
+    snprintf(r->cell[4], sizeof r->cell[4], "%.1f", secs);
+    snprintf(r->cell[5], sizeof r->cell[5], "%.0f", per_second(s->run_read, secs));
+    snprintf(r->cell[6], sizeof r->cell[6], "%s", ok_flag ? "ok" : "MISMATCH");
 }
 
 /* The summary table, every column as wide as its widest cell. */
@@ -786,7 +792,7 @@ static void put_summary(cs_buf *b, progress *p, const table_snap *tot, int all_o
     if (!rows)
         return;
     rows[0].name = "table";
-    static const char *const heads[SUMMARY_COLS] = {"read",    "written", "rejected",
+    static const char *const heads[SUMMARY_COLS] = {"read",    "written", "rejected", "filtered",
                                                     "seconds", "rows/s",  "check"};
     for (int c = 0; c < SUMMARY_COLS; c++)
         snprintf(rows[0].cell[c], sizeof rows[0].cell[c], "%s", heads[c]);
@@ -809,7 +815,8 @@ static void put_summary(cs_buf *b, progress *p, const table_snap *tot, int all_o
         cs_buf_printf(b, "%-*s", w[0], rows[r].name);
         /* Numbers right-aligned; the check column last and unpadded. */
         for (int c = 0; c < SUMMARY_COLS - 1; c++)
-            cs_buf_printf(b, "  %*s", w[c + 1], rows[r].cell[c]);
+            if (c != 3 || tot->filtered > 0) /* "filtered" only when a mapping filtered */
+                cs_buf_printf(b, "  %*s", w[c + 1], rows[r].cell[c]);
         cs_buf_printf(b, "  %s\n", rows[r].cell[SUMMARY_COLS - 1]);
     }
     free(rows);
@@ -837,7 +844,12 @@ int progress_finish(progress *p)
     /* Errors are printed even with quiet. */
     for (int i = 0; i < p->ntables; i++) {
         table_snap s = snapshot(p, i);
-        if (s.read != s.written + s.rejected)
+        if (s.read != s.written + s.rejected + s.filtered && s.filtered)
+            cs_buf_printf(&b,
+                          "MISMATCH: table %s: read %lld = written %lld + rejected %lld + "
+                          "filtered %lld does not hold\n",
+                          s.name, s.read, s.written, s.rejected, s.filtered);
+        else if (s.read != s.written + s.rejected + s.filtered)
             cs_buf_printf(&b,
                           "MISMATCH: table %s: read %lld = written %lld + rejected %lld does "
                           "not hold\n",
@@ -892,6 +904,7 @@ static json_t *table_json(const table_snap *s, double secs, int ok_flag)
     json_object_set_new(o, "read", json_integer(s->read));
     json_object_set_new(o, "written", json_integer(s->written));
     json_object_set_new(o, "rejected", json_integer(s->rejected));
+    json_object_set_new(o, "filtered", json_integer(s->filtered));
     /* less than read after --resume: the rows earlier runs settled */
     json_object_set_new(o, "read_this_run", json_integer(s->run_read));
     json_object_set_new(o, "source_rows",

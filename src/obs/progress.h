@@ -30,6 +30,7 @@ typedef struct table_progress {
     atomic_llong read;
     atomic_llong written;
     atomic_llong rejected;
+    atomic_llong filtered;    /* skipped by a mapping's row filter */
     atomic_llong requests;    /* write requests sent (a batch of one partition counts once) */
     atomic_llong warned;      /* write requests whose answer carried a server warning */
     atomic_int warning_state; /* 0 none, 1 being copied, 2 first_warning is set */
@@ -60,7 +61,7 @@ void progress_table_finished(table_progress *t);
  * count only the rows of this run. Thread-safe (takes the display's lock;
  * call once per range, not per row). */
 void progress_table_resumed(table_progress *t, long long read, long long written,
-                            long long rejected);
+                            long long rejected, long long filtered);
 /* Count one write request of table t whose answer carried a server warning
  * (e.g. Cassandra's batch size warning); the first text is kept for the
  * summary and the report. Thread-safe, lock-free. */

@@ -16,6 +16,9 @@
  *    information_schema.CHECK_CONSTRAINTS.
  * The key is the primary key, else the first unique index whose columns
  * are all NOT NULL (InnoDB's own clustered key then); else none.
+ * For assess and plan: foreign keys (KEY_COLUMN_USAGE), the secondary
+ * indexes (STATISTICS, everything but PRIMARY), the size of the data
+ * (TABLES.DATA_LENGTH) and the quoted name, one query each for every table.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -442,6 +445,211 @@ static void tbl_free(tbl *x)
     free(x->auto_next);
 }
 
+/* ---- foreign keys, indexes, names (for assess and plan) ---------------------- */
+
+/* The column of t named `name`: exactly, else ignoring case (MySQL's column
+ * names are case-insensitive, and a catalog may spell one as a constraint
+ * did); -1 if none. */
+static int column_ci(const source_table *t, const char *name)
+{
+    int c = column_index(t, name);
+    for (int k = 0; k < t->ncols && c < 0; k++)
+        if (!strcasecmp(t->cols[k].name, name))
+            c = k;
+    return c;
+}
+
+/* The described table db.name (exactly, else ignoring case, as a server
+ * with lower_case_table_names compares), or -1; `hint` is the last answer
+ * (the catalog rows come grouped by table). */
+static int table_of(const my_source *s, int *hint, const char *db, const char *name)
+{
+    if (!db || !name)
+        return -1;
+    if (*hint >= 0 && *hint < s->schema.ntables && !strcmp(s->info[*hint].db, db) &&
+        !strcmp(s->info[*hint].table, name))
+        return *hint;
+    for (int t = 0; t < s->schema.ntables; t++)
+        if (!strcmp(s->info[t].db, db) && !strcmp(s->info[t].table, name))
+            return *hint = t;
+    for (int t = 0; t < s->schema.ntables; t++)
+        if (!strcasecmp(s->info[t].db, db) && !strcasecmp(s->info[t].table, name))
+            return *hint = t;
+    return -1;
+}
+
+/* Room for element n of *arr (capacities 4, 8, 16...); 0, or -1 out of
+ * memory. */
+static int grow(void **arr, int n, size_t sz)
+{
+    if (n != 0 && (n < 4 || (n & (n - 1))))
+        return 0;
+    void *p = realloc(*arr, (size_t)(n == 0 ? 4 : 2 * n) * sz);
+    if (!p)
+        return -1;
+    *arr = p;
+    return 0;
+}
+
+/* Foreign keys of every described table, in one query, columns in
+ * constraint order. The referenced table is named as describe names tables
+ * when it is one of them, else "db.table" with ref_index -1. */
+static int read_fkeys(my_source *s, source_error *err)
+{
+    MYSQL_RES *res = catalog_query(
+        s,
+        "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, "
+        "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+        "WHERE REFERENCED_TABLE_NAME IS NOT NULL AND TABLE_SCHEMA",
+        " ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION", err);
+    if (!res)
+        return -1;
+    MYSQL_ROW r;
+    int hint = -1, rhint = -1, cur_t = -1;
+    char cur[200] = "";
+    source_fkey *fk = NULL;
+    while ((r = mysql_fetch_row(res))) {
+        int t = table_of(s, &hint, r[0], r[1]);
+        if (t < 0 || !r[2] || !r[3] || !r[5] || !r[6])
+            continue;
+        source_table *tb = &s->schema.tables[t];
+        if (t != cur_t || strcmp(cur, r[2])) {
+            cur_t = t;
+            snprintf(cur, sizeof cur, "%s", r[2]);
+            if (grow((void **)&tb->fkeys, tb->nfkeys, sizeof *tb->fkeys))
+                goto nomem;
+            fk = &tb->fkeys[tb->nfkeys++];
+            memset(fk, 0, sizeof *fk);
+            const char *rdb = r[4] ? r[4] : r[0];
+            fk->ref_index = table_of(s, &rhint, rdb, r[5]);
+            if (!(fk->name = strdup(r[2])))
+                goto nomem;
+            if (fk->ref_index >= 0) {
+                fk->ref_table = strdup(s->schema.tables[fk->ref_index].name);
+            } else {
+                size_t n = strlen(rdb) + strlen(r[5]) + 2;
+                if ((fk->ref_table = malloc(n)))
+                    snprintf(fk->ref_table, n, "%s.%s", rdb, r[5]);
+            }
+            if (!fk->ref_table)
+                goto nomem;
+        }
+        if (grow((void **)&fk->cols, fk->ncols, sizeof *fk->cols) ||
+            grow((void **)&fk->ref_cols, fk->ncols, sizeof *fk->ref_cols))
+            goto nomem;
+        fk->cols[fk->ncols] = column_ci(tb, r[3]);
+        fk->ref_cols[fk->ncols] = strdup(r[6]);
+        fk->ncols++;
+        if (!fk->ref_cols[fk->ncols - 1])
+            goto nomem;
+        if (fk->cols[fk->ncols - 1] < 0) {
+            source_fail(err, SRC_E_SCHEMA, "table %s changed while its schema was read (a "
+                        "column of foreign key %s is new): run again", tb->name, fk->name);
+            mysql_free_result(res);
+            return -1;
+        }
+    }
+    mysql_free_result(res);
+    return 0;
+nomem:
+    mysql_free_result(res);
+    return source_fail(err, SRC_E_NOMEM, "out of memory reading the schema of %s", s->redacted);
+}
+
+/* Secondary indexes of every described table, in one query: every index
+ * but PRIMARY (InnoDB's own indexes for foreign keys included), by name,
+ * with a note for fulltext, spatial and hash indexes, column prefixes
+ * (SUB_PART: characters, or bytes of a binary column) and expression
+ * parts (MySQL 8's functional indexes, column -1). */
+static int read_indexes(my_source *s, source_error *err)
+{
+    MYSQL_RES *res = catalog_query(
+        s,
+        "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, "
+        "INDEX_TYPE FROM information_schema.STATISTICS WHERE INDEX_NAME <> 'PRIMARY' AND "
+        "TABLE_SCHEMA",
+        " ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX", err);
+    if (!res)
+        return -1;
+    MYSQL_ROW r;
+    int hint = -1, cur_t = -1, expr_noted = 0;
+    char cur[200] = "";
+    source_index *ix = NULL;
+    cs_buf note;
+    cs_buf_init(&note, 1 << 16);
+    while (1) {
+        r = mysql_fetch_row(res);
+        int t = r ? table_of(s, &hint, r[0], r[1]) : -1;
+        if (r && (t < 0 || !r[2]))
+            continue;
+        int next = !r || t != cur_t || strcmp(cur, r[2]);
+        if (next && ix && note.len) {   /* the index that just ended */
+            if (cs_buf_append(&note, "", 1) || !(ix->note = strdup((const char *)note.data)))
+                goto nomem;
+        }
+        if (!r)
+            break;
+        source_table *tb = &s->schema.tables[t];
+        if (next) {
+            cur_t = t;
+            snprintf(cur, sizeof cur, "%s", r[2]);
+            cs_buf_reset(&note);
+            expr_noted = 0;
+            if (grow((void **)&tb->indexes, tb->nindexes, sizeof *tb->indexes))
+                goto nomem;
+            ix = &tb->indexes[tb->nindexes++];
+            memset(ix, 0, sizeof *ix);
+            if (!(ix->name = strdup(r[2])))
+                goto nomem;
+            ix->unique = r[3] && !strcmp(r[3], "0");
+            const char *type = r[6] ? r[6] : "BTREE";
+            const char *what = !strcmp(type, "FULLTEXT") ? "fulltext index"
+                               : !strcmp(type, "SPATIAL") ? "spatial index"
+                               : !strcmp(type, "HASH")    ? "hash index"
+                                                          : NULL;
+            if (what && cs_buf_printf(&note, "%s", what))
+                goto nomem;
+        }
+        if (grow((void **)&ix->cols, ix->ncols, sizeof *ix->cols))
+            goto nomem;
+        int c = r[4] ? column_ci(tb, r[4]) : -1;
+        ix->cols[ix->ncols++] = c;
+        if (r[4] && c < 0) {
+            source_fail(err, SRC_E_SCHEMA, "table %s changed while its schema was read (a "
+                        "column of index %s is new): run again", tb->name, ix->name);
+            cs_buf_release(&note);
+            mysql_free_result(res);
+            return -1;
+        }
+        if (!r[4] && !expr_noted++ &&
+            cs_buf_printf(&note, "%sexpression index", note.len ? "; " : ""))
+            goto nomem;
+        /* a spatial index's SUB_PART is its fixed MBR size, not a prefix */
+        if (r[4] && r[5] && !(r[6] && !strcmp(r[6], "SPATIAL")) &&
+            cs_buf_printf(&note, "%sprefix %s(%s)", note.len ? "; " : "", r[4], r[5]))
+            goto nomem;
+    }
+    cs_buf_release(&note);
+    mysql_free_result(res);
+    return 0;
+nomem:
+    cs_buf_release(&note);
+    mysql_free_result(res);
+    return source_fail(err, SRC_E_NOMEM, "out of memory reading the schema of %s", s->redacted);
+}
+
+/* Quoted names, foreign keys and indexes of the described tables. */
+static int describe_relations(my_source *s, source_error *err)
+{
+    for (int t = 0; t < s->schema.ntables; t++)
+        if (!(s->schema.tables[t].sql_name = strdup(s->info[t].qname)))
+            return source_fail(err, SRC_E_NOMEM, "out of memory reading the schema of %s",
+                               s->redacted);
+    if (s->schema.ntables == 0)
+        return 0;
+    return read_fkeys(s, err) || read_indexes(s, err) ? -1 : 0;
+}
+
 int my_describe(my_source *s, source_error *err)
 {
     tbl *ts = NULL;
@@ -512,8 +720,9 @@ int my_describe(my_source *s, source_error *err)
     }
 
     if (!(res = catalog_query(s, "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, "
-                                 "TABLE_ROWS, AUTO_INCREMENT FROM information_schema.TABLES "
-                                 "WHERE TABLE_SCHEMA", " ORDER BY TABLE_SCHEMA, TABLE_NAME", err)))
+                                 "TABLE_ROWS, AUTO_INCREMENT, DATA_LENGTH FROM "
+                                 "information_schema.TABLES WHERE TABLE_SCHEMA",
+                              " ORDER BY TABLE_SCHEMA, TABLE_NAME", err)))
         goto out;
     while ((r = mysql_fetch_row(res))) {
         const char *type = r[2] ? r[2] : "";
@@ -542,6 +751,7 @@ int my_describe(my_source *s, source_error *err)
         tbl *x = &ts[nt++];
         memset(x, 0, sizeof *x);
         x->t.row_estimate = r[4] ? strtoll(r[4], NULL, 10) : -1;
+        x->t.bytes_estimate = r[6] ? strtoll(r[6], NULL, 10) : -1;
         if (!(x->t.name = strdup(full)) || !(x->t.schema = strdup(r[0])) ||
             !(x->i.db = strdup(r[0])) || !(x->i.table = strdup(r[1])) ||
             (r[5] && !(x->auto_next = strdup(r[5]))))
@@ -683,6 +893,12 @@ int my_describe(my_source *s, source_error *err)
         n++;
     }
     s->schema.ntables = n;
+    if (describe_relations(s, err)) {
+        my_info_free(s->info, n);
+        s->info = NULL;
+        source_schema_free(&s->schema);
+        goto out;
+    }
     if (n == 0)
         my_note(s, "%s: no tables in database%s %s", s->redacted, s->ndbs > 1 ? "s" : "",
                 s->dbs[0]);

@@ -12,6 +12,11 @@
  * (domains resolved to their base type) and the expression the range query
  * selects: the column itself where its binary form is decoded (pg_copy.c),
  * or a cast (money::numeric, anything without a CQL counterpart ::text).
+ *
+ * For assess and plan: foreign keys (pg_constraint) and secondary indexes
+ * (pg_index) of every table in one query each, the size of the data
+ * (pg_table_size; a partitioned table's is its leaves') and the quoted,
+ * qualified name.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -338,6 +343,7 @@ typedef struct rel_row {
     int readable;
     const char *parents;
     int nleaves;
+    int64_t bytes;          /* pg_table_size (of its leaves, partitioned), -1 unknown */
 } rel_row;
 
 static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_table *tb,
@@ -569,6 +575,250 @@ out:
     return rc;
 }
 
+/* ---- foreign keys, indexes (for assess and plan) ----------------------------- */
+
+/* The described table with relation oid `oid`, or -1. The catalog results
+ * come ordered by oid, so `hint` (the last answer) is usually right. */
+static int table_of_oid(const pg_source *s, uint32_t oid, int *hint)
+{
+    if (*hint >= 0 && *hint < s->schema.ntables && s->tables[*hint].oid == oid)
+        return *hint;
+    for (int t = 0; t < s->schema.ntables; t++)
+        if (s->tables[t].oid == oid)
+            return *hint = t;
+    return -1;
+}
+
+static int column_of(const source_table *tb, const char *name)
+{
+    for (int c = 0; c < tb->ncols; c++)
+        if (!strcmp(tb->cols[c].name, name))
+            return c;
+    return -1;
+}
+
+/* "{oid,oid,...}" of the described tables: the $1 of the queries below. */
+static char *table_oids(const pg_source *s)
+{
+    size_t n = 3 + (size_t)s->schema.ntables * 11;
+    char *a = malloc(n), *p = a;
+    if (!a)
+        return NULL;
+    *p++ = '{';
+    for (int t = 0; t < s->schema.ntables; t++)
+        p += snprintf(p, n - (size_t)(p - a), "%s%u", t ? "," : "", s->tables[t].oid);
+    *p++ = '}';
+    *p = 0;
+    return a;
+}
+
+/* Room for element n of *arr (capacities 4, 8, 16...: a realloc when n
+ * reaches one); 0, or -1 out of memory. */
+static int grow(void **arr, int n, size_t sz)
+{
+    if (n != 0 && (n < 4 || (n & (n - 1))))
+        return 0;
+    void *p = realloc(*arr, (size_t)(n == 0 ? 4 : 2 * n) * sz);
+    if (!p)
+        return -1;
+    *arr = p;
+    return 0;
+}
+
+/* Foreign keys of the described tables, in one query: their own
+ * constraints (not the copies PostgreSQL keeps on partitions or for a
+ * partitioned parent's partitions), columns in constraint order. The
+ * referenced table is named as describe names tables when it is one of
+ * them, else "schema.table" (with ref_index -1), or just "table" when
+ * every described table is in that same schema. */
+static int read_fkeys(pg_source *s, const char *oids, int qualify, source_error *err)
+{
+    PGresult *r = exec1(s,
+                        "SELECT k.conrelid::int8, k.oid::int8, k.conname, k.confrelid::int8, "
+                        "fn.nspname, f.relname, a.attname, fa.attname "
+                        "FROM pg_constraint k JOIN pg_class f ON f.oid = k.confrelid "
+                        "JOIN pg_namespace fn ON fn.oid = f.relnamespace "
+                        "CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY "
+                        "AS u(attnum, fattnum, ord) "
+                        "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum "
+                        "JOIN pg_attribute fa ON fa.attrelid = k.confrelid "
+                        "AND fa.attnum = u.fattnum "
+                        "WHERE k.contype = 'f' AND k.conparentid = 0 "
+                        "AND k.conrelid = ANY ($1::oid[]) "
+                        "ORDER BY k.conrelid, k.conname, k.oid, u.ord",
+                        oids, "read the foreign keys", err);
+    if (!r)
+        return -1;
+    int hint = -1, rhint = -1;
+    source_table *tb = NULL;
+    source_fkey *fk = NULL;
+    const char *cur_con = NULL;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int t = table_of_oid(s, (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10), &hint);
+        if (t < 0)
+            continue;
+        tb = &s->schema.tables[t];
+        const char *con = PQgetvalue(r, i, 1);
+        if (!cur_con || strcmp(cur_con, con)) {
+            cur_con = con;
+            if (grow((void **)&tb->fkeys, tb->nfkeys, sizeof *tb->fkeys))
+                goto nomem;
+            fk = &tb->fkeys[tb->nfkeys++];
+            memset(fk, 0, sizeof *fk);
+            int p = table_of_oid(s, (uint32_t)strtoul(PQgetvalue(r, i, 3), NULL, 10), &rhint);
+            fk->ref_index = p;
+            if (!(fk->name = strdup(PQgetvalue(r, i, 2))))
+                goto nomem;
+            if (p >= 0) {
+                fk->ref_table = strdup(s->schema.tables[p].name);
+            } else {
+                const char *nsp = PQgetvalue(r, i, 4), *rel = PQgetvalue(r, i, 5);
+                int bare = !qualify && !strcmp(tb->schema, nsp);
+                size_t n = strlen(nsp) + strlen(rel) + 2;
+                if ((fk->ref_table = malloc(n)))
+                    snprintf(fk->ref_table, n, "%s%s%s", bare ? "" : nsp, bare ? "" : ".", rel);
+            }
+            if (!fk->ref_table)
+                goto nomem;
+        }
+        if (grow((void **)&fk->cols, fk->ncols, sizeof *fk->cols) ||
+            grow((void **)&fk->ref_cols, fk->ncols, sizeof *fk->ref_cols))
+            goto nomem;
+        fk->cols[fk->ncols] = column_of(tb, PQgetvalue(r, i, 6));
+        fk->ref_cols[fk->ncols] = strdup(PQgetvalue(r, i, 7));
+        fk->ncols++;
+        if (!fk->ref_cols[fk->ncols - 1])
+            goto nomem;
+        if (fk->cols[fk->ncols - 1] < 0)
+            goto changed;
+    }
+    PQclear(r);
+    return 0;
+changed:
+    PQclear(r);
+    return source_fail(err, SRC_E_SCHEMA, "table %s changed while its schema was read (a column "
+                       "of foreign key %s is new): run again", tb->name, fk->name);
+nomem:
+    PQclear(r);
+    return source_fail(err, SRC_E_NOMEM, "out of memory");
+}
+
+/* Append "; " (unless first) and the formatted text to buf (cap bytes, *n
+ * used), truncating at the end. */
+static void note_addf(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void note_addf(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+    if (*n + 3 >= cap)
+        return;
+    if (*n) {
+        memcpy(buf + *n, "; ", 3);
+        *n += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        *n = *n + (size_t)k < cap ? *n + (size_t)k : cap - 1;
+}
+
+/* Secondary indexes of the described tables, in one query: every index
+ * but the primary key's (UNIQUE constraints are unique indexes), by name,
+ * key columns only (an expression is -1), with a note for what a plain
+ * column list does not say: expressions, a partial index's predicate, an
+ * access method other than btree, an exclusion constraint, INCLUDE columns,
+ * an index that is not valid. */
+static int read_indexes(pg_source *s, const char *oids, source_error *err)
+{
+    PGresult *r = exec1(s,
+                        "SELECT i.indrelid::int8, i.indexrelid::int8, ic.relname, i.indisunique, "
+                        "am.amname, pg_get_expr(i.indpred, i.indrelid), i.indexprs IS NOT NULL, "
+                        "i.indisexclusion, i.indnatts - i.indnkeyatts, i.indisvalid, a.attname "
+                        "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+                        "JOIN pg_am am ON am.oid = ic.relam "
+                        "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY "
+                        "AS u(attnum, ord) "
+                        "LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                        "AND a.attnum = u.attnum AND u.attnum > 0 "
+                        "WHERE i.indrelid = ANY ($1::oid[]) AND NOT i.indisprimary "
+                        "AND u.ord <= i.indnkeyatts "
+                        "ORDER BY i.indrelid, ic.relname, i.indexrelid, u.ord",
+                        oids, "read the indexes", err);
+    if (!r)
+        return -1;
+    int hint = -1;
+    source_table *tb = NULL;
+    source_index *ix = NULL;
+    const char *cur = NULL;
+    char note[700];
+    for (int i = 0; i < PQntuples(r); i++) {
+        int t = table_of_oid(s, (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10), &hint);
+        if (t < 0)
+            continue;
+        tb = &s->schema.tables[t];
+        if (!cur || strcmp(cur, PQgetvalue(r, i, 1))) {
+            cur = PQgetvalue(r, i, 1);
+            if (grow((void **)&tb->indexes, tb->nindexes, sizeof *tb->indexes))
+                goto nomem;
+            ix = &tb->indexes[tb->nindexes++];
+            memset(ix, 0, sizeof *ix);
+            if (!(ix->name = strdup(PQgetvalue(r, i, 2))))
+                goto nomem;
+            ix->unique = PQgetvalue(r, i, 3)[0] == 't';
+            size_t n = 0;
+            note[0] = 0;
+            const char *am = PQgetvalue(r, i, 4);
+            int incl = atoi(PQgetvalue(r, i, 8));
+            if (PQgetvalue(r, i, 6)[0] == 't')
+                note_addf(note, sizeof note, &n, "expression index");
+            if (!PQgetisnull(r, i, 5))
+                note_addf(note, sizeof note, &n, "partial index (WHERE %.300s)",
+                          PQgetvalue(r, i, 5));
+            if (strcmp(am, "btree"))
+                note_addf(note, sizeof note, &n, "%.60s index", am);
+            if (PQgetvalue(r, i, 7)[0] == 't')
+                note_addf(note, sizeof note, &n, "exclusion constraint");
+            if (incl > 0)
+                note_addf(note, sizeof note, &n, "INCLUDE %d more column%s", incl,
+                          incl == 1 ? "" : "s");
+            if (PQgetvalue(r, i, 9)[0] != 't')
+                note_addf(note, sizeof note, &n,
+                          "not valid: not used by queries (a failed CREATE INDEX CONCURRENTLY, "
+                          "or a partitioned index not on every partition yet)");
+            if (n && !(ix->note = strdup(note)))
+                goto nomem;
+        }
+        if (grow((void **)&ix->cols, ix->ncols, sizeof *ix->cols))
+            goto nomem;
+        ix->cols[ix->ncols++] = PQgetisnull(r, i, 10) ? -1 : column_of(tb, PQgetvalue(r, i, 10));
+        if (!PQgetisnull(r, i, 10) && ix->cols[ix->ncols - 1] < 0) {
+            PQclear(r);
+            return source_fail(err, SRC_E_SCHEMA, "table %s changed while its schema was read "
+                               "(a column of index %s is new): run again", tb->name, ix->name);
+        }
+    }
+    PQclear(r);
+    return 0;
+nomem:
+    PQclear(r);
+    return source_fail(err, SRC_E_NOMEM, "out of memory");
+}
+
+/* Foreign keys and indexes of every described table. */
+static int read_keys_and_indexes(pg_source *s, int qualify, source_error *err)
+{
+    if (s->schema.ntables == 0)
+        return 0;
+    char *oids = table_oids(s);
+    if (!oids)
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    int rc = read_fkeys(s, oids, qualify, err) || read_indexes(s, oids, err) ? -1 : 0;
+    free(oids);
+    return rc;
+}
+
 static int add_note(pg_source *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int add_note(pg_source *s, const char *fmt, ...)
@@ -724,7 +974,10 @@ const source_schema *pg_describe(source *base, source_error *err)
               "t.isleaf) END, "
               "CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_partition_tree(c.oid) t "
               "WHERE t.isleaf) END, "
-              "c.relkind IN ('r', 'p') AND row_security_active(c.oid) "
+              "c.relkind IN ('r', 'p') AND row_security_active(c.oid), "
+              "CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_table_size(t.relid)), 0) "
+              "FROM pg_partition_tree(c.oid) t WHERE t.isleaf) "
+              "WHEN c.relkind = 'r' THEN pg_table_size(c.oid) END "
               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
               "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
               "AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
@@ -757,6 +1010,7 @@ const source_schema *pg_describe(source *base, source_error *err)
         rr->readable = PQgetvalue(r, i, 5)[0] == 't';
         rr->parents = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6);
         rr->nleaves = PQgetisnull(r, i, 8) ? 0 : atoi(PQgetvalue(r, i, 8));
+        rr->bytes = PQgetisnull(r, i, 10) ? -1 : strtoll(PQgetvalue(r, i, 10), NULL, 10);
         const char *what = rr->kind == 'v'   ? "view"
                            : rr->kind == 'm' ? "materialized view"
                            : rr->kind == 'f' ? "foreign table"
@@ -815,6 +1069,12 @@ const source_schema *pg_describe(source *base, source_error *err)
             s->schema.ntables = --ntab;
             continue;
         }
+        tb->bytes_estimate = rr->bytes;
+        if (!(tb->sql_name = strdup(pt->qname))) {
+            free(rows);
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto fail;
+        }
         if (rr->kind == 'p')
             add_note(s, "partitioned table %s.%s: copied through the parent (%d partition%s), "
                         "each row once", rr->nsp, rr->rel, rr->nleaves, rr->nleaves == 1 ? "" : "s");
@@ -826,6 +1086,8 @@ const source_schema *pg_describe(source *base, source_error *err)
     free(rows);
     PQclear(r);
     r = NULL;
+    if (read_keys_and_indexes(s, qualify, err))
+        goto fail;
     if (sequence_notes(s, list, err))
         goto fail;
     free(list);

@@ -218,6 +218,341 @@ static int64_t estimate_rows(sqlite_source *s, const char *tname, const char *qn
     return est;
 }
 
+/* ---- foreign keys, indexes, size (for assess and plan) ---------------------- */
+
+/* The column of tb named `name` (exactly, else ignoring ASCII case as SQLite
+ * does), or -1. */
+static int column_named(const source_table *tb, const char *name)
+{
+    if (!name)
+        return -1;
+    for (int c = 0; c < tb->ncols; c++)
+        if (!strcmp(tb->cols[c].name, name))
+            return c;
+    for (int c = 0; c < tb->ncols; c++)
+        if (!strcasecmp(tb->cols[c].name, name))
+            return c;
+    return -1;
+}
+
+static void fkey_release(source_fkey *fk)
+{
+    free(fk->name);
+    free(fk->cols);
+    free(fk->ref_table);
+    for (int c = 0; fk->ref_cols && c < fk->ncols; c++)
+        free(fk->ref_cols[c]);
+    free(fk->ref_cols);
+    memset(fk, 0, sizeof *fk);
+}
+
+/* One foreign key (PRAGMA foreign_key_list's `id`) of table `name` into fk.
+ * 1 if SQLite accepted it but it cannot be made out (a column that is not
+ * the table's, or no column list and a parent whose primary key does not
+ * match: SQLite only refuses such a key when it is used), 0 done, -1 out of
+ * memory. */
+static int read_one_fkey(sqlite3_stmt *cols, sqlite3_stmt *pk, const char *name,
+                         int id, const char *parent, source_table *tb, source_fkey *fk)
+{
+    memset(fk, 0, sizeof *fk);
+    fk->ref_index = -1;
+    if (!(fk->name = strdup("")) || !(fk->ref_table = strdup(parent)))
+        return -1;
+    sqlite3_reset(cols);
+    sqlite3_bind_text(cols, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(cols, 2, id);
+    int cap = 0, implicit = 0, unusable = 0;
+    while (sqlite3_step(cols) == SQLITE_ROW) {
+        if (fk->ncols == cap) {
+            int ncap = cap ? cap * 2 : 4;
+            int *nc = realloc(fk->cols, (size_t)ncap * sizeof *nc);
+            if (nc)
+                fk->cols = nc;
+            char **nr = realloc(fk->ref_cols, (size_t)ncap * sizeof *nr);
+            if (nr)
+                fk->ref_cols = nr;
+            if (!nc || !nr)
+                return -1;
+            cap = ncap;
+        }
+        const char *from = (const char *)sqlite3_column_text(cols, 0);
+        const char *to = (const char *)sqlite3_column_text(cols, 1);
+        fk->cols[fk->ncols] = column_named(tb, from);
+        fk->ref_cols[fk->ncols] = NULL;
+        fk->ncols++;
+        unusable |= fk->cols[fk->ncols - 1] < 0;
+        if (!to)
+            implicit = 1;
+        else if (!(fk->ref_cols[fk->ncols - 1] = strdup(to)))
+            return -1;
+    }
+    if (fk->ncols == 0)
+        return 1;
+    if (implicit) {
+        /* REFERENCES parent without columns: the parent's primary key */
+        sqlite3_reset(pk);
+        sqlite3_bind_text(pk, 1, parent, -1, SQLITE_STATIC);
+        int k = 0;
+        while (sqlite3_step(pk) == SQLITE_ROW) {
+            if (k < fk->ncols && !fk->ref_cols[k]) {
+                const char *pn = (const char *)sqlite3_column_text(pk, 0);
+                if (!(fk->ref_cols[k] = strdup(pn ? pn : "")))
+                    return -1;
+            }
+            k++;
+        }
+        unusable |= k != fk->ncols;
+    }
+    return unusable;
+}
+
+/* Foreign keys of table `name` into tb->fkeys, in declaration order
+ * (PRAGMA foreign_key_list numbers them newest first). ref_table and
+ * ref_cols are as the constraint spells them: resolve_fkeys matches them to
+ * the schema once every table is described. Constraints have no names in
+ * SQLite's catalog: name is "". */
+static int read_fkeys(sqlite_source *s, const char *name, source_table *tb, source_error *err)
+{
+    sqlite3_stmt *ids = NULL, *cols = NULL, *pk = NULL;
+    int rc = -1, step;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, \"table\" FROM pragma_foreign_key_list(?1) WHERE seq = 0 "
+                           "ORDER BY id DESC",
+                           -1, &ids, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT \"from\", \"to\" FROM pragma_foreign_key_list(?1) WHERE id = ?2 "
+                           "ORDER BY seq",
+                           -1, &cols, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk", -1,
+                           &pk, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(ids, 1, name, -1, SQLITE_STATIC);
+    int cap = 0;
+    while ((step = sqlite3_step(ids)) == SQLITE_ROW) {
+        if (tb->nfkeys == cap) {
+            int ncap = cap ? cap * 2 : 4;
+            source_fkey *n = realloc(tb->fkeys, (size_t)ncap * sizeof *n);
+            if (!n)
+                goto nomem;
+            tb->fkeys = n;
+            cap = ncap;
+        }
+        const char *parent = (const char *)sqlite3_column_text(ids, 1);
+        source_fkey *fk = &tb->fkeys[tb->nfkeys++];
+        int r = read_one_fkey(cols, pk, name, sqlite3_column_int(ids, 0), parent ? parent : "",
+                              tb, fk);
+        if (r < 0)
+            goto nomem;
+        if (r > 0) {
+            fkey_release(fk);
+            tb->nfkeys--;
+        }
+    }
+    if (step != SQLITE_DONE)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    source_fail(err, SRC_E_SCHEMA, "cannot read the foreign keys of table %s in %s: %s", name,
+                s->path, sqlite3_errmsg(s->db));
+    goto out;
+nomem:
+    source_fail(err, SRC_E_NOMEM, "out of memory reading the schema of %s", s->path);
+out:
+    sqlite3_finalize(ids);
+    sqlite3_finalize(cols);
+    sqlite3_finalize(pk);
+    return rc;
+}
+
+/* "partial index (WHERE cond)" from an index's CREATE statement: the text
+ * after its last WHERE keyword, or "partial index" if it cannot be found. */
+static char *partial_note(const char *sql)
+{
+    const char *w = NULL;
+    for (const char *p = sql; p && *p; p++)
+        if (!strncasecmp(p, "where", 5) && (p == sql || p[-1] == ' ' || p[-1] == '\n' ||
+                                            p[-1] == '\t' || p[-1] == ')') &&
+            (p[5] == ' ' || p[5] == '\n' || p[5] == '\t' || p[5] == '('))
+            w = p + 5;
+    if (!w)
+        return strdup("partial index");
+    while (*w == ' ' || *w == '\n' || *w == '\t')
+        w++;
+    size_t n = strlen(w);
+    while (n > 0 && (w[n - 1] == ' ' || w[n - 1] == '\n' || w[n - 1] == ';'))
+        n--;
+    if (n > 300)
+        n = 300;
+    char *out = malloc(n + 32);
+    if (out)
+        snprintf(out, n + 32, "partial index (WHERE %.*s)", (int)n, w);
+    return out;
+}
+
+/* Secondary indexes of table `name` into tb->indexes, by name: every index
+ * but the primary key's own (UNIQUE constraints are unique indexes). */
+static int read_indexes(sqlite_source *s, const char *name, source_table *tb, source_error *err)
+{
+    sqlite3_stmt *list = NULL, *info = NULL;
+    int rc = -1, step;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT l.name, l.\"unique\", l.partial, m.sql FROM "
+                           "pragma_index_list(?1) AS l LEFT JOIN sqlite_schema AS m ON "
+                           "m.type = 'index' AND m.name = l.name WHERE l.origin <> 'pk' "
+                           "ORDER BY l.name",
+                           -1, &list, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT cid, name FROM pragma_index_info(?1) ORDER BY seqno", -1,
+                           &info, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(list, 1, name, -1, SQLITE_STATIC);
+    int cap = 0;
+    while ((step = sqlite3_step(list)) == SQLITE_ROW) {
+        if (tb->nindexes == cap) {
+            int ncap = cap ? cap * 2 : 4;
+            source_index *n = realloc(tb->indexes, (size_t)ncap * sizeof *n);
+            if (!n)
+                goto nomem;
+            tb->indexes = n;
+            cap = ncap;
+        }
+        source_index *ix = &tb->indexes[tb->nindexes++];
+        memset(ix, 0, sizeof *ix);
+        const char *iname = (const char *)sqlite3_column_text(list, 0);
+        if (!(ix->name = strdup(iname ? iname : "")))
+            goto nomem;
+        ix->unique = sqlite3_column_int(list, 1);
+        int partial = sqlite3_column_int(list, 2), expr = 0;
+        sqlite3_reset(info);
+        sqlite3_bind_text(info, 1, ix->name, -1, SQLITE_STATIC);
+        int icap = 0;
+        while ((step = sqlite3_step(info)) == SQLITE_ROW) {
+            if (ix->ncols == icap) {
+                int ncap = icap ? icap * 2 : 4;
+                int *n = realloc(ix->cols, (size_t)ncap * sizeof *n);
+                if (!n)
+                    goto nomem;
+                ix->cols = n;
+                icap = ncap;
+            }
+            /* cid -2: an expression; -1: the rowid (an INTEGER PRIMARY
+             * KEY column is named) */
+            int cid = sqlite3_column_int(info, 0);
+            int c = cid == -2 ? -1 : column_named(tb, (const char *)sqlite3_column_text(info, 1));
+            if (cid == -1 && c < 0)
+                for (int k = 0; k < tb->ncols && c < 0; k++)
+                    if (tb->npk == 1 && tb->cols[k].pk_pos == 1)
+                        c = k;
+            expr |= cid == -2;
+            ix->cols[ix->ncols++] = c;
+        }
+        if (step != SQLITE_DONE)
+            goto fail;
+        if (partial) {
+            const char *sql = (const char *)sqlite3_column_text(list, 3);
+            if (!(ix->note = partial_note(sql)))
+                goto nomem;
+        }
+        if (expr) {
+            const char *e = "expression index";
+            char *n = NULL;
+            if (ix->note) {
+                size_t l = strlen(ix->note) + strlen(e) + 3;
+                if ((n = malloc(l)))
+                    snprintf(n, l, "%s; %s", e, ix->note);
+            } else {
+                n = strdup(e);
+            }
+            if (!n)
+                goto nomem;
+            free(ix->note);
+            ix->note = n;
+        }
+    }
+    if (step != SQLITE_DONE)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    source_fail(err, SRC_E_SCHEMA, "cannot read the indexes of table %s in %s: %s", name, s->path,
+                sqlite3_errmsg(s->db));
+    goto out;
+nomem:
+    source_fail(err, SRC_E_NOMEM, "out of memory reading the schema of %s", s->path);
+out:
+    sqlite3_finalize(list);
+    sqlite3_finalize(info);
+    return rc;
+}
+
+/* dbstat walks every page of the table it measures: above this file size
+ * describe would read the whole database, so the size stays unknown. */
+#define DBSTAT_MAX_FILE ((int64_t)1 << 30)
+
+/* Bytes of table `name`'s b-tree (its pages, overflow included; not its
+ * indexes) from the dbstat virtual table, or -1 when SQLite was built
+ * without it or the file is too large to walk cheaply. */
+static int64_t table_bytes(sqlite_source *s, const char *name)
+{
+    struct stat stb;
+    if (stat(s->path, &stb) != 0 || stb.st_size > DBSTAT_MAX_FILE)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int64_t bytes = -1;
+    /* aggregate=1 (3.31+) sums inside dbstat; else one row per page */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT pgsize FROM dbstat WHERE name = ?1 AND aggregate = 1", -1, &st,
+                           NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(s->db, "SELECT sum(pgsize) FROM dbstat WHERE name = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        bytes = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return bytes;
+}
+
+/* Once every table is described: each foreign key's parent as the schema
+ * names it (SQLite matches names ignoring ASCII case) with its index, and
+ * the referenced columns as the parent spells them. A parent that is not
+ * in the schema (missing, virtual) keeps the constraint's spelling and -1. */
+static int resolve_fkeys(source_schema *sch, source_error *err, const char *path)
+{
+    for (int t = 0; t < sch->ntables; t++)
+        for (int k = 0; k < sch->tables[t].nfkeys; k++) {
+            source_fkey *fk = &sch->tables[t].fkeys[k];
+            fk->ref_index = -1;
+            for (int p = 0; p < sch->ntables && fk->ref_index < 0; p++)
+                if (!strcmp(sch->tables[p].name, fk->ref_table))
+                    fk->ref_index = p;
+            for (int p = 0; p < sch->ntables && fk->ref_index < 0; p++)
+                if (!strcasecmp(sch->tables[p].name, fk->ref_table))
+                    fk->ref_index = p;
+            if (fk->ref_index < 0)
+                continue;
+            const source_table *pt = &sch->tables[fk->ref_index];
+            char *n = strdup(pt->name);
+            if (!n)
+                return source_fail(err, SRC_E_NOMEM, "out of memory reading the schema of %s",
+                                   path);
+            free(fk->ref_table);
+            fk->ref_table = n;
+            for (int c = 0; c < fk->ncols; c++) {
+                int pc = column_named(pt, fk->ref_cols[c]);
+                if (pc < 0 || !strcmp(pt->cols[pc].name, fk->ref_cols[c]))
+                    continue;
+                if (!(n = strdup(pt->cols[pc].name)))
+                    return source_fail(err, SRC_E_NOMEM,
+                                       "out of memory reading the schema of %s", path);
+                free(fk->ref_cols[c]);
+                fk->ref_cols[c] = n;
+            }
+        }
+    return 0;
+}
+
 /* Columns of one table into tb (rowid column added when there is no key),
  * and the reader's query into info. */
 static int describe_table(sqlite_source *s, const char *name, int without_rowid, int has_stat1,
@@ -353,6 +688,11 @@ static int describe_table(sqlite_source *s, const char *name, int without_rowid,
     info->select_sql = q;
     q = NULL;
     tb->row_estimate = estimate_rows(s, name, qname, rid, has_stat1);
+    tb->bytes_estimate = table_bytes(s, name);
+    if (read_fkeys(s, name, tb, err) || read_indexes(s, name, tb, err))
+        goto out;
+    tb->sql_name = qname;
+    qname = NULL;
     rc = 0;
     goto out;
 nomem:
@@ -415,6 +755,9 @@ static const source_schema *sqlite_describe(source *base, source_error *err)
         goto fail;
     }
     sqlite3_finalize(st);
+    st = NULL;
+    if (resolve_fkeys(&s->schema, err, s->path))
+        goto fail;
     s->described = 1;
     return &s->schema;
 fail:

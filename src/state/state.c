@@ -26,7 +26,7 @@
 
 /* Bump when the tables change shape; an older or newer file is refused
  * for --resume and rebuilt for a fresh run. */
-#define STATE_FORMAT_VERSION 2
+#define STATE_FORMAT_VERSION 3
 /* Long enough to ride out a concurrent reader (cqlshift status) holding a
  * lock, short enough that a stuck process is reported rather than hung on. */
 #define STATE_BUSY_TIMEOUT_MS 10000
@@ -57,11 +57,12 @@ static const char SCHEMA_SQL[] =
     "  rows_read INTEGER NOT NULL DEFAULT 0,"
     "  rows_written INTEGER NOT NULL DEFAULT 0,"
     "  rows_rejected INTEGER NOT NULL DEFAULT 0,"
+    "  rows_filtered INTEGER NOT NULL DEFAULT 0,"
     "  done INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (table_name, range_id));";
 
 static const char GET_SQL[] =
-    "SELECT resume_after, rows_read, rows_written, rows_rejected, done"
+    "SELECT resume_after, rows_read, rows_written, rows_rejected, done, rows_filtered"
     " FROM ranges WHERE table_name = ?1 AND range_id = ?2";
 
 /* The plan of a range, saved once at the first split (state_save_ranges). */
@@ -77,12 +78,12 @@ static const char LIST_SQL[] =
  * checkpoint is either wholly there after a crash or not at all. */
 static const char SAVE_SQL[] =
     "INSERT INTO ranges (table_name, range_id, resume_after, rows_read, rows_written,"
-    "                    rows_rejected, done)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    "                    rows_rejected, done, rows_filtered)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     " ON CONFLICT (table_name, range_id) DO UPDATE SET"
     "  resume_after = excluded.resume_after, rows_read = excluded.rows_read,"
     "  rows_written = excluded.rows_written, rows_rejected = excluded.rows_rejected,"
-    "  done = excluded.done";
+    "  done = excluded.done, rows_filtered = excluded.rows_filtered";
 
 /* Resume points are opaque bytes in the file, as the range bounds are
  * (the connector's encoding: 8 bytes big-endian for rowids and offsets,
@@ -417,6 +418,7 @@ int state_get_range(state *st, const char *table, int range_id, range_state *out
         out->rows_written = sqlite3_column_int64(s, 2);
         out->rows_rejected = sqlite3_column_int64(s, 3);
         out->done = sqlite3_column_int(s, 4);
+        out->rows_filtered = sqlite3_column_int64(s, 5);
     } else if (rc != SQLITE_DONE) {
         ret = fail_db(err, st->path, st->db, "reading a range");
     }
@@ -426,13 +428,10 @@ int state_get_range(state *st, const char *table, int range_id, range_state *out
     return ret;
 }
 
-int state_save_range(state *st, const char *table, int range_id, const range_state *rs,
-                     state_error *err)
+/* Bind and run the save statement for one range; the caller holds st->mu. */
+static int save_locked(state *st, const char *table, int range_id, const range_state *rs,
+                       state_error *err)
 {
-    ok(err);
-    if (!table || !rs)
-        return fail(err, 1, "state file %s: no table name or range state given", st->path);
-    pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = st->save_stmt;
     sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, range_id);
@@ -444,6 +443,7 @@ int state_save_range(state *st, const char *table, int range_id, const range_sta
     sqlite3_bind_int64(s, 5, rs->rows_written);
     sqlite3_bind_int64(s, 6, rs->rows_rejected);
     sqlite3_bind_int(s, 7, rs->done ? 1 : 0);
+    sqlite3_bind_int64(s, 8, rs->rows_filtered);
     int ret = 0;
     if (sqlite3_step(s) != SQLITE_DONE) {
         char what[320];
@@ -452,6 +452,35 @@ int state_save_range(state *st, const char *table, int range_id, const range_sta
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    return ret;
+}
+
+int state_save_range(state *st, const char *table, int range_id, const range_state *rs,
+                     state_error *err)
+{
+    ok(err);
+    if (!table || !rs)
+        return fail(err, 1, "state file %s: no table name or range state given", st->path);
+    pthread_mutex_lock(&st->mu);
+    int ret = save_locked(st, table, range_id, rs, err);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int state_save_range_n(state *st, int n, const char *const *tables, int range_id,
+                       const range_state *rs, state_error *err)
+{
+    ok(err);
+    if (n == 1)
+        return state_save_range(st, tables[0], range_id, &rs[0], err);
+    pthread_mutex_lock(&st->mu);
+    int ret = exec(st->db, st->path, "BEGIN IMMEDIATE", "saving progress", err);
+    for (int i = 0; i < n && ret == 0; i++)
+        ret = save_locked(st, tables[i], range_id, &rs[i], err);
+    if (ret == 0)
+        ret = exec(st->db, st->path, "COMMIT", "saving progress", err);
+    else
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_unlock(&st->mu);
     return ret;
 }

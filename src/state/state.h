@@ -29,6 +29,7 @@ typedef struct range_state {
     int64_t rows_read;
     int64_t rows_written;
     int64_t rows_rejected;
+    int64_t rows_filtered;  /* skipped by a mapping's row filter */
     int done;
 } range_state;
 
@@ -45,6 +46,11 @@ int state_get_range(state *st, const char *table, int range_id, range_state *out
 /* Save the state of a range (thread-safe; one transaction). */
 int state_save_range(state *st, const char *table, int range_id, const range_state *rs,
                      state_error *err);
+/* Save range range_id of n tables (tables[i] -> rs[i]) in one transaction:
+ * the target tables fed by one source table's range, whose resume points
+ * must never disagree after a crash. Thread-safe. */
+int state_save_range_n(state *st, int n, const char *const *tables, int range_id,
+                       const range_state *rs, state_error *err);
 /* The job's write timestamp: the one saved by the run that started the
  * job, or now_us (saved) for a fresh job, so a resumed run writes with the
  * same timestamp as the run it continues. 0 on error (err set). */

@@ -39,6 +39,12 @@ static int run_ddl(cql_session *s, const char *cql, const char *what, cs_buf *no
     return 0;
 }
 
+int target_apply_ddl(cql_session *s, const char *cql, const char *what, cs_buf *notes,
+                     model_error *err)
+{
+    return run_ddl(s, cql, what, notes, err);
+}
+
 /* 1 if keyspace ks exists, 0 if not, -1 with err. */
 static int keyspace_exists(cql_session *s, const char *ks, model_error *err)
 {
@@ -206,9 +212,9 @@ static int check_table(cql_session *s, const target_table *t, cs_buf *diff, int 
             else if (tc->kind != 0 && x->position != tc->key_pos)
                 diff_line(diff, ndiff, "%s: column %s is %s number %d there, the model wants %d",
                           ref, tc->name, kind_words(x->kind), x->position + 1, tc->key_pos + 1);
-            else if (tc->kind == 2 && strcasecmp(x->order, "asc"))
+            else if (tc->kind == 2 && strcasecmp(x->order, tc->desc ? "desc" : "asc"))
                 diff_line(diff, ndiff, "%s: clustering column %s is ordered %s there, the model "
-                          "wants ASC", ref, tc->name, x->order);
+                          "wants %s", ref, tc->name, x->order, tc->desc ? "DESC" : "ASC");
         }
         cs_buf_release(&want);
     }
@@ -261,7 +267,8 @@ int target_apply_model(const model *m, cql_session *s, cs_buf *notes, model_erro
         goto out;
     if (exists && m->replication && notes)
         cs_buf_printf(notes, "%s: the keyspace exists, so its replication is left as it is; "
-                      "--replication applies only to a keyspace that migrate creates\n",
+                      "the replication asked for (--replication, or a plan's "
+                      "keyspace.replication) applies only to a keyspace that migrate creates\n",
                       m->keyspace);
     if (!exists && !m->replication && notes)
         cs_buf_printf(notes, "%s: keyspace created with SimpleStrategy and replication factor 1: "

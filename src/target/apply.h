@@ -22,4 +22,10 @@
  * (cql_prepared_bind), not to the model's. */
 int target_apply_model(const model *m, cql_session *s, cs_buf *notes, model_error *err);
 
+/* Run one more DDL statement (an index) and wait for schema agreement;
+ * Cassandra's warnings go to notes as "what: Cassandra warns: ...". 0, or
+ * -1 with err (code 3). */
+int target_apply_ddl(cql_session *s, const char *cql, const char *what, cs_buf *notes,
+                     model_error *err);
+
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The option tables drive parsing, --help and the man page; this checks that
 # the committed man page is the one they generate and that the user guide
-# documents every option of every command.
+# documents every option of every command (plan's in docs/plan.md, assess's in
+# docs/assess.md).
 #   cli_docs.sh CQLSHIFT SOURCE_DIR
 set -euo pipefail
 bin="$1"
@@ -13,16 +14,17 @@ if ! diff -u "$src/docs/cqlshift.1" <("$bin" help --man) >/tmp/cli_docs.$$ 2>&1;
   rc=1
 fi
 rm -f /tmp/cli_docs.$$
-# each command's guide: migrate and load in docs/migrate.md, assess in docs/assess.md
-for cmd in migrate load assess; do
-  doc=docs/migrate.md
-  [[ "$cmd" == assess ]] && doc=docs/assess.md
+# each command's guide: docs/migrate.md, plan's docs/plan.md, assess's docs/assess.md
+for cmd in migrate load plan assess; do
+  doc=migrate.md
+  [[ $cmd == plan ]] && doc=plan.md
+  [[ $cmd == assess ]] && doc=assess.md
   opts=$("$bin" help "$cmd" | grep -oE '^  (-[a-z], )?--[a-z][a-z-]*' | grep -oE -- '--[a-z-]+' | sort -u)
   [[ -n "$opts" ]] || { echo "cli_docs: 'cqlshift help $cmd' lists no options" >&2; rc=1; }
   for o in $opts; do
     [[ "$o" == --help ]] && continue
-    if ! grep -q -- "\`$o" "$src/$doc"; then
-      echo "cli_docs: $cmd option $o is not documented in $doc" >&2
+    if ! grep -q -- "\`$o" "$src/docs/$doc"; then
+      echo "cli_docs: $cmd option $o is not documented in docs/$doc" >&2
       rc=1
     fi
     if ! "$bin" help --man | grep -q -- "${o//-/\\\\-}"; then

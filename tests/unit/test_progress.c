@@ -776,8 +776,8 @@ static void test_resumed_rate(void **ts)
     /* As the loader does: the table starts, then each range adds what
      * earlier runs settled. */
     progress_table_started(t);
-    progress_table_resumed(t, 200000, 199990, 10);
-    progress_table_resumed(t, 168265, 168265, 0);
+    progress_table_resumed(t, 200000, 199990, 10, 0);
+    progress_table_resumed(t, 168265, 168265, 0, 0);
     /* This run: about 1000 rows/s for a second. */
     for (int i = 0; i < 20; i++) {
         atomic_fetch_add(&t->read, 50);
@@ -846,7 +846,7 @@ static void *hammer_main(void *arg)
     progress_table_started(t);
     for (int i = 0; i < HAMMER_ROWS; i++) {
         if (i % 1000 == 0)
-            progress_table_resumed(t, 10, 9, 1);
+            progress_table_resumed(t, 10, 9, 1, 0);
         atomic_fetch_add(&t->read, 1);
         if (i % 100 == 7) {
             atomic_fetch_add(&t->rejected, 1);

@@ -546,6 +546,138 @@ static void test_chinook(void **state)
             found = 1;
         }
     assert_true(found);
+    /* Chinook's foreign keys and their indexes */
+    const source_table *tr = &sch->tables[table_index(sch, "Track")];
+    assert_int_equal(tr->nfkeys, 3);
+    assert_string_equal(tr->fkeys[0].ref_table, "Album");
+    assert_int_equal(tr->fkeys[0].ref_index, table_index(sch, "Album"));
+    assert_string_equal(tr->cols[tr->fkeys[0].cols[0]].name, "AlbumId");
+    assert_string_equal(tr->fkeys[0].ref_cols[0], "AlbumId");
+    assert_int_equal(tr->nindexes, 3);
+    assert_string_equal(tr->sql_name, "\"Track\"");
+    const source_table *em = &sch->tables[table_index(sch, "Employee")];
+    assert_int_equal(em->nfkeys, 1);
+    assert_int_equal(em->fkeys[0].ref_index, table_index(sch, "Employee"));
+    assert_int_equal(pt->nfkeys, 2);
+    assert_int_equal(pt->nindexes, 2);
+    s->ops->close(s);
+}
+
+static const source_fkey *fkey_to(const source_table *t, const char *ref, int nth)
+{
+    for (int k = 0; k < t->nfkeys; k++)
+        if (!strcmp(t->fkeys[k].ref_table, ref) && nth-- == 0)
+            return &t->fkeys[k];
+    fail_msg("table %s has no foreign key to %s", t->name, ref);
+    return NULL;
+}
+
+static const source_index *index_named(const source_table *t, const char *name)
+{
+    for (int k = 0; k < t->nindexes; k++)
+        if (!strcmp(t->indexes[k].name, name))
+            return &t->indexes[k];
+    fail_msg("table %s has no index %s", t->name, name);
+    return NULL;
+}
+
+/* Foreign keys (simple, composite in another order than the parent's key,
+ * implicit parent key, self-reference, to a missing table, parent named in
+ * another case), indexes (unique, UNIQUE constraint, expression, partial;
+ * never the primary key's own), sizes and quoted names; column indexes
+ * count the rowid column of a keyless table. */
+static void test_catalog(void **state)
+{
+    (void)state;
+    const char *path = make_db(
+        "catalog.db",
+        "CREATE TABLE \"Art ist\" (id INTEGER PRIMARY KEY, name TEXT UNIQUE);"
+        "CREATE TABLE pair (a INT, b INT, note TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;"
+        "CREATE TABLE code (c TEXT PRIMARY KEY, label TEXT);"
+        "CREATE TABLE album (id INTEGER PRIMARY KEY, artist INT REFERENCES \"ART IST\"(ID), "
+        "  title TEXT, year INT, code TEXT REFERENCES Code);"
+        "CREATE TABLE keyless (x INT, y INT, up INT REFERENCES keyless(x), "
+        "  FOREIGN KEY (y, x) REFERENCES pair(b, a), FOREIGN KEY (x) REFERENCES gone(id));"
+        "CREATE INDEX keyless_y ON keyless(y, x);"
+        "CREATE UNIQUE INDEX album_title ON album(title);"
+        "CREATE INDEX album_lower ON album(lower(title), year) WHERE year > 2000;"
+        "CREATE INDEX \"with \"\"quote\" ON pair(note) WHERE note IS NOT NULL;"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+        "INSERT INTO album(id, title) SELECT i, printf('t%05d', i) FROM n;");
+    source *s = open_ok(path);
+    const source_schema *sch = describe_ok(s);
+    int ia = table_index(sch, "Art ist"), ip = table_index(sch, "pair"),
+        ic = table_index(sch, "code"), ial = table_index(sch, "album"),
+        ik = table_index(sch, "keyless");
+
+    const source_table *art = &sch->tables[ia];
+    assert_string_equal(art->sql_name, "\"Art ist\"");
+    assert_int_equal(art->nfkeys, 0);
+    assert_int_equal(art->nindexes, 1);     /* the UNIQUE constraint's index */
+    assert_int_equal(art->indexes[0].unique, 1);
+    assert_int_equal(art->indexes[0].ncols, 1);
+    assert_string_equal(art->cols[art->indexes[0].cols[0]].name, "name");
+
+    const source_table *al = &sch->tables[ial];
+    assert_int_equal(al->nfkeys, 2);
+    /* declaration order; the parent as the schema spells it */
+    assert_string_equal(al->fkeys[0].ref_table, "Art ist");
+    assert_int_equal(al->fkeys[0].ref_index, ia);
+    assert_string_equal(al->fkeys[0].ref_cols[0], "id");
+    assert_string_equal(al->cols[al->fkeys[0].cols[0]].name, "artist");
+    assert_string_equal(al->fkeys[0].name, "");
+    /* REFERENCES Code: the parent's primary key */
+    assert_string_equal(al->fkeys[1].ref_table, "code");
+    assert_int_equal(al->fkeys[1].ref_index, ic);
+    assert_string_equal(al->fkeys[1].ref_cols[0], "c");
+    assert_string_equal(al->cols[al->fkeys[1].cols[0]].name, "code");
+    assert_int_equal(al->nindexes, 2);
+    const source_index *ix = index_named(al, "album_title");
+    assert_int_equal(ix->unique, 1);
+    assert_null(ix->note);
+    ix = index_named(al, "album_lower");
+    assert_int_equal(ix->unique, 0);
+    assert_int_equal(ix->ncols, 2);
+    assert_int_equal(ix->cols[0], -1);
+    assert_string_equal(al->cols[ix->cols[1]].name, "year");
+    assert_non_null(ix->note);
+    assert_non_null(strstr(ix->note, "expression index"));
+    assert_non_null(strstr(ix->note, "WHERE year > 2000"));
+    /* 2000 rows of text do not fit in one page: the size is the table's
+     * pages (dbstat), or unknown without it */
+    assert_true(al->bytes_estimate == -1 || al->bytes_estimate > 4096);
+    assert_true(al->bytes_estimate == -1 || al->bytes_estimate % 4096 == 0);
+
+    const source_table *pr = &sch->tables[ip];
+    assert_int_equal(pr->nindexes, 1);      /* not the WITHOUT ROWID key's own */
+    ix = index_named(pr, "with \"quote");
+    assert_string_equal(pr->cols[ix->cols[0]].name, "note");
+    assert_non_null(strstr(ix->note, "partial index (WHERE note IS NOT NULL)"));
+
+    const source_table *k = &sch->tables[ik];
+    assert_int_equal(k->uses_rowid, 1);
+    assert_string_equal(k->cols[0].name, "rowid");
+    assert_string_equal(k->sql_name, "\"keyless\"");
+    assert_int_equal(k->nfkeys, 3);
+    const source_fkey *fk = fkey_to(k, "keyless", 0);    /* self-reference */
+    assert_int_equal(fk->ref_index, ik);
+    assert_int_equal(fk->ncols, 1);
+    assert_int_equal(fk->cols[0], 3);                   /* rowid, x, y, up */
+    assert_string_equal(fk->ref_cols[0], "x");
+    fk = fkey_to(k, "pair", 0);                         /* composite, other order */
+    assert_int_equal(fk->ref_index, ip);
+    assert_int_equal(fk->ncols, 2);
+    assert_int_equal(fk->cols[0], 2);
+    assert_int_equal(fk->cols[1], 1);
+    assert_string_equal(fk->ref_cols[0], "b");
+    assert_string_equal(fk->ref_cols[1], "a");
+    fk = fkey_to(k, "gone", 0);                         /* no such table */
+    assert_int_equal(fk->ref_index, -1);
+    assert_string_equal(fk->ref_cols[0], "id");
+    ix = index_named(k, "keyless_y");
+    assert_int_equal(ix->ncols, 2);
+    assert_int_equal(ix->cols[0], 2);
+    assert_int_equal(ix->cols[1], 1);
     s->ops->close(s);
 }
 
@@ -590,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_without_rowid_and_no_pk),
         cmocka_unit_test(test_chinook),
         cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_catalog),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
