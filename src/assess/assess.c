@@ -1053,21 +1053,56 @@ static json_t *assess_table(actx *a, int t)
                                              "note", ix->note));
     }
     json_object_set_new(tj, "indexes", ixs);
-    if (st->uses_rowid || st->npk == 0)
-        add_risk(risks, "no_primary_key", NULL, rows > 0 ? rows : 0, NULL,
-                 "%s has no primary key (%lld rows): %s; declare one in the source (or in the "
-                 "plan) so that a row can be found and a copy run twice does not duplicate rows",
-                 st->name, (long long)(rows > 0 ? rows : 0),
+    if (st->uses_rowid || st->npk == 0) {
+        /* an example row (its first columns), and a unique index that could
+         * be the key */
+        json_t *ex = NULL;
+        if (a->d != D_FILES && a->src->ops->query && rows > 0) {
+            int cols[8], n = 0;
+            for (int c = 0; c < st->ncols && n < 8; c++)
+                if (!synthetic(st, c))
+                    cols[n++] = c;
+            cs_buf q;
+            cs_buf_init(&q, 1 << 20);
+            cs_buf_printf(&q, "SELECT ");
+            add_key_text(a, &q, st, cols, n);
+            add_from(a, &q, st, 0, 1);
+            cs_buf_printf(&q, " LIMIT 1");
+            json_t *res = n ? q_rows(a, &q, 1) : json_array();
+            cs_buf_release(&q);
+            if (!res)
+                goto fail;
+            if (cell(res, 0, 0))
+                ex = json_string(cell(res, 0, 0));
+            json_decref(res);
+        }
+        char uniq[600] = "";
+        for (int k = 0; k < st->nindexes && !uniq[0]; k++) {
+            const source_index *ix = &st->indexes[k];
+            int ok = ix->unique && ix->ncols > 0 && !ix->note;
+            for (int i = 0; ok && i < ix->ncols; i++)
+                ok = ix->cols[i] >= 0 && ix->cols[i] < st->ncols && st->cols[ix->cols[i]].notnull;
+            for (int i = 0, o = 0; ok && i < ix->ncols && o < 500; i++)
+                o += snprintf(uniq + o, sizeof uniq - (size_t)o, "%s%s", i ? ", " : "",
+                              st->cols[ix->cols[i]].name);
+        }
+        add_risk(risks, "no_primary_key", NULL, rows > 0 ? rows : 0, ex,
+                 "%s has no primary key (%lld rows%s%s): %s; %s%s%s so that a row can be found "
+                 "and a copy run twice does not duplicate rows",
+                 st->name, (long long)(rows > 0 ? rows : 0), ex ? ", e.g. " : "",
+                 ex ? json_string_value(ex) : "",
                  a->d == D_FILES ? "a file's rows are keyed by line number when loaded into a "
                                    "new table"
                                  : "the automatic model keys it by the row's position (rowid), "
-                                   "which no application query knows");
+                                   "which no application query knows",
+                 uniq[0] ? "its unique index on (" : "declare one in the source (or in the plan)",
+                 uniq, uniq[0] ? ") of NOT NULL columns could be the key: declare it in the plan"
+                               : "");
+    }
 
     /* columns */
     colinfo *ci = calloc((size_t)st->ncols + 1, sizeof *ci);
     if (!ci) {
-        if (mrc == 0)
-            model_release(&m);
         fail(a, 1, "out of memory");
         goto fail;
     }
@@ -1109,8 +1144,6 @@ static json_t *assess_table(actx *a, int t)
                 json_decref(ci[c].examples[k]);
         }
         free(ci);
-        if (mrc == 0)
-            model_release(&m);
         goto fail;
     }
     json_t *cols = json_array();
@@ -1249,8 +1282,6 @@ static json_t *assess_table(actx *a, int t)
             json_t *p = partitions(a, st, tname, pk, 1, npk == 1, rows, sampled, f, risks);
             if (!p) {
                 json_decref(parts);
-                if (mrc == 0)
-                    model_release(&m);
                 goto fail;
             }
             json_array_append_new(parts, p);
@@ -1269,8 +1300,6 @@ static json_t *assess_table(actx *a, int t)
             free(qt);
             if (!p) {
                 json_decref(parts);
-                if (mrc == 0)
-                    model_release(&m);
                 if (!a->err->code)
                     fail(a, 1, "out of memory");
                 goto fail;
@@ -1284,6 +1313,8 @@ static json_t *assess_table(actx *a, int t)
         model_release(&m);
     return tj;
 fail:
+    if (mrc == 0)
+        model_release(&m);
     json_decref(risks);
     json_decref(tj);
     return NULL;

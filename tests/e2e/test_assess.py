@@ -116,6 +116,8 @@ def make_sqlite_corpus(path):
     c.executescript("""
 CREATE TABLE nokey(a TEXT, b INTEGER);
 INSERT INTO nokey VALUES ('x', 1), ('y', 2);
+CREATE TABLE uq(a TEXT NOT NULL UNIQUE, b INTEGER);
+INSERT INTO uq VALUES ('p', 1);
 CREATE TABLE events(ts TIMESTAMP PRIMARY KEY, v TEXT);
 INSERT INTO events VALUES ('2024-01-01 00:00:00.123456', 'a'), ('2024-01-01 00:00:00.123789', 'b'),
                           ('2024-01-01 00:00:01.500', 'c');
@@ -139,12 +141,16 @@ def test_sqlite_corpus_every_risk(build_dir, tmp_path):
     make_sqlite_corpus(db)
     doc, text = assess(build_dir, f"sqlite:{db}")
     assert doc["kind"] == "sqlite" and doc["source"] == f"sqlite:{db}"
-    assert {t["name"] for t in doc["tables"]} == {"nokey", "events", "vals", "fkey", "parent",
-                                                  "big"}
+    assert {t["name"] for t in doc["tables"]} == {"nokey", "uq", "events", "vals", "fkey",
+                                                  "parent", "big"}
 
     t = table(doc, "nokey")
     assert t["primary_key"] == []
-    risk(t, "no_primary_key", count=2, text=text)
+    r = risk(t, "no_primary_key", count=2, example="x, 1", text=text)
+    assert "declare one" in r["message"]
+    # a unique index of NOT NULL columns is named as the key to declare
+    r = risk(table(doc, "uq"), "no_primary_key", count=1, example="p, 1", text=text)
+    assert "unique index on (a)" in r["message"], r
 
     t = table(doc, "events")
     r = risk(t, "key_collision", "ts", count=2, example="2024-01-01 00:00:00.123456", text=text)
@@ -305,7 +311,8 @@ def test_postgres_corpus_every_risk(build_dir, pg_db):  # noqa: F811
     con.execute(PG_CORPUS)
     doc, text = assess(build_dir, uri)
     assert doc["kind"] == "postgresql"
-    risk(table(doc, "nokey"), "no_primary_key", count=2, text=text)
+    r = risk(table(doc, "nokey"), "no_primary_key", count=2, text=text)
+    assert r["example"] in ("x, 1", "y, 2"), r
 
     t = table(doc, "events")
     risk(t, "key_collision", "ts", count=2, example="2024-01-01 00:00:00.123456", text=text)
@@ -406,7 +413,8 @@ def test_mariadb_corpus_every_risk(build_dir, mariadb_port, fresh_db):  # noqa: 
             c.executemany("INSERT INTO big VALUES (%s, %s, %s)", rows[k:k + 10000])
     doc, text = assess(build_dir, f"mysql://root@127.0.0.1:{mariadb_port}/{fresh_db}")
     assert doc["kind"] == "mysql"
-    risk(table(doc, "nokey"), "no_primary_key", count=2, text=text)
+    r = risk(table(doc, "nokey"), "no_primary_key", count=2, text=text)
+    assert r["example"] in ("x, 1", "y, 2"), r
 
     t = table(doc, "events")
     risk(t, "key_collision", "ts", count=2, example="2024-01-01 00:00:00.123456", text=text)
