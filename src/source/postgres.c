@@ -1069,7 +1069,8 @@ static int pg_query(source *base, const char *sql, source_row_fn row, void *ctx,
                 char buf[256];
                 PQcancel(s->coord_cancel, buf, sizeof buf);
             }
-        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && !stopped && rc == 0) {
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK &&
+                   !stopped && rc == 0) {
             char reason[400];
             snprintf(reason, sizeof reason, "%s", PQresultErrorMessage(r));
             reason[strcspn(reason, "\n")] = 0;
@@ -1079,9 +1080,10 @@ static int pg_query(source *base, const char *sql, source_row_fn row, void *ctx,
         PQclear(r);
     }
     /* end the statement's transaction (or savepoint) whatever happened */
-    const char *end = s->in_snapshot ? (rc || stopped ? "ROLLBACK TO SAVEPOINT cqlshift_query; "
-                                                        "RELEASE SAVEPOINT cqlshift_query"
-                                                      : "RELEASE SAVEPOINT cqlshift_query")
+    /* (rolled back even after success: a SET LOCAL of the statement must
+     * not outlive it in the snapshot's transaction) */
+    const char *end = s->in_snapshot ? "ROLLBACK TO SAVEPOINT cqlshift_query; "
+                                       "RELEASE SAVEPOINT cqlshift_query"
                                      : "ROLLBACK";
     source_error e2;
     r = pg_exec(s, c, end, PGRES_COMMAND_OK, "cannot end a query", rc ? &e2 : err);

@@ -324,7 +324,9 @@ typedef struct source_ops {
      * row, streamed (not held in memory). PostgreSQL runs it on the
      * coordinator connection, in its own READ ONLY transaction, or inside
      * the snapshot (under a savepoint) once snapshot_begin has run: an
-     * error (a statement_timeout, a bad query) leaves the source usable.
+     * error (a statement_timeout, a bad query) leaves the source usable;
+     * sql may start with SET LOCAL statements (statement_timeout, work_mem),
+     * which end with it.
      * 0; -1 with err (SRC_E_READ naming the statement); or what row
      * returned when it stopped the query. Not for the hot path. */
     int (*query)(source *s, const char *sql, source_row_fn row, void *ctx, source_error *err);

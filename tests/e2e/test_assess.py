@@ -449,3 +449,41 @@ def test_mariadb_corpus_every_risk(build_dir, mariadb_port, fresh_db):  # noqa: 
     check_sampled(build_dir, f"mysql://root@127.0.0.1:{mariadb_port}/{fresh_db}")
     fp = fk_partition(t, "big_by_parent")
     assert fp["rows_max"] == max(fk_counts) and fp["rows_p99"] == p99_desc(fk_counts)
+
+
+# ---- the query operation (tests/tools/source_query) ------------------------------------
+
+
+def source_query(build_dir, uri, *args):
+    p = subprocess.run([str(build_dir / "tests" / "source_query"), uri, *args],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("snapshot", [False, True])
+def test_query_operation_postgres(build_dir, pg_db, snapshot):  # noqa: F811
+    """A statement_timeout, an error, a row callback that stops a long
+    result: each ends its statement and the next one runs, inside the
+    snapshot or not; a SET LOCAL does not outlive its statement."""
+    uri, _ = pg_db
+    out = source_query(build_dir, uri, *(["--snapshot"] if snapshot else []), "--stop", "3",
+                       "SET LOCAL statement_timeout = 100; SELECT pg_sleep(5)",
+                       "SELECT 1/0",
+                       "SELECT g, NULL FROM generate_series(1, 1000000) g",
+                       "SELECT current_setting('statement_timeout'), 'x'")
+    assert out[0]["rc"] == -1 and "statement timeout" in out[0]["error"], out[0]
+    assert out[1]["rc"] == -1 and "division by zero" in out[1]["error"], out[1]
+    assert out[2] == {"rc": 1, "rows": [["1", None], ["2", None], ["3", None]]}
+    assert out[3] == {"rc": 0, "rows": [["0", "x"]]}
+
+
+def test_query_operation_mariadb(build_dir, mariadb_port, fresh_db):  # noqa: F811
+    uri = f"mysql://root@127.0.0.1:{mariadb_port}/{fresh_db}"
+    out = source_query(build_dir, uri, "--stop", "2",
+                       "SELECT nosuch",
+                       "SELECT seq, NULL FROM seq_1_to_100000",
+                       "SELECT 'é', 1")
+    assert out[0]["rc"] == -1 and "nosuch" in out[0]["error"], out[0]
+    assert out[1] == {"rc": 1, "rows": [["1", None], ["2", None]]}
+    assert out[2] == {"rc": 0, "rows": [["é", "1"]]}
