@@ -9,6 +9,7 @@ Python driver runs the queries an application would (all tracks of album
 N, all invoices of customer M) and must get exactly what SQL gets from the
 source (sqlite3, psycopg), every row and value."""
 
+import datetime
 import decimal
 import json
 import random
@@ -305,3 +306,49 @@ def test_plan_expression_errors(build_dir, tmp_path, main_hosts, py_session, map
     bad = list(mapping.values())[0] if mapping else where
     start = text.index(bad)
     assert start + 1 <= col <= start + 1 + len(bad), (text, col)
+
+
+def test_plan_integer_times_as_migrate_source(build_dir, tmp_path, main_hosts, py_session,
+                                              fresh_keyspace):
+    """Integers in a SQLite DATETIME column count the unit their range shows,
+    in a plan as in migrate SOURCE (never silently milliseconds)."""
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    db = tmp_path / "t.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME)")
+    con.executemany("INSERT INTO ev VALUES (?, ?)",
+                    [(i, 1_600_000_000 + 86_400 * i) for i in range(100)])
+    con.commit()
+    con.close()
+    plan, _ = write_plan(build_dir, tmp_path, f"sqlite:{db}", ks)
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "count seconds since 1970" in p.stderr
+    got = {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {ks}.ev")}
+    epoch = datetime.datetime(1970, 1, 1)
+    assert got == {i: epoch + datetime.timedelta(seconds=1_600_000_000 + 86_400 * i)
+                   for i in range(100)}
+
+
+def test_plan_writetime_from_sqlite_datetime_text(build_dir, source_dir, tmp_path, main_hosts,
+                                                  py_session, fresh_keyspace):
+    """writetime from a SQLite DATETIME column (its values are text): each
+    invoice is written at its invoice date; a 0/1 column as a where."""
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    db = source_dir / CHINOOK
+    plan, doc = write_plan(build_dir, tmp_path, f"sqlite:{db}", ks, "--tables", "Invoice")
+    m = next(m for m in doc["mappings"] if m["to"] == "invoice")
+    m["writetime"] = "InvoiceDate"
+    m["where"] = "CustomerId > 10"
+    plan.write_text(yaml.safe_dump(doc, sort_keys=False))
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    want = {i: int(datetime.datetime.strptime(d, "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc).timestamp()) * 1_000_000
+        for i, d in con.execute("SELECT InvoiceId, InvoiceDate FROM Invoice WHERE CustomerId > 10")}
+    got = {r.invoiceid: r.wt for r in py_session.execute(
+        f"SELECT invoiceid, WRITETIME(total) AS wt FROM {ks}.invoice")}
+    assert got == want
