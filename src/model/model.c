@@ -884,7 +884,8 @@ static int put_table_ref(cs_buf *out, const target_table *t)
     return put_ident(out, t->keyspace) || cs_buf_put_u8(out, '.') || put_ident(out, t->name);
 }
 
-int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_buf *out)
+int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, int durable_writes,
+                       cs_buf *out)
 {
     if (put_str(out, "CREATE KEYSPACE IF NOT EXISTS ") || put_ident(out, ks) ||
         put_str(out, " WITH replication = {"))
@@ -927,7 +928,8 @@ int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_
         if (rc)
             return -1;
     }
-    return put_str(out, "}") || put_nul(out);
+    return put_str(out, "}") || (!durable_writes && put_str(out, " AND durable_writes = false")) ||
+           put_nul(out);
 }
 
 int model_table_ddl(const target_table *t, cs_buf *out)

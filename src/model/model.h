@@ -56,6 +56,7 @@ typedef struct target_table {
 
 typedef struct model {
     char *keyspace;
+    int no_durable_writes;  /* a plan's durable_writes: false */
     char *replication;      /* JSON for model_keyspace_ddl (model_parse_replication);
                              * NULL: SimpleStrategy, replication factor 1 */
     int ntables;
@@ -117,7 +118,9 @@ int model_refine_from_values(model *m, source *src, const source_schema *schema,
                              model_error *err);
 
 /* CQL statements (NUL-terminated, appended to out). */
-int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_buf *out);
+/* durable_writes 0: "AND durable_writes = false" (a plan's keyspace.durable_writes). */
+int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, int durable_writes,
+                       cs_buf *out);
 int model_table_ddl(const target_table *t, cs_buf *out);
 /* INSERT INTO ks.t (c1, ...) VALUES (?, ...) USING TIMESTAMP ? */
 int model_insert_cql(const target_table *t, cs_buf *out);
