@@ -216,16 +216,11 @@ def test_query_errors(build_dir, tmp_path, main_hosts, py_session, query, bad, e
     assert ks not in py_session.cluster.metadata.keyspaces
 
 
-def test_query_kill_9_then_resume(build_dir, tmp_path, main_hosts, py_session, fresh_keyspace):
+def resume_case(build_dir, tmp_path, main_hosts, py_session, ks, uri, n):
     """A query feeding two tables, killed with -9 mid-way, then --resume: the
     query is read again from its start; each table holds exactly its rows,
     and the counts are those of one read (not the killed run's added)."""
-    ks = fresh_keyspace
-    py_session.execute(f"DROP KEYSPACE {ks}")
-    n = 200_000
-    db = tmp_path / "src.db"
-    make_orders(db, n)
-    plan, doc = write_plan(build_dir, tmp_path, f"sqlite:{db}", ks)
+    plan, doc = write_plan(build_dir, tmp_path, uri, ks)
     doc["tables"] = {
         "o_named": {"columns": {"id": "bigint", "cname": "text", "v": "text"},
                     "partition_key": ["id"], "clustering": [], "options": {}},
@@ -262,3 +257,29 @@ def test_query_kill_9_then_resume(build_dir, tmp_path, main_hosts, py_session, f
         assert got == [i for i in range(cust, n, 500) if i % 1000 / 10 > 50], cust
     total = py_session.execute(f"SELECT count(*) FROM {ks}.o_by_cname", timeout=120).one()[0]
     assert total == nbig
+
+
+def test_query_kill_9_then_resume(build_dir, tmp_path, main_hosts, py_session, fresh_keyspace):
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    n = 200_000
+    db = tmp_path / "src.db"
+    make_orders(db, n)
+    resume_case(build_dir, tmp_path, main_hosts, py_session, ks, f"sqlite:{db}", n)
+
+
+def test_query_kill_9_then_resume_postgres(build_dir, tmp_path, main_hosts, py_session,
+                                           fresh_keyspace, pg_db):  # noqa: F811
+    uri, con = pg_db
+    n = 200_000
+    con.execute("CREATE TABLE c (id int PRIMARY KEY, name text NOT NULL)")
+    con.execute("CREATE TABLE o (id bigint PRIMARY KEY, cust int NOT NULL REFERENCES c (id), "
+                "v text, amount numeric(10,2), updated bigint)")
+    con.execute("INSERT INTO c SELECT i, 'c' || i FROM generate_series(0, 499) i")
+    con.execute("INSERT INTO o SELECT i, i % 500, 'row-' || i || '-' || "
+                "repeat(substr('abcdefghij', i % 10 + 1, 1), i % 37), (i % 1000) / 10.0, "
+                f"1700000000 + i FROM generate_series(0, {n - 1}) i")
+    con.execute("ANALYZE")
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    resume_case(build_dir, tmp_path, main_hosts, py_session, ks, uri, n)
