@@ -367,11 +367,7 @@ int my_map_field(const MYSQL_FIELD *f, source_column *c, my_vk *vk)
     c->decl_type = strdup(ct);
     if (!c->decl_type)
         return -1;
-    if (map_column(row, 1, 0, c, vk))
-        return -1;
-    if (*vk == MYV_FLOAT)
-        *vk = MYV_DOUBLE;   /* a query's FLOAT comes as the server prints it */
-    return 0;
+    return map_column(row, 1, 0, c, vk);
 }
 
 /* One base table being described. */

@@ -127,7 +127,8 @@ int my_describe(my_source *s, source_error *err);
 void my_info_free(my_table_info *info, int n);
 /* The logical type and decoder of a query's result column from its
  * metadata, as map_column gives them for a table column (c->name set
- * first; sets decl_type). 0, or -1 out of memory. */
+ * first; sets decl_type; a FLOAT is MYV_FLOAT: select it as (c * 1e0)).
+ * 0, or -1 out of memory. */
 int my_map_field(const MYSQL_FIELD *f, source_column *c, my_vk *vk);
 
 /* my_values.c */

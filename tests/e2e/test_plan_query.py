@@ -184,6 +184,22 @@ def test_query_mariadb_chinook(build_dir, source_dir, admin, fresh_db,  # noqa: 
     assert t["read"] == t["written"] == len(rows) == 3503 and t["rejected"] == 0, t
     check_partitions(py_session, ks, expected_rows(rows))
 
+    # mistakes: MariaDB's message, at the place it quotes (syntax), else at the query
+    ks2 = "plan_q_" + uuid.uuid4().hex[:8]
+    text = plan.read_text().replace(ks, ks2)
+    for bad, at, expect in (("AS Label", "AS Label", "near 'AS Label"),
+                            ("JOIN Artist ar", "SELECT", "Artistz' doesn't exist")):
+        wrong = "AS AS Label" if bad == "AS Label" else "JOIN Artistz ar"
+        plan.write_text(text.replace(bad, wrong))
+        p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
+        assert p.returncode == 2, p.stderr
+        line = p.stderr.strip().splitlines()[-1]
+        assert expect in line and "cqlshift_q" not in line, line
+        lno, col = map(int, line.split(str(plan) + ":", 1)[1].split(":")[:2])
+        assert plan.read_text().splitlines()[lno - 1][col - 1:].startswith(at), line
+    py_session.cluster.refresh_schema_metadata()
+    assert ks2 not in py_session.cluster.metadata.keyspaces
+
 
 @pytest.mark.parametrize("query,bad,expect", [
     ("SELECT id, v FROM oz", "SELECT", "no such table: oz"),
