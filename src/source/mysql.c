@@ -648,7 +648,8 @@ static void label_range(my_source *s, int t, source_range *r, int n, const char 
     const source_table *tb = &s->schema.tables[t];
     const my_table_info *ti = &s->info[t];
     if (!ti->keyset) {
-        snprintf(r->label, sizeof r->label, "%s (%s)", tb->name, tb->query ? "one range" : "whole table");
+        snprintf(r->label, sizeof r->label, "%s (%s)", tb->name,
+                 tb->query ? "one range" : "whole table");
         return;
     }
     const char *k = tb->cols[ti->key_cols[0]].name;

@@ -1222,7 +1222,8 @@ static int sqlite_add_query(source *base, const char *sql, const char *name, int
     }
     if (!st || (tail && *tail) || !sqlite3_stmt_readonly(st) || sqlite3_column_count(st) == 0) {
         source_fail(err, SRC_E_USAGE, "a query must be one read-only SELECT that returns "
-                                      "columns: write a SELECT whose columns feed the target table");
+                                      "columns: write a SELECT whose columns feed the target "
+                                      "table");
         goto out;
     }
     if (sqlite3_bind_parameter_count(st) > 0) {
