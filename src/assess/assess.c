@@ -1035,7 +1035,8 @@ static json_t *assess_table(actx *a, int t)
         json_t *rc = json_array();
         for (int i = 0; i < fk->ncols; i++)
             json_array_append_new(rc, json_string(fk->ref_cols[i] ? fk->ref_cols[i] : ""));
-        char *qt = model_query_table_name(a->schema, t, k);
+        /* no query table where the table's own key serves the query */
+        char *qt = model_fkey_is_key_prefix(st, k) ? NULL : model_query_table_name(a->schema, t, k);
         json_array_append_new(fks, json_pack("{s:s, s:o, s:{s:s, s:o}, s:s?}", "name",
                                              fk->name ? fk->name : "", "columns",
                                              names_of(st, fk->cols, fk->ncols), "references",
@@ -1288,7 +1289,7 @@ static json_t *assess_table(actx *a, int t)
         }
         for (int k = 0; k < st->nfkeys; k++) {
             const source_fkey *fk = &st->fkeys[k];
-            int ok = fk->ncols > 0;
+            int ok = fk->ncols > 0 && !model_fkey_is_key_prefix(st, k);
             for (int i = 0; i < fk->ncols; i++)
                 ok = ok && fk->cols[i] >= 0 && fk->cols[i] < st->ncols;
             if (!ok)

@@ -190,11 +190,9 @@ int cmd_plan(int argc, char **argv)
     json_t *sizes = assess_run(src, &ao, &ae);
     if (!sizes)
         fprintf(stderr, "cqlshift: note: no partition sizes in the plan: %s\n", ae.msg);
-    int rc = plan_write(out, &m, schema, source_label, sizes);
+    int nq = plan_write(out, &m, schema, source_label, sizes);
+    int rc = nq < 0 ? -1 : 0;
     json_decref(sizes);
-    int nq = 0;
-    for (int t = 0; t < m.ntables; t++)
-        nq += schema->tables[m.tables[t].source_table].nfkeys;
     if (!to_stdout) {
         int werr = errno;
         if (fclose(out))

@@ -339,6 +339,17 @@ static char *fold_name(const char *src, size_t max, const char *empty, int *rena
     return out;
 }
 
+int model_fkey_is_key_prefix(const source_table *st, int k)
+{
+    const source_fkey *fk = &st->fkeys[k];
+    if (fk->ncols < 1 || fk->ncols > st->npk)
+        return 0;
+    for (int i = 0; i < fk->ncols; i++)
+        if (fk->cols[i] < 0 || fk->cols[i] >= st->ncols || st->cols[fk->cols[i]].pk_pos != i + 1)
+            return 0;
+    return 1;
+}
+
 char *model_query_table_name(const source_schema *schema, int t, int k)
 {
     const source_table *st = &schema->tables[t];

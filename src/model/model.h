@@ -92,6 +92,11 @@ int model_keep_tables(model *m, const source_schema *schema, const char *list, m
  * or "<table>_by_<key columns>" when t has two foreign keys to one table;
  * cut to 48 characters. Newly allocated; NULL out of memory. */
 char *model_query_table_name(const source_schema *schema, int t, int k);
+/* 1 if foreign key k of st is the leading part of its primary key, in key
+ * order (PlaylistTrack's PlaylistId): the table itself answers "the rows of
+ * parent X" by its partition key (and clustering prefix), so no query
+ * table is proposed for it. */
+int model_fkey_is_key_prefix(const source_table *st, int k);
 
 /* Parse a --replication value: "SimpleStrategy:N" or "DC:N[,DC:N...]"
  * (NetworkTopologyStrategy), N in 1..99, data center names of letters,
