@@ -475,13 +475,7 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                       : target_apply_ddl(s, (const char *)q.data, what, &notes, &me);
                 cs_buf_release(&q);
             }
-        const char *np = (const char *)notes.data, *end = np + notes.len;
-        while (!o->quiet && np && np < end) {
-            const char *nl = memchr(np, '\n', (size_t)(end - np));
-            size_t len = nl ? (size_t)(nl - np) : (size_t)(end - np);
-            fprintf(stderr, "cqlshift: note: %.*s\n", (int)len, np);
-            np += len + 1;
-        }
+        cli_print_notes(o->quiet, &notes);
         cs_buf_release(&notes);
         if (arc) {
             cli_error("%s", me.msg);

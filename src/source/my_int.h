@@ -12,16 +12,11 @@
 
 #include "source/source.h"
 #include "util/buf.h"
+#include "util/check.h"
 
 /* An assertion that stays on in every build: a broken invariant of this
  * connector, never bad input. */
-#define MY_ASSERT(c)                                                                   \
-    do {                                                                               \
-        if (!(c)) {                                                                    \
-            fprintf(stderr, "cqlshift: BUG: %s:%d: %s\n", __FILE__, __LINE__, #c);     \
-            abort();                                                                   \
-        }                                                                              \
-    } while (0)
+#define MY_ASSERT(c) CS_CHECK(c)
 
 /* How a column's text-protocol value becomes a src_value. */
 typedef enum my_vk {

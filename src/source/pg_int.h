@@ -11,15 +11,10 @@
 #include <stdlib.h>
 
 #include "source/source.h"
+#include "util/check.h"
 
 /* An assertion that stays on in release builds: a broken invariant. */
-#define PG_ASSERT(cond)                                                                      \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "cqlshift: BUG: %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
+#define PG_ASSERT(c) CS_CHECK(c)
 
 /* How one field of a binary COPY tuple is decoded. */
 typedef enum pg_dec {
