@@ -571,11 +571,18 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         l->insert = ins;
         l->map = map_rowmap_ops(maps[k].rm);
         l->rereads = st->query != NULL;
-        for (int j = 0; j < nlt - 1; j++)
-            if (lt[j].src_table == l->src_table && !lt[j].fed_by) {
+        /* fed by the reads of an earlier table of the same source table
+         * that feeds fewer than LOAD_MAX_FED - 1 others; past that, the
+         * source table is read once more */
+        for (int j = 0; j < nlt - 1 && !l->fed_by; j++) {
+            if (lt[j].src_table != l->src_table || lt[j].fed_by)
+                continue;
+            int fed = 0;
+            for (int i = j + 1; i < nlt - 1; i++)
+                fed += lt[i].fed_by == j + 1;
+            if (fed < LOAD_MAX_FED - 1)
                 l->fed_by = j + 1;
-                break;
-            }
+        }
         totals[nlt - 1] = st->row_estimate;
     }
     for (int k = 0; k < nlt; k++)

@@ -119,6 +119,7 @@ struct worker {
     int max_rows;               /* its batch limits */
     size_t max_bytes;
     int broken;                 /* a batch of this range could not complete */
+    int torn;                   /* rs is half updated: no checkpoint may save it */
     int range_id;
     range_state rs[LOAD_MAX_FED]; /* settled counts and resume point, per target */
     const char *rs_names[LOAD_MAX_FED];
@@ -351,23 +352,28 @@ static void drop_rejects(batch_slot *sl)
     sl->nrej = 0;
 }
 
-/* Write a settled batch's rejects to the file, in row order. */
-static void write_rejects(batch_slot *sl)
+/* Write a settled batch's rejects to the file, in row order. 0, or -1
+ * when one could not be written (fatal). */
+static int write_rejects(batch_slot *sl)
 {
     worker *w = sl->w;
     loader *L = w->L;
+    int rc = 0;
     if (sl->nrej == 0)
-        return;
+        return 0;
     qsort(sl->rej, (size_t)sl->nrej, sizeof *sl->rej, cmp_reject);
     for (int i = 0; i < sl->nrej; i++) {
         const src_row *r = &sl->batch.rows[sl->rej[i].row];
         char *vals = r->raw ? NULL : row_values_json(r);
         if (rejects_write(L->rej, w->outs[sl->rej[i].out]->name, r->pos, sl->rej[i].reason,
-                          r->raw, r->raw_len, vals))
+                          r->raw, r->raw_len, vals)) {
             set_fatal(L, 1, "cannot write to the reject file %s", rejects_path(L->rej));
+            rc = -1;
+        }
         free(vals);
     }
     drop_rejects(sl);
+    return rc;
 }
 
 /* ---- flow control ---------------------------------------------------------- */
@@ -436,14 +442,16 @@ static void rate_wait(loader *L)
 
 /* ---- completions (I/O thread) --------------------------------------------- */
 
+/* One request of the slot settled. The count drops under the worker's
+ * lock: settle() waits under it, so once it sees 0 this thread is done
+ * with the worker (which may then end, and its memory go). */
 static void slot_done_one(batch_slot *sl)
 {
-    if (atomic_fetch_sub(&sl->pending, 1) == 1) {
-        worker *w = sl->w;
-        pthread_mutex_lock(&w->mu);
+    worker *w = sl->w;
+    pthread_mutex_lock(&w->mu);
+    if (atomic_fetch_sub(&sl->pending, 1) == 1)
         pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-    }
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void on_row_done(cql_future *f, void *ud)
@@ -487,6 +495,8 @@ static void on_row_done(cql_future *f, void *ud)
 
 static void checkpoint(worker *w, int force)
 {
+    if (w->torn)
+        return;
     double now = mono_seconds();
     if (!force && now - w->last_checkpoint < 1.0)
         return;
@@ -513,7 +523,10 @@ static void settle(worker *w, batch_slot *sl)
     for (int o = 0; o < w->nouts; o++)
         complete = complete && atomic_load(&sl->written[o]) + atomic_load(&sl->rejected[o]) +
                                        sl->filtered[o] == sl->read;
-    if (!complete) {
+    /* a batch that did not complete, or whose rejects could not be
+     * written, is not settled: its counts are taken back */
+    int had_rejects = sl->nrej > 0;
+    if (!complete || write_rejects(sl)) {
         w->broken = 1;
         for (int o = 0; o < w->nouts; o++) {
             table_progress *tp = w->outs[o]->progress;
@@ -525,14 +538,17 @@ static void settle(worker *w, batch_slot *sl)
         drop_rejects(sl);
         return;
     }
-    int had_rejects = sl->nrej > 0;
-    write_rejects(sl);
+    int ok = 1;
+    for (int o = 0; o < w->nouts && ok; o++)
+        ok = src_pos_set(&w->rs[o].resume, sl->resume.p, sl->resume.n) == 0;
+    if (!ok) {
+        set_fatal(w->L, 1, "out of memory keeping a resume point");
+        w->broken = 1;
+        w->torn = 1; /* some resume points moved, no count did: never save that */
+        return;
+    }
     for (int o = 0; o < w->nouts; o++) {
         range_state *rs = &w->rs[o];
-        if (src_pos_set(&rs->resume, sl->resume.p, sl->resume.n)) {
-            set_fatal(w->L, 1, "out of memory keeping a resume point");
-            return;
-        }
         rs->rows_read += sl->read;
         rs->rows_written += atomic_load(&sl->written[o]);
         rs->rows_rejected += atomic_load(&sl->rejected[o]);
@@ -586,8 +602,12 @@ static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, siz
         int32_t ttl = 0;
         if (m->ttl(m->ctx, r, &w->scratch, &ttl, why, whylen))
             return -1;
-        cs_buf_put_u32(&w->values, 4);
-        cs_buf_put_u32(&w->values, (uint32_t)ttl);
+        if (ttl < 0) { /* no TTL of its own: unset, so the table's default applies */
+            cql_value_put_unset(&w->values);
+        } else {
+            cs_buf_put_u32(&w->values, 4);
+            cs_buf_put_u32(&w->values, (uint32_t)ttl);
+        }
     }
     return 0;
 }
@@ -855,6 +875,7 @@ static void run_range(worker *w, const work_item *it)
     for (int k = 0; k < L->nfed[it->table]; k++)
         w->outs[w->nouts++] = &L->tables[L->fed[it->table * LOAD_MAX_FED + k]];
     w->broken = 0;
+    w->torn = 0;
     w->range_id = it->range.id;
     state_error se;
     for (int o = 0; o < w->nouts; o++) {
@@ -864,7 +885,12 @@ static void run_range(worker *w, const work_item *it)
             return;
         }
         if (t->rereads && !w->rs[o].done) {
-            /* no resume point: read again from the start, and count it once */
+            /* no resume point: read again from the start, and count it once;
+             * the rows it rejected before are rejected again (or not), so
+             * its reject file (the one range's only) starts over too */
+            if (w->rs[o].rows_read > 0 && rejects_forget_table(L->rej, w->outs[o]->name))
+                set_fatal(L, 1, "cannot start the reject file of %s over (%s)",
+                          w->outs[o]->name, rejects_path(L->rej));
             src_pos_clear(&w->rs[o].resume);
             w->rs[o].rows_read = w->rs[o].rows_written = 0;
             w->rs[o].rows_rejected = w->rs[o].rows_filtered = 0;
@@ -881,9 +907,10 @@ static void run_range(worker *w, const work_item *it)
          * too, but not in its rate. */
         progress_table_resumed(w->outs[o]->progress, w->rs[o].rows_read, w->rs[o].rows_written,
                                w->rs[o].rows_rejected, w->rs[o].rows_filtered);
+        /* --max-errors weighs rejects against rows read per target table */
         atomic_fetch_add(&L->total_rejected, w->rs[o].rows_rejected);
+        atomic_fetch_add(&L->total_read, w->rs[o].rows_read);
     }
-    atomic_fetch_add(&L->total_read, w->rs[0].rows_read);
     if (w->rs[0].done) {
         range_done(L, it);
         return;
@@ -931,7 +958,7 @@ static void run_range(worker *w, const work_item *it)
             atomic_fetch_add(&w->outs[o]->progress->read, n);
         }
         atomic_store(&sl->pending, 1); /* the submitting worker's own hold */
-        atomic_fetch_add(&L->total_read, n);
+        atomic_fetch_add(&L->total_read, (long long)n * w->nouts);
         submit_batch(w, sl);
         slot_done_one(sl);
     }
@@ -945,7 +972,7 @@ static void run_range(worker *w, const work_item *it)
             w->rs[o].done = 1;
         checkpoint(w, 1);
         range_done(L, it);
-    } else {
+    } else if (!w->torn) {
         checkpoint(w, 1); /* settled work stays settled, also after a fatal error */
     }
 }

@@ -91,8 +91,9 @@ typedef struct load_row_map {
     int (*filter)(void *ctx, const src_row *r, arena *a, char *why, size_t n);
     /* NULL: the run's write timestamp; else microseconds since 1970. */
     int (*timestamp)(void *ctx, const src_row *r, arena *a, int64_t *us, char *why, size_t n);
-    /* NULL: no TTL; else seconds (0: none); the INSERT then ends with
-     * USING TIMESTAMP ? AND TTL ? and ncols counts both. */
+    /* NULL: no TTL; else seconds (0: none, -1: the table's default TTL);
+     * the INSERT then ends with USING TIMESTAMP ? AND TTL ? and ncols
+     * counts both. */
     int (*ttl)(void *ctx, const src_row *r, arena *a, int32_t *secs, char *why, size_t n);
 } load_row_map;
 

@@ -109,7 +109,7 @@ static int cb_ttl(void *ctx, const src_row *r, arena *a, int32_t *secs, char *wh
         return -1;
     }
     if (v.kind == SV_NULL) {
-        *secs = 0;
+        *secs = -1; /* the table's default_time_to_live, if any */
         return 0;
     }
     int64_t t;

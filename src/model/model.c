@@ -589,7 +589,8 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
     return 0;
 }
 
-int model_from_source(model *m, const source_schema *schema, const char *ks, model_error *err)
+static int build_model(model *m, const source_schema *schema, const char *ks,
+                       const unsigned char *only, model_error *err)
 {
     memset(m, 0, sizeof *m);
     if (err) {
@@ -609,6 +610,8 @@ int model_from_source(model *m, const source_schema *schema, const char *ks, mod
     }
     ascii_lower(m->keyspace);   /* unquoted CQL names fold to lower case */
     for (int i = 0; i < schema->ntables; i++) {
+        if (only && !only[i])
+            continue;
         target_table *tt = &m->tables[m->ntables++];
         if (build_table(tt, &schema->tables[i], i, m->keyspace, err)) {
             model_release(m);
@@ -627,6 +630,17 @@ int model_from_source(model *m, const source_schema *schema, const char *ks, mod
             }
     }
     return 0;
+}
+
+int model_from_source(model *m, const source_schema *schema, const char *ks, model_error *err)
+{
+    return build_model(m, schema, ks, NULL, err);
+}
+
+int model_from_source_only(model *m, const source_schema *schema, const char *ks,
+                           const unsigned char *only, model_error *err)
+{
+    return build_model(m, schema, ks, only, err);
 }
 
 /* ---- refining the model from the values -------------------------------------- */

@@ -80,6 +80,10 @@ cql_type *model_map_column(const source_column *sc, const char **why);
 
 /* Build the automatic model of every table of `schema` into keyspace `ks`. */
 int model_from_source(model *m, const source_schema *schema, const char *ks, model_error *err);
+/* The same for the tables t with only[t] != 0 (only has schema->ntables
+ * entries); the others are not looked at (nor their names compared). */
+int model_from_source_only(model *m, const source_schema *schema, const char *ks,
+                           const unsigned char *only, model_error *err);
 void model_release(model *m);
 /* Keep only the tables whose source names are in the comma-separated
  * `list` (matched case-insensitively, as SQLite does). A name that is not a

@@ -94,6 +94,9 @@ rejects *rejects_open_dir(const char *dir);
 int rejects_write(rejects *r, const char *table, int64_t pos, const char *reason, const char *raw,
                   size_t raw_len, const char *values_json);
 int64_t rejects_count(const rejects *r);
+/* Empty table's file (dir mode), for a range that is read again from its
+ * start and is the only one writing to that file. 0, or -1 with errno. */
+int rejects_forget_table(rejects *r, const char *table);
 /* The file, or the folder in dir mode. */
 const char *rejects_path(const rejects *r);
 void rejects_close(rejects *r);

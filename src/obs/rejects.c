@@ -243,6 +243,19 @@ static int table_fd(rejects *r, const char *table)
     return fd;
 }
 
+int rejects_forget_table(rejects *r, const char *table)
+{
+    if (!r || !r->dir_mode) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&r->mu);
+    int fd = table_fd(r, table);
+    int rc = fd < 0 ? -1 : ftruncate(fd, 0);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
 int rejects_write(rejects *r, const char *table, int64_t pos, const char *reason, const char *raw,
                   size_t raw_len, const char *values_json)
 {

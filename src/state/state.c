@@ -479,7 +479,7 @@ int state_save_range_n(state *st, int n, const char *const *tables, int range_id
         ret = save_locked(st, tables[i], range_id, &rs[i], err);
     if (ret == 0)
         ret = exec(st->db, st->path, "COMMIT", "saving progress", err);
-    else
+    if (ret && !sqlite3_get_autocommit(st->db)) /* never leave it open */
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_unlock(&st->mu);
     return ret;
