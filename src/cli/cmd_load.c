@@ -196,7 +196,8 @@ static const cli_spec load_spec = {
     .positionals = load_pos,
     .description =
         "Load CSV (RFC 4180) or JSONL (one object per line) into an existing table. CSV header "
-        "names (or JSONL keys) are matched to the table's columns by name. The format follows "
+        "names (or JSONL keys) are matched to the table's columns by name, or --map says which "
+        "column gets which field or expression. The format follows "
         "the file name or --format. HOST may be a comma-separated list of contact points. Every "
         "run writes into its own folder under --out-dir; an interrupted run goes on with the "
         "same command and --resume.",
@@ -265,7 +266,7 @@ static int map_columns(const load_args *la, const source_table *st, const table_
 /* --map: compile the expressions for the INSERT's bind types (types[0..
  * spec->nitems)), fill src_cols, and note the fields nothing names. The
  * row map, or NULL after printing "--map: position N: sentence". */
-static map_rowmap *map_compile(const load_args *la, const source_table *st,
+static map_rowmap *map_compile(const source_table *st,
                                const load_map_spec *spec, const cql_type **types,
                                const char **names, int *src_cols, const char *file, int quiet)
 {
@@ -309,7 +310,6 @@ static map_rowmap *map_compile(const load_args *la, const source_table *st,
                  skipped, skipped == 1 ? "" : "s", file, skipped == 1 ? "is" : "are",
                  (int)list.len, (const char *)list.data);
     cs_buf_release(&list);
-    (void)la;
 done:
     free(fnames);
     free(ftypes);
@@ -523,7 +523,7 @@ int cmd_load(int argc, char **argv)
     src_cols[n - 1] = -1;
     names[n - 1] = "[timestamp]";
     if (la.map) {
-        rm = map_compile(&la, st, &spec, types, names, src_cols, pos[0], o.quiet);
+        rm = map_compile(st, &spec, types, names, src_cols, pos[0], o.quiet);
         if (!rm) {
             rc = CLI_EXIT_USAGE;
             goto out;
