@@ -158,6 +158,7 @@ typedef struct load_args {
     int no_header;
     const char *columns;
     const char *map;
+    const char *plan;
 } load_args;
 
 #define LOAD_OPT(field) offsetof(load_args, field)
@@ -184,6 +185,10 @@ static const cli_opt load_opts[] = {
      "'EU' or 42; upper(name), to_timestamp(...)...); a bare name takes the field of that name, "
      "* every other column from the field of its name; fields not named are skipped", 0, 0, 0,
      NULL, NULL},
+    {"plan", 0, OPT_TEXT, LOAD_OPT(plan), "PLAN.yaml",
+     "load with a plan file's mappings (as migrate PLAN.yaml does): the file is the table their "
+     "`from` names; every enabled table they feed (or only TABLE, when given) is created if "
+     "missing and written from one read of the file", 0, 0, 0, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -192,8 +197,11 @@ static const char *const load_notes[] = {target_options_help, NULL};
 
 static const cli_spec load_spec = {
     .name = "load",
-    .usage = "FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE TABLE [OPTIONS]",
+    .usage = "FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE TABLE [OPTIONS]\n"
+             "       cqlshift load FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT][/KEYSPACE] "
+             "[TABLE] --plan PLAN.yaml [OPTIONS]",
     .positionals = load_pos,
+    .npos_required = 2,
     .description =
         "Load CSV (RFC 4180) or JSONL (one object per line) into an existing table. CSV header "
         "names (or JSONL keys) are matched to the table's columns by name, or --map says which "
@@ -356,12 +364,6 @@ int cmd_load(int argc, char **argv)
         free(colbuf);
         return CLI_EXIT_USAGE;
     }
-    target t;
-    if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency)) {
-        free(colbuf);
-        return CLI_EXIT_USAGE;
-    }
-    const char *table = pos[2];
     char uri[4200];
     if (format)
         snprintf(uri, sizeof uri, "%s:%s", format, pos[0]);
@@ -369,6 +371,32 @@ int cmd_load(int argc, char **argv)
         snprintf(uri, sizeof uri, "csv:-");
     else
         snprintf(uri, sizeof uri, "%s", pos[0]);
+    if (la.plan || !pos[2]) {
+        int prc = CLI_EXIT_USAGE;
+        if (!la.plan)
+            cli_error("missing TABLE: name the table to load into, or give --plan PLAN.yaml "
+                      "(see cqlshift load --help)");
+        else if (la.map)
+            cli_error("--map and --plan exclude each other: --map maps the file into TABLE, "
+                      "--plan takes the mappings of the plan file");
+        else if (!strcmp(pos[0], "-") && o.resume)
+            cli_error("standard input cannot be resumed; load from a file to use --resume");
+        else {
+            if (!strcmp(pos[0], "-"))
+                o.restart = o.no_resume = 1;
+            migrate_plan_args pa = {.epoch_unit = -1, .file_uri = uri, .file_opts = &fo,
+                                    .only_table = pos[2]};
+            prc = migrate_plan(la.plan, pos[1], &pa, &o);
+        }
+        free(colbuf);
+        return prc;
+    }
+    target t;
+    if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency)) {
+        free(colbuf);
+        return CLI_EXIT_USAGE;
+    }
+    const char *table = pos[2];
 
     int rc = CLI_EXIT_FAILED;
     table_col *tcols = NULL;

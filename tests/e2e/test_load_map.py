@@ -207,3 +207,155 @@ def test_map_kill_9_then_resume_is_exact(build_dir, tmp_path, main_hosts, py_ses
     for i in random.Random(3).sample(range(ROWS), 500):
         r = py_session.execute(f"SELECT v, k, n FROM {ks}.r WHERE id = {i}").one()
         assert (r.v, r.k, r.n) == (f"V{i}", f"K{i % 97}", i % 97)
+
+
+PLAN = """version: 1
+source: csv:somewhere-else.csv      # load --plan reads FILE instead
+keyspace:
+  name: {ks}
+  replication: {{class: SimpleStrategy, replication_factor: 1}}
+tables:
+  people:
+    columns: {{id: int, name: text, country: text, signed_up: timestamp}}
+    partition_key: [id]
+  people_by_country:
+    columns: {{country: text, id: int, name: text, score: int}}
+    partition_key: [country]
+    clustering: [id]
+  from_elsewhere:
+    enabled: false
+    columns: {{x: int}}
+    partition_key: [x]
+mappings:
+  - from: people
+    to: people
+    columns:
+      id: user_id
+      name: full_name
+      country: upper(country_code)
+      signed_up: "to_timestamp(signup, 'yyyy-MM-dd HH:mm:ss', 'UTC')"
+  - from: people
+    to: people_by_country
+    where: "score is not null"
+    columns: {{country: upper(country_code), id: user_id, name: full_name, score: score}}
+  - from: other_table           # into a disabled table: not checked against the file
+    to: from_elsewhere
+    columns: {{x: a}}
+"""
+
+
+def tables_of(py_session, ks):
+    return {r.table_name for r in py_session.execute(
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", [ks])}
+
+
+def test_plan_feeds_two_tables_from_one_csv(build_dir, tmp_path, main_hosts, py_session,
+                                            fresh_keyspace):
+    ks = fresh_keyspace
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN.format(ks=ks))
+    data = tmp_path / "export-2024.csv"   # not named like the plan's table: the plan names it
+    write_people(data, 300)
+    report = tmp_path / "report.json"
+    p = cqlshift(build_dir, "load", data, f"cassandra://{main_hosts[0]}", "--plan", plan,
+                 "--out-dir", tmp_path / "runs", "--report", report, "--quiet", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    exp = expected_people(data)
+    rep = {t["table"]: t
+           for t in json.loads(report.read_text())["tables"]}
+    assert rep["people"]["written"] == 300, rep
+    with_score = {i: e for i, e in exp.items() if e["score"] is not None}
+    assert rep["people_by_country"]["written"] == len(with_score), rep
+    assert tables_of(py_session, ks) == {"people", "people_by_country"}
+    got = {r.id: (r.name, r.country, r.signed_up) for r in
+           py_session.execute(f"SELECT * FROM {ks}.people")}
+    assert got == {i: (e["name"], e["country"], e["signed_up"]) for i, e in exp.items()}
+    for country in ("UK", "US", "FR"):
+        rows = list(py_session.execute(
+            f"SELECT id, name, score FROM {ks}.people_by_country WHERE country = %s", [country]))
+        want = sorted((i, e["name"], e["score"]) for i, e in with_score.items()
+                      if e["country"] == country)
+        assert [(r.id, r.name, r.score) for r in rows] == want
+
+
+def test_plan_with_table_loads_only_it(build_dir, tmp_path, main_hosts, py_session,
+                                       fresh_keyspace):
+    ks = fresh_keyspace
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN.format(ks=ks))
+    data = tmp_path / "p.csv"
+    write_people(data, 20)
+    p = cqlshift(build_dir, "load", data, f"cassandra://{main_hosts[0]}/{ks}", "people_by_country",
+                 "--plan", plan, "--out-dir", tmp_path / "runs", "--quiet", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert tables_of(py_session, ks) == {"people_by_country"}
+
+
+@pytest.mark.parametrize("edit, table, extra, words", [
+    (None, "nosuch", [], "has no table nosuch (its enabled tables: people, people_by_country)"),
+    (None, "from_elsewhere", [], "table from_elsewhere is disabled"),
+    (None, "people", ["--map", "id=user_id"], "--map and --plan exclude each other"),
+    (("- from: people\n    to: people_by_country", "- from: others\n    to: people_by_country"),
+     None, [], "a file is one table"),
+    (("country: upper(country_code)\n", "country: upper(nosuch)\n"), None, [],
+     'unknown column "nosuch"'),
+])
+def test_plan_errors(build_dir, tmp_path, main_hosts, py_session, fresh_keyspace, edit, table,
+                     extra, words):
+    ks = fresh_keyspace
+    text = PLAN.format(ks=ks)
+    if edit:
+        assert edit[0] in text
+        text = text.replace(edit[0], edit[1], 1)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    data = tmp_path / "p.csv"
+    write_people(data, 5)
+    p = cqlshift(build_dir, "load", data, f"cassandra://{main_hosts[0]}/{ks}",
+                 *([table] if table else []), "--plan", plan, *extra, "--out-dir",
+                 tmp_path / "runs", cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert words in p.stderr, p.stderr
+    assert tables_of(py_session, ks) == set()
+
+
+def test_plan_kill_9_then_resume_is_exact(build_dir, tmp_path, main_hosts, py_session,
+                                          fresh_keyspace, count_rows):
+    ks = fresh_keyspace
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"""version: 1
+keyspace: {{name: {ks}}}
+tables:
+  r: {{columns: {{id: bigint, v: text}}, partition_key: [id]}}
+  r_by_k: {{columns: {{k: text, id: bigint}}, partition_key: [k], clustering: [id]}}
+mappings:
+  - {{from: big, to: r, columns: {{id: a, v: upper(b)}}}}
+  - {{from: big, to: r_by_k, columns: {{k: "'K' || c", id: a}}}}
+""")
+    data = tmp_path / "big.csv"
+    with open(data, "w") as f:
+        f.write("a,b,c\n")
+        for i in range(ROWS):
+            f.write(f"{i},v{i},{i % 97}\n")
+    out = tmp_path / "runs"
+    args = [str(build_dir / "cqlshift"), "load", str(data), f"cassandra://{main_hosts[0]}",
+            "--plan", str(plan), "--out-dir", str(out), "--progress-interval", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    target = random.Random().randint(50_000, 250_000)
+    deadline = time.monotonic() + 600
+    while settled_rows(state_file(out)) < target and proc.poll() is None and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    report = tmp_path / "report.json"
+    p = subprocess.run(args + ["--resume", "--report", str(report), "--quiet"],
+                       capture_output=True, text=True, timeout=1800)
+    assert p.returncode == 0, p.stderr
+    assert count_rows(py_session, ks, "r", ["id"]) == ROWS
+    assert count_rows(py_session, ks, "r_by_k", ["k"]) == ROWS
+    for i in random.Random(4).sample(range(ROWS), 300):
+        assert py_session.execute(f"SELECT v FROM {ks}.r WHERE id = {i}").one().v == f"V{i}"
+        assert py_session.execute(
+            f"SELECT id FROM {ks}.r_by_k WHERE k = 'K{i % 97}' AND id = {i}").one() is not None
