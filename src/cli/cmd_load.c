@@ -197,15 +197,15 @@ static const char *const load_notes[] = {target_options_help, NULL};
 
 static const cli_spec load_spec = {
     .name = "load",
-    .usage = "FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE TABLE [OPTIONS]\n"
-             "       cqlshift load FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT][/KEYSPACE] "
-             "[TABLE] --plan PLAN.yaml [OPTIONS]",
+    .usage = "FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE TABLE [OPTIONS]",
     .positionals = load_pos,
     .npos_required = 2,
     .description =
         "Load CSV (RFC 4180) or JSONL (one object per line) into an existing table. CSV header "
         "names (or JSONL keys) are matched to the table's columns by name, or --map says which "
-        "column gets which field or expression. The format follows "
+        "column gets which field or expression. With --plan PLAN.yaml the plan's mappings run "
+        "instead (TABLE and the target's KEYSPACE may be left out): the tables they feed are "
+        "created if missing and written from one read of the file. The format follows "
         "the file name or --format. HOST may be a comma-separated list of contact points. Every "
         "run writes into its own folder under --out-dir; an interrupted run goes on with the "
         "same command and --resume.",
