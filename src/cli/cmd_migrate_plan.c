@@ -85,7 +85,7 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
     printf("-- DDL (what migrate would create; existing tables are checked, not changed)\n");
-    if (model_keyspace_ddl(m->keyspace, m->replication, &q) == 0)
+    if (model_keyspace_ddl(m->keyspace, m->replication, !m->no_durable_writes, &q) == 0)
         printf("%s;\n", (const char *)q.data);
     for (int i = 0; i < m->ntables; i++) {
         cs_buf_reset(&q);
@@ -266,6 +266,24 @@ static int load_plan_select(plan *p, const char *plan_path, const char *only_tab
     return 0;
 }
 
+/* The unit of the integers in source column sc of source table st_index
+ * where a timestamp column takes it as it is: what migrate SOURCE finds
+ * (model_refine_from_values on the automatic model, the tables the plan
+ * reads only), so that a plan copies what migrate SOURCE copies. am holds
+ * that model (empty: every unit milliseconds). */
+static int inferred_unit(const model *am, int st_index, int sc)
+{
+    for (int i = 0; i < am->ntables; i++) {
+        const target_table *t = &am->tables[i];
+        if (t->source_table != st_index)
+            continue;
+        for (int c = 0; c < t->ncols; c++)
+            if (t->cols[c].source_col == sc)
+                return t->cols[c].epoch_unit;
+    }
+    return 0;
+}
+
 int migrate_plan(const char *plan_path, const char *target_uri, const migrate_plan_args *a,
                  run_options *o)
 {
@@ -277,8 +295,8 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
     }
     int rc = CLI_EXIT_USAGE;
     source *src = NULL;
-    model m = {0};
-    int have_model = 0;
+    model m = {0}, am = {0};
+    int have_model = 0, have_am = 0;
     run_map *maps = calloc((size_t)p.nmappings + 1, sizeof *maps);
     int nmaps = 0;
     load_table *lt = calloc((size_t)p.nmappings + 1, sizeof *lt);
@@ -297,7 +315,7 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                                         sizeof file_table))
         goto out;
     if (!a->file_uri && !p.source.text) {
-        cli_error("%s: the plan names no source: add a line `source: URI` (e.g. "
+        cli_error("%s:1:1: the plan names no source: add a line `source: URI` (e.g. "
                   "postgresql://user@host/db or sqlite:file.db)",
                   plan_path);
         goto out;
@@ -351,6 +369,31 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         goto out;
     }
     have_model = 1;
+    /* Integers in timestamp columns: the unit their range shows, as for
+     * migrate SOURCE (or --epoch-unit). */
+    if (a->epoch_unit < 0 && !is_db && !a->file_uri) { /* only SQLite columns may hold
+                                                         * integer times (file fields are text) */
+        cs_buf names;
+        cs_buf_init(&names, SIZE_MAX);
+        for (int mi = 0; mi < p.nmappings; mi++)
+            if (p.tables[p.mappings[mi].table].enabled && p.mappings[mi].source_table >= 0)
+                cs_buf_printf(&names, "%s%s", names.len ? "," : "",
+                              schema->tables[p.mappings[mi].source_table].name);
+        cs_buf_append(&names, "", 1);
+        model_error me;
+        int arc = model_from_source(&am, schema, "plan", &me);
+        have_am = arc == 0;
+        if (arc == 0 && names.len > 1)
+            arc = model_keep_tables(&am, schema, (const char *)names.data, &me);
+        if (arc == 0)
+            arc = model_refine_from_values(&am, src, schema, -1, &me);
+        cs_buf_release(&names);
+        if (arc) {
+            cli_error("%s", me.msg);
+            rc = me.code == 3 ? CLI_EXIT_FAILED : CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
 
     /* The mappings into enabled tables, grouped by source table (the
      * first of each group reads, the others are fed by its reads). */
@@ -511,7 +554,6 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
             types[c] = bm && bm->cols && bm->ncols == n ? bm->cols[c].type : tt->cols[c].type;
             names[c] = tt->cols[c].name;
             is_key[c] = tt->cols[c].kind;
-            info[c].epoch_unit = a->epoch_unit >= 0 ? a->epoch_unit : 0;
         }
         maps[k].rm = map_rowmap_compile(&p, maps[k].mapping, st, tt, types, &pe);
         if (!maps[k].rm) {
@@ -519,8 +561,20 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
             rc = CLI_EXIT_USAGE;
             goto out;
         }
-        for (int c = 0; c < tt->ncols; c++)
+        for (int c = 0; c < tt->ncols; c++) {
             src_cols[c] = map_rowmap_src_col(maps[k].rm, c);
+            info[c].epoch_unit = a->epoch_unit >= 0 ? a->epoch_unit
+                                 : src_cols[c] >= 0 && have_am
+                                     ? inferred_unit(&am, mp->source_table, src_cols[c])
+                                     : 0;
+            if (info[c].epoch_unit && a->epoch_unit < 0 && types[c]->id == CQL_T_TIMESTAMP)
+                cli_note(o->quiet,
+                         "%s.%s.%s: the integers of %s.%s count %s since 1970 (their range "
+                         "shows it, as migrate SOURCE finds); --epoch-unit says otherwise",
+                         m.keyspace, tt->name, tt->cols[c].name, st->name,
+                         st->cols[src_cols[c]].name,
+                         load_epoch_unit_words((load_epoch_unit)info[c].epoch_unit));
+        }
         src_cols[tt->ncols] = -1; /* the write timestamp, bound by the loader */
         names[tt->ncols] = "[timestamp]";
         if (ttl) {
@@ -576,6 +630,8 @@ out:
         cql_session_close(s);
     if (have_model)
         model_release(&m);
+    if (have_am)
+        model_release(&am);
     if (src)
         src->ops->close(src);
     plan_release(&p);

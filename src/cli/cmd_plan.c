@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "assess/assess.h"
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "model/model.h"
@@ -182,10 +183,16 @@ int cmd_plan(int argc, char **argv)
             return CLI_EXIT_FAILED;
         }
     }
-    int rc = plan_write(out, &m, schema, source_label, NULL);
-    int nq = 0;
-    for (int t = 0; t < m.ntables; t++)
-        nq += schema->tables[m.tables[t].source_table].nfkeys;
+    /* partition sizes for the comments: assess's document (a failure only
+     * loses the comments) */
+    assess_options ao = {.tables = pa.tables, .source_label = source_label};
+    assess_error ae;
+    json_t *sizes = assess_run(src, &ao, &ae);
+    if (!sizes)
+        fprintf(stderr, "cqlshift: note: no partition sizes in the plan: %s\n", ae.msg);
+    int nq = plan_write(out, &m, schema, source_label, sizes);
+    int rc = nq < 0 ? -1 : 0;
+    json_decref(sizes);
     if (!to_stdout) {
         int werr = errno;
         if (fclose(out))

@@ -220,7 +220,10 @@ static int fail_at(parser *p, int off, const char *fmt, ...)
 }
 
 static int is_ident_start(unsigned char c) { return isalpha(c) || c == '_' || c >= 0x80; }
-static int is_ident_char(unsigned char c) { return isalnum(c) || c == '_' || c == '$' || c >= 0x80; }
+static int is_ident_char(unsigned char c)
+{
+    return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
+}
 
 /* The token's text for a message, cut and quoted. */
 static const char *tok_text(const parser *p, const tok *t, char *buf, size_t n)

@@ -104,6 +104,20 @@ int map_expr_eval(const map_expr *e, const src_value *row, arena *a, src_value *
  * the text true/false/t/f/yes/no/y/n/1/0 in any case. */
 int map_value_truth(const src_value *v);
 
+/* A value as a write time, in µs since 1970 (what `writetime` gives must
+ * be read this way: the static type promises less than it seems, SQLite
+ * keeps a DATETIME column's values as text): SV_TIMESTAMP; SV_DATE (its
+ * midnight UTC); SV_INT and SV_UINT as µs; text by the timestamp text
+ * rules (docs/formats.md: '2009-01-02 00:00:00', ISO 8601). 0, or -1 with
+ * a sentence in why (null, another kind, text that is not a timestamp).
+ * Allocates nothing. */
+int map_value_timestamp_us(const src_value *v, int64_t *us, char *why, size_t n);
+/* A value as a 64-bit integer (a `ttl`): SV_INT, SV_UINT up to INT64_MAX,
+ * a double or decimal without a fraction, or text of one (SQLite may keep
+ * an INTEGER column's value as text or real). 0, or -1 with a sentence in
+ * why (null included). Allocates nothing. */
+int map_value_int64(const src_value *v, int64_t *out, char *why, size_t n);
+
 /* Can a value of static type t go into a column of CQL type ct without an
  * explicit cast? 1 yes; 0 no, with a sentence (no trailing period) in why
  * (n bytes, may be NULL) saying what to write instead. "Yes" means the

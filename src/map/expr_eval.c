@@ -6,6 +6,7 @@
  * gets: numbers compare as numbers, text met by a typed value is read as
  * that type, anything else compares by its text form.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,7 +18,8 @@
 #include "cql/types_int.h"
 #include "map/expr_int.h"
 
-static int rt_fail(map_error *err, int off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rt_fail(map_error *err, int off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int rt_fail(map_error *err, int off, const char *fmt, ...)
 {
     if (err) {
@@ -92,6 +94,114 @@ int map_value_truth(const src_value *v)
     if (v->kind == SV_NULL)
         return 0;
     return truth(v, &b) ? -1 : b;
+}
+
+int map_value_timestamp_us(const src_value *v, int64_t *us, char *why, size_t n)
+{
+    switch (v->kind) {
+    case SV_TIMESTAMP: case SV_INT:
+        *us = v->u.i;
+        return 0;
+    case SV_UINT:
+        if (v->u.u > INT64_MAX)
+            break;
+        *us = (int64_t)v->u.u;
+        return 0;
+    case SV_DATE:
+        if (__builtin_mul_overflow(v->u.i, 86400000000LL, us))
+            break;
+        return 0;
+    case SV_TEXT: {
+        /* the text rules write into a fixed buffer: no arena is needed */
+        src_value t;
+        cql_type ct = {.id = CQL_T_TIMESTAMP};
+        char msg[300];
+        if (map_cast_value(&ct, v, NULL, &t, msg, sizeof msg)) {
+            snprintf(why, n, "%s", msg);
+            return -1;
+        }
+        *us = t.u.i;
+        return 0;
+    }
+    case SV_NULL:
+        snprintf(why, n, "the value is null");
+        return -1;
+    case SV_BAD:
+        snprintf(why, n, "%.*s", (int)(v->u.s.n > 300 ? 300 : v->u.s.n), v->u.s.p);
+        return -1;
+    default:
+        snprintf(why, n, "the value is not a timestamp or an integer of microseconds");
+        return -1;
+    }
+    snprintf(why, n, "the value is beyond the range of a timestamp");
+    return -1;
+}
+
+int map_value_int64(const src_value *v, int64_t *out, char *why, size_t n)
+{
+    char buf[80], q[64];
+    const char *p = NULL;
+    size_t len = 0;
+    switch (v->kind) {
+    case SV_INT:
+        *out = v->u.i;
+        return 0;
+    case SV_UINT:
+        if (v->u.u > INT64_MAX) {
+            snprintf(why, n, "%" PRIu64 " is beyond the 64-bit integer range", v->u.u);
+            return -1;
+        }
+        *out = (int64_t)v->u.u;
+        return 0;
+    case SV_DOUBLE:
+        if (v->u.d == floor(v->u.d) && v->u.d >= -0x1p63 && v->u.d < 0x1p63) {
+            *out = (int64_t)v->u.d;
+            return 0;
+        }
+        snprintf(why, n, "%.17g is not a whole number", v->u.d);
+        return -1;
+    case SV_TEXT: case SV_DECIMAL:
+        p = v->u.s.p;
+        len = v->u.s.n;
+        break;
+    case SV_NULL:
+        snprintf(why, n, "the value is null");
+        return -1;
+    case SV_BAD:
+        snprintf(why, n, "%.*s", (int)(v->u.s.n > 300 ? 300 : v->u.s.n), v->u.s.p);
+        return -1;
+    default:
+        snprintf(why, n, "the value is not an integer");
+        return -1;
+    }
+    /* [+-]digits, optionally with a fraction of zeros ("86400.00") */
+    size_t i = 0, e = len;
+    while (i < e && p[i] == ' ')
+        i++;
+    while (e > i && p[e - 1] == ' ')
+        e--;
+    size_t k = i + (i < e && (p[i] == '+' || p[i] == '-'));
+    size_t d = k;
+    while (d < e && p[d] >= '0' && p[d] <= '9')
+        d++;
+    size_t f = d;
+    if (f < e && p[f] == '.')
+        for (f++; f < e && p[f] == '0'; f++)
+            ;
+    if (d == k || f != e || d - i >= sizeof buf) {
+        snprintf(why, n, "%s is not a whole number", cqlt_quote(p, len, q, sizeof q));
+        return -1;
+    }
+    memcpy(buf, p + i, d - i);
+    buf[d - i] = 0;
+    errno = 0;
+    long long x = strtoll(buf, NULL, 10);
+    if (errno) {
+        snprintf(why, n, "%s is beyond the 64-bit integer range", cqlt_quote(p, len, q, sizeof q));
+        return -1;
+    }
+    *out = x;
+    return 0;
 }
 
 static int is_num_kind(src_kind k)

@@ -198,7 +198,8 @@ int map_decimal_cmp(const char *a, size_t an, const char *b, size_t bn)
         return p < q ? -1 : p > q;
     }
     int na = an && a[0] == '-', nb = bn && b[0] == '-';
-    const char *pa = a + (an && (a[0] == '-' || a[0] == '+')), *pb = b + (bn && (b[0] == '-' || b[0] == '+'));
+    const char *pa = a + (an && (a[0] == '-' || a[0] == '+'));
+    const char *pb = b + (bn && (b[0] == '-' || b[0] == '+'));
     const char *ea = a + an, *eb = b + bn;
     while (pa < ea && *pa == '0')
         pa++;
@@ -475,7 +476,8 @@ int map_cast_value(const cql_type *t, const src_value *v, arena *a, src_value *o
     case CQL_T_TINYINT: out->kind = SV_INT; out->u.i = (int8_t)x[0]; return 0;
     case CQL_T_SMALLINT: out->kind = SV_INT; out->u.i = (int16_t)cs_be16(x); return 0;
     case CQL_T_INT: out->kind = SV_INT; out->u.i = (int32_t)cs_be32(x); return 0;
-    case CQL_T_BIGINT: case CQL_T_COUNTER: out->kind = SV_INT; out->u.i = (int64_t)cs_be64(x); return 0;
+    case CQL_T_BIGINT:
+    case CQL_T_COUNTER: out->kind = SV_INT; out->u.i = (int64_t)cs_be64(x); return 0;
     case CQL_T_DOUBLE: {
         uint64_t u = cs_be64(x);
         out->kind = SV_DOUBLE;
@@ -498,7 +500,10 @@ int map_cast_value(const cql_type *t, const src_value *v, arena *a, src_value *o
             return -1;
         }
         return 0;
-    case CQL_T_DATE: out->kind = SV_DATE; out->u.i = (int64_t)cs_be32(x) - ((int64_t)1 << 31); return 0;
+    case CQL_T_DATE:
+        out->kind = SV_DATE;
+        out->u.i = (int64_t)cs_be32(x) - ((int64_t)1 << 31);
+        return 0;
     case CQL_T_TIME: out->kind = SV_TIME; out->u.i = (int64_t)cs_be64(x); return 0;
     case CQL_T_DURATION:
         out->kind = SV_DURATION;
@@ -509,10 +514,12 @@ int map_cast_value(const cql_type *t, const src_value *v, arena *a, src_value *o
         }
         return 0;
     case CQL_T_UUID: case CQL_T_TIMEUUID:
-        return set_bytes(out, SV_UUID, a, x, 16) ? (snprintf(msg, msgn, "out of memory"), -1) : 0;
     case CQL_T_INET:
-        return set_bytes(out, SV_INET, a, x, (size_t)len) ? (snprintf(msg, msgn, "out of memory"), -1)
-                                                          : 0;
+        if (set_bytes(out, t->id == CQL_T_INET ? SV_INET : SV_UUID, a, x, (size_t)len)) {
+            snprintf(msg, msgn, "out of memory");
+            return -1;
+        }
+        return 0;
     default:
         snprintf(msg, msgn, "cannot cast to %s", tn);
         return -1;
@@ -545,7 +552,8 @@ static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
             return 0;
         c = c << 6 | (p[i] & 0x3f);
     }
-    if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c < 0xe000))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+    if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c < 0xe000))) ||
+        (len == 4 && (c < 0x10000 || c > 0x10ffff)))
         return 0;
     *cp = c;
     return len;
@@ -645,7 +653,8 @@ int map_compile_ts_format(node *n, arena *a, const char *fmt, size_t len, int *a
                 }
             }
             if (lo > start)
-                items[ni++] = (ts_item){.kind = 'L', .lit = lits + start, .litn = (int)(lo - start)};
+                items[ni++] =
+                    (ts_item){.kind = 'L', .lit = lits + start, .litn = (int)(lo - start)};
             i = j;
             continue;
         }
@@ -664,7 +673,10 @@ int map_compile_ts_format(node *n, arena *a, const char *fmt, size_t len, int *a
                     bad = "write the year as yyyy (4 digits) or y (any number of digits)";
                 have_y = 1;
                 break;
-            case 'M': if (w > 4) bad = "write the month as M, MM, MMM (Jan) or MMMM (January)"; break;
+            case 'M':
+                if (w > 4)
+                    bad = "write the month as M, MM, MMM (Jan) or MMMM (January)";
+                break;
             case 'd': case 'H': case 'h': case 'm': case 's':
                 if (w > 2)
                     bad = "this field has at most 2 digits";
@@ -692,7 +704,8 @@ int map_compile_ts_format(node *n, arena *a, const char *fmt, size_t len, int *a
             continue;
         }
         /* any other character (and an unquoted T) stands for itself */
-        if (ni > 0 && items[ni - 1].kind == 'L' && items[ni - 1].lit + items[ni - 1].litn == lits + lo) {
+        if (ni > 0 && items[ni - 1].kind == 'L' &&
+            items[ni - 1].lit + items[ni - 1].litn == lits + lo) {
             lits[lo++] = c;
             items[ni - 1].litn++;
         } else {
@@ -773,13 +786,18 @@ static const char *item_desc(const ts_item *it, char *buf, size_t n)
 {
     switch (it->kind) {
     case 'y': return it->width == 4 ? "a 4-digit year (yyyy)" : "a year (y)";
-    case 'M': return it->width >= 3 ? "a month name (MMM)" : it->width == 2 ? "a 2-digit month (MM)" : "a month (M)";
+    case 'M':
+        return it->width >= 3 ? "a month name (MMM)"
+             : it->width == 2 ? "a 2-digit month (MM)" : "a month (M)";
     case 'd': return it->width == 2 ? "a 2-digit day (dd)" : "a day (d)";
     case 'H': return it->width == 2 ? "2-digit hours (HH)" : "hours (H)";
     case 'h': return it->width == 2 ? "2-digit hours (hh)" : "hours (h)";
     case 'm': return it->width == 2 ? "2-digit minutes (mm)" : "minutes (m)";
     case 's': return it->width == 2 ? "2-digit seconds (ss)" : "seconds (s)";
-    case 'S': snprintf(buf, n, "%d fraction digit%s (%.*s)", it->width, it->width > 1 ? "s" : "", it->width, "SSSSSSSSS"); return buf;
+    case 'S':
+        snprintf(buf, n, "%d fraction digit%s (%.*s)", it->width, it->width > 1 ? "s" : "",
+                 it->width, "SSSSSSSSS");
+        return buf;
     case 'a': return "AM or PM (a)";
     case 'X': return "a zone offset such as Z or +02:00 (X)";
     case 'E': return "a day name (E)";

@@ -62,8 +62,14 @@ static int cb_filter(void *ctx, const src_row *r, arena *a, char *why, size_t n)
         snprintf(why, n, "where: %s", me.msg);
         return -1;
     }
-    /* SQL's rule: a row whose condition is null is not taken */
-    return v.kind == SV_BOOL && v.u.i != 0;
+    /* SQL's rule: a row whose condition is null is not taken; a SQLite
+     * boolean is 0 or 1 */
+    int t = map_value_truth(&v);
+    if (t < 0) {
+        snprintf(why, n, "where: the condition's value is not true or false");
+        return -1;
+    }
+    return t;
 }
 
 static int cb_timestamp(void *ctx, const src_row *r, arena *a, int64_t *us, char *why, size_t n)
@@ -79,11 +85,11 @@ static int cb_timestamp(void *ctx, const src_row *r, arena *a, int64_t *us, char
         snprintf(why, n, "writetime is null");
         return -1;
     }
-    if (v.kind == SV_UINT && v.u.u > (uint64_t)INT64_MAX) {
-        snprintf(why, n, "writetime %llu is beyond what Cassandra takes", (unsigned long long)v.u.u);
+    char inner[300];
+    if (map_value_timestamp_us(&v, us, inner, sizeof inner)) {
+        snprintf(why, n, "writetime: %s", inner);
         return -1;
     }
-    *us = v.kind == SV_UINT ? (int64_t)v.u.u : v.u.i; /* SV_TIMESTAMP and SV_INT: µs */
     if (*us < 0) {
         snprintf(why, n, "writetime %lld is before 1970", (long long)*us);
         return -1;
@@ -104,7 +110,12 @@ static int cb_ttl(void *ctx, const src_row *r, arena *a, int32_t *secs, char *wh
         *secs = 0;
         return 0;
     }
-    int64_t t = v.kind == SV_UINT ? (v.u.u > 630720000u ? 630720001 : (int64_t)v.u.u) : v.u.i;
+    int64_t t;
+    char inner[300];
+    if (map_value_int64(&v, &t, inner, sizeof inner)) {
+        snprintf(why, n, "ttl: %s", inner);
+        return -1;
+    }
     /* Cassandra's maximum TTL is 20 years */
     if (t < 0 || t > 630720000) {
         snprintf(why, n, "ttl %lld is outside 0..630720000 seconds (20 years, Cassandra's "

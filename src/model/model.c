@@ -339,6 +339,17 @@ static char *fold_name(const char *src, size_t max, const char *empty, int *rena
     return out;
 }
 
+int model_fkey_is_key_prefix(const source_table *st, int k)
+{
+    const source_fkey *fk = &st->fkeys[k];
+    if (fk->ncols < 1 || fk->ncols > st->npk)
+        return 0;
+    for (int i = 0; i < fk->ncols; i++)
+        if (fk->cols[i] < 0 || fk->cols[i] >= st->ncols || st->cols[fk->cols[i]].pk_pos != i + 1)
+            return 0;
+    return 1;
+}
+
 char *model_query_table_name(const source_schema *schema, int t, int k)
 {
     const source_table *st = &schema->tables[t];
@@ -884,7 +895,8 @@ static int put_table_ref(cs_buf *out, const target_table *t)
     return put_ident(out, t->keyspace) || cs_buf_put_u8(out, '.') || put_ident(out, t->name);
 }
 
-int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_buf *out)
+int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, int durable_writes,
+                       cs_buf *out)
 {
     if (put_str(out, "CREATE KEYSPACE IF NOT EXISTS ") || put_ident(out, ks) ||
         put_str(out, " WITH replication = {"))
@@ -927,7 +939,8 @@ int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_
         if (rc)
             return -1;
     }
-    return put_str(out, "}") || put_nul(out);
+    return put_str(out, "}") || (!durable_writes && put_str(out, " AND durable_writes = false")) ||
+           put_nul(out);
 }
 
 int model_table_ddl(const target_table *t, cs_buf *out)

@@ -56,6 +56,7 @@ typedef struct target_table {
 
 typedef struct model {
     char *keyspace;
+    int no_durable_writes;  /* a plan's durable_writes: false */
     char *replication;      /* JSON for model_keyspace_ddl (model_parse_replication);
                              * NULL: SimpleStrategy, replication factor 1 */
     int ntables;
@@ -91,6 +92,11 @@ int model_keep_tables(model *m, const source_schema *schema, const char *list, m
  * or "<table>_by_<key columns>" when t has two foreign keys to one table;
  * cut to 48 characters. Newly allocated; NULL out of memory. */
 char *model_query_table_name(const source_schema *schema, int t, int k);
+/* 1 if foreign key k of st is the leading part of its primary key, in key
+ * order (PlaylistTrack's PlaylistId): the table itself answers "the rows of
+ * parent X" by its partition key (and clustering prefix), so no query
+ * table is proposed for it. */
+int model_fkey_is_key_prefix(const source_table *st, int k);
 
 /* Parse a --replication value: "SimpleStrategy:N" or "DC:N[,DC:N...]"
  * (NetworkTopologyStrategy), N in 1..99, data center names of letters,
@@ -117,7 +123,9 @@ int model_refine_from_values(model *m, source *src, const source_schema *schema,
                              model_error *err);
 
 /* CQL statements (NUL-terminated, appended to out). */
-int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, cs_buf *out);
+/* durable_writes 0: "AND durable_writes = false" (a plan's keyspace.durable_writes). */
+int model_keyspace_ddl(const char *ks, const char *replication_json_or_null, int durable_writes,
+                       cs_buf *out);
 int model_table_ddl(const target_table *t, cs_buf *out);
 /* INSERT INTO ks.t (c1, ...) VALUES (?, ...) USING TIMESTAMP ? */
 int model_insert_cql(const target_table *t, cs_buf *out);

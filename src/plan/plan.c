@@ -1547,6 +1547,7 @@ int plan_to_model(const plan *p, const source_schema *schema, model *m, plan_err
     m->keyspace = strdup(p->keyspace.text);
     if (p->replication)
         m->replication = strdup(p->replication);
+    m->no_durable_writes = !p->durable_writes;
     int n = 0;
     for (int t = 0; t < p->ntables; t++)
         n += p->tables[t].enabled;

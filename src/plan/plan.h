@@ -162,9 +162,10 @@ int plan_index_ddl(const plan *p, int t, int i, cs_buf *out);
 /* Write the commented plan of model m (made by model_from_source for
  * schema, perhaps narrowed by model_keep_tables) to out: one table and one
  * mapping per model table, a disabled query table and its mapping per
- * foreign key, a commented SAI index or query table per secondary index,
- * partition sizes from assess's JSON ("partitions") when given. 0, or -1
- * when writing fails (errno). */
+ * foreign key (but one that leads the table's own primary key: the table
+ * answers it), a commented SAI index or query table per secondary index,
+ * partition sizes from assess's JSON ("partitions") when given. The number
+ * of query tables proposed, or -1 when writing fails (errno). */
 int plan_write(FILE *out, const model *m, const source_schema *schema, const char *source_uri_redacted,
                json_t *assess_or_null);
 

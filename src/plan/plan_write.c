@@ -341,7 +341,7 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
         const source_table *st = &schema->tables[tt->source_table];
         for (int k = 0; k < st->nfkeys; k++) {
             const source_fkey *fk = &st->fkeys[k];
-            int ok = fk->ncols > 0;
+            int ok = fk->ncols > 0 && !model_fkey_is_key_prefix(st, k);
             for (int c = 0; c < fk->ncols && ok; c++) {
                 int tc = target_col_of(tt, fk->cols[c]);
                 ok = tc >= 0 && key_type_ok(tt->cols[tc].type);
@@ -656,5 +656,5 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
     cs_buf_release(&w.line);
     if (fflush(out) || ferror(out))
         w.failed = 1;
-    return w.failed ? -1 : 0;
+    return w.failed ? -1 : nq;
 }

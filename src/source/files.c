@@ -696,12 +696,124 @@ static json_t *files_fingerprint(source *s, source_error *err)
     return arr;
 }
 
+/* What one value holds, for profile: CSV fields are text, counted as the
+ * integer or number they spell when they spell one (an empty field is
+ * NULL); JSONL values by their JSON type (strings, booleans, objects and
+ * arrays count as text). */
+static void profile_value(const src_value *v, source_column_profile *p)
+{
+    int64_t i = 0;
+    int is_int = 0, is_real = 0;
+    switch (v->kind) {
+    case SV_NULL:
+        return;
+    case SV_INT:
+        is_int = 1;
+        i = v->u.i;
+        break;
+    case SV_DOUBLE:
+        is_real = 1;
+        break;
+    case SV_BLOB:
+        p->nblob++;
+        return;
+    case SV_JSON:
+        if (json_is_null(v->u.j))
+            return;
+        if (json_is_integer(v->u.j)) {
+            is_int = 1;
+            i = json_integer_value(v->u.j);
+        } else {
+            is_real = json_is_real(v->u.j);
+        }
+        break;
+    case SV_TEXT: {
+        char buf[64];
+        if (v->u.s.n == 0)
+            return;
+        if (v->u.s.n < sizeof buf) {
+            memcpy(buf, v->u.s.p, v->u.s.n);
+            buf[v->u.s.n] = 0;
+            char *end = NULL;
+            errno = 0;
+            long long ll = strtoll(buf, &end, 10);
+            if (buf[0] != ' ' && buf[0] != '+' && end && !*end && errno == 0) {
+                is_int = 1;
+                i = ll;
+            } else {
+                errno = 0;
+                double d = strtod(buf, &end);
+                is_real = buf[0] != ' ' && end && !*end && errno == 0 && d == d &&
+                          d - d == 0 && !strpbrk(buf, "xXnNiI");
+            }
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    if (is_int) {
+        if (p->nint == 0 || i < p->int_min)
+            p->int_min = i;
+        if (p->nint == 0 || i > p->int_max)
+            p->int_max = i;
+        p->nint++;
+    } else if (is_real) {
+        p->nreal++;
+    } else {
+        p->ntext++;
+    }
+}
+
+/* One read of every file (not stdin, which can be read only once). */
+static int files_profile(source *s, int t, const int *cols, int n, source_column_profile *out,
+                         source_error *err)
+{
+    files_source *fs = (files_source *)s;
+    if (fs->is_stdin)
+        return source_fail(err, SRC_E_USAGE, "stdin can be read only once: save it to a file "
+                           "to look at its values first");
+    const source_table *tb = &fs->schema.tables[0];
+    for (int k = 0; k < n; k++) {
+        if (cols[k] < 0 || cols[k] >= tb->ncols)
+            return source_fail(err, SRC_E_USAGE, "profile: no column %d", cols[k]);
+        memset(&out[k], 0, sizeof out[k]);
+    }
+    source_range *r = NULL;
+    int nr = 0;
+    if (files_split(s, t, 1, &r, &nr, err))
+        return -1;
+    row_batch b;
+    row_batch_init(&b, 1024);
+    src_pos none = {0};
+    int rc = 0;
+    for (int i = 0; i < nr && !rc; i++) {
+        source_reader *rd = files_open_range(s, &r[i], &none, err);
+        if (!rd) {
+            rc = -1;
+            break;
+        }
+        int got;
+        while ((got = files_read(rd, &b, 1024, err)) > 0)
+            for (int j = 0; j < b.n; j++)
+                for (int k = 0; k < n && !b.rows[j].problem; k++)
+                    if (cols[k] < b.rows[j].nvals)
+                        profile_value(&b.rows[j].vals[cols[k]], &out[k]);
+        if (got < 0)
+            rc = -1;
+        files_close_range(rd);
+    }
+    row_batch_release(&b);
+    source_ranges_free(r, nr);
+    return rc;
+}
+
 #define FILES_OPS(kind)                                                                    \
     {                                                                                      \
         .name = kind, .describe = files_describe, .split = files_split,                    \
         .open_range = files_open_range, .read = files_read,                                \
         .close_range = files_close_range, .close = files_close,                            \
-        .fingerprint = files_fingerprint,                                                  \
+        .fingerprint = files_fingerprint, .profile = files_profile,                        \
     }
 static const source_ops csv_ops = FILES_OPS("csv");
 static const source_ops jsonl_ops = FILES_OPS("jsonl");

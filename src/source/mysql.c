@@ -1204,6 +1204,56 @@ static void my_close(source *base)
     free(s);
 }
 
+/* ---- query (assess) ---- */
+
+#define MY_QUERY_MAX_COLS 256
+
+/* One statement on the coordinator, its rows streamed (mysql_use_result).
+ * A row callback that stops the query leaves the rest to be drained. */
+static int my_query(source *base, const char *sql, source_row_fn row, void *ctx,
+                    source_error *err)
+{
+    my_source *s = (my_source *)base;
+    MYSQL *c = coord_take(s);
+    int rc = 0;
+    MYSQL_RES *res = NULL;
+    if (mysql_real_query(c, sql, strlen(sql)) || !(res = mysql_use_result(c))) {
+        rc = source_fail(err, SRC_E_READ, "query on %s failed: %s (in: %.300s)", s->redacted,
+                         mysql_error(c), sql);
+        goto out;
+    }
+    unsigned n = mysql_num_fields(res);
+    if (n > MY_QUERY_MAX_COLS) {
+        rc = source_fail(err, SRC_E_USAGE, "query on %s: %u result columns (at most %d)",
+                         s->redacted, n, MY_QUERY_MAX_COLS);
+        goto drain;
+    }
+    const char *vals[MY_QUERY_MAX_COLS];
+    size_t lens[MY_QUERY_MAX_COLS];
+    MYSQL_ROW r;
+    while ((r = mysql_fetch_row(res)) != NULL) {
+        unsigned long *l = mysql_fetch_lengths(res);
+        for (unsigned k = 0; k < n; k++) {
+            vals[k] = r[k];
+            lens[k] = r[k] ? l[k] : 0;
+        }
+        if ((rc = row(ctx, (int)n, vals, lens)) != 0)
+            goto drain;
+    }
+    if (mysql_errno(c))
+        rc = source_fail(err, SRC_E_READ, "query on %s failed: %s (in: %.300s)", s->redacted,
+                         mysql_error(c), sql);
+    goto out;
+drain:
+    while (mysql_fetch_row(res))
+        ;
+out:
+    if (res)
+        mysql_free_result(res);
+    coord_give(s);
+    return rc;
+}
+
 static const source_ops my_ops = {
     .name = "mysql",
     .describe = my_describe_op,
@@ -1219,6 +1269,7 @@ static const source_ops my_ops = {
     .snapshot_position = my_snapshot_position,
     .cancel = my_cancel,
     .notes = my_notes,
+    .query = my_query,
 };
 
 /* The databases to read: the comma-separated list, else the URI's. */

@@ -1017,6 +1017,84 @@ static void pg_close(source *base)
     free(s);
 }
 
+/* ---- query (assess) ---- */
+
+#define PG_QUERY_MAX_COLS 256
+
+/* Run sql on the coordinator in single-row mode, rows to `row`. In the
+ * snapshot a savepoint keeps a failed statement from aborting it;
+ * otherwise the statement has a READ ONLY transaction of its own. */
+static int pg_query(source *base, const char *sql, source_row_fn row, void *ctx,
+                    source_error *err)
+{
+    pg_source *s = (pg_source *)base;
+    pthread_mutex_lock(&s->coord_mu);
+    PGconn *c = s->coord;
+    int rc = 0;
+    const char *begin = s->in_snapshot ? "SAVEPOINT cqlshift_query" : "BEGIN READ ONLY";
+    PGresult *r = pg_exec(s, c, begin, PGRES_COMMAND_OK, "cannot start a query", err);
+    if (!r) {
+        pthread_mutex_unlock(&s->coord_mu);
+        return -1;
+    }
+    PQclear(r);
+    if (!PQsendQuery(c, sql) || !PQsetSingleRowMode(c)) {
+        char reason[400];
+        pg_conn_reason(c, reason, sizeof reason);
+        rc = source_fail(err, SRC_E_READ, "query on PostgreSQL %s failed: %s (in: %.300s)",
+                         s->red, reason, sql);
+    }
+    int stopped = 0, failed = rc != 0;
+    const char *vals[PG_QUERY_MAX_COLS];
+    size_t lens[PG_QUERY_MAX_COLS];
+    while (!failed && (r = PQgetResult(c)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE && !stopped && rc == 0) {
+            int n = PQnfields(r);
+            if (n > PG_QUERY_MAX_COLS) {
+                rc = source_fail(err, SRC_E_USAGE, "query on PostgreSQL %s: %d result columns "
+                                 "(at most %d)", s->red, n, PG_QUERY_MAX_COLS);
+                stopped = 1;
+            } else {
+                for (int k = 0; k < n; k++) {
+                    int null = PQgetisnull(r, 0, k);
+                    vals[k] = null ? NULL : PQgetvalue(r, 0, k);
+                    lens[k] = null ? 0 : (size_t)PQgetlength(r, 0, k);
+                }
+                if ((rc = row(ctx, n, vals, lens)) != 0)
+                    stopped = 1;
+            }
+            /* the rest of the rows still arrive: cancel them */
+            if (stopped && s->coord_cancel) {
+                char buf[256];
+                PQcancel(s->coord_cancel, buf, sizeof buf);
+            }
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK &&
+                   !stopped && rc == 0) {
+            char reason[400];
+            snprintf(reason, sizeof reason, "%s", PQresultErrorMessage(r));
+            reason[strcspn(reason, "\n")] = 0;
+            rc = source_fail(err, SRC_E_READ, "query on PostgreSQL %s failed: %s (in: %.300s)",
+                             s->red, reason, sql);
+        }
+        PQclear(r);
+    }
+    /* end the statement's transaction (or savepoint) whatever happened */
+    /* (rolled back even after success: a SET LOCAL of the statement must
+     * not outlive it in the snapshot's transaction) */
+    const char *end = s->in_snapshot ? "ROLLBACK TO SAVEPOINT cqlshift_query; "
+                                       "RELEASE SAVEPOINT cqlshift_query"
+                                     : "ROLLBACK";
+    source_error e2;
+    r = pg_exec(s, c, end, PGRES_COMMAND_OK, "cannot end a query", rc ? &e2 : err);
+    if (r)
+        PQclear(r);
+    else if (!rc)
+        rc = -1;
+    pthread_mutex_unlock(&s->coord_mu);
+    return rc;
+}
+
 static const source_ops pg_ops = {
     .name = "postgresql",
     .describe = pg_describe,
@@ -1032,6 +1110,7 @@ static const source_ops pg_ops = {
     .snapshot_position = pg_snapshot_position,
     .cancel = pg_cancel,
     .notes = pg_notes,
+    .query = pg_query,
 };
 
 source *source_pg_open(const char *uri, const char *schemas, source_error *err)

@@ -335,3 +335,24 @@ source *source_open(const char *uri, const char *table_name, const file_options 
         return source_files_open("jsonl", uri, table_name, opts, err);
     return source_files_open("csv", uri, table_name, opts, err);
 }
+
+int source_quote_ident(const source *s, const char *name, char *out, size_t n)
+{
+    char q = s && s->ops && !strcmp(s->ops->name, "mysql") ? '`' : '"';
+    size_t o = 0;
+    if (n < 3)
+        return -1;
+    out[o++] = q;
+    for (const char *p = name; *p; p++) {
+        if (o + (*p == q ? 2 : 1) + 2 > n) {
+            out[0] = 0;
+            return -1;
+        }
+        if (*p == q)
+            out[o++] = q;
+        out[o++] = *p;
+    }
+    out[o++] = q;
+    out[o] = 0;
+    return 0;
+}

@@ -261,8 +261,15 @@ typedef struct source_column_profile {
     int64_t int_min, int_max;           /* of the integers (valid when nint > 0) */
 } source_column_profile;
 
+/* One row of a query's result (source_ops.query): ncols values as text in
+ * the source's text form (NULL for SQL NULL; lens[k] their lengths, the
+ * bytes are NUL-terminated too), valid during the call. Return 0 to go on;
+ * anything else stops the query, which then returns that value. */
+typedef int (*source_row_fn)(void *ctx, int ncols, const char *const *vals, const size_t *lens);
+
 typedef struct source_ops {
-    const char *name;       /* "sqlite", "csv", "jsonl" */
+    const char *name;       /* "sqlite", "csv", "jsonl", "postgresql", "mysql": for the SQL
+                             * sources also the dialect that query takes */
     /* Read the schema (once; the source keeps it; valid until close). */
     const source_schema *(*describe)(source *s, source_error *err);
     /* Split table t into at most max_ranges ranges (at least one). The
@@ -312,11 +319,27 @@ typedef struct source_ops {
      * AUTO_INCREMENT values, views skipped...), one per line, or NULL; the
      * caller owns the reference (a JSON array of strings). */
     json_t *(*notes)(source *s);
+    /* Optional (SQL sources: NULL for files): run one read-only SELECT in
+     * the source's own dialect (ops->name) and call row for each result
+     * row, streamed (not held in memory). PostgreSQL runs it on the
+     * coordinator connection, in its own READ ONLY transaction, or inside
+     * the snapshot (under a savepoint) once snapshot_begin has run: an
+     * error (a statement_timeout, a bad query) leaves the source usable;
+     * sql may start with SET LOCAL statements (statement_timeout, work_mem),
+     * which end with it.
+     * 0; -1 with err (SRC_E_READ naming the statement); or what row
+     * returned when it stopped the query. Not for the hot path. */
+    int (*query)(source *s, const char *sql, source_row_fn row, void *ctx, source_error *err);
 } source_ops;
 
 struct source {
     const source_ops *ops;
 };
+
+/* name as an identifier of the SQL dialect of source `s` (ops->name:
+ * backquotes for "mysql", double quotes otherwise, the quote character
+ * doubled inside), NUL-terminated in out. 0, or -1 if it does not fit in n. */
+int source_quote_ident(const source *s, const char *name, char *out, size_t n);
 
 /* Open a source from its URI: "sqlite:PATH", "csv:PATH", "jsonl:PATH"
  * (PATH a file, a directory, a glob, or - for stdin), or a bare path whose

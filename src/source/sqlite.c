@@ -1167,6 +1167,51 @@ static json_t *sqlite_fingerprint(source *base, source_error *err)
     return j;
 }
 
+/* query: on the source's own connection, inside its read transaction. */
+#define QUERY_MAX_COLS 256
+
+static int sqlite_query(source *base, const char *sql, source_row_fn row, void *ctx,
+                        source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return source_fail(err, SRC_E_READ, "query on %s failed: %s (in: %.300s)", s->path,
+                           sqlite3_errmsg(s->db), sql);
+    if (!sqlite3_stmt_readonly(st)) {
+        sqlite3_finalize(st);
+        return source_fail(err, SRC_E_USAGE, "query on %s: not a read-only statement: %.300s",
+                           s->path, sql);
+    }
+    int n = sqlite3_column_count(st);
+    if (n > QUERY_MAX_COLS) {
+        sqlite3_finalize(st);
+        return source_fail(err, SRC_E_USAGE, "query on %s: %d result columns (at most %d)",
+                           s->path, n, QUERY_MAX_COLS);
+    }
+    const char *vals[QUERY_MAX_COLS];
+    size_t lens[QUERY_MAX_COLS];
+    int rc = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int k = 0; k < n; k++) {
+            int null = sqlite3_column_type(st, k) == SQLITE_NULL;
+            vals[k] = null ? NULL : (const char *)sqlite3_column_text(st, k);
+            lens[k] = null ? 0 : (size_t)sqlite3_column_bytes(st, k);
+            if (!null && !vals[k]) {
+                sqlite3_finalize(st);
+                return source_fail(err, SRC_E_NOMEM, "out of memory");
+            }
+        }
+        if ((rc = row(ctx, n, vals, lens)) != 0)
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = source_fail(err, SRC_E_READ, "query on %s failed: %s (in: %.300s)", s->path,
+                         sqlite3_errmsg(s->db), sql);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static const source_ops sqlite_ops = {
     .name = "sqlite",
     .describe = sqlite_describe,
@@ -1180,6 +1225,7 @@ static const source_ops sqlite_ops = {
     .count_beyond = sqlite_count_beyond,
     .refresh = sqlite_refresh,
     .fingerprint = sqlite_fingerprint,
+    .query = sqlite_query,
 };
 
 source *source_sqlite_open(const char *path, source_error *err)

@@ -276,7 +276,7 @@ int target_apply_model(const model *m, cql_session *s, cs_buf *notes, model_erro
                       "--replication (SimpleStrategy:3, or DC:3[,DC:3] for "
                       "NetworkTopologyStrategy) or create the keyspace first\n",
                       m->keyspace);
-    if (model_keyspace_ddl(m->keyspace, m->replication, &q)) {
+    if (model_keyspace_ddl(m->keyspace, m->replication, !m->no_durable_writes, &q)) {
         model_fail(err, 1, "cannot build the keyspace DDL for %s", m->keyspace);
         goto out;
     }

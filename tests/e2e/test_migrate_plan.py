@@ -9,6 +9,7 @@ Python driver runs the queries an application would (all tracks of album
 N, all invoices of customer M) and must get exactly what SQL gets from the
 source (sqlite3, psycopg), every row and value."""
 
+import datetime
 import decimal
 import json
 import random
@@ -305,3 +306,99 @@ def test_plan_expression_errors(build_dir, tmp_path, main_hosts, py_session, map
     bad = list(mapping.values())[0] if mapping else where
     start = text.index(bad)
     assert start + 1 <= col <= start + 1 + len(bad), (text, col)
+
+
+def test_plan_integer_times_as_migrate_source(build_dir, tmp_path, main_hosts, py_session,
+                                              fresh_keyspace):
+    """Integers in a SQLite DATETIME column count the unit their range shows,
+    in a plan as in migrate SOURCE (never silently milliseconds)."""
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    db = tmp_path / "t.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME)")
+    con.executemany("INSERT INTO ev VALUES (?, ?)",
+                    [(i, 1_600_000_000 + 86_400 * i) for i in range(100)])
+    con.commit()
+    con.close()
+    plan, _ = write_plan(build_dir, tmp_path, f"sqlite:{db}", ks)
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "count seconds since 1970" in p.stderr
+    got = {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {ks}.ev")}
+    epoch = datetime.datetime(1970, 1, 1)
+    assert got == {i: epoch + datetime.timedelta(seconds=1_600_000_000 + 86_400 * i)
+                   for i in range(100)}
+
+
+def test_plan_writetime_from_sqlite_datetime_text(build_dir, source_dir, tmp_path, main_hosts,
+                                                  py_session, fresh_keyspace):
+    """writetime from a SQLite DATETIME column (its values are text): each
+    invoice is written at its invoice date; a 0/1 column as a where."""
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    db = source_dir / CHINOOK
+    plan, doc = write_plan(build_dir, tmp_path, f"sqlite:{db}", ks, "--tables", "Invoice")
+    m = next(m for m in doc["mappings"] if m["to"] == "invoice")
+    m["writetime"] = "InvoiceDate"
+    m["where"] = "CustomerId > 10"
+    plan.write_text(yaml.safe_dump(doc, sort_keys=False))
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    want = {i: int(datetime.datetime.strptime(d, "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc).timestamp()) * 1_000_000
+        for i, d in con.execute("SELECT InvoiceId, InvoiceDate FROM Invoice WHERE CustomerId > 10")}
+    got = {r.invoiceid: r.wt for r in py_session.execute(
+        f"SELECT invoiceid, WRITETIME(total) AS wt FROM {ks}.invoice")}
+    assert got == want
+
+
+# (edit of Chinook's written plan: old, new), words the sentence must hold
+INVALID = [
+    (("version: 1\n", "version: 2\n"), "version 2 is not supported"),
+    (("  album:  ", "  Album:  "), "not a valid name"),
+    (("      title: text\n", "      title: txt\n"), "did you mean 'text'"),
+    (("    partition_key: [albumid]\n", "    partition_key: [album_id]\n"), "albumid"),
+    (("    to: album\n", "    to: albums\n"), "did you mean 'album'"),
+    (("- from: Album ", "- from: Albums "), "which the source does not have"),
+    (("      albumid: AlbumId\n", ""), "does not set partition key column albumid"),
+    (("  name: ", "  name: other\n  name: "), "appears twice"),
+    (("keyspace:\n", "keyspace: [\n"), "not valid YAML"),
+    (("      title: text\n", "      title: text\n      title: int\n"), "twice"),
+    (("      albumid: bigint\n", "      albumid: list<bigint>\n"), "albumid"),
+    (("    options: {}", "    options: {time_to_live: 5}"), "time_to_live"),
+    (("replication_factor: 1}", "dc1: 3}"), "SimpleStrategy"),
+    (("      title: Title\n", "      titel: Title\n"), "titel"),
+    (("      title: Title\n", "      title: Titel\n"), "unknown column"),
+    (("      title: Title\n", "      title: lowr(Title)\n"), "unknown function"),
+    (("      title: Title\n", "      title: Title + 1\n"), "Title is text"),
+    (("    to: album\n", "    to: album\n    where: Title\n"), "where must be a condition"),
+    (("    to: album\n", "    to: album\n    ttl: -5\n"), "ttl"),
+    (("    to: album\n", "    to: album\n    writetime: Title\n"), "writetime"),
+    (("      albumid: AlbumId\n", "      albumid: from_epoch(AlbumId, 's')\n"), "cannot take"),
+    (("      title: Title\n", "      title: \"'abc\"\n"), "no closing quote"),
+    (("source: ", "sauce: "), "sauce"),
+    (("    partition_key: [albumid]\n", "    partition_key: []\n"), "partition"),
+]
+
+
+@pytest.mark.parametrize("edit,words", INVALID, ids=[w for _, w in INVALID])
+def test_invalid_plan_refused_by_migrate(build_dir, source_dir, tmp_path, main_hosts, py_session,
+                                         edit, words):
+    """Each kind of invalid plan: exit 2, FILE:LINE:COL: and a sentence,
+    nothing created in Cassandra."""
+    ks = "plan_bad_" + uuid.uuid4().hex[:8]
+    plan, _ = write_plan(build_dir, tmp_path, f"sqlite:{source_dir / CHINOOK}", ks)
+    text = plan.read_text()
+    assert edit[0] in text, edit[0]
+    plan.write_text(text.replace(edit[0], edit[1], 1))
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    line = p.stderr.strip().splitlines()[-1]
+    assert re.match(rf"cqlshift: error: {re.escape(str(plan))}:\d+:\d+: ", line), line
+    assert words in line, line
+    n = int(line.split(str(plan) + ":", 1)[1].split(":")[0])
+    assert 1 <= n <= text.count("\n") + 3
+    py_session.cluster.refresh_schema_metadata()
+    assert ks not in py_session.cluster.metadata.keyspaces

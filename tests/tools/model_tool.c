@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     cs_buf b;
     cs_buf_init(&b, 1 << 24);
     int rc = 0;
-    if (model_keyspace_ddl(m.keyspace, NULL, &b) == 0)
+    if (model_keyspace_ddl(m.keyspace, NULL, 1, &b) == 0)
         printf("%s;\n", (const char *)b.data);
     for (int i = 0; i < m.ntables; i++) {
         const target_table *t = &m.tables[i];

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     } else {
         cs_buf b;
         cs_buf_init(&b, 1 << 20);
-        if (model_keyspace_ddl(m.keyspace, m.replication, &b) == 0)
+        if (model_keyspace_ddl(m.keyspace, m.replication, !m.no_durable_writes, &b) == 0)
             printf("%s;\n", (const char *)b.data);
         for (int t = 0; t < m.ntables; t++) {
             cs_buf_reset(&b);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The option tables drive parsing, --help and the man page; this checks that
 # the committed man page is the one they generate and that the user guide
-# documents every option of every command (plan's in docs/plan.md).
+# documents every option of every command (plan's in docs/plan.md, assess's in
+# docs/assess.md).
 #   cli_docs.sh CQLSHIFT SOURCE_DIR
 set -euo pipefail
 bin="$1"
@@ -13,9 +14,11 @@ if ! diff -u "$src/docs/cqlshift.1" <("$bin" help --man) >/tmp/cli_docs.$$ 2>&1;
   rc=1
 fi
 rm -f /tmp/cli_docs.$$
-for cmd in migrate load plan; do
+# each command's guide: docs/migrate.md, plan's docs/plan.md, assess's docs/assess.md
+for cmd in migrate load plan assess; do
   doc=migrate.md
   [[ $cmd == plan ]] && doc=plan.md
+  [[ $cmd == assess ]] && doc=assess.md
   opts=$("$bin" help "$cmd" | grep -oE '^  (-[a-z], )?--[a-z][a-z-]*' | grep -oE -- '--[a-z-]+' | sort -u)
   [[ -n "$opts" ]] || { echo "cli_docs: 'cqlshift help $cmd' lists no options" >&2; rc=1; }
   for o in $opts; do

@@ -206,7 +206,8 @@ static void test_quoted_identifier(void **ts)
     assert_int_equal(map_expr_column(e), C_ODD);
     map_expr_free(e);
     check_eval("upper(\"Odd Name\")", "ODD");
-    check_err("\"odd name\"", 0, "a double-quoted name matches exactly); did you mean \"Odd Name\"");
+    check_err("\"odd name\"", 0,
+              "a double-quoted name matches exactly); did you mean \"Odd Name\"");
     check_err("Title || \"Odd", 9, "no closing double quote");
     check_err("\"\"", 0, "empty name");
 }
@@ -653,7 +654,8 @@ static void test_to_timestamp_runtime_errors(void **ts)
                                                          "a 4-digit year (yyyy) at character 1");
     check_rt("to_timestamp('2024-02-30', 'yyyy-MM-dd', 'UTC')", "the day is not in the month");
     check_rt("to_timestamp('2024-13-01', 'yyyy-MM-dd', 'UTC')", "the month is not 1..12");
-    check_rt("to_timestamp('2024-01-01 x', 'yyyy-MM-dd', 'UTC')", "unexpected text at character 11");
+    check_rt("to_timestamp('2024-01-01 x', 'yyyy-MM-dd', 'UTC')",
+             "unexpected text at character 11");
     check_rt("to_timestamp('2024-01-01 00:00:00.1234567', 'yyyy-MM-dd HH:mm:ss.SSSSSSS', 'UTC')",
              "below the microsecond");
     check_eval("to_timestamp('2024-02-29', 'yyyy-MM-dd', 'UTC')", "2024-02-29T00:00:00Z");
@@ -876,6 +878,90 @@ static void test_type_fits(void **ts)
     assert_int_equal(fits(MT_BOOL, "int", NULL, 0), 1);
 }
 
+static void test_value_timestamp_and_int(void **ts)
+{
+    (void)ts;
+    char why[300];
+    int64_t x;
+    src_value v = {.kind = SV_TIMESTAMP, .u.i = 1700000000000000LL};
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 1700000000000000LL);
+    v = (src_value){.kind = SV_DATE, .u.i = 1};
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 86400000000LL);
+    v = text("2009-01-02 00:00:00");     /* a SQLite DATETIME */
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 1230854400000000LL);
+    v = text("soon");
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), -1);
+    assert_non_null(strstr(why, "cannot cast 'soon' to timestamp"));
+    v = (src_value){.kind = SV_NULL};
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), -1);
+    v = (src_value){.kind = SV_DOUBLE, .u.d = 1.5};
+    assert_int_equal(map_value_timestamp_us(&v, &x, why, sizeof why), -1);
+
+    v = (src_value){.kind = SV_INT, .u.i = 86400};
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 86400);
+    v = (src_value){.kind = SV_DOUBLE, .u.d = 3600.0};
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, 3600);
+    v = text(" -42.00 ");
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), 0);
+    assert_int_equal(x, -42);
+    v = text("4.5");
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), -1);
+    assert_non_null(strstr(why, "'4.5' is not a whole number"));
+    v = text("99999999999999999999");
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), -1);
+    assert_non_null(strstr(why, "beyond the 64-bit integer range"));
+    v = (src_value){.kind = SV_UINT, .u.u = UINT64_MAX};
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), -1);
+    v = (src_value){.kind = SV_NULL};
+    assert_int_equal(map_value_int64(&v, &x, why, sizeof why), -1);
+}
+
+/* Results are values the loader converts like source values. */
+static void convert_hex(const char *expr, const char *cql, const char *want_hex)
+{
+    map_expr *e = compile_ok(expr, NULL);
+    src_value v;
+    map_error err;
+    if (map_expr_eval(e, row, &mem, &v, &err))
+        fail_msg("%s: %s", expr, err.msg);
+    cql_error ce;
+    cql_type *t = cql_type_parse(cql, &ce);
+    assert_non_null(t);
+    cs_buf b;
+    cs_buf_init(&b, 1 << 16);
+    if (load_convert_value(t, &v, &b, &ce))
+        fail_msg("%s into %s: %s", expr, cql, ce.msg);
+    char hex[200] = "";
+    for (size_t i = 4; i < b.len && i < 90; i++)
+        snprintf(hex + strlen(hex), sizeof hex - strlen(hex), "%02x", b.data[i]);
+    if (strcmp(hex, want_hex))
+        fail_msg("%s into %s: %s, want %s", expr, cql, hex, want_hex);
+    cs_buf_release(&b);
+    cql_type_free(t);
+    map_expr_free(e);
+}
+
+static void test_results_convert_to_cql(void **ts)
+{
+    (void)ts;
+    convert_hex("cast('42' as int)", "int", "0000002a");
+    convert_hex("AlbumId * 2", "smallint", "000e");
+    convert_hex("to_timestamp('1970-01-01 00:00:01.5', 'yyyy-MM-dd HH:mm:ss.S', 'UTC')",
+                "timestamp", "00000000000005dc");
+    convert_hex("from_epoch(2, 's')", "timestamp", "00000000000007d0");
+    convert_hex("name_uuid('a', 'b')", "uuid", "a1f3b438c5f95ebbaa46999e92d7a10a");
+    convert_hex("uuid_from_bytes(Data)", "uuid", "00112233445566778899aabbccddeeff");
+    convert_hex("json_path(JText, '$.k[1]')", "int", "00000014");   /* text parsed then */
+    convert_hex("lower('AB')", "text", "6162");
+    convert_hex("Price", "decimal", "0000000204e2");
+    convert_hex("cast(Price as double)", "double", "4029000000000000");
+}
+
 /* ---- many rows in one arena --------------------------------------------------------- */
 
 static void test_eval_loop_100k(void **ts)
@@ -1025,8 +1111,10 @@ static void test_where_filter_shape(void **ts)
     map_expr_free(e);
     map_error err;
     assert_null(map_expr_compile("Title", NULL, NULL, &err));
-    assert_non_null(strstr(err.msg, "unknown column \"Title\"; the source table's columns are: (none)"));
-    src_value t = {.kind = SV_BOOL, .u.i = 1}, f = {.kind = SV_INT, .u.i = 0}, n = {.kind = SV_NULL};
+    assert_non_null(
+        strstr(err.msg, "unknown column \"Title\"; the source table's columns are: (none)"));
+    src_value t = {.kind = SV_BOOL, .u.i = 1}, f = {.kind = SV_INT, .u.i = 0};
+    src_value n = {.kind = SV_NULL};
     assert_int_equal(map_value_truth(&t), 1);
     assert_int_equal(map_value_truth(&f), 0);
     assert_int_equal(map_value_truth(&n), 0);
@@ -1099,6 +1187,8 @@ int main(void)
         cmocka_unit_test(test_compile_without_err_and_failure_after_cast),
         cmocka_unit_test(test_threads_share_one_expression),
         cmocka_unit_test(test_where_filter_shape),
+        cmocka_unit_test(test_results_convert_to_cql),
+        cmocka_unit_test(test_value_timestamp_and_int),
         cmocka_unit_test(test_eval_loop_100k),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

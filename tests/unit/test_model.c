@@ -195,7 +195,7 @@ static void test_composite_key_and_names(void **ts)
     assert_non_null(t->cols[1].note);
 
     cs_buf_reset(&b);
-    assert_int_equal(model_keyspace_ddl("shop", NULL, &b), 0);
+    assert_int_equal(model_keyspace_ddl("shop", NULL, 1, &b), 0);
     assert_string_equal((const char *)b.data,
                         "CREATE KEYSPACE IF NOT EXISTS shop WITH replication = "
                         "{'class': 'SimpleStrategy', 'replication_factor': 1}");
@@ -203,13 +203,14 @@ static void test_composite_key_and_names(void **ts)
     assert_int_equal(model_keyspace_ddl("shop",
                                         "{\"class\": \"NetworkTopologyStrategy\", \"dc1\": 3, "
                                         "\"dc'2\": \"2\"}",
-                                        &b),
+                                        0, &b),
                      0);
     assert_string_equal((const char *)b.data,
                         "CREATE KEYSPACE IF NOT EXISTS shop WITH replication = "
-                        "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc''2': '2'}");
+                        "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc''2': '2'} AND "
+                        "durable_writes = false");
     cs_buf_reset(&b);
-    assert_int_equal(model_keyspace_ddl("shop", "[1]", &b), -1);
+    assert_int_equal(model_keyspace_ddl("shop", "[1]", 1, &b), -1);
     cs_buf_release(&b);
     model_release(&m);
 }
@@ -311,7 +312,7 @@ static void test_replication_option(void **ts)
     assert_int_equal(model_parse_replication("dc1:3,dc2:2", &json, NULL), 0);
     cs_buf b;
     cs_buf_init(&b, 1024);
-    assert_int_equal(model_keyspace_ddl("ks", json, &b), 0);
+    assert_int_equal(model_keyspace_ddl("ks", json, 1, &b), 0);
     assert_string_equal((const char *)b.data,
                         "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': "
                         "'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}");

@@ -420,7 +420,7 @@ static void test_round_trip(void **ts)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    assert_int_equal(plan_write(f, &m, &schema, "sqlite:chinook.db", assess), 0);
+    assert_true(plan_write(f, &m, &schema, "sqlite:chinook.db", assess) >= 0);
     fclose(f);
     json_decref(assess);
     /* the comments the brief asks for */
