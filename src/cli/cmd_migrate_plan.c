@@ -371,8 +371,9 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
     have_model = 1;
     /* Integers in timestamp columns: the unit their range shows, as for
      * migrate SOURCE (or --epoch-unit). */
-    if (a->epoch_unit < 0 && !is_db && !a->file_uri) { /* only SQLite columns may hold
-                                                         * integer times (file fields are text) */
+    /* only SQLite columns may hold integer times (file fields are text, and
+     * a file has no key for model_from_source) */
+    if (a->epoch_unit < 0 && !strcmp(src->ops->name, "sqlite")) {
         cs_buf names;
         cs_buf_init(&names, SIZE_MAX);
         for (int mi = 0; mi < p.nmappings; mi++)

@@ -359,3 +359,20 @@ mappings:
         assert py_session.execute(f"SELECT v FROM {ks}.r WHERE id = {i}").one().v == f"V{i}"
         assert py_session.execute(
             f"SELECT id FROM {ks}.r_by_k WHERE k = 'K{i % 97}' AND id = {i}").one() is not None
+
+
+def test_migrate_plan_with_a_csv_source(build_dir, tmp_path, main_hosts, py_session,
+                                        fresh_keyspace):
+    """The plan's own `source: csv:...` works with migrate too (no key
+    inference from the file, which has none)."""
+    ks = fresh_keyspace
+    data = tmp_path / "people.csv"
+    write_people(data, 30)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN.format(ks=ks).replace("csv:somewhere-else.csv", f"csv:{data}")
+                    .replace("- from: other_table", "- from: people"))
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", "--out-dir",
+                 tmp_path / "runs", "--quiet", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    got = {r.id: r.name for r in py_session.execute(f"SELECT id, name FROM {ks}.people")}
+    assert got == {i: e["name"] for i, e in expected_people(data).items()}
