@@ -12,15 +12,10 @@
 #include "model/model.h"
 #include "util/buf.h"
 #include "util/utf8.h"
+#include "util/check.h"
 
 /* An invariant of this file, never bad input: stays on in every build. */
-#define AS_ASSERT(c)                                                                   \
-    do {                                                                               \
-        if (!(c)) {                                                                    \
-            fprintf(stderr, "cqlshift: BUG: %s:%d: %s\n", __FILE__, __LINE__, #c);     \
-            abort();                                                                   \
-        }                                                                              \
-    } while (0)
+#define AS_ASSERT(c) CS_CHECK(c)
 
 typedef enum dialect { D_SQLITE, D_PG, D_MYSQL, D_FILES } dialect;
 

@@ -17,25 +17,10 @@ typedef struct migrate_args {
     const char *schemas;        /* PostgreSQL: --schema */
     const char *databases;      /* MySQL/MariaDB: --databases */
     int no_lock;                /* MySQL/MariaDB: --no-lock (the URI's lock=none) */
-    const char *replication;    /* checked by parse_replication */
+    const char *replication;    /* checked by cli_parse_replication */
     int epoch_unit;             /* load_epoch_unit; -1: from the values */
     int dry_run;                /* with a plan file */
 } migrate_args;
-
-/* --replication: checked now, turned into the model's JSON once it exists. */
-static int parse_replication(void *field, const char *name, const char *v)
-{
-    (void)name;
-    char *json = NULL;
-    model_error me;
-    if (model_parse_replication(v, &json, &me)) {
-        cli_error("%s", me.msg);
-        return -1;
-    }
-    free(json);
-    *(const char **)field = v;
-    return 0;
-}
 
 static int parse_epoch_unit(void *field, const char *name, const char *v)
 {
@@ -66,7 +51,7 @@ static const cli_opt migrate_opts[] = {
     {"replication", 0, OPT_CUSTOM, offsetof(migrate_args, replication), "R",
      "replication of a keyspace that migrate creates: SimpleStrategy:N, or DC:N[,DC:N...] for "
      "NetworkTopologyStrategy, N from 1 to 99 (default SimpleStrategy:1, with a note; an "
-     "existing keyspace keeps its own)", 0, 0, 0, NULL, parse_replication},
+     "existing keyspace keeps its own)", 0, 0, 0, NULL, cli_parse_replication},
     {"dry-run", 0, OPT_FLAG, offsetof(migrate_args, dry_run), NULL,
      "with a plan file: print the DDL, the compiled mappings and the first rows of each "
      "mapping as they would be written, and touch nothing", 0, 0, 0, NULL, NULL},
@@ -229,13 +214,7 @@ int cmd_migrate(int argc, char **argv)
         cs_buf_init(&notes, 64 * 1024);
         int arc = target_apply_model(&m, s, &notes, &me);
         /* One note per column whose existing type differs from the model. */
-        const char *p = (const char *)notes.data, *end = p + notes.len;
-        while (!o.quiet && p && p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            fprintf(stderr, "cqlshift: note: %.*s\n", (int)len, p);
-            p += len + 1;
-        }
+        cli_print_notes(o.quiet, &notes);
         cs_buf_release(&notes);
         if (arc) {
             cli_error("%s", me.msg);

@@ -115,6 +115,16 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
         const source_table *st = &schema->tables[mp->source_table];
         printf("\n-- mapping %s -> %s.%s (%s:%d)\n", st->name, m->keyspace, tt->name, p->file,
                mp->line);
+        if (st->query) {
+            /* the query, one comment line per line */
+            printf("--   query: ");
+            for (const char *c = st->query; *c; c++)
+                if (*c == '\n')
+                    printf("\n--     ");
+                else
+                    putchar(*c);
+            printf("\n");
+        }
         for (int c = 0; c < tt->ncols; c++) {
             const plan_map_column *pc = NULL;
             for (int j = 0; j < mp->ncols && !pc; j++)
@@ -266,6 +276,50 @@ static int load_plan_select(plan *p, const char *plan_path, const char *only_tab
     return 0;
 }
 
+/* The mappings that read an SQL query (query:) into enabled tables: each
+ * query becomes a table of the source (source_ops.add_query), the same
+ * text read once for every mapping that gives it, so that its
+ * expressions compile against the query's columns. An error (not a
+ * SELECT, a syntax error, an unknown table) is reported at the query's
+ * place in the plan with the server's message. 0, or -1 with *rc set. */
+static int add_queries(plan *p, source *src, int *rc)
+{
+    for (int mi = 0; mi < p->nmappings; mi++) {
+        plan_mapping *mp = &p->mappings[mi];
+        if (!mp->query.text || !p->tables[mp->table].enabled)
+            continue;
+        for (int j = 0; j < mi && mp->source_table < 0; j++)
+            if (p->mappings[j].query.text && p->mappings[j].source_table >= 0 &&
+                !strcmp(p->mappings[j].query.text, mp->query.text))
+                mp->source_table = p->mappings[j].source_table;
+        if (mp->source_table >= 0)
+            continue;
+        int line, col;
+        if (!src->ops->add_query) {
+            plan_pos_at(&mp->query, 0, &line, &col);
+            cli_error("%s:%d:%d: mapping %d reads a query, but its source (%s) runs no SQL: "
+                      "read a table with from: TABLE instead",
+                      p->file, line, col, mi + 1, src->ops->name);
+            *rc = CLI_EXIT_USAGE;
+            return -1;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "query at line %d", mp->query.line);
+        int at = -1;
+        source_error se;
+        int t = src->ops->add_query(src, mp->query.text, name, &at, &se);
+        if (t < 0) {
+            plan_pos_at(&mp->query, at >= 0 ? at : 0, &line, &col);
+            cli_error("%s:%d:%d: mapping %d: %s", p->file, line, col, mi + 1, se.msg);
+            *rc = se.code == SRC_E_USAGE || se.code == SRC_E_SCHEMA ? CLI_EXIT_USAGE
+                                                                    : CLI_EXIT_FAILED;
+            return -1;
+        }
+        mp->source_table = t;
+    }
+    return 0;
+}
+
 /* The unit of the integers in source column sc of source table st_index
  * where a timestamp column takes it as it is: what migrate SOURCE finds
  * (model_refine_from_values on the automatic model, the tables the plan
@@ -364,15 +418,14 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         rc = CLI_EXIT_FAILED;
         goto out;
     }
-    if (plan_check_source(&p, schema, &pe) || plan_to_model(&p, schema, &m, &pe)) {
+    if (plan_check_source(&p, schema, &pe)) {
         cli_error("%s", pe.msg);
         goto out;
     }
-    have_model = 1;
     /* Integers in timestamp columns: the unit their range shows, as for
-     * migrate SOURCE (or --epoch-unit). */
-    /* only SQLite columns may hold integer times (file fields are text, and
-     * a file has no key for model_from_source) */
+     * migrate SOURCE (or --epoch-unit). Only SQLite columns may hold
+     * integer times (file fields are text, and a file has no key for
+     * model_from_source). */
     if (a->epoch_unit < 0 && !strcmp(src->ops->name, "sqlite")) {
         cs_buf names;
         cs_buf_init(&names, SIZE_MAX);
@@ -382,11 +435,11 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                               schema->tables[p.mappings[mi].source_table].name);
         cs_buf_append(&names, "", 1);
         model_error me;
-        int arc = model_from_source(&am, schema, "plan", &me);
-        have_am = arc == 0;
+        int arc = names.len > 1 ? model_from_source(&am, schema, "plan", &me) : 0;
+        have_am = arc == 0 && names.len > 1;
         if (arc == 0 && names.len > 1)
             arc = model_keep_tables(&am, schema, (const char *)names.data, &me);
-        if (arc == 0)
+        if (arc == 0 && names.len > 1)
             arc = model_refine_from_values(&am, src, schema, -1, &me);
         cs_buf_release(&names);
         if (arc) {
@@ -395,6 +448,20 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
             goto out;
         }
     }
+    /* the queries become tables of the source (after the tables' own
+     * checks above, which read the tables only) */
+    if (add_queries(&p, src, &rc))
+        goto out;
+    if (!(schema = src->ops->describe(src, &se))) {
+        cli_error("%s", se.msg);
+        rc = CLI_EXIT_FAILED;
+        goto out;
+    }
+    if (plan_to_model(&p, schema, &m, &pe)) {
+        cli_error("%s", pe.msg);
+        goto out;
+    }
+    have_model = 1;
 
     /* The mappings into enabled tables, grouped by source table (the
      * first of each group reads, the others are fed by its reads). */
@@ -498,13 +565,7 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                       : target_apply_ddl(s, (const char *)q.data, what, &notes, &me);
                 cs_buf_release(&q);
             }
-        const char *np = (const char *)notes.data, *end = np + notes.len;
-        while (!o->quiet && np && np < end) {
-            const char *nl = memchr(np, '\n', (size_t)(end - np));
-            size_t len = nl ? (size_t)(nl - np) : (size_t)(end - np);
-            fprintf(stderr, "cqlshift: note: %.*s\n", (int)len, np);
-            np += len + 1;
-        }
+        cli_print_notes(o->quiet, &notes);
         cs_buf_release(&notes);
         if (arc) {
             cli_error("%s", me.msg);
@@ -599,6 +660,7 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         l->ncols = n;
         l->insert = ins;
         l->map = map_rowmap_ops(maps[k].rm);
+        l->rereads = st->query != NULL;
         for (int j = 0; j < nlt - 1; j++)
             if (lt[j].src_table == l->src_table && !lt[j].fed_by) {
                 l->fed_by = j + 1;
@@ -606,6 +668,14 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
             }
         totals[nlt - 1] = st->row_estimate;
     }
+    for (int k = 0; k < nlt; k++)
+        if (jb.resume && lt[k].rereads && !lt[k].fed_by) {
+            cli_note(o->quiet, "%s reads a query, which has no key to resume from: unless it "
+                               "finished before, it is read again from its start (its rows are "
+                               "written again with the job's write time, so the content is the "
+                               "same, and counted once)",
+                     lt[k].name);
+        }
     rc = run_load(src, s, lt, nlt, totals, &t, o, &jb, source_label);
     for (int i = 0; i < nlt && !o->quiet; i++)
         load_print_value_notes(&lt[i], stderr);

@@ -25,19 +25,6 @@ typedef struct plan_args {
     const char *replication;
 } plan_args;
 
-static int parse_replication(void *field, const char *name, const char *v)
-{
-    (void)name;
-    char *json = NULL;
-    model_error me;
-    if (model_parse_replication(v, &json, &me)) {
-        cli_error("%s", me.msg);
-        return -1;
-    }
-    free(json);
-    *(const char **)field = v;
-    return 0;
-}
 
 static const cli_opt plan_opts[] = {
     {"keyspace", 'k', OPT_TEXT, offsetof(plan_args, keyspace), "KEYSPACE",
@@ -57,7 +44,7 @@ static const cli_opt plan_opts[] = {
     {"replication", 0, OPT_CUSTOM, offsetof(plan_args, replication), "R",
      "the keyspace's replication in the plan: SimpleStrategy:N, or DC:N[,DC:N...] for "
      "NetworkTopologyStrategy, N from 1 to 99 (default SimpleStrategy:1)", 0, 0, 0, NULL,
-     parse_replication},
+     cli_parse_replication},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

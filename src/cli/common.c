@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "model/model.h"
 #include "obs/progress.h"
 #include "state/state.h"
 
@@ -39,6 +40,31 @@ void cli_error(const char *fmt, ...)
     va_start(ap, fmt);
     say("error", 0, fmt, ap);
     va_end(ap);
+}
+
+int cli_parse_replication(void *field, const char *name, const char *v)
+{
+    (void)name;
+    char *json = NULL;
+    model_error me;
+    if (model_parse_replication(v, &json, &me)) {
+        cli_error("%s", me.msg);
+        return -1;
+    }
+    free(json);
+    *(const char **)field = v;
+    return 0;
+}
+
+void cli_print_notes(int quiet, const cs_buf *notes)
+{
+    const char *p = (const char *)notes->data, *end = p + notes->len;
+    while (!quiet && p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        fprintf(stderr, "cqlshift: note: %.*s\n", (int)len, p);
+        p += len + 1;
+    }
 }
 
 void cli_note(int quiet, const char *fmt, ...)

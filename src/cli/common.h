@@ -103,6 +103,12 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
 
 /* The run's log (job.c sets it); cli_error and cli_note also write there. */
 extern FILE *cli_log_file;
+/* An OPT_CUSTOM parser for --replication: checked now with
+ * model_parse_replication (a sentence and -1 if malformed); the text is
+ * kept in the (const char *) field. */
+int cli_parse_replication(void *field, const char *name, const char *v);
+/* Print each line of notes as "cqlshift: note: LINE" on stderr, unless quiet. */
+void cli_print_notes(int quiet, const cs_buf *notes);
 /* Print "cqlshift: note: ..." to stderr (unless quiet) and the log. */
 void cli_note(int quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "util/text.h"
 
 #define HELP_WIDTH 79
 #define HELP_COL 24
@@ -63,32 +64,6 @@ int cli_number(const char *name, const char *value, double min, double max, int 
     return 0;
 }
 
-/* Edit distance, for "did you mean". */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 99;
-    size_t row[65];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
-            size_t best = prev + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            prev = cur;
-        }
-    }
-    return row[lb];
-}
-
 static const cli_opt *find(const cli_opt_group *groups, int ngroups, const char *name,
                            size_t len, char short_name, const cli_opt_group **group)
 {
@@ -111,7 +86,7 @@ static void unknown(const cli_spec *spec, const cli_opt_group *groups, int ngrou
     size_t best_d = 99;
     for (int g = 0; g < ngroups; g++)
         for (const cli_opt *o = groups[g].opts; o->name; o++) {
-            size_t d = distance(want, o->name);
+            size_t d = text_distance(want, o->name, 0);
             /* a prefix counts as close too: --tab for --tables */
             if (len >= 3 && !strncmp(o->name, want, len))
                 d = 1;

@@ -863,6 +863,12 @@ static void run_range(worker *w, const work_item *it)
             set_fatal(L, 1, "cannot read progress: %s", se.msg);
             return;
         }
+        if (t->rereads && !w->rs[o].done) {
+            /* no resume point: read again from the start, and count it once */
+            src_pos_clear(&w->rs[o].resume);
+            w->rs[o].rows_read = w->rs[o].rows_written = 0;
+            w->rs[o].rows_rejected = w->rs[o].rows_filtered = 0;
+        }
         if (o > 0 && (w->rs[o].done != w->rs[0].done || !same_pos(&w->rs[o].resume,
                                                                    &w->rs[0].resume))) {
             set_fatal(L, 1,

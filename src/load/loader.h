@@ -124,6 +124,12 @@ typedef struct load_table {
                                  * same src_table) feed this one too, so the source
                                  * table is read once for all of them (at most
                                  * LOAD_MAX_FED in all); its ranges are tables[i]'s */
+    int rereads;                /* 1: its source table cannot continue from a resume
+                                 * point (a query: source_table.query): an unfinished
+                                 * range is read again from its start, its settled
+                                 * counts reset (the writes are idempotent upserts with
+                                 * the job's timestamp, so the content converges); set
+                                 * on the tables a reading table feeds too */
 } load_table;
 
 typedef struct loader_error {

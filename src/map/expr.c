@@ -17,6 +17,7 @@
 
 #include "map/expr_int.h"
 #include "model/model.h"
+#include "util/text.h"
 
 _Noreturn void map_assert_fail(const char *what, const char *file, int line)
 {
@@ -458,33 +459,6 @@ static node *number_literal(parser *p, const tok *t, int neg, int off)
 
 /* ---- column names ----------------------------------------------------------- */
 
-/* Edit distance of two short names, case-insensitive (for suggestions). */
-static int distance(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    if (na > 63 || nb > 63)
-        return 99;
-    int row[64];
-    for (size_t j = 0; j <= nb; j++)
-        row[j] = (int)j;
-    for (size_t i = 1; i <= na; i++) {
-        int prev = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= nb; j++) {
-            int cur = row[j];
-            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            int best = prev + cost;
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            prev = cur;
-        }
-    }
-    return row[nb];
-}
-
 static int unknown_column(parser *p, int off, const char *name)
 {
     const map_env *env = p->env;
@@ -495,7 +469,7 @@ static int unknown_column(parser *p, int off, const char *name)
     for (int i = 0; i < env->ncols && found < 5; i++) {
         const char *c = env->names[i];
         size_t nl = strlen(name);
-        if (distance(name, c) <= limit || (nl >= 3 && strncasecmp(c, name, nl) == 0)) {
+        if (text_distance(name, c, 1) <= limit || (nl >= 3 && strncasecmp(c, name, nl) == 0)) {
             o += (size_t)snprintf(list + o, o < sizeof list ? sizeof list - o : 0, "%s%s",
                                   found ? ", " : "", c);
             found++;

@@ -2,6 +2,7 @@
  * document API: every node keeps its start mark, which gives each message
  * its line and column. */
 #include "plan/plan.h"
+#include "util/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -279,37 +280,13 @@ static int get_scalar(ctx *c, yaml_node_t *n, plan_scalar *s, const char *what)
     return 0;
 }
 
-/* Levenshtein distance, for "did you mean" (short words only). */
-static int distance(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    if (na > 63 || nb > 63)
-        return 99;
-    int d[64][64];
-    for (size_t i = 0; i <= na; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= nb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= na; i++)
-        for (size_t j = 1; j <= nb; j++) {
-            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            int v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v)
-                v = d[i - 1][j - 1] + cost;
-            d[i][j] = v;
-        }
-    return d[na][nb];
-}
-
 /* The word of list (NULL-ended) nearest to w, if near enough to suggest. */
 static const char *nearest(const char *w, const char *const *list)
 {
     const char *best = NULL;
     int bd = 99;
     for (; *list; list++) {
-        int d = distance(w, *list);
+        int d = text_distance(w, *list, 1);
         size_t n = strlen(*list);
         if ((!strncasecmp(w, *list, n < strlen(w) ? n : strlen(w)) && strlen(w) >= 3) ||
             (strlen(w) >= 4 && strcasestr(*list, w)))

@@ -106,7 +106,8 @@ typedef struct plan_mapping {
     plan_scalar ttl;
     int ncols;
     plan_map_column *cols;
-    int source_table;       /* index in the source schema (plan_check_source), else -1 */
+    int source_table;       /* index in the source schema (plan_check_source; for a query,
+                             * the table source_ops.add_query added), else -1 */
 } plan_mapping;
 
 typedef struct plan {

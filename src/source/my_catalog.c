@@ -300,6 +300,76 @@ static int map_column(MYSQL_ROW r, int zero_dates_allowed, int is_json, source_c
     return note ? set_note(c, note) : 0;
 }
 
+int my_map_field(const MYSQL_FIELD *f, source_column *c, my_vk *vk)
+{
+    /* the information_schema row map_column reads, from the result's
+     * metadata: 2 DATA_TYPE, 3 COLUMN_TYPE, 5 CHARACTER_SET_NAME,
+     * 6 CHARACTER_MAXIMUM_LENGTH, 7 NUMERIC_PRECISION, 8 NUMERIC_SCALE,
+     * 9 DATETIME_PRECISION, 10 EXTRA */
+    char ct[64], prec[24], scale[16], dtp[16];
+    const char *dt = "", *cs = NULL;
+    int uns = (f->flags & UNSIGNED_FLAG) != 0, bin = f->charsetnr == 63;
+    snprintf(prec, sizeof prec, "%lu", f->length);
+    snprintf(scale, sizeof scale, "%u", f->decimals);
+    snprintf(dtp, sizeof dtp, "%u", f->decimals > 6 ? 0 : f->decimals);
+    switch (f->type) {
+    case MYSQL_TYPE_TINY: dt = "tinyint"; break;
+    case MYSQL_TYPE_SHORT: dt = "smallint"; break;
+    case MYSQL_TYPE_INT24: dt = "mediumint"; break;
+    case MYSQL_TYPE_LONG: dt = "int"; break;
+    case MYSQL_TYPE_LONGLONG: dt = "bigint"; break;
+    case MYSQL_TYPE_YEAR: dt = "year"; break;
+    case MYSQL_TYPE_DECIMAL:
+    case MYSQL_TYPE_NEWDECIMAL: {
+        /* length counts the digits, a point and a sign */
+        long p = (long)f->length - (f->decimals > 0) - !uns;
+        snprintf(prec, sizeof prec, "%ld", p > 0 ? p : 1);
+        dt = "decimal";
+        break;
+    }
+    case MYSQL_TYPE_FLOAT: dt = "float"; break;
+    case MYSQL_TYPE_DOUBLE: dt = "double"; break;
+    case MYSQL_TYPE_BIT: dt = "bit"; break;
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_NEWDATE: dt = "date"; break;
+    case MYSQL_TYPE_DATETIME: dt = "datetime"; break;
+    case MYSQL_TYPE_TIMESTAMP: dt = "timestamp"; break;
+    case MYSQL_TYPE_TIME: dt = "time"; break;
+    case MYSQL_TYPE_JSON: dt = "json"; break;
+    case MYSQL_TYPE_GEOMETRY: dt = "geometry"; break;
+    case MYSQL_TYPE_NULL: dt = "varchar"; cs = "utf8mb4"; break;
+    case MYSQL_TYPE_ENUM:
+    case MYSQL_TYPE_SET:
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_VARCHAR:
+        dt = bin ? (f->type == MYSQL_TYPE_STRING ? "binary" : "varbinary") : "varchar";
+        cs = bin ? NULL : "utf8mb4";
+        break;
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+        dt = bin ? "blob" : "text";
+        cs = bin ? NULL : "utf8mb4";
+        break;
+    default: dt = "unknown"; break;
+    }
+    if (f->type == MYSQL_TYPE_TINY && f->length == 1 && !uns)
+        snprintf(ct, sizeof ct, "tinyint(1)");
+    else
+        snprintf(ct, sizeof ct, "%s%s", dt, uns ? " unsigned" : "");
+    /* binary(16) as a uuid: the length is in bytes for a binary string */
+    char clen[24];
+    snprintf(clen, sizeof clen, "%lu", bin ? f->length : 0UL);
+    char *row[12] = {NULL, NULL, (char *)dt, ct, NULL, (char *)cs, clen, prec, scale, dtp, "",
+                     NULL};
+    c->decl_type = strdup(ct);
+    if (!c->decl_type)
+        return -1;
+    return map_column(row, 1, 0, c, vk);
+}
+
 /* One base table being described. */
 typedef struct tbl {
     source_table t;

@@ -12,16 +12,11 @@
 
 #include "source/source.h"
 #include "util/buf.h"
+#include "util/check.h"
 
 /* An assertion that stays on in every build: a broken invariant of this
  * connector, never bad input. */
-#define MY_ASSERT(c)                                                                   \
-    do {                                                                               \
-        if (!(c)) {                                                                    \
-            fprintf(stderr, "cqlshift: BUG: %s:%d: %s\n", __FILE__, __LINE__, #c);     \
-            abort();                                                                   \
-        }                                                                              \
-    } while (0)
+#define MY_ASSERT(c) CS_CHECK(c)
 
 /* How a column's text-protocol value becomes a src_value. */
 typedef enum my_vk {
@@ -125,6 +120,11 @@ int my_append_ident(cs_buf *b, const char *name);
 /* my_catalog.c: read the schema of s->dbs into s->schema and s->info. */
 int my_describe(my_source *s, source_error *err);
 void my_info_free(my_table_info *info, int n);
+/* The logical type and decoder of a query's result column from its
+ * metadata, as map_column gives them for a table column (c->name set
+ * first; sets decl_type; a FLOAT is MYV_FLOAT: select it as (c * 1e0)).
+ * 0, or -1 out of memory. */
+int my_map_field(const MYSQL_FIELD *f, source_column *c, my_vk *vk);
 
 /* my_values.c */
 /* Decode one text-protocol field (p, n; p == NULL: SQL NULL) of kind vk

@@ -648,7 +648,8 @@ static void label_range(my_source *s, int t, source_range *r, int n, const char 
     const source_table *tb = &s->schema.tables[t];
     const my_table_info *ti = &s->info[t];
     if (!ti->keyset) {
-        snprintf(r->label, sizeof r->label, "%s (whole table)", tb->name);
+        snprintf(r->label, sizeof r->label, "%s (%s)", tb->name,
+                 tb->query ? "one range" : "whole table");
         return;
     }
     const char *k = tb->cols[ti->key_cols[0]].name;
@@ -1168,6 +1169,155 @@ static const source_schema *my_describe_op(source *base, source_error *err)
     return &s->schema;
 }
 
+/* Where in query text a MySQL syntax error is: its message quotes the
+ * text from there ("... near 'xyz' at line N"; the line counts one more,
+ * the query starting on the described statement's second line). -1 when
+ * the message does not say. */
+static int error_offset(const char *text, const char *msg)
+{
+    const char *near = strstr(msg, " near '"), *at = near ? strstr(near, "' at line ") : NULL;
+    if (!near || !at)
+        return -1;
+    near += 7;
+    while (at && strstr(at + 1, "' at line "))   /* the quote may hold "' at line " */
+        at = strstr(at + 1, "' at line ");
+    long line = strtol(at + 10, NULL, 10) - 1;
+    size_t n = (size_t)(at - near);
+    static const char wrap[] = "\n) AS cqlshift_q LIMIT 0";
+    for (size_t k = 0; k + sizeof wrap - 1 <= n; k++) /* the wrapper is not the query's */
+        if (!strncmp(near + k, wrap, sizeof wrap - 1)) {
+            n = k;
+            break;
+        }
+    if (n >= 3 && !strncmp(near + n - 3, "...", 3))
+        n -= 3;     /* MariaDB cuts a long quote */
+    if (n > 40)
+        n = 40;
+    const char *p = text;
+    for (long l = 1; l < line && p; l++)
+        if ((p = strchr(p, '\n')))
+            p++;
+    if (n == 0) /* near '': the end of the query */
+        return (int)strlen(text);
+    for (; p && *p; p++)
+        if (!strncmp(p, near, n))
+            return (int)(p - text);
+    return -1;
+}
+
+/* A query (add_query): described from the metadata of
+ *   SELECT * FROM (query) AS cqlshift_q LIMIT 0
+ * (a derived table refuses SELECT ... INTO and duplicate column names),
+ * and read as a keyless table whose "name" is that derived table: one
+ * range, rows numbered by their ordinal. */
+static int my_add_query(source *base, const char *sql, const char *name, int *at,
+                        source_error *err)
+{
+    my_source *s = (my_source *)base;
+    *at = -1;
+    if (!s->described && !my_describe_op(base, err))
+        return -1;
+    char *text = source_query_text(sql, 1, at, err);
+    if (!text)
+        return -1;
+    cs_buf q;
+    cs_buf_init(&q, (size_t)1 << 26);
+    int idx = -1;
+    MYSQL_RES *res = NULL;
+    MYSQL *c = coord_take(s);
+    if (cs_buf_printf(&q, "(\n%s\n) AS cqlshift_q", text) || cs_buf_append(&q, "", 1)) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    char *from = strdup((const char *)q.data);
+    cs_buf_reset(&q);
+    if (!from || cs_buf_printf(&q, "SELECT * FROM %s LIMIT 0", from) || cs_buf_append(&q, "", 1)) {
+        free(from);
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (mysql_real_query(c, (const char *)q.data, q.len - 1) || !(res = mysql_store_result(c))) {
+        *at = error_offset(text, mysql_error(c));
+        /* one line, without the wrapper's text */
+        char why[400];
+        size_t o = 0;
+        for (const char *m = mysql_errno(c) ? mysql_error(c) : "it returns no columns";
+             *m && o + 1 < sizeof why; m++) {
+            if (!strncmp(m, "\n) AS cqlshift_q LIMIT 0", 24)) {
+                m += 23;
+                continue;
+            }
+            if (!strncmp(m, "' at line ", 10) && !strchr(m + 1, '\'')) {
+                why[o++] = '\'';   /* the line of the statement sent: the place says it */
+                break;
+            }
+            why[o++] = *m == '\n' ? ' ' : *m;
+        }
+        why[o] = 0;
+        source_fail(err, SRC_E_SCHEMA, "%s %s refuses the query: %s",
+                    s->mariadb ? "MariaDB" : "MySQL", s->redacted, why);
+        free(from);
+        goto out;
+    }
+    unsigned nf = mysql_num_fields(res);
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    int t = s->schema.ntables;
+    source_table *nt = realloc(s->schema.tables, (size_t)(t + 1) * sizeof *nt);
+    if (nt)
+        s->schema.tables = nt;
+    my_table_info *ni = nt ? realloc(s->info, (size_t)(t + 1) * sizeof *ni) : NULL;
+    if (!ni) {
+        free(from);
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    s->info = ni;
+    source_table *tb = &s->schema.tables[t];
+    my_table_info *ti = &s->info[t];
+    memset(tb, 0, sizeof *tb);
+    memset(ti, 0, sizeof *ti);
+    s->schema.ntables++;    /* freed with the schema from here on */
+    ti->qname = from;
+    tb->row_estimate = -1;
+    tb->bytes_estimate = -1;
+    tb->name = strdup(name);
+    tb->query = strdup(text);
+    ti->select_list = NULL;
+    tb->cols = calloc(nf ? nf : 1, sizeof *tb->cols);
+    ti->vk = calloc(nf ? nf : 1, sizeof *ti->vk);
+    if (!tb->name || !tb->query || !tb->cols || !ti->vk) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* the columns by name (a derived table's are unique), a FLOAT as its
+     * exact double as for a table (the text protocol prints 6 digits) */
+    cs_buf_reset(&q);
+    for (unsigned i = 0; i < nf; i++) {
+        source_column *col = &tb->cols[i];
+        tb->ncols = (int)i + 1;
+        if (!(col->name = strdup(f[i].name)) || my_map_field(&f[i], col, &ti->vk[i]) ||
+            (i && cs_buf_append(&q, ", ", 2)) ||
+            (ti->vk[i] == MYV_FLOAT && cs_buf_append(&q, "(", 1)) ||
+            my_append_ident(&q, f[i].name) ||
+            (ti->vk[i] == MYV_FLOAT && cs_buf_append(&q, " * 1e0)", 7))) {
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (cs_buf_append(&q, "", 1) || !(ti->select_list = strdup((const char *)q.data))) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    idx = t;
+out:
+    if (res)
+        mysql_free_result(res);
+    coord_give(s);
+    cs_buf_release(&q);
+    free(text);
+    return idx;
+}
+
 static json_t *my_fingerprint(source *base, source_error *err)
 {
     my_source *s = (my_source *)base;
@@ -1269,6 +1419,7 @@ static const source_ops my_ops = {
     .snapshot_position = my_snapshot_position,
     .cancel = my_cancel,
     .notes = my_notes,
+    .add_query = my_add_query,
     .query = my_query,
 };
 

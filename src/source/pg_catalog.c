@@ -850,6 +850,7 @@ void pg_tables_free(pg_source *s)
         free(pt->select_list);
         free(pt->colsig);
         free(pt->qname);
+        free(pt->count_sql);
         for (int i = 0; pt->leaf_qnames && i < pt->nleaves; i++)
             free(pt->leaf_qnames[i]);
         free(pt->leaf_qnames);
@@ -1106,4 +1107,184 @@ fail:
     source_schema_free(&s->schema);
     pthread_mutex_unlock(&s->coord_mu);
     return NULL;
+}
+
+/* ---- queries (add_query) ---------------------------------------------------------------- */
+
+/* The prefix the query is described and read under: a data-modifying WITH
+ * or a SELECT INTO is not allowed in a subquery, so PostgreSQL itself
+ * refuses them. */
+#define QUERY_PREFIX "SELECT * FROM (\n"
+
+/* Byte offset in text of the 1-based character position pos (UTF-8). */
+static int char_to_byte(const char *text, long pos)
+{
+    int b = 0;
+    for (long ch = 1; text[b] && ch < pos; ch++) {
+        b++;
+        while (((unsigned char)text[b] & 0xC0) == 0x80)
+            b++;
+    }
+    return b;
+}
+
+int pg_add_query(source *base, const char *sql, const char *name, int *at, source_error *err)
+{
+    pg_source *s = (pg_source *)base;
+    *at = -1;
+    if (!s->described && !pg_describe(base, err))
+        return -1;
+    char *text = source_query_text(sql, 0, at, err);
+    if (!text)
+        return -1;
+    size_t wl = strlen(text) + 64;
+    char *wrapped = malloc(wl);
+    if (!wrapped) {
+        free(text);
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    }
+    snprintf(wrapped, wl, QUERY_PREFIX "%s\n) AS cqlshift_q", text);
+    pthread_mutex_lock(&s->coord_mu);
+    int idx = -1, in_tx = PQtransactionStatus(s->coord) == PQTRANS_INTRANS;
+    PGresult *d = NULL;
+    if (in_tx)
+        PQclear(PQexec(s->coord, "SAVEPOINT cqlshift_query"));
+    PGresult *r = PQprepare(s->coord, "", wrapped, 0, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
+        const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        char reason[400];
+        if (msg)
+            snprintf(reason, sizeof reason, "%s", msg);
+        else
+            pg_conn_reason(s->coord, reason, sizeof reason);
+        if (pos) {
+            int b = char_to_byte(wrapped, atol(pos)) - (int)strlen(QUERY_PREFIX);
+            *at = b < 0 ? 0 : b > (int)strlen(text) ? (int)strlen(text) : b;
+        }
+        source_fail(err, SRC_E_SCHEMA, "PostgreSQL %s refuses the query: %s", s->red, reason);
+    } else if (PQresultStatus(d = PQdescribePrepared(s->coord, "")) != PGRES_COMMAND_OK) {
+        char reason[400];
+        pg_conn_reason(s->coord, reason, sizeof reason);
+        source_fail(err, SRC_E_SCHEMA, "PostgreSQL %s cannot describe the query: %s", s->red,
+                    reason);
+    } else if (PQnfields(d) == 0) {
+        source_fail(err, SRC_E_USAGE, "the query returns no columns: write a SELECT whose "
+                                      "columns feed the target table");
+    } else if (PQnparams(d) > 0) {
+        source_fail(err, SRC_E_USAGE, "the query has a parameter ($1), which nothing would "
+                                      "bind: write the value in the query");
+    } else {
+        idx = 0;
+    }
+    PQclear(r);
+    if (in_tx)
+        PQclear(PQexec(s->coord, idx ? "ROLLBACK TO SAVEPOINT cqlshift_query"
+                                     : "RELEASE SAVEPOINT cqlshift_query"));
+    int ncols = idx == 0 ? PQnfields(d) : 0;
+    for (int c = 0; idx == 0 && c < ncols; c++)
+        for (int e = 0; e < c; e++)
+            if (!strcmp(PQfname(d, c), PQfname(d, e))) {
+                source_fail(err, SRC_E_USAGE, "the query has two columns named %s: give one "
+                                              "another name (AS name)",
+                            PQfname(d, c));
+                idx = -1;
+                break;
+            }
+    if (idx)
+        goto out;
+    idx = -1;
+    int t = s->schema.ntables;
+    source_table *nt = realloc(s->schema.tables, (size_t)(t + 1) * sizeof *nt);
+    if (nt)
+        s->schema.tables = nt;
+    pg_table *np = nt ? realloc(s->tables, (size_t)(t + 1) * sizeof *np) : NULL;
+    if (!np) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    s->tables = np;
+    source_table *tb = &s->schema.tables[t];
+    pg_table *pt = &s->tables[t];
+    memset(tb, 0, sizeof *tb);
+    memset(pt, 0, sizeof *pt);
+    s->schema.ntables++;    /* freed with the schema from here on */
+    tb->row_estimate = -1;
+    tb->bytes_estimate = -1;
+    tb->name = strdup(name);
+    tb->query = strdup(text);
+    pt->only = "";
+    tb->cols = calloc((size_t)(ncols > 0 ? ncols : 1), sizeof *tb->cols);
+    pt->cols = calloc((size_t)(ncols > 0 ? ncols : 1), sizeof *pt->cols);
+    size_t cap = strlen(text) + 128 + (size_t)ncols * 48;
+    char *sel = calloc(1, cap), *alias = calloc(1, (size_t)ncols * 24 + 8);
+    pt->count_sql = malloc(strlen(text) + 64);
+    if (!tb->name || !tb->query || !tb->cols || !pt->cols || !sel || !alias || !pt->count_sql) {
+        free(sel);
+        free(alias);
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(pt->count_sql, strlen(text) + 64, "SELECT count(*) FROM (\n%s\n) AS cqlshift_q",
+             text);
+    strcpy(sel, "COPY (SELECT ");
+    int ok = 1;
+    for (int c = 0; c < ncols && ok; c++) {
+        source_column *col = &tb->cols[c];
+        char pos[16], mod[16], *vals[2] = {pos, mod};
+        snprintf(pos, sizeof pos, "%u", (unsigned)PQftype(d, c));
+        snprintf(mod, sizeof mod, "%d", PQfmod(d, c));
+        PGresult *ft = PQexecParams(s->coord, "SELECT format_type($1::oid, $2::int)", 2, NULL,
+                                    (const char *const *)vals, NULL, NULL, 0);
+        char cname[24];
+        snprintf(cname, sizeof cname, "c%d", c + 1);
+        col->precision = col->scale = -1;
+        /* describe_column selects the column by its name: the alias here */
+        col->name = strdup(cname);
+        col->decl_type = strdup(PQresultStatus(ft) == PGRES_TUPLES_OK ? PQgetvalue(ft, 0, 0) : "");
+        PQclear(ft);
+        tb->ncols = c + 1;
+        if (!col->name || !col->decl_type) {
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            ok = 0;
+        } else if (describe_column(s, col, &pt->cols[c], PQftype(d, c), PQfmod(d, c), 0, 0, 0,
+                                   err)) {
+            ok = 0;
+        } else {
+            free(col->name);
+            if (!(col->name = strdup(PQfname(d, c)))) {
+                source_fail(err, SRC_E_NOMEM, "out of memory");
+                ok = 0;
+            } else {
+                if (c) {
+                    strcat(sel, ", ");
+                    strcat(alias, ", ");
+                }
+                strcat(sel, pt->cols[c].expr);
+                strcat(alias, "\"");
+                strcat(alias, cname);
+                strcat(alias, "\"");
+            }
+        }
+    }
+    if (ok) {
+        size_t n = strlen(sel) + strlen(text) + strlen(alias) + 96;
+        char *copy = malloc(n);
+        if (copy) {
+            snprintf(copy, n, "%s FROM (\n%s\n) AS cqlshift_q(%s)) TO STDOUT (FORMAT binary)", sel,
+                     text, alias);
+            pt->select_list = copy;
+            idx = t;
+        } else {
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+        }
+    }
+    free(sel);
+    free(alias);
+out:
+    PQclear(d);
+    pthread_mutex_unlock(&s->coord_mu);
+    free(wrapped);
+    free(text);
+    return idx;
 }

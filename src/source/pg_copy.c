@@ -546,7 +546,14 @@ source_reader *pg_open_range(source *base, const source_range *r, const src_pos 
     }
 
     char *sql;
-    if (tb->uses_rowid && pt->relkind == 'p' && pt->nleaves > 0) {
+    if (tb->query) {
+        /* a query is read whole, from its start (source_table.query) */
+        if (!(sql = strdup(pt->select_list))) {
+            release_conn(rd, 1);
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto fail;
+        }
+    } else if (tb->uses_rowid && pt->relkind == 'p' && pt->nleaves > 0) {
         int rc = leaves_unchanged(rd, err);
         if (rc) {
             release_conn(rd, rc > 0);

@@ -11,15 +11,10 @@
 #include <stdlib.h>
 
 #include "source/source.h"
+#include "util/check.h"
 
 /* An assertion that stays on in release builds: a broken invariant. */
-#define PG_ASSERT(cond)                                                                      \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "cqlshift: BUG: %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
+#define PG_ASSERT(c) CS_CHECK(c)
 
 /* How one field of a binary COPY tuple is decoded. */
 typedef enum pg_dec {
@@ -48,7 +43,9 @@ typedef struct pg_col {
     char *type_sql;         /* the declared type, for casting key literals */
 } pg_col;
 
-/* Per-table facts beyond the public schema. */
+/* Per-table facts beyond the public schema. A query table (add_query:
+ * source_table.query) has no oid, qname or key: select_list is its whole
+ * COPY statement and count_sql its count. */
 typedef struct pg_table {
     uint32_t oid;
     char relkind;           /* 'r' ordinary, 'p' partitioned */
@@ -76,6 +73,7 @@ typedef struct pg_table {
     char **leaf_qnames;     /* "schema"."leaf" per leaf, quoted: the range reads
                              * the leaves one after the other in this order, so
                              * rowids increase and the last one resumes it */
+    char *count_sql;        /* a query table: SELECT count(*) over the query */
 } pg_table;
 
 /* A connection that reads ranges. */
@@ -155,6 +153,8 @@ int pg_after_describe(pg_source *s, source_error *err);
 /* pg_catalog.c */
 const source_schema *pg_describe(source *base, source_error *err);
 void pg_tables_free(pg_source *s);
+/* source_ops.add_query (pg_catalog.c). */
+int pg_add_query(source *base, const char *sql, const char *name, int *at, source_error *err);
 
 /* pg_copy.c */
 /* Decode one binary COPY field of column pc (len >= 0: not NULL) into v,

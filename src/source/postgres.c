@@ -627,6 +627,16 @@ static int pg_split(source *base, int t, int max_ranges, source_range **out, int
     if (max_ranges < 1)
         max_ranges = 1;
     const source_table *tb = &s->schema.tables[t];
+    if (tb->query) {   /* one range, read whole */
+        source_range *r = calloc(1, sizeof *r);
+        if (!r)
+            return source_fail(err, SRC_E_NOMEM, "out of memory");
+        r->table = t;
+        snprintf(r->label, sizeof r->label, "%s (one range)", tb->name);
+        *out = r;
+        *n = 1;
+        return 0;
+    }
     pthread_mutex_lock(&s->coord_mu);
     int rc;
     if (tb->uses_rowid) {
@@ -660,6 +670,16 @@ static int64_t pg_count_range(source *base, const source_range *r, source_error 
     const pg_table *pt = &s->tables[r->table];
     pthread_mutex_lock(&s->coord_mu);
     int64_t n = -1;
+    if (pt->count_sql) {
+        PGresult *res = pg_exec(s, s->coord, pt->count_sql, PGRES_TUPLES_OK,
+                                "cannot count the rows of the query", err);
+        if (res) {
+            n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            PQclear(res);
+        }
+        pthread_mutex_unlock(&s->coord_mu);
+        return n;
+    }
     char *cond = pg_range_cond(s, s->coord, r, NULL, err);
     if (cond) {
         sbuf q = {0};
@@ -715,14 +735,25 @@ static int attach_snapshot(pg_source *s, PGconn *c, const char *name, source_err
     return 0;
 }
 
+/* The described tables that are tables (not queries). */
+static int real_tables(const pg_source *s)
+{
+    int n = 0;
+    for (int t = 0; t < s->schema.ntables; t++)
+        n += s->tables[t].qname != NULL;
+    return n;
+}
+
 /* "LOCK TABLE every described table IN ACCESS SHARE MODE [NOWAIT]"
  * (malloc'd), or NULL when out of memory. */
 static char *lock_sql(pg_source *s, int nowait)
 {
     sbuf q = {0};
     sb_str(&q, "LOCK TABLE ");
-    for (int t = 0; t < s->schema.ntables; t++) {
-        sb_str(&q, t ? ", " : "");
+    for (int t = 0, k = 0; t < s->schema.ntables; t++) {
+        if (!s->tables[t].qname)
+            continue;   /* a query */
+        sb_str(&q, k++ ? ", " : "");
         sb_str(&q, s->tables[t].only);
         sb_str(&q, s->tables[t].qname);
     }
@@ -742,7 +773,7 @@ static char *lock_sql(pg_source *s, int nowait)
  * pg_dump's workers do). */
 static int lock_reader(pg_source *s, PGconn *c, source_error *err)
 {
-    if (!s->described || s->schema.ntables == 0)
+    if (!s->described || real_tables(s) == 0)
         return 0;
     char *sql = lock_sql(s, 1);
     if (!sql)
@@ -812,6 +843,8 @@ static int check_unchanged(pg_source *s, source_error *err)
     }
     PQclear(r);
     for (int t = 0; t < s->schema.ntables; t++) {
+        if (!s->tables[t].qname)
+            continue;   /* a query */
         char oid[16];
         snprintf(oid, sizeof oid, "%u", s->tables[t].oid);
         const char *vals[1] = {oid};
@@ -842,7 +875,7 @@ static int check_unchanged(pg_source *s, source_error *err)
  * transaction: a TRUNCATE or ALTER waits for the copy. */
 static int lock_tables(pg_source *s, source_error *err)
 {
-    if (!s->described || !s->in_snapshot || s->schema.ntables == 0)
+    if (!s->described || !s->in_snapshot || real_tables(s) == 0)
         return 0;
     /* a table held by a long ALTER would otherwise block the start forever */
     PGresult *lt = pg_exec(s, s->coord, "SET LOCAL lock_timeout = '60s'", PGRES_COMMAND_OK,
@@ -1110,6 +1143,7 @@ static const source_ops pg_ops = {
     .snapshot_position = pg_snapshot_position,
     .cancel = pg_cancel,
     .notes = pg_notes,
+    .add_query = pg_add_query,
     .query = pg_query,
 };
 

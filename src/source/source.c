@@ -2,6 +2,8 @@
  * and choosing a connector from a URI. */
 #include "source/source.h"
 
+#include <ctype.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +157,7 @@ void source_schema_free(source_schema *s)
         free(tb->name);
         free(tb->schema);
         free(tb->sql_name);
+        free(tb->query);
         for (int k = 0; k < tb->nfkeys; k++) {
             source_fkey *fk = &tb->fkeys[k];
             free(fk->name);
@@ -334,6 +337,109 @@ source *source_open(const char *uri, const char *table_name, const file_options 
     if (has_suffix(uri, ".jsonl") || has_suffix(uri, ".ndjson") || has_suffix(uri, ".json"))
         return source_files_open("jsonl", uri, table_name, opts, err);
     return source_files_open("csv", uri, table_name, opts, err);
+}
+
+/* ---- queries (add_query) ---- */
+
+/* The end of the quoted text, comment or word starting at p (which is not
+ * a blank), for source_query_text's scan; NULL when a quote or comment
+ * does not end. */
+static const char *skip_token(const char *p, int mysql)
+{
+    if (p[0] == '-' && p[1] == '-') {
+        const char *nl = strchr(p, '\n');
+        return nl ? nl + 1 : p + strlen(p);
+    }
+    if (p[0] == '/' && p[1] == '*') {
+        const char *e = strstr(p + 2, "*/");
+        return e ? e + 2 : NULL;
+    }
+    if (*p == '\'' || *p == '"' || (mysql && *p == '`')) {
+        char q = *p++;
+        for (; *p; p++) {
+            if (mysql && *p == '\\' && q != '`' && p[1]) {
+                p++;
+                continue;
+            }
+            if (*p == q) {
+                if (p[1] == q) {
+                    p++;
+                    continue;
+                }
+                return p + 1;
+            }
+        }
+        return NULL;
+    }
+    return p + 1;
+}
+
+char *source_query_text(const char *sql, int mysql, int *at, source_error *err)
+{
+    *at = -1;
+    const char *p = sql;
+    /* the first word, after blanks, comments and opening parentheses */
+    for (;;) {
+        while (isspace((unsigned char)*p) || *p == '(')
+            p++;
+        if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
+            const char *e = skip_token(p, mysql);
+            if (!e)
+                break;
+            p = e;
+            continue;
+        }
+        break;
+    }
+    size_t wl = 0;
+    while (isalpha((unsigned char)p[wl]))
+        wl++;
+    if (!((wl == 6 && !strncasecmp(p, "select", 6)) || (wl == 4 && !strncasecmp(p, "with", 4)))) {
+        *at = (int)(p - sql);
+        source_fail(err, SRC_E_USAGE,
+                    "a query must be one read-only SELECT (or WITH ... SELECT), not %s%.*s%s: "
+                    "write a SELECT whose columns feed the target table",
+                    wl ? "'" : "an empty text", (int)(wl > 40 ? 40 : wl), p, wl ? "...'" : "");
+        return NULL;
+    }
+    /* one statement: nothing but blanks, comments and semicolons after a ; */
+    const char *end = p, *last = p; /* last: after the last character that counts */
+    int semi = 0;
+    while (*end) {
+        if (isspace((unsigned char)*end)) {
+            end++;
+            continue;
+        }
+        const char *e = skip_token(end, mysql);
+        if (!e) {
+            *at = (int)(end - sql);
+            source_fail(err, SRC_E_USAGE, "the query has %s that does not end: close it",
+                        *end == '-' || *end == '/' ? "a comment" : "a quoted text");
+            return NULL;
+        }
+        int comment = (end[0] == '-' && end[1] == '-') || (end[0] == '/' && end[1] == '*');
+        if (*end == ';') {
+            semi = 1;
+        } else if (!comment) {
+            if (semi) {
+                *at = (int)(end - sql);
+                source_fail(err, SRC_E_USAGE, "a query is one statement: remove what follows "
+                                              "the semicolon");
+                return NULL;
+            }
+            last = e;
+        }
+        end = e;
+    }
+    size_t n = (size_t)(last - sql);
+    char *out = malloc(n + 1);
+    if (!out) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(out, sql, n);
+    out[n] = 0;
+    return out;
 }
 
 int source_quote_ident(const source *s, const char *name, char *out, size_t n)

@@ -230,6 +230,11 @@ typedef struct source_table {
     source_fkey *fkeys;
     int nindexes;
     source_index *indexes;
+    char *query;            /* a query table (source_ops.add_query): the SELECT it
+                             * reads; NULL for a table. A query has no key: it is one
+                             * range, its rows numbered 1.. in the order the query
+                             * gives them, and a resume reads it again from its start
+                             * (the loader resets the range's counts) */
 } source_table;
 
 typedef struct source_schema {
@@ -319,6 +324,21 @@ typedef struct source_ops {
      * AUTO_INCREMENT values, views skipped...), one per line, or NULL; the
      * caller owns the reference (a JSON array of strings). */
     json_t *(*notes)(source *s);
+    /* Optional (SQL sources): append the result of one read-only SELECT
+     * (or WITH ... SELECT) in the source's dialect as a table named `name`
+     * (source_table.query holds the SQL), its columns described with the
+     * logical types the catalog gives table columns, without running it
+     * (PostgreSQL: a prepared statement's description; MySQL: the result
+     * metadata of the statement run with LIMIT 0; SQLite: declared types,
+     * else the type of the first non-null value). Call before
+     * snapshot_begin; the query is then read in the same snapshot as the
+     * tables. Returns the new table's index (call describe again: the
+     * schema may have moved), or -1 with err: SRC_E_USAGE when the text is
+     * not one read-only SELECT, SRC_E_SCHEMA with the server's message
+     * when the query is wrong (syntax, unknown table or column), and *at
+     * the 0-based byte of sql the error is at when the server says (else
+     * -1). */
+    int (*add_query)(source *s, const char *sql, const char *name, int *at, source_error *err);
     /* Optional (SQL sources: NULL for files): run one read-only SELECT in
      * the source's own dialect (ops->name) and call row for each result
      * row, streamed (not held in memory). PostgreSQL runs it on the
@@ -331,6 +351,13 @@ typedef struct source_ops {
      * returned when it stopped the query. Not for the hot path. */
     int (*query)(source *s, const char *sql, source_row_fn row, void *ctx, source_error *err);
 } source_ops;
+
+/* The text of a query for add_query: sql without trailing blanks and
+ * semicolons, in a malloc'd copy (same offsets as sql), if it is one
+ * statement that starts with SELECT or WITH (after blanks, comments and
+ * opening parentheses); `mysql` also skips `...` quotes. NULL with err
+ * (SRC_E_USAGE, a sentence) and *at the offending byte otherwise. */
+char *source_query_text(const char *sql, int mysql, int *at, source_error *err);
 
 struct source {
     const source_ops *ops;

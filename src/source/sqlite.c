@@ -41,6 +41,8 @@ typedef struct sqlite_table_info {
     int without_rowid;
     char *select_sql;       /* the range query */
     const char *rowid;      /* the name that reads the rowid ("rowid", "_rowid_", "oid"), or NULL */
+    int is_query;           /* add_query: select_sql is the query, read whole (without_rowid
+                             * is set too: rows are numbered by their ordinal) */
 } sqlite_table_info;
 
 typedef struct sqlite_source {
@@ -839,7 +841,9 @@ static int sqlite_split(source *base, int t, int max_ranges, source_range **out,
             source_ranges_free(r, nr);
             return source_fail(err, SRC_E_NOMEM, "out of memory");
         }
-        if (s->info[t].without_rowid)
+        if (s->info[t].is_query)
+            snprintf(r[i].label, sizeof r[i].label, "%s (one range)", tb->name);
+        else if (s->info[t].without_rowid)
             snprintf(r[i].label, sizeof r[i].label, "%s (WITHOUT ROWID, whole table)", tb->name);
         else if (nr == 1)
             snprintf(r[i].label, sizeof r[i].label, "%s rowid <= %" PRId64 " (all rows)",
@@ -908,7 +912,10 @@ static source_reader *sqlite_open_range(source *base, const source_range *r, con
                     "one; start the job over with --restart", r->label);
         goto fail;
     }
-    if (info->without_rowid) {
+    if (info->is_query) {
+        /* a query is read from its start (source_table.query) */
+        rd->ordinal = 0;
+    } else if (info->without_rowid) {
         rd->ordinal = after_v == INT64_MIN || after_v < 0 ? 0 : after_v;
         sqlite3_bind_int64(rd->st, 1, rd->ordinal);
     } else {
@@ -945,8 +952,9 @@ static int sqlite_read(source_reader *rd, row_batch *b, int max_rows, source_err
             break;
         }
         if (rc != SQLITE_ROW)
-            return source_fail(err, SRC_E_READ, "reading table %s of %s: %s", tb->name,
-                               rd->src->path, sqlite3_errmsg(rd->db));
+            return source_fail(err, SRC_E_READ, "reading %s%s of %s: %s",
+                               tb->query ? "" : "table ", tb->name, rd->src->path,
+                               sqlite3_errmsg(rd->db));
         int64_t pos = rd->without_rowid ? ++rd->ordinal : sqlite3_column_int64(rd->st, 0);
         src_row *row = row_batch_add(b, pos, ncols);
         if (!row)
@@ -1096,7 +1104,16 @@ static int64_t count_rows(sqlite_source *s, int t, int ranged, int64_t from, int
     }
     char sql[1400];
     ranged = ranged && !s->info[t].without_rowid;
-    if (ranged)
+    char *qsql = NULL;
+    if (s->info[t].is_query) {
+        size_t n = strlen(tb->query) + 64;
+        if (!(qsql = malloc(n))) {
+            free(qname);
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            return -1;
+        }
+        snprintf(qsql, n, "SELECT count(*) FROM (%s\n)", tb->query);
+    } else if (ranged)
         snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s >= ?1 AND %s <= ?2", qname,
                  s->info[t].rowid, s->info[t].rowid);
     else
@@ -1104,7 +1121,7 @@ static int64_t count_rows(sqlite_source *s, int t, int ranged, int64_t from, int
     free(qname);
     sqlite3_stmt *st;
     int64_t n = -1;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, qsql ? qsql : sql, -1, &st, NULL) == SQLITE_OK) {
         if (ranged) {
             sqlite3_bind_int64(st, 1, from);
             sqlite3_bind_int64(st, 2, hi);
@@ -1116,6 +1133,7 @@ static int64_t count_rows(sqlite_source *s, int t, int ranged, int64_t from, int
         source_fail(err, SRC_E_READ, "cannot count the rows of %s in %s: %s", tb->name, s->path,
                     sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
+    free(qsql);
     return n;
 }
 
@@ -1165,6 +1183,133 @@ static json_t *sqlite_fingerprint(source *base, source_error *err)
     if (!j)
         source_fail(err, SRC_E_NOMEM, "out of memory");
     return j;
+}
+
+/* ---- queries ---- */
+
+/* The declared type a query column without one gets: the storage class of
+ * its first non-null value among the first rows (an expression such as
+ * a || b has no declared type), so that mapping it is typed as SQLite
+ * would read it; "" when every sampled value is null. */
+static const char *class_type(int cls)
+{
+    return cls == SQLITE_INTEGER ? "INTEGER" : cls == SQLITE_FLOAT ? "REAL"
+           : cls == SQLITE_TEXT  ? "TEXT"
+           : cls == SQLITE_BLOB  ? "BLOB"
+                                 : "";
+}
+
+static int sqlite_add_query(source *base, const char *sql, const char *name, int *at,
+                            source_error *err)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    *at = -1;
+    if (!s->described && !sqlite_describe(base, err))
+        return -1;
+    char *text = source_query_text(sql, 0, at, err);
+    if (!text)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    int idx = -1;
+    char *cls = NULL;
+    if (sqlite3_prepare_v2(s->db, text, -1, &st, &tail) != SQLITE_OK) {
+        int off = sqlite3_error_offset(s->db);
+        *at = off >= 0 ? off : -1;
+        source_fail(err, SRC_E_SCHEMA, "SQLite %s refuses the query: %s", s->path,
+                    sqlite3_errmsg(s->db));
+        goto out;
+    }
+    if (!st || (tail && *tail) || !sqlite3_stmt_readonly(st) || sqlite3_column_count(st) == 0) {
+        source_fail(err, SRC_E_USAGE, "a query must be one read-only SELECT that returns "
+                                      "columns: write a SELECT whose columns feed the target "
+                                      "table");
+        goto out;
+    }
+    if (sqlite3_bind_parameter_count(st) > 0) {
+        source_fail(err, SRC_E_USAGE, "the query has a parameter (?, :name or $name), which "
+                                      "nothing would bind: write the value in the query");
+        goto out;
+    }
+    int ncols = sqlite3_column_count(st);
+    for (int c = 0; c < ncols; c++)
+        for (int d = 0; d < c; d++)
+            if (!strcmp(sqlite3_column_name(st, c), sqlite3_column_name(st, d))) {
+                source_fail(err, SRC_E_USAGE, "the query has two columns named %s: give one "
+                                              "another name (AS name)",
+                            sqlite3_column_name(st, c));
+                goto out;
+            }
+    /* types of the columns without a declared one, from their first values */
+    cls = calloc((size_t)(ncols > 0 ? ncols : 1), 1);
+    if (!cls)
+        goto nomem;
+    int missing = 0;
+    for (int c = 0; c < ncols; c++)
+        missing += sqlite3_column_decltype(st, c) == NULL;
+    for (int row = 0; missing > 0 && row < 1000; row++) {
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            if (rc != SQLITE_DONE) {
+                source_fail(err, SRC_E_SCHEMA, "SQLite %s cannot run the query: %s", s->path,
+                            sqlite3_errmsg(s->db));
+                goto out;
+            }
+            break;
+        }
+        for (int c = 0; c < ncols; c++)
+            if (!sqlite3_column_decltype(st, c) && !cls[c] &&
+                sqlite3_column_type(st, c) != SQLITE_NULL) {
+                cls[c] = (char)sqlite3_column_type(st, c);
+                missing--;
+            }
+    }
+    int t = s->schema.ntables;
+    source_table *nt = realloc(s->schema.tables, (size_t)(t + 1) * sizeof *nt);
+    if (nt)
+        s->schema.tables = nt;
+    sqlite_table_info *ni = nt ? realloc(s->info, (size_t)(t + 1) * sizeof *ni) : NULL;
+    if (!ni)
+        goto nomem;
+    s->info = ni;
+    source_table *tb = &s->schema.tables[t];
+    sqlite_table_info *info = &s->info[t];
+    memset(tb, 0, sizeof *tb);
+    memset(info, 0, sizeof *info);
+    s->schema.ntables++;    /* freed with the schema from here on */
+    info->is_query = 1;
+    info->without_rowid = 1;
+    tb->row_estimate = -1;
+    tb->bytes_estimate = -1;
+    tb->name = strdup(name);
+    tb->query = strdup(text);
+    info->select_sql = strdup(text);
+    tb->cols = calloc((size_t)(ncols > 0 ? ncols : 1), sizeof *tb->cols);
+    if (!tb->name || !tb->query || !info->select_sql || !tb->cols)
+        goto nomem;
+    for (int c = 0; c < ncols; c++) {
+        source_column *col = &tb->cols[c];
+        const char *dt = sqlite3_column_decltype(st, c);
+        col->name = strdup(sqlite3_column_name(st, c));
+        col->decl_type = strdup(dt ? dt : class_type(cls[c]));
+        col->precision = col->scale = -1;
+        tb->ncols = c + 1;
+        if (!col->name || !col->decl_type)
+            goto nomem;
+        if (!dt && cls[c] &&
+            !(col->note = strdup("an expression of the query: its type is that of its first "
+                                 "values")))
+            goto nomem;
+    }
+    idx = t;
+    goto out;
+nomem:
+    source_fail(err, SRC_E_NOMEM, "out of memory");
+out:
+    free(cls);
+    sqlite3_finalize(st);
+    free(text);
+    return idx;
 }
 
 /* query: on the source's own connection, inside its read transaction. */
@@ -1225,6 +1370,7 @@ static const source_ops sqlite_ops = {
     .count_beyond = sqlite_count_beyond,
     .refresh = sqlite_refresh,
     .fingerprint = sqlite_fingerprint,
+    .add_query = sqlite_add_query,
     .query = sqlite_query,
 };
 
