@@ -299,6 +299,8 @@ def test_plan_with_table_loads_only_it(build_dir, tmp_path, main_hosts, py_sessi
      None, [], "a file is one table"),
     (("country: upper(country_code)\n", "country: upper(nosuch)\n"), None, [],
      'unknown column "nosuch"'),
+    (("- from: people\n    to: people_by_country", "- query: SELECT 1\n    to: people_by_country"),
+     None, [], "this mapping reads an SQL query; cqlshift load reads a file"),
 ])
 def test_plan_errors(build_dir, tmp_path, main_hosts, py_session, fresh_keyspace, edit, table,
                      extra, words):
