@@ -9,6 +9,8 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/job.h"
+#include "cli/load_map.h"
+#include "map/rowmap.h"
 
 typedef struct table_col {
     char *name;
@@ -155,6 +157,8 @@ typedef struct load_args {
     int format;     /* -1: from the file name; 0 csv, 1 jsonl */
     int no_header;
     const char *columns;
+    const char *map;
+    const char *plan;
 } load_args;
 
 #define LOAD_OPT(field) offsetof(load_args, field)
@@ -175,6 +179,16 @@ static const cli_opt load_opts[] = {
     {"columns", 0, OPT_TEXT, LOAD_OPT(columns), "A,B,C",
      "column names, in file order (CSV with a header: they replace its names; JSONL: the keys, "
      "another key is rejected)", 0, 0, 0, NULL, NULL},
+    {"map", 0, OPT_TEXT, LOAD_OPT(map), "SPEC",
+     "which table column gets what: 'col=EXPR,...', the table's column on the left, an "
+     "expression over the file's fields on the right (col=field renames; a constant such as "
+     "'EU' or 42; upper(name), to_timestamp(...)...); a bare name takes the field of that name, "
+     "* every other column from the field of its name; fields not named are skipped", 0, 0, 0,
+     NULL, NULL},
+    {"plan", 0, OPT_TEXT, LOAD_OPT(plan), "PLAN.yaml",
+     "load with a plan file's mappings (as migrate PLAN.yaml does): the file is the table their "
+     "`from` names; every enabled table they feed (or only TABLE, when given) is created if "
+     "missing and written from one read of the file", 0, 0, 0, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -185,14 +199,132 @@ static const cli_spec load_spec = {
     .name = "load",
     .usage = "FILE|DIR|- cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE TABLE [OPTIONS]",
     .positionals = load_pos,
+    .npos_required = 2,
     .description =
         "Load CSV (RFC 4180) or JSONL (one object per line) into an existing table. CSV header "
-        "names (or JSONL keys) are matched to the table's columns by name. The format follows "
+        "names (or JSONL keys) are matched to the table's columns by name, or --map says which "
+        "column gets which field or expression. With --plan PLAN.yaml the plan's mappings run "
+        "instead (TABLE and the target's KEYSPACE may be left out): the tables they feed are "
+        "created if missing and written from one read of the file. The format follows "
         "the file name or --format. HOST may be a comma-separated list of contact points. Every "
         "run writes into its own folder under --out-dir; an interrupted run goes on with the "
         "same command and --resume.",
     .notes = load_notes,
 };
+
+/* --map: parse it against the table and the file (load_map.h), refuse an
+ * unmapped key column, and write the INSERT of the mapped columns (in the
+ * text's order) into q. 0, or the exit code after printing why. */
+static int map_columns(const load_args *la, const source_table *st, const table_col *tcols,
+                       int ntcols, const char *ks, const char *table, const char *file,
+                       load_map_spec *spec, cs_buf *q)
+{
+    const char **tnames = calloc((size_t)ntcols + 1, sizeof *tnames);
+    const char **fnames = calloc((size_t)st->ncols + 1, sizeof *fnames);
+    if (!tnames || !fnames) {
+        free(tnames);
+        free(fnames);
+        cli_error("out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    for (int k = 0; k < ntcols; k++)
+        tnames[k] = tcols[k].name;
+    for (int i = 0; i < st->ncols; i++)
+        fnames[i] = st->cols[i].name;
+    char label[600];
+    snprintf(label, sizeof label, "%s.%s", ks, table);
+    int rc = load_map_parse(la->map, tnames, ntcols, fnames, st->ncols, label, spec)
+                 ? CLI_EXIT_USAGE
+                 : 0;
+    for (int k = 0; rc == 0 && k < ntcols; k++) {
+        if (tcols[k].kind == 0)
+            continue;
+        int mapped = 0;
+        for (int c = 0; c < spec->nitems; c++)
+            mapped |= spec->items[c].col == k;
+        if (!mapped) {
+            cs_buf list;
+            cs_buf_init(&list, 1 << 16);
+            for (int i = 0; i < st->ncols; i++)
+                cs_buf_printf(&list, "%s%s", i ? ", " : "", fnames[i]);
+            cs_buf_put_u8(&list, 0);
+            cli_error("--map: position %d: %s, part of the primary key of %s, is not mapped: add "
+                      "%s=EXPR (the fields of %s: %s)",
+                      (int)strlen(la->map) + 1, tcols[k].name, label, tcols[k].name, file,
+                      (const char *)list.data);
+            cs_buf_release(&list);
+            rc = CLI_EXIT_USAGE;
+        }
+    }
+    free(tnames);
+    free(fnames);
+    if (rc)
+        return rc;
+    cs_buf_printf(q, "INSERT INTO \"%s\".\"%s\" (", ks, table);
+    for (int c = 0; c < spec->nitems; c++)
+        cs_buf_printf(q, "%s\"%s\"", c ? ", " : "", tcols[spec->items[c].col].name);
+    cs_buf_printf(q, ") VALUES (");
+    for (int c = 0; c < spec->nitems; c++)
+        cs_buf_printf(q, "%s?", c ? ", " : "");
+    cs_buf_printf(q, ") USING TIMESTAMP ?");
+    cs_buf_put_u8(q, 0);
+    return 0;
+}
+
+/* --map: compile the expressions for the INSERT's bind types (types[0..
+ * spec->nitems)), fill src_cols, and note the fields nothing names. The
+ * row map, or NULL after printing "--map: position N: sentence". */
+static map_rowmap *map_compile(const source_table *st,
+                               const load_map_spec *spec, const cql_type **types,
+                               const char **names, int *src_cols, const char *file, int quiet)
+{
+    int n = spec->nitems;
+    const char **fnames = calloc((size_t)st->ncols + 1, sizeof *fnames);
+    map_type *ftypes = calloc((size_t)st->ncols + 1, sizeof *ftypes);
+    const char **exprs = calloc((size_t)n + 1, sizeof *exprs);
+    unsigned char *used = calloc((size_t)st->ncols + 1, 1);
+    map_rowmap *rm = NULL;
+    if (!fnames || !ftypes || !exprs || !used) {
+        cli_error("out of memory");
+        goto done;
+    }
+    for (int i = 0; i < st->ncols; i++) {
+        fnames[i] = st->cols[i].name;
+        ftypes[i] = map_type_of_column(&st->cols[i]);
+    }
+    for (int c = 0; c < n; c++)
+        exprs[c] = spec->items[c].expr;
+    map_env env = {.ncols = st->ncols, .names = fnames, .types = ftypes};
+    map_rowmap_exprs x = {.ncols = n, .names = names, .exprs = exprs};
+    map_rowmap_error re;
+    rm = map_rowmap_compile_exprs(&env, &x, (const cql_type *const *)types, &re);
+    if (!rm) {
+        int off = re.what >= 0 ? spec->items[re.what].expr_off + (re.offset > 0 ? re.offset : 0)
+                               : 0;
+        cli_error("--map: position %d: %s", off + 1, re.msg);
+        goto done;
+    }
+    for (int c = 0; c < n; c++)
+        src_cols[c] = map_rowmap_src_col(rm, c);
+    map_rowmap_uses(rm, used, st->ncols);
+    cs_buf list;
+    cs_buf_init(&list, 1 << 16);
+    int skipped = 0;
+    for (int i = 0; i < st->ncols; i++)
+        if (!used[i])
+            cs_buf_printf(&list, "%s%s", skipped++ ? ", " : "", fnames[i]);
+    if (skipped)
+        cli_note(quiet, "--map names no column for %d field%s of %s, which %s skipped: %.*s",
+                 skipped, skipped == 1 ? "" : "s", file, skipped == 1 ? "is" : "are",
+                 (int)list.len, (const char *)list.data);
+    cs_buf_release(&list);
+done:
+    free(fnames);
+    free(ftypes);
+    free(exprs);
+    free(used);
+    return rm;
+}
 
 void cmd_load_doc(FILE *out, int man)
 {
@@ -232,12 +364,6 @@ int cmd_load(int argc, char **argv)
         free(colbuf);
         return CLI_EXIT_USAGE;
     }
-    target t;
-    if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency)) {
-        free(colbuf);
-        return CLI_EXIT_USAGE;
-    }
-    const char *table = pos[2];
     char uri[4200];
     if (format)
         snprintf(uri, sizeof uri, "%s:%s", format, pos[0]);
@@ -245,6 +371,32 @@ int cmd_load(int argc, char **argv)
         snprintf(uri, sizeof uri, "csv:-");
     else
         snprintf(uri, sizeof uri, "%s", pos[0]);
+    if (la.plan || !pos[2]) {
+        int prc = CLI_EXIT_USAGE;
+        if (!la.plan)
+            cli_error("missing TABLE: name the table to load into, or give --plan PLAN.yaml "
+                      "(see cqlshift load --help)");
+        else if (la.map)
+            cli_error("--map and --plan exclude each other: --map maps the file into TABLE, "
+                      "--plan takes the mappings of the plan file");
+        else if (!strcmp(pos[0], "-") && o.resume)
+            cli_error("standard input cannot be resumed; load from a file to use --resume");
+        else {
+            if (!strcmp(pos[0], "-"))
+                o.restart = o.no_resume = 1;
+            migrate_plan_args pa = {.epoch_unit = -1, .file_uri = uri, .file_opts = &fo,
+                                    .only_table = pos[2]};
+            prc = migrate_plan(la.plan, pos[1], &pa, &o);
+        }
+        free(colbuf);
+        return prc;
+    }
+    target t;
+    if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency)) {
+        free(colbuf);
+        return CLI_EXIT_USAGE;
+    }
+    const char *table = pos[2];
 
     int rc = CLI_EXIT_FAILED;
     table_col *tcols = NULL;
@@ -255,6 +407,8 @@ int cmd_load(int argc, char **argv)
     const char **names = NULL;
     int *src_cols = NULL, *is_key = NULL;
     load_column_info *info = NULL;
+    load_map_spec spec = {0};
+    map_rowmap *rm = NULL;
     cs_buf q;
     cs_buf_init(&q, 1 << 20);
     job jb;
@@ -271,7 +425,10 @@ int cmd_load(int argc, char **argv)
         o.restart = o.no_resume = 1;
     {
         char key[8192], name[600];
-        snprintf(key, sizeof key, "load %s -> %s/%s.%s", uri, t.hosts, t.keyspace, table);
+        /* the mapping is part of the job: a resume with another --map is
+         * another job (the rows written so far followed the first one) */
+        snprintf(key, sizeof key, "load %s -> %s/%s.%s%s%.3000s", uri, t.hosts, t.keyspace, table,
+                 la.map ? " map " : "", la.map ? la.map : "");
         snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
         int done = 0;
         rc = run_prepare(&jb, &o, "load", name, key, &done);
@@ -304,60 +461,81 @@ int cmd_load(int argc, char **argv)
         goto out;
     }
     const source_table *st = &schema->tables[0];
-    int n = st->ncols + 1;
-    types = calloc((size_t)n, sizeof *types);
-    names = calloc((size_t)n, sizeof *names);
-    src_cols = calloc((size_t)n, sizeof *src_cols);
-    is_key = calloc((size_t)n, sizeof *is_key);
-    int *covered = calloc((size_t)ntcols, sizeof *covered);
-    if (!types || !names || !src_cols || !is_key || !covered) {
+    int n;
+    if (la.map) {
+        int mrc = map_columns(&la, st, tcols, ntcols, t.keyspace, table, pos[0], &spec, &q);
+        if (mrc) {
+            rc = mrc;
+            goto out;
+        }
+        n = spec.nitems + 1;
+        types = calloc((size_t)n, sizeof *types);
+        names = calloc((size_t)n, sizeof *names);
+        src_cols = calloc((size_t)n, sizeof *src_cols);
+        is_key = calloc((size_t)n, sizeof *is_key);
+        if (!types || !names || !src_cols || !is_key)
+            goto out;
+        for (int c = 0; c < spec.nitems; c++) {
+            types[c] = tcols[spec.items[c].col].type;
+            names[c] = tcols[spec.items[c].col].name;
+            is_key[c] = tcols[spec.items[c].col].kind;
+        }
+    } else {
+        n = st->ncols + 1;
+        types = calloc((size_t)n, sizeof *types);
+        names = calloc((size_t)n, sizeof *names);
+        src_cols = calloc((size_t)n, sizeof *src_cols);
+        is_key = calloc((size_t)n, sizeof *is_key);
+        int *covered = calloc((size_t)ntcols, sizeof *covered);
+        if (!types || !names || !src_cols || !is_key || !covered) {
+            free(covered);
+            goto out;
+        }
+        cs_buf_printf(&q, "INSERT INTO \"%s\".\"%s\" (", t.keyspace, table);
+        for (int c = 0; c < st->ncols; c++) {
+            int found = -1;
+            for (int k = 0; k < ntcols && found < 0; k++)
+                if (!strcmp(tcols[k].name, st->cols[c].name))
+                    found = k;
+            for (int k = 0; k < ntcols && found < 0; k++)
+                if (!strcasecmp(tcols[k].name, st->cols[c].name))
+                    found = k;
+            if (found < 0) {
+                cs_buf list;
+                cs_buf_init(&list, 1 << 16);
+                for (int k = 0; k < ntcols; k++)
+                    cs_buf_printf(&list, "%s%s", k ? ", " : "", tcols[k].name);
+                cs_buf_put_u8(&list, 0);
+                cli_error("%s: column '%s' is not a column of %s.%s (its columns: %s)", pos[0],
+                          st->cols[c].name, t.keyspace, table, (const char *)list.data);
+                cs_buf_release(&list);
+                free(covered);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+            covered[found] = 1;
+            types[c] = tcols[found].type;
+            names[c] = tcols[found].name;
+            src_cols[c] = c;
+            is_key[c] = tcols[found].kind;
+            cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
+        }
+        for (int k = 0; k < ntcols; k++) {
+            if (tcols[k].kind != 0 && !covered[k]) {
+                cli_error("%s has no column '%s', which is part of the primary key of %s.%s", pos[0],
+                          tcols[k].name, t.keyspace, table);
+                free(covered);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+        }
         free(covered);
-        goto out;
+        cs_buf_printf(&q, ") VALUES (");
+        for (int c = 0; c < st->ncols; c++)
+            cs_buf_printf(&q, "%s?", c ? ", " : "");
+        cs_buf_printf(&q, ") USING TIMESTAMP ?");
+        cs_buf_put_u8(&q, 0);
     }
-    cs_buf_printf(&q, "INSERT INTO \"%s\".\"%s\" (", t.keyspace, table);
-    for (int c = 0; c < st->ncols; c++) {
-        int found = -1;
-        for (int k = 0; k < ntcols && found < 0; k++)
-            if (!strcmp(tcols[k].name, st->cols[c].name))
-                found = k;
-        for (int k = 0; k < ntcols && found < 0; k++)
-            if (!strcasecmp(tcols[k].name, st->cols[c].name))
-                found = k;
-        if (found < 0) {
-            cs_buf list;
-            cs_buf_init(&list, 1 << 16);
-            for (int k = 0; k < ntcols; k++)
-                cs_buf_printf(&list, "%s%s", k ? ", " : "", tcols[k].name);
-            cs_buf_put_u8(&list, 0);
-            cli_error("%s: column '%s' is not a column of %s.%s (its columns: %s)", pos[0],
-                      st->cols[c].name, t.keyspace, table, (const char *)list.data);
-            cs_buf_release(&list);
-            free(covered);
-            rc = CLI_EXIT_USAGE;
-            goto out;
-        }
-        covered[found] = 1;
-        types[c] = tcols[found].type;
-        names[c] = tcols[found].name;
-        src_cols[c] = c;
-        is_key[c] = tcols[found].kind;
-        cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
-    }
-    for (int k = 0; k < ntcols; k++) {
-        if (tcols[k].kind != 0 && !covered[k]) {
-            cli_error("%s has no column '%s', which is part of the primary key of %s.%s", pos[0],
-                      tcols[k].name, t.keyspace, table);
-            free(covered);
-            rc = CLI_EXIT_USAGE;
-            goto out;
-        }
-    }
-    free(covered);
-    cs_buf_printf(&q, ") VALUES (");
-    for (int c = 0; c < st->ncols; c++)
-        cs_buf_printf(&q, "%s?", c ? ", " : "");
-    cs_buf_printf(&q, ") USING TIMESTAMP ?");
-    cs_buf_put_u8(&q, 0);
     cql_error ce;
     const cql_prepared *ins = cql_session_prepare(s, (const char *)q.data, &ce);
     if (!ins) {
@@ -372,6 +550,14 @@ int cmd_load(int argc, char **argv)
             types[c] = bm->cols[c].type;
     src_cols[n - 1] = -1;
     names[n - 1] = "[timestamp]";
+    if (la.map) {
+        rm = map_compile(st, &spec, types, names, src_cols, pos[0], o.quiet);
+        if (!rm) {
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        lt.map = map_rowmap_ops(rm);
+    }
     lt.src_table = 0;
     lt.name = table;
     lt.keyspace = t.keyspace;
@@ -396,6 +582,8 @@ int cmd_load(int argc, char **argv)
     }
 out:
     job_close(&jb);
+    map_rowmap_free(rm);
+    load_map_release(&spec);
     cs_buf_release(&q);
     free(types);
     free(names);

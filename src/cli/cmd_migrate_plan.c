@@ -204,6 +204,78 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
     return rc;
 }
 
+/* load --plan: keep only table only_table (when given) enabled, and find
+ * the one source table the mappings into enabled tables read, which the
+ * file is opened as (its name into name). Mappings into disabled tables
+ * are dropped from the check (a file has one table; a plan written for a
+ * database may read others). 0, or -1 after printing why. */
+static int load_plan_select(plan *p, const char *plan_path, const char *only_table, char *name,
+                            size_t cap)
+{
+    if (only_table) {
+        int found = -1;
+        for (int t = 0; t < p->ntables && found < 0; t++)
+            if (!strcmp(p->tables[t].name.text, only_table))
+                found = t;
+        for (int t = 0; t < p->ntables && found < 0; t++)
+            if (!strcasecmp(p->tables[t].name.text, only_table))
+                found = t;
+        if (found < 0 || !p->tables[found].enabled) {
+            cs_buf list;
+            cs_buf_init(&list, 1 << 16);
+            for (int t = 0, k = 0; t < p->ntables; t++)
+                if (p->tables[t].enabled)
+                    cs_buf_printf(&list, "%s%s", k++ ? ", " : "", p->tables[t].name.text);
+            cs_buf_put_u8(&list, 0);
+            if (found < 0)
+                cli_error("%s has no table %s (its enabled tables: %s): name one of them, or "
+                          "leave TABLE out to load every table the plan feeds from the file",
+                          plan_path, only_table, (const char *)list.data);
+            else
+                cli_error("%s:%d:%d: table %s is disabled (enabled: false): enable it, or name "
+                          "one of the enabled tables (%s)",
+                          plan_path, p->tables[found].name.line, p->tables[found].name.col,
+                          p->tables[found].name.text, (const char *)list.data);
+            cs_buf_release(&list);
+            return -1;
+        }
+        for (int t = 0; t < p->ntables; t++)
+            if (t != found)
+                p->tables[t].enabled = 0;
+    }
+    const plan_scalar *first = NULL;
+    for (int i = 0; i < p->nmappings; i++) {
+        plan_mapping *mp = &p->mappings[i];
+        if (!p->tables[mp->table].enabled) {
+            free(mp->from.text); /* not read: not checked against the file */
+            mp->from.text = NULL;
+            continue;
+        }
+        if (!mp->from.text) {
+            cli_error("%s:%d:%d: this mapping reads an SQL query; cqlshift load reads a file: "
+                      "write `from: NAME` (the file is read as table NAME)",
+                      plan_path, mp->line, mp->col);
+            return -1;
+        }
+        if (!first) {
+            first = &mp->from;
+        } else if (strcasecmp(first->text, mp->from.text)) {
+            cli_error("%s:%d:%d: this mapping reads table %s, and the one at line %d reads %s; a "
+                      "file is one table: name the TABLE to load (one fed from one source "
+                      "table), or load each file with its own plan",
+                      plan_path, mp->from.line, mp->from.col, mp->from.text, first->line,
+                      first->text);
+            return -1;
+        }
+    }
+    if (!first) {
+        cli_error("%s: no mapping feeds an enabled table: nothing to load", plan_path);
+        return -1;
+    }
+    snprintf(name, cap, "%s", first->text);
+    return 0;
+}
+
 /* The mappings that read an SQL query (query:) into enabled tables: each
  * query becomes a table of the source (source_ops.add_query), the same
  * text read once for every mapping that gives it, so that its
@@ -292,7 +364,11 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         rc = CLI_EXIT_FAILED;
         goto out;
     }
-    if (!p.source.text) {
+    char file_table[256] = "";
+    if (a->file_uri && load_plan_select(&p, plan_path, a->only_table, file_table,
+                                        sizeof file_table))
+        goto out;
+    if (!a->file_uri && !p.source.text) {
         cli_error("%s:1:1: the plan names no source: add a line `source: URI` (e.g. "
                   "postgresql://user@host/db or sqlite:file.db)",
                   plan_path);
@@ -306,9 +382,9 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         goto out;
 
     /* the source */
-    const char *uri = p.source.text;
+    const char *uri = a->file_uri ? a->file_uri : p.source.text;
     source_error se;
-    int is_db = source_uri_is_db(uri);
+    int is_db = !a->file_uri && source_uri_is_db(uri);
     int is_pg = is_db && (!strncmp(uri, "postgresql:", 11) || !strncmp(uri, "postgres:", 9));
     if ((a->schemas && !is_pg) || ((a->databases || a->no_lock) && (!is_db || is_pg))) {
         cli_error("--%s is for %s sources; the plan's source %s is not one",
@@ -323,8 +399,14 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
     }
     char source_label[2048];
     source_uri_redact(uri, source_label, sizeof source_label);
-    src = is_db ? source_open_db(uri, is_pg ? a->schemas : a->databases, &se)
-                : source_open(uri, NULL, NULL, &se);
+    src = is_db       ? source_open_db(uri, is_pg ? a->schemas : a->databases, &se)
+          : a->file_uri ? source_open(uri, file_table, a->file_opts, &se)
+                        : source_open(uri, NULL, NULL, &se);
+    if (!src && a->file_uri) {
+        cli_error("%s", se.msg);
+        rc = se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        goto out;
+    }
     if (!src) {
         cli_error("%s (the plan's source, %s:%d)", se.msg, plan_path, p.source.line);
         rc = se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
@@ -341,8 +423,10 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         goto out;
     }
     /* Integers in timestamp columns: the unit their range shows, as for
-     * migrate SOURCE (or --epoch-unit). */
-    if (a->epoch_unit < 0 && !is_db) { /* only SQLite columns may hold integer times */
+     * migrate SOURCE (or --epoch-unit). Only SQLite columns may hold
+     * integer times (file fields are text, and a file has no key for
+     * model_from_source). */
+    if (a->epoch_unit < 0 && !strcmp(src->ops->name, "sqlite")) {
         cs_buf names;
         cs_buf_init(&names, SIZE_MAX);
         for (int mi = 0; mi < p.nmappings; mi++)
@@ -441,11 +525,17 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         char digest[65];
         plan_digest(&p, digest);
         char key[4000];
-        snprintf(key, sizeof key, "migrate plan %.64s source %.1200s -> %.1000s/%s%s%.500s", digest,
-                 source_label, t.hosts, t.keyspace, a->schemas || a->databases ? " scope=" : "",
-                 a->schemas ? a->schemas : a->databases ? a->databases : "");
+        if (a->file_uri)
+            snprintf(key, sizeof key, "load plan %.64s file %.1200s -> %.1000s/%s%s%.300s",
+                     digest, source_label, t.hosts, t.keyspace, a->only_table ? " table=" : "",
+                     a->only_table ? a->only_table : "");
+        else
+            snprintf(key, sizeof key, "migrate plan %.64s source %.1200s -> %.1000s/%s%s%.500s",
+                     digest, source_label, t.hosts, t.keyspace,
+                     a->schemas || a->databases ? " scope=" : "",
+                     a->schemas ? a->schemas : a->databases ? a->databases : "");
         int done = 0;
-        int prc = run_prepare(&jb, o, "migrate", t.keyspace, key, &done);
+        int prc = run_prepare(&jb, o, a->file_uri ? "load" : "migrate", t.keyspace, key, &done);
         have_job = 1;
         if (prc || done) {
             rc = prc;

@@ -9,6 +9,7 @@
 #include "cli/opts.h"
 #include "cql/cql.h"
 #include "load/loader.h"
+#include "source/source.h"
 
 typedef struct target {
     cql_config cfg;             /* strings point into the target's own storage */
@@ -81,12 +82,22 @@ typedef struct migrate_plan_args {
     int epoch_unit;             /* load_epoch_unit, or -1: milliseconds */
     int dry_run;                /* print the DDL, the mappings, a few rows; touch nothing */
     int dry_run_rows;
+    /* cqlshift load FILE TARGET [TABLE] --plan: the file is read as the
+     * table the plan's mappings read (their `from`), instead of the plan's
+     * source. NULL file_uri: migrate. */
+    const char *file_uri;       /* "csv:people.csv"... as source_open takes it */
+    const file_options *file_opts;
+    const char *only_table;     /* TABLE: only it is created and fed (NULL: every enabled one) */
 } migrate_plan_args;
 
 /* 1 if arg names a plan file (.yaml or .yml). */
 int migrate_is_plan_file(const char *arg);
 /* Execute the plan at plan_path into the cluster of target_uri (whose
- * keyspace may be left out: the plan's). Returns the exit code. */
+ * keyspace may be left out: the plan's). With a->file_uri (load --plan):
+ * every mapping into an enabled table (only a->only_table when given) must
+ * read one source table (`from`); the file is opened under that name and
+ * read once for all the tables it feeds; mappings into disabled tables are
+ * not checked; the job is a load job. Returns the exit code. */
 int migrate_plan(const char *plan_path, const char *target_uri, const migrate_plan_args *a,
                  run_options *o);
 

@@ -220,7 +220,7 @@ int cli_parse(const cli_spec *spec, const cli_opt_group *groups, int ngroups, in
         if (g->base && set_value(o, g->base, v))
             return -1;
     }
-    if (npos < npos_max) {
+    if (npos < (spec->npos_required ? spec->npos_required : npos_max)) {
         cli_error("missing %s (usage: cqlshift %s %s; see cqlshift %s --help)",
                   spec->positionals[npos], spec->name, spec->usage, spec->name);
         return -1;

@@ -46,10 +46,13 @@ typedef struct cli_spec {
     const char *const *positionals; /* their names ("FILE", "TARGET", "TABLE"), NULL-ended */
     const char *description;        /* paragraphs */
     const char *const *notes;       /* extra help sections (target URI options...), NULL-ended */
+    int npos_required;              /* positionals that must be given (0: all); the others
+                                     * are NULL in pos when absent */
 } cli_spec;
 
 /* Parse argv[1..argc) of a command against its groups, setting the fields;
- * positionals go to pos (exactly as many as spec->positionals names).
+ * positionals go to pos (as many as spec->positionals names; at least
+ * spec->npos_required when it is set).
  * Returns 0, 1 when --help was printed (exit 0), or -1 after printing one
  * sentence (an unknown option with "did you mean", a bad value with the
  * accepted range, a missing argument named). */

@@ -1319,6 +1319,19 @@ map_type map_expr_type(const map_expr *e) { return e->root->type; }
 
 int map_expr_column(const map_expr *e) { return e->root->op == N_COL ? e->root->col : -1; }
 
+static void mark_columns(const node *n, unsigned char *used, int ncols)
+{
+    if (n->op == N_COL && n->col >= 0 && n->col < ncols)
+        used[n->col] = 1;
+    for (int i = 0; i < n->nargs; i++)
+        mark_columns(n->args[i], used, ncols);
+}
+
+void map_expr_uses(const map_expr *e, unsigned char *used, int ncols)
+{
+    mark_columns(e->root, used, ncols);
+}
+
 static int has_column(const node *n)
 {
     if (n->op == N_COL)

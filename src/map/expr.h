@@ -83,6 +83,9 @@ map_type map_expr_type(const map_expr *e);
 /* Is it a column reference and nothing else (then the loader keeps its
  * fast path)? The column's index, or -1. */
 int map_expr_column(const map_expr *e);
+/* Set used[i] = 1 for every column i < ncols the expression names (the
+ * others are left as they are). */
+void map_expr_uses(const map_expr *e, unsigned char *used, int ncols);
 /* 1 if it names no column (a constant: a ttl of 86400, a literal value),
  * else 0. Evaluate it with any row (row may be NULL). */
 int map_expr_is_constant(const map_expr *e);

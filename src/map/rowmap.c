@@ -1,6 +1,7 @@
 /* A plan mapping compiled for the loader (see rowmap.h). */
 #include "map/rowmap.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +19,18 @@ struct map_rowmap {
     int has_ops;
 };
 
-/* Report a map_error at its place in scalar s. */
-static map_rowmap *fail_expr(map_rowmap *m, const plan *p, const plan_scalar *s, const char *what,
-                             const map_error *me, plan_error *err)
+/* Fill err; returns NULL after freeing m. */
+static map_rowmap *fail(map_rowmap *m, map_rowmap_error *err, int what, int offset,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static map_rowmap *fail(map_rowmap *m, map_rowmap_error *err, int what, int offset,
+                        const char *fmt, ...)
 {
-    int line, col;
-    plan_pos_at(s, me->offset, &line, &col);
-    plan_fail_at(err, p->file, line, col, "%s: %s", what, me->msg);
-    map_rowmap_free(m);
-    return NULL;
-}
-
-static map_rowmap *fail_at(map_rowmap *m, const plan *p, const plan_scalar *s, const char *msg,
-                           plan_error *err)
-{
-    plan_fail_at(err, p->file, s->line, s->col, "%s", msg);
+    err->what = what;
+    err->offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
     map_rowmap_free(m);
     return NULL;
 }
@@ -130,66 +128,40 @@ static int cb_ttl(void *ctx, const src_row *r, arena *a, int32_t *secs, char *wh
 
 /* ---- compiling ---------------------------------------------------------------- */
 
-map_rowmap *map_rowmap_compile(const plan *p, int mi, const source_table *st,
-                               const target_table *tt, const cql_type *const *bind_types,
-                               plan_error *err)
+map_rowmap *map_rowmap_compile_exprs(const map_env *env, const map_rowmap_exprs *x,
+                                     const cql_type *const *bind_types, map_rowmap_error *err)
 {
-    const plan_mapping *mp = &p->mappings[mi];
     map_rowmap *m = calloc(1, sizeof *m);
-    const char **names = st->ncols ? calloc((size_t)st->ncols, sizeof *names) : NULL;
-    map_type *types = st->ncols ? calloc((size_t)st->ncols, sizeof *types) : NULL;
-    if (!m || (st->ncols && (!names || !types))) {
-        free(names);
-        free(types);
-        free(m);
-        plan_fail_at(err, p->file, 0, 0, "out of memory");
-        return NULL;
-    }
-    for (int i = 0; i < st->ncols; i++) {
-        names[i] = st->cols[i].name;
-        types[i] = map_type_of_column(&st->cols[i]);
-    }
-    map_env env = {.ncols = st->ncols, .names = names, .types = types};
-    m->ncols = tt->ncols;
-    m->cols = calloc((size_t)tt->ncols + 1, sizeof *m->cols);
-    m->src_col = calloc((size_t)tt->ncols + 1, sizeof *m->src_col);
-    m->names = calloc((size_t)tt->ncols + 1, sizeof *m->names);
-    map_rowmap *ret = m;
-    if (!m->cols || !m->src_col || !m->names) {
-        ret = fail_at(m, p, &mp->to, "out of memory", err);
-        goto done;
-    }
+    if (!m)
+        return fail(NULL, err, MAP_RM_NONE, -1, "out of memory");
+    m->ncols = x->ncols;
+    m->cols = calloc((size_t)x->ncols + 1, sizeof *m->cols);
+    m->src_col = calloc((size_t)x->ncols + 1, sizeof *m->src_col);
+    m->names = calloc((size_t)x->ncols + 1, sizeof *m->names);
+    if (!m->cols || !m->src_col || !m->names)
+        return fail(m, err, MAP_RM_NONE, -1, "out of memory");
     int computed = 0;
-    for (int c = 0; c < tt->ncols; c++) {
+    for (int c = 0; c < x->ncols; c++) {
         m->src_col[c] = -1;
-        m->names[c] = strdup(tt->cols[c].name);
-        const plan_map_column *pc = NULL;
-        for (int k = 0; k < mp->ncols && !pc; k++)
-            if (!strcmp(mp->cols[k].target.text, tt->cols[c].name))
-                pc = &mp->cols[k];
-        if (!pc)
-            continue; /* not mapped: null (the plan check refuses an unmapped key column) */
+        if (!(m->names[c] = strdup(x->names[c])))
+            return fail(m, err, MAP_RM_NONE, -1, "out of memory");
+        if (!x->exprs[c])
+            continue; /* not mapped: null (callers refuse an unmapped key column) */
         map_error me;
         map_type ty;
-        char what[400];
-        snprintf(what, sizeof what, "column %s", tt->cols[c].name);
-        m->cols[c] = map_expr_compile(pc->expr.text, &env, &ty, &me);
-        if (!m->cols[c]) {
-            ret = fail_expr(m, p, &pc->expr, what, &me, err);
-            goto done;
-        }
+        m->cols[c] = map_expr_compile(x->exprs[c], env, &ty, &me);
+        if (!m->cols[c])
+            return fail(m, err, c, me.offset, "column %s: %s", x->names[c], me.msg);
         char why[400];
         if (!map_type_fits(ty, bind_types[c], why, sizeof why)) {
-            char msg[900];
             cs_buf tb;
             cs_buf_init(&tb, 4096);
             cql_type_format(bind_types[c], &tb);
-            snprintf(msg, sizeof msg, "column %s (%.*s) cannot take this %s expression: %s",
-                     tt->cols[c].name, (int)tb.len, tb.data ? (const char *)tb.data : "?",
-                     map_type_name(ty), why);
+            fail(m, err, c, -1, "column %s (%.*s) cannot take this %s expression: %s",
+                 x->names[c], (int)tb.len, tb.data ? (const char *)tb.data : "?",
+                 map_type_name(ty), why);
             cs_buf_release(&tb);
-            ret = fail_at(m, p, &pc->expr, msg, err);
-            goto done;
+            return NULL;
         }
         int sc = map_expr_column(m->cols[c]);
         m->src_col[c] = sc >= 0 ? sc : LOAD_COL_COMPUTED;
@@ -197,47 +169,32 @@ map_rowmap *map_rowmap_compile(const plan *p, int mi, const source_table *st,
     }
     map_error me;
     map_type ty;
-    if (mp->where.text) {
-        if (!(m->where = map_expr_compile(mp->where.text, &env, &ty, &me))) {
-            ret = fail_expr(m, p, &mp->where, "where", &me, err);
-            goto done;
-        }
-        if (ty != MT_BOOL && ty != MT_NULL) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "where must be a condition (true or false), not a %s "
-                                      "expression: compare it, e.g. %s <> ''",
-                     map_type_name(ty), mp->where.text);
-            ret = fail_at(m, p, &mp->where, msg, err);
-            goto done;
-        }
+    if (x->where) {
+        if (!(m->where = map_expr_compile(x->where, env, &ty, &me)))
+            return fail(m, err, MAP_RM_WHERE, me.offset, "where: %s", me.msg);
+        if (ty != MT_BOOL && ty != MT_NULL)
+            return fail(m, err, MAP_RM_WHERE, -1,
+                        "where must be a condition (true or false), not a %s expression: "
+                        "compare it, e.g. %.200s <> ''",
+                        map_type_name(ty), x->where);
     }
-    if (mp->writetime.text) {
-        if (!(m->writetime = map_expr_compile(mp->writetime.text, &env, &ty, &me))) {
-            ret = fail_expr(m, p, &mp->writetime, "writetime", &me, err);
-            goto done;
-        }
-        if (ty != MT_TIMESTAMP && ty != MT_INT && ty != MT_UINT) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "writetime must be a timestamp or an integer of "
-                                      "microseconds since 1970, not a %s expression (use "
-                                      "from_epoch or to_timestamp)", map_type_name(ty));
-            ret = fail_at(m, p, &mp->writetime, msg, err);
-            goto done;
-        }
+    if (x->writetime) {
+        if (!(m->writetime = map_expr_compile(x->writetime, env, &ty, &me)))
+            return fail(m, err, MAP_RM_WRITETIME, me.offset, "writetime: %s", me.msg);
+        if (ty != MT_TIMESTAMP && ty != MT_INT && ty != MT_UINT)
+            return fail(m, err, MAP_RM_WRITETIME, -1,
+                        "writetime must be a timestamp or an integer of microseconds since "
+                        "1970, not a %s expression (use from_epoch or to_timestamp)",
+                        map_type_name(ty));
         m->writetime_int = ty != MT_TIMESTAMP;
     }
-    if (mp->ttl.text) {
-        if (!(m->ttl = map_expr_compile(mp->ttl.text, &env, &ty, &me))) {
-            ret = fail_expr(m, p, &mp->ttl, "ttl", &me, err);
-            goto done;
-        }
-        if (ty != MT_INT && ty != MT_UINT && ty != MT_NULL) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "ttl must be an integer number of seconds, not a %s "
-                                      "expression", map_type_name(ty));
-            ret = fail_at(m, p, &mp->ttl, msg, err);
-            goto done;
-        }
+    if (x->ttl) {
+        if (!(m->ttl = map_expr_compile(x->ttl, env, &ty, &me)))
+            return fail(m, err, MAP_RM_TTL, me.offset, "ttl: %s", me.msg);
+        if (ty != MT_INT && ty != MT_UINT && ty != MT_NULL)
+            return fail(m, err, MAP_RM_TTL, -1,
+                        "ttl must be an integer number of seconds, not a %s expression",
+                        map_type_name(ty));
     }
     m->ops = (load_row_map){.ctx = m,
                             .value = cb_value,
@@ -245,10 +202,60 @@ map_rowmap *map_rowmap_compile(const plan *p, int mi, const source_table *st,
                             .timestamp = m->writetime ? cb_timestamp : NULL,
                             .ttl = m->ttl ? cb_ttl : NULL};
     m->has_ops = computed || m->where || m->writetime || m->ttl;
+    return m;
+}
+
+map_rowmap *map_rowmap_compile(const plan *p, int mi, const source_table *st,
+                               const target_table *tt, const cql_type *const *bind_types,
+                               plan_error *err)
+{
+    const plan_mapping *mp = &p->mappings[mi];
+    const char **names = calloc((size_t)st->ncols + 1, sizeof *names);
+    map_type *types = calloc((size_t)st->ncols + 1, sizeof *types);
+    const char **tnames = calloc((size_t)tt->ncols + 1, sizeof *tnames);
+    const char **exprs = calloc((size_t)tt->ncols + 1, sizeof *exprs);
+    const plan_scalar **scalars = calloc((size_t)tt->ncols + 1, sizeof *scalars);
+    map_rowmap *m = NULL;
+    if (!names || !types || !tnames || !exprs || !scalars) {
+        plan_fail_at(err, p->file, 0, 0, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < st->ncols; i++) {
+        names[i] = st->cols[i].name;
+        types[i] = map_type_of_column(&st->cols[i]);
+    }
+    for (int c = 0; c < tt->ncols; c++) {
+        tnames[c] = tt->cols[c].name;
+        for (int k = 0; k < mp->ncols && !scalars[c]; k++)
+            if (!strcmp(mp->cols[k].target.text, tt->cols[c].name))
+                scalars[c] = &mp->cols[k].expr;
+        exprs[c] = scalars[c] ? scalars[c]->text : NULL;
+    }
+    map_env env = {.ncols = st->ncols, .names = names, .types = types};
+    map_rowmap_exprs x = {.ncols = tt->ncols, .names = tnames, .exprs = exprs,
+                          .where = mp->where.text, .writetime = mp->writetime.text,
+                          .ttl = mp->ttl.text};
+    map_rowmap_error re;
+    m = map_rowmap_compile_exprs(&env, &x, bind_types, &re);
+    if (!m) {
+        /* the place in the plan: inside the expression, or the expression itself */
+        const plan_scalar *s = re.what >= 0            ? scalars[re.what]
+                               : re.what == MAP_RM_WHERE     ? &mp->where
+                               : re.what == MAP_RM_WRITETIME ? &mp->writetime
+                               : re.what == MAP_RM_TTL       ? &mp->ttl
+                                                             : &mp->to;
+        int line = s->line, col = s->col;
+        if (re.offset >= 0)
+            plan_pos_at(s, re.offset, &line, &col);
+        plan_fail_at(err, p->file, line, col, "%s", re.msg);
+    }
 done:
     free(names);
     free(types);
-    return ret;
+    free(tnames);
+    free(exprs);
+    free(scalars);
+    return m;
 }
 
 void map_rowmap_free(map_rowmap *m)
@@ -278,6 +285,17 @@ int map_rowmap_src_col(const map_rowmap *m, int c)
 const load_row_map *map_rowmap_ops(const map_rowmap *m)
 {
     return m->has_ops ? &m->ops : NULL;
+}
+
+void map_rowmap_uses(const map_rowmap *m, unsigned char *used, int ncols)
+{
+    for (int c = 0; c < m->ncols; c++)
+        if (m->cols[c])
+            map_expr_uses(m->cols[c], used, ncols);
+    const map_expr *more[3] = {m->where, m->writetime, m->ttl};
+    for (int i = 0; i < 3; i++)
+        if (more[i])
+            map_expr_uses(more[i], used, ncols);
 }
 
 int map_rowmap_has_ttl(const map_rowmap *m)

@@ -10,6 +10,7 @@
 #define CQLSHIFT_MAP_ROWMAP_H
 
 #include "load/loader.h"
+#include "map/expr.h"
 #include "model/model.h"
 #include "plan/plan.h"
 
@@ -27,12 +28,37 @@ map_rowmap *map_rowmap_compile(const plan *p, int mi, const source_table *st,
                                plan_error *err);
 void map_rowmap_free(map_rowmap *m);
 
+/* The same without a plan (cqlshift load --map): the expressions of a
+ * target's bound columns (exprs[c] NULL: null) and optional where,
+ * writetime and ttl (NULL: none), over the source row env describes. The
+ * checks are map_rowmap_compile's. NULL with err on the first problem:
+ * which expression (a column index, or one of MAP_RM_*), the 0-based
+ * offset in its text (-1: the expression as a whole) and the sentence
+ * ("column x: ..."). */
+enum { MAP_RM_NONE = -4, MAP_RM_TTL = -3, MAP_RM_WRITETIME = -2, MAP_RM_WHERE = -1 };
+typedef struct map_rowmap_error {
+    int what;
+    int offset;
+    char msg[900];
+} map_rowmap_error;
+typedef struct map_rowmap_exprs {
+    int ncols;
+    const char *const *names;   /* the bound columns' names (messages) */
+    const char *const *exprs;
+    const char *where, *writetime, *ttl;
+} map_rowmap_exprs;
+map_rowmap *map_rowmap_compile_exprs(const map_env *env, const map_rowmap_exprs *x,
+                                     const cql_type *const *bind_types, map_rowmap_error *err);
+
 /* The loader's view: bound column c's source column (its fast path), or
  * LOAD_COL_COMPUTED, or -1 (no expression: null). */
 int map_rowmap_src_col(const map_rowmap *m, int c);
 /* The callbacks for load_table.map, or NULL when every column is a bare
  * source column and there is no filter, write time or TTL. */
 const load_row_map *map_rowmap_ops(const map_rowmap *m);
+/* Set used[i] = 1 for every source column i < ncols that an expression
+ * of the mapping names (its filter, write time and TTL included). */
+void map_rowmap_uses(const map_rowmap *m, unsigned char *used, int ncols);
 /* 1 if the mapping sets a TTL (the INSERT then ends with AND TTL ?). */
 int map_rowmap_has_ttl(const map_rowmap *m);
 
