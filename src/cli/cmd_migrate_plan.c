@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/job.h"
+#include "map/expr.h"
 #include "map/rowmap.h"
 #include "model/model.h"
 #include "plan/plan.h"
@@ -338,6 +339,25 @@ static int inferred_unit(const model *am, int st_index, int sc)
     return 0;
 }
 
+/* The epoch unit of each timestamp column of source table st (index
+ * st_index) for the expressions of rm: --epoch-unit, or what the model of
+ * the plan's tables found (am), else milliseconds. 0, or -1 out of memory. */
+static int set_units(map_rowmap *rm, const source_table *st, int st_index, int epoch_unit,
+                     const model *am_or_null)
+{
+    int *u = malloc((size_t)(st->ncols ? st->ncols : 1) * sizeof *u);
+    if (!u)
+        return -1;
+    for (int c = 0; c < st->ncols; c++)
+        u[c] = map_type_of_column(&st->cols[c]) != MT_TIMESTAMP ? -1
+               : epoch_unit >= 0                                  ? epoch_unit
+               : am_or_null                                       ? inferred_unit(am_or_null, st_index, c)
+                                                                  : LOAD_EPOCH_MS;
+    int rc = map_rowmap_set_units(rm, st->ncols, u);
+    free(u);
+    return rc;
+}
+
 int migrate_plan(const char *plan_path, const char *target_uri, const migrate_plan_args *a,
                  run_options *o)
 {
@@ -427,21 +447,21 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
      * integer times (file fields are text, and a file has no key for
      * model_from_source). */
     if (a->epoch_unit < 0 && !strcmp(src->ops->name, "sqlite")) {
-        cs_buf names;
-        cs_buf_init(&names, SIZE_MAX);
-        for (int mi = 0; mi < p.nmappings; mi++)
+        /* the automatic model of the tables the plan reads, and of those
+         * only (another table's name or values are none of its business) */
+        unsigned char *only = calloc((size_t)schema->ntables + 1, 1);
+        int any = 0;
+        for (int mi = 0; only && mi < p.nmappings; mi++)
             if (p.tables[p.mappings[mi].table].enabled && p.mappings[mi].source_table >= 0)
-                cs_buf_printf(&names, "%s%s", names.len ? "," : "",
-                              schema->tables[p.mappings[mi].source_table].name);
-        cs_buf_append(&names, "", 1);
+                any = only[p.mappings[mi].source_table] = 1;
         model_error me;
-        int arc = names.len > 1 ? model_from_source(&am, schema, "plan", &me) : 0;
-        have_am = arc == 0 && names.len > 1;
-        if (arc == 0 && names.len > 1)
-            arc = model_keep_tables(&am, schema, (const char *)names.data, &me);
-        if (arc == 0 && names.len > 1)
+        int arc = !only ? model_fail(&me, 1, "out of memory")
+                  : any ? model_from_source_only(&am, schema, "plan", only, &me)
+                        : 0;
+        free(only);
+        have_am = arc == 0 && any;
+        if (arc == 0 && any)
             arc = model_refine_from_values(&am, src, schema, -1, &me);
-        cs_buf_release(&names);
         if (arc) {
             cli_error("%s", me.msg);
             rc = me.code == 3 ? CLI_EXIT_FAILED : CLI_EXIT_USAGE;
@@ -508,6 +528,12 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
             free(types);
             if (!maps[k].rm) {
                 cli_error("%s", pe.msg);
+                goto out;
+            }
+            if (set_units(maps[k].rm, &schema->tables[mp->source_table], mp->source_table,
+                          a->epoch_unit, have_am ? &am : NULL)) {
+                cli_error("out of memory");
+                rc = CLI_EXIT_FAILED;
                 goto out;
             }
         }
@@ -621,6 +647,10 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         if (!maps[k].rm) {
             cli_error("%s", pe.msg);
             rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        if (set_units(maps[k].rm, st, mp->source_table, a->epoch_unit, have_am ? &am : NULL)) {
+            cli_error("out of memory");
             goto out;
         }
         for (int c = 0; c < tt->ncols; c++) {

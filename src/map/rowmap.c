@@ -17,6 +17,9 @@ struct map_rowmap {
     int writetime_int;          /* writetime is an integer (microseconds) */
     load_row_map ops;
     int has_ops;
+    int nunits;                 /* source columns with an entry in units */
+    int *units;                 /* per source column: the load_epoch_unit of the integers
+                                 * of a timestamp column, -1 for other columns; NULL: none */
 };
 
 /* Fill err; returns NULL after freeing m. */
@@ -37,6 +40,35 @@ static map_rowmap *fail(map_rowmap *m, map_rowmap_error *err, int what, int offs
 
 /* ---- the loader's callbacks (read-only on m) ------------------------------ */
 
+/* The row as the expressions see it: an integer in a timestamp column
+ * whose integers count seconds or microseconds (map_rowmap_set_units)
+ * becomes the timestamp it means, as the loader's fast path reads it, so a
+ * column, a computed value and a write time read it alike. The copy lives
+ * in arena a. */
+static const src_value *row_of(const map_rowmap *m, const src_row *r, arena *a)
+{
+    if (!m->units)
+        return r->vals;
+    src_value *v = arena_alloc(a, (size_t)(r->nvals ? r->nvals : 1) * sizeof *v);
+    if (!v)
+        return r->vals;
+    memcpy(v, r->vals, (size_t)r->nvals * sizeof *v);
+    for (int c = 0; c < r->nvals && c < m->nunits; c++) {
+        if (v[c].kind != SV_INT || m->units[c] < 0)
+            continue;
+        int64_t mul = m->units[c] == LOAD_EPOCH_S ? 1000000 : m->units[c] == LOAD_EPOCH_US ? 1 : 1000;
+        int64_t x = v[c].u.i;
+        if (x > INT64_MAX / mul || x < INT64_MIN / mul) {
+            src_value_set_bad(&v[c], a, "%lld %s since 1970 is beyond the range of a timestamp",
+                              (long long)x, load_epoch_unit_words((load_epoch_unit)m->units[c]));
+            continue;
+        }
+        v[c].kind = SV_TIMESTAMP;
+        v[c].u.i = x * mul;
+    }
+    return v;
+}
+
 static int cb_value(void *ctx, int c, const src_row *r, arena *a, src_value *out, char *why,
                     size_t n)
 {
@@ -46,7 +78,7 @@ static int cb_value(void *ctx, int c, const src_row *r, arena *a, src_value *out
         out->kind = SV_NULL;
         return 0;
     }
-    if (map_expr_eval(m->cols[c], r->vals, a, out, &me)) {
+    if (map_expr_eval(m->cols[c], row_of(m, r, a), a, out, &me)) {
         snprintf(why, n, "%s", me.msg);
         return -1;
     }
@@ -58,7 +90,7 @@ static int cb_filter(void *ctx, const src_row *r, arena *a, char *why, size_t n)
     const map_rowmap *m = ctx;
     map_error me;
     src_value v;
-    if (map_expr_eval(m->where, r->vals, a, &v, &me)) {
+    if (map_expr_eval(m->where, row_of(m, r, a), a, &v, &me)) {
         snprintf(why, n, "where: %s", me.msg);
         return -1;
     }
@@ -77,7 +109,7 @@ static int cb_timestamp(void *ctx, const src_row *r, arena *a, int64_t *us, char
     const map_rowmap *m = ctx;
     map_error me;
     src_value v;
-    if (map_expr_eval(m->writetime, r->vals, a, &v, &me)) {
+    if (map_expr_eval(m->writetime, row_of(m, r, a), a, &v, &me)) {
         snprintf(why, n, "writetime: %s", me.msg);
         return -1;
     }
@@ -102,7 +134,7 @@ static int cb_ttl(void *ctx, const src_row *r, arena *a, int32_t *secs, char *wh
     const map_rowmap *m = ctx;
     map_error me;
     src_value v;
-    if (map_expr_eval(m->ttl, r->vals, a, &v, &me)) {
+    if (map_expr_eval(m->ttl, row_of(m, r, a), a, &v, &me)) {
         snprintf(why, n, "ttl: %s", me.msg);
         return -1;
     }
@@ -274,7 +306,26 @@ void map_rowmap_free(map_rowmap *m)
     map_expr_free(m->where);
     map_expr_free(m->writetime);
     map_expr_free(m->ttl);
+    free(m->units);
     free(m);
+}
+
+int map_rowmap_set_units(map_rowmap *m, int n, const int *units)
+{
+    int any = 0;
+    for (int c = 0; c < n; c++)
+        any |= units[c] >= 0;
+    if (!any)
+        return 0;
+    int *u = malloc((size_t)n * sizeof *u);
+    if (!u)
+        return -1;
+    memcpy(u, units, (size_t)n * sizeof *u);
+    free(m->units);
+    m->units = u;
+    m->nunits = n;
+    /* the callbacks must run for a computed value to see the timestamps */
+    return 0;
 }
 
 int map_rowmap_src_col(const map_rowmap *m, int c)

@@ -50,6 +50,14 @@ typedef struct map_rowmap_exprs {
 map_rowmap *map_rowmap_compile_exprs(const map_env *env, const map_rowmap_exprs *x,
                                      const cql_type *const *bind_types, map_rowmap_error *err);
 
+/* The epoch units of the source columns (n of them): units[c] is the
+ * load_epoch_unit in which an integer of timestamp column c counts time
+ * since 1970 (what the loader's fast path uses for that column), -1 for
+ * a column of another type. Expressions then see such an integer as the
+ * timestamp it means, so a computed value and a write time read it as the
+ * column does. 0, or -1 out of memory. */
+int map_rowmap_set_units(map_rowmap *m, int n, const int *units);
+
 /* The loader's view: bound column c's source column (its fast path), or
  * LOAD_COL_COMPUTED, or -1 (no expression: null). */
 int map_rowmap_src_col(const map_rowmap *m, int c);

@@ -321,14 +321,27 @@ def test_plan_integer_times_as_migrate_source(build_dir, tmp_path, main_hosts, p
                     [(i, 1_600_000_000 + 86_400 * i) for i in range(100)])
     con.commit()
     con.close()
-    plan, _ = write_plan(build_dir, tmp_path, f"sqlite:{db}", ks)
+    plan, doc = write_plan(build_dir, tmp_path, f"sqlite:{db}", ks)
+    # the same integers through an expression and as the write time: read alike
+    doc["tables"]["ev"]["columns"]["at2"] = "timestamp"
+    doc["mappings"][0]["columns"]["at2"] = "coalesce(at, at)"
+    doc["mappings"][0]["writetime"] = "at"
+    # a null TTL leaves the table's default TTL in force
+    doc["tables"]["ev"]["options"] = {"default_time_to_live": 86400}
+    doc["mappings"][0]["ttl"] = "null"
+    plan.write_text(yaml.safe_dump(doc, sort_keys=False))
     p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert "count seconds since 1970" in p.stderr
-    got = {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {ks}.ev")}
     epoch = datetime.datetime(1970, 1, 1)
-    assert got == {i: epoch + datetime.timedelta(seconds=1_600_000_000 + 86_400 * i)
-                   for i in range(100)}
+    want = {i: epoch + datetime.timedelta(seconds=1_600_000_000 + 86_400 * i) for i in range(100)}
+    rows = list(py_session.execute(
+        f"SELECT id, at, at2, WRITETIME(at) AS wt, TTL(at) AS ttl FROM {ks}.ev"))
+    assert {r.id: r.at for r in rows} == want
+    assert {r.id: r.at2 for r in rows} == want
+    assert {r.id: r.wt for r in rows} == {i: (1_600_000_000 + 86_400 * i) * 1_000_000
+                                          for i in range(100)}
+    assert all(r.ttl is not None and 0 < r.ttl <= 86400 for r in rows)
 
 
 def test_plan_writetime_from_sqlite_datetime_text(build_dir, source_dir, tmp_path, main_hosts,
