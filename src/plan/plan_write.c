@@ -484,8 +484,10 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
             int first = ix->ncols > 0 && ix->cols[0] >= 0 ? target_col_of(tt, ix->cols[0]) : -1;
             const char *query = NULL;
             for (int q = 0; q < nq && !query; q++) {
+                if (qt[q].table != t)
+                    continue; /* qt[q].fk indexes its own table's foreign keys */
                 const source_fkey *fk = &st->fkeys[qt[q].fk];
-                int same = qt[q].table == t && fk->ncols == ix->ncols;
+                int same = fk->ncols == ix->ncols;
                 for (int c = 0; c < fk->ncols && same; c++)
                     same = fk->cols[c] == ix->cols[c];
                 if (same)
