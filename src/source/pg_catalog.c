@@ -15,7 +15,7 @@
  *
  * For assess and plan: foreign keys (pg_constraint) and secondary indexes
  * (pg_index) of every table in one query each, the size of the data
- * (pg_table_size; a partitioned table's is its leaves') and the quoted,
+ * (pages in the statistics, no lock; a partitioned table's is its leaves') and the quoted,
  * qualified name.
  */
 #include <inttypes.h>
@@ -343,7 +343,7 @@ typedef struct rel_row {
     int readable;
     const char *parents;
     int nleaves;
-    int64_t bytes;          /* pg_table_size (of its leaves, partitioned), -1 unknown */
+    int64_t bytes;          /* relpages (of its leaves, partitioned) x block size, -1 unknown */
 } rel_row;
 
 static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_table *tb,
@@ -976,9 +976,17 @@ const source_schema *pg_describe(source *base, source_error *err)
               "CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_partition_tree(c.oid) t "
               "WHERE t.isleaf) END, "
               "c.relkind IN ('r', 'p') AND row_security_active(c.oid), "
-              "CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_table_size(t.relid)), 0) "
-              "FROM pg_partition_tree(c.oid) t WHERE t.isleaf) "
-              "WHEN c.relkind = 'r' THEN pg_table_size(c.oid) END "
+              /* the size from the statistics, taking no lock (pg_table_size
+               * waits for a table that another session holds, and describe
+               * must never wait: the locks come with the snapshot); unknown
+               * for a table never vacuumed or analyzed */
+              "CASE WHEN c.relkind = 'p' THEN (SELECT sum(l.relpages::int8 + coalesce(tt.relpages, 0)) "
+              "* current_setting('block_size')::int8 FROM pg_partition_tree(c.oid) t JOIN pg_class "
+              "l ON l.oid = t.relid LEFT JOIN pg_class tt ON tt.oid = l.reltoastrelid WHERE "
+              "t.isleaf HAVING bool_and(l.reltuples >= 0)) "
+              "WHEN c.relkind = 'r' AND c.reltuples >= 0 THEN (c.relpages::int8 + coalesce((SELECT "
+              "tt.relpages FROM pg_class tt WHERE tt.oid = c.reltoastrelid), 0)) * "
+              "current_setting('block_size')::int8 END "
               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
               "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
               "AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
