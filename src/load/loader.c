@@ -19,9 +19,12 @@
  *
  * Request shapes (cfg.batch_mode), within one read batch:
  *  - LOAD_BATCH_AUTO (default): PARTITION for a table with clustering
- *    columns, REPLICA for the others (the benchmark's request-shape sweep,
- *    docs/benchmarks.md: replica batches of 8 rows cost the server and the
- *    client less per row than single rows).
+ *    columns while its rows come in runs of one partition (at least two
+ *    rows a request on average, judged after the range's first 64
+ *    requests), REPLICA for the others (the benchmark's request-shape
+ *    sweep, docs/benchmarks.md: replica batches of 8 rows cost the server
+ *    and the client less per row than single rows). A query table fed in
+ *    its source table's order is the case that turns to REPLICA.
  *  - LOAD_BATCH_PARTITION: for a table with clustering columns,
  *    consecutive rows whose partition token is the same go as one UNLOGGED
  *    batch. Cassandra applies a single-partition batch as one mutation and
@@ -116,6 +119,9 @@ struct worker {
     const load_table *tbl;      /* the one being encoded (outs[out]) */
     int out;
     int mode;                   /* the batch mode used for tbl */
+    /* auto mode, per target of the range: rows and requests sent in
+     * partition mode, to give it up where partitions do not come in runs */
+    int64_t part_rows[LOAD_MAX_FED], part_reqs[LOAD_MAX_FED];
     int max_rows;               /* its batch limits */
     size_t max_bytes;
     int broken;                 /* a batch of this range could not complete */
@@ -659,6 +665,10 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
         return -1;
     }
     atomic_fetch_add(&t->progress->requests, 1);
+    if (w->mode == LOAD_BATCH_PARTITION) {
+        w->part_rows[w->out] += n;
+        w->part_reqs[w->out]++;
+    }
     cql_future_set_callback(f, on_row_done, c);
     return 0;
 }
@@ -784,8 +794,16 @@ static void use_output(worker *w, int out)
     for (int c = 0; c < t->ncols - 1; c++)
         clustering |= t->is_key[c] == 2;
     w->mode = L->cfg.batch_mode;
+    /* Auto: partition batches for a table with clustering columns, as long
+     * as its rows come in runs of one partition (a table read in its key
+     * order); where they do not (a query table fed in another table's
+     * order), one row a request would follow, so replica batches after
+     * the first 64 requests show it. */
     if (w->mode == LOAD_BATCH_AUTO)
-        w->mode = clustering ? LOAD_BATCH_PARTITION : LOAD_BATCH_REPLICA;
+        w->mode = clustering && (w->part_reqs[out] < 64 ||
+                                 w->part_rows[out] >= 2 * w->part_reqs[out])
+                      ? LOAD_BATCH_PARTITION
+                      : LOAD_BATCH_REPLICA;
     else if (w->mode == LOAD_BATCH_PARTITION && !clustering)
         w->mode = LOAD_BATCH_NONE;
     /* A single-partition batch has no size limits in Cassandra; a batch of
@@ -877,6 +895,8 @@ static void run_range(worker *w, const work_item *it)
     w->broken = 0;
     w->torn = 0;
     w->range_id = it->range.id;
+    memset(w->part_rows, 0, sizeof w->part_rows);
+    memset(w->part_reqs, 0, sizeof w->part_reqs);
     state_error se;
     for (int o = 0; o < w->nouts; o++) {
         w->rs_names[o] = w->outs[o]->name;
