@@ -12,6 +12,7 @@ import argparse
 import csv
 import datetime as dt
 import decimal
+import glob
 import json
 import os
 import pickle
@@ -634,11 +635,18 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
     finally:
         cl.shutdown()
     nodetool("clearsnapshot", "--all")
+    requests = {}  # write requests per table, from cqlshift's own report
+    for rj in sorted(glob.glob(os.path.join(workdir, "runs", "*", "report.json"))):
+        try:
+            with open(rj) as f:
+                requests = {x["table"]: x.get("write_requests") for x in json.load(f)["tables"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     r = dict(tool=tool, rep=rep, rows=rows, commit=CQLSHIFT_COMMIT, rc=rc, wall=wall,
              client_cpu=cpu,
              rss=rss, server_cpu=scpu, other_cpu=other, count=count, checked=checked, bad=bad,
              diffs=diffs, rows_per_s=rows / wall, log=logpath, tables=tables,
-             writes=rows * len(tables))
+             writes=rows * len(tables), requests=requests)
     log("%s rep %d: rc=%d %.1f s %.0f rows/s client %.1f s server %.1f s rss %.0f MB "
         "count %d fidelity %d/%d" % (tool, rep, rc, wall, rows / wall, cpu, scpu,
                                      rss / 2 ** 20, count, checked - bad, checked))
@@ -692,7 +700,9 @@ def summarize(results, rows):
             server_us_write=med([r["server_cpu"] / w * 1e6 for w, r in zip(wr, use)]),
             client_us_write=med([r["client_cpu"] / w * 1e6 for w, r in zip(wr, use)]),
             table_counts={t: sorted(set(r.get("tables", {}).get(t, -1) for r in rs))
-                          for t in (rs[0].get("tables") or {})})
+                          for t in (rs[0].get("tables") or {})},
+            requests={t: med([r["requests"][t] for r in use if (r.get("requests") or {}).get(t)])
+                      for t in (use[0].get("requests") or {})})
     return summ
 
 
@@ -862,8 +872,9 @@ def fanout_section(summ, rows):
     L = ["## Fan-out: one source table, three target tables (issue 16)\n"]
     L.append("| tool | tables | source rows/s | writes/s | spread (writes/s) | client CPU µs per "
              "source row | client CPU µs per write | server CPU µs per write | client peak RSS MB "
-             "| rows in each table | fidelity (sampled rows equal, all tables) |")
-    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+             "| write requests per table | rows in each table | fidelity (sampled rows equal, "
+             "all tables) |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |")
     for t in ref:
         s = summ[t]
         cnt = ", ".join("%s %s" % (tb, "/".join(format(c, ",") for c in cs))
@@ -871,11 +882,13 @@ def fanout_section(summ, rows):
             "t " + "/".join(format(c, ",") for c in s["counts"])
         good = all(cs == [rows] for cs in s["table_counts"].values()) and s["counts"] == [rows]
         fid = "%s/%s" % (format(s["checked"] - s["bad"], ","), format(s["checked"], ","))
-        L.append("| %s | %d | %s | %s | %s–%s | %.1f | %.1f | %.1f | %.0f | %s %s | %s %s |" % (
+        req = ", ".join("%s %s" % (tb, format(round(n), ",")) for tb, n in s["requests"].items()
+                        if n == n) or "–"
+        L.append("| %s | %d | %s | %s | %s–%s | %.1f | %.1f | %.1f | %.0f | %s | %s %s | %s %s |" % (
             LABELS[t], s["ntables"], format(round(s["rows_per_s"]), ","),
             format(round(s["writes_per_s"]), ","), format(round(s["wspread"][0]), ","),
             format(round(s["wspread"][1]), ","), s["client_us"], s["client_us_write"],
-            s["server_us_write"], s["rss_mb"], cnt, "✓" if good else "✗", fid,
+            s["server_us_write"], s["rss_mb"], req, cnt, "✓" if good else "✗", fid,
             "✓" if s["bad"] == 0 else "✗"))
     L.append("")
     L.append("**Server-bound limit for this write volume.** The lowest Cassandra CPU per write "
