@@ -4,7 +4,8 @@
 10,000 rows, one run of every tool: cqlshift load and migrate (the binary of
 this build; migrate from SQLite, PostgreSQL and MariaDB copies of the table;
 migrate of a plan that reads the SQLite table once and writes it into the
-base table and two query tables, at default and at replica batches), DSBulk 1.10.0 at defaults and with replica-set batches, cqlsh
+base table and two query tables, at default and at replica batches, and
+three single-table plans run at once for comparison), DSBulk 1.10.0 at defaults and with replica-set batches, cqlsh
 COPY FROM at defaults and tuned, and the hand-written Python-driver loader.
 The harness counts the rows each run left in Cassandra with the Python
 driver (by token ranges) and compares every sampled row value by value; this
@@ -21,7 +22,7 @@ from pathlib import Path
 
 TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
          "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb",
-         "cqlshift-plan3", "cqlshift-plan3-replica"]
+         "cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split"]
 FANOUT_TABLES = {"t": 10000, "t_by_day": 10000, "t_by_short_text": 10000}
 
 
