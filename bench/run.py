@@ -2,7 +2,8 @@
 """cqlshift benchmark harness (issue 9): load one deterministic dataset into
 identical empty tables with cqlshift, DSBulk, cqlsh COPY and a hand-written
 Python-driver loader, check counts and fidelity, measure client and server
-cost, and write docs/benchmarks.md with a chart.
+cost, and write docs/benchmarks.md with a chart. Issue 16 adds the fan-out
+tools (cqlshift-plan3*): one source table written into three tables.
 
     bench/run.sh [--rows N] [--reps R] [--smoke] [--tools a,b] [--report-only]
 
@@ -959,6 +960,11 @@ NOTES = """
   arrives as 12.5; those are compared as numbers.
   - cqlshift: `cqlshift load data.csv cassandra://127.0.0.4/KS t` (defaults)
     and `cqlshift migrate sqlite:data.sqlite cassandra://127.0.0.4/KS`.
+  - cqlshift fan-out (issue 16): `cqlshift migrate plan3.yaml
+    cassandra://127.0.0.4/KS`, a plan that reads the SQLite table once and
+    writes `t` and two query tables (`t_by_day`, `t_by_short_text`), at
+    defaults and with `--batch-mode replica`; and three one-table plans run
+    at once, for comparison. See "Fan-out" above.
   - DSBulk 1.10.0 (assembled from its Maven Central modules by
     `bench/setup.sh`): defaults, and `--batch.mode REPLICA_SET
     --batch.maxBatchStatements 50`.
