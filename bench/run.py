@@ -65,7 +65,7 @@ CQL_TABLE = """CREATE TABLE {ks}.t (
 # once and writes three tables: t (CQL_TABLE, as every other tool) and two
 # query tables holding every column, partitioned by other columns: the rows
 # of a day in time order (3,650 days: about N/3,650 rows a partition) and
-# the rows with a given short_text (3 words of 45, cut at 20 characters:
+# the rows with a given short_text (3 words of 36, cut at 20 characters:
 # a few rows a partition, like a lookup by name). The harness creates all
 # three before the timed run, as it creates t for every tool; migrate checks
 # that they match the plan.
