@@ -2,7 +2,8 @@
 """cqlshift benchmark harness (issue 9): load one deterministic dataset into
 identical empty tables with cqlshift, DSBulk, cqlsh COPY and a hand-written
 Python-driver loader, check counts and fidelity, measure client and server
-cost, and write docs/benchmarks.md with a chart.
+cost, and write docs/benchmarks.md with a chart. Issue 16 adds the fan-out
+tools (cqlshift-plan3*): one source table written into three tables.
 
     bench/run.sh [--rows N] [--reps R] [--smoke] [--tools a,b] [--report-only]
 
@@ -12,12 +13,14 @@ import argparse
 import csv
 import datetime as dt
 import decimal
+import glob
 import json
 import os
 import pickle
 import platform
 import random
 import resource
+import shlex
 import shutil
 import sqlite3
 import statistics
@@ -58,6 +61,66 @@ CQL_TABLE = """CREATE TABLE {ks}.t (
     day date,
     tags set<text>
 )"""
+# Fan-out (issue 16, tool cqlshift-plan3): one plan reads the SQLite table
+# once and writes three tables: t (CQL_TABLE, as every other tool) and two
+# query tables holding every column, partitioned by other columns: the rows
+# of a day in time order (3,650 days: about N/3,650 rows a partition) and
+# the rows with a given short_text (3 words of 36, cut at 20 characters:
+# a few rows a partition, like a lookup by name). The harness creates all
+# three before the timed run, as it creates t for every tool; migrate checks
+# that they match the plan.
+QUERY_TABLES = {
+    "t_by_day": ("""CREATE TABLE {ks}.t_by_day (
+    day date, ts timestamp, id uuid, n bigint, i int, short_text text, long_text text,
+    amount decimal, score double, flag boolean, tags set<text>,
+    PRIMARY KEY ((day), ts, id))""", ["day"], ["day", "ts", "id"]),
+    "t_by_short_text": ("""CREATE TABLE {ks}.t_by_short_text (
+    short_text text, id uuid, n bigint, i int, ts timestamp, long_text text,
+    amount decimal, score double, flag boolean, day date, tags set<text>,
+    PRIMARY KEY ((short_text), id))""", ["short_text"], ["short_text", "id"]),
+}
+FANOUT_TABLES = ["t"] + list(QUERY_TABLES)
+FANOUT_KEYS = {"t": (["id"], ["id"])}
+FANOUT_KEYS.update({k: (v[1], v[2]) for k, v in QUERY_TABLES.items()})
+_ALL = ("{id: id, 'n': 'n', i: i, ts: ts, short_text: short_text, long_text: long_text, "
+        "amount: amount, score: score, flag: flag, day: day, tags: tags}")
+PLAN3_HEAD = """# bench/run.py: one source table, the tables below
+version: 1
+source: 'sqlite:{db}'
+keyspace:
+  name: {ks}
+  replication: {{class: SimpleStrategy, replication_factor: 1}}
+tables:
+"""
+PLAN3_TABLES = {
+    "t": """  t:
+    columns: {id: uuid, 'n': bigint, i: int, ts: timestamp, short_text: text, long_text: text,
+              amount: decimal, score: double, flag: boolean, day: date, tags: 'set<text>'}
+    partition_key: [id]
+""",
+    "t_by_day": """  t_by_day:                       # the rows of a day, in time order
+    columns: {day: date, ts: timestamp, id: uuid, 'n': bigint, i: int, short_text: text,
+              long_text: text, amount: decimal, score: double, flag: boolean, tags: 'set<text>'}
+    partition_key: [day]
+    clustering: [ts, id]
+""",
+    "t_by_short_text": """  t_by_short_text:                # the rows with a given short_text
+    columns: {short_text: text, id: uuid, 'n': bigint, i: int, ts: timestamp, long_text: text,
+              amount: decimal, score: double, flag: boolean, day: date, tags: 'set<text>'}
+    partition_key: [short_text]
+    clustering: [id]
+""",
+}
+
+
+def plan_text(db, ks, tables):
+    """A plan reading the SQLite table t once into each of tables (every
+    column copied as it is)."""
+    return (PLAN3_HEAD.format(db=db, ks=ks) + "".join(PLAN3_TABLES[t] for t in tables)
+            + "mappings:\n" + "".join("  - {from: t, to: %s, columns: %s}\n" % (t, _ALL)
+                                      for t in tables))
+
+
 # SQLite declared types as an application would declare them; migrate
 # writes into CQL_TABLE, created beforehand, and converts each value to its
 # type (docs/model.md, "Existing tables"): INTEGER into int, the TEXT list
@@ -412,6 +475,27 @@ def cmd_for(tool, ks, data, host, workdir):
         return [CQLSHIFT, "migrate", "sqlite:" + os.path.join(data, "data.sqlite"),
                 "cassandra://%s/%s" % (host, ks), "--quiet",
                 "--out-dir", os.path.join(workdir, "runs"), "--restart"]
+    if tool == "cqlshift-plan3-split":
+        # The reference without fan-out: three single-table plans, run at
+        # once, each reading the source itself (its own run folder and job).
+        cmds = []
+        for k, table in enumerate(FANOUT_TABLES):
+            plan = os.path.join(workdir, "plan-%s.yaml" % table)
+            with open(plan, "w") as f:
+                f.write(plan_text(os.path.join(data, "data.sqlite"), ks, [table]))
+            cmds.append(" ".join(shlex.quote(x) for x in [
+                CQLSHIFT, "migrate", plan, "cassandra://%s/%s" % (host, ks), "--quiet",
+                "--out-dir", os.path.join(workdir, "runs-%d" % k), "--restart"]))
+        script = "".join("%s & p%d=$!\n" % (c, k) for k, c in enumerate(cmds))
+        script += "rc=0\n" + "".join("wait $p%d || rc=1\n" % k for k in range(len(cmds)))
+        return ["sh", "-c", script + "exit $rc\n"]
+    if tool in ("cqlshift-plan3", "cqlshift-plan3-replica"):
+        plan = os.path.join(workdir, "plan3.yaml")
+        with open(plan, "w") as f:
+            f.write(plan_text(os.path.join(data, "data.sqlite"), ks, FANOUT_TABLES))
+        return [CQLSHIFT, "migrate", plan, "cassandra://%s/%s" % (host, ks), "--quiet",
+                "--out-dir", os.path.join(workdir, "runs"), "--restart"] + (
+                    ["--batch-mode", "replica"] if tool == "cqlshift-plan3-replica" else [])
     if tool in ("cqlshift-postgres", "cqlshift-mariadb"):
         uri = bench_db("postgres" if tool == "cqlshift-postgres" else "mariadb", data,
                        int(os.path.basename(os.path.normpath(data)).split("-")[1]))
@@ -433,7 +517,12 @@ def cmd_for(tool, ks, data, host, workdir):
 
 
 TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
-         "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb"]
+         "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb",
+         "cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split"]
+# They write the three FANOUT_TABLES; the first two read the source once
+# (the fan-out measured against issue 16's target), the last three times.
+FANOUT = ("cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split")
+FANOUT_TARGET = ("cqlshift-plan3", "cqlshift-plan3-replica")
 LABELS = {
     "cqlshift-csv": "cqlshift load (CSV)",
     "dsbulk": "DSBulk 1.10.0 (defaults)",
@@ -444,17 +533,20 @@ LABELS = {
     "cqlshift-sqlite": "cqlshift migrate (SQLite)",
     "cqlshift-postgres": "cqlshift migrate (PostgreSQL 15)",
     "cqlshift-mariadb": "cqlshift migrate (MariaDB)",
+    "cqlshift-plan3": "cqlshift migrate plan: SQLite → 3 tables",
+    "cqlshift-plan3-replica": "cqlshift migrate plan: SQLite → 3 tables (--batch-mode replica)",
+    "cqlshift-plan3-split": "3 concurrent cqlshift migrate plans: SQLite → 1 table each",
 }
 
 
 # ------------------------------------------------------------------ checks
-def count_rows(sess, ks, table, parts=256):
+def count_rows(sess, ks, table, parts=256, key="id"):
     from cassandra.concurrent import execute_concurrent_with_args
     lo, hi = -(2 ** 63), 2 ** 63 - 1
     step = (hi - lo) // parts
     bounds = [lo + step * k for k in range(parts)] + [hi]
-    q = sess.prepare("SELECT count(*) FROM %s.%s WHERE token(id) > ? AND token(id) <= ?"
-                     % (ks, table))
+    q = sess.prepare("SELECT count(*) FROM %s.%s WHERE token(%s) > ? AND token(%s) <= ?"
+                     % (ks, table, key, key))
     q.consistency_level = 1
     args = [(bounds[k], bounds[k + 1]) for k in range(parts)]
     # token(id) > min excludes only a token equal to -2^63, which Murmur3 never gives
@@ -466,13 +558,29 @@ def count_rows(sess, ks, table, parts=256):
     return total
 
 
-def fidelity(sess, ks, sample, from_sqlite):
-    """Compare every sampled row value by value; return (checked, bad, first diffs)."""
+def key_value(col, fields, ms):
+    """The value of key column col of a sampled row, as the driver binds it."""
+    if col == "id":
+        return uuid.UUID(fields[0])
+    if col == "day":
+        return dt.date.fromisoformat(fields[9])
+    if col == "ts":
+        return EPOCH + dt.timedelta(milliseconds=ms)
+    if col == "short_text":
+        return fields[4]
+    raise ValueError(col)
+
+
+def fidelity(sess, ks, sample, from_sqlite, table="t", keys=("id",)):
+    """Read every sampled row from table by its primary key (keys) and compare
+    it value by value; return (checked, bad, first diffs)."""
     from cassandra.concurrent import execute_concurrent_with_args
-    q = sess.prepare("SELECT %s FROM %s.t WHERE id = ?" % (insert_cols(), ks))
+    q = sess.prepare("SELECT %s FROM %s.%s WHERE %s" % (
+        insert_cols(), ks, table, " AND ".join("%s = ?" % k for k in keys)))
     ids = list(sample)
     bad, diffs = 0, []
-    res = execute_concurrent_with_args(sess, q, [(uuid.UUID(k),) for k in ids], concurrency=64)
+    args = [tuple(key_value(c, *sample[k]) for c in keys) for k in ids]
+    res = execute_concurrent_with_args(sess, q, args, concurrency=64)
     for k, (ok, rs) in zip(ids, res):
         fields, ms = sample[k]
         row = rs.one() if ok else None
@@ -480,7 +588,7 @@ def fidelity(sess, ks, sample, from_sqlite):
         if d:
             bad += 1
             if len(diffs) < 5:
-                diffs.append("%s: %s" % (k, d))
+                diffs.append("%s %s: %s" % (table, k, d) if table != "t" else "%s: %s" % (k, d))
     return len(ids), bad, diffs
 
 
@@ -529,6 +637,9 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
         # here; migrate converts its SQLite values to the table's types
         # (INTEGER to int, the TEXT list literal to set<text>).
         sess.execute(CQL_TABLE.format(ks=ks), timeout=120)
+        if tool in FANOUT:
+            for ddl, _, _ in QUERY_TABLES.values():
+                sess.execute(ddl.format(ks=ks), timeout=120)
         cl.control_connection.wait_for_schema_agreement()
     finally:
         cl.shutdown()
@@ -540,19 +651,39 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
     cl, sess = session(host)
     try:
         count = count_rows(sess, ks, "t")
-        checked, bad, diffs = fidelity(sess, ks, sample, tool == "cqlshift-sqlite")
+        from_sqlite = tool == "cqlshift-sqlite" or tool in FANOUT
+        checked, bad, diffs = fidelity(sess, ks, sample, from_sqlite)
+        tables = {"t": count}
+        if tool in FANOUT:  # the query tables: exact counts and the same sample
+            for qt in QUERY_TABLES:
+                pk, keys = FANOUT_KEYS[qt]
+                tables[qt] = count_rows(sess, ks, qt, key=pk[0])
+                c2, b2, d2 = fidelity(sess, ks, sample, from_sqlite, qt, keys)
+                checked, bad, diffs = checked + c2, bad + b2, diffs + d2
         sess.execute("DROP KEYSPACE IF EXISTS %s" % ks, timeout=120)
     finally:
         cl.shutdown()
     nodetool("clearsnapshot", "--all")
+    requests = {}  # write requests per table, from cqlshift's own report
+    for rj in sorted(glob.glob(os.path.join(workdir, "runs*", "*", "report.json"))):
+        try:
+            with open(rj) as f:
+                requests.update({x["table"]: x.get("write_requests")
+                                 for x in json.load(f)["tables"]})
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     r = dict(tool=tool, rep=rep, rows=rows, commit=CQLSHIFT_COMMIT, rc=rc, wall=wall,
              client_cpu=cpu,
              rss=rss, server_cpu=scpu, other_cpu=other, count=count, checked=checked, bad=bad,
-             diffs=diffs, rows_per_s=rows / wall, log=logpath)
+             diffs=diffs, rows_per_s=rows / wall, log=logpath, tables=tables,
+             writes=rows * len(tables), requests=requests)
     log("%s rep %d: rc=%d %.1f s %.0f rows/s client %.1f s server %.1f s rss %.0f MB "
         "count %d fidelity %d/%d" % (tool, rep, rc, wall, rows / wall, cpu, scpu,
                                      rss / 2 ** 20, count, checked - bad, checked))
-    if rc != 0 or count != rows:
+    if len(tables) > 1:
+        log("%s rep %d: counted %s; %.0f writes/s" % (tool, rep, ", ".join(
+            "%s %d" % kv for kv in tables.items()), rows * len(tables) / wall))
+    if rc != 0 or any(c != rows for c in tables.values()):
         with open(logpath) as f:
             tail = f.read()[-1500:]
         log("%s rep %d FAILED or count mismatch; log tail:\n%s" % (tool, rep, tail))
@@ -576,9 +707,11 @@ def summarize(results, rows):
         rs = by.get(tool, [])
         if not rs:
             continue
-        ok = [r for r in rs if r["rc"] == 0 and r["count"] == rows]
+        ok = [r for r in rs if r["rc"] == 0 and r["count"] == rows
+              and all(c == rows for c in r.get("tables", {}).values())]
         use = ok or rs
         rps = [r["rows_per_s"] for r in use]
+        wr = [r.get("writes", rows) for r in use]  # rows written to all its tables
         summ[tool] = dict(
             n=len(rs), ok=len(ok),
             rows_per_s=med(rps), spread=(min(rps), max(rps)),
@@ -589,7 +722,17 @@ def summarize(results, rows):
             other=med([r["other_cpu"] / r["wall"] for r in use if "other_cpu" in r]),
             counts=sorted(set(r["count"] for r in rs)),
             checked=sum(r["checked"] for r in rs), bad=sum(r["bad"] for r in rs),
-            diffs=[d for r in rs for d in r["diffs"]][:3])
+            diffs=[d for r in rs for d in r["diffs"]][:3],
+            ntables=len(rs[0].get("tables") or {"t": 0}),
+            writes_per_s=med([w / r["wall"] for w, r in zip(wr, use)]),
+            wspread=(min(w / r["wall"] for w, r in zip(wr, use)),
+                     max(w / r["wall"] for w, r in zip(wr, use))),
+            server_us_write=med([r["server_cpu"] / w * 1e6 for w, r in zip(wr, use)]),
+            client_us_write=med([r["client_cpu"] / w * 1e6 for w, r in zip(wr, use)]),
+            table_counts={t: sorted(set(r.get("tables", {}).get(t, -1) for r in rs))
+                          for t in (rs[0].get("tables") or {})},
+            requests={t: med([r["requests"][t] for r in use if (r.get("requests") or {}).get(t)])
+                      for t in (use[0].get("requests") or {})})
     return summ
 
 
@@ -722,6 +865,7 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
         L.append("| --- | --- | --- |")
         L.extend(tg)
         L.append("")
+    L.extend(fanout_section(summ, rows))
     for t in TOOLS:
         if t in summ and summ[t]["diffs"]:
             L.append("- %s, first differences: `%s`" % (LABELS[t], " | ".join(summ[t]["diffs"])))
@@ -744,6 +888,59 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
     log("wrote %s" % docpath)
 
 
+def fanout_section(summ, rows):
+    """Issue 16: one source table feeding three tables. Writes/s against the
+    server-bound limit for that write volume: 2 cores ÷ the lowest Cassandra
+    CPU per write that cqlshift-sqlite (one table) or a fan-out run achieved
+    in this run (issue 9's definition, per write instead of per row)."""
+    fan = [t for t in FANOUT_TARGET if t in summ]
+    if not fan:
+        return []
+    ref = [t for t in ("cqlshift-sqlite",) + FANOUT if t in summ]
+    best = min(ref, key=lambda t: summ[t]["server_us_write"])
+    limit = SERVER_CORES / (summ[best]["server_us_write"] / 1e6)
+    L = ["## Fan-out: one source table, three target tables (issue 16)\n"]
+    L.append("| tool | tables | source rows/s | writes/s | spread (writes/s) | client CPU µs per "
+             "source row | client CPU µs per write | server CPU µs per write | client peak RSS MB "
+             "| write requests per table | rows in each table | fidelity (sampled rows equal, "
+             "all tables) |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |")
+    for t in ref:
+        s = summ[t]
+        cnt = ", ".join("%s %s" % (tb, "/".join(format(c, ",") for c in cs))
+                        for tb, cs in s["table_counts"].items()) or \
+            "t " + "/".join(format(c, ",") for c in s["counts"])
+        good = all(cs == [rows] for cs in s["table_counts"].values()) and s["counts"] == [rows]
+        fid = "%s/%s" % (format(s["checked"] - s["bad"], ","), format(s["checked"], ","))
+        req = ", ".join("%s %s" % (tb, format(round(n), ",")) for tb, n in s["requests"].items()
+                        if n == n) or "–"
+        L.append("| %s | %d | %s | %s | %s–%s | %.1f | %.1f | %.1f | %.0f | %s | %s %s | %s %s |" % (
+            LABELS[t], s["ntables"], format(round(s["rows_per_s"]), ","),
+            format(round(s["writes_per_s"]), ","), format(round(s["wspread"][0]), ","),
+            format(round(s["wspread"][1]), ","), s["client_us"], s["client_us_write"],
+            s["server_us_write"], s["rss_mb"], req, cnt, "✓" if good else "✗", fid,
+            "✓" if s["bad"] == 0 else "✗"))
+    L.append("")
+    L.append("**Server-bound limit for this write volume.** The lowest Cassandra CPU per write "
+             "in this run is %.1f µs (%s), so 2 cores bound this node at %s writes/s "
+             "(2 ÷ %.1f µs), whichever tables the writes go to.\n" % (
+                 summ[best]["server_us_write"], LABELS[best], format(round(limit), ","),
+                 summ[best]["server_us_write"]))
+    L.append("| target | measured | |")
+    L.append("| --- | --- | --- |")
+    for t in fan:
+        w = summ[t]["writes_per_s"]
+        L.append("| %s: writes/s ≥ 90%% of the server-bound limit | %s of %s writes/s: %.0f%% | %s |"
+                 % (LABELS[t], format(round(w), ","), format(round(limit), ","),
+                    100 * w / limit, "✓" if w >= 0.9 * limit else "✗"))
+        if "cqlshift-sqlite" in summ:
+            q = w / summ["cqlshift-sqlite"]["writes_per_s"]
+            L.append("| %s: writes/s against one table's (cqlshift migrate from SQLite, same run) "
+                     "| %.0f%% | %s |" % (LABELS[t], 100 * q, "✓" if q >= 0.9 else "✗"))
+    L.append("")
+    return L
+
+
 NOTES = """
 ## What is measured
 
@@ -763,6 +960,11 @@ NOTES = """
   arrives as 12.5; those are compared as numbers.
   - cqlshift: `cqlshift load data.csv cassandra://127.0.0.4/KS t` (defaults)
     and `cqlshift migrate sqlite:data.sqlite cassandra://127.0.0.4/KS`.
+  - cqlshift fan-out (issue 16): `cqlshift migrate plan3.yaml
+    cassandra://127.0.0.4/KS`, a plan that reads the SQLite table once and
+    writes `t` and two query tables (`t_by_day`, `t_by_short_text`), at
+    defaults and with `--batch-mode replica`; and three one-table plans run
+    at once, for comparison. See "Fan-out" above.
   - DSBulk 1.10.0 (assembled from its Maven Central modules by
     `bench/setup.sh`): defaults, and `--batch.mode REPLICA_SET
     --batch.maxBatchStatements 50`.

@@ -2,7 +2,10 @@
 """The benchmark harness of issue 9 (bench/run.py --smoke), end to end.
 
 10,000 rows, one run of every tool: cqlshift load and migrate (the binary of
-this build; migrate from SQLite, PostgreSQL and MariaDB copies of the table), DSBulk 1.10.0 at defaults and with replica-set batches, cqlsh
+this build; migrate from SQLite, PostgreSQL and MariaDB copies of the table;
+migrate of a plan that reads the SQLite table once and writes it into the
+base table and two query tables, at default and at replica batches, and
+three single-table plans run at once for comparison), DSBulk 1.10.0 at defaults and with replica-set batches, cqlsh
 COPY FROM at defaults and tuned, and the hand-written Python-driver loader.
 The harness counts the rows each run left in Cassandra with the Python
 driver (by token ranges) and compares every sampled row value by value; this
@@ -18,7 +21,9 @@ import subprocess
 from pathlib import Path
 
 TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
-         "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb"]
+         "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb",
+         "cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split"]
+FANOUT_TABLES = {"t": 10000, "t_by_day": 10000, "t_by_short_text": 10000}
 
 
 def test_smoke_run_of_every_tool_loads_exact_rows_and_values(build_dir, source_dir, tmp_path):
@@ -40,8 +45,12 @@ def test_smoke_run_of_every_tool_loads_exact_rows_and_values(build_dir, source_d
         assert r["count"] == 10000, r            # counted with the Python driver
         assert r["checked"] >= 10000 and r["bad"] == 0, r
         assert r["client_cpu"] > 0 and r["wall"] > 0, r
+        if r["tool"].startswith("cqlshift-plan3"):   # every table counted, 3 x 10,000 sampled
+            assert r["tables"] == FANOUT_TABLES, r
+            assert r["checked"] == 30000 and r["writes"] == 30000, r
     report = (tmp_path / "smoke.md").read_text()
     for label in ("cqlshift load (CSV)", "DSBulk 1.10.0 (defaults)", "cqlsh COPY FROM (tuned)",
                   "cqlshift migrate (SQLite)", "cqlshift migrate (PostgreSQL 15)",
-                  "cqlshift migrate (MariaDB)"):
+                  "cqlshift migrate (MariaDB)", "cqlshift migrate plan: SQLite → 3 tables",
+                  "## Fan-out: one source table, three target tables"):
         assert label in report, label
