@@ -12,9 +12,7 @@ struct map_rowmap {
     int ncols;                  /* the target table's columns (bound before the timestamp) */
     map_expr **cols;            /* per column: its expression, or NULL (null) */
     int *src_col;               /* per column: the fast path, LOAD_COL_COMPUTED or -1 */
-    char **names;               /* per column: the target column's name (messages) */
     map_expr *where, *writetime, *ttl;
-    int writetime_int;          /* writetime is an integer (microseconds) */
     load_row_map ops;
     int has_ops;
     int nunits;                 /* source columns with an entry in units */
@@ -169,14 +167,11 @@ map_rowmap *map_rowmap_compile_exprs(const map_env *env, const map_rowmap_exprs 
     m->ncols = x->ncols;
     m->cols = calloc((size_t)x->ncols + 1, sizeof *m->cols);
     m->src_col = calloc((size_t)x->ncols + 1, sizeof *m->src_col);
-    m->names = calloc((size_t)x->ncols + 1, sizeof *m->names);
-    if (!m->cols || !m->src_col || !m->names)
+    if (!m->cols || !m->src_col)
         return fail(m, err, MAP_RM_NONE, -1, "out of memory");
     int computed = 0;
     for (int c = 0; c < x->ncols; c++) {
         m->src_col[c] = -1;
-        if (!(m->names[c] = strdup(x->names[c])))
-            return fail(m, err, MAP_RM_NONE, -1, "out of memory");
         if (!x->exprs[c])
             continue; /* not mapped: null (callers refuse an unmapped key column) */
         map_error me;
@@ -218,7 +213,6 @@ map_rowmap *map_rowmap_compile_exprs(const map_env *env, const map_rowmap_exprs 
                         "writetime must be a timestamp or an integer of microseconds since "
                         "1970, not a %s expression (use from_epoch or to_timestamp)",
                         map_type_name(ty));
-        m->writetime_int = ty != MT_TIMESTAMP;
     }
     if (x->ttl) {
         if (!(m->ttl = map_expr_compile(x->ttl, env, &ty, &me)))
@@ -294,14 +288,9 @@ void map_rowmap_free(map_rowmap *m)
 {
     if (!m)
         return;
-    for (int c = 0; c < m->ncols; c++) {
-        if (m->cols)
-            map_expr_free(m->cols[c]);
-        if (m->names)
-            free(m->names[c]);
-    }
+    for (int c = 0; m->cols && c < m->ncols; c++)
+        map_expr_free(m->cols[c]);
     free(m->cols);
-    free(m->names);
     free(m->src_col);
     map_expr_free(m->where);
     map_expr_free(m->writetime);
@@ -349,10 +338,6 @@ void map_rowmap_uses(const map_rowmap *m, unsigned char *used, int ncols)
             map_expr_uses(more[i], used, ncols);
 }
 
-int map_rowmap_has_ttl(const map_rowmap *m)
-{
-    return m->ttl != NULL;
-}
 
 int map_rowmap_value(const map_rowmap *m, int c, const src_row *r, arena *a, src_value *out,
                      char *why, size_t n)

@@ -67,8 +67,6 @@ const load_row_map *map_rowmap_ops(const map_rowmap *m);
 /* Set used[i] = 1 for every source column i < ncols that an expression
  * of the mapping names (its filter, write time and TTL included). */
 void map_rowmap_uses(const map_rowmap *m, unsigned char *used, int ncols);
-/* 1 if the mapping sets a TTL (the INSERT then ends with AND TTL ?). */
-int map_rowmap_has_ttl(const map_rowmap *m);
 
 /* For --dry-run: the value of bound column c for row r (the fast path
  * included), in arena a. 0, or -1 with why. */
