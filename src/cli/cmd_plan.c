@@ -136,6 +136,15 @@ int cmd_plan(int argc, char **argv)
         cli_error("%s", se.msg);
         return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
+    if (!is_db && strcmp(src->ops->name, "sqlite")) {
+        /* as migrate SOURCE: a file has no key for the automatic model */
+        cli_error("%s is a %s source, which has no keys to propose a model from; plan reads a "
+                  "database (sqlite:FILE, postgresql://..., mysql://...). For files, write the "
+                  "plan by hand (docs/plan.md) and run cqlshift load FILE TARGET --plan plan.yaml",
+                  pos[0], src->ops->name);
+        src->ops->close(src);
+        return CLI_EXIT_USAGE;
+    }
     const source_schema *schema = src->ops->describe(src, &se);
     if (!schema) {
         cli_error("%s", se.msg);
@@ -145,7 +154,9 @@ int cmd_plan(int argc, char **argv)
     model m;
     model_error me;
     if (model_from_source(&m, schema, ks, &me)) {
-        cli_error("%s%s", me.msg, pa.keyspace ? "" : " (the default keyspace; give one with -k)");
+        cli_error("%s%s", me.msg,
+                  pa.keyspace || strncmp(me.msg, "invalid keyspace", 16)
+                      ? "" : " (the default keyspace; give one with -k)");
         src->ops->close(src);
         return CLI_EXIT_USAGE;
     }

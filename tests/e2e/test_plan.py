@@ -236,3 +236,15 @@ def test_schema_refuses(chinook_plan, schema, change):
     change(doc)
     with pytest.raises(jsonschema.ValidationError):
         validate(schema, doc)
+
+
+def test_file_source_refused_with_the_way_to_go(build_dir, tmp_path):
+    """A CSV has no keys to propose a model from: exit 2 and a sentence that
+    says what to do instead, nothing written."""
+    f = tmp_path / "x.csv"
+    f.write_text("a,b\n1,2\n")
+    out = tmp_path / "plan.yaml"
+    r = subprocess.run([str(build_dir / "cqlshift"), "plan", f"csv:{f}", "-o", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "load FILE TARGET --plan" in r.stderr and not out.exists()
