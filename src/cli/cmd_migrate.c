@@ -235,9 +235,9 @@ int migrate_main(const migrate_args *map, run_options *op, const char **pos)
     for (int i = 0; i < m.ntables; i++) {
         const target_table *tt = &m.tables[i];
         const source_table *st = &schema->tables[tt->source_table];
-        if (tt->note && !o.quiet)
+        if (tt->note && !o.quiet && !o.verify)
             fprintf(stderr, "cqlshift: note: %s.%s: %s\n", m.keyspace, tt->name, tt->note);
-        for (int c = 0; c < tt->ncols && !o.quiet; c++)
+        for (int c = 0; c < tt->ncols && !o.quiet && !o.verify; c++)
             if (tt->cols[c].note)
                 fprintf(stderr, "cqlshift: note: %s.%s.%s: %s\n", m.keyspace, tt->name,
                         tt->cols[c].name, tt->cols[c].note);
