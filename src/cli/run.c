@@ -476,8 +476,23 @@ static int on_difference(void *ctx, const json_t *d)
     return 0;
 }
 
+source *cli_source_reopen(void *ctx, source_error *err)
+{
+    source_reopen *r = ctx;
+    source *src = r->is_db ? source_open_db(r->uri, r->scope, err)
+                           : source_open(r->uri, r->table, r->fo, err);
+    if (!src)
+        return NULL;
+    if (!src->ops->describe(src, err) || (r->prepare && r->prepare(r->prepare_ctx, src, err)) ||
+        (src->ops->snapshot_begin && src->ops->snapshot_begin(src, r->readers, err))) {
+        src->ops->close(src);
+        return NULL;
+    }
+    return src;
+}
+
 int run_verify(source *src, cql_session *s, load_table *tables, int ntables, target *t,
-               run_options *o, job *j, const char *source_label)
+               run_options *o, job *j, const char *source_label, source_reopen *ro)
 {
     (void)t;
     state_error se;
@@ -546,6 +561,17 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
     cfg.interrupt = &cli_interrupt;
     cfg.repair = o->verify->repair;
     cfg.delete_extra = o->verify->delete_extra;
+    cfg.recheck_s = o->verify->recheck_s;
+    if (ro) {
+        ro->readers = o->loader.workers > 0 ? o->loader.workers : 1;
+        cfg.reopen = cli_source_reopen;
+        cfg.reopen_ctx = ro;
+    } else if (cfg.recheck_s > 0) {
+        cli_error("--recheck reads the source twice, which standard input cannot be: verify a "
+                  "file");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
     /* repairs are written as of the source's reading: one time per job */
     cfg.repair_timestamp_us = state_write_timestamp(st, cql_timestamp_now_us(), &se);
     if (!cfg.repair_timestamp_us) {
@@ -585,6 +611,9 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         if (c->duplicate)
             snprintf(line + strlen(line), sizeof line - strlen(line), ", %lld duplicate keys",
                      (long long)c->duplicate);
+        if (o->verify->recheck_s > 0)
+            snprintf(line + strlen(line), sizeof line - strlen(line),
+                     "; %lld gone on re-check", (long long)c->transient);
         if (o->verify->repair)
             snprintf(line + strlen(line), sizeof line - strlen(line),
                      "; repaired %lld, deleted %lld%s", (long long)c->repaired,
@@ -607,6 +636,8 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
                                "filtered", (json_int_t)c->filtered, "buckets",
                                (json_int_t)c->buckets, "buckets_differing",
                                (json_int_t)c->buckets_differing);
+        if (tl && o->verify->recheck_s > 0)
+            json_object_set_new(tl, "gone_on_recheck", json_integer(c->transient));
         if (tl && o->verify->repair) {
             json_object_set_new(tl, "repaired", json_integer(c->repaired));
             json_object_set_new(tl, "deleted", json_integer(c->deleted));
