@@ -356,6 +356,8 @@ static void run_source_item(sworker *w, int item)
                 save_range(w, ti, rg->id);
             break;
         }
+        if (V->cfg->progress)
+            atomic_fetch_add(&V->cfg->progress->source_rows, w->batch.n);
         for (int i = 0; i < w->batch.n; i++)
             for (int o = 0; o < nouts; o++)
                 source_row(w, &V->tables[outs[o]], V->group_of[outs[o]], &w->batch.rows[i]);
@@ -434,6 +436,8 @@ static int read_bucket(tworker *w, int gi, uint32_t b)
             break;
         }
         int32_t nrows = cql_result_row_count(r);
+        if (V->cfg->progress)
+            atomic_fetch_add(&V->cfg->progress->target_rows, nrows);
         for (int32_t i = 0; i < nrows; i++) {
             for (int c = 0; c < g->nvals; c++)
                 w->len[c] = cql_result_value(r, i, c + 1, &w->p[c]);
@@ -476,6 +480,8 @@ static int read_bucket(tworker *w, int gi, uint32_t b)
             break;
     }
     free(paging);
+    if (rc == 0 && V->cfg->progress)
+        atomic_fetch_add(&V->cfg->progress->ranges_done, 1);
     if (rc == 0 && V->phase == 0) {
         pthread_mutex_lock(&V->mu);
         g->tgt[2 * b] = count;
@@ -1221,6 +1227,8 @@ static void recheck(verifier *V)
         V->items_table = it;
         V->items_range = ir;
         V->nitems = j;
+        if (V->cfg->progress)
+            atomic_store(&V->cfg->progress->pass, 2);
         if (run_phase(V) == 0 && sqlite3_exec(V->spill, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             set_fatal(V, 1, "the spill file %s: %s", V->cfg->spill_path,
                       sqlite3_errmsg(V->spill));
@@ -1280,6 +1288,15 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
             }
         int all = V.nitems;
         V.nitems = keep;
+        verify_progress *pr = cfg->progress;
+        if (pr) {
+            int64_t done = 0;
+            for (int gi = 0; gi < V.ng; gi++)
+                for (uint32_t b = 0; b < V.g[gi].nb; b++)
+                    done += V.g[gi].tdone[b];
+            atomic_store(&pr->ranges_total, V.nbuckets_total);
+            atomic_store(&pr->ranges_done, done);
+        }
         if (run_phase(&V) == 0) {
             int any = 0;
             for (int gi = 0; gi < V.ng; gi++) {
@@ -1304,6 +1321,8 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
                         V.items_range[j++] = &tables[i].ranges[r];
                     }
                 V.phase = 1;
+                if (pr)
+                    atomic_store(&pr->pass, 1);
                 if (spill_open(&V) == 0 && run_phase(&V) == 0) {
                     if (sqlite3_exec(V.spill,
                                      "COMMIT; CREATE INDEX si ON s (g, k); "
@@ -1323,6 +1342,8 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
                     /* read the repaired buckets of the target again */
                     V.phase = 0;
                     V.nitems = 0;
+                    if (pr)
+                        atomic_store(&pr->pass, 3);
                     for (int gi = 0; gi < V.ng; gi++)
                         for (uint32_t b = 0; b < V.g[gi].nb; b++)
                             V.g[gi].tdone[b] = !V.g[gi].diff[b];

@@ -38,6 +38,16 @@
 #include "state/state.h"
 #include "util/buf.h"
 
+/* Counters for a progress display, updated while verify runs (read them
+ * from any thread). */
+typedef struct verify_progress {
+    atomic_llong source_rows;   /* source rows read (every pass) */
+    atomic_llong target_rows;   /* target rows read */
+    atomic_llong ranges_done;   /* target token ranges (buckets) read */
+    atomic_llong ranges_total;  /* of the first pass */
+    atomic_int pass;            /* 0 digests, 1 differing ranges, 2 re-check, 3 repair */
+} verify_progress;
+
 typedef struct verify_config {
     int workers;                /* source readers (default 2); the target is read by
                                  * 2 * workers + 2 threads */
@@ -59,6 +69,7 @@ typedef struct verify_config {
      * tables in the same order), its snapshot taken; verify closes it. */
     source *(*reopen)(void *ctx, source_error *err);
     void *reopen_ctx;
+    verify_progress *progress;  /* NULL: none */
 } verify_config;
 
 void verify_config_init(verify_config *c);
