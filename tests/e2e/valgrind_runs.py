@@ -1,6 +1,7 @@
-"""cqlshift migrate and load end to end under valgrind (memcheck): one SQLite
-migrate and one CSV load through the paths that format rejected rows, notes
-and summaries, against the main ring. Not a test_*.py file, so the normal
+"""cqlshift migrate, verify and load end to end under valgrind (memcheck):
+one SQLite migrate (then a verify that re-checks and repairs) and one CSV
+load through the paths that format rejected rows, notes, differences and
+summaries, against the main ring. Not a test_*.py file, so the normal
 e2e run (a sanitizer build, which valgrind cannot run) does not collect it:
 tests/CMakeLists.txt runs it as valgrind.e2e_migrate_load in the plain
 build of scripts/test.sh's valgrind stage, with VALGRIND set to the valgrind
@@ -49,6 +50,19 @@ def test_migrate_with_rejects_under_valgrind(build_dir, py_session, fresh_keyspa
     rows = sorted((r["position"], r["row"]) for r in reject_rows(tmp_path / "runs"))
     assert [r[0] for r in rows] == [1, 3], rows
     assert rows[0][1][:3] == [1, "0x", "not a number"], rows
+    got = list(py_session.execute(f"SELECT id, b, n, u, unit_price FROM {ks}.t"))
+    assert [tuple(r) for r in got] == [(2, b"\x00\xff", 7, 2.5, 1.25)]
+
+    # verify through the paths that find, print, report and repair differences
+    py_session.execute(f"INSERT INTO {ks}.t (id, n) VALUES (9, 9)")
+    py_session.execute(f"UPDATE {ks}.t SET n = 8 WHERE id = 2")
+    p = under_valgrind(build_dir, "verify", f"sqlite:{db}", f"cassandra://{main_hosts[0]}/{ks}",
+                       "--repair", "--delete-extra", "--recheck", "0.5",
+                       "--out-dir", tmp_path / "verify", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr            # repaired, then read equal
+    assert "==" not in p.stderr, p.stderr
+    assert f"{ks}.t: extra in the target: (id=9)" in p.stdout, p.stdout
+    assert f"{ks}.t: different: (id=2): n: source 7, target 8" in p.stdout, p.stdout
     got = list(py_session.execute(f"SELECT id, b, n, u, unit_price FROM {ks}.t"))
     assert [tuple(r) for r in got] == [(2, b"\x00\xff", 7, 2.5, 1.25)]
 
