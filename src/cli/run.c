@@ -458,9 +458,19 @@ typedef struct diff_out {
     int64_t total;
 } diff_out;
 
-/* A value as a CQL literal would show it: text in single quotes. */
-static void put_literal(cs_buf *b, const json_t *v)
+/* A value as a CQL literal (decoded to JSON; t its type, NULL if unknown):
+ * text, timestamps, dates, times and addresses in single quotes (a quote
+ * doubled), decimals, uuids, blobs and durations bare, collections as
+ * JSON. */
+static void put_literal(cs_buf *b, const json_t *v, const cql_type *t)
 {
+    int quoted = !t || t->id == CQL_T_VARCHAR || t->id == CQL_T_ASCII ||
+                 t->id == CQL_T_TIMESTAMP || t->id == CQL_T_DATE || t->id == CQL_T_TIME ||
+                 t->id == CQL_T_INET;
+    if (json_is_string(v) && !quoted) {
+        cs_buf_printf(b, "%s", json_string_value(v));
+        return;
+    }
     if (json_is_string(v)) {
         cs_buf_put_u8(b, '\'');
         for (const char *c = json_string_value(v); *c; c++) {
@@ -471,9 +481,9 @@ static void put_literal(cs_buf *b, const json_t *v)
         cs_buf_put_u8(b, '\'');
         return;
     }
-    char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    cs_buf_printf(b, "%s", t ? t : "?");
-    free(t);
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    cs_buf_printf(b, "%s", text ? text : "?");
+    free(text);
 }
 
 static int write_line(FILE *f, const json_t *o)
@@ -486,7 +496,15 @@ static int write_line(FILE *f, const json_t *o)
     return rc;
 }
 
-static int on_difference(void *ctx, const json_t *d)
+static const cql_type *column_type(const verify_columns *cols, const char *name)
+{
+    for (int c = 0; cols && name && c < cols->n; c++)
+        if (!strcmp(cols->names[c], name))
+            return cols->types[c];
+    return NULL;
+}
+
+static int on_difference(void *ctx, const json_t *d, const verify_columns *cols)
 {
     diff_out *o = ctx;
     o->total++;
@@ -507,7 +525,7 @@ static int on_difference(void *ctx, const json_t *d)
     int first = 1;
     json_object_foreach((json_t *)json_object_get(d, "key"), k, v) {
         cs_buf_printf(&b, "%s%s=", first ? "" : ", ", k);
-        put_literal(&b, v);
+        put_literal(&b, v, column_type(cols, k));
         first = 0;
     }
     cs_buf_printf(&b, ")");
@@ -517,9 +535,11 @@ static int on_difference(void *ctx, const json_t *d)
         json_array_foreach(json_object_get(d, "columns"), i, c) {
             const char *col = json_string_value(c);
             cs_buf_printf(&b, "%s%s: source ", i ? "; " : ": ", col);
-            put_literal(&b, json_object_get(json_object_get(d, "source"), col));
+            put_literal(&b, json_object_get(json_object_get(d, "source"), col),
+                        column_type(cols, col));
             cs_buf_printf(&b, ", target ");
-            put_literal(&b, json_object_get(json_object_get(d, "target"), col));
+            put_literal(&b, json_object_get(json_object_get(d, "target"), col),
+                        column_type(cols, col));
         }
     } else if (!strcmp(kind, "duplicate")) {
         cs_buf_printf(&b, ": %lld source rows map to this key",

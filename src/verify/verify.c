@@ -674,9 +674,10 @@ static json_t *values_json(const vgroup *g, const uint8_t *const *p, const int32
     return o;
 }
 
-static int emit(verifier *V, const verify_sink *sink, json_t *d)
+static int emit(verifier *V, const vgroup *g, const verify_sink *sink, json_t *d)
 {
-    int rc = d && sink && sink->difference ? sink->difference(sink->ctx, d) : 0;
+    verify_columns cols = {g->nvals, g->lt->col_names, g->lt->types};
+    int rc = d && sink && sink->difference ? sink->difference(sink->ctx, d, &cols) : 0;
     if (!d)
         rc = -1;
     json_decref(d);
@@ -910,7 +911,7 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
                     json_object_set_new(d, "repaired", json_true());
                 }
             }
-            if (emit(V, sink, d))
+            if (emit(V, g, sink, d))
                 rc = -1;
         }
         if (rc == 0 && step != SQLITE_DONE) {

@@ -107,9 +107,17 @@ typedef struct verify_table_result {
  *   {"type":"difference","table":"ks.t","kind":"missing"|"extra"|"different"|"duplicate",
  *    "key":{...},"columns":[...],"source":{...},"target":{...}}
  * borrowed for the call. Return 0 to go on, -1 to stop with an error. */
+/* The columns of the target table a difference is in (its values' types,
+ * for printing them as CQL literals). */
+typedef struct verify_columns {
+    int n;
+    const char *const *names;
+    const cql_type *const *types;
+} verify_columns;
+
 typedef struct verify_sink {
     void *ctx;
-    int (*difference)(void *ctx, const json_t *diff);
+    int (*difference)(void *ctx, const json_t *diff, const verify_columns *cols);
 } verify_sink;
 
 typedef struct verify_error {
