@@ -31,6 +31,8 @@ int cmd_load(int argc, char **argv);
 void cmd_load_doc(FILE *out, int man);
 int cmd_plan(int argc, char **argv);
 void cmd_plan_doc(FILE *out, int man);
+int cmd_verify(int argc, char **argv);
+void cmd_verify_doc(FILE *out, int man);
 int cmd_assess(int argc, char **argv);
 void cmd_assess_doc(FILE *out, int man);
 

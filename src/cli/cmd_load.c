@@ -152,17 +152,9 @@ static int parse_text(void *field, const char *opt, const char *v)
     return 0;
 }
 
-typedef struct load_args {
-    file_options fo;
-    int format;     /* -1: from the file name; 0 csv, 1 jsonl */
-    int no_header;
-    const char *columns;
-    const char *map;
-    const char *plan;
-} load_args;
 
 #define LOAD_OPT(field) offsetof(load_args, field)
-static const cli_opt load_opts[] = {
+const cli_opt load_opts[] = {
     {"format", 0, OPT_CHOICE, LOAD_OPT(format), "csv|jsonl",
      "input format (default: from the file name: .csv; .jsonl, .ndjson, .json for JSONL; csv "
      "for -)", 0, 0, 0, "csv|jsonl", NULL},
@@ -328,7 +320,8 @@ done:
 
 void cmd_load_doc(FILE *out, int man)
 {
-    run_doc(out, man, &load_spec, "File options", load_opts);
+    cli_opt_group g[1] = {{"File options", load_opts, NULL}};
+    run_doc(out, man, &load_spec, g, 1, NULL);
 }
 
 int cmd_load(int argc, char **argv)
@@ -336,13 +329,26 @@ int cmd_load(int argc, char **argv)
     run_options o;
     run_options_init(&o);
     load_args la;
-    memset(&la, 0, sizeof la);
-    file_options_init(&la.fo);
-    la.format = -1;
+    load_args_init(&la);
     const char *pos[3] = {NULL, NULL, NULL};
-    int pr = run_parse(&load_spec, "File options", load_opts, &la, &o, argc, argv, pos);
+    cli_opt_group g[1] = {{"File options", load_opts, &la}};
+    int pr = run_parse(&load_spec, g, 1, NULL, &o, argc, argv, pos);
     if (pr)
         return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    return load_main(&la, &o, pos);
+}
+
+void load_args_init(load_args *la)
+{
+    memset(la, 0, sizeof *la);
+    file_options_init(&la->fo);
+    la->format = -1;
+}
+
+int load_main(const load_args *lap, run_options *op, const char **pos)
+{
+    load_args la = *lap;
+    run_options o = *op;
     file_options fo = la.fo;
     if (la.no_header)
         fo.header = 0;
@@ -374,8 +380,9 @@ int cmd_load(int argc, char **argv)
     if (la.plan || !pos[2]) {
         int prc = CLI_EXIT_USAGE;
         if (!la.plan)
-            cli_error("missing TABLE: name the table to load into, or give --plan PLAN.yaml "
-                      "(see cqlshift load --help)");
+            cli_error("missing TABLE: name the table to %s, or give --plan PLAN.yaml "
+                      "(see cqlshift %s --help)", o.verify ? "compare with" : "load into",
+                      o.verify ? "verify" : "load");
         else if (la.map)
             cli_error("--map and --plan exclude each other: --map maps the file into TABLE, "
                       "--plan takes the mappings of the plan file");
@@ -431,7 +438,7 @@ int cmd_load(int argc, char **argv)
                  la.map ? " map " : "", la.map ? la.map : "");
         snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
         int done = 0;
-        rc = run_prepare(&jb, &o, "load", name, key, &done);
+        rc = run_prepare(&jb, &o, o.verify ? "verify" : "load", name, key, &done);
         if (rc || done)
             goto out;
         rc = CLI_EXIT_FAILED;
@@ -576,9 +583,13 @@ int cmd_load(int argc, char **argv)
         /* the files' size over the bytes per line of a sample: an estimate
          * for the bar and ETA (the summary checks counts, not this) */
         int64_t total = schema->tables[0].row_estimate;
-        rc = run_load(src, s, &lt, 1, &total, &t, &o, &jb, uri);
-        if (!o.quiet)
-            load_print_value_notes(&lt, stderr);
+        if (o.verify) {
+            rc = run_verify(src, s, &lt, 1, &t, &o, &jb, uri);
+        } else {
+            rc = run_load(src, s, &lt, 1, &total, &t, &o, &jb, uri);
+            if (!o.quiet)
+                load_print_value_notes(&lt, stderr);
+        }
     }
 out:
     job_close(&jb);

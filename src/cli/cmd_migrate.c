@@ -12,17 +12,8 @@
 #include "model/model.h"
 #include "target/apply.h"
 
-typedef struct migrate_args {
-    const char *tables;
-    const char *schemas;        /* PostgreSQL: --schema */
-    const char *databases;      /* MySQL/MariaDB: --databases */
-    int no_lock;                /* MySQL/MariaDB: --no-lock (the URI's lock=none) */
-    const char *replication;    /* checked by cli_parse_replication */
-    int epoch_unit;             /* load_epoch_unit; -1: from the values */
-    int dry_run;                /* with a plan file */
-} migrate_args;
 
-static int parse_epoch_unit(void *field, const char *name, const char *v)
+int cli_parse_epoch_unit(void *field, const char *name, const char *v)
 {
     int u = load_epoch_unit_parse(v);
     if (u < 0) {
@@ -34,7 +25,7 @@ static int parse_epoch_unit(void *field, const char *name, const char *v)
     return 0;
 }
 
-static const cli_opt migrate_opts[] = {
+const cli_opt migrate_source_opts[] = {
     {"tables", 0, OPT_TEXT, offsetof(migrate_args, tables), "A,B",
      "only these source tables (comma-separated, as the source names them)", 0, 0, 0, NULL, NULL},
     {"schema", 0, OPT_TEXT, offsetof(migrate_args, schemas), "S,T",
@@ -48,6 +39,13 @@ static const cli_opt migrate_opts[] = {
      "start their snapshots (for a user without the RELOAD privilege); each reader then has "
      "its own snapshot, so rows changed during the copy may be copied as of different moments "
      "in different ranges (same as ?lock=none in the URI)", 0, 0, 0, NULL, NULL},
+    {"epoch-unit", 0, OPT_CUSTOM, offsetof(migrate_args, epoch_unit), "U",
+     "integers in timestamp columns count s, ms or us since 1970 (default: the unit their range "
+     "shows, with a note; a range that shows none is refused)", 0, 0, 0, NULL, cli_parse_epoch_unit},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const cli_opt migrate_opts[] = {
     {"replication", 0, OPT_CUSTOM, offsetof(migrate_args, replication), "R",
      "replication of a keyspace that migrate creates: SimpleStrategy:N, or DC:N[,DC:N...] for "
      "NetworkTopologyStrategy, N from 1 to 99 (default SimpleStrategy:1, with a note; an "
@@ -55,9 +53,6 @@ static const cli_opt migrate_opts[] = {
     {"dry-run", 0, OPT_FLAG, offsetof(migrate_args, dry_run), NULL,
      "with a plan file: print the DDL, the compiled mappings and the first rows of each "
      "mapping as they would be written, and touch nothing", 0, 0, 0, NULL, NULL},
-    {"epoch-unit", 0, OPT_CUSTOM, offsetof(migrate_args, epoch_unit), "U",
-     "integers in timestamp columns count s, ms or us since 1970 (default: the unit their range "
-     "shows, with a note; a range that shows none is refused)", 0, 0, 0, NULL, parse_epoch_unit},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -86,7 +81,9 @@ static const cli_spec migrate_spec = {
 
 void cmd_migrate_doc(FILE *out, int man)
 {
-    run_doc(out, man, &migrate_spec, "Migrate options", migrate_opts);
+    cli_opt_group g[2] = {{"Source options", migrate_source_opts, NULL},
+                          {"Migrate options", migrate_opts, NULL}};
+    run_doc(out, man, &migrate_spec, g, 2, NULL);
 }
 
 int cmd_migrate(int argc, char **argv)
@@ -95,7 +92,9 @@ int cmd_migrate(int argc, char **argv)
     run_options_init(&o);
     migrate_args ma = {.epoch_unit = -1};
     const char *pos[2] = {NULL, NULL};
-    int pr = run_parse(&migrate_spec, "Migrate options", migrate_opts, &ma, &o, argc, argv, pos);
+    cli_opt_group g[2] = {{"Source options", migrate_source_opts, &ma},
+                          {"Migrate options", migrate_opts, &ma}};
+    int pr = run_parse(&migrate_spec, g, 2, NULL, &o, argc, argv, pos);
     if (pr)
         return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     const char *only = ma.tables;
@@ -115,6 +114,15 @@ int cmd_migrate(int argc, char **argv)
                   "then run cqlshift migrate plan.yaml TARGET --dry-run");
         return CLI_EXIT_USAGE;
     }
+    return migrate_main(&ma, &o, pos);
+}
+
+int migrate_main(const migrate_args *map, run_options *op, const char **pos)
+{
+    migrate_args ma = *map;
+    run_options o = *op;
+    const char *only = ma.tables;
+    const char *cmd = o.verify ? "verify" : "migrate";
     target t;
     if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency))
         return CLI_EXIT_USAGE;
@@ -143,9 +151,11 @@ int cmd_migrate(int argc, char **argv)
         return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
     if (!is_db && strcmp(src->ops->name, "sqlite")) {
-        cli_error("%s is a %s source; migrate copies a database (sqlite:FILE). Load files into an "
-                  "existing table with: cqlshift load %s cassandra://HOST/KEYSPACE TABLE",
-                  pos[0], src->ops->name, pos[0]);
+        cli_error("%s is a %s source; %s %s a database (sqlite:FILE). %s with: cqlshift %s %s "
+                  "cassandra://HOST/KEYSPACE TABLE",
+                  pos[0], src->ops->name, cmd, o.verify ? "without TABLE compares" : "copies",
+                  o.verify ? "Verify files against a table" : "Load files into an existing table",
+                  o.verify ? "verify" : "load", pos[0]);
         src->ops->close(src);
         return CLI_EXIT_USAGE;
     }
@@ -185,7 +195,7 @@ int cmd_migrate(int argc, char **argv)
         snprintf(key, sizeof key, "migrate %.1200s -> %.1000s/%s tables=%.800s%s%.500s", source_label, t.hosts,
                  t.keyspace, only ? only : "*", ma.schemas || ma.databases ? " scope=" : "",
                  ma.schemas ? ma.schemas : ma.databases ? ma.databases : "");
-        int prc = run_prepare(&jb, &o, "migrate", t.keyspace, key, &done);
+        int prc = run_prepare(&jb, &o, cmd, t.keyspace, key, &done);
         json_array_foreach(snotes, ni, nv)
             if (!prc && !done && json_string_value(nv))
                 job_log(&jb, "note: %s", json_string_value(nv));
@@ -209,7 +219,7 @@ int cmd_migrate(int argc, char **argv)
         rc = CLI_EXIT_INTERRUPTED;
         goto out;
     }
-    {
+    if (!o.verify) {
         cs_buf notes;
         cs_buf_init(&notes, 64 * 1024);
         int arc = target_apply_model(&m, s, &notes, &me);
@@ -225,9 +235,9 @@ int cmd_migrate(int argc, char **argv)
     for (int i = 0; i < m.ntables; i++) {
         const target_table *tt = &m.tables[i];
         const source_table *st = &schema->tables[tt->source_table];
-        if (tt->note && !o.quiet)
+        if (tt->note && !o.quiet && !o.verify)
             fprintf(stderr, "cqlshift: note: %s.%s: %s\n", m.keyspace, tt->name, tt->note);
-        for (int c = 0; c < tt->ncols && !o.quiet; c++)
+        for (int c = 0; c < tt->ncols && !o.quiet && !o.verify; c++)
             if (tt->cols[c].note)
                 fprintf(stderr, "cqlshift: note: %s.%s.%s: %s\n", m.keyspace, tt->name,
                         tt->cols[c].name, tt->cols[c].note);
@@ -239,7 +249,8 @@ int cmd_migrate(int argc, char **argv)
             ins = cql_session_prepare(s, (const char *)q.data, &ce);
         cs_buf_release(&q);
         if (!ins) {
-            cli_error("cannot prepare the insert for %s.%s: %s", t.keyspace, tt->name, ce.msg);
+            cli_error("cannot %s %s.%s: %s", o.verify ? "compare with" : "prepare the insert for",
+                      t.keyspace, tt->name, ce.msg);
             goto out;
         }
         load_table *l = &lt[nlt];
@@ -288,9 +299,13 @@ int cmd_migrate(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    rc = run_load(src, s, lt, nlt, totals, &t, &o, &jb, source_label);
-    for (int i = 0; i < nlt && !o.quiet; i++)
-        load_print_value_notes(&lt[i], stderr);
+    if (o.verify) {
+        rc = run_verify(src, s, lt, nlt, &t, &o, &jb, source_label);
+    } else {
+        rc = run_load(src, s, lt, nlt, totals, &t, &o, &jb, source_label);
+        for (int i = 0; i < nlt && !o.quiet; i++)
+            load_print_value_notes(&lt[i], stderr);
+    }
 out:
     job_close(&jb);
     for (int i = 0; i < nlt; i++) {

@@ -561,7 +561,8 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                      a->schemas || a->databases ? " scope=" : "",
                      a->schemas ? a->schemas : a->databases ? a->databases : "");
         int done = 0;
-        int prc = run_prepare(&jb, o, a->file_uri ? "load" : "migrate", t.keyspace, key, &done);
+        int prc = run_prepare(&jb, o, o->verify ? "verify" : a->file_uri ? "load" : "migrate",
+                              t.keyspace, key, &done);
         have_job = 1;
         if (prc || done) {
             rc = prc;
@@ -576,7 +577,7 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         rc = CLI_EXIT_INTERRUPTED;
         goto out;
     }
-    {
+    if (!o->verify) {
         cs_buf notes;
         cs_buf_init(&notes, 64 * 1024);
         model_error me;
@@ -617,7 +618,8 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         }
         cs_buf_release(&q);
         if (!ins) {
-            cli_error("cannot prepare the insert for %s.%s: %s", t.keyspace, tt->name, ce.msg);
+            cli_error("cannot %s %s.%s: %s", o->verify ? "compare with" : "prepare the insert for",
+                      t.keyspace, tt->name, ce.msg);
             goto out;
         }
         int n = tt->ncols + 1 + ttl;
@@ -685,6 +687,7 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                 snprintf(name, nn, "%s (from %s)", tt->name, st->name);
         }
         l->name = name ? name : tt->name;
+        l->table = tt->name;
         l->src_table = mp->source_table;
         l->keyspace = m.keyspace;
         l->ncols = n;
@@ -705,7 +708,7 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         }
         totals[nlt - 1] = st->row_estimate;
     }
-    for (int k = 0; k < nlt; k++)
+    for (int k = 0; k < nlt && !o->verify; k++)
         if (jb.resume && lt[k].rereads && !lt[k].fed_by) {
             cli_note(o->quiet, "%s reads a query, which has no key to resume from: unless it "
                                "finished before, it is read again from its start (its rows are "
@@ -713,9 +716,13 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                                "same, and counted once)",
                      lt[k].name);
         }
-    rc = run_load(src, s, lt, nlt, totals, &t, o, &jb, source_label);
-    for (int i = 0; i < nlt && !o->quiet; i++)
-        load_print_value_notes(&lt[i], stderr);
+    if (o->verify) {
+        rc = run_verify(src, s, lt, nlt, &t, o, &jb, source_label);
+    } else {
+        rc = run_load(src, s, lt, nlt, totals, &t, o, &jb, source_label);
+        for (int i = 0; i < nlt && !o->quiet; i++)
+            load_print_value_notes(&lt[i], stderr);
+    }
 out:
     if (have_job)
         job_close(&jb);

@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "obs/progress.h"
 #include "state/state.h"
+#include "util/check.h"
 
 FILE *cli_log_file;
 
@@ -258,17 +259,26 @@ void run_options_init(run_options *o)
     o->progress_interval = 10.0;
 }
 
-void run_doc(FILE *out, int man, const cli_spec *spec, const char *title, const cli_opt *own)
+void run_doc(FILE *out, int man, const cli_spec *spec, const cli_opt_group *own, int nown,
+             const cli_opt *run)
 {
-    cli_opt_group g[2] = {{title, own, NULL}, {"Run options", run_opts, NULL}};
-    (man ? cli_print_man : cli_print_help)(out, spec, g, 2);
+    cli_opt_group g[8];
+    CS_CHECK(nown < 8);
+    for (int i = 0; i < nown; i++)
+        g[i] = (cli_opt_group){own[i].title, own[i].opts, NULL};
+    g[nown] = (cli_opt_group){"Run options", run ? run : run_opts, NULL};
+    (man ? cli_print_man : cli_print_help)(out, spec, g, nown + 1);
 }
 
-int run_parse(const cli_spec *spec, const char *title, const cli_opt *own, void *own_base,
+int run_parse(const cli_spec *spec, const cli_opt_group *own, int nown, const cli_opt *run,
               run_options *o, int argc, char **argv, const char **pos)
 {
-    cli_opt_group g[2] = {{title, own, own_base}, {"Run options", run_opts, o}};
-    return cli_parse(spec, g, 2, argc, argv, pos);
+    cli_opt_group g[8];
+    CS_CHECK(nown < 8);
+    for (int i = 0; i < nown; i++)
+        g[i] = own[i];
+    g[nown] = (cli_opt_group){"Run options", run ? run : run_opts, o};
+    return cli_parse(spec, g, nown + 1, argc, argv, pos);
 }
 
 const char target_options_help[] =
@@ -305,9 +315,30 @@ static int parse_max_errors(void *field, const char *name, const char *v)
 }
 
 #define RUN_OPT(field) offsetof(run_options, field)
+#define RUN_OPT_WORKERS \
+    {"workers", 0, OPT_INT, RUN_OPT(loader.workers), "N", \
+     "reader/encoder threads (default 2); a resume may use another number", 1, 256, 0, NULL, NULL}
+#define RUN_OPT_OUT_DIR \
+    {"out-dir", 0, OPT_TEXT, RUN_OPT(out_dir), "D", \
+     "where run folders go (default ./cqlshift-runs): each run writes D/JOB-TIME/ with " \
+     "state.db, rejects-TABLE.jsonl, report.json and run.log", \
+     0, 0, 0, NULL, NULL}
+#define RUN_OPT_RESUME \
+    {"resume", 0, OPT_FLAG, RUN_OPT(resume), NULL, \
+     "continue the job's unfinished run (found in --out-dir)", 0, 0, 0, NULL, NULL}
+#define RUN_OPT_RESTART \
+    {"restart", 0, OPT_FLAG, RUN_OPT(restart), NULL, \
+     "give up the job's unfinished run (its folder stays) and start over", 0, 0, 0, NULL, NULL}
+#define RUN_OPT_PASSWORD_FILE \
+    {"password-file", 0, OPT_TEXT, RUN_OPT(password_file), "F", \
+     "Cassandra password (else CQLSHIFT_CASSANDRA_PASSWORD; never on the command line)", 0, 0, 0, \
+     NULL, NULL}
+#define RUN_OPT_QUIET \
+    {"quiet", 'q', OPT_FLAG, RUN_OPT(quiet), NULL, \
+     "no progress, notes or summary (errors, MISMATCH and the exit code remain)", 0, 0, 0, NULL, \
+     NULL}
 const cli_opt run_opts[] = {
-    {"workers", 0, OPT_INT, RUN_OPT(loader.workers), "N",
-     "reader/encoder threads (default 2); a resume may use another number", 1, 256, 0, NULL, NULL},
+    RUN_OPT_WORKERS,
     {"batch-rows", 0, OPT_INT, RUN_OPT(loader.batch_rows), "N", "rows read per batch (default 500)",
      1, 100000, 1, NULL, NULL},
     {"max-inflight", 0, OPT_INT, RUN_OPT(loader.max_inflight_rows), "N",
@@ -328,27 +359,32 @@ const cli_opt run_opts[] = {
     {"max-errors", 0, OPT_CUSTOM, RUN_OPT(loader.max_errors), "N|P%",
      "stop after more than N rejected rows, or P% of rows read", 0, 0, 0, NULL,
      parse_max_errors},
-    {"out-dir", 0, OPT_TEXT, RUN_OPT(out_dir), "D",
-     "where run folders go (default ./cqlshift-runs): each run writes D/JOB-TIME/ with "
-     "state.db, rejects-TABLE.jsonl, report.json and run.log",
-     0, 0, 0, NULL, NULL},
-    {"resume", 0, OPT_FLAG, RUN_OPT(resume), NULL,
-     "continue the job's unfinished run (found in --out-dir)", 0, 0, 0, NULL, NULL},
-    {"restart", 0, OPT_FLAG, RUN_OPT(restart), NULL,
-     "give up the job's unfinished run (its folder stays) and start over", 0, 0, 0, NULL, NULL},
+    RUN_OPT_OUT_DIR,
+    RUN_OPT_RESUME,
+    RUN_OPT_RESTART,
     {"report", 0, OPT_TEXT, RUN_OPT(report_path), "F",
      "also write the summary as JSON to F (- for stdout)", 0, 0, 0, NULL, NULL},
-    {"password-file", 0, OPT_TEXT, RUN_OPT(password_file), "F",
-     "Cassandra password (else CQLSHIFT_CASSANDRA_PASSWORD; never on the command line)", 0, 0, 0,
-     NULL, NULL},
-    {"quiet", 'q', OPT_FLAG, RUN_OPT(quiet), NULL,
-     "no progress, notes or summary (errors, MISMATCH and the exit code remain)", 0, 0, 0, NULL,
-     NULL},
+    RUN_OPT_PASSWORD_FILE,
+    RUN_OPT_QUIET,
     {"progress-interval", 0, OPT_NUM, RUN_OPT(progress_interval), "S",
      "seconds between progress lines when not on a terminal (default 10)", 0.1, 86400, 0, NULL,
      NULL},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
+
+const cli_opt verify_run_opts[] = {
+    RUN_OPT_WORKERS,
+    RUN_OPT_OUT_DIR,
+    RUN_OPT_RESUME,
+    RUN_OPT_RESTART,
+    {"report", 0, OPT_TEXT, RUN_OPT(report_path), "F",
+     "also write every difference and the counts as JSON Lines to F (the run folder has "
+     "differences.jsonl)", 0, 0, 0, NULL, NULL},
+    RUN_OPT_PASSWORD_FILE,
+    RUN_OPT_QUIET,
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 
 
 cql_session *target_connect(target *t, const run_options *o)

@@ -29,6 +29,11 @@ typedef struct target {
  * *consistency (LOCAL_QUORUM unless given). 0, or -1 after printing why. */
 int target_parse(target *t, const char *uri, const char *password_file, uint16_t *consistency);
 
+/* What verify adds (cmd_verify.c). */
+typedef struct verify_options {
+    int max_print;              /* differences printed on stdout (default 20) */
+} verify_options;
+
 /* Options common to migrate and load. */
 typedef struct run_options {
     loader_config loader;
@@ -41,16 +46,22 @@ typedef struct run_options {
     int quiet;
     int progress_tty;           /* -1 detect */
     double progress_interval;
+    /* Non-NULL: verify what the command would copy (run_verify instead of
+     * run_load; nothing is created or written in Cassandra). */
+    const verify_options *verify;
 } run_options;
 
 void run_options_init(run_options *o);
-/* The options common to migrate and load (offsets into run_options). */
+/* The options common to migrate and load (offsets into run_options), and
+ * those of them verify takes. */
 extern const cli_opt run_opts[];
-/* A command's options (its own table `own` under `title`, then the run
- * options): its --help or man page section, and parsing (cli_parse's
- * return). */
-void run_doc(FILE *out, int man, const cli_spec *spec, const char *title, const cli_opt *own);
-int run_parse(const cli_spec *spec, const char *title, const cli_opt *own, void *own_base,
+extern const cli_opt verify_run_opts[];
+/* A command's options (its own groups, then the run options table `run`,
+ * NULL for run_opts, over o): its --help or man page section, and parsing
+ * (cli_parse's return). At most 7 own groups. */
+void run_doc(FILE *out, int man, const cli_spec *spec, const cli_opt_group *own, int nown,
+             const cli_opt *run);
+int run_parse(const cli_spec *spec, const cli_opt_group *own, int nown, const cli_opt *run,
               run_options *o, int argc, char **argv, const char **pos);
 /* The help section on the target URI's query options. */
 extern const char target_options_help[];
@@ -73,6 +84,46 @@ int run_prepare(struct job *j, run_options *o, const char *command, const char *
  * code (cli.h). totals: estimated rows per table (-1 unknown). */
 int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
              target *t, run_options *o, struct job *j, const char *source_label);
+
+/* Compare what `tables` would write with what the target holds
+ * (verify.h), in the job's folder as run_load does (state, snapshot,
+ * ranges, resume); prints each difference (the first max_print) and a line
+ * per table, writes differences.jsonl (and o->report_path); returns the
+ * exit code: 0 equal, 3 differences, 1 failed, 5 interrupted. */
+int run_verify(source *src, cql_session *s, load_table *tables, int ntables, target *t,
+               run_options *o, struct job *j, const char *source_label);
+
+/* migrate SOURCE TARGET's options and body (cmd_migrate.c); verify SOURCE
+ * TARGET runs the same body with o->verify set. */
+typedef struct migrate_args {
+    const char *tables;
+    const char *schemas;        /* PostgreSQL: --schema */
+    const char *databases;      /* MySQL/MariaDB: --databases */
+    int no_lock;                /* MySQL/MariaDB: --no-lock (the URI's lock=none) */
+    const char *replication;    /* checked by cli_parse_replication */
+    int epoch_unit;             /* load_epoch_unit; -1: from the values */
+    int dry_run;                /* with a plan file */
+} migrate_args;
+/* --tables, --schema, --databases, --no-lock, --epoch-unit */
+extern const cli_opt migrate_source_opts[];
+/* pos: SOURCE, TARGET. Returns the exit code. */
+int migrate_main(const migrate_args *ma, run_options *o, const char **pos);
+
+/* load FILE TARGET TABLE's file options and body (cmd_load.c). */
+typedef struct load_args {
+    file_options fo;
+    int format;     /* -1: from the file name; 0 csv, 1 jsonl */
+    int no_header;
+    const char *columns;
+    const char *map;
+    const char *plan;
+} load_args;
+extern const cli_opt load_opts[];
+void load_args_init(load_args *la);
+/* pos: FILE, TARGET, TABLE (may be NULL with --plan). Returns the exit code. */
+int load_main(const load_args *la, run_options *o, const char **pos);
+/* An OPT_CUSTOM parser for --epoch-unit: s, ms or us. */
+int cli_parse_epoch_unit(void *field, const char *name, const char *v);
 
 /* migrate with a plan file (cmd_migrate_plan.c). */
 typedef struct migrate_plan_args {

@@ -12,6 +12,8 @@ static const cli_command commands[] = {
     {"load", "load CSV or JSONL files into an existing Cassandra table", cmd_load, cmd_load_doc},
     {"plan", "write the proposed Cassandra model of a source as an editable plan file", cmd_plan,
      cmd_plan_doc},
+    {"verify", "compare the target with the source row by row, through the copy's mapping "
+               "(exit 3 on differences)", cmd_verify, cmd_verify_doc},
     {"assess", "report what a source holds and the risks of moving it to Cassandra (read only)",
      cmd_assess, cmd_assess_doc},
     {NULL, NULL, NULL, NULL},

@@ -13,6 +13,7 @@
 #include "obs/progress.h"
 #include "state/state.h"
 #include "util/buf.h"
+#include "verify/verify.h"
 
 int run_prepare(job *j, run_options *o, const char *command, const char *name,
                 const char *job_key, int *done)
@@ -27,6 +28,12 @@ int run_prepare(job *j, run_options *o, const char *command, const char *name,
     }
     if (o->report_path && cli_check_writable(o->report_path, "the report file"))
         return CLI_EXIT_USAGE;
+    /* verify's jobs are their own (not the copy's that it checks) */
+    char vkey[4200];
+    if (o->verify) {
+        snprintf(vkey, sizeof vkey, "verify %s", job_key);
+        job_key = vkey;
+    }
     int rc = job_prepare(j, o->out_dir, command, name, job_key, o->resume, o->restart);
     if (rc)
         return rc;
@@ -383,6 +390,246 @@ out:
     free(expected);
     progress_free(p);
     rejects_close(rej);
+    state_close(st);
+    return rc;
+}
+
+/* ---- verify ---- */
+
+typedef struct diff_out {
+    FILE *file;                 /* the run folder's differences.jsonl */
+    FILE *copy;                 /* --report, or NULL */
+    int max_print, printed;
+    int64_t total;
+} diff_out;
+
+/* A value as a CQL literal would show it: text in single quotes. */
+static void put_literal(cs_buf *b, const json_t *v)
+{
+    if (json_is_string(v)) {
+        cs_buf_put_u8(b, '\'');
+        for (const char *c = json_string_value(v); *c; c++) {
+            if (*c == '\'')
+                cs_buf_put_u8(b, '\'');
+            cs_buf_put_u8(b, (uint8_t)*c);
+        }
+        cs_buf_put_u8(b, '\'');
+        return;
+    }
+    char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    cs_buf_printf(b, "%s", t ? t : "?");
+    free(t);
+}
+
+static int write_line(FILE *f, const json_t *o)
+{
+    if (!f)
+        return 0;
+    char *t = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
+    int rc = !t || fprintf(f, "%s\n", t) < 0 ? -1 : 0;
+    free(t);
+    return rc;
+}
+
+static int on_difference(void *ctx, const json_t *d)
+{
+    diff_out *o = ctx;
+    o->total++;
+    if (write_line(o->file, d) || write_line(o->copy, d))
+        return -1;
+    if (o->printed >= o->max_print)
+        return 0;
+    o->printed++;
+    const char *kind = json_string_value(json_object_get(d, "kind"));
+    cs_buf b;
+    cs_buf_init(&b, SIZE_MAX);
+    cs_buf_printf(&b, "%s: %s: (", json_string_value(json_object_get(d, "table")),
+                  !strcmp(kind, "missing") ? "missing in the target"
+                  : !strcmp(kind, "extra") ? "extra in the target"
+                                           : kind);
+    const char *k;
+    json_t *v;
+    int first = 1;
+    json_object_foreach((json_t *)json_object_get(d, "key"), k, v) {
+        cs_buf_printf(&b, "%s%s=", first ? "" : ", ", k);
+        put_literal(&b, v);
+        first = 0;
+    }
+    cs_buf_printf(&b, ")");
+    if (!strcmp(kind, "different")) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(d, "columns"), i, c) {
+            const char *col = json_string_value(c);
+            cs_buf_printf(&b, "%s%s: source ", i ? "; " : ": ", col);
+            put_literal(&b, json_object_get(json_object_get(d, "source"), col));
+            cs_buf_printf(&b, ", target ");
+            put_literal(&b, json_object_get(json_object_get(d, "target"), col));
+        }
+    } else if (!strcmp(kind, "duplicate")) {
+        cs_buf_printf(&b, ": %lld source rows map to this key",
+                      (long long)json_integer_value(json_object_get(d, "source_rows")));
+    }
+    cs_buf_put_u8(&b, 0);
+    printf("%s\n", b.data ? (const char *)b.data : "");
+    cs_buf_release(&b);
+    return 0;
+}
+
+int run_verify(source *src, cql_session *s, load_table *tables, int ntables, target *t,
+               run_options *o, job *j, const char *source_label)
+{
+    (void)t;
+    state_error se;
+    state *st = state_open(j->state_path, j->key, j->resume, &se);
+    if (!st) {
+        cli_error("%s", se.msg);
+        return se.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+    int rc = check_job(st, src, tables, ntables, j);
+    if (rc) {
+        state_close(st);
+        return rc;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "cqlshift: run folder: %s%s\n", j->dir, j->resume ? " (resuming)" : "");
+    job_log(j, "%s: %s (source %s)", j->resume ? "resume" : "start", cli_command_line,
+            source_label);
+    json_t *snap = NULL;
+    if (src->ops->snapshot_begin && (rc = take_snapshot(src, st, o, j, &snap))) {
+        json_decref(snap);
+        state_close(st);
+        return rc;
+    }
+    json_decref(snap);
+    diff_out out = {.max_print = o->verify->max_print};
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/differences.jsonl", j->dir);
+    out.file = fopen(path, "w");
+    if (!out.file) {
+        cli_error("cannot write %s", path);
+        state_close(st);
+        return CLI_EXIT_FAILED;
+    }
+    if (o->report_path) {
+        out.copy = !strcmp(o->report_path, "-") ? stdout : fopen(o->report_path, "w");
+        if (!out.copy) {
+            cli_error("cannot write the report %s", o->report_path);
+            fclose(out.file);
+            state_close(st);
+            return CLI_EXIT_FAILED;
+        }
+    }
+    rc = CLI_EXIT_FAILED;
+    int64_t *expected = calloc((size_t)ntables + 1, sizeof *expected);
+    verify_table_result *res = NULL;
+    int nres = 0;
+    loader_error le = {0};
+    int per_table = o->loader.ranges_per_table > 0 ? o->loader.ranges_per_table
+                                                   : 4 * (o->loader.workers > 0 ? o->loader.workers : 1);
+    if (!expected) {
+        cli_error("out of memory");
+        goto out;
+    }
+    if (load_ranges_plan(src, st, tables, ntables, per_table, expected, &le)) {
+        cli_error("%s", le.msg);
+        goto out;
+    }
+    verify_config cfg;
+    verify_config_init(&cfg);
+    cfg.workers = o->loader.workers;
+    cfg.batch_rows = o->loader.batch_rows;
+    cfg.consistency = o->loader.consistency;
+    char spill[PATH_MAX + 32];
+    snprintf(spill, sizeof spill, "%s/spill.db", j->dir);
+    cfg.spill_path = spill;
+    cfg.interrupt = &cli_interrupt;
+    verify_sink sink = {&out, on_difference};
+    verify_error ve;
+    if (verify_run(src, s, tables, ntables, &cfg, st, &sink, &res, &nres, &ve)) {
+        if (ve.code == 5) {
+            fprintf(stderr, "cqlshift: interrupted: run the same command with --resume\n");
+            rc = CLI_EXIT_INTERRUPTED;
+        } else {
+            cli_error("%s", ve.msg);
+        }
+        job_log(j, "end: %s", ve.msg);
+        goto out;
+    }
+    int64_t miss = 0, extra = 0, diff = 0, dup = 0;
+    for (int i = 0; i < nres; i++) {
+        const verify_counts *c = &res[i].counts;
+        miss += c->missing;
+        extra += c->extra;
+        diff += c->different;
+        dup += c->duplicate;
+        char line[1024];
+        snprintf(line, sizeof line,
+                 "%s.%s: %lld source rows, %lld target rows: %lld equal, %lld missing, %lld "
+                 "extra, %lld different, %lld rejected, %lld filtered",
+                 res[i].keyspace, res[i].table, (long long)c->source_rows,
+                 (long long)c->target_rows, (long long)c->equal, (long long)c->missing,
+                 (long long)c->extra, (long long)c->different, (long long)c->rejected,
+                 (long long)c->filtered);
+        if (c->duplicate)
+            snprintf(line + strlen(line), sizeof line - strlen(line), ", %lld duplicate keys",
+                     (long long)c->duplicate);
+        if (!o->quiet)
+            printf("%s\n", line);
+        job_log(j, "%s", line);
+        char name[520];
+        snprintf(name, sizeof name, "%s.%s", res[i].keyspace, res[i].table);
+        json_t *tl = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                               "type", "table", "table", name, "source_rows",
+                               (json_int_t)c->source_rows, "target_rows",
+                               (json_int_t)c->target_rows, "equal", (json_int_t)c->equal,
+                               "missing", (json_int_t)c->missing, "extra", (json_int_t)c->extra,
+                               "different", (json_int_t)c->different, "duplicate",
+                               (json_int_t)c->duplicate, "rejected", (json_int_t)c->rejected,
+                               "filtered", (json_int_t)c->filtered, "buckets",
+                               (json_int_t)c->buckets, "buckets_differing",
+                               (json_int_t)c->buckets_differing);
+        write_line(out.file, tl);
+        write_line(out.copy, tl);
+        json_decref(tl);
+    }
+    int differs = miss || extra || diff || dup;
+    json_t *sum = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "type", "summary", "result",
+                            differs ? "different" : "equal", "missing", (json_int_t)miss, "extra",
+                            (json_int_t)extra, "different", (json_int_t)diff, "duplicate",
+                            (json_int_t)dup);
+    int werr = write_line(out.file, sum) || write_line(out.copy, sum);
+    json_decref(sum);
+    if (werr || fflush(out.file) || (out.copy && fflush(out.copy))) {
+        cli_error("cannot write the differences (%s%s%s)", path, o->report_path ? ", " : "",
+                  o->report_path ? o->report_path : "");
+        goto out;
+    }
+    if (out.total > out.printed)
+        fprintf(stderr, "cqlshift: %lld more difference%s in %s\n",
+                (long long)(out.total - out.printed), out.total - out.printed == 1 ? "" : "s",
+                path);
+    rc = differs ? CLI_EXIT_DIFFERENCES : CLI_EXIT_OK;
+    if (state_set_finished(st, &se)) {
+        cli_error("%s", se.msg);
+        rc = CLI_EXIT_FAILED;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "cqlshift: %s (exit code %d); run folder: %s\n",
+                differs ? "the target differs from the source" : "the target holds what the "
+                                                                 "source holds",
+                rc, j->dir);
+    job_log(j, "end: exit %d; %lld missing, %lld extra, %lld different, %lld duplicate keys", rc,
+            (long long)miss, (long long)extra, (long long)diff, (long long)dup);
+out:
+    if (out.copy && out.copy != stdout)
+        fclose(out.copy);
+    else if (out.copy)
+        fflush(stdout);
+    fclose(out.file);
+    free(res);
+    free(expected);
+    load_ranges_free(tables, ntables);
     state_close(st);
     return rc;
 }

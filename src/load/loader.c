@@ -567,21 +567,19 @@ static void settle(worker *w, batch_slot *sl)
 
 static const src_value null_value = {.kind = SV_NULL};
 
-static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, size_t whylen)
+int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs_buf *out,
+                       char *why, size_t whylen)
 {
-    const load_table *t = w->tbl;
     const load_row_map *m = t->map;
-    int nvals = t->ncols - 1 - (m && m->ttl ? 1 : 0);
-    cs_buf_reset(&w->values);
-    if (m)
-        arena_reset(&w->scratch);
+    int nvals = load_nvalues(t);
+    cql_error ce;
     for (int c = 0; c < nvals; c++) {
         int sc = t->src_cols[c];
         src_value computed;
         const src_value *v = &null_value;
         if (sc == LOAD_COL_COMPUTED) {
             char inner[512];
-            if (m->value(m->ctx, c, r, &w->scratch, &computed, inner, sizeof inner)) {
+            if (m->value(m->ctx, c, r, scratch, &computed, inner, sizeof inner)) {
                 snprintf(why, whylen, "column %s: %s", t->col_names[c], inner);
                 return -1;
             }
@@ -593,11 +591,23 @@ static int encode_row(worker *w, const src_row *r, cql_error *ce, char *why, siz
             snprintf(why, whylen, "primary key column %s is null", t->col_names[c]);
             return -1;
         }
-        if (load_convert_column(t, c, v, r->pos, &w->values, ce)) {
-            snprintf(why, whylen, "column %s: %s", t->col_names[c], ce->msg);
+        if (load_convert_column(t, c, v, r->pos, out, &ce)) {
+            snprintf(why, whylen, "column %s: %s", t->col_names[c], ce.msg);
             return -1;
         }
     }
+    return 0;
+}
+
+static int encode_row(worker *w, const src_row *r, char *why, size_t whylen)
+{
+    const load_table *t = w->tbl;
+    const load_row_map *m = t->map;
+    cs_buf_reset(&w->values);
+    if (m)
+        arena_reset(&w->scratch);
+    if (load_encode_values(t, r, &w->scratch, &w->values, why, whylen))
+        return -1;
     /* USING TIMESTAMP ? [AND TTL ?] */
     int64_t ts = w->L->cfg.write_timestamp_us;
     if (m && m->timestamp && m->timestamp(m->ctx, r, &w->scratch, &ts, why, whylen))
@@ -825,7 +835,6 @@ static void submit_out(worker *w, batch_slot *sl, int out)
     w->ngroups = 0;
     for (int i = 0; i < sl->batch.n && !atomic_load(&L->fatal); i++) {
         const src_row *r = &sl->batch.rows[i];
-        cql_error ce;
         if (r->problem) {
             reject_row(sl, out, i, r->problem);
             continue;
@@ -843,7 +852,7 @@ static void submit_out(worker *w, batch_slot *sl, int out)
                 continue;
             }
         }
-        if (encode_row(w, r, &ce, why, sizeof why)) {
+        if (encode_row(w, r, why, sizeof why)) {
             reject_row(sl, out, i, why);
             continue;
         }

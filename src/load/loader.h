@@ -125,6 +125,8 @@ typedef struct load_table {
                                  * same src_table) feed this one too, so the source
                                  * table is read once for all of them (at most
                                  * LOAD_MAX_FED in all); its ranges are tables[i]'s */
+    const char *table;          /* the target table's CQL name when `name` says more
+                                 * ("t (from s)"); NULL: name */
     int rereads;                /* 1: its source table cannot continue from a resume
                                  * point (a query: source_table.query): an unfinished
                                  * range is read again from its start, its settled
@@ -132,6 +134,22 @@ typedef struct load_table {
                                  * the job's timestamp, so the content converges); set
                                  * on the tables a reading table feeds too */
 } load_table;
+
+/* The values a row binds, before the write time and TTL. */
+static inline int load_nvalues(const load_table *t)
+{
+    return t->ncols - 1 - (t->map && t->map->ttl ? 1 : 0);
+}
+
+/* Encode the bound values of source row r for table t as the loader
+ * writes them (the mapping's computed values, the column conversions; a
+ * null source value becomes "unset"), appending load_nvalues(t)
+ * [int32 len][bytes] values to out; scratch holds computed values (the
+ * caller resets it). The row filter is not applied here. 0, or -1 with a
+ * sentence in why naming the column (the row is rejected). Thread-safe
+ * when the row map's functions are. */
+int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs_buf *out,
+                       char *why, size_t whylen);
 
 typedef struct loader_error {
     int code;                   /* 0 ok, 1 failed (source/Cassandra), 4 too many rejects,

@@ -569,6 +569,61 @@ int state_meta_set(state *st, const char *key, const char *value, state_error *e
     return ret;
 }
 
+int state_blob_set(state *st, const char *key, const void *data, size_t n, state_error *err)
+{
+    ok(err);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int ret = 0;
+    if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        ret = fail_db(err, st->path, st->db, "writing meta");
+    } else {
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 2, n ? data : "", n, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            ret = fail_db(err, st->path, st->db, "writing meta");
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int state_blob_get(state *st, const char *key, void **data, size_t *n, state_error *err)
+{
+    ok(err);
+    *data = NULL;
+    *n = 0;
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int ret = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) !=
+        SQLITE_OK) {
+        ret = fail_db(err, st->path, st->db, "reading meta");
+    } else {
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            const void *v = sqlite3_column_blob(s, 0);
+            size_t len = (size_t)sqlite3_column_bytes(s, 0);
+            *data = malloc(len + 1);
+            if (!*data) {
+                ret = fail(err, 1, "state file %s: out of memory", st->path);
+            } else {
+                if (len)
+                    memcpy(*data, v, len);
+                *n = len;
+                ret = 1;
+            }
+        } else if (rc != SQLITE_DONE) {
+            ret = fail_db(err, st->path, st->db, "reading meta");
+        }
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
 int state_transaction(state *st, int commit, state_error *err)
 {
     ok(err);

@@ -70,6 +70,11 @@ int state_meta_set(state *st, const char *key, const char *value, state_error *e
 char *state_meta_dup(state *st, const char *key, state_error *err);
 /* commit = 0: BEGIN (one writer transaction, e.g. the whole plan); 1:
  * COMMIT; -1: ROLLBACK. Not while loader threads checkpoint. */
+/* meta[key] = n bytes (binary: a blob). 0, or -1 with err. */
+int state_blob_set(state *st, const char *key, const void *data, size_t n, state_error *err);
+/* meta[key] in a malloc'd copy (*data, *n bytes; free it): 1 found, 0
+ * absent (*data NULL), -1 with err. */
+int state_blob_get(state *st, const char *key, void **data, size_t *n, state_error *err);
 int state_transaction(state *st, int commit, state_error *err);
 
 /* The plan of one range, saved at the first split of a job and read back
