@@ -12,6 +12,13 @@ static const cli_opt verify_opts[] = {
     {"max-print", 0, OPT_INT, offsetof(verify_options, max_print), "N",
      "differences printed on stdout (default 20; all of them are in the run folder's "
      "differences.jsonl and --report)", 0, 1e9, 1, NULL, NULL},
+    {"repair", 0, OPT_FLAG, offsetof(verify_options, repair), NULL,
+     "write the rows missing in the target and the rows that differ again from the source, "
+     "with a write time that no newer write to the target loses to (when the source was "
+     "read), then read those token ranges of the target again", 0, 0, 0, NULL, NULL},
+    {"delete-extra", 0, OPT_FLAG, offsetof(verify_options, delete_extra), NULL,
+     "with --repair: also delete the rows only the target has (same write time rule)", 0, 0, 0,
+     NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -37,8 +44,9 @@ static const cli_spec verify_spec = {
         "in the target, rows only the target has, rows whose columns differ (naming the "
         "columns), and keys that several source rows map to. Rows the copy rejects (a value "
         "that cannot be converted, a null key) or a mapping's filter leaves out are counted as "
-        "such, not as missing. Nothing is written to Cassandra. Exit code 0 when both sides "
-        "hold the same rows, 3 when they differ.",
+        "such, not as missing. Nothing is written to Cassandra unless --repair is given. Exit "
+        "code 0 when both sides hold the same rows (or --repair made them so), 3 when they "
+        "differ.",
     .notes = verify_notes,
 };
 
@@ -69,6 +77,11 @@ int cmd_verify(int argc, char **argv)
     int pr = run_parse(&verify_spec, g, 3, verify_run_opts, &o, argc, argv, pos);
     if (pr)
         return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (vo.delete_extra && !vo.repair) {
+        cli_error("--delete-extra goes with --repair (verify --repair --delete-extra deletes the "
+                  "rows only the target has)");
+        return CLI_EXIT_USAGE;
+    }
     o.verify = &vo;
     if (migrate_is_plan_file(pos[0])) {
         if (ma.tables || pos[2]) {

@@ -32,6 +32,8 @@ int target_parse(target *t, const char *uri, const char *password_file, uint16_t
 /* What verify adds (cmd_verify.c). */
 typedef struct verify_options {
     int max_print;              /* differences printed on stdout (default 20) */
+    int repair;                 /* --repair */
+    int delete_extra;           /* --delete-extra */
 } verify_options;
 
 /* Options common to migrate and load. */

@@ -544,6 +544,14 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
     snprintf(spill, sizeof spill, "%s/spill.db", j->dir);
     cfg.spill_path = spill;
     cfg.interrupt = &cli_interrupt;
+    cfg.repair = o->verify->repair;
+    cfg.delete_extra = o->verify->delete_extra;
+    /* repairs are written as of the source's reading: one time per job */
+    cfg.repair_timestamp_us = state_write_timestamp(st, cql_timestamp_now_us(), &se);
+    if (!cfg.repair_timestamp_us) {
+        cli_error("%s", se.msg);
+        goto out;
+    }
     verify_sink sink = {&out, on_difference};
     verify_error ve;
     if (verify_run(src, s, tables, ntables, &cfg, st, &sink, &res, &nres, &ve)) {
@@ -556,7 +564,7 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         job_log(j, "end: %s", ve.msg);
         goto out;
     }
-    int64_t miss = 0, extra = 0, diff = 0, dup = 0;
+    int64_t miss = 0, extra = 0, diff = 0, dup = 0, repaired = 0, deleted = 0, left = 0;
     for (int i = 0; i < nres; i++) {
         const verify_counts *c = &res[i].counts;
         miss += c->missing;
@@ -571,9 +579,19 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
                  (long long)c->target_rows, (long long)c->equal, (long long)c->missing,
                  (long long)c->extra, (long long)c->different, (long long)c->rejected,
                  (long long)c->filtered);
+        repaired += c->repaired;
+        deleted += c->deleted;
+        left += c->buckets_after_repair;
         if (c->duplicate)
             snprintf(line + strlen(line), sizeof line - strlen(line), ", %lld duplicate keys",
                      (long long)c->duplicate);
+        if (o->verify->repair)
+            snprintf(line + strlen(line), sizeof line - strlen(line),
+                     "; repaired %lld, deleted %lld%s", (long long)c->repaired,
+                     (long long)c->deleted,
+                     c->buckets_differing == 0         ? ""
+                     : c->buckets_after_repair == 0    ? " (read again: equal)"
+                                                       : " (read again: still differs)");
         if (!o->quiet)
             printf("%s\n", line);
         job_log(j, "%s", line);
@@ -589,15 +607,26 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
                                "filtered", (json_int_t)c->filtered, "buckets",
                                (json_int_t)c->buckets, "buckets_differing",
                                (json_int_t)c->buckets_differing);
+        if (tl && o->verify->repair) {
+            json_object_set_new(tl, "repaired", json_integer(c->repaired));
+            json_object_set_new(tl, "deleted", json_integer(c->deleted));
+            json_object_set_new(tl, "buckets_after_repair", json_integer(c->buckets_after_repair));
+        }
         write_line(out.file, tl);
         write_line(out.copy, tl);
         json_decref(tl);
     }
     int differs = miss || extra || diff || dup;
+    /* after a repair, what counts is whether the target now reads equal */
+    int fixed = o->verify->repair && differs && left == 0 && !dup;
     json_t *sum = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "type", "summary", "result",
-                            differs ? "different" : "equal", "missing", (json_int_t)miss, "extra",
-                            (json_int_t)extra, "different", (json_int_t)diff, "duplicate",
-                            (json_int_t)dup);
+                            fixed ? "repaired" : differs ? "different" : "equal", "missing",
+                            (json_int_t)miss, "extra", (json_int_t)extra, "different",
+                            (json_int_t)diff, "duplicate", (json_int_t)dup);
+    if (sum && o->verify->repair) {
+        json_object_set_new(sum, "repaired", json_integer(repaired));
+        json_object_set_new(sum, "deleted", json_integer(deleted));
+    }
     int werr = write_line(out.file, sum) || write_line(out.copy, sum);
     json_decref(sum);
     if (werr || fflush(out.file) || (out.copy && fflush(out.copy))) {
@@ -609,15 +638,19 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         fprintf(stderr, "cqlshift: %lld more difference%s in %s\n",
                 (long long)(out.total - out.printed), out.total - out.printed == 1 ? "" : "s",
                 path);
-    rc = differs ? CLI_EXIT_DIFFERENCES : CLI_EXIT_OK;
+    rc = differs && !fixed ? CLI_EXIT_DIFFERENCES : CLI_EXIT_OK;
+    if (o->verify->repair && extra && !o->verify->delete_extra)
+        cli_note(o->quiet, "%lld row%s only the target has %s kept; --delete-extra deletes them",
+                 (long long)extra, extra == 1 ? "" : "s", extra == 1 ? "was" : "were");
     if (state_set_finished(st, &se)) {
         cli_error("%s", se.msg);
         rc = CLI_EXIT_FAILED;
     }
     if (!o->quiet)
         fprintf(stderr, "cqlshift: %s (exit code %d); run folder: %s\n",
-                differs ? "the target differs from the source" : "the target holds what the "
-                                                                 "source holds",
+                fixed     ? "the differences were repaired and the target now reads equal"
+                : differs ? "the target differs from the source"
+                          : "the target holds what the source holds",
                 rc, j->dir);
     job_log(j, "end: exit %d; %lld missing, %lld extra, %lld different, %lld duplicate keys", rc,
             (long long)miss, (long long)extra, (long long)diff, (long long)dup);

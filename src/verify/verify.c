@@ -30,6 +30,7 @@ typedef struct vgroup {
     const load_table *lt;       /* the first table feeding it: its columns */
     int nvals;
     const cql_prepared *select; /* SELECT token(pk), cols FROM t WHERE token(pk) >= ? AND <= ? */
+    const cql_prepared *del;    /* DELETE FROM t USING TIMESTAMP ? WHERE key = ?... (repair) */
     int bits;
     uint32_t nb;
     uint64_t *src;              /* 2 * nb: count, sum of row hashes */
@@ -70,6 +71,9 @@ typedef struct verifier {
     atomic_int fatal;
     char msg[1024];
     int code;
+    cql_future *fut[256];       /* repairs in flight */
+    int nfut;
+    cs_buf req;                 /* a repair's values */
 } verifier;
 
 static void set_fatal(verifier *V, int code, const char *fmt, ...)
@@ -130,10 +134,15 @@ static int split_values(const uint8_t *v, size_t n, int nvals, const uint8_t **p
 }
 
 static int spill_insert(verifier *V, int side, int g, uint32_t b, const cs_buf *key, uint64_t vh,
-                        const uint8_t *v, size_t vn)
+                        const uint8_t *v, size_t vn, int ti, const cs_buf *tail)
 {
     pthread_mutex_lock(&V->mu);
     sqlite3_stmt *s = V->ins[side];
+    sqlite3_bind_int(s, 6, ti);
+    if (tail && tail->len)
+        sqlite3_bind_blob(s, 7, tail->data, (int)tail->len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 7);
     sqlite3_bind_int(s, 1, g);
     sqlite3_bind_int64(s, 2, b);
     sqlite3_bind_blob(s, 3, key->data ? (const void *)key->data : "", (int)key->len,
@@ -155,7 +164,7 @@ static int spill_insert(verifier *V, int side, int g, uint32_t b, const cs_buf *
 typedef struct sworker {
     verifier *V;
     acc *acc;                   /* per group */
-    cs_buf values, key, val;
+    cs_buf values, key, val, tail;
     arena scratch;
     row_batch batch;
     const uint8_t **p;
@@ -204,7 +213,26 @@ static void source_row(sworker *w, const load_table *t, int gi, const src_row *r
         a->b[2 * b]++;
         a->b[2 * b + 1] += h;
     } else if (g->diff[b]) {
-        spill_insert(V, 0, gi, b, &w->key, vh, w->values.data, w->values.len);
+        /* what a repair writes after the values: USING TIMESTAMP ? [AND TTL ?] */
+        cs_buf_reset(&w->tail);
+        int64_t ts = V->cfg->repair_timestamp_us;
+        int32_t ttl = -1;
+        if ((t->map && t->map->timestamp &&
+             t->map->timestamp(t->map->ctx, r, &w->scratch, &ts, why, sizeof why)) ||
+            (t->map && t->map->ttl && t->map->ttl(t->map->ctx, r, &w->scratch, &ttl, why, sizeof why)))
+            return; /* the copy rejects it too: counted in phase 0 */
+        cs_buf_put_u32(&w->tail, 8);
+        cs_buf_put_u64(&w->tail, (uint64_t)ts);
+        if (t->map && t->map->ttl) {
+            if (ttl < 0) {
+                cql_value_put_unset(&w->tail);
+            } else {
+                cs_buf_put_u32(&w->tail, 4);
+                cs_buf_put_u32(&w->tail, (uint32_t)ttl);
+            }
+        }
+        spill_insert(V, 0, gi, b, &w->key, vh, w->values.data, w->values.len, (int)(t - V->tables),
+                     &w->tail);
     }
 }
 
@@ -419,7 +447,7 @@ static int read_bucket(tworker *w, int gi, uint32_t b)
                     if (w->len[c] > 0)
                         cs_buf_append(&w->row, w->p[c], (size_t)w->len[c]);
                 }
-                if (spill_insert(V, 1, gi, b, &w->key, vh, w->row.data, w->row.len)) {
+                if (spill_insert(V, 1, gi, b, &w->key, vh, w->row.data, w->row.len, -1, NULL)) {
                     rc = -1;
                     break;
                 }
@@ -514,6 +542,7 @@ static int run_phase(verifier *V)
         cs_buf_init(&w->values, (size_t)256 << 20); /* a request body's limit */
         cs_buf_init(&w->key, SIZE_MAX);
         cs_buf_init(&w->val, SIZE_MAX);
+        cs_buf_init(&w->tail, 64);
         arena_init(&w->scratch, 16 * 1024);
         row_batch_init(&w->batch, V->cfg->batch_rows);
         w->p = calloc((size_t)maxvals, sizeof *w->p);
@@ -556,6 +585,7 @@ static int run_phase(verifier *V)
         cs_buf_release(&w->values);
         cs_buf_release(&w->key);
         cs_buf_release(&w->val);
+        cs_buf_release(&w->tail);
         arena_release(&w->scratch);
         row_batch_release(&w->batch);
         free(w->p);
@@ -592,11 +622,13 @@ static int spill_open(verifier *V)
     }
     const char *ddl = "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384;"
                       "PRAGMA temp_store=FILE;"
-                      "CREATE TABLE s (g INTEGER, b INTEGER, k BLOB, vh INTEGER, v BLOB);"
-                      "CREATE TABLE t (g INTEGER, b INTEGER, k BLOB, vh INTEGER, v BLOB);"
+                      "CREATE TABLE s (g INTEGER, b INTEGER, k BLOB, vh INTEGER, v BLOB, ti INTEGER,"
+                      " tail BLOB);"
+                      "CREATE TABLE t (g INTEGER, b INTEGER, k BLOB, vh INTEGER, v BLOB, ti INTEGER,"
+                      " tail BLOB);"
                       "BEGIN";
-    const char *ins[2] = {"INSERT INTO s VALUES (?1, ?2, ?3, ?4, ?5)",
-                          "INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)"};
+    const char *ins[2] = {"INSERT INTO s VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                          "INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
     if (sqlite3_exec(V->spill, ddl, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(V->spill, ins[0], -1, &V->ins[0], NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(V->spill, ins[1], -1, &V->ins[1], NULL) != SQLITE_OK) {
@@ -652,6 +684,86 @@ static json_t *diff_new(const vgroup *g, const char *kind)
     return json_pack("{s:s, s:s, s:s}", "type", "difference", "table", name, "kind", kind);
 }
 
+/* Wait for the repairs in flight. 0, or -1 (fatal set) if one failed. */
+static int repair_wait(verifier *V)
+{
+    int rc = 0;
+    for (int i = 0; i < V->nfut; i++) {
+        cql_error ce;
+        if (cql_future_wait(V->fut[i], &ce) && rc == 0) {
+            set_fatal(V, 1, "a repair write failed: %s", ce.msg);
+            rc = -1;
+        }
+        cql_future_free(V->fut[i]);
+    }
+    V->nfut = 0;
+    return rc;
+}
+
+/* Send statement p with the values in V->req. 0 or -1. */
+static int repair_send(verifier *V, const cql_prepared *p, int nvalues)
+{
+    if (V->nfut == (int)(sizeof V->fut / sizeof V->fut[0]) && repair_wait(V))
+        return -1;
+    cql_statement st = {0};
+    st.prepared = p;
+    st.values = V->req.data;
+    st.values_len = V->req.len;
+    st.nvalues = (uint16_t)nvalues;
+    st.consistency = V->cfg->consistency;
+    st.idempotent = 1;
+    cql_error ce;
+    cql_future *f = cql_session_execute(V->s, &st, &ce);
+    if (!f) {
+        set_fatal(V, 1, "a repair write failed: %s", ce.msg);
+        return -1;
+    }
+    V->fut[V->nfut++] = f;
+    return 0;
+}
+
+/* Write a source row again: its values (unset becomes null, so a column
+ * the source holds no value in is cleared) and its write tail. */
+static int repair_write(verifier *V, int ti, const uint8_t *v, size_t vn, const uint8_t *tail,
+                        size_t tn)
+{
+    if (ti < 0 || ti >= V->ntables || !tail)
+        return 0;
+    const load_table *t = &V->tables[ti];
+    cs_buf_reset(&V->req);
+    if (cs_buf_append(&V->req, v, vn) || cs_buf_append(&V->req, tail, tn)) {
+        set_fatal(V, 1, "out of memory");
+        return -1;
+    }
+    for (size_t off = 0; off + 4 <= vn;) {
+        int32_t l = (int32_t)cs_be32(V->req.data + off);
+        if (l == -2)
+            cs_put_be32(V->req.data + off, UINT32_MAX); /* null */
+        off += 4 + (l > 0 ? (size_t)l : 0);
+    }
+    return repair_send(V, t->insert, t->ncols);
+}
+
+/* Delete a row only the target has (its key columns from v). */
+static int repair_delete(verifier *V, const vgroup *g, const uint8_t *const *p, const int32_t *len)
+{
+    cs_buf_reset(&V->req);
+    cs_buf_put_u32(&V->req, 8);
+    cs_buf_put_u64(&V->req, (uint64_t)V->cfg->repair_timestamp_us);
+    int n = 1;
+    for (int c = 0; c < g->nvals; c++) {
+        if (!g->lt->is_key[c])
+            continue;
+        cs_buf_put_u32(&V->req, (uint32_t)len[c]);
+        if (len[c] > 0 && cs_buf_append(&V->req, p[c], (size_t)len[c])) {
+            set_fatal(V, 1, "out of memory");
+            return -1;
+        }
+        n++;
+    }
+    return repair_send(V, g->del, n);
+}
+
 /* Match the spilled rows of group gi: emit every difference, count. */
 static int match_group(verifier *V, int gi, const verify_sink *sink)
 {
@@ -659,14 +771,15 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
     const char *sql[4] = {
         /* keys several source rows map to */
         "SELECT k, count(*), min(v) FROM s WHERE g = ?1 GROUP BY k HAVING count(*) > 1 ORDER BY k",
-        /* missing in the target */
-        "SELECT k, min(v) FROM s WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM t WHERE t.g = ?1 AND "
-        "t.k = s.k) GROUP BY k ORDER BY k",
+        /* missing in the target (the table and write tail of the row min(v) picks) */
+        "SELECT k, min(v), ti, tail FROM s WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM t WHERE "
+        "t.g = ?1 AND t.k = s.k) GROUP BY k ORDER BY k",
         /* extra in the target */
         "SELECT k, v FROM t WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = ?1 AND "
         "s.k = t.k) ORDER BY k",
         /* different (keys the source holds once) */
-        "SELECT s.k, s.v, t.v FROM s JOIN t ON t.g = s.g AND t.k = s.k WHERE s.g = ?1 AND "
+        "SELECT s.k, s.v, t.v, s.ti, s.tail FROM s JOIN t ON t.g = s.g AND t.k = s.k WHERE "
+        "s.g = ?1 AND "
         "s.vh <> t.vh AND NOT EXISTS (SELECT 1 FROM s s2 WHERE s2.g = s.g AND s2.k = s.k AND "
         "s2.rowid <> s.rowid) ORDER BY s.k",
     };
@@ -715,10 +828,24 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
                 g->c.missing++;
                 json_object_set_new(d, "columns", cols);
                 json_object_set_new(d, "source", values_json(g, p[0], len[0], 0, NULL));
+                if (V->cfg->repair) {
+                    if (repair_write(V, sqlite3_column_int(st, 2), v, vn,
+                                     sqlite3_column_blob(st, 3),
+                                     (size_t)sqlite3_column_bytes(st, 3)))
+                        rc = -1;
+                    g->c.repaired++;
+                    json_object_set_new(d, "repaired", json_true());
+                }
             } else if (q == 2) {
                 g->c.extra++;
                 json_object_set_new(d, "columns", cols);
                 json_object_set_new(d, "target", values_json(g, p[0], len[0], 0, NULL));
+                if (V->cfg->repair && V->cfg->delete_extra) {
+                    if (repair_delete(V, g, p[0], len[0]))
+                        rc = -1;
+                    g->c.deleted++;
+                    json_object_set_new(d, "repaired", json_true());
+                }
             } else {
                 const uint8_t *tv = sqlite3_column_blob(st, 2);
                 size_t tn = (size_t)sqlite3_column_bytes(st, 2);
@@ -754,6 +881,14 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
                 json_object_set_new(d, "columns", cols);
                 json_object_set_new(d, "source", values_json(g, p[0], len[0], 0, pick));
                 json_object_set_new(d, "target", values_json(g, p[1], len[1], 0, pick));
+                if (V->cfg->repair) {
+                    if (repair_write(V, sqlite3_column_int(st, 3), v, vn,
+                                     sqlite3_column_blob(st, 4),
+                                     (size_t)sqlite3_column_bytes(st, 4)))
+                        rc = -1;
+                    g->c.repaired++;
+                    json_object_set_new(d, "repaired", json_true());
+                }
             }
             if (emit(V, sink, d))
                 rc = -1;
@@ -765,6 +900,8 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
         }
         sqlite3_finalize(st);
     }
+    if (repair_wait(V))
+        rc = -1;
     g->c.equal = g->c.source_rows - g->c.missing - g->c.different - dup_rows;
     if (g->c.equal < 0)
         g->c.equal = 0;
@@ -827,9 +964,30 @@ static int prepare_select(verifier *V, vgroup *g)
     if (!g->select)
         set_fatal(V, 1, "cannot read %s.%s: %s", g->keyspace, g->table,
                   bad ? "out of memory" : ce.msg);
+    if (g->select && V->cfg->repair && V->cfg->delete_extra) {
+        cs_buf_reset(&q);
+        cs_buf_printf(&q, "DELETE FROM ");
+        quote_ident(&q, g->keyspace);
+        cs_buf_printf(&q, ".");
+        quote_ident(&q, g->table);
+        cs_buf_printf(&q, " USING TIMESTAMP ? WHERE ");
+        int n = 0;
+        for (int c = 0; c < g->nvals; c++) {
+            if (!t->is_key[c])
+                continue;
+            cs_buf_printf(&q, "%s", n++ ? " AND " : "");
+            quote_ident(&q, t->col_names[c]);
+            cs_buf_printf(&q, " = ?");
+        }
+        bad = cs_buf_put_u8(&q, 0);
+        g->del = bad ? NULL : cql_session_prepare(V->s, (const char *)q.data, &ce);
+        if (!g->del)
+            set_fatal(V, 1, "cannot prepare the delete of extra rows from %s.%s: %s", g->keyspace,
+                      g->table, bad ? "out of memory" : ce.msg);
+    }
     cs_buf_release(&tk);
     cs_buf_release(&q);
-    return g->select ? 0 : -1;
+    return g->select && (g->del || !V->cfg->repair || !V->cfg->delete_extra) ? 0 : -1;
 }
 
 static int make_groups(verifier *V)
@@ -987,6 +1145,7 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
     V.cfg = cfg;
     V.st = st;
     pthread_mutex_init(&V.mu, NULL);
+    cs_buf_init(&V.req, (size_t)256 << 20);
     *results = NULL;
     *nresults = 0;
     int nitems = 0;
@@ -1048,7 +1207,24 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
                         if (V.g[gi].c.buckets_differing)
                             match_group(&V, gi, sink);
                 }
+                repair_wait(&V);
                 spill_close(&V);
+                if (cfg->repair && !V.fatal) {
+                    /* read the repaired buckets of the target again */
+                    V.phase = 0;
+                    V.nitems = 0;
+                    for (int gi = 0; gi < V.ng; gi++)
+                        for (uint32_t b = 0; b < V.g[gi].nb; b++)
+                            V.g[gi].tdone[b] = !V.g[gi].diff[b];
+                    if (run_phase(&V) == 0)
+                        for (int gi = 0; gi < V.ng; gi++) {
+                            vgroup *g = &V.g[gi];
+                            for (uint32_t b = 0; b < g->nb; b++)
+                                g->c.buckets_after_repair +=
+                                    g->diff[b] && (g->src[2 * b] != g->tgt[2 * b] ||
+                                                   g->src[2 * b + 1] != g->tgt[2 * b + 1]);
+                        }
+                }
             }
         }
     }
@@ -1086,6 +1262,7 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
     free(V.items_table);
     free(V.items_range);
     free(range_done);
+    cs_buf_release(&V.req);
     pthread_mutex_destroy(&V.mu);
     return rc;
 }

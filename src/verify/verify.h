@@ -47,6 +47,11 @@ typedef struct verify_config {
     int bucket_bits;            /* 0: from the row estimate; else 2^bits buckets (1..20) */
     const char *spill_path;     /* the spill file for differing buckets (required) */
     const atomic_int *interrupt; /* non-zero: stop, keep what is saved (code 5) */
+    int repair;                 /* write the missing and different rows from the source */
+    int delete_extra;           /* delete the rows only the target has (with repair) */
+    int64_t repair_timestamp_us; /* the write time of repairs and deletes (a mapping's
+                                 * own `writetime` wins): the time the source was read,
+                                 * so a newer write to the target is never overwritten */
 } verify_config;
 
 void verify_config_init(verify_config *c);
@@ -64,6 +69,9 @@ typedef struct verify_counts {
     int64_t rejected;           /* source rows the copy would reject (conversion, null key) */
     int64_t filtered;           /* source rows the mapping's filter leaves out */
     int64_t buckets, buckets_differing;
+    int64_t repaired;           /* rows written by --repair (missing and different) */
+    int64_t deleted;            /* extra rows deleted (--delete-extra) */
+    int64_t buckets_after_repair; /* buckets that still differ when read again */
 } verify_counts;
 
 /* One target table: the keyspace and table, and its counts. */
