@@ -584,7 +584,8 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
          * for the bar and ETA (the summary checks counts, not this) */
         int64_t total = schema->tables[0].row_estimate;
         if (o.verify) {
-            rc = run_verify(src, s, &lt, 1, &t, &o, &jb, uri);
+            source_reopen ro = {.uri = uri, .table = table, .fo = &fo};
+            rc = run_verify(src, s, &lt, 1, &t, &o, &jb, uri, strcmp(pos[0], "-") ? &ro : NULL);
         } else {
             rc = run_load(src, s, &lt, 1, &total, &t, &o, &jb, uri);
             if (!o.quiet)

@@ -300,7 +300,9 @@ int migrate_main(const migrate_args *map, run_options *op, const char **pos)
         goto out;
     }
     if (o.verify) {
-        rc = run_verify(src, s, lt, nlt, &t, &o, &jb, source_label);
+        source_reopen ro = {.uri = pos[0], .is_db = is_db,
+                            .scope = is_pg ? ma.schemas : ma.databases};
+        rc = run_verify(src, s, lt, nlt, &t, &o, &jb, source_label, &ro);
     } else {
         rc = run_load(src, s, lt, nlt, totals, &t, &o, &jb, source_label);
         for (int i = 0; i < nlt && !o.quiet; i++)

@@ -326,6 +326,15 @@ static int add_queries(plan *p, source *src, int *rc)
  * (model_refine_from_values on the automatic model, the tables the plan
  * reads only), so that a plan copies what migrate SOURCE copies. am holds
  * that model (empty: every unit milliseconds). */
+/* cli_source_reopen's prepare: the plan's queries again. */
+static int reopen_queries(void *ctx, source *src, source_error *err)
+{
+    int rc;
+    if (add_queries(ctx, src, &rc))
+        return source_fail(err, SRC_E_SCHEMA, "the plan's queries cannot be read again");
+    return 0;
+}
+
 static int inferred_unit(const model *am, int st_index, int sc)
 {
     for (int i = 0; i < am->ntables; i++) {
@@ -717,7 +726,12 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                      lt[k].name);
         }
     if (o->verify) {
-        rc = run_verify(src, s, lt, nlt, &t, o, &jb, source_label);
+        source_reopen ro = {.uri = uri, .is_db = is_db,
+                            .scope = is_pg ? a->schemas : a->databases,
+                            .table = a->file_uri ? file_table : NULL, .fo = a->file_opts,
+                            .prepare = reopen_queries, .prepare_ctx = &p};
+        rc = run_verify(src, s, lt, nlt, &t, o, &jb, source_label,
+                        a->file_uri && !strcmp(a->file_uri, "csv:-") ? NULL : &ro);
     } else {
         rc = run_load(src, s, lt, nlt, totals, &t, o, &jb, source_label);
         for (int i = 0; i < nlt && !o->quiet; i++)

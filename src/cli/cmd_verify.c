@@ -12,6 +12,11 @@ static const cli_opt verify_opts[] = {
     {"max-print", 0, OPT_INT, offsetof(verify_options, max_print), "N",
      "differences printed on stdout (default 20; all of them are in the run folder's "
      "differences.jsonl and --report)", 0, 1e9, 1, NULL, NULL},
+    {"recheck", 0, OPT_NUM, offsetof(verify_options, recheck_s), "S",
+     "for a source that is still written to: wait S seconds after the comparison, read the "
+     "differing token ranges of both sides again (a new snapshot of the source), and report "
+     "only the differences that are still there (those gone are counted)", 0.001, 86400, 0,
+     NULL, NULL},
     {"repair", 0, OPT_FLAG, offsetof(verify_options, repair), NULL,
      "write the rows missing in the target and the rows that differ again from the source, "
      "with a write time that no newer write to the target loses to (when the source was "

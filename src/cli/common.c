@@ -337,6 +337,10 @@ static int parse_max_errors(void *field, const char *name, const char *v)
     {"quiet", 'q', OPT_FLAG, RUN_OPT(quiet), NULL, \
      "no progress, notes or summary (errors, MISMATCH and the exit code remain)", 0, 0, 0, NULL, \
      NULL}
+#define RUN_OPT_PROGRESS_INTERVAL \
+    {"progress-interval", 0, OPT_NUM, RUN_OPT(progress_interval), "S", \
+     "seconds between progress lines when not on a terminal (default 10)", 0.1, 86400, 0, NULL, \
+     NULL}
 const cli_opt run_opts[] = {
     RUN_OPT_WORKERS,
     {"batch-rows", 0, OPT_INT, RUN_OPT(loader.batch_rows), "N", "rows read per batch (default 500)",
@@ -366,9 +370,7 @@ const cli_opt run_opts[] = {
      "also write the summary as JSON to F (- for stdout)", 0, 0, 0, NULL, NULL},
     RUN_OPT_PASSWORD_FILE,
     RUN_OPT_QUIET,
-    {"progress-interval", 0, OPT_NUM, RUN_OPT(progress_interval), "S",
-     "seconds between progress lines when not on a terminal (default 10)", 0.1, 86400, 0, NULL,
-     NULL},
+    RUN_OPT_PROGRESS_INTERVAL,
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -382,6 +384,7 @@ const cli_opt verify_run_opts[] = {
      "differences.jsonl)", 0, 0, 0, NULL, NULL},
     RUN_OPT_PASSWORD_FILE,
     RUN_OPT_QUIET,
+    RUN_OPT_PROGRESS_INTERVAL,
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

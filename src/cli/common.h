@@ -34,7 +34,25 @@ typedef struct verify_options {
     int max_print;              /* differences printed on stdout (default 20) */
     int repair;                 /* --repair */
     int delete_extra;           /* --delete-extra */
+    double recheck_s;           /* --recheck SECONDS */
 } verify_options;
+
+/* How to open the source again as the command opened it (verify
+ * --recheck reads the differing rows again in a new snapshot). */
+typedef struct source_reopen {
+    const char *uri;            /* as source_open or source_open_db took it */
+    int is_db;                  /* source_open_db(uri, scope) */
+    const char *scope;
+    const char *table;          /* files: source_open(uri, table, fo) */
+    const file_options *fo;
+    /* after describe, before the snapshot (a plan's queries); NULL: none.
+     * 0, or -1 with err. */
+    int (*prepare)(void *ctx, source *src, source_error *err);
+    void *prepare_ctx;
+    int readers;                /* the snapshot's readers (workers) */
+} source_reopen;
+/* verify_config.reopen for a source_reopen context. */
+source *cli_source_reopen(void *ctx, source_error *err);
 
 /* Options common to migrate and load. */
 typedef struct run_options {
@@ -93,7 +111,7 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
  * per table, writes differences.jsonl (and o->report_path); returns the
  * exit code: 0 equal, 3 differences, 1 failed, 5 interrupted. */
 int run_verify(source *src, cql_session *s, load_table *tables, int ntables, target *t,
-               run_options *o, struct job *j, const char *source_label);
+               run_options *o, struct job *j, const char *source_label, source_reopen *ro);
 
 /* migrate SOURCE TARGET's options and body (cmd_migrate.c); verify SOURCE
  * TARGET runs the same body with o->verify set. */

@@ -1,6 +1,10 @@
 /* Running a load in the job's run folder: state, plan, fingerprint,
  * rejects, progress, report, log and the exit code. See common.h. */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +400,45 @@ out:
 
 /* ---- verify ---- */
 
+/* A line on stderr about every interval seconds (redrawn in place on a
+ * terminal) while verify runs. */
+typedef struct verify_display {
+    verify_progress *p;
+    double interval;
+    int tty;
+    atomic_int stop;
+    pthread_t th;
+    int64_t start_us;
+} verify_display;
+
+static void *display_main(void *arg)
+{
+    verify_display *d = arg;
+    static const char *const pass[] = {"comparing", "matching the differing ranges",
+                                       "re-checking", "reading the repaired ranges"};
+    int64_t last = d->start_us;
+    while (!atomic_load(&d->stop)) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int64_t now = cql_timestamp_now_us();
+        if ((now - last) / 1e6 < (d->tty ? 0.5 : d->interval))
+            continue;
+        last = now;
+        int ps = atomic_load(&d->p->pass);
+        long long done = atomic_load(&d->p->ranges_done), total = atomic_load(&d->p->ranges_total);
+        fprintf(stderr, "%scqlshift: verify: %s: %lld source rows, %lld target rows, %lld of %lld "
+                        "token ranges (%.0f s)%s",
+                d->tty ? "\r\033[K" : "", pass[ps >= 0 && ps < 4 ? ps : 0],
+                (long long)atomic_load(&d->p->source_rows),
+                (long long)atomic_load(&d->p->target_rows), ps == 0 ? done : 0LL,
+                ps == 0 ? total : 0LL, (now - d->start_us) / 1e6, d->tty ? "" : "\n");
+        fflush(stderr);
+    }
+    if (d->tty)
+        fprintf(stderr, "\r\033[K");
+    return NULL;
+}
+
 typedef struct diff_out {
     FILE *file;                 /* the run folder's differences.jsonl */
     FILE *copy;                 /* --report, or NULL */
@@ -476,8 +519,23 @@ static int on_difference(void *ctx, const json_t *d)
     return 0;
 }
 
+source *cli_source_reopen(void *ctx, source_error *err)
+{
+    source_reopen *r = ctx;
+    source *src = r->is_db ? source_open_db(r->uri, r->scope, err)
+                           : source_open(r->uri, r->table, r->fo, err);
+    if (!src)
+        return NULL;
+    if (!src->ops->describe(src, err) || (r->prepare && r->prepare(r->prepare_ctx, src, err)) ||
+        (src->ops->snapshot_begin && src->ops->snapshot_begin(src, r->readers, err))) {
+        src->ops->close(src);
+        return NULL;
+    }
+    return src;
+}
+
 int run_verify(source *src, cql_session *s, load_table *tables, int ntables, target *t,
-               run_options *o, job *j, const char *source_label)
+               run_options *o, job *j, const char *source_label, source_reopen *ro)
 {
     (void)t;
     state_error se;
@@ -546,6 +604,17 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
     cfg.interrupt = &cli_interrupt;
     cfg.repair = o->verify->repair;
     cfg.delete_extra = o->verify->delete_extra;
+    cfg.recheck_s = o->verify->recheck_s;
+    if (ro) {
+        ro->readers = o->loader.workers > 0 ? o->loader.workers : 1;
+        cfg.reopen = cli_source_reopen;
+        cfg.reopen_ctx = ro;
+    } else if (cfg.recheck_s > 0) {
+        cli_error("--recheck reads the source twice, which standard input cannot be: verify a "
+                  "file");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
     /* repairs are written as of the source's reading: one time per job */
     cfg.repair_timestamp_us = state_write_timestamp(st, cql_timestamp_now_us(), &se);
     if (!cfg.repair_timestamp_us) {
@@ -554,7 +623,19 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
     }
     verify_sink sink = {&out, on_difference};
     verify_error ve;
-    if (verify_run(src, s, tables, ntables, &cfg, st, &sink, &res, &nres, &ve)) {
+    verify_progress vp;
+    memset(&vp, 0, sizeof vp);
+    cfg.progress = &vp;
+    verify_display disp = {.p = &vp, .interval = o->progress_interval,
+                           .tty = o->progress_tty >= 0 ? o->progress_tty : isatty(2),
+                           .start_us = cql_timestamp_now_us()};
+    int shown = !o->quiet && pthread_create(&disp.th, NULL, display_main, &disp) == 0;
+    int vrc = verify_run(src, s, tables, ntables, &cfg, st, &sink, &res, &nres, &ve);
+    if (shown) {
+        atomic_store(&disp.stop, 1);
+        pthread_join(disp.th, NULL);
+    }
+    if (vrc) {
         if (ve.code == 5) {
             fprintf(stderr, "cqlshift: interrupted: run the same command with --resume\n");
             rc = CLI_EXIT_INTERRUPTED;
@@ -585,6 +666,9 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         if (c->duplicate)
             snprintf(line + strlen(line), sizeof line - strlen(line), ", %lld duplicate keys",
                      (long long)c->duplicate);
+        if (o->verify->recheck_s > 0)
+            snprintf(line + strlen(line), sizeof line - strlen(line),
+                     "; %lld gone on re-check", (long long)c->transient);
         if (o->verify->repair)
             snprintf(line + strlen(line), sizeof line - strlen(line),
                      "; repaired %lld, deleted %lld%s", (long long)c->repaired,
@@ -607,6 +691,8 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
                                "filtered", (json_int_t)c->filtered, "buckets",
                                (json_int_t)c->buckets, "buckets_differing",
                                (json_int_t)c->buckets_differing);
+        if (tl && o->verify->recheck_s > 0)
+            json_object_set_new(tl, "gone_on_recheck", json_integer(c->transient));
         if (tl && o->verify->repair) {
             json_object_set_new(tl, "repaired", json_integer(c->repaired));
             json_object_set_new(tl, "deleted", json_integer(c->deleted));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xxhash.h>
 
 #include "util/check.h"
@@ -58,7 +59,8 @@ typedef struct verifier {
     int ng;
     int *group_of;              /* per table */
     /* source work: (table that reads, range) */
-    int *items_table, *items_range;
+    int *items_table;
+    const source_range **items_range;
     int nitems;
     atomic_int next_item;
     /* target work: (group, bucket) */
@@ -71,6 +73,7 @@ typedef struct verifier {
     atomic_int fatal;
     char msg[1024];
     int code;
+    int rechecking;             /* the second pass of --recheck */
     cql_future *fut[256];       /* repairs in flight */
     int nfut;
     cs_buf req;                 /* a repair's values */
@@ -307,8 +310,7 @@ static void run_source_item(sworker *w, int item)
 {
     verifier *V = w->V;
     int ti = V->items_table[item];
-    const load_table *t = &V->tables[ti];
-    const source_range *rg = &t->ranges[V->items_range[item]];
+    const source_range *rg = V->items_range[item];
     /* the tables this read feeds: t and those fed by it */
     int outs[LOAD_MAX_FED + 1], nouts = 0;
     outs[nouts++] = ti;
@@ -354,6 +356,8 @@ static void run_source_item(sworker *w, int item)
                 save_range(w, ti, rg->id);
             break;
         }
+        if (V->cfg->progress)
+            atomic_fetch_add(&V->cfg->progress->source_rows, w->batch.n);
         for (int i = 0; i < w->batch.n; i++)
             for (int o = 0; o < nouts; o++)
                 source_row(w, &V->tables[outs[o]], V->group_of[outs[o]], &w->batch.rows[i]);
@@ -432,6 +436,8 @@ static int read_bucket(tworker *w, int gi, uint32_t b)
             break;
         }
         int32_t nrows = cql_result_row_count(r);
+        if (V->cfg->progress)
+            atomic_fetch_add(&V->cfg->progress->target_rows, nrows);
         for (int32_t i = 0; i < nrows; i++) {
             for (int c = 0; c < g->nvals; c++)
                 w->len[c] = cql_result_value(r, i, c + 1, &w->p[c]);
@@ -474,6 +480,8 @@ static int read_bucket(tworker *w, int gi, uint32_t b)
             break;
     }
     free(paging);
+    if (rc == 0 && V->cfg->progress)
+        atomic_fetch_add(&V->cfg->progress->ranges_done, 1);
     if (rc == 0 && V->phase == 0) {
         pthread_mutex_lock(&V->mu);
         g->tgt[2 * b] = count;
@@ -768,7 +776,8 @@ static int repair_delete(verifier *V, const vgroup *g, const uint8_t *const *p, 
 static int match_group(verifier *V, int gi, const verify_sink *sink)
 {
     vgroup *g = &V->g[gi];
-    const char *sql[4] = {
+    /* with a re-check, only the keys that differed the first time (table d) */
+    const char *sql[2][4] = {{
         /* keys several source rows map to */
         "SELECT k, count(*), min(v) FROM s WHERE g = ?1 GROUP BY k HAVING count(*) > 1 ORDER BY k",
         /* missing in the target (the table and write tail of the row min(v) picks) */
@@ -779,10 +788,21 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
         "s.k = t.k) ORDER BY k",
         /* different (keys the source holds once) */
         "SELECT s.k, s.v, t.v, s.ti, s.tail FROM s JOIN t ON t.g = s.g AND t.k = s.k WHERE "
-        "s.g = ?1 AND "
-        "s.vh <> t.vh AND NOT EXISTS (SELECT 1 FROM s s2 WHERE s2.g = s.g AND s2.k = s.k AND "
-        "s2.rowid <> s.rowid) ORDER BY s.k",
-    };
+        "s.g = ?1 AND s.vh <> t.vh AND NOT EXISTS (SELECT 1 FROM s s2 WHERE s2.g = s.g AND "
+        "s2.k = s.k AND s2.rowid <> s.rowid) ORDER BY s.k",
+    }, {
+        "SELECT k, count(*), min(v) FROM s WHERE g = ?1 AND EXISTS (SELECT 1 FROM d WHERE "
+        "d.g = ?1 AND d.k = s.k) GROUP BY k HAVING count(*) > 1 ORDER BY k",
+        "SELECT k, min(v), ti, tail FROM s WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM t WHERE "
+        "t.g = ?1 AND t.k = s.k) AND EXISTS (SELECT 1 FROM d WHERE d.g = ?1 AND d.k = s.k) "
+        "GROUP BY k ORDER BY k",
+        "SELECT k, v FROM t WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = ?1 AND "
+        "s.k = t.k) AND EXISTS (SELECT 1 FROM d WHERE d.g = ?1 AND d.k = t.k) ORDER BY k",
+        "SELECT s.k, s.v, t.v, s.ti, s.tail FROM s JOIN t ON t.g = s.g AND t.k = s.k WHERE "
+        "s.g = ?1 AND s.vh <> t.vh AND NOT EXISTS (SELECT 1 FROM s s2 WHERE s2.g = s.g AND "
+        "s2.k = s.k AND s2.rowid <> s.rowid) AND EXISTS (SELECT 1 FROM d WHERE d.g = ?1 AND "
+        "d.k = s.k) ORDER BY s.k",
+    }};
     const char *kinds[4] = {"duplicate", "missing", "extra", "different"};
     const uint8_t **p[2];
     int32_t *len[2];
@@ -798,7 +818,7 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
     int64_t dup_rows = 0;
     for (int q = 0; q < 4 && rc == 0; q++) {
         sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(V->spill, sql[q], -1, &st, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(V->spill, sql[V->rechecking][q], -1, &st, NULL) != SQLITE_OK) {
             set_fatal(V, 1, "the spill file %s: %s", V->cfg->spill_path,
                       sqlite3_errmsg(V->spill));
             rc = -1;
@@ -902,6 +922,8 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
     }
     if (repair_wait(V))
         rc = -1;
+    if (V->rechecking) /* the keys that differed the first time, and not now */
+        g->c.transient -= g->c.missing + g->c.extra + g->c.different + g->c.duplicate;
     g->c.equal = g->c.source_rows - g->c.missing - g->c.different - dup_rows;
     if (g->c.equal < 0)
         g->c.equal = 0;
@@ -1110,7 +1132,7 @@ static int load_saved(verifier *V, unsigned char *range_done)
     }
     for (int k = 0; k < V->nitems; k++) {
         int ti = V->items_table[k];
-        const source_range *rg = &V->tables[ti].ranges[V->items_range[k]];
+        const source_range *rg = V->items_range[k];
         void *d = NULL;
         size_t n = 0;
         int found = state_blob_get(V->st, range_key(V, ti, rg->id, key, sizeof key), &d, &n, &se);
@@ -1130,6 +1152,100 @@ static int load_saved(verifier *V, unsigned char *range_done)
         free(d);
     }
     return 0;
+}
+
+/* --recheck: keep the keys that differ now (table d), wait, read the
+ * differing buckets of both sides again (the source opened anew, its
+ * ranges split anew), so that match_group reports only what persisted. */
+static void recheck(verifier *V)
+{
+    const char *keep =
+        "CREATE TABLE d (g INTEGER, k BLOB);"
+        "INSERT INTO d SELECT g, k FROM s GROUP BY g, k HAVING count(*) > 1;"
+        "INSERT INTO d SELECT g, k FROM s WHERE NOT EXISTS (SELECT 1 FROM t WHERE t.g = s.g AND "
+        "t.k = s.k);"
+        "INSERT INTO d SELECT g, k FROM t WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.g = t.g AND "
+        "s.k = t.k);"
+        "INSERT INTO d SELECT s.g, s.k FROM s JOIN t ON t.g = s.g AND t.k = s.k WHERE "
+        "s.vh <> t.vh;"
+        "CREATE TABLE dk AS SELECT DISTINCT g, k FROM d; DROP TABLE d; ALTER TABLE dk RENAME TO d;"
+        "CREATE INDEX di ON d (g, k); DELETE FROM s; DELETE FROM t; BEGIN";
+    if (sqlite3_exec(V->spill, keep, NULL, NULL, NULL) != SQLITE_OK) {
+        set_fatal(V, 1, "the spill file %s: %s", V->cfg->spill_path, sqlite3_errmsg(V->spill));
+        return;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(V->spill, "SELECT g, count(*) FROM d GROUP BY g", -1, &st, NULL) ==
+        SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int gi = sqlite3_column_int(st, 0);
+            if (gi >= 0 && gi < V->ng)
+                V->g[gi].c.transient = sqlite3_column_int64(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    for (double waited = 0; waited < V->cfg->recheck_s && !stopping(V); waited += 0.1) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (stopping(V))
+        return;
+    source_error se;
+    source *src = V->cfg->reopen(V->cfg->reopen_ctx, &se);
+    if (!src) {
+        set_fatal(V, 1, "cannot open the source again for the re-check: %s", se.msg);
+        return;
+    }
+    /* the ranges anew, in the source as it is now */
+    int per = 4 * (V->cfg->workers > 0 ? V->cfg->workers : 1);
+    source_range **rr = calloc((size_t)V->ntables, sizeof *rr);
+    int *nr = calloc((size_t)V->ntables, sizeof *nr);
+    int nitems = 0;
+    for (int i = 0; rr && nr && i < V->ntables && !V->fatal; i++) {
+        if (V->tables[i].fed_by)
+            continue;
+        if (src->ops->split(src, V->tables[i].src_table, per, &rr[i], &nr[i], &se))
+            set_fatal(V, 1, "%s", se.msg);
+        nitems += nr[i];
+    }
+    int *it = calloc((size_t)nitems + 1, sizeof *it);
+    const source_range **ir = calloc((size_t)nitems + 1, sizeof *ir);
+    if (!rr || !nr || !it || !ir)
+        set_fatal(V, 1, "out of memory");
+    if (!V->fatal) {
+        int j = 0;
+        for (int i = 0; i < V->ntables; i++)
+            for (int r = 0; r < nr[i]; r++) {
+                it[j] = i;
+                ir[j++] = &rr[i][r];
+            }
+        source *was = V->src;
+        int *was_t = V->items_table;
+        const source_range **was_r = V->items_range;
+        int was_n = V->nitems;
+        V->src = src;
+        V->items_table = it;
+        V->items_range = ir;
+        V->nitems = j;
+        if (V->cfg->progress)
+            atomic_store(&V->cfg->progress->pass, 2);
+        if (run_phase(V) == 0 && sqlite3_exec(V->spill, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            set_fatal(V, 1, "the spill file %s: %s", V->cfg->spill_path,
+                      sqlite3_errmsg(V->spill));
+        V->src = was;
+        V->items_table = was_t;
+        V->items_range = was_r;
+        V->nitems = was_n;
+        V->rechecking = 1;
+    }
+    for (int i = 0; rr && nr && i < V->ntables; i++)
+        if (rr[i])
+            source_ranges_free(rr[i], nr[i]);
+    free(rr);
+    free(nr);
+    free(it);
+    free(ir);
+    src->ops->close(src);
 }
 
 int verify_run(source *src, cql_session *s, const load_table *tables, int ntables,
@@ -1160,7 +1276,7 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
     for (int i = 0; i < ntables && !V.fatal; i++)
         for (int r = 0; !tables[i].fed_by && r < tables[i].nranges; r++) {
             V.items_table[V.nitems] = i;
-            V.items_range[V.nitems++] = r;
+            V.items_range[V.nitems++] = &tables[i].ranges[r];
         }
     if (!V.fatal && make_groups(&V) == 0 && (!st || load_saved(&V, range_done) == 0)) {
         /* the ranges read before are not read again */
@@ -1172,6 +1288,15 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
             }
         int all = V.nitems;
         V.nitems = keep;
+        verify_progress *pr = cfg->progress;
+        if (pr) {
+            int64_t done = 0;
+            for (int gi = 0; gi < V.ng; gi++)
+                for (uint32_t b = 0; b < V.g[gi].nb; b++)
+                    done += V.g[gi].tdone[b];
+            atomic_store(&pr->ranges_total, V.nbuckets_total);
+            atomic_store(&pr->ranges_done, done);
+        }
         if (run_phase(&V) == 0) {
             int any = 0;
             for (int gi = 0; gi < V.ng; gi++) {
@@ -1193,9 +1318,11 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
                 for (int i = 0; i < ntables; i++)
                     for (int r = 0; !tables[i].fed_by && r < tables[i].nranges; r++) {
                         V.items_table[j] = i;
-                        V.items_range[j++] = r;
+                        V.items_range[j++] = &tables[i].ranges[r];
                     }
                 V.phase = 1;
+                if (pr)
+                    atomic_store(&pr->pass, 1);
                 if (spill_open(&V) == 0 && run_phase(&V) == 0) {
                     if (sqlite3_exec(V.spill,
                                      "COMMIT; CREATE INDEX si ON s (g, k); "
@@ -1203,6 +1330,8 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
                                      NULL, NULL, NULL) != SQLITE_OK)
                         set_fatal(&V, 1, "the spill file %s: %s", cfg->spill_path,
                                   sqlite3_errmsg(V.spill));
+                    if (cfg->recheck_s > 0 && !V.fatal)
+                        recheck(&V);
                     for (int gi = 0; gi < V.ng && !V.fatal; gi++)
                         if (V.g[gi].c.buckets_differing)
                             match_group(&V, gi, sink);
@@ -1213,6 +1342,8 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
                     /* read the repaired buckets of the target again */
                     V.phase = 0;
                     V.nitems = 0;
+                    if (pr)
+                        atomic_store(&pr->pass, 3);
                     for (int gi = 0; gi < V.ng; gi++)
                         for (uint32_t b = 0; b < V.g[gi].nb; b++)
                             V.g[gi].tdone[b] = !V.g[gi].diff[b];

@@ -38,6 +38,16 @@
 #include "state/state.h"
 #include "util/buf.h"
 
+/* Counters for a progress display, updated while verify runs (read them
+ * from any thread). */
+typedef struct verify_progress {
+    atomic_llong source_rows;   /* source rows read (every pass) */
+    atomic_llong target_rows;   /* target rows read */
+    atomic_llong ranges_done;   /* target token ranges (buckets) read */
+    atomic_llong ranges_total;  /* of the first pass */
+    atomic_int pass;            /* 0 digests, 1 differing ranges, 2 re-check, 3 repair */
+} verify_progress;
+
 typedef struct verify_config {
     int workers;                /* source readers (default 2); the target is read by
                                  * 2 * workers + 2 threads */
@@ -52,6 +62,14 @@ typedef struct verify_config {
     int64_t repair_timestamp_us; /* the write time of repairs and deletes (a mapping's
                                  * own `writetime` wins): the time the source was read,
                                  * so a newer write to the target is never overwritten */
+    double recheck_s;           /* > 0: a difference is looked at again this many seconds
+                                 * later, in the source opened anew, and reported only
+                                 * if it is still there (a live source) */
+    /* With recheck_s: the source opened again as the copy opened it (same
+     * tables in the same order), its snapshot taken; verify closes it. */
+    source *(*reopen)(void *ctx, source_error *err);
+    void *reopen_ctx;
+    verify_progress *progress;  /* NULL: none */
 } verify_config;
 
 void verify_config_init(verify_config *c);
@@ -72,6 +90,7 @@ typedef struct verify_counts {
     int64_t repaired;           /* rows written by --repair (missing and different) */
     int64_t deleted;            /* extra rows deleted (--delete-extra) */
     int64_t buckets_after_repair; /* buckets that still differ when read again */
+    int64_t transient;          /* with recheck_s: keys that differed, then no longer */
 } verify_counts;
 
 /* One target table: the keyspace and table, and its counts. */
