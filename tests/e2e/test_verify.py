@@ -464,6 +464,38 @@ def test_plan_verified_then_every_change_found(build_dir, source_dir, main_hosts
     assert py_session.execute(
         f"SELECT * FROM {ks}.invoice WHERE invoiceid = 100001").one() is not None
 
+    # --repair --delete-extra: exit 0, then a verify finds nothing, and the driver
+    # reads exactly the source's values back (read with sqlite3), no extra row
+    p, report = verify(build_dir, tmp_path, plan, target, "--repair", "--delete-extra")
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    p, report = verify(build_dir, tmp_path, plan, target)
+    check_outcome(p, report, with_pricey(all_equal(counts, ks)), {}, 0)
+    want_rows = source_invoices(con)
+    for table in ("invoice", "invoice_by_customer"):
+        got = {r.invoiceid: r._asdict() for r in py_session.execute(
+            f"SELECT {', '.join(INVOICE_COLUMNS)} FROM {ks}.{table}")}
+        assert set(got) == set(want_rows), (table, set(got) ^ set(want_rows))
+        bad = {i: (got[i], want_rows[i]) for i in got if got[i] != want_rows[i]}
+        assert not bad, (table, bad)
+    assert tables_of(py_session, ks) == before
+
+
+INVOICE_COLUMNS = ("invoiceid", "customerid", "invoicedate", "billingaddress", "billingcity",
+                   "billingstate", "billingcountry", "billingpostalcode", "total", "ids")
+
+
+def source_invoices(con):
+    """Chinook's invoices as the plan maps them, read with sqlite3: {invoiceid: row}."""
+    out = {}
+    for r in con.execute("SELECT InvoiceId, CustomerId, InvoiceDate, BillingAddress, BillingCity, "
+                         "BillingState, BillingCountry, BillingPostalCode, Total FROM Invoice"):
+        row = dict(zip(INVOICE_COLUMNS, r))
+        row["invoicedate"] = datetime.datetime.strptime(r[2], "%Y-%m-%d %H:%M:%S")
+        row["total"] = D(repr(r[8]))
+        row["ids"] = {r[1], r[0]}
+        out[r[0]] = row
+    return out
+
 
 # ---------------------------------------------------------------- (c) a file load with a reject
 
