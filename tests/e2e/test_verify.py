@@ -44,7 +44,7 @@ COUNTS = re.compile(
     r"^(?P<table>[\w.]+): (?P<source_rows>\d+) source rows, (?P<target_rows>\d+) target rows: "
     r"(?P<equal>\d+) equal, (?P<missing>\d+) missing, (?P<extra>\d+) extra, "
     r"(?P<different>\d+) different, (?P<rejected>\d+) rejected, (?P<filtered>\d+) filtered"
-    r"(?:, (?P<duplicate>\d+) duplicate keys)?$")
+    r"(?:, (?P<duplicate>\d+) duplicate keys)?(?:; (?P<rest>.*))?$")
 DIFFERENCE = re.compile(
     r"^(?P<table>[\w.]+): (?P<kind>missing in the target|extra in the target|different|duplicate): "
     r"\((?P<key>[^)]*)\)(?:: (?P<columns>.*))?$")
@@ -72,6 +72,7 @@ def parse_stdout(out):
         if m:
             assert m["table"] not in tables, f"two count lines for {m['table']}:\n{out}"
             tables[m["table"]] = {k: int(m[k] or 0) for k in COUNT_NAMES}
+            tables[m["table"]]["rest"] = m["rest"]     # --repair, --recheck: what they did
             continue
         m = DIFFERENCE.match(line)
         assert m, f"a stdout line that is neither a difference nor a table's counts: {line!r}"
@@ -468,6 +469,15 @@ def test_plan_verified_then_every_change_found(build_dir, source_dir, main_hosts
     # reads exactly the source's values back (read with sqlite3), no extra row
     p, report = verify(build_dir, tmp_path, plan, target, "--repair", "--delete-extra")
     assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    _, tables_out = parse_stdout(p.stdout)
+    rdiffs, rtables, summary = read_report(report)
+    for t in ("invoice", "invoice_by_customer"):
+        assert tables_out[f"{ks}.{t}"]["rest"] == "repaired 8, deleted 2 (read again: equal)", \
+            p.stdout
+        assert (rtables[f"{ks}.{t}"]["repaired"], rtables[f"{ks}.{t}"]["deleted"]) == (8, 2)
+    assert {(r["table"], r["kind"], key_of(r["key"])) for r in rdiffs
+            if r.get("repaired")} == set(want)
+    assert summary["result"] == "repaired", summary
     p, report = verify(build_dir, tmp_path, plan, target)
     check_outcome(p, report, with_pricey(all_equal(counts, ks)), {}, 0)
     want_rows = source_invoices(con)
