@@ -580,3 +580,34 @@ def test_usage_errors(build_dir, source_dir, main_hosts, sqlite_chinook_ks, tmp_
         assert p.stderr.startswith("cqlshift: error: "), (args, p.stderr)
         assert p.stderr.count("cqlshift:") == 1, (args, p.stderr)
         assert words in p.stderr, (args, p.stderr)
+
+
+# ---------------------------------------------------------------- keys as CQL literals
+
+def test_keys_print_as_cql_literals(build_dir, main_hosts, py_session, fresh_keyspace, tmp_path):
+    """A key on stdout can be pasted into a CQL WHERE: decimal, uuid and blob
+    unquoted, text and timestamp quoted (a quote doubled)."""
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.k (d decimal, t text, at timestamp, u uuid, b blob, "
+                       "v text, PRIMARY KEY ((d, t), at, u, b))")
+    data = tmp_path / "k.csv"
+    data.write_text("d,t,at,u,b,v\n"
+                    "1.50,O'Brien,2024-01-02T03:04:05.678Z,5f0c9b3a-1d2e-4f00-9a1b-2c3d4e5f6a7b,"
+                    "0xcafe,x\n")
+    target = f"cassandra://{main_hosts[0]}/{ks}"
+    p = cqlshift(build_dir, "load", data, target, "k", "--out-dir", tmp_path / "runs",
+                 cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    py_session.execute(f"TRUNCATE {ks}.k")
+    p, _ = verify(build_dir, tmp_path, data, target, "k")
+    assert p.returncode == 3, p.stderr
+    line = p.stdout.splitlines()[0]
+    key = ("d=1.50, t='O''Brien', at='2024-01-02T03:04:05.678Z', "
+           "u=5f0c9b3a-1d2e-4f00-9a1b-2c3d4e5f6a7b, b=0xcafe")
+    assert line == f"{ks}.k: missing in the target: ({key})", line
+    # the key as printed finds the row once it is there again
+    py_session.execute(f"INSERT INTO {ks}.k (d, t, at, u, b, v) VALUES (1.50, 'O''Brien', "
+                       "'2024-01-02T03:04:05.678Z', 5f0c9b3a-1d2e-4f00-9a1b-2c3d4e5f6a7b, 0xcafe, "
+                       "'x')")
+    where = key.replace(", ", " AND ")
+    assert py_session.execute(f"SELECT v FROM {ks}.k WHERE {where}").one().v == "x"
