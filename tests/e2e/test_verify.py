@@ -12,10 +12,13 @@ say, never against our own code.
   driver deletes rows, changes a text, a decimal's scale, a timestamp by one
   millisecond, a set element, nulls a column and inserts rows, in a base
   table and in a query table: exit 3, and stdout and the report name exactly
-  those keys with their kind and exactly the changed columns.
+  those keys with their kind and exactly the changed columns. Then
+  --repair --delete-extra: exit 0, and the driver reads the source's values
+  back.
 - A CSV (and JSONL) load with a row that cannot be converted: verified, the
   row is counted as rejected, not missing.
 - Usage errors: exit 2, one error sentence, nothing on stdout.
+- Keys printed as CQL literals that a WHERE accepts (decimal, uuid, blob).
 
 The contract (stdout lines, report records, exit codes) is docs/verify.md.
 """
