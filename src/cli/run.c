@@ -405,6 +405,7 @@ out:
 typedef struct verify_display {
     verify_progress *p;
     double interval;
+    double recheck_s;
     int tty;
     atomic_int stop;
     pthread_t th;
@@ -415,11 +416,22 @@ static void *display_main(void *arg)
 {
     verify_display *d = arg;
     static const char *const pass[] = {"comparing", "matching the differing ranges",
-                                       "re-checking", "reading the repaired ranges"};
+                                       "re-checking", "reading the repaired ranges",
+                                       "waiting to re-check"};
     int64_t last = d->start_us;
+    int said_wait = 0;
     while (!atomic_load(&d->stop)) {
-        struct timespec ts = {0, 100 * 1000 * 1000};
+        struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        if (atomic_load(&d->p->pass) == 4 && !said_wait) {
+            said_wait = 1;
+            long long n = atomic_load(&d->p->waiting);
+            fprintf(stderr, "%scqlshift: verify: %lld key%s differ%s; looking again in %g s\n",
+                    d->tty ? "\r\033[K" : "", n, n == 1 ? "" : "s", n == 1 ? "s" : "",
+                    d->recheck_s);
+            fflush(stderr);
+            continue;
+        }
         int64_t now = cql_timestamp_now_us();
         if ((now - last) / 1e6 < (d->tty ? 0.5 : d->interval))
             continue;
@@ -428,7 +440,7 @@ static void *display_main(void *arg)
         long long done = atomic_load(&d->p->ranges_done), total = atomic_load(&d->p->ranges_total);
         fprintf(stderr, "%scqlshift: verify: %s: %lld source rows, %lld target rows, %lld of %lld "
                         "token ranges (%.0f s)%s",
-                d->tty ? "\r\033[K" : "", pass[ps >= 0 && ps < 4 ? ps : 0],
+                d->tty ? "\r\033[K" : "", pass[ps >= 0 && ps < 5 ? ps : 0],
                 (long long)atomic_load(&d->p->source_rows),
                 (long long)atomic_load(&d->p->target_rows), ps == 0 ? done : 0LL,
                 ps == 0 ? total : 0LL, (now - d->start_us) / 1e6, d->tty ? "" : "\n");
@@ -627,6 +639,7 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
     memset(&vp, 0, sizeof vp);
     cfg.progress = &vp;
     verify_display disp = {.p = &vp, .interval = o->progress_interval,
+                           .recheck_s = cfg.recheck_s,
                            .tty = o->progress_tty >= 0 ? o->progress_tty : isatty(2),
                            .start_us = cql_timestamp_now_us()};
     int shown = !o->quiet && pthread_create(&disp.th, NULL, display_main, &disp) == 0;

@@ -1175,15 +1175,20 @@ static void recheck(verifier *V)
         return;
     }
     sqlite3_stmt *st = NULL;
+    int64_t waiting = 0;
     if (sqlite3_prepare_v2(V->spill, "SELECT g, count(*) FROM d GROUP BY g", -1, &st, NULL) ==
         SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             int gi = sqlite3_column_int(st, 0);
             if (gi >= 0 && gi < V->ng)
-                V->g[gi].c.transient = sqlite3_column_int64(st, 1);
+                waiting += V->g[gi].c.transient = sqlite3_column_int64(st, 1);
         }
     }
     sqlite3_finalize(st);
+    if (V->cfg->progress) {
+        atomic_store(&V->cfg->progress->waiting, waiting);
+        atomic_store(&V->cfg->progress->pass, 4);
+    }
     for (double waited = 0; waited < V->cfg->recheck_s && !stopping(V); waited += 0.1) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -45,7 +45,9 @@ typedef struct verify_progress {
     atomic_llong target_rows;   /* target rows read */
     atomic_llong ranges_done;   /* target token ranges (buckets) read */
     atomic_llong ranges_total;  /* of the first pass */
-    atomic_int pass;            /* 0 digests, 1 differing ranges, 2 re-check, 3 repair */
+    atomic_int pass;            /* 0 digests, 1 differing ranges, 2 re-check, 3 repair,
+                                 * 4 waiting to re-check */
+    atomic_llong waiting;       /* keys that differ, looked at again after the wait */
 } verify_progress;
 
 typedef struct verify_config {

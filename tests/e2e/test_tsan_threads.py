@@ -3,9 +3,9 @@
 
 scripts/test.sh (full run) builds cqlshift with -DCQLSHIFT_TSAN=ON in
 <build>-tsan, runs the unit tests there, and sets CQLSHIFT_TSAN_BUILD_DIR
-for this test: a four-worker CSV load with rejected rows and a three-table
-SQLite migrate interrupted (SIGINT) mid-way and resumed, each with the
-progress display thread drawing every 0.2 s. Any report of ThreadSanitizer fails the test
+for this test: a four-worker CSV load with rejected rows, a three-table
+SQLite migrate interrupted (SIGINT) mid-way and resumed, and a four-worker
+verify that repairs, each with the progress display thread drawing. Any report of ThreadSanitizer fails the test
 (halt_on_error: the first report ends the run). Without the variable (a
 narrowed run: scripts/test.sh -R ...) the tests are skipped, saying so."""
 
@@ -90,3 +90,35 @@ def test_migrate_interrupted_and_resumed(tsan_cqlshift, tmp_path, main_hosts, py
     for name, n in sizes.items():
         assert tables[name]["read"] == tables[name]["written"] == n, tables[name]
         assert py_session.execute(f"SELECT count(*) FROM {ks}.{name}").one()[0] == n
+
+
+def test_verify_repair_four_workers(tsan_cqlshift, tmp_path, main_hosts, py_session,
+                                    fresh_keyspace):
+    """verify with four workers finds a deleted, a changed and an extra row,
+    repairs them (--repair --delete-extra, with the progress line on), and a
+    second verify finds the target equal; no race reported."""
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    sizes = {"a": 20_000, "b": 3_000}
+    args, out = sqlite_migrate(tsan_cqlshift, tmp_path, main_hosts[0], ks, sizes, "-q")
+    p = subprocess.run(args, capture_output=True, text=True, timeout=600, env=tsan_env())
+    no_race(p.stderr)
+    assert p.returncode == 0, p.stderr
+    py_session.execute(f"DELETE FROM {ks}.a WHERE id = 10")
+    py_session.execute(f"UPDATE {ks}.a SET v = 'changed' WHERE id = 11")
+    py_session.execute(f"INSERT INTO {ks}.b (id, v) VALUES (-1, 'extra')")
+    verify = [str(tsan_cqlshift), "verify", args[2], args[3], "--workers", "4",
+              "--progress-interval", "0.1", "--out-dir", str(tmp_path / "v")]
+    p = subprocess.run(verify + ["--repair", "--delete-extra"], capture_output=True, text=True,
+                       timeout=600, env=tsan_env())
+    no_race(p.stderr)
+    assert p.returncode == 0, p.stderr
+    assert f"{ks}.a: missing in the target: (id=10)" in p.stdout
+    assert f"{ks}.a: different: (id=11): v: source 'v11', target 'changed'" in p.stdout
+    assert f"{ks}.b: extra in the target: (id=-1)" in p.stdout
+    p = subprocess.run(verify, capture_output=True, text=True, timeout=600, env=tsan_env())
+    no_race(p.stderr)
+    assert p.returncode == 0, p.stderr
+    rows = dict(py_session.execute(f"SELECT id, v FROM {ks}.a WHERE id IN (10, 11)"))
+    assert rows == {10: "v10", 11: "v11"}
+    assert py_session.execute(f"SELECT count(*) FROM {ks}.b").one()[0] == 3_000
