@@ -29,7 +29,7 @@ import pytest
 
 # the server files' helpers: pg_db / fresh_db are fixtures (one fresh
 # database per test, dropped after)
-from test_migrate_mariadb import admin, chinook_script, fresh_db  # noqa: F401
+from test_migrate_mariadb import admin, fresh_db, load_chinook_mariadb  # noqa: F401
 from test_migrate_postgres import load_chinook, pg_db  # noqa: F401
 
 CHINOOK_FKEYS = {  # (child, column) -> (parent, column), names folded by norm()
@@ -259,10 +259,7 @@ def my_connect(port, db):
 
 def test_mariadb_chinook(tool, source_dir, fresh_db, mariadb_port):
     db = fresh_db
-    script = chinook_script(source_dir).read_text(encoding="utf-8").replace("`Chinook`", f"`{db}`")
-    subprocess.run(["mariadb", "-h127.0.0.1", f"-P{mariadb_port}", "-uroot",
-                    "--default-character-set=utf8mb4"], input=script, text=True, check=True,
-                   capture_output=True)
+    load_chinook_mariadb(source_dir, mariadb_port, db)
     cat = dump(tool, my_uri(mariadb_port, db))
     check_chinook(cat)
     con = my_connect(mariadb_port, db)

@@ -47,6 +47,14 @@ def chinook_script(source_dir):
     pytest.fail("Chinook_MySql.sql not found (datasets/chinook or ../shared/datasets/chinook)")
 
 
+def load_chinook_mariadb(source_dir, port, db):
+    """Chinook's MySQL script run into the (existing, empty) database db."""
+    script = chinook_script(source_dir).read_text(encoding="utf-8").replace("`Chinook`", f"`{db}`")
+    subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", "-uroot",
+                    "--default-character-set=utf8mb4"], input=script, text=True, check=True,
+                   capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def admin(mariadb_port):
     """A root connection (autocommit) to the test server."""
@@ -88,10 +96,7 @@ def migrate(build_dir, port, db, hosts, ks, tmp_path, *extra, user="root", param
 def test_chinook_every_table_row_and_value(build_dir, source_dir, admin, fresh_db, mariadb_port,
                                            py_session, fresh_keyspace, tmp_path, main_hosts):
     db, ks = fresh_db, fresh_keyspace
-    script = chinook_script(source_dir).read_text(encoding="utf-8").replace("`Chinook`", f"`{db}`")
-    subprocess.run(["mariadb", "-h127.0.0.1", f"-P{mariadb_port}", "-uroot",
-                    "--default-character-set=utf8mb4"], input=script, text=True, check=True,
-                   capture_output=True)
+    load_chinook_mariadb(source_dir, mariadb_port, db)
     py_session.execute(f"DROP KEYSPACE {ks}")      # migrate creates it
     report = tmp_path / "report.json"
     p = migrate(build_dir, mariadb_port, db, main_hosts, ks, tmp_path, "--report", report)

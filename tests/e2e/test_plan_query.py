@@ -23,7 +23,7 @@ import pymysql
 import pytest
 import yaml
 
-from test_migrate_mariadb import admin, chinook_script, fresh_db  # noqa: F401 (fixtures)
+from test_migrate_mariadb import admin, fresh_db, load_chinook_mariadb  # noqa: F401 (fixtures)
 from test_migrate_plan import make_orders, write_plan
 from test_migrate_postgres import cqlshift, load_chinook, pg_db  # noqa: F401 (fixture)
 from test_resume import run_and_kill, value_of
@@ -163,10 +163,7 @@ def test_query_postgres_chinook(build_dir, source_dir, pg_uri, pg_db, py_session
 def test_query_mariadb_chinook(build_dir, source_dir, admin, fresh_db,  # noqa: F811
                                mariadb_port, py_session, fresh_keyspace, tmp_path, main_hosts):
     db, ks = fresh_db, fresh_keyspace
-    script = chinook_script(source_dir).read_text(encoding="utf-8").replace("`Chinook`", f"`{db}`")
-    subprocess.run(["mariadb", "-h127.0.0.1", f"-P{mariadb_port}", "-uroot",
-                    "--default-character-set=utf8mb4"], input=script, text=True, check=True,
-                   capture_output=True)
+    load_chinook_mariadb(source_dir, mariadb_port, db)
     py_session.execute(f"DROP KEYSPACE {ks}")
     plan = query_plan(build_dir, tmp_path, f"mysql://root@127.0.0.1:{mariadb_port}/{db}", ks,
                       MY_QUERY,
