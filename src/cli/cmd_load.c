@@ -43,7 +43,7 @@ static void fold_lower(char *dst, size_t cap, const char *src)
  * first, then folded; ks (a buffer of ks_cap bytes) and found_name get the
  * names that exist. */
 static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table, table_col **out,
-                      int *n, char *found_name, size_t found_cap)
+                      int *n, char *found_name, size_t found_cap, int verify)
 {
     if (!plain_name(ks) || !plain_name(table)) {
         cli_error("'%s.%s' is not a keyspace and table name this version can load into (letters, "
@@ -92,12 +92,16 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
                  kss[0], kss[1]);
         r = cql_session_simple(s, q, &e);
         if (r && cql_result_row_count(r) == 0)
-            cli_error("keyspace %s does not exist; create it and the table first (cqlshift load "
-                      "writes into an existing table)",
+            cli_error(verify ? "keyspace %s does not exist: there is no table to compare the files "
+                               "with (load them first)"
+                             : "keyspace %s does not exist; create it and the table first "
+                               "(cqlshift load writes into an existing table)",
                       ks);
         else
-            cli_error("table %s.%s does not exist; create it first (cqlshift load writes into an "
-                      "existing table)",
+            cli_error(verify ? "table %s.%s does not exist: there is nothing to compare the files "
+                               "with (load them first)"
+                             : "table %s.%s does not exist; create it first (cqlshift load writes "
+                               "into an existing table)",
                       ks, table);
         cql_result_free(r);
         return -1;
@@ -452,7 +456,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
         goto out;
     char table_name[256];
     if (read_table(s, t.keyspace, sizeof t.keyspace, table, &tcols, &ntcols, table_name,
-                   sizeof table_name))
+                   sizeof table_name, o.verify != NULL))
         goto out;
     table = table_name;
     source_error se;

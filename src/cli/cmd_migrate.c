@@ -249,8 +249,9 @@ int migrate_main(const migrate_args *map, run_options *op, const char **pos)
             ins = cql_session_prepare(s, (const char *)q.data, &ce);
         cs_buf_release(&q);
         if (!ins) {
-            cli_error("cannot %s %s.%s: %s", o.verify ? "compare with" : "prepare the insert for",
-                      t.keyspace, tt->name, ce.msg);
+            cli_error("cannot %s %s.%s: %s%s", o.verify ? "compare with" : "prepare the insert for",
+                      t.keyspace, tt->name, ce.msg,
+                      o.verify ? " (verify compares with the tables a copy wrote: migrate first)" : "");
             goto out;
         }
         load_table *l = &lt[nlt];

@@ -627,8 +627,9 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         }
         cs_buf_release(&q);
         if (!ins) {
-            cli_error("cannot %s %s.%s: %s", o->verify ? "compare with" : "prepare the insert for",
-                      t.keyspace, tt->name, ce.msg);
+            cli_error("cannot %s %s.%s: %s%s", o->verify ? "compare with" : "prepare the insert for",
+                      t.keyspace, tt->name, ce.msg,
+                      o->verify ? " (verify compares with the tables a copy wrote: migrate first)" : "");
             goto out;
         }
         int n = tt->ncols + 1 + ttl;

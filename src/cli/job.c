@@ -27,7 +27,7 @@ static void on_signal(int sig)
     (void)sig;
     /* Only async-signal-safe calls here: atomics, write(2), _exit(2). */
     if (atomic_fetch_add(&cli_interrupt, 1) == 0) {
-        static const char msg[] = "\ncqlshift: interrupted: finishing the writes in flight and "
+        static const char msg[] = "\ncqlshift: interrupted: finishing the work in flight and "
                                   "saving the progress (press Ctrl-C again to stop at once)\n";
         ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)w;

@@ -753,7 +753,7 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
                   o->report_path ? o->report_path : "");
         goto out;
     }
-    if (out.total > out.printed)
+    if (out.total > out.printed && !o->quiet)
         fprintf(stderr, "cqlshift: %lld more difference%s in %s\n",
                 (long long)(out.total - out.printed), out.total - out.printed == 1 ? "" : "s",
                 path);

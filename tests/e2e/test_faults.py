@@ -184,7 +184,7 @@ def test_second_ctrl_c_exits_at_once_and_resume_is_exact(build_dir, tmp_path, pr
     assert proc.poll() is None
     proc.send_signal(signal.SIGINT)
     first = proc.stderr.readline() + proc.stderr.readline()
-    assert "interrupted: finishing the writes in flight" in first, first
+    assert "interrupted: finishing the work in flight" in first, first
     time.sleep(0.5)
     assert proc.poll() is None  # still waiting for the hung writes
     t0 = time.monotonic()
