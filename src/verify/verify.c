@@ -202,6 +202,17 @@ static void source_row(sworker *w, const load_table *t, int gi, const src_row *r
         a->rejected++;
         return;
     }
+    /* the copy rejects a row whose write time or TTL cannot be computed
+     * (a null writetime, a TTL out of range): so does verify, in every
+     * pass, or the row would count as a source row the target lacks */
+    int64_t ts = V->cfg->repair_timestamp_us;
+    int32_t ttl = -1;
+    const load_row_map *m = t->map;
+    if ((m && m->timestamp && m->timestamp(m->ctx, r, &w->scratch, &ts, why, sizeof why)) ||
+        (m && m->ttl && m->ttl(m->ctx, r, &w->scratch, &ttl, why, sizeof why))) {
+        a->rejected++;
+        return;
+    }
     int ok = 0;
     int64_t tok = cql_token_of_values(t->insert, w->values.data, w->values.len, &ok);
     if (!ok || split_values(w->values.data, w->values.len, g->nvals, w->p, w->len)) {
@@ -218,12 +229,6 @@ static void source_row(sworker *w, const load_table *t, int gi, const src_row *r
     } else if (g->diff[b]) {
         /* what a repair writes after the values: USING TIMESTAMP ? [AND TTL ?] */
         cs_buf_reset(&w->tail);
-        int64_t ts = V->cfg->repair_timestamp_us;
-        int32_t ttl = -1;
-        if ((t->map && t->map->timestamp &&
-             t->map->timestamp(t->map->ctx, r, &w->scratch, &ts, why, sizeof why)) ||
-            (t->map && t->map->ttl && t->map->ttl(t->map->ctx, r, &w->scratch, &ttl, why, sizeof why)))
-            return; /* the copy rejects it too: counted in phase 0 */
         cs_buf_put_u32(&w->tail, 8);
         cs_buf_put_u64(&w->tail, (uint64_t)ts);
         if (t->map && t->map->ttl) {
