@@ -1018,6 +1018,35 @@ static int prepare_select(verifier *V, vgroup *g)
     return g->select && (g->del || !V->cfg->repair || !V->cfg->delete_extra) ? 0 : -1;
 }
 
+static char *bucket_key(const verifier *V, int gi, char *out, size_t n);
+
+/* On a resume, the bucket count the job started with, whatever the
+ * source's row estimate says now (an ANALYZE since may have changed it):
+ * the saved sums are per bucket of that count. 0, or -1 (fatal set). */
+static int saved_bits(verifier *V, int gi)
+{
+    char bk[700], key[800];
+    bucket_key(V, gi, bk, sizeof bk);
+    snprintf(key, sizeof key, "%s.bits", bk);
+    void *d = NULL;
+    size_t n = 0;
+    state_error se;
+    int found = state_blob_get(V->st, key, &d, &n, &se);
+    if (found < 0) {
+        set_fatal(V, 1, "%s", se.msg);
+        return -1;
+    }
+    char text[16] = "";
+    if (found && n < sizeof text)
+        memcpy(text, d, n);
+    free(d);
+    char *end;
+    long bits = strtol(text, &end, 10);
+    if (found && end != text && !*end && bits >= 1 && bits <= MAX_BITS)
+        V->g[gi].bits = (int)bits;
+    return 0;
+}
+
 static int make_groups(verifier *V)
 {
     V->g = calloc((size_t)V->ntables, sizeof *V->g);
@@ -1073,6 +1102,8 @@ static int make_groups(verifier *V)
     }
     for (int gi = 0; gi < V->ng; gi++) {
         vgroup *g = &V->g[gi];
+        if (V->st && saved_bits(V, gi) < 0)
+            return -1;
         g->nb = (uint32_t)1 << g->bits;
         g->src = calloc(2 * (size_t)g->nb, sizeof *g->src);
         g->tgt = calloc(2 * (size_t)g->nb, sizeof *g->tgt);

@@ -1,14 +1,23 @@
-# fixtures: cassandra_main
+# fixtures: cassandra_main postgres
 """verify, regressions found in review: rows the copy rejects for their
-write time counted as rejected."""
+write time counted as rejected; a resume after the source's row estimate
+changed (ANALYZE) reads the saved bucket sums with the bucket count they
+were made with. What landed is read with the Python driver, not cqlshift."""
 
+import os
 import re
+import signal
 import sqlite3
 import subprocess
+import time
 import uuid
 
 import pytest
 
+import psycopg
+
+from conftest import run_folder, state_file
+from test_migrate_postgres import _replace_db
 
 
 def run(args, timeout=600):
@@ -32,6 +41,21 @@ def rv_keyspace(py_session, request):
         uuid.uuid4().hex[:6]
     yield name
     py_session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
+
+
+@pytest.fixture
+def rv_pg(pg_uri, request):
+    """A fresh PostgreSQL database; (uri, autocommit connection)."""
+    name = "rv_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:20] + "_" + \
+        uuid.uuid4().hex[:6]
+    with psycopg.connect(pg_uri, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    uri = _replace_db(pg_uri, name)
+    con = psycopg.connect(uri, autocommit=True)
+    yield uri, con
+    con.close()
+    with psycopg.connect(pg_uri, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_writetime_rejects_are_rejected_not_equal(build_dir, tmp_path, main_hosts, rv_keyspace):
@@ -68,3 +92,55 @@ mappings:
     assert rc == 0, out + err
     c = table_line(out, f"{rv_keyspace}.item")
     assert (c["source rows"], c["target rows"], c["equal"], c["rejected"]) == (196, 196, 196, 4), out
+
+
+def test_resume_after_the_row_estimate_changed(build_dir, tmp_path, main_hosts, rv_keyspace,
+                                               rv_pg):
+    """kill -9 during verify, ANALYZE (the row estimate goes from unknown to
+    300,000, another bucket count), then --resume: the saved sums are read
+    with the bucket count the job started with, and the result is right."""
+    uri, con = rv_pg
+    con.execute("CREATE TABLE t (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false)")
+    con.execute("INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 300000) g")
+    assert con.execute("SELECT reltuples FROM pg_class WHERE relname = 't'").fetchone()[0] < 0
+    b = build_dir / "cqlshift"
+    tgt = f"cassandra://{main_hosts[0]}/{rv_keyspace}"
+    rc, out, err = run([b, "migrate", uri, tgt, "--out-dir", tmp_path / "m", "-q"])
+    assert rc == 0, err
+    from cassandra.cluster import Cluster
+    cl = Cluster(main_hosts)
+    s = cl.connect()
+    s.execute(f"DELETE FROM {rv_keyspace}.t WHERE id = 5")
+    s.execute(f"UPDATE {rv_keyspace}.t SET v = 'zz' WHERE id = 7")
+    cl.shutdown()
+    out_dir = tmp_path / "v"
+    args = [b, "verify", uri, tgt, "--out-dir", out_dir, "--workers", "1"]
+    p = subprocess.Popen([str(a) for a in args], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    saved = 0
+    while time.monotonic() < deadline and p.poll() is None:
+        try:
+            st = sqlite3.connect(f"file:{state_file(out_dir)}?mode=ro", uri=True, timeout=1)
+            saved = st.execute("SELECT count(*) FROM meta WHERE key LIKE 'verify.src.%'"
+                               ).fetchone()[0]
+            st.close()
+        except sqlite3.Error:
+            saved = 0
+        if saved:
+            break
+        time.sleep(0.02)
+    if p.poll() is not None:
+        pytest.skip("verify finished before it could be killed")
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert saved
+    con.execute("ANALYZE t")
+    rc, out, err = run([b, "verify", uri, tgt, "--out-dir", out_dir, "--workers", "2",
+                        "--resume"])
+    assert rc == 3, out + err
+    assert "(resuming)" in err
+    c = table_line(out, f"{rv_keyspace}.t")
+    assert (c["source rows"], c["missing"], c["different"], c["equal"]) == \
+        (300000, 1, 1, 299998), out
+    assert run_folder(out_dir) is not None
