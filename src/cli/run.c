@@ -19,6 +19,33 @@
 #include "util/buf.h"
 #include "verify/verify.h"
 
+/* What a finished verify found, from the summary line of its
+ * differences.jsonl: 3 if the target differed (and was not repaired), else
+ * 0, so that a --resume after the end says what the run said. */
+static int finished_verdict(const job *j)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/differences.jsonl", j->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return CLI_EXIT_OK;
+    char line[4096];
+    int different = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "\"type\":\"summary\""))
+            continue;
+        json_t *o = json_loads(line, 0, NULL);
+        const char *r = json_string_value(json_object_get(o, "result"));
+        different = r && !strcmp(r, "different");
+        json_decref(o);
+    }
+    fclose(f);
+    if (different)
+        fprintf(stderr, "cqlshift: it found that the target differs from the source (exit code "
+                        "%d): see %s\n", CLI_EXIT_DIFFERENCES, path);
+    return different ? CLI_EXIT_DIFFERENCES : CLI_EXIT_OK;
+}
+
 int run_prepare(job *j, run_options *o, const char *command, const char *name,
                 const char *job_key, int *done)
 {
@@ -45,6 +72,8 @@ int run_prepare(job *j, run_options *o, const char *command, const char *name,
         fprintf(stderr, "cqlshift: this job already finished (run folder %s); nothing to resume\n",
                 j->dir);
         *done = 1;
+        if (o->verify)
+            return finished_verdict(j);
     }
     return 0;
 }

@@ -144,3 +144,31 @@ def test_resume_after_the_row_estimate_changed(build_dir, tmp_path, main_hosts, 
     assert (c["source rows"], c["missing"], c["different"], c["equal"]) == \
         (300000, 1, 1, 299998), out
     assert run_folder(out_dir) is not None
+
+
+def test_resume_after_the_end_says_what_the_run_found(build_dir, tmp_path, main_hosts,
+                                                      rv_keyspace, py_session):
+    """--resume after a verify that finished with differences exits 3 again
+    (it exited 0: "nothing to resume"), and 0 after one that found none."""
+    db = tmp_path / "a.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)")
+    con.executemany("INSERT INTO item VALUES (?, ?)", [(i, f"n{i}") for i in range(1, 101)])
+    con.commit()
+    con.close()
+    b = build_dir / "cqlshift"
+    tgt = f"cassandra://{main_hosts[0]}/{rv_keyspace}"
+    rc, out, err = run([b, "migrate", f"sqlite:{db}", tgt, "--out-dir", tmp_path / "m", "-q"])
+    assert rc == 0, err
+    args = [b, "verify", f"sqlite:{db}", tgt, "--out-dir", tmp_path / "v"]
+    rc, out, err = run(args)
+    assert rc == 0, out + err
+    rc, out, err = run(args + ["--resume"])
+    assert rc == 0, out + err
+    py_session.execute(f'DELETE FROM {rv_keyspace}."item" WHERE "id" = 5')
+    args[-1] = tmp_path / "v2"
+    rc, out, err = run(args)
+    assert rc == 3, out + err
+    rc, out, err = run(args + ["--resume"])
+    assert rc == 3, out + err
+    assert "nothing to resume" in err and "differs" in err
