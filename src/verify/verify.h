@@ -139,7 +139,10 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
 /* The canonical form of a value of CQL type t (len < 0: null or unset),
  * appended to out: a tag byte (0 null, 1 value), then for a value its
  * length (4 bytes) and bytes, the elements of a set or map sorted by their
- * bytes and repeated ones dropped, an empty collection written as null.
+ * bytes and a repeated one kept once (the last given, as Cassandra keeps a
+ * map's repeated key), an empty collection written as null, and sets and
+ * maps inside other values (a frozen set in a set, list, tuple or UDT) in
+ * their canonical form too, since Cassandra sorts those again.
  * 0, or -1 (malformed collection bytes: the raw bytes are written, so
  * the comparison still works; or out of memory). */
 int verify_canon_value(const cql_type *t, const uint8_t *p, int32_t len, cs_buf *out);

@@ -123,6 +123,112 @@ static void test_malformed_collection(void **cm)
     cql_type_free(t);
 }
 
+static void test_map_repeated_key_keeps_the_last(void **cm)
+{
+    (void)cm;
+    /* {1: 'x', 1: 'y'} as a writer sent it; Cassandra keeps {1: 'y'} */
+    uint8_t twice[] = {0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, 'x',
+                       0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, 'y'};
+    uint8_t last[] = {0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, 'y'};
+    uint8_t first[] = {0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, 'x'};
+    cs_buf a, b;
+    cs_buf_init(&a, SIZE_MAX);
+    cs_buf_init(&b, SIZE_MAX);
+    canon("map<int, text>", twice, sizeof twice, &a);
+    canon("map<int, text>", last, sizeof last, &b);
+    assert_true(same(&a, &b));
+    canon("map<int, text>", first, sizeof first, &b);
+    assert_false(same(&a, &b));
+    cs_buf_release(&a);
+    cs_buf_release(&b);
+}
+
+/* A set of n int elements in the protocol's form, at out. */
+static size_t int_set(uint8_t *out, int n, const int *v)
+{
+    cs_put_be32(out, (uint32_t)n);
+    size_t off = 4;
+    for (int i = 0; i < n; i++) {
+        cs_put_be32(out + off, 4);
+        cs_put_be32(out + off + 4, (uint32_t)v[i]);
+        off += 8;
+    }
+    return off;
+}
+
+/* An outer collection of the given inner values (count, then each as an
+ * element). */
+static size_t outer(uint8_t *out, int n, const uint8_t *const *in, const size_t *inl)
+{
+    cs_put_be32(out, (uint32_t)n);
+    size_t off = 4;
+    for (int i = 0; i < n; i++) {
+        cs_put_be32(out + off, (uint32_t)inl[i]);
+        memcpy(out + off + 4, in[i], inl[i]);
+        off += 4 + inl[i];
+    }
+    return off;
+}
+
+/* A tuple of an int and a value v of n bytes. */
+static size_t int_and(uint8_t *out, int i, const uint8_t *v, size_t n)
+{
+    cs_put_be32(out, 4);
+    cs_put_be32(out + 4, (uint32_t)i);
+    cs_put_be32(out + 8, (uint32_t)n);
+    memcpy(out + 12, v, n);
+    return 12 + n;
+}
+
+static void test_frozen_sets_inside(void **cm)
+{
+    (void)cm;
+    /* {{2, 1}, {1}} as a writer sent it, {{1}, {1, 2}} as Cassandra returns
+     * it: the inner frozen sets are sorted (and their repeats dropped) too */
+    uint8_t s21[64], s1[64], s12[64], s11[64], x[256], y[256];
+    const int v21[] = {2, 1}, v1[] = {1}, v12[] = {1, 2}, v11[] = {1, 1};
+    size_t n21 = int_set(s21, 2, v21), n1 = int_set(s1, 1, v1), n12 = int_set(s12, 2, v12),
+           n11 = int_set(s11, 2, v11);
+    cs_buf a, b;
+    cs_buf_init(&a, SIZE_MAX);
+    cs_buf_init(&b, SIZE_MAX);
+    size_t nx = outer(x, 2, (const uint8_t *const[]){s21, s1}, (const size_t[]){n21, n1});
+    size_t ny = outer(y, 2, (const uint8_t *const[]){s1, s12}, (const size_t[]){n1, n12});
+    canon("set<frozen<set<int>>>", x, (int32_t)nx, &a);
+    canon("set<frozen<set<int>>>", y, (int32_t)ny, &b);
+    assert_true(same(&a, &b));
+    /* a list keeps its order, its frozen sets are sorted */
+    canon("list<frozen<set<int>>>", x, (int32_t)nx, &a);
+    canon("list<frozen<set<int>>>", y, (int32_t)ny, &b);
+    assert_false(same(&a, &b));
+    ny = outer(y, 2, (const uint8_t *const[]){s12, s1}, (const size_t[]){n12, n1});
+    canon("list<frozen<set<int>>>", y, (int32_t)ny, &b);
+    assert_true(same(&a, &b));
+    /* {{1, 1}} is {{1}} */
+    nx = outer(x, 1, (const uint8_t *const[]){s11}, (const size_t[]){n11});
+    ny = outer(y, 1, (const uint8_t *const[]){s1}, (const size_t[]){n1});
+    canon("set<frozen<set<int>>>", x, (int32_t)nx, &a);
+    canon("set<frozen<set<int>>>", y, (int32_t)ny, &b);
+    assert_true(same(&a, &b));
+    /* in a tuple: (1, {2, 1}) is (1, {1, 2}), not (2, {1, 2}) */
+    nx = int_and(x, 1, s21, n21);
+    ny = int_and(y, 1, s12, n12);
+    canon("tuple<int, frozen<set<int>>>", x, (int32_t)nx, &a);
+    canon("tuple<int, frozen<set<int>>>", y, (int32_t)ny, &b);
+    assert_true(same(&a, &b));
+    ny = int_and(y, 2, s12, n12);
+    canon("tuple<int, frozen<set<int>>>", y, (int32_t)ny, &b);
+    assert_false(same(&a, &b));
+    /* an element that differs still differs */
+    nx = outer(x, 1, (const uint8_t *const[]){s21}, (const size_t[]){n21});
+    ny = outer(y, 1, (const uint8_t *const[]){s1}, (const size_t[]){n1});
+    canon("set<frozen<set<int>>>", x, (int32_t)nx, &a);
+    canon("set<frozen<set<int>>>", y, (int32_t)ny, &b);
+    assert_false(same(&a, &b));
+    cs_buf_release(&a);
+    cs_buf_release(&b);
+}
+
 static void test_buckets(void **cm)
 {
     (void)cm;
@@ -156,6 +262,8 @@ int main(void)
         cmocka_unit_test(test_null_unset_empty),
         cmocka_unit_test(test_map_sorted_by_key),
         cmocka_unit_test(test_malformed_collection),
+        cmocka_unit_test(test_map_repeated_key_keeps_the_last),
+        cmocka_unit_test(test_frozen_sets_inside),
         cmocka_unit_test(test_buckets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
