@@ -326,13 +326,33 @@ static int add_queries(plan *p, source *src, int *rc)
  * (model_refine_from_values on the automatic model, the tables the plan
  * reads only), so that a plan copies what migrate SOURCE copies. am holds
  * that model (empty: every unit milliseconds). */
-/* cli_source_reopen's prepare: the plan's queries again. */
+/* cli_source_reopen's prepare: the plan's queries again, in the source
+ * opened anew, as the same source tables (add_queries itself skips the
+ * mappings that have their table already: all of them by now). */
 static int reopen_queries(void *ctx, source *src, source_error *err)
 {
-    int rc;
-    if (add_queries(ctx, src, &rc))
-        return source_fail(err, SRC_E_SCHEMA, "the plan's queries cannot be read again");
-    return 0;
+    plan *p = ctx;
+    int added = 0;
+    for (int mi = 0; mi < p->nmappings; mi++) {
+        const plan_mapping *mp = &p->mappings[mi];
+        if (!mp->query.text || !p->tables[mp->table].enabled || mp->source_table < 0)
+            continue;
+        int seen = 0; /* one query read for several mappings is one table */
+        for (int j = 0; j < mi && !seen; j++)
+            seen = p->mappings[j].query.text && p->mappings[j].source_table == mp->source_table;
+        if (seen)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "query at line %d", mp->query.line);
+        int at = -1;
+        int t = src->ops->add_query ? src->ops->add_query(src, mp->query.text, name, &at, err) : -1;
+        if (t < 0 || t != mp->source_table)
+            return t < 0 && src->ops->add_query ? -1
+                   : source_fail(err, SRC_E_SCHEMA, "the plan's query at line %d cannot be "
+                                 "read again as it was", mp->query.line);
+        added = 1;
+    }
+    return added && !src->ops->describe(src, err) ? -1 : 0;
 }
 
 static int inferred_unit(const model *am, int st_index, int sc)

@@ -172,3 +172,49 @@ def test_resume_after_the_end_says_what_the_run_found(build_dir, tmp_path, main_
     rc, out, err = run(args + ["--resume"])
     assert rc == 3, out + err
     assert "nothing to resume" in err and "differs" in err
+
+
+def test_recheck_with_a_query_mapping(build_dir, tmp_path, main_hosts, rv_keyspace, py_session):
+    """--recheck opens the source again: a plan's query mappings are added
+    to it again (they were not: "split: unknown table", exit 1)."""
+    db = tmp_path / "a.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, grp INTEGER)")
+    con.executemany("INSERT INTO item VALUES (?, ?, ?)",
+                    [(i, f"n{i}", i % 7) for i in range(1, 301)])
+    con.commit()
+    con.close()
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"""version: 1
+source: 'sqlite:{db}'
+keyspace:
+  name: {rv_keyspace}
+tables:
+  item:
+    columns: {{id: int, name: text}}
+    partition_key: [id]
+  by_grp:
+    columns: {{grp: int, id: int, name: text}}
+    partition_key: [grp]
+    clustering: [id]
+mappings:
+  - from: item
+    to: item
+    columns: {{id: id, name: name}}
+  - query: "SELECT grp, id, upper(name) AS name FROM item WHERE id > 10"
+    to: by_grp
+    columns: {{grp: grp, id: id, name: name}}
+""")
+    b = build_dir / "cqlshift"
+    tgt = f"cassandra://{main_hosts[0]}"
+    rc, out, err = run([b, "migrate", plan, tgt, "--out-dir", tmp_path / "m", "-q"])
+    assert rc == 0, err
+    py_session.execute(f"UPDATE {rv_keyspace}.by_grp SET name = 'x' WHERE grp = 3 AND id = 24")
+    rc, out, err = run([b, "verify", plan, tgt, "--out-dir", tmp_path / "v", "--recheck",
+                        "0.1"])
+    assert rc == 3, out + err
+    assert f"{rv_keyspace}.by_grp: different: (grp=3, id=24): name: source 'N24', target 'x'" \
+        in out
+    c = table_line(out, f"{rv_keyspace}.by_grp")
+    assert (c["source rows"], c["equal"], c["different"], c["gone on re-check"]) == \
+        (290, 289, 1, 0), out
