@@ -787,8 +787,8 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
         /* keys several source rows map to */
         "SELECT k, count(*), min(v) FROM s WHERE g = ?1 GROUP BY k HAVING count(*) > 1 ORDER BY k",
         /* missing in the target (the table and write tail of the row min(v) picks) */
-        "SELECT k, min(v), ti, tail FROM s WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM t WHERE "
-        "t.g = ?1 AND t.k = s.k) GROUP BY k ORDER BY k",
+        "SELECT k, min(v), ti, tail, count(*) FROM s WHERE g = ?1 AND NOT EXISTS (SELECT 1 "
+        "FROM t WHERE t.g = ?1 AND t.k = s.k) GROUP BY k ORDER BY k",
         /* extra in the target */
         "SELECT k, v FROM t WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = ?1 AND "
         "s.k = t.k) ORDER BY k",
@@ -799,9 +799,9 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
     }, {
         "SELECT k, count(*), min(v) FROM s WHERE g = ?1 AND EXISTS (SELECT 1 FROM d WHERE "
         "d.g = ?1 AND d.k = s.k) GROUP BY k HAVING count(*) > 1 ORDER BY k",
-        "SELECT k, min(v), ti, tail FROM s WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM t WHERE "
-        "t.g = ?1 AND t.k = s.k) AND EXISTS (SELECT 1 FROM d WHERE d.g = ?1 AND d.k = s.k) "
-        "GROUP BY k ORDER BY k",
+        "SELECT k, min(v), ti, tail, count(*) FROM s WHERE g = ?1 AND NOT EXISTS (SELECT 1 "
+        "FROM t WHERE t.g = ?1 AND t.k = s.k) AND EXISTS (SELECT 1 FROM d WHERE d.g = ?1 AND "
+        "d.k = s.k) GROUP BY k ORDER BY k",
         "SELECT k, v FROM t WHERE g = ?1 AND NOT EXISTS (SELECT 1 FROM s WHERE s.g = ?1 AND "
         "s.k = t.k) AND EXISTS (SELECT 1 FROM d WHERE d.g = ?1 AND d.k = t.k) ORDER BY k",
         "SELECT s.k, s.v, t.v, s.ti, s.tail FROM s JOIN t ON t.g = s.g AND t.k = s.k WHERE "
@@ -821,7 +821,7 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
         len[s] = calloc((size_t)g->nvals, sizeof *len[s]);
     }
     int rc = !pick || !p[0] || !p[1] || !len[0] || !len[1] ? -1 : 0;
-    int64_t dup_rows = 0;
+    int64_t dup_rows = 0, missing_dup = 0;
     for (int q = 0; q < 4 && rc == 0; q++) {
         sqlite3_stmt *st = NULL;
         if (sqlite3_prepare_v2(V->spill, sql[V->rechecking][q], -1, &st, NULL) != SQLITE_OK) {
@@ -852,6 +852,8 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
                 json_object_set_new(d, "columns", cols);
             } else if (q == 1) {
                 g->c.missing++;
+                if (sqlite3_column_int64(st, 4) > 1)
+                    missing_dup++; /* its rows are in dup_rows already */
                 json_object_set_new(d, "columns", cols);
                 json_object_set_new(d, "source", values_json(g, p[0], len[0], 0, NULL));
                 if (V->cfg->repair) {
@@ -929,8 +931,9 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
     if (repair_wait(V))
         rc = -1;
     if (V->rechecking) /* the keys that differed the first time, and not now */
-        g->c.transient -= g->c.missing + g->c.extra + g->c.different + g->c.duplicate;
-    g->c.equal = g->c.source_rows - g->c.missing - g->c.different - dup_rows;
+        g->c.transient -=
+            g->c.missing - missing_dup + g->c.extra + g->c.different + g->c.duplicate;
+    g->c.equal = g->c.source_rows - (g->c.missing - missing_dup) - g->c.different - dup_rows;
     if (g->c.equal < 0)
         g->c.equal = 0;
     cs_buf_release(&ca);

@@ -218,3 +218,41 @@ mappings:
     c = table_line(out, f"{rv_keyspace}.by_grp")
     assert (c["source rows"], c["equal"], c["different"], c["gone on re-check"]) == \
         (290, 289, 1, 0), out
+
+
+def test_a_duplicate_key_missing_in_the_target_is_not_counted_twice(build_dir, tmp_path,
+                                                                    main_hosts, rv_keyspace,
+                                                                    py_session):
+    """Two source rows map to key 1, which the target lacks: the key is a
+    duplicate and missing, and the other keys still count as equal (one of
+    them did not: its rows were taken off twice)."""
+    db = tmp_path / "a.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, g INTEGER, n TEXT)")
+    con.executemany("INSERT INTO item VALUES (?, ?, ?)",
+                    [(1, 1, "a"), (2, 1, "b"), (3, 2, "c"), (4, 3, "d")])
+    con.commit()
+    con.close()
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"""version: 1
+source: 'sqlite:{db}'
+keyspace:
+  name: {rv_keyspace}
+tables:
+  byg:
+    columns: {{g: int, n: text}}
+    partition_key: [g]
+mappings:
+  - from: item
+    to: byg
+    columns: {{g: g, n: n}}
+""")
+    b = build_dir / "cqlshift"
+    tgt = f"cassandra://{main_hosts[0]}"
+    rc, out, err = run([b, "migrate", plan, tgt, "--out-dir", tmp_path / "m", "-q"])
+    assert rc == 0, err
+    py_session.execute(f"DELETE FROM {rv_keyspace}.byg WHERE g = 1")
+    rc, out, err = run([b, "verify", plan, tgt, "--out-dir", tmp_path / "v"])
+    assert rc == 3, out + err
+    c = table_line(out, f"{rv_keyspace}.byg")
+    assert (c["source rows"], c["equal"], c["missing"], c["duplicate keys"]) == (4, 2, 1, 1), out
