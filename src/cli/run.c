@@ -670,11 +670,13 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         ro->readers = o->loader.workers > 0 ? o->loader.workers : 1;
         cfg.reopen = cli_source_reopen;
         cfg.reopen_ctx = ro;
-    } else if (cfg.recheck_s > 0) {
-        cli_error("--recheck reads the source twice, which standard input cannot be: verify a "
-                  "file");
+    } else if (cfg.recheck_s > 0 || cfg.repair) {
+        cli_error("--%s reads the source twice, which standard input cannot be: verify a file",
+                  cfg.repair ? "repair" : "recheck");
         rc = CLI_EXIT_USAGE;
         goto out;
+    } else {
+        cfg.source_once = 1;
     }
     /* repairs are written as of the source's reading: one time per job */
     cfg.repair_timestamp_us = state_write_timestamp(st, cql_timestamp_now_us(), &se);
@@ -708,6 +710,7 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         goto out;
     }
     int64_t miss = 0, extra = 0, diff = 0, dup = 0, repaired = 0, deleted = 0, left = 0;
+    int64_t unmatched = 0;
     for (int i = 0; i < nres; i++) {
         const verify_counts *c = &res[i].counts;
         miss += c->missing;
@@ -728,6 +731,12 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         if (c->duplicate)
             snprintf(line + strlen(line), sizeof line - strlen(line), ", %lld duplicate keys",
                      (long long)c->duplicate);
+        unmatched += c->unmatched;
+        if (c->unmatched)
+            snprintf(line + strlen(line), sizeof line - strlen(line),
+                     "; %lld of %lld token ranges differ, their rows not named: standard input "
+                     "cannot be read again (save it to a file and verify the file)",
+                     (long long)c->unmatched, (long long)c->buckets);
         if (o->verify->recheck_s > 0)
             snprintf(line + strlen(line), sizeof line - strlen(line),
                      "; %lld gone on re-check", (long long)c->transient);
@@ -755,6 +764,8 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
                                (json_int_t)c->buckets_differing);
         if (tl && o->verify->recheck_s > 0)
             json_object_set_new(tl, "gone_on_recheck", json_integer(c->transient));
+        if (tl && c->unmatched)
+            json_object_set_new(tl, "buckets_not_matched", json_integer(c->unmatched));
         if (tl && o->verify->repair) {
             json_object_set_new(tl, "repaired", json_integer(c->repaired));
             json_object_set_new(tl, "deleted", json_integer(c->deleted));
@@ -764,9 +775,9 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         write_line(out.copy, tl);
         json_decref(tl);
     }
-    int differs = miss || extra || diff || dup;
+    int differs = miss || extra || diff || dup || unmatched;
     /* after a repair, what counts is whether the target now reads equal */
-    int fixed = o->verify->repair && differs && left == 0 && !dup;
+    int fixed = o->verify->repair && differs && left == 0 && !dup && !unmatched;
     json_t *sum = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "type", "summary", "result",
                             fixed ? "repaired" : differs ? "different" : "equal", "missing",
                             (json_int_t)miss, "extra", (json_int_t)extra, "different",

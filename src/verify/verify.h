@@ -72,6 +72,9 @@ typedef struct verify_config {
     source *(*reopen)(void *ctx, source_error *err);
     void *reopen_ctx;
     verify_progress *progress;  /* NULL: none */
+    int source_once;            /* the source can be read once only (standard input): the
+                                 * buckets that differ are counted (counts.unmatched), not
+                                 * matched key by key, which reads the source again */
 } verify_config;
 
 void verify_config_init(verify_config *c);
@@ -93,6 +96,8 @@ typedef struct verify_counts {
     int64_t deleted;            /* extra rows deleted (--delete-extra) */
     int64_t buckets_after_repair; /* buckets that still differ when read again */
     int64_t transient;          /* with recheck_s: keys that differed, then no longer */
+    int64_t unmatched;          /* with source_once: buckets that differ, their rows not
+                                 * matched (nor counted as equal) */
 } verify_counts;
 
 /* One target table: the keyspace and table, and its counts. */

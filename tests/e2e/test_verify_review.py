@@ -256,3 +256,29 @@ mappings:
     assert rc == 3, out + err
     c = table_line(out, f"{rv_keyspace}.byg")
     assert (c["source rows"], c["equal"], c["missing"], c["duplicate keys"]) == (4, 2, 1, 1), out
+
+
+def test_standard_input_with_a_difference(build_dir, tmp_path, main_hosts, rv_keyspace,
+                                          py_session):
+    """verify - (standard input) that finds a differing token range exits 3
+    and says the rows cannot be named (it failed, exit 1: "stdin can be read
+    only once"); --repair with standard input is refused at once."""
+    py_session.execute(f"CREATE KEYSPACE {rv_keyspace} WITH replication = "
+                       "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    py_session.execute(f"CREATE TABLE {rv_keyspace}.t (id int PRIMARY KEY, name text)")
+    data = "id,name\n" + "".join(f"{i},n{i}\n" for i in range(1, 101))
+    b = build_dir / "cqlshift"
+    tgt = f"cassandra://{main_hosts[0]}/{rv_keyspace}"
+    p = subprocess.run([str(b), "load", "-", tgt, "t", "--out-dir", str(tmp_path / "l"), "-q"],
+                       input=data, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    py_session.execute(f"DELETE FROM {rv_keyspace}.t WHERE id = 5")
+    args = [str(b), "verify", "-", tgt, "t", "--out-dir", str(tmp_path / "v")]
+    p = subprocess.run(args, input=data, capture_output=True, text=True)
+    assert p.returncode == 3, p.stdout + p.stderr
+    c = table_line(p.stdout, f"{rv_keyspace}.t")
+    assert (c["source rows"], c["target rows"], c["missing"]) == (100, 99, 0), p.stdout
+    assert c["equal"] < 100
+    assert "standard input cannot be read again" in p.stdout
+    p = subprocess.run(args + ["--repair"], input=data, capture_output=True, text=True)
+    assert p.returncode == 2, p.stdout + p.stderr
