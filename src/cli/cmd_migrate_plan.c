@@ -752,7 +752,10 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
                             .table = a->file_uri ? file_table : NULL, .fo = a->file_opts,
                             .prepare = reopen_queries, .prepare_ctx = &p};
         rc = run_verify(src, s, lt, nlt, &t, o, &jb, source_label,
-                        a->file_uri && !strcmp(a->file_uri, "csv:-") ? NULL : &ro);
+                        a->file_uri && strlen(a->file_uri) >= 2 &&
+                                !strcmp(a->file_uri + strlen(a->file_uri) - 2, ":-")
+                            ? NULL /* standard input, with or without --format */
+                            : &ro);
     } else {
         rc = run_load(src, s, lt, nlt, totals, &t, o, &jb, source_label);
         for (int i = 0; i < nlt && !o->quiet; i++)
