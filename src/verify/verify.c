@@ -38,6 +38,8 @@ typedef struct vgroup {
     uint64_t *tgt;
     unsigned char *tdone;       /* target bucket read */
     unsigned char *diff;        /* bucket differs */
+    uint64_t *src_again;        /* --recheck: the differing buckets' sums in the source read
+                                 * again (2 * nb), which a repair is then checked against */
     verify_counts c;
 } vgroup;
 
@@ -74,6 +76,7 @@ typedef struct verifier {
     char msg[1024];
     int code;
     int rechecking;             /* the second pass of --recheck */
+    int reading_again;          /* while that pass reads: sum the source into src_again */
     cql_future *fut[256];       /* repairs in flight */
     int nfut;
     cs_buf req;                 /* a repair's values */
@@ -137,9 +140,13 @@ static int split_values(const uint8_t *v, size_t n, int nvals, const uint8_t **p
 }
 
 static int spill_insert(verifier *V, int side, int g, uint32_t b, const cs_buf *key, uint64_t vh,
-                        const uint8_t *v, size_t vn, int ti, const cs_buf *tail)
+                        const uint8_t *v, size_t vn, int ti, const cs_buf *tail, uint64_t h)
 {
     pthread_mutex_lock(&V->mu);
+    if (side == 0 && V->reading_again && V->g[g].src_again) {
+        V->g[g].src_again[2 * b]++;
+        V->g[g].src_again[2 * b + 1] += h;
+    }
     sqlite3_stmt *s = V->ins[side];
     sqlite3_bind_int(s, 6, ti);
     if (tail && tail->len)
@@ -240,7 +247,7 @@ static void source_row(sworker *w, const load_table *t, int gi, const src_row *r
             }
         }
         spill_insert(V, 0, gi, b, &w->key, vh, w->values.data, w->values.len, (int)(t - V->tables),
-                     &w->tail);
+                     &w->tail, h);
     }
 }
 
@@ -458,7 +465,7 @@ static int read_bucket(tworker *w, int gi, uint32_t b)
                     if (w->len[c] > 0)
                         cs_buf_append(&w->row, w->p[c], (size_t)w->len[c]);
                 }
-                if (spill_insert(V, 1, gi, b, &w->key, vh, w->row.data, w->row.len, -1, NULL)) {
+                if (spill_insert(V, 1, gi, b, &w->key, vh, w->row.data, w->row.len, -1, NULL, 0)) {
                     rc = -1;
                     break;
                 }
@@ -1274,9 +1281,27 @@ static void recheck(verifier *V)
         V->nitems = j;
         if (V->cfg->progress)
             atomic_store(&V->cfg->progress->pass, 2);
-        if (run_phase(V) == 0 && sqlite3_exec(V->spill, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        for (int gi = 0; gi < V->ng && !V->fatal; gi++)
+            if (V->g[gi].c.buckets_differing &&
+                !(V->g[gi].src_again = calloc(2 * (size_t)V->g[gi].nb, sizeof(uint64_t))))
+                set_fatal(V, 1, "out of memory");
+        V->reading_again = 1;
+        if (!V->fatal && run_phase(V) == 0 &&
+            sqlite3_exec(V->spill, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             set_fatal(V, 1, "the spill file %s: %s", V->cfg->spill_path,
                       sqlite3_errmsg(V->spill));
+        V->reading_again = 0;
+        /* the differing buckets as the source holds them now: what the
+         * rows repaired from this reading are checked against */
+        for (int gi = 0; gi < V->ng && !V->fatal; gi++) {
+            vgroup *g = &V->g[gi];
+            for (uint32_t b = 0; g->src_again && b < g->nb; b++)
+                if (g->diff[b]) {
+                    g->c.source_rows += (int64_t)(g->src_again[2 * b] - g->src[2 * b]);
+                    g->src[2 * b] = g->src_again[2 * b];
+                    g->src[2 * b + 1] = g->src_again[2 * b + 1];
+                }
+        }
         V->src = was;
         V->items_table = was_t;
         V->items_range = was_r;
@@ -1438,6 +1463,7 @@ int verify_run(source *src, cql_session *s, const load_table *tables, int ntable
             *nresults = V.ng;
     }
     for (int gi = 0; V.g && gi < V.ng; gi++) {
+        free(V.g[gi].src_again);
         free(V.g[gi].src);
         free(V.g[gi].tgt);
         free(V.g[gi].tdone);

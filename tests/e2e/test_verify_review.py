@@ -282,3 +282,31 @@ def test_standard_input_with_a_difference(build_dir, tmp_path, main_hosts, rv_ke
     assert "standard input cannot be read again" in p.stdout
     p = subprocess.run(args + ["--repair"], input=data, capture_output=True, text=True)
     assert p.returncode == 2, p.stdout + p.stderr
+
+
+def test_recheck_repair_checks_against_the_source_read_again(build_dir, tmp_path, main_hosts,
+                                                             rv_keyspace, rv_pg, py_session):
+    """--recheck --repair on a live source: a row that changed in the source
+    during the wait is repaired with its new value; the repaired range is
+    then checked against the source as read again, so it reads equal (it
+    was checked against the first reading: "still differs", exit 3)."""
+    uri, con = rv_pg
+    con.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    con.execute("INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 3000) g")
+    b = build_dir / "cqlshift"
+    tgt = f"cassandra://{main_hosts[0]}/{rv_keyspace}"
+    rc, out, err = run([b, "migrate", uri, tgt, "--out-dir", tmp_path / "m", "-q"])
+    assert rc == 0, err
+    py_session.execute(f"UPDATE {rv_keyspace}.t SET v = 'zz' WHERE id = 7")
+    p = subprocess.Popen([str(b), "verify", uri, tgt, "--out-dir", str(tmp_path / "v"),
+                          "--recheck", "2", "--repair"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        if "looking again" in line:
+            con.execute("UPDATE t SET v = 'new7' WHERE id = 7")
+            break
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, out + err
+    assert "different: (id=7): v: source 'new7', target 'zz'" in out
+    assert "(read again: equal)" in out
+    assert py_session.execute(f"SELECT v FROM {rv_keyspace}.t WHERE id = 7").one().v == "new7"
