@@ -591,9 +591,23 @@ int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs
             snprintf(why, whylen, "primary key column %s is null", t->col_names[c]);
             return -1;
         }
+        size_t at = out->len;
         if (load_convert_column(t, c, v, r->pos, out, &ce)) {
             snprintf(why, whylen, "column %s: %s", t->col_names[c], ce.msg);
             return -1;
+        }
+        /* Cassandra refuses an empty partition key ("Key may not be
+         * empty"), and with it the whole batch the row is in: reject the
+         * row alone, here (a key of several columns is never empty) */
+        if (t->is_key[c] == 1 && out->len == at + 4 && cs_be32(out->data + at) == 0) {
+            int npk = 0;
+            for (int k = 0; k < nvals; k++)
+                npk += t->is_key[k] == 1;
+            if (npk == 1) {
+                snprintf(why, whylen, "partition key column %s is empty, which Cassandra "
+                                      "refuses as a key", t->col_names[c]);
+                return -1;
+            }
         }
     }
     return 0;

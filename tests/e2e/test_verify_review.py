@@ -310,3 +310,25 @@ def test_recheck_repair_checks_against_the_source_read_again(build_dir, tmp_path
     assert "different: (id=7): v: source 'new7', target 'zz'" in out
     assert "(read again: equal)" in out
     assert py_session.execute(f"SELECT v FROM {rv_keyspace}.t WHERE id = 7").one().v == "new7"
+
+
+def test_an_empty_partition_key_is_rejected_alone(build_dir, tmp_path, main_hosts, rv_keyspace,
+                                                  py_session):
+    """Cassandra refuses an empty partition key, and the whole batch holding
+    it: the load rejects that row alone (it rejected its batch mates too),
+    and verify counts it as rejected, not missing."""
+    py_session.execute(f"CREATE KEYSPACE {rv_keyspace} WITH replication = "
+                       "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    py_session.execute(f"CREATE TABLE {rv_keyspace}.tk (k text PRIMARY KEY, n int)")
+    f = tmp_path / "tk.jsonl"
+    f.write_text('{"k":"a","n":1}\n{"k":"","n":2}\n{"k":"c","n":3}\n')
+    b = build_dir / "cqlshift"
+    tgt = f"cassandra://{main_hosts[0]}/{rv_keyspace}"
+    rc, out, err = run([b, "load", f, tgt, "tk", "--out-dir", tmp_path / "l", "-q"])
+    assert rc == 4, err
+    got = {r.k: r.n for r in py_session.execute(f"SELECT k, n FROM {rv_keyspace}.tk")}
+    assert got == {"a": 1, "c": 3}
+    rc, out, err = run([b, "verify", f, tgt, "tk", "--out-dir", tmp_path / "v"])
+    assert rc == 0, out + err
+    c = table_line(out, f"{rv_keyspace}.tk")
+    assert (c["source rows"], c["equal"], c["missing"], c["rejected"]) == (2, 2, 0, 1), out
