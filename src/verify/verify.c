@@ -78,6 +78,7 @@ typedef struct verifier {
     int rechecking;             /* the second pass of --recheck */
     int reading_again;          /* while that pass reads: sum the source into src_again */
     cql_future *fut[256];       /* repairs in flight */
+    const vgroup *repairing;    /* the table they write (for messages) */
     int nfut;
     cs_buf req;                 /* a repair's values */
 } verifier;
@@ -712,7 +713,10 @@ static int repair_wait(verifier *V)
     for (int i = 0; i < V->nfut; i++) {
         cql_error ce;
         if (cql_future_wait(V->fut[i], &ce) && rc == 0) {
-            set_fatal(V, 1, "a repair write failed: %s", ce.msg);
+            set_fatal(V, 1, "a repair write to %s.%s failed: %s (the repairs sent before it "
+                            "were written)",
+                      V->repairing ? V->repairing->keyspace : "?",
+                      V->repairing ? V->repairing->table : "?", ce.msg);
             rc = -1;
         }
         cql_future_free(V->fut[i]);
@@ -736,7 +740,10 @@ static int repair_send(verifier *V, const cql_prepared *p, int nvalues)
     cql_error ce;
     cql_future *f = cql_session_execute(V->s, &st, &ce);
     if (!f) {
-        set_fatal(V, 1, "a repair write failed: %s", ce.msg);
+        set_fatal(V, 1, "a repair write to %s.%s failed: %s (the repairs sent before it were "
+                        "written)",
+                  V->repairing ? V->repairing->keyspace : "?",
+                  V->repairing ? V->repairing->table : "?", ce.msg);
         return -1;
     }
     V->fut[V->nfut++] = f;
@@ -789,6 +796,7 @@ static int repair_delete(verifier *V, const vgroup *g, const uint8_t *const *p, 
 static int match_group(verifier *V, int gi, const verify_sink *sink)
 {
     vgroup *g = &V->g[gi];
+    V->repairing = g;
     /* with a re-check, only the keys that differed the first time (table d) */
     const char *sql[2][4] = {{
         /* keys several source rows map to */
