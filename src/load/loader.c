@@ -573,6 +573,7 @@ int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs
     const load_row_map *m = t->map;
     int nvals = load_nvalues(t);
     cql_error ce;
+    size_t start = out->len;
     for (int c = 0; c < nvals; c++) {
         int sc = t->src_cols[c];
         src_value computed;
@@ -609,6 +610,29 @@ int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs
                 return -1;
             }
         }
+    }
+    /* Cassandra refuses a partition key, or clustering columns together,
+     * longer than 65535 bytes ("Key length of N is longer than maximum of
+     * 65535"), again with the whole batch */
+    size_t pk = 0, ck = 0, off = start;
+    int npk = 0;
+    for (int c = 0; c < nvals && off + 4 <= out->len; c++) {
+        int32_t l = (int32_t)cs_be32(out->data + off);
+        size_t n = l > 0 ? (size_t)l : 0;
+        if (t->is_key[c] == 1) {
+            pk += n + 3; /* a key of several columns: a 2-byte length and an end byte each */
+            npk++;
+        } else if (t->is_key[c] == 2) {
+            ck += n;
+        }
+        off += 4 + n;
+    }
+    if (npk == 1)
+        pk -= 3;
+    if (pk > 65535 || ck > 65535) {
+        snprintf(why, whylen, "the %s is %zu bytes long, and Cassandra refuses more than 65535",
+                 pk > 65535 ? "partition key" : "clustering key", pk > 65535 ? pk : ck);
+        return -1;
     }
     return 0;
 }
