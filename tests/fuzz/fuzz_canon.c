@@ -16,7 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const types[] = {"set<text>", "map<int, text>", "list<bigint>",
                                         "set<frozen<list<int>>>", "map<text, frozen<set<int>>>",
-                                        "text", "frozen<set<blob>>", "map<blob, blob>"};
+                                        "text", "frozen<set<blob>>", "map<blob, blob>",
+                                        "tuple<int, frozen<set<int>>>",
+                                        "list<frozen<map<int, frozen<set<text>>>>>"};
     if (size < 1)
         return 0;
     cql_error e;
