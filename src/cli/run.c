@@ -801,6 +801,23 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
     if (o->verify->repair && extra && !o->verify->delete_extra)
         cli_note(o->quiet, "%lld row%s only the target has %s kept; --delete-extra deletes them",
                  (long long)extra, extra == 1 ? "" : "s", extra == 1 ? "was" : "were");
+    /* a repair with the rows' own write time loses to any newer write or
+     * delete in the target: say so, or "still differs" has no reason */
+    for (int i = 0; o->verify->repair && i < nres; i++) {
+        if (!res[i].counts.buckets_after_repair)
+            continue;
+        for (int k = 0; k < ntables; k++) {
+            const char *name = tables[k].table ? tables[k].table : tables[k].name;
+            if (tables[k].map && tables[k].map->timestamp &&
+                !strcmp(tables[k].keyspace, res[i].keyspace) && !strcmp(name, res[i].table)) {
+                cli_note(o->quiet, "%s.%s: the repairs were written with each row's own write "
+                                   "time (the mapping's writetime), and a later write or delete "
+                                   "of the row in the target wins over it",
+                         res[i].keyspace, res[i].table);
+                break;
+            }
+        }
+    }
     if (state_set_finished(st, &se)) {
         cli_error("%s", se.msg);
         rc = CLI_EXIT_FAILED;
