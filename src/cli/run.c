@@ -640,17 +640,12 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
         }
     }
     rc = CLI_EXIT_FAILED;
-    int64_t *expected = calloc((size_t)ntables + 1, sizeof *expected);
     verify_table_result *res = NULL;
     int nres = 0;
     loader_error le = {0};
     int per_table = o->loader.ranges_per_table > 0 ? o->loader.ranges_per_table
                                                    : 4 * (o->loader.workers > 0 ? o->loader.workers : 1);
-    if (!expected) {
-        cli_error("out of memory");
-        goto out;
-    }
-    if (load_ranges_plan(src, st, tables, ntables, per_table, expected, &le)) {
+    if (load_ranges_plan(src, st, tables, ntables, per_table, NULL, &le)) {
         cli_error("%s", le.msg);
         goto out;
     }
@@ -837,7 +832,6 @@ out:
         fflush(stdout);
     fclose(out.file);
     free(res);
-    free(expected);
     load_ranges_free(tables, ntables);
     state_close(st);
     return rc;

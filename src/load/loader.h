@@ -170,7 +170,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
  * (free with load_ranges_free) and expected[t]: the rows the source held in
  * the ranges when they were planned (-1 unknown). A fed table (fed_by)
  * shares the ranges and the expected count of the table that reads for it.
- * 0, or -1 with err. */
+ * expected NULL: the ranges are not counted (verify does not need it, and
+ * a count is a read of the range). 0, or -1 with err. */
 int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
                      int ranges_per_table, int64_t *expected, loader_error *err);
 void load_ranges_free(load_table *tables, int ntables);

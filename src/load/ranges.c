@@ -51,7 +51,7 @@ __attribute__((format(printf, 2, 3))) static int fail(loader_error *err, const c
 
 /* Split table t now, count each range where the source can, and save. */
 static int plan_table(source *src, state *st, load_table *lt, int ranges_per_table,
-                      int64_t *expected, loader_error *err)
+                      int64_t *expected, int count, loader_error *err)
 {
     source_range *r = NULL;
     int n = 0;
@@ -60,10 +60,10 @@ static int plan_table(source *src, state *st, load_table *lt, int ranges_per_tab
         return fail(err, "%s", se.msg);
     state_range *sr = calloc((size_t)n, sizeof *sr);
     int rc = sr ? 0 : fail(err, "out of memory planning %s", lt->name);
-    *expected = src->ops->count_range ? 0 : -1;
+    *expected = count && src->ops->count_range ? 0 : -1;
     for (int i = 0; rc == 0 && i < n; i++) {
         int64_t cnt = -1;
-        if (src->ops->count_range && (cnt = src->ops->count_range(src, &r[i], &se)) < 0)
+        if (count && src->ops->count_range && (cnt = src->ops->count_range(src, &r[i], &se)) < 0)
             rc = fail(err, "%s", se.msg);
         sr[i] = (state_range){.id = r[i].id, .lo = r[i].lo.p, .lo_len = r[i].lo.n,
                               .hi = r[i].hi.p, .hi_len = r[i].hi.n, .label = r[i].label,
@@ -89,7 +89,9 @@ int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
 {
     state_error se;
     int in_tx = 0;
+    int64_t none[1];
     for (int t = 0; t < ntables; t++) {
+        int64_t *exp_t = expected ? &expected[t] : none;
         tables[t].ranges = NULL;
         tables[t].nranges = 0;
         if (tables[t].fed_by) {
@@ -103,7 +105,7 @@ int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
             }
             tables[t].ranges = tables[f].ranges; /* shared, owned by tables[f] */
             tables[t].nranges = tables[f].nranges;
-            expected[t] = expected[f];
+            *exp_t = expected ? expected[f] : -1;
             continue;
         }
         collect c = {.table = tables[t].src_table, .expected = 0};
@@ -121,7 +123,7 @@ int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
         if (n > 0) {
             tables[t].ranges = c.r;
             tables[t].nranges = c.n;
-            expected[t] = c.expected;
+            *exp_t = c.expected;
             continue;
         }
         /* Not planned yet: every unplanned table is split and saved in one
@@ -131,7 +133,7 @@ int load_ranges_plan(source *src, state *st, load_table *tables, int ntables,
             return fail(err, "%s", se.msg);
         }
         in_tx = 1;
-        if (plan_table(src, st, &tables[t], ranges_per_table, &expected[t], err)) {
+        if (plan_table(src, st, &tables[t], ranges_per_table, exp_t, expected != NULL, err)) {
             state_transaction(st, -1, NULL);
             load_ranges_free(tables, t);
             return -1;

@@ -848,6 +848,10 @@ static int match_group(verifier *V, int gi, const verify_sink *sink)
         sqlite3_bind_int(st, 1, gi);
         int step;
         while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (stopping(V)) { /* Ctrl-C: the matching is redone by --resume */
+                rc = -1;
+                break;
+            }
             int vcol = q == 0 ? 2 : 1;
             const uint8_t *v = sqlite3_column_blob(st, vcol);
             size_t vn = (size_t)sqlite3_column_bytes(st, vcol);
