@@ -515,6 +515,21 @@ static void put_literal(cs_buf *b, const json_t *v, const cql_type *t)
     free(text);
 }
 
+/* put_literal, cut to about 200 bytes on the terminal (the report has
+ * the whole value): "...(N bytes)" says how long it was. */
+static void put_literal_cut(cs_buf *b, const json_t *v, const cql_type *t)
+{
+    size_t mark = b->len;
+    put_literal(b, v, t);
+    size_t n = b->len - mark, keep = 200;
+    if (n <= keep + 40)
+        return;
+    while (keep > 0 && (b->data[mark + keep] & 0xC0) == 0x80) /* a whole UTF-8 character */
+        keep--;
+    b->len = mark + keep;
+    cs_buf_printf(b, "...(%zu bytes)", n);
+}
+
 static int write_line(FILE *f, const json_t *o)
 {
     if (!f)
@@ -554,7 +569,7 @@ static int on_difference(void *ctx, const json_t *d, const verify_columns *cols)
     int first = 1;
     json_object_foreach((json_t *)json_object_get(d, "key"), k, v) {
         cs_buf_printf(&b, "%s%s=", first ? "" : ", ", k);
-        put_literal(&b, v, column_type(cols, k));
+        put_literal_cut(&b, v, column_type(cols, k));
         first = 0;
     }
     cs_buf_printf(&b, ")");
@@ -564,11 +579,11 @@ static int on_difference(void *ctx, const json_t *d, const verify_columns *cols)
         json_array_foreach(json_object_get(d, "columns"), i, c) {
             const char *col = json_string_value(c);
             cs_buf_printf(&b, "%s%s: source ", i ? "; " : ": ", col);
-            put_literal(&b, json_object_get(json_object_get(d, "source"), col),
-                        column_type(cols, col));
+            put_literal_cut(&b, json_object_get(json_object_get(d, "source"), col),
+                            column_type(cols, col));
             cs_buf_printf(&b, ", target ");
-            put_literal(&b, json_object_get(json_object_get(d, "target"), col),
-                        column_type(cols, col));
+            put_literal_cut(&b, json_object_get(json_object_get(d, "target"), col),
+                            column_type(cols, col));
         }
     } else if (!strcmp(kind, "duplicate")) {
         cs_buf_printf(&b, ": %lld source rows map to this key",
