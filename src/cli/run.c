@@ -660,6 +660,8 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
     loader_error le = {0};
     int per_table = o->loader.ranges_per_table > 0 ? o->loader.ranges_per_table
                                                    : 4 * (o->loader.workers > 0 ? o->loader.workers : 1);
+    for (int i = 0; i < ntables; i++)
+        tables[i].quiet_values = 1;
     if (load_ranges_plan(src, st, tables, ntables, per_table, NULL, &le)) {
         cli_error("%s", le.msg);
         goto out;

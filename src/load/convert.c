@@ -233,7 +233,7 @@ int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t
     size_t start = out->len;
     if (load_convert_value(ty, v, out, err))
         return -1;
-    if (!ci || ty->id == CQL_T_TIMESTAMP)
+    if (!ci || t->quiet_values || ty->id == CQL_T_TIMESTAMP)
         return 0;
     /* Up to 15 (float: 6) characters hold at most that many significant
      * digits, which always read back as written: the common case. */

@@ -125,6 +125,9 @@ typedef struct load_table {
                                  * same src_table) feed this one too, so the source
                                  * table is read once for all of them (at most
                                  * LOAD_MAX_FED in all); its ranges are tables[i]'s */
+    int quiet_values;           /* 1: do not count values rounded to a double or float
+                                 * column (verify: the copy's notes said it; it saves
+                                 * the check, a second conversion of each such value) */
     const char *table;          /* the target table's CQL name when `name` says more
                                  * ("t (from s)"); NULL: name */
     int rereads;                /* 1: its source table cannot continue from a resume

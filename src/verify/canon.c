@@ -115,7 +115,8 @@ static int canon_coll(const cql_type *t, const uint8_t *p, int32_t len, cs_buf *
         put_value(out, p, len);
         return 0;
     }
-    elem *e = malloc((size_t)n * sizeof *e);
+    elem small[32]; /* most collections: no allocation on the per-row path */
+    elem *e = n <= 32 ? small : malloc((size_t)n * sizeof *e);
     if (!e) {
         put_value(out, p, len);
         return -1;
@@ -141,7 +142,8 @@ static int canon_coll(const cql_type *t, const uint8_t *p, int32_t len, cs_buf *
         }
     }
     if (bad || r.n != 0) {
-        free(e);
+        if (e != small)
+            free(e);
         cs_buf_release(&tmp);
         put_value(out, p, len);
         return -1;
@@ -172,7 +174,8 @@ static int canon_coll(const cql_type *t, const uint8_t *p, int32_t len, cs_buf *
                 put_value(out, e[i].v, e[i].vl);
         }
     }
-    free(e);
+    if (e != small)
+        free(e);
     cs_buf_release(&tmp);
     return 0;
 }
