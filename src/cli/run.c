@@ -278,11 +278,11 @@ static int take_snapshot(source *src, state *st, run_options *o, job *j, json_t 
     return rc;
 }
 
-int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
-             target *t, run_options *o, job *j, const char *source_label)
+/* Open the job's state and check the job (check_job); say where the run
+ * folder is. 0 with *out, or the exit code. */
+static int run_open(source *src, const load_table *tables, int ntables, const run_options *o,
+                    job *j, state **out)
 {
-    char target_label[1400];
-    snprintf(target_label, sizeof target_label, "cassandra://%s/%s", t->hosts, t->keyspace);
     state_error se;
     state *st = state_open(j->state_path, j->key, j->resume, &se);
     if (!st) {
@@ -296,6 +296,20 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
     }
     if (!o->quiet)
         fprintf(stderr, "cqlshift: run folder: %s%s\n", j->dir, j->resume ? " (resuming)" : "");
+    *out = st;
+    return 0;
+}
+
+int run_load(source *src, cql_session *s, load_table *tables, int ntables, const int64_t *totals,
+             target *t, run_options *o, job *j, const char *source_label)
+{
+    char target_label[1400];
+    snprintf(target_label, sizeof target_label, "cassandra://%s/%s", t->hosts, t->keyspace);
+    state_error se;
+    state *st = NULL;
+    int rc = run_open(src, tables, ntables, o, j, &st);
+    if (rc)
+        return rc;
     job_log(j, "%s: %s", j->resume ? "resume" : "start", cli_command_line);
     json_t *snap = NULL;
     if (src->ops->snapshot_begin && (rc = take_snapshot(src, st, o, j, &snap))) {
@@ -615,18 +629,10 @@ int run_verify(source *src, cql_session *s, load_table *tables, int ntables, tar
 {
     (void)t;
     state_error se;
-    state *st = state_open(j->state_path, j->key, j->resume, &se);
-    if (!st) {
-        cli_error("%s", se.msg);
-        return se.code == 2 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-    }
-    int rc = check_job(st, src, tables, ntables, j);
-    if (rc) {
-        state_close(st);
+    state *st = NULL;
+    int rc = run_open(src, tables, ntables, o, j, &st);
+    if (rc)
         return rc;
-    }
-    if (!o->quiet)
-        fprintf(stderr, "cqlshift: run folder: %s%s\n", j->dir, j->resume ? " (resuming)" : "");
     job_log(j, "%s: %s (source %s)", j->resume ? "resume" : "start", cli_command_line,
             source_label);
     json_t *snap = NULL;

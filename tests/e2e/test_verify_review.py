@@ -14,10 +14,8 @@ import uuid
 
 import pytest
 
-import psycopg
-
 from conftest import run_folder, state_file
-from test_migrate_postgres import _replace_db
+from test_migrate_postgres import pg_db  # noqa: F401 (a fixture)
 
 
 def run(args, timeout=600):
@@ -44,18 +42,9 @@ def rv_keyspace(py_session, request):
 
 
 @pytest.fixture
-def rv_pg(pg_uri, request):
+def rv_pg(pg_db):  # noqa: F811
     """A fresh PostgreSQL database; (uri, autocommit connection)."""
-    name = "rv_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:20] + "_" + \
-        uuid.uuid4().hex[:6]
-    with psycopg.connect(pg_uri, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    uri = _replace_db(pg_uri, name)
-    con = psycopg.connect(uri, autocommit=True)
-    yield uri, con
-    con.close()
-    with psycopg.connect(pg_uri, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return pg_db
 
 
 def test_writetime_rejects_are_rejected_not_equal(build_dir, tmp_path, main_hosts, rv_keyspace):
