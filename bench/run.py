@@ -501,6 +501,28 @@ def cmd_for(tool, ks, data, host, workdir):
                        int(os.path.basename(os.path.normpath(data)).split("-")[1]))
         return [CQLSHIFT, "migrate", uri, "cassandra://%s/%s" % (host, ks), "--tables", "t",
                 "--quiet", "--out-dir", os.path.join(workdir, "runs"), "--restart"]
+    if tool == "cqlshift-verify":
+        # verify FILE TARGET TABLE: what `load FILE TARGET TABLE` wrote, with
+        # the same (default) file options as cqlshift-csv
+        return [CQLSHIFT, "verify", csvf, "cassandra://%s/%s" % (host, ks), "t", "--quiet",
+                "--report", os.path.join(workdir, "verify.jsonl"),
+                "--out-dir", os.path.join(workdir, "runs"), "--restart"]
+    if tool == "cqlshift-verify-sqlite":
+        # verify SOURCE TARGET: what `migrate sqlite:FILE TARGET` wrote
+        return [CQLSHIFT, "verify", "sqlite:" + os.path.join(data, "data.sqlite"),
+                "cassandra://%s/%s" % (host, ks), "--quiet",
+                "--report", os.path.join(workdir, "verify.jsonl"),
+                "--out-dir", os.path.join(workdir, "runs"), "--restart"]
+    if tool == "dsbulk-unload":
+        # DSBulk's reading of the whole table, every column, into CSV files
+        # (defaults). Its `count` workflow would be the cheaper reference, but
+        # dsbulk-workflow-count is not published on Maven Central (404 for
+        # every version), which is where bench/setup.sh assembles DSBulk from.
+        return ["java", "-cp", DSBULK_LIB + "/*",
+                "com.datastax.oss.dsbulk.runner.DataStaxBulkLoader",
+                "unload", "-k", ks, "-t", "t", "-h", host,
+                "-url", os.path.join(workdir, "unload"),
+                "--log.directory", os.path.join(workdir, "dsbulk-logs"), "-maxErrors", "0"]
     if tool == "dsbulk":
         return dsb
     if tool == "dsbulk-replicaset":
@@ -518,7 +540,13 @@ def cmd_for(tool, ks, data, host, workdir):
 
 TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
          "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb",
-         "cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split"]
+         "cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split",
+         "cqlshift-verify", "cqlshift-verify-sqlite", "dsbulk-unload"]
+# Issue 17: tools that read back a table a load tool wrote (the one named
+# here), in the same repetition when that load tool runs in it (its keyspace
+# is kept until the repetition ends); else the harness loads one, unmeasured.
+READ_TOOLS = {"cqlshift-verify": "cqlshift-csv", "cqlshift-verify-sqlite": "cqlshift-sqlite",
+              "dsbulk-unload": "cqlshift-csv"}
 # They write the three FANOUT_TABLES; the first two read the source once
 # (the fan-out measured against issue 16's target), the last three times.
 FANOUT = ("cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split")
@@ -536,6 +564,9 @@ LABELS = {
     "cqlshift-plan3": "cqlshift migrate plan: SQLite → 3 tables",
     "cqlshift-plan3-replica": "cqlshift migrate plan: SQLite → 3 tables (--batch-mode replica)",
     "cqlshift-plan3-split": "3 concurrent cqlshift migrate plans: SQLite → 1 table each",
+    "cqlshift-verify": "cqlshift verify (CSV file against the table load wrote)",
+    "cqlshift-verify-sqlite": "cqlshift verify (SQLite against the table migrate wrote)",
+    "dsbulk-unload": "DSBulk 1.10.0 unload (defaults, to CSV files)",
 }
 
 
@@ -623,11 +654,9 @@ def compare(f, ms, row, from_sqlite):
 
 
 # ------------------------------------------------------------------ one run
-def one_run(tool, rep, rows, data, sample, host, outdir):
-    ks = ("b_%s_r%d" % (tool.replace("-", "_"), rep))[:48]
-    workdir = os.path.join(outdir, "work", ks)
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.makedirs(workdir)
+def fresh_table(host, ks, tool):
+    """A fresh keyspace ks with the empty table t (and the query tables for
+    the fan-out tools)."""
     cl, sess = session(host)
     try:
         sess.execute("DROP KEYSPACE IF EXISTS %s" % ks, timeout=120)
@@ -643,6 +672,32 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
         cl.control_connection.wait_for_schema_agreement()
     finally:
         cl.shutdown()
+
+
+def drop_keyspaces(host, kss):
+    if not kss:
+        return
+    cl, sess = session(host)
+    try:
+        for ks in kss:
+            sess.execute("DROP KEYSPACE IF EXISTS %s" % ks, timeout=120)
+    finally:
+        cl.shutdown()
+    nodetool("clearsnapshot", "--all")
+
+
+def one_run(tool, rep, rows, data, sample, host, outdir, keep=False, src_ks=None):
+    """One measured run of tool. A load tool writes a fresh table, which is
+    counted, sampled and dropped, or kept (keep: r["ks"] names it) for the
+    read tools of the same repetition. A read tool (READ_TOOLS) reads src_ks,
+    or a table it has loaded first, unmeasured."""
+    ks = ("b_%s_r%d" % (tool.replace("-", "_"), rep))[:48]
+    workdir = os.path.join(outdir, "work", ks)
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    if tool in READ_TOOLS:
+        return read_run(tool, rep, rows, data, host, ks, workdir, src_ks)
+    fresh_table(host, ks, tool)
     wait_quiet(server_pid())
     cmd = cmd_for(tool, ks, data, host, workdir)
     logpath = os.path.join(workdir, "run.log")
@@ -660,10 +715,12 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
                 tables[qt] = count_rows(sess, ks, qt, key=pk[0])
                 c2, b2, d2 = fidelity(sess, ks, sample, from_sqlite, qt, keys)
                 checked, bad, diffs = checked + c2, bad + b2, diffs + d2
-        sess.execute("DROP KEYSPACE IF EXISTS %s" % ks, timeout=120)
+        if not keep:
+            sess.execute("DROP KEYSPACE IF EXISTS %s" % ks, timeout=120)
     finally:
         cl.shutdown()
-    nodetool("clearsnapshot", "--all")
+    if not keep:
+        nodetool("clearsnapshot", "--all")
     requests = {}  # write requests per table, from cqlshift's own report
     for rj in sorted(glob.glob(os.path.join(workdir, "runs*", "*", "report.json"))):
         try:
@@ -676,7 +733,7 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
              client_cpu=cpu,
              rss=rss, server_cpu=scpu, other_cpu=other, count=count, checked=checked, bad=bad,
              diffs=diffs, rows_per_s=rows / wall, log=logpath, tables=tables,
-             writes=rows * len(tables), requests=requests)
+             writes=rows * len(tables), requests=requests, ks=ks if keep else None)
     log("%s rep %d: rc=%d %.1f s %.0f rows/s client %.1f s server %.1f s rss %.0f MB "
         "count %d fidelity %d/%d" % (tool, rep, rc, wall, rows / wall, cpu, scpu,
                                      rss / 2 ** 20, count, checked - bad, checked))
@@ -689,6 +746,81 @@ def one_run(tool, rep, rows, data, sample, host, outdir):
         log("%s rep %d FAILED or count mismatch; log tail:\n%s" % (tool, rep, tail))
     if diffs:
         log("fidelity differences: " + " | ".join(diffs[:3]))
+    return r
+
+
+def read_run(tool, rep, rows, data, host, ks, workdir, src_ks):
+    """Issue 17: measure a tool that reads the whole table t of src_ks back
+    (cqlshift verify, DSBulk unload). Without src_ks, READ_TOOLS[tool] loads
+    a fresh table first, unmeasured, dropped afterwards. The table is flushed
+    and the node left to go quiet (compactions) before the measured read, so
+    every read tool finds it in the same state: all in SSTables. The result
+    has count = the rows the tool read (verify: target rows), checked = the
+    rows verify compared, bad = the differences it found."""
+    own = src_ks is None
+    if own:
+        loader = READ_TOOLS[tool]
+        fresh_table(host, ks, loader)
+        wait_quiet(server_pid())
+        cmd = cmd_for(loader, ks, data, host, workdir)
+        log("%s rep %d: loading the table to read, unmeasured: %s" % (tool, rep, " ".join(cmd)))
+        with open(os.path.join(workdir, "setup.log"), "w") as lf:
+            if subprocess.run(cmd, stdout=lf, stderr=subprocess.STDOUT, cwd=workdir).returncode:
+                log("%s rep %d: the unmeasured load failed (%s)" % (
+                    tool, rep, os.path.join(workdir, "setup.log")))
+        src_ks = ks
+    nodetool("flush", src_ks)
+    wait_quiet(server_pid())
+    cmd = cmd_for(tool, src_ks, data, host, workdir)
+    logpath = os.path.join(workdir, "run.log")
+    log("%s rep %d: %s" % (tool, rep, " ".join(cmd)))
+    rc, wall, cpu, rss, scpu, other = run_measured(cmd, logpath, cwd=workdir)
+    count, checked, bad, diffs, extra = -1, 0, 0, [], {}
+    if tool.startswith("cqlshift-verify"):
+        # the report's table line: source_rows, target_rows, equal, missing, ...
+        try:
+            with open(os.path.join(workdir, "verify.jsonl")) as f:
+                lines = [json.loads(l) for l in f if l.strip()]
+        except (OSError, ValueError):
+            lines = []
+        for x in lines:
+            if x.get("type") == "table":
+                count = x.get("target_rows", -1)
+                checked = x.get("source_rows", 0)
+                bad = sum(x.get(k, 0) for k in ("missing", "extra", "different", "duplicate",
+                                                "rejected"))
+                extra = {k: x.get(k) for k in ("source_rows", "target_rows", "equal", "missing",
+                                               "extra", "different", "duplicate", "rejected",
+                                               "filtered", "buckets", "buckets_differing")}
+            elif x.get("type") == "difference" and len(diffs) < 5:
+                diffs.append("%s %s %s" % (x.get("kind"), json.dumps(x.get("key")),
+                                           ",".join(x.get("columns") or [])))
+    else:  # dsbulk-unload: the rows in the files it wrote (a header line each)
+        n = 0
+        files = sorted(glob.glob(os.path.join(workdir, "unload", "*.csv")))
+        for fn in files:
+            with open(fn, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 22), b""):
+                    n += chunk.count(b"\n")
+        count = n - len(files) if files else -1
+        extra = {"files": len(files)}
+        shutil.rmtree(os.path.join(workdir, "unload"), ignore_errors=True)
+    if own:
+        drop_keyspaces(host, [ks])
+    r = dict(tool=tool, rep=rep, rows=rows, commit=CQLSHIFT_COMMIT, rc=rc, wall=wall,
+             client_cpu=cpu, rss=rss, server_cpu=scpu, other_cpu=other, count=count,
+             checked=checked, bad=bad, diffs=diffs, rows_per_s=rows / wall, log=logpath,
+             tables={"t": count}, writes=rows, requests={}, read_of=src_ks,
+             read_after=None if own else READ_TOOLS[tool], verify=extra)
+    log("%s rep %d: rc=%d %.1f s %.0f rows/s client %.1f s (%.2f us a row) server %.1f s "
+        "rss %.0f MB read %d rows%s" % (
+            tool, rep, rc, wall, rows / wall, cpu, cpu / rows * 1e6, scpu, rss / 2 ** 20, count,
+            ", %d differences" % bad if tool.startswith("cqlshift-verify") else ""))
+    if rc != 0 or count != rows or bad:
+        with open(logpath) as f:
+            tail = f.read()[-1500:]
+        log("%s rep %d FAILED, read a wrong count or found differences; log tail:\n%s"
+            % (tool, rep, tail))
     return r
 
 
@@ -787,21 +919,13 @@ def chart(summ, path):
     fig.savefig(path, dpi=110)
 
 
-def write_report(results, rows, reps, outdir, docpath, smoke):
-    summ = summarize(results, rows)
-    if not summ:
-        log("no results for %d rows" % rows)
-        return
-    v = versions(results)
+def load_section(summ, rows, reps):
+    """The loads' results, the server-bound limit and issue 9's targets."""
     base = summ.get("cqlshift-csv")
     best_server = min(s["server_us"] for s in summ.values())
     best_tool = min(summ, key=lambda t: summ[t]["server_us"])
     limit = SERVER_CORES / (best_server / 1e6)
     L = []
-    L.append("# Benchmarks: loading one table into Cassandra\n")
-    L.append("Generated by `bench/run.sh --rows %d --reps %d%s` on %s. Issue 9.\n"
-             % (rows, reps, " --smoke" if smoke else "",
-                dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
     L.append("## Results (%s rows, median of %s)\n" % (format(rows, ","),
              "%d run%s each, round-robin" % (reps, "s" if reps > 1 else "")))
     L.append("| tool | rows/s | spread (min–max) | × cqlshift | wall s | client CPU µs/row | "
@@ -865,10 +989,29 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
         L.append("| --- | --- | --- |")
         L.extend(tg)
         L.append("")
+    return L
+
+
+def write_report(results, rows, reps, outdir, docpath, smoke):
+    allsumm = summarize(results, rows)
+    if not allsumm:
+        log("no results for %d rows" % rows)
+        return
+    # the loads; the read tools (issue 17) have their own section
+    summ = {t: x for t, x in allsumm.items() if t not in READ_TOOLS}
+    v = versions(results)
+    L = []
+    L.append("# Benchmarks: loading one table into Cassandra\n")
+    L.append("Generated by `bench/run.sh --rows %d --reps %d%s` on %s. Issue 9.\n"
+             % (rows, reps, " --smoke" if smoke else "",
+                dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
+    if summ:
+        L.extend(load_section(summ, rows, reps))
     L.extend(fanout_section(summ, rows))
+    L.extend(verify_section(allsumm, results, rows))
     for t in TOOLS:
-        if t in summ and summ[t]["diffs"]:
-            L.append("- %s, first differences: `%s`" % (LABELS[t], " | ".join(summ[t]["diffs"])))
+        if t in allsumm and allsumm[t]["diffs"]:
+            L.append("- %s, first differences: `%s`" % (LABELS[t], " | ".join(allsumm[t]["diffs"])))
     findings = os.path.join(REPO, "bench", "findings.md")
     if not smoke and os.path.exists(findings):  # hand-written reading of the numbers
         L.append(open(findings, encoding="utf-8").read())
@@ -884,7 +1027,8 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
     os.makedirs(os.path.dirname(docpath), exist_ok=True)
     with open(docpath, "w") as f:
         f.write("\n".join(L) + "\n")
-    chart(summ, os.path.join(os.path.dirname(docpath), "benchmarks.png"))
+    if summ:
+        chart(summ, os.path.join(os.path.dirname(docpath), "benchmarks.png"))
     log("wrote %s" % docpath)
 
 
@@ -954,6 +1098,86 @@ def fanout_section(summ, rows):
             q = w / summ["cqlshift-sqlite"]["writes_per_s"]
             L.append("| %s: writes/s against one table's (cqlshift migrate from SQLite, same run) "
                      "| %.0f%% | %s |" % (LABELS[t], 100 * q, "✓" if q >= 0.9 else "✗"))
+    L.append("")
+    return L
+
+
+def verify_section(allsumm, results, rows):
+    """Issue 17: reading the table back. Each read tool's rows/s against the
+    load that wrote the table it read, repetition by repetition (the same
+    run, the same node state), and cqlshift verify against DSBulk unload."""
+    reads = [t for t in TOOLS if t in READ_TOOLS and t in allsumm]
+    if not reads:
+        return []
+    by = {(r["tool"], r["rep"]): r for r in results if r["rows"] == rows}
+
+    def ratios(t, ref, same_table=True):
+        """rows/s of t over rows/s of ref, per repetition where both ran (and,
+        with same_table, t read the table ref wrote in it)."""
+        out = []
+        for (tool, rep), r in sorted(by.items()):
+            o = by.get((ref, rep))
+            if tool == t and o and (not same_table or r.get("read_after") == ref):
+                out.append(r["rows_per_s"] / o["rows_per_s"])
+        return out
+
+    def span(xs):
+        return "%.2f× (%.2f–%.2f)" % (med(xs), min(xs), max(xs)) if xs else "–"
+
+    L = ["## Verify: reading the table back (issue 17)\n"]
+    L.append("Each read tool reads the whole table that the load tool named in the second "
+             "column wrote earlier in the same repetition (kept until the repetition ends); "
+             "the table is flushed and the node left to go quiet before each read, so every "
+             "reader finds it in the same state. rows/s = %s ÷ wall seconds; CPU, RSS and "
+             "other load are measured as for the loads. × load is this tool's rows/s over that "
+             "load's rows/s in the same repetition (median and min–max over the "
+             "repetitions).\n" % format(rows, ","))
+    L.append("| tool | reads the table written by | rows/s | spread (min–max) | × load, same run "
+             "| wall s | client CPU µs/row | server CPU µs/row | client peak RSS MB | rows read "
+             "| result | other load (cores) |")
+    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
+    for t in reads:
+        s = allsumm[t]
+        src = READ_TOOLS[t]
+        rs = [r for (tool, _), r in sorted(by.items()) if tool == t]
+        counts = ", ".join(format(c, ",") for c in s["counts"])
+        cnt = ("%s ✓" % counts) if s["counts"] == [rows] else ("**%s** ✗" % counts)
+        if t.startswith("cqlshift-verify"):
+            res = ("equal in %d of %d runs" % (sum(1 for r in rs if r["rc"] == 0 and not r["bad"]),
+                                                len(rs)))
+            res += " ✓" if all(r["rc"] == 0 and not r["bad"] for r in rs) else \
+                " ✗ (%d differences)" % s["bad"]
+        else:
+            res = "rc 0 in %d of %d runs %s" % (sum(1 for r in rs if r["rc"] == 0), len(rs),
+                                                 "✓" if all(r["rc"] == 0 for r in rs) else "✗")
+        L.append("| %s | %s | %s | %s–%s | %s | %.1f | %.2f | %.1f | %.0f | %s | %s | %s |" % (
+            LABELS[t], LABELS[src] if any(r.get("read_after") for r in rs)
+            else LABELS[src] + ", unmeasured", format(round(s["rows_per_s"]), ","),
+            format(round(s["spread"][0]), ","), format(round(s["spread"][1]), ","),
+            span(ratios(t, src)), s["wall"], s["client_us"], s["server_us"], s["rss_mb"], cnt,
+            res, "–" if s["other"] != s["other"] else "%.2f" % s["other"]))
+    L.append("")
+    L.append("**Targets of issue 17:**\n")
+    L.append("| target | measured | |")
+    L.append("| --- | --- | --- |")
+    for t in (x for x in ("cqlshift-verify", "cqlshift-verify-sqlite") if x in allsumm):
+        src = READ_TOOLS[t]
+        q = ratios(t, src)
+        L.append("| %s ≥ 1.5× %s rows/s, same run | %s%s | %s |" % (
+            LABELS[t], LABELS[src], span(q),
+            "; per repetition " + ", ".join("%.2f" % x for x in q) if len(q) > 1 else "",
+            "–" if not q else "✓" if med(q) >= 1.5 else "✗"))
+        L.append("| %s: client CPU ≤ 3 µs a row | %.2f µs | %s |" % (
+            LABELS[t], allsumm[t]["client_us"], "✓" if allsumm[t]["client_us"] <= 3 else "✗"))
+        if "dsbulk-unload" in allsumm:
+            q = ratios(t, "dsbulk-unload", same_table=False)
+            L.append("| %s against %s (no target: compared) | %s rows/s against %s: %s; client "
+                     "CPU %.2f against %.1f µs a row; server CPU %.1f against %.1f µs a row | |" % (
+                         LABELS[t], LABELS["dsbulk-unload"],
+                         format(round(allsumm[t]["rows_per_s"]), ","),
+                         format(round(allsumm["dsbulk-unload"]["rows_per_s"]), ","), span(q),
+                         allsumm[t]["client_us"], allsumm["dsbulk-unload"]["client_us"],
+                         allsumm[t]["server_us"], allsumm["dsbulk-unload"]["server_us"]))
     L.append("")
     return L
 
@@ -1075,26 +1299,47 @@ def main():
             bench_db("postgres" if t == "cqlshift-postgres" else "mariadb", data, a.rows)
     if os.path.exists(resfile):
         os.rename(resfile, resfile + ".old")
+    reads = [t for t in tools if t in READ_TOOLS]
     if not a.smoke and not a.no_warmup:
         # A node that just started costs twice as much CPU a row in its first
         # load (JIT); warm it until two loads in a row cost the server within
         # 10% of each other, at most 4 loads.
-        prev = None
+        prev, warm = None, None
         for k in range(4):
             log("warm-up %d: an unmeasured cqlshift load, so no measured run pays for a "
                 "cold node" % (k + 1))
-            r = one_run("cqlshift-csv", 99 - k, a.rows, data, sample, host, a.out)
+            drop_keyspaces(host, [warm] if warm else [])
+            r = one_run("cqlshift-csv", 99 - k, a.rows, data, sample, host, a.out,
+                        keep=bool(reads))
+            warm = r["ks"]
             cur = r["server_cpu"] / a.rows * 1e6
             if prev is not None and abs(cur - prev) <= 0.1 * prev:
                 break
             prev = cur
+        # and its read path: each read tool of the CSV load's table once,
+        # unmeasured, on the last warm-up table
+        for t in (t for t in reads if READ_TOOLS[t] == "cqlshift-csv"):
+            log("warm-up: an unmeasured %s" % t)
+            one_run(t, 90, a.rows, data, sample, host, a.out, src_ks=warm)
+        drop_keyspaces(host, [warm] if warm else [])
     results = []
+    keep = {READ_TOOLS[t] for t in reads}  # load tools whose table a read tool reads
     for rep in range(a.reps):
-        for t in tools:
-            r = one_run(t, rep, a.rows, data, sample, host, a.out)
-            results.append(r)
-            with open(resfile, "a") as f:
-                f.write(json.dumps(r) + "\n")
+        kept = {}  # load tool -> its keyspace in this repetition
+        try:
+            for t in tools:
+                if t in READ_TOOLS:
+                    r = one_run(t, rep, a.rows, data, sample, host, a.out,
+                                src_ks=kept.get(READ_TOOLS[t]))
+                else:
+                    r = one_run(t, rep, a.rows, data, sample, host, a.out, keep=t in keep)
+                    if r.get("ks"):
+                        kept[t] = r["ks"]
+                results.append(r)
+                with open(resfile, "a") as f:
+                    f.write(json.dumps(r) + "\n")
+        finally:
+            drop_keyspaces(host, list(kept.values()))
     write_report(results, a.rows, a.reps, a.out, doc, a.smoke)
     bad = [r for r in results if r["rc"] != 0 or r["count"] != a.rows or r["bad"]]
     if bad:
