@@ -3,7 +3,9 @@
 identical empty tables with cqlshift, DSBulk, cqlsh COPY and a hand-written
 Python-driver loader, check counts and fidelity, measure client and server
 cost, and write docs/benchmarks.md with a chart. Issue 16 adds the fan-out
-tools (cqlshift-plan3*): one source table written into three tables.
+tools (cqlshift-plan3*): one source table written into three tables. Issue
+17 adds the read tools (READ_TOOLS: cqlshift-verify*, dsbulk-unload), which
+read back the table a load tool wrote in the same repetition.
 
     bench/run.sh [--rows N] [--reps R] [--smoke] [--tools a,b] [--report-only]
 
@@ -1215,6 +1217,14 @@ NOTES = """
   - Python driver (`bench/pyloader.py`): the loader people write by hand:
     `csv.reader`, convert each field, one prepared INSERT,
     `execute_concurrent_with_args(..., concurrency=100)`, token-aware.
+  - Reading the table back (issue 17): `cqlshift verify data.csv
+    cassandra://127.0.0.4/KS t` and `cqlshift verify sqlite:data.sqlite
+    cassandra://127.0.0.4/KS` (defaults) compare the table that `cqlshift
+    load` or `cqlshift migrate` wrote earlier in the same repetition with
+    its source; DSBulk `unload` (defaults, to CSV files) reads the same
+    table as the reference. DSBulk's `count` workflow would be the cheaper
+    reference, but `dsbulk-workflow-count` is not published on Maven
+    Central, where `bench/setup.sh` assembles DSBulk from. See "Verify".
 - **Checks**: after each run the rows are counted with the Python driver by
   256 token ranges (must equal N exactly), and a sample of every
   (N ÷ 10,000)-th row (10,000 rows) is read back by key and compared value by
