@@ -1015,7 +1015,10 @@ def write_report(results, rows, reps, outdir, docpath, smoke):
         if t in allsumm and allsumm[t]["diffs"]:
             L.append("- %s, first differences: `%s`" % (LABELS[t], " | ".join(allsumm[t]["diffs"])))
     findings = os.path.join(REPO, "bench", "findings.md")
-    if not smoke and os.path.exists(findings):  # hand-written reading of the numbers
+    # the hand-written reading of the published numbers, only on that page
+    # (not in a --doc report of other tools)
+    if (not smoke and os.path.exists(findings) and os.path.abspath(docpath)
+            == os.path.join(REPO, "docs", "benchmarks.md")):
         L.append(open(findings, encoding="utf-8").read())
     L.append(NOTES)
     L.append("## Machine and versions\n")
