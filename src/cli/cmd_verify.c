@@ -53,6 +53,13 @@ static const cli_spec verify_spec = {
         "code 0 when both sides hold the same rows (or --repair made them so), 3 when they "
         "differ.",
     .notes = verify_notes,
+    .exit_codes = "Exit codes:\n"
+                  "  0  the target holds what the source holds (or --repair made it so)\n"
+                  "  1  failed (the source, Cassandra, the run folder)\n"
+                  "  2  usage or plan error\n"
+                  "  3  the target differs from the source (see differences.jsonl in the run "
+                  "folder)\n"
+                  "  5  interrupted (Ctrl-C, SIGTERM): run the same command with --resume\n",
 };
 
 static cli_opt_group groups[4] = {

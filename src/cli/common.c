@@ -376,7 +376,9 @@ const cli_opt run_opts[] = {
 
 const cli_opt verify_run_opts[] = {
     RUN_OPT_WORKERS,
-    RUN_OPT_OUT_DIR,
+    {"out-dir", 0, OPT_TEXT, RUN_OPT(out_dir), "D",
+     "where run folders go (default ./cqlshift-runs): each run writes D/JOB-TIME/ with "
+     "state.db, differences.jsonl, run.log and, while it runs, spill.db", 0, 0, 0, NULL, NULL},
     RUN_OPT_RESUME,
     RUN_OPT_RESTART,
     {"report", 0, OPT_TEXT, RUN_OPT(report_path), "F",

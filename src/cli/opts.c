@@ -291,7 +291,7 @@ void cli_print_help(FILE *out, const cli_spec *spec, const cli_opt_group *groups
     fprintf(out, "  -h, --help%*s%s\n", HELP_COL - 12, "", "this help");
     for (const char *const *n = spec->notes; n && *n; n++)
         fprintf(out, "\n%s", *n);
-    fprintf(out, "\n%s", cli_exit_codes_help);
+    fprintf(out, "\n%s", spec->exit_codes ? spec->exit_codes : cli_exit_codes_help);
 }
 
 /* Text for troff: a leading dot or quote is escaped, backslashes and

@@ -48,6 +48,8 @@ typedef struct cli_spec {
     const char *const *notes;       /* extra help sections (target URI options...), NULL-ended */
     int npos_required;              /* positionals that must be given (0: all); the others
                                      * are NULL in pos when absent */
+    const char *exit_codes;         /* the command's own "Exit codes:" section, or NULL:
+                                     * cli_exit_codes_help */
 } cli_spec;
 
 /* Parse argv[1..argc) of a command against its groups, setting the fields;

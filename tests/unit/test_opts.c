@@ -30,7 +30,7 @@ static const cli_opt opts[] = {
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 static const char *const posn[] = {"SOURCE", "TARGET", NULL};
-static const cli_spec spec = {"t", "SOURCE TARGET", posn, "desc", NULL, 0};
+static const cli_spec spec = {"t", "SOURCE TARGET", posn, "desc", NULL, 0, NULL};
 
 static int parse(args *a, const char **pos, int argc, ...)
 {
