@@ -23,6 +23,8 @@ from pathlib import Path
 TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
          "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb",
          "cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split"]
+# read tools (issue 17): they read the table a load tool wrote
+READ_TOOLS = ["cqlshift-verify", "cqlshift-verify-sqlite", "dsbulk-unload"]
 FANOUT_TABLES = {"t": 10000, "t_by_day": 10000, "t_by_short_text": 10000}
 
 
@@ -39,10 +41,16 @@ def test_smoke_run_of_every_tool_loads_exact_rows_and_values(build_dir, source_d
                        capture_output=True, text=True, env=env, timeout=1500)
     assert p.returncode == 0, p.stderr[-5000:]
     results = [json.loads(line) for line in (out / "results-10000.jsonl").read_text().splitlines()]
-    assert sorted(r["tool"] for r in results) == sorted(TOOLS)
+    assert sorted(r["tool"] for r in results) == sorted(TOOLS + READ_TOOLS)
     for r in results:
         assert r["rc"] == 0, r
-        assert r["count"] == 10000, r            # counted with the Python driver
+        assert r["count"] == 10000, r            # counted with the Python driver (verify:
+        #                                          its target rows; unload: lines written)
+        if r["tool"] == "dsbulk-unload":
+            assert r["bad"] == 0 and r["client_cpu"] > 0 and r["wall"] > 0, r
+            continue
+        if r["tool"].startswith("cqlshift-verify"):  # source rows compared, all equal
+            assert r["checked"] == 10000 and r["verify"]["equal"] == 10000, r
         assert r["checked"] >= 10000 and r["bad"] == 0, r
         assert r["client_cpu"] > 0 and r["wall"] > 0, r
         if r["tool"].startswith("cqlshift-plan3"):   # every table counted, 3 x 10,000 sampled
@@ -52,5 +60,6 @@ def test_smoke_run_of_every_tool_loads_exact_rows_and_values(build_dir, source_d
     for label in ("cqlshift load (CSV)", "DSBulk 1.10.0 (defaults)", "cqlsh COPY FROM (tuned)",
                   "cqlshift migrate (SQLite)", "cqlshift migrate (PostgreSQL 15)",
                   "cqlshift migrate (MariaDB)", "cqlshift migrate plan: SQLite → 3 tables",
-                  "## Fan-out: one source table, three target tables"):
+                  "## Fan-out: one source table, three target tables",
+                  "## Verify: reading the table back (issue 17)"):
         assert label in report, label
