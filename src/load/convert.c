@@ -180,28 +180,100 @@ static size_t significant_digits(const char *s, size_t n, char *dig, size_t cap)
     return kept;
 }
 
+/* d (> 0, finite) correctly rounded to p significant digits, as digits
+ * (p of them, no NUL) and a decimal exponent, from `full`, its correctly
+ * rounded text to hi digits ("d.ddde+X", as %.*e prints it). Rounding that
+ * text again is exact unless its dropped tail is a tie ("5", "50"...): then
+ * printf rounds d itself. */
+static int round_digits(double d, const char *full, int hi, int p, char *dig)
+{
+    int e10 = atoi(strchr(full, 'e') + 1);
+    dig[0] = full[0];
+    memcpy(dig + 1, full + 2, (size_t)(p - 1));
+    if (p == hi)
+        return e10;
+    const char *tail = full + 1 + p;   /* digit p (0-based) of the hi digits */
+    int tie = tail[0] == '5';
+    for (int k = 1; tie && k < hi - p; k++)
+        tie = tail[k] == '0';
+    if (tie) {
+        char buf[48];
+        snprintf(buf, sizeof buf, "%.*e", p - 1, d);
+        dig[0] = buf[0];
+        memcpy(dig + 1, buf + 2, (size_t)(p - 1));
+        return atoi(strchr(buf, 'e') + 1);
+    }
+    if (tail[0] >= '5') {
+        int k = p - 1;
+        while (k >= 0 && dig[k] == '9')
+            dig[k--] = '0';
+        if (k < 0) {
+            dig[0] = '1';
+            e10++;
+        } else {
+            dig[k]++;
+        }
+    }
+    return e10;
+}
+
+/* 1 if the p digits dig with exponent e10 read back as d (or as the float d). */
+static int reads_back(const char *dig, int p, int e10, double d, int is_float)
+{
+    char txt[48];
+    txt[0] = dig[0];
+    txt[1] = '.';
+    memcpy(txt + 2, dig + 1, (size_t)(p - 1));
+    snprintf(txt + 1 + p, sizeof txt - 1 - (size_t)p, "e%d", e10);
+    return is_float ? strtof(txt, NULL) == (float)d : strtod(txt, NULL) == d;
+}
+
 /* 1 if the number text s, accepted by a double (or float) column as d,
  * had digits that d does not keep: its significant digits are neither
  * those of d's shortest text (what clients print: "0.1") nor d's exact
  * decimal value. Up to 15 (float: 6) significant digits always read back
- * as written, so only longer texts take the slow path. */
+ * as written, so only longer texts take the slow path; a shortest text
+ * costs one printf and a strtod per digit beyond 15 (6). */
 static int text_rounded(const char *s, size_t n, double d, int is_float)
 {
-    size_t sig = significant_digits(s, n, NULL, 0);   /* callers skip texts of <= 15 (6) bytes */
-    if (sig <= (size_t)(is_float ? 6 : 15))
+    int lo = is_float ? 6 : 15, hi = is_float ? 9 : 17;
+    size_t sig = significant_digits(s, n, NULL, 0);
+    if (sig <= (size_t)lo)
         return 0;
     if (sig > 800 || isnan(d) || isinf(d))
-        return 1;   /* no double has more than 767 significant digits */
+        return 1;
     char want[808], buf[840], got[808];
     significant_digits(s, n, want, sizeof want);
-    for (int prec = is_float ? 6 : 15; prec <= (is_float ? 9 : 17); prec++) {
-        snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
-        if (is_float ? strtof(buf, NULL) == (float)d : strtod(buf, NULL) == d)
-            break;
+    d = fabs(d);
+    if (sig <= (size_t)hi) {
+        /* d's shortest text is its correctly rounded text to the fewest
+         * digits p >= lo that reads back as d. The text has sig digits and
+         * reads back, so p <= sig; it equals the text only if p == sig, the
+         * sig-digit rounding is the text, and no p < sig reads back. */
+        char full[48], dig[24];
+        snprintf(full, sizeof full, "%.*e", hi - 1, d);
+        int p = (int)sig;
+        round_digits(d, full, hi, p, dig);
+        int same = !memcmp(dig, want, sig);
+        for (p = (int)sig - 1; same && p >= lo; p--) {
+            int e10 = round_digits(d, full, hi, p, dig);
+            same = !reads_back(dig, p, e10, d, is_float);
+        }
+        if (same)
+            return 0;
     }
-    significant_digits(buf, strlen(buf), got, sizeof got);
-    if (!strcmp(want, got))
-        return 0;
+    /* d's exact value m * 2^-k (m odd) has the digits of m * 5^k: at least
+     * floor(k log10 5) + 1 of them, too many for the text when that is > sig */
+    int e2;
+    double m = frexp(d, &e2);
+    int k = 53 - e2;    /* d = (m * 2^53) * 2^-k */
+    double mi = ldexp(m, 53);
+    while (k > 0 && fmod(mi, 2.0) == 0.0) {
+        mi /= 2.0;
+        k--;
+    }
+    if (k > 0 && (size_t)((long long)k * 69897 / 100000) + 1 > sig)
+        return 1;
     snprintf(buf, sizeof buf, "%.780e", d);     /* exact: glibc prints every digit */
     significant_digits(buf, strlen(buf), got, sizeof got);
     return strcmp(want, got) != 0;

@@ -61,9 +61,20 @@ static int plan_table(source *src, state *st, load_table *lt, int ranges_per_tab
     state_range *sr = calloc((size_t)n, sizeof *sr);
     int rc = sr ? 0 : fail(err, "out of memory planning %s", lt->name);
     *expected = count && src->ops->count_range ? 0 : -1;
+    int64_t *counts = NULL;     /* all ranges counted in one pass */
+    if (rc == 0 && count && src->ops->count_ranges && n > 1) {
+        counts = malloc((size_t)n * sizeof *counts);
+        if (!counts)
+            rc = fail(err, "out of memory planning %s", lt->name);
+        else if (src->ops->count_ranges(src, r, n, counts, &se))
+            rc = fail(err, "%s", se.msg);
+    }
     for (int i = 0; rc == 0 && i < n; i++) {
         int64_t cnt = -1;
-        if (count && src->ops->count_range && (cnt = src->ops->count_range(src, &r[i], &se)) < 0)
+        if (counts)
+            cnt = counts[i];
+        else if (count && src->ops->count_range &&
+                 (cnt = src->ops->count_range(src, &r[i], &se)) < 0)
             rc = fail(err, "%s", se.msg);
         sr[i] = (state_range){.id = r[i].id, .lo = r[i].lo.p, .lo_len = r[i].lo.n,
                               .hi = r[i].hi.p, .hi_len = r[i].hi.n, .label = r[i].label,
@@ -74,6 +85,7 @@ static int plan_table(source *src, state *st, load_table *lt, int ranges_per_tab
     state_error ste;
     if (rc == 0 && state_save_ranges(st, lt->name, sr, n, &ste))
         rc = fail(err, "%s", ste.msg);
+    free(counts);
     free(sr);
     if (rc) {
         source_ranges_free(r, n);

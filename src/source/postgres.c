@@ -35,7 +35,9 @@
  *   split are inside the last range, so count_beyond is always 0). Bounds and
  *   resume points encode the key as each column's text form (pg_key_append).
  *   One integer column: min/max divided evenly; other keys: quantiles of a
- *   TABLESAMPLE sample.
+ *   TABLESAMPLE sample. The expected counts of all ranges come from one scan
+ *   (pg_count_ranges): where the key order is not the physical order (a
+ *   random uuid key) each range's own count would read every page.
  * - no primary key: ranges of ctid blocks (a TID range scan, PostgreSQL 14+),
  *   and the synthetic rowid column is (block << 16 | line pointer), unique
  *   per physical row, so duplicate rows are never merged. The resume point is
@@ -704,6 +706,65 @@ static int64_t pg_count_range(source *base, const source_range *r, source_error 
     return n;
 }
 
+/* All ranges of one table in one scan: a range per row by its condition,
+ * then a count per range (n separate counts would read a table whose key
+ * order is not its physical order n times). */
+static int pg_count_ranges(source *base, const source_range *r, int n, int64_t *counts,
+                           source_error *err)
+{
+    pg_source *s = (pg_source *)base;
+    for (int i = 0; i < n; i++)
+        counts[i] = 0;
+    if (n < 1)
+        return 0;
+    if (!s->described || r[0].table < 0 || r[0].table >= s->schema.ntables)
+        return source_fail(err, SRC_E_USAGE, "count: unknown table %d (describe first)",
+                           r[0].table);
+    const pg_table *pt = &s->tables[r[0].table];
+    if (pt->count_sql || n == 1) {
+        for (int i = 0; i < n; i++)
+            if ((counts[i] = pg_count_range(base, &r[i], err)) < 0)
+                return -1;
+        return 0;
+    }
+    pthread_mutex_lock(&s->coord_mu);
+    sbuf q = {0};
+    int rc = -1;
+    sb_str(&q, "SELECT cqlshift_r, count(*) FROM (SELECT CASE");
+    for (int i = 0; i < n; i++) {
+        PG_ASSERT(r[i].table == r[0].table);
+        char *cond = pg_range_cond(s, s->coord, &r[i], NULL, err);
+        if (!cond)
+            goto out;
+        sb_printf(&q, " WHEN %s THEN %d", cond, i);
+        free(cond);
+    }
+    sb_str(&q, " END AS cqlshift_r FROM ");
+    sb_str(&q, pt->only);
+    sb_str(&q, pt->qname);
+    sb_str(&q, ") cqlshift_s GROUP BY 1");
+    if (q.oom) {
+        source_fail(err, SRC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    PGresult *res = pg_exec(s, s->coord, q.p, PGRES_TUPLES_OK, "cannot count the rows", err);
+    if (!res)
+        goto out;
+    for (int k = 0; k < PQntuples(res); k++) {
+        if (PQgetisnull(res, k, 0))
+            continue;   /* in no range: cannot be, the last range is open */
+        long i = strtol(PQgetvalue(res, k, 0), NULL, 10);
+        PG_ASSERT(i >= 0 && i < n);
+        counts[i] = strtoll(PQgetvalue(res, k, 1), NULL, 10);
+    }
+    PQclear(res);
+    rc = 0;
+out:
+    free(q.p);
+    pthread_mutex_unlock(&s->coord_mu);
+    return rc;
+}
+
 /* Every table's last range is open above: rows added later are inside it
  * (and invisible to the snapshot). */
 static int64_t pg_count_beyond(source *base, const source_range *last, source_error *err)
@@ -1137,6 +1198,7 @@ static const source_ops pg_ops = {
     .close_range = pg_close_range,
     .close = pg_close,
     .count_range = pg_count_range,
+    .count_ranges = pg_count_ranges,
     .count_beyond = pg_count_beyond,
     .fingerprint = pg_fingerprint,
     .snapshot_begin = pg_snapshot_begin,

@@ -299,6 +299,11 @@ typedef struct source_ops {
      * source holds now in range r, or beyond the end of `last`, the last
      * range of its table (rows added after the split); -1 with err. */
     int64_t (*count_range)(source *s, const source_range *r, source_error *err);
+    /* Optional: what count_range gives for each of the n ranges r[0..n-1]
+     * of one table (as split returned them), into counts[], in one pass
+     * over the table where the source can; 0, or -1 with err. */
+    int (*count_ranges)(source *s, const source_range *r, int n, int64_t *counts,
+                        source_error *err);
     int64_t (*count_beyond)(source *s, const source_range *last, source_error *err);
     /* Optional: let the counts see changes made since the source was
      * opened (a database source's own read transaction). */
