@@ -12,12 +12,6 @@
 #include "cli/load_map.h"
 #include "map/rowmap.h"
 
-typedef struct table_col {
-    char *name;
-    cql_type *type;
-    int kind; /* 0 regular, 1 partition key, 2 clustering */
-} table_col;
-
 /* Read the target table's columns from system_schema.columns. */
 static int plain_name(const char *s)
 {
@@ -42,8 +36,8 @@ static void fold_lower(char *dst, size_t cap, const char *src)
  * case, so a keyspace or table typed with capitals is looked up as typed
  * first, then folded; ks (a buffer of ks_cap bytes) and found_name get the
  * names that exist. */
-static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table, table_col **out,
-                      int *n, char *found_name, size_t found_cap, int verify)
+int cli_read_table(cql_session *s, char *ks, size_t ks_cap, const char *table, table_col **out,
+                   int *n, char *found_name, size_t found_cap, int verify)
 {
     if (!plain_name(ks) || !plain_name(table)) {
         cli_error("'%s.%s' is not a keyspace and table name this version can load into (letters, "
@@ -67,7 +61,7 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
                 break;
             char q[1200];
             snprintf(q, sizeof q,
-                     "SELECT column_name, kind, type FROM system_schema.columns WHERE "
+                     "SELECT column_name, kind, type, position FROM system_schema.columns WHERE "
                      "keyspace_name = '%.200s' AND table_name = '%.200s'",
                      kss[k], tbs[t]);
             cql_result_free(r);
@@ -92,26 +86,29 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
                  kss[0], kss[1]);
         r = cql_session_simple(s, q, &e);
         if (r && cql_result_row_count(r) == 0)
-            cli_error(verify ? "keyspace %s does not exist: there is no table to compare the files "
-                               "with (load them first)"
-                             : "keyspace %s does not exist; create it and the table first "
-                               "(cqlshift load writes into an existing table)",
+            cli_error(verify == 2 ? "keyspace %s does not exist: there is nothing to unload"
+                      : verify    ? "keyspace %s does not exist: there is no table to compare the "
+                                    "files with (load them first)"
+                                  : "keyspace %s does not exist; create it and the table first "
+                                    "(cqlshift load writes into an existing table)",
                       ks);
         else
-            cli_error(verify ? "table %s.%s does not exist: there is nothing to compare the files "
-                               "with (load them first)"
-                             : "table %s.%s does not exist; create it first (cqlshift load writes "
-                               "into an existing table)",
+            cli_error(verify == 2 ? "table %s.%s does not exist: there is nothing to unload"
+                      : verify    ? "table %s.%s does not exist: there is nothing to compare the "
+                                    "files with (load them first)"
+                                  : "table %s.%s does not exist; create it first (cqlshift load "
+                                    "writes into an existing table)",
                       ks, table);
         cql_result_free(r);
         return -1;
     }
     table_col *cols = calloc((size_t)rows, sizeof *cols);
     for (int i = 0; cols && i < rows; i++) {
-        const uint8_t *p[3];
-        int32_t l[3];
-        for (int c = 0; c < 3; c++)
+        const uint8_t *p[4];
+        int32_t l[4];
+        for (int c = 0; c < 4; c++)
             l[c] = cql_result_value(r, i, c, &p[c]);
+        cols[i].position = l[3] == 4 ? (int)cs_be32(p[3]) : -1;
         cols[i].name = strndup((const char *)p[0], (size_t)(l[0] > 0 ? l[0] : 0));
         char kind[32] = "", type[512] = "";
         snprintf(kind, sizeof kind, "%.*s", l[1] > 0 ? l[1] : 0, (const char *)p[1]);
@@ -133,7 +130,7 @@ static int read_table(cql_session *s, char *ks, size_t ks_cap, const char *table
     return 0;
 }
 
-static int parse_char(void *field, const char *opt, const char *v)
+int cli_parse_char(void *field, const char *opt, const char *v)
 {
     char *out = field;
     if (!strcmp(v, "\\t") || !strcmp(v, "tab")) {
@@ -148,8 +145,7 @@ static int parse_char(void *field, const char *opt, const char *v)
     return 0;
 }
 
-/* Any text, the empty one too (--null ""). */
-static int parse_text(void *field, const char *opt, const char *v)
+int cli_parse_text(void *field, const char *opt, const char *v)
 {
     (void)opt;
     *(const char **)field = v;
@@ -163,13 +159,13 @@ const cli_opt load_opts[] = {
      "input format (default: from the file name: .csv; .jsonl, .ndjson, .json for JSONL; csv "
      "for -)", 0, 0, 0, "csv|jsonl", NULL},
     {"delimiter", 0, OPT_CUSTOM, LOAD_OPT(fo.delimiter), "C",
-     "field delimiter (default ,; \\t or tab for a tab)", 0, 0, 0, NULL, parse_char},
+     "field delimiter (default ,; \\t or tab for a tab)", 0, 0, 0, NULL, cli_parse_char},
     {"quote", 0, OPT_CUSTOM, LOAD_OPT(fo.quote), "C", "quote character (default \")", 0, 0, 0,
-     NULL, parse_char},
+     NULL, cli_parse_char},
     {"escape", 0, OPT_CUSTOM, LOAD_OPT(fo.escape), "C",
-     "escape character inside quotes (default: a doubled quote)", 0, 0, 0, NULL, parse_char},
+     "escape character inside quotes (default: a doubled quote)", 0, 0, 0, NULL, cli_parse_char},
     {"null", 0, OPT_CUSTOM, LOAD_OPT(fo.null_marker), "S",
-     "unquoted field that means null (default: an empty field)", 0, 0, 0, NULL, parse_text},
+     "unquoted field that means null (default: an empty field)", 0, 0, 0, NULL, cli_parse_text},
     {"no-header", 0, OPT_FLAG, LOAD_OPT(no_header), NULL, "the first line is data; give --columns",
      0, 0, 0, NULL, NULL},
     {"columns", 0, OPT_TEXT, LOAD_OPT(columns), "A,B,C",
@@ -455,7 +451,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     if (!s)
         goto out;
     char table_name[256];
-    if (read_table(s, t.keyspace, sizeof t.keyspace, table, &tcols, &ntcols, table_name,
+    if (cli_read_table(s, t.keyspace, sizeof t.keyspace, table, &tcols, &ntcols, table_name,
                    sizeof table_name, o.verify != NULL))
         goto out;
     table = table_name;

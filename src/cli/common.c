@@ -392,6 +392,22 @@ const cli_opt verify_run_opts[] = {
 
 
 
+const cli_opt unload_run_opts[] = {
+    {"workers", 0, OPT_INT, RUN_OPT(loader.workers), "N",
+     "reader threads (default 2); a resume may use another number", 1, 256, 0, NULL, NULL},
+    {"out-dir", 0, OPT_TEXT, RUN_OPT(out_dir), "D",
+     "where run folders go (default ./cqlshift-runs): each run writes D/JOB-TIME/ with "
+     "state.db (where the output stands, for --resume) and run.log", 0, 0, 0, NULL, NULL},
+    RUN_OPT_RESUME,
+    RUN_OPT_RESTART,
+    {"report", 0, OPT_TEXT, RUN_OPT(report_path), "F",
+     "also write the summary as JSON to F (- for stdout)", 0, 0, 0, NULL, NULL},
+    RUN_OPT_PASSWORD_FILE,
+    RUN_OPT_QUIET,
+    RUN_OPT_PROGRESS_INTERVAL,
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 cql_session *target_connect(target *t, const run_options *o)
 {
     t->cfg.max_pending = o->loader.max_inflight_rows + 1024;

@@ -29,6 +29,29 @@ typedef struct target {
  * *consistency (LOCAL_QUORUM unless given). 0, or -1 after printing why. */
 int target_parse(target *t, const char *uri, const char *password_file, uint16_t *consistency);
 
+/* A column of a target table as system_schema.columns describes it. */
+typedef struct table_col {
+    char *name;
+    cql_type *type;
+    int kind;       /* 0 regular, 1 partition key, 2 clustering */
+    int position;   /* within the partition key or the clustering columns; -1 regular */
+} table_col;
+
+/* Read the columns of ks.table (cmd_load.c). Unquoted CQL names are stored
+ * in lower case, so a keyspace or table typed with capitals is looked up as
+ * typed first, then folded; ks (a buffer of ks_cap bytes) and found_name get
+ * the names that exist. verify: the wording of a missing table (0 load,
+ * 1 verify, 2 unload). 0, or -1
+ * after printing why (*out may then hold columns to free). */
+int cli_read_table(cql_session *s, char *ks, size_t ks_cap, const char *table, table_col **out,
+                   int *n, char *found_name, size_t found_cap, int verify);
+
+/* OPT_CUSTOM parsers (cmd_load.c): one character (or "tab", "\\t") into a
+ * char field; any text, the empty one too (--null ""), into a const char *
+ * field. 0, or -1 after printing why. */
+int cli_parse_char(void *field, const char *opt, const char *v);
+int cli_parse_text(void *field, const char *opt, const char *v);
+
 /* What verify adds (cmd_verify.c). */
 typedef struct verify_options {
     int max_print;              /* differences printed on stdout (default 20) */
@@ -76,6 +99,7 @@ void run_options_init(run_options *o);
  * those of them verify takes. */
 extern const cli_opt run_opts[];
 extern const cli_opt verify_run_opts[];
+extern const cli_opt unload_run_opts[];
 /* A command's options (its own groups, then the run options table `run`,
  * NULL for run_opts, over o): its --help or man page section, and parsing
  * (cli_parse's return). At most 7 own groups. */
