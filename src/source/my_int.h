@@ -100,6 +100,13 @@ typedef struct my_source {
     int snapshot;           /* snapshot_begin succeeded */
     json_t *position;       /* snapshot_position's answer */
 
+    /* The counts of the ranges the last split of table walk_table found by
+     * walking the key (each but the last holds exactly walk_step rows, in
+     * the snapshot), for count_ranges; walk_table -1: none. */
+    int walk_table;
+    int walk_ranges;
+    int64_t walk_step;
+
     int described;
     source_schema schema;
     my_table_info *info;

@@ -724,6 +724,7 @@ static int my_split(source *base, int t, int max_ranges, source_range **out, int
                  (tb->row_estimate >= 0 && tb->row_estimate < MY_SPLIT_MIN_ROWS);
     src_pos *bounds = NULL;     /* nb interior bounds, each a key tuple */
     int nb = 0;
+    int64_t walked_step = 0;    /* the key walk's rows per range (0: no walk) */
     if (!single && ti->int_first) {
         char(*ib)[32] = calloc((size_t)max_ranges, sizeof *ib);
         if (!ib)
@@ -754,6 +755,7 @@ static int my_split(source *base, int t, int max_ranges, source_range **out, int
         int64_t step = est / max_ranges;
         if (step < 1)
             step = 1;
+        walked_step = step;
         bounds = calloc((size_t)max_ranges, sizeof *bounds);
         if (!bounds)
             return source_fail(err, SRC_E_NOMEM, "out of memory");
@@ -811,6 +813,12 @@ static int my_split(source *base, int t, int max_ranges, source_range **out, int
         }
     }
     int nr = nb + 1;
+    s->walk_table = -1;
+    if (walked_step > 0 && s->snapshot) {
+        s->walk_table = t;
+        s->walk_ranges = nr;
+        s->walk_step = walked_step;
+    }
     source_range *r = calloc((size_t)nr, sizeof *r);
     if (!r) {
         for (int i = 0; i < nb; i++)
@@ -899,6 +907,24 @@ static int64_t my_count_range(source *base, const source_range *r, source_error 
     coord_give(s);
     cs_buf_release(&q);
     return n;
+}
+
+/* The ranges of one table: those the split's key walk delimited hold
+ * exactly its step of rows each (counted by the walk, in the snapshot);
+ * the last one, and every range of other splits, is counted. */
+static int my_count_ranges(source *base, const source_range *r, int n, int64_t *counts,
+                           source_error *err)
+{
+    my_source *s = (my_source *)base;
+    int walked = n > 1 && s->walk_table == r[0].table && s->walk_ranges == n;
+    for (int i = 0; i < n; i++) {
+        MY_ASSERT(r[i].table == r[0].table);
+        if (walked && i < n - 1 && r[i].id == i)
+            counts[i] = s->walk_step;
+        else if ((counts[i] = my_count_range(base, &r[i], err)) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The last range is open above: rows past it are in the job. */
@@ -1413,6 +1439,7 @@ static const source_ops my_ops = {
     .close_range = my_close_range,
     .close = my_close,
     .count_range = my_count_range,
+    .count_ranges = my_count_ranges,
     .count_beyond = my_count_beyond,
     .fingerprint = my_fingerprint,
     .snapshot_begin = my_snapshot_begin,
@@ -1468,6 +1495,8 @@ source *source_mysql_open(const char *uri, const char *databases, source_error *
 {
     pthread_once(&lib_once, lib_init);
     my_source *s = calloc(1, sizeof *s);
+    if (s)
+        s->walk_table = -1;
     if (!s) {
         source_fail(err, SRC_E_NOMEM, "out of memory");
         return NULL;
