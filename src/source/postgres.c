@@ -736,7 +736,9 @@ static int pg_count_ranges(source *base, const source_range *r, int n, int64_t *
         char *cond = pg_range_cond(s, s->coord, &r[i], NULL, err);
         if (!cond)
             goto out;
-        sb_printf(&q, " WHEN %s THEN %d", cond, i);
+        sb_str(&q, " WHEN ");
+        sb_str(&q, cond);
+        sb_printf(&q, " THEN %d", i);
         free(cond);
     }
     sb_str(&q, " END AS cqlshift_r FROM ");
