@@ -335,7 +335,7 @@ static json_t *dec_scalar(const cql_type *t, const uint8_t *p, size_t n, cql_err
         for (size_t i = 0; i < n; i++)
             if (p[i] > 0x7F)
                 return dec_fail(err, t, "non-ASCII byte", n);
-        j = json_stringn_nocheck((const char *)p, n);
+        j = json_stringn_nocheck(n ? (const char *)p : "", n);   /* p may be NULL when empty */
         break;
     case CQL_T_VARCHAR: {
         size_t bad = utf8_invalid_at(p, n);
@@ -343,7 +343,7 @@ static json_t *dec_scalar(const cql_type *t, const uint8_t *p, size_t n, cql_err
             snprintf(b, sizeof b, "invalid UTF-8 at offset %zu", bad);
             return dec_fail(err, t, b, n);
         }
-        j = json_stringn_nocheck((const char *)p, n);
+        j = json_stringn_nocheck(n ? (const char *)p : "", n);   /* p may be NULL when empty */
         break;
     }
     case CQL_T_BLOB:

@@ -576,6 +576,9 @@ static void test_collections_json(void **state)
     roundtrip("vector<vector<int, 2>, 2>", "[[1, 2], [3, 4]]", "[[1,2],[3,4]]");
     roundtrip("vector<list<int>, 2>", "[[1], []]", "[[1],[]]");
     roundtrip("list<int>", "[]", "[]");
+    /* an empty text element (its bytes pointer is NULL) */
+    roundtrip("list<text>", "[\"\", \"a\"]", "[\"\",\"a\"]");
+    roundtrip("map<ascii, text>", "{\"\": \"\"}", "{\"\":\"\"}");
     roundtrip("list<blob>", "[\"0x\", \"0xff\"]", "[\"0x\",\"0xff\"]");
     EXPECT_JSON("list<int>", "[]", "0000000400000000");
     EXPECT_JSON("vector<smallint, 2>", "[1, -1]", "00000006" "020001" "02ffff");
