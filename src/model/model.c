@@ -617,17 +617,43 @@ static int build_model(model *m, const source_schema *schema, const char *ks,
             model_release(m);
             return -1;
         }
-        for (int j = 0; j < m->ntables - 1; j++)
-            if (!strcmp(m->tables[j].name, tt->name)) {
-                model_fail(err, 1,
-                           "source tables %s and %s both map to Cassandra table %s.%s "
-                           "(names are folded to lower-case letters, digits and '_'); "
-                           "rename one in the source",
-                           schema->tables[m->tables[j].source_table].name, schema->tables[i].name,
-                           m->keyspace, tt->name);
-                model_release(m);
-                return -1;
-            }
+    }
+    /* Source tables whose names fold alike would be written into one
+     * table: every such group is listed, then the model is refused. */
+    char list[900];
+    size_t at = 0;
+    int groups = 0;
+    list[0] = 0;
+    for (int a = 0; a < m->ntables; a++) {
+        int first = 1;
+        for (int b = 0; b < a && first; b++)
+            first = strcmp(m->tables[a].name, m->tables[b].name) != 0;
+        int dup = 0;
+        for (int b = a + 1; b < m->ntables && first && !dup; b++)
+            dup = !strcmp(m->tables[a].name, m->tables[b].name);
+        if (!dup)
+            continue;
+        groups++;
+        at += (size_t)snprintf(list + at, at < sizeof list ? sizeof list - at : 0, "%s%s",
+                               groups > 1 ? "; " : "",
+                               schema->tables[m->tables[a].source_table].name);
+        for (int b = a + 1; b < m->ntables; b++)
+            if (!strcmp(m->tables[a].name, m->tables[b].name) && at < sizeof list)
+                at += (size_t)snprintf(list + at, sizeof list - at, " and %s",
+                                       schema->tables[m->tables[b].source_table].name);
+        if (at < sizeof list)
+            at += (size_t)snprintf(list + at, sizeof list - at, " -> %s.%s", m->keyspace,
+                                   m->tables[a].name);
+    }
+    if (groups) {
+        model_fail(err, 1,
+                   "%d group%s of source tables would be written into one Cassandra table each "
+                   "(names are folded to lower-case letters, digits and '_'): %s%s; rename them "
+                   "in the source, leave some out with --tables, or write a plan (cqlshift plan) "
+                   "that names their tables apart",
+                   groups, groups == 1 ? "" : "s", list, at >= sizeof list ? "..." : "");
+        model_release(m);
+        return -1;
     }
     return 0;
 }

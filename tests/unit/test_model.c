@@ -235,6 +235,19 @@ static void test_refusals(void **ts)
     assert_int_equal(e.code, 1);
     assert_non_null(strstr(e.msg, "t!"));
     assert_non_null(strstr(e.msg, "t?"));
+    /* every colliding group is named, not only the first pair */
+    source_table tg[] = {{.name = "Users", .ncols = 1, .cols = c, .npk = 1, .row_estimate = -1},
+                         {.name = "orders", .ncols = 1, .cols = c, .npk = 1, .row_estimate = -1},
+                         {.name = "users", .ncols = 1, .cols = c, .npk = 1, .row_estimate = -1},
+                         {.name = "ORDERS", .ncols = 1, .cols = c, .npk = 1, .row_estimate = -1},
+                         {.name = "USERS", .ncols = 1, .cols = c, .npk = 1, .row_estimate = -1},
+                         {.name = "x", .ncols = 1, .cols = c, .npk = 1, .row_estimate = -1}};
+    source_schema sg = {6, tg};
+    assert_int_equal(model_from_source(&m, &sg, "ks", &e), -1);
+    assert_int_equal(e.code, 1);
+    assert_non_null(strstr(e.msg, "2 groups"));
+    assert_non_null(strstr(e.msg, "Users and users and USERS -> ks.users"));
+    assert_non_null(strstr(e.msg, "orders and ORDERS -> ks.orders"));
     /* two columns that fold alike */
     source_column fc[] = {col("id", "INT", 1), col("unit price", "REAL", 0),
                           col("Unit_Price", "REAL", 0)};
