@@ -83,6 +83,8 @@ int fmt_json_string(const char *s, size_t n, cs_buf *out)
 {
     static const char hx[] = "0123456789ABCDEF";
     size_t start = out->len, run = 0;
+    if (n == 0)
+        s = ""; /* s may be NULL */
     if (cs_buf_reserve(out, n + 2))
         return -1;
     out->data[out->len++] = '"';
@@ -726,6 +728,8 @@ static int write_value(const cql_type *t, const uint8_t *p, int32_t len, int jso
                        int depth)
 {
     CS_CHECK(len >= 0);
+    if (len == 0)
+        p = (const uint8_t *)""; /* an empty element's pointer is NULL */
     if (depth > CQLT_MAX_DEPTH)
         return cql_fail(err, CQL_E_ENCODE, "value nested more than %d levels deep", CQLT_MAX_DEPTH);
     if (!is_compound(t->id)) {
