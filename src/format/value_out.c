@@ -79,6 +79,20 @@ static int put_maybe_quoted(cs_buf *out, const char *s, size_t n, int json)
     return 0;
 }
 
+/* 1 if none of the 8 bytes at s needs a JSON escape (below 0x20, '"' or
+ * '\\'): the has-zero-byte test of "Bit Twiddling Hacks", exact as to
+ * whether any byte matches. */
+static int clean8(const char *s)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t w, q, b;
+    memcpy(&w, s, 8);
+    uint64_t lt = (w - ones * 0x20) & ~w & high;
+    q = w ^ (ones * 0x22);
+    b = w ^ (ones * 0x5C);
+    return !(lt | ((q - ones) & ~q & high) | ((b - ones) & ~b & high));
+}
+
 int fmt_json_string(const char *s, size_t n, cs_buf *out)
 {
     static const char hx[] = "0123456789ABCDEF";
@@ -89,6 +103,10 @@ int fmt_json_string(const char *s, size_t n, cs_buf *out)
         return -1;
     out->data[out->len++] = '"';
     for (size_t i = 0; i < n; i++) {
+        if (n - i >= 8 && clean8(s + i)) {
+            i += 7;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
@@ -174,8 +192,40 @@ static int reads_back(const char *dig, int p, int e10, double x, int is_float)
  * none of whose 6..9-digit texts passes (near FLT_MAX, where the text
  * reads as a double above FLT_MAX) gets the digits of its double, which
  * read back exactly. */
+/* The fast path of shortest_digits for a double with at most 15
+ * significant digits of which at most 8 are decimals (prices, measures):
+ * m = x * 10^k rounded; when m / 10^k == x (both exact, the division
+ * correctly rounded, so this is what strtod makes of "m e-k"), m's digits
+ * read back, and having at most 15 they are the shortest (see below).
+ * Returns the digit count, or 0 when x is not such a number. */
+static int short_decimal_digits(double x, char dig[24], int *e10)
+{
+    static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    if (!(x < 1e15 && x >= 1e-8))
+        return 0;
+    for (int k = 0; k <= 8; k++) {
+        double m = nearbyint(x * p10[k]);
+        if (m >= 1e15)
+            return 0;
+        if (m > 0 && m / p10[k] == x) {
+            char b[24], *e = b + sizeof b;
+            char *d = u64_digits((uint64_t)m, e);
+            int nd = (int)(e - d);
+            *e10 = nd - 1 - k;
+            while (nd > 1 && d[nd - 1] == '0')
+                nd--;
+            memcpy(dig, d, (size_t)nd);
+            return nd;
+        }
+    }
+    return 0;
+}
+
 static int shortest_digits(double x, int is_float, char dig[24], int *e10)
 {
+    int fast = is_float ? 0 : short_decimal_digits(x, dig, e10);
+    if (fast)
+        return fast;
     int lo = is_float ? 6 : 15, hi = is_float ? 9 : 17;
     if (x < (is_float ? FLT_MIN : DBL_MIN))
         lo = 1; /* subnormals hold fewer digits */

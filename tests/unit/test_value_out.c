@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "cql/types.h"
 #include "format/value_out.h"
@@ -296,6 +297,73 @@ static void test_floats(void **state)
     }
     cql_type_free(d);
     cql_type_free(f);
+}
+
+/* Significant digits of a number text ("100.0" has 1, "0.0015" 2). */
+static int sig_digits(const char *s, size_t n)
+{
+    int first = -1, last = -1, k = 0;
+    for (size_t i = 0; i < n && s[i] != 'e'; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            continue;
+        if (s[i] != '0') {
+            if (first < 0)
+                first = k;
+            last = k;
+        }
+        k++;
+    }
+    return first < 0 ? 1 : last - first + 1;
+}
+
+/* The fewest digits that read back as x, by brute force. */
+static int shortest_len(double x)
+{
+    for (int p = 1; p < 17; p++) {
+        char b[48];
+        snprintf(b, sizeof b, "%.*e", p - 1, x);
+        if (strtod(b, NULL) == x)
+            return p;
+    }
+    return 17;
+}
+
+/* The shortest text, whichever path finds it: short decimals (prices),
+ * full-precision doubles, subnormals. */
+static void test_shortest(void **state)
+{
+    (void)state;
+    uint64_t r = 0x2545F4914F6CDD1Dull;
+    cql_type *t = ty("double");
+    for (int i = 0; i < 30000; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e6, 1e9, 1e12};
+        double x;
+        switch (i % 4) {
+        case 0: x = (double)(r % 100000000) / p10[(r >> 40) % 8]; break;
+        case 1: x = (double)(r >> 11) / 9007199254740992.0 * p10[(r >> 3) % 8]; break;
+        case 2: memcpy(&x, &r, 8); break;
+        default: x = ldexp((double)(r & 0xFFFFF), -1074); break; /* subnormal */
+        }
+        if (isnan(x) || isinf(x) || x == 0)
+            continue;
+        uint8_t b[8];
+        uint64_t u;
+        memcpy(&u, &x, 8);
+        for (int k = 0; k < 8; k++)
+            b[k] = (uint8_t)(u >> (56 - 8 * k));
+        cs_buf out;
+        cs_buf_init(&out, 64);
+        cql_error err;
+        assert_int_equal(fmt_value_text(t, b, 8, &out, &err), 0);
+        char txt[48];
+        snprintf(txt, sizeof txt, "%.*s", (int)out.len, (const char *)out.data);
+        int got = sig_digits(txt, out.len), want = shortest_len(x);
+        if (got != want || strtod(txt, NULL) != x)
+            fail_msg("%.17g: wrote '%.*s' (%d digits), shortest has %d", x, (int)out.len, out.data, got, want);
+        cs_buf_release(&out);
+    }
+    cql_type_free(t);
 }
 
 static void test_text_types(void **state)
@@ -667,7 +735,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_integers),    cmocka_unit_test(test_decimals),
-        cmocka_unit_test(test_floats),      cmocka_unit_test(test_text_types),
+        cmocka_unit_test(test_floats),      cmocka_unit_test(test_shortest),
+        cmocka_unit_test(test_text_types),
         cmocka_unit_test(test_other_scalars), cmocka_unit_test(test_dates_times),
         cmocka_unit_test(test_empty_and_malformed), cmocka_unit_test(test_collections),
         cmocka_unit_test(test_depth),       cmocka_unit_test(test_udt),
