@@ -57,7 +57,9 @@ int fmt_value_text(const cql_type *t, const uint8_t *p, int32_t len, cs_buf *out
  *   a text map with duplicate keys keeps all of them (decode keeps the last;
  *   Cassandra never sends duplicates);
  *   a null or empty element in a collection is an error (decode writes null,
- *   which the encoder refuses).
+ *   which the encoder refuses);
+ *   a decimal whose scale is 100000 or more is "<unscaled>E-<scale>" (the
+ *   plain form would have more digits than the reader takes).
  * Strings are UTF-8 (not \u-escaped beyond what JSON requires). Reading
  * back needs json_loads with JSON_ALLOW_NUL when text holds U+0000.
  * Same return codes as fmt_value_text. */
