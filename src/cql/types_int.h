@@ -77,6 +77,11 @@ int cqlt_format_decimal(int32_t scale, const uint8_t *p, size_t n, cs_buf *out);
 /* Decode a duration value; 0 or -1 (malformed). */
 int cqlt_duration_decode(const uint8_t *p, size_t n, int32_t *months, int32_t *days, int64_t *ns);
 
+/* Read one [int32 length][bytes] element of a collection, tuple or UDT:
+ * *ep points at the bytes (NULL when *elen <= 0; -1 null, -2 unset).
+ * 0, or -1 when truncated or the length is below -2. */
+int cqlt_read_elem(cs_rd *r, const uint8_t **ep, int32_t *elen);
+
 /* Length-prefixed value framing: begin remembers where the [int32] goes,
  * end patches it (failing if the value passed 2^31-1 bytes). */
 static inline int cqlt_value_begin(cs_buf *out, size_t *mark)

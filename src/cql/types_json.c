@@ -335,7 +335,7 @@ static json_t *dec_scalar(const cql_type *t, const uint8_t *p, size_t n, cql_err
         for (size_t i = 0; i < n; i++)
             if (p[i] > 0x7F)
                 return dec_fail(err, t, "non-ASCII byte", n);
-        j = json_stringn_nocheck(n ? (const char *)p : "", n);   /* p may be NULL when empty */
+        j = json_stringn_nocheck(n ? (const char *)p : "", n); /* p is NULL for an empty element */
         break;
     case CQL_T_VARCHAR: {
         size_t bad = utf8_invalid_at(p, n);
@@ -343,7 +343,7 @@ static json_t *dec_scalar(const cql_type *t, const uint8_t *p, size_t n, cql_err
             snprintf(b, sizeof b, "invalid UTF-8 at offset %zu", bad);
             return dec_fail(err, t, b, n);
         }
-        j = json_stringn_nocheck(n ? (const char *)p : "", n);   /* p may be NULL when empty */
+        j = json_stringn_nocheck(n ? (const char *)p : "", n);
         break;
     }
     case CQL_T_BLOB:
@@ -456,8 +456,7 @@ static json_t *dec_scalar(const cql_type *t, const uint8_t *p, size_t n, cql_err
     return j ? j : dec_nomem(err);
 }
 
-/* Read one [int32 length][bytes] element. 0 or -1. */
-static int rd_elem(cs_rd *r, const uint8_t **ep, int32_t *elen)
+int cqlt_read_elem(cs_rd *r, const uint8_t **ep, int32_t *elen)
 {
     *elen = (int32_t)cs_rd_u32(r);
     if (r->err || *elen < -2)
@@ -491,7 +490,7 @@ static json_t *dec_compound(const cql_type *t, const uint8_t *p, size_t n, cql_e
         if (!res)
             return dec_nomem(err);
         for (int32_t i = 0; i < count; i++) {
-            if (rd_elem(&r, &ep, &elen)) {
+            if (cqlt_read_elem(&r, &ep, &elen)) {
                 json_decref(res);
                 return dec_fail(err, t, "truncated element", n);
             }
@@ -503,7 +502,7 @@ static json_t *dec_compound(const cql_type *t, const uint8_t *p, size_t n, cql_e
                     goto nomem;
                 continue;
             }
-            if (rd_elem(&r, &ep, &elen)) {
+            if (cqlt_read_elem(&r, &ep, &elen)) {
                 json_decref(k);
                 json_decref(res);
                 return dec_fail(err, t, "truncated map value", n);
@@ -570,7 +569,7 @@ static json_t *dec_compound(const cql_type *t, const uint8_t *p, size_t n, cql_e
             if (r.n == 0) { /* values written before fields were added end early */
                 e = json_null();
             } else {
-                if (rd_elem(&r, &ep, &elen)) {
+                if (cqlt_read_elem(&r, &ep, &elen)) {
                     json_decref(res);
                     return dec_fail(err, t, "truncated field", n);
                 }
