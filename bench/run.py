@@ -4,7 +4,7 @@ identical empty tables with cqlshift, DSBulk, cqlsh COPY and a hand-written
 Python-driver loader, check counts and fidelity, measure client and server
 cost, and write docs/benchmarks.md with a chart. Issue 16 adds the fan-out
 tools (cqlshift-plan3*): one source table written into three tables. Issue
-17 adds the read tools (READ_TOOLS: cqlshift-verify*, dsbulk-unload), which
+17 adds the read tools (READ_TOOLS: cqlshift-verify*, dsbulk-unload; 18 cqlshift-unload), which
 read back the table a load tool wrote in the same repetition.
 
     bench/run.sh [--rows N] [--reps R] [--smoke] [--tools a,b] [--report-only]
@@ -515,6 +515,11 @@ def cmd_for(tool, ks, data, host, workdir):
                 "cassandra://%s/%s" % (host, ks), "--quiet",
                 "--report", os.path.join(workdir, "verify.jsonl"),
                 "--out-dir", os.path.join(workdir, "runs"), "--restart"]
+    if tool == "cqlshift-unload":
+        # the whole table, every column, into one CSV file (defaults)
+        return [CQLSHIFT, "unload", "cassandra://%s/%s" % (host, ks), "t", "-o",
+                os.path.join(workdir, "unload", "t.csv"), "--quiet",
+                "--out-dir", os.path.join(workdir, "runs"), "--restart"]
     if tool == "dsbulk-unload":
         # DSBulk's reading of the whole table, every column, into CSV files
         # (defaults). Its `count` workflow would be the cheaper reference, but
@@ -543,12 +548,12 @@ def cmd_for(tool, ks, data, host, workdir):
 TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
          "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb",
          "cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split",
-         "cqlshift-verify", "cqlshift-verify-sqlite", "dsbulk-unload"]
+         "cqlshift-verify", "cqlshift-verify-sqlite", "dsbulk-unload", "cqlshift-unload"]
 # Issue 17: tools that read back a table a load tool wrote (the one named
 # here), in the same repetition when that load tool runs in it (its keyspace
 # is kept until the repetition ends); else the harness loads one, unmeasured.
 READ_TOOLS = {"cqlshift-verify": "cqlshift-csv", "cqlshift-verify-sqlite": "cqlshift-sqlite",
-              "dsbulk-unload": "cqlshift-csv"}
+              "dsbulk-unload": "cqlshift-csv", "cqlshift-unload": "cqlshift-csv"}
 # They write the three FANOUT_TABLES; the first two read the source once
 # (the fan-out measured against issue 16's target), the last three times.
 FANOUT = ("cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split")
@@ -569,6 +574,7 @@ LABELS = {
     "cqlshift-verify": "cqlshift verify (CSV file against the table load wrote)",
     "cqlshift-verify-sqlite": "cqlshift verify (SQLite against the table migrate wrote)",
     "dsbulk-unload": "DSBulk 1.10.0 unload (defaults, to CSV files)",
+    "cqlshift-unload": "cqlshift unload (defaults, to one CSV file)",
 }
 
 
@@ -775,6 +781,8 @@ def read_run(tool, rep, rows, data, host, ks, workdir, src_ks):
     wait_quiet(server_pid())
     cmd = cmd_for(tool, src_ks, data, host, workdir)
     logpath = os.path.join(workdir, "run.log")
+    if tool == "cqlshift-unload":
+        os.makedirs(os.path.join(workdir, "unload"), exist_ok=True)
     log("%s rep %d: %s" % (tool, rep, " ".join(cmd)))
     rc, wall, cpu, rss, scpu, other = run_measured(cmd, logpath, cwd=workdir)
     count, checked, bad, diffs, extra = -1, 0, 0, [], {}
@@ -797,7 +805,7 @@ def read_run(tool, rep, rows, data, host, ks, workdir, src_ks):
             elif x.get("type") == "difference" and len(diffs) < 5:
                 diffs.append("%s %s %s" % (x.get("kind"), json.dumps(x.get("key")),
                                            ",".join(x.get("columns") or [])))
-    else:  # dsbulk-unload: the rows in the files it wrote (a header line each)
+    else:  # unload: the rows in the files it wrote (a header line each)
         n = 0
         files = sorted(glob.glob(os.path.join(workdir, "unload", "*.csv")))
         for fn in files:
@@ -1183,6 +1191,18 @@ def verify_section(allsumm, results, rows):
                          format(round(allsumm["dsbulk-unload"]["rows_per_s"]), ","), span(q),
                          allsumm[t]["client_us"], allsumm["dsbulk-unload"]["client_us"],
                          allsumm[t]["server_us"], allsumm["dsbulk-unload"]["server_us"]))
+    if "cqlshift-unload" in allsumm:
+        u = allsumm["cqlshift-unload"]
+        if "dsbulk-unload" in allsumm:
+            q = ratios("cqlshift-unload", "dsbulk-unload", same_table=False)
+            L.append("| %s ≥ 2× %s rows/s, same run (issue 18) | %s%s | %s |" % (
+                LABELS["cqlshift-unload"], LABELS["dsbulk-unload"], span(q),
+                "; per repetition " + ", ".join("%.2f" % x for x in q) if len(q) > 1 else "",
+                "–" if not q else "✓" if med(q) >= 2 else "✗"))
+        L.append("| %s: client CPU ≤ 2 µs a row (issue 18) | %.2f µs | %s |" % (
+            LABELS["cqlshift-unload"], u["client_us"], "✓" if u["client_us"] <= 2 else "✗"))
+        L.append("| %s: peak RSS ≤ 100 MB (issue 18) | %.0f MB | %s |" % (
+            LABELS["cqlshift-unload"], u["rss_mb"], "✓" if u["rss_mb"] <= 100 else "✗"))
     L.append("")
     return L
 

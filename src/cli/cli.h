@@ -33,6 +33,12 @@ int cmd_plan(int argc, char **argv);
 void cmd_plan_doc(FILE *out, int man);
 int cmd_verify(int argc, char **argv);
 void cmd_verify_doc(FILE *out, int man);
+int cmd_unload(int argc, char **argv);
+void cmd_unload_doc(FILE *out, int man);
+int cmd_backup(int argc, char **argv);
+void cmd_backup_doc(FILE *out, int man);
+int cmd_restore(int argc, char **argv);
+void cmd_restore_doc(FILE *out, int man);
 int cmd_assess(int argc, char **argv);
 void cmd_assess_doc(FILE *out, int man);
 

@@ -394,7 +394,8 @@ const cli_opt verify_run_opts[] = {
 
 const cli_opt unload_run_opts[] = {
     {"workers", 0, OPT_INT, RUN_OPT(loader.workers), "N",
-     "reader threads (default 2); a resume may use another number", 1, 256, 0, NULL, NULL},
+     "2N + 2 threads read token ranges (default 2: 6 threads); a resume may use another "
+     "number", 1, 100, 0, NULL, NULL},
     {"out-dir", 0, OPT_TEXT, RUN_OPT(out_dir), "D",
      "where run folders go (default ./cqlshift-runs): each run writes D/JOB-TIME/ with "
      "state.db (where the output stands, for --resume) and run.log", 0, 0, 0, NULL, NULL},

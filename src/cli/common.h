@@ -46,6 +46,11 @@ typedef struct table_col {
 int cli_read_table(cql_session *s, char *ks, size_t ks_cap, const char *table, table_col **out,
                    int *n, char *found_name, size_t found_cap, int verify);
 
+/* qsort order of table_col (cmd_unload.c): the partition key, the
+ * clustering columns (each by position), then the others by name: what
+ * SELECT * gives. */
+int cli_table_col_order(const void *a, const void *b);
+
 /* OPT_CUSTOM parsers (cmd_load.c): one character (or "tab", "\\t") into a
  * char field; any text, the empty one too (--null ""), into a const char *
  * field. 0, or -1 after printing why. */

@@ -14,6 +14,12 @@ static const cli_command commands[] = {
      cmd_plan_doc},
     {"verify", "compare the target with the source row by row, through the copy's mapping "
                "(exit 3 on differences)", cmd_verify, cmd_verify_doc},
+    {"unload", "write a Cassandra table to CSV or JSONL files, in parallel, resumable", cmd_unload,
+     cmd_unload_doc},
+    {"backup", "back up a Cassandra keyspace: schema, a file per table, a manifest with digests",
+     cmd_backup, cmd_backup_doc},
+    {"restore", "restore a backup folder into a keyspace (digests checked, tables verified)",
+     cmd_restore, cmd_restore_doc},
     {"assess", "report what a source holds and the risks of moving it to Cassandra (read only)",
      cmd_assess, cmd_assess_doc},
     {NULL, NULL, NULL, NULL},

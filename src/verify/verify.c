@@ -10,6 +10,7 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "target/scan.h"
 #include "util/check.h"
 #include "verify/verify.h"
 
@@ -406,6 +407,49 @@ static char *bucket_key(const verifier *V, int gi, char *out, size_t n)
     return out;
 }
 
+typedef struct bucket_ctx {
+    tworker *w;
+    int gi;
+    uint32_t b;
+    uint64_t count, sum;
+} bucket_ctx;
+
+static int bucket_stop(void *ctx) { return stopping(((bucket_ctx *)ctx)->w->V); }
+
+/* One page of bucket b: counted and summed (phase 0) or spilled. */
+static int bucket_page(void *ctx, const cql_result *r, int last)
+{
+    (void)last;
+    bucket_ctx *bc = ctx;
+    tworker *w = bc->w;
+    verifier *V = w->V;
+    vgroup *g = &V->g[bc->gi];
+    int32_t nrows = cql_result_row_count(r);
+    if (V->cfg->progress)
+        atomic_fetch_add(&V->cfg->progress->target_rows, nrows);
+    for (int32_t i = 0; i < nrows; i++) {
+        for (int c = 0; c < g->nvals; c++)
+            w->len[c] = cql_result_value(r, i, c + 1, &w->p[c]);
+        uint64_t vh;
+        uint64_t h = row_hash(g, w->p, w->len, &w->key, &w->val, &vh);
+        if (V->phase == 0) {
+            bc->count++;
+            bc->sum += h;
+        } else {
+            cs_buf_reset(&w->row);
+            for (int c = 0; c < g->nvals; c++) {
+                cs_buf_put_u32(&w->row, (uint32_t)(w->len[c] < 0 ? -1 : w->len[c]));
+                if (w->len[c] > 0)
+                    cs_buf_append(&w->row, w->p[c], (size_t)w->len[c]);
+            }
+            if (spill_insert(V, 1, bc->gi, bc->b, &w->key, vh, w->row.data, w->row.len, -1,
+                             NULL, 0))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* Read bucket b of group gi: its count and sum (phase 0), or its rows into
  * the spill (phase 1). 0 or -1. */
 static int read_bucket(tworker *w, int gi, uint32_t b)
@@ -414,85 +458,17 @@ static int read_bucket(tworker *w, int gi, uint32_t b)
     vgroup *g = &V->g[gi];
     int64_t lo, hi;
     verify_bucket_bounds(b, g->bits, &lo, &hi);
-    uint8_t vals[24];
-    cs_put_be32(vals, 8);
-    cs_put_be64(vals + 4, (uint64_t)lo);
-    cs_put_be32(vals + 12, 8);
-    cs_put_be64(vals + 16, (uint64_t)hi);
-    uint64_t count = 0, sum = 0;
-    uint8_t *paging = NULL;
-    size_t paging_len = 0;
-    int rc = 0;
-    for (;;) {
-        if (stopping(V)) {
-            rc = -1;
-            break;
-        }
-        cql_statement st = {0};
-        st.prepared = g->select;
-        st.values = vals;
-        st.values_len = sizeof vals;
-        st.nvalues = 2;
-        st.consistency = V->cfg->consistency;
-        st.page_size = V->cfg->page_size;
-        st.paging_state = paging;
-        st.paging_state_len = paging_len;
-        st.idempotent = 1;
-        st.token = hi;
-        st.has_token = 1;
-        cql_error ce;
-        cql_result *r = cql_session_query_sync(V->s, &st, &ce);
-        if (!r) {
-            set_fatal(V, 1, "cannot read %s.%s (tokens %" PRId64 "..%" PRId64 "): %s",
-                      g->keyspace, g->table, lo, hi, ce.msg);
-            rc = -1;
-            break;
-        }
-        int32_t nrows = cql_result_row_count(r);
-        if (V->cfg->progress)
-            atomic_fetch_add(&V->cfg->progress->target_rows, nrows);
-        for (int32_t i = 0; i < nrows; i++) {
-            for (int c = 0; c < g->nvals; c++)
-                w->len[c] = cql_result_value(r, i, c + 1, &w->p[c]);
-            uint64_t vh;
-            uint64_t h = row_hash(g, w->p, w->len, &w->key, &w->val, &vh);
-            if (V->phase == 0) {
-                count++;
-                sum += h;
-            } else {
-                cs_buf_reset(&w->row);
-                for (int c = 0; c < g->nvals; c++) {
-                    cs_buf_put_u32(&w->row, (uint32_t)(w->len[c] < 0 ? -1 : w->len[c]));
-                    if (w->len[c] > 0)
-                        cs_buf_append(&w->row, w->p[c], (size_t)w->len[c]);
-                }
-                if (spill_insert(V, 1, gi, b, &w->key, vh, w->row.data, w->row.len, -1, NULL, 0)) {
-                    rc = -1;
-                    break;
-                }
-            }
-        }
-        size_t pl = 0;
-        const uint8_t *ps = cql_result_paging_state(r, &pl);
-        free(paging);
-        paging = NULL;
-        paging_len = 0;
-        if (ps && pl && rc == 0) {
-            paging = malloc(pl);
-            if (!paging) {
-                cql_result_free(r);
-                set_fatal(V, 1, "out of memory");
-                rc = -1;
-                break;
-            }
-            memcpy(paging, ps, pl);
-            paging_len = pl;
-        }
-        cql_result_free(r);
-        if (!paging || rc)
-            break;
-    }
-    free(paging);
+    bucket_ctx bc = {.w = w, .gi = gi, .b = b};
+    target_scan sc = {.s = V->s, .select = g->select, .bounded = 1, .lo = lo, .hi = hi,
+                      .consistency = V->cfg->consistency, .page_size = V->cfg->page_size,
+                      .before_page = bucket_stop, .on_page = bucket_page, .ctx = &bc};
+    cql_error ce;
+    int rc = target_scan_run(&sc, &ce);
+    if (rc < 0)
+        set_fatal(V, 1, "cannot read %s.%s (tokens %" PRId64 "..%" PRId64 "): %s", g->keyspace,
+                  g->table, lo, hi, ce.msg);
+    rc = rc ? -1 : 0;
+    uint64_t count = bc.count, sum = bc.sum;
     if (rc == 0 && V->cfg->progress)
         atomic_fetch_add(&V->cfg->progress->ranges_done, 1);
     if (rc == 0 && V->phase == 0) {

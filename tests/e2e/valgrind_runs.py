@@ -1,5 +1,6 @@
-"""cqlshift migrate, verify and load end to end under valgrind (memcheck):
-one SQLite migrate (then a verify that re-checks and repairs) and one CSV
+"""cqlshift migrate, verify, unload and load end to end under valgrind
+(memcheck): one SQLite migrate (then a verify that re-checks and repairs,
+and unloads to split CSV files and to JSONL) and one CSV
 load through the paths that format rejected rows, notes, differences and
 summaries, against the main ring. Not a test_*.py file, so the normal
 e2e run (a sanitizer build, which valgrind cannot run) does not collect it:
@@ -65,6 +66,22 @@ def test_migrate_with_rejects_under_valgrind(build_dir, py_session, fresh_keyspa
     assert f"{ks}.t: different: (id=2): n: source 7, target 8" in p.stdout, p.stdout
     got = list(py_session.execute(f"SELECT id, b, n, u, unit_price FROM {ks}.t"))
     assert [tuple(r) for r in got] == [(2, b"\x00\xff", 7, 2.5, 1.25)]
+
+    # unload, to CSV split files and to JSONL, through the formatting of
+    # every column and the file rotation
+    py_session.execute(f"INSERT INTO {ks}.t (id, b, n, u) VALUES (5, 0x, null, 1e300)")
+    p = under_valgrind(build_dir, "unload", f"cassandra://{main_hosts[0]}/{ks}", "t", "-o",
+                       f"{tmp_path}/parts/", "--max-file-size", "30", "--out-dir",
+                       tmp_path / "unload", "--workers", "3", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "==" not in p.stderr, p.stderr
+    parts = sorted((tmp_path / "parts").iterdir())
+    assert len(parts) == 2 and all(f.read_text().startswith("id,") for f in parts)
+    p = under_valgrind(build_dir, "unload", f"cassandra://{main_hosts[0]}/{ks}", "t", "-o",
+                       tmp_path / "t.jsonl", "--out-dir", tmp_path / "unload", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "==" not in p.stderr, p.stderr
+    assert len((tmp_path / "t.jsonl").read_text().splitlines()) == 2
 
 
 def test_load_with_rejects_under_valgrind(build_dir, py_session, fresh_keyspace, tmp_path,

@@ -2,7 +2,7 @@
 # The option tables drive parsing, --help and the man page; this checks that
 # the committed man page is the one they generate and that the user guide
 # documents every option of every command (plan's in docs/plan.md, assess's in
-# docs/assess.md, verify's in docs/verify.md).
+# docs/assess.md, verify's in docs/verify.md, unload's in docs/unload.md).
 #   cli_docs.sh CQLSHIFT SOURCE_DIR
 set -euo pipefail
 bin="$1"
@@ -15,11 +15,12 @@ if ! diff -u "$src/docs/cqlshift.1" <("$bin" help --man) >/tmp/cli_docs.$$ 2>&1;
 fi
 rm -f /tmp/cli_docs.$$
 # each command's guide: docs/migrate.md, plan's docs/plan.md, assess's docs/assess.md
-for cmd in migrate load plan assess verify; do
+for cmd in migrate load plan assess verify unload backup restore; do
   doc=migrate.md
   [[ $cmd == plan ]] && doc=plan.md
   [[ $cmd == assess ]] && doc=assess.md
   [[ $cmd == verify ]] && doc=verify.md
+  [[ $cmd == unload || $cmd == backup || $cmd == restore ]] && doc=unload.md
   opts=$("$bin" help "$cmd" | grep -oE '^  (-[a-z], )?--[a-z][a-z-]*' | grep -oE -- '--[a-z-]+' | sort -u)
   [[ -n "$opts" ]] || { echo "cli_docs: 'cqlshift help $cmd' lists no options" >&2; rc=1; }
   for o in $opts; do

@@ -1,0 +1,849 @@
+/* cqlshift backup and restore of a Cassandra keyspace.
+ *
+ * A backup folder holds schema.cql (the keyspace as the server describes
+ * it: DESCRIBE KEYSPACE, types, tables with their options, indexes), one
+ * file per table written by the unload engine (unload.h), and
+ * manifest.json: the format and its version, the tool, the time, the
+ * keyspace, and per file its rows, bytes and SHA-256. Every file appears
+ * under its name only when complete; the manifest comes last.
+ *
+ * restore checks the manifest and every digest before it touches the
+ * cluster, creates the schema (into another keyspace name if the target
+ * URI says so), loads each table with the load command's own code, and
+ * then verifies each table against its file (verify FILE TARGET TABLE).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "cli/job.h"
+#include "model/model.h"
+#include "target/apply.h"
+#include "unload/unload.h"
+#include "util/buf.h"
+
+#define BACKUP_FORMAT "cqlshift-backup"
+#define BACKUP_VERSION 1
+
+typedef struct backup_args {
+    const char *output;
+    int format;             /* 0 csv, 1 jsonl */
+    int compression;        /* fmt_compression */
+    const char *tables;
+    const char *replication;
+} backup_args;
+
+#define BACKUP_OPT(field) offsetof(backup_args, field)
+static const cli_opt backup_opts[] = {
+    {"output", 'o', OPT_TEXT, BACKUP_OPT(output), "DIR",
+     "the backup folder (created; it must be new or empty): schema.cql, a file per table, "
+     "manifest.json", 0, 0, 0, NULL, NULL},
+    {"format", 0, OPT_CHOICE, BACKUP_OPT(format), "csv|jsonl", "the tables' files (default csv)",
+     0, 0, 0, "csv|jsonl", NULL},
+    {"tables", 0, OPT_TEXT, BACKUP_OPT(tables), "A,B",
+     "only these tables (default: every table of the keyspace; the schema file always holds the "
+     "whole keyspace)", 0, 0, 0, NULL, NULL},
+    {"compression", 0, OPT_CHOICE, BACKUP_OPT(compression), "none|gzip|zstd",
+     "compress the tables' files (t.csv.gz, t.csv.zst; default none)", 0, 0, 0,
+     "none|gzip|zstd", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const cli_opt restore_opts[] = {
+    {"tables", 0, OPT_TEXT, BACKUP_OPT(tables), "A,B",
+     "only these tables of the backup (default: all of them)", 0, 0, 0, NULL, NULL},
+    {"replication", 0, OPT_CUSTOM, BACKUP_OPT(replication), "R",
+     "replication of the keyspace restore creates: SimpleStrategy:N, or DC:N[,DC:N...] for "
+     "NetworkTopologyStrategy (default: the backed-up keyspace's own; an existing keyspace "
+     "keeps its replication)", 0, 0, 0, NULL, cli_parse_replication},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const char *const backup_pos[] = {"SOURCE", NULL};
+static const char *const restore_pos[] = {"DIR", "TARGET", NULL};
+static const char *const notes[] = {target_options_help, NULL};
+
+static const cli_spec backup_spec = {
+    .name = "backup",
+    .usage = "cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE -o DIR [OPTIONS]",
+    .positionals = backup_pos,
+    .npos_required = 1,
+    .description =
+        "Back up a Cassandra keyspace into a folder: schema.cql (the keyspace, its user types, "
+        "tables with their options and clustering order, and indexes, as the server describes "
+        "them), one file per table (as unload writes it: every value exact), and manifest.json "
+        "(rows, bytes and SHA-256 of each file, the tool's version, the time). Tables are read "
+        "in parallel by token range; an interrupted backup goes on with --resume. Cells' own "
+        "TTLs and write times are not kept: restored rows get the table's default TTL.",
+    .notes = notes,
+    .exit_codes = "Exit codes:\n"
+                  "  0  done\n"
+                  "  1  failed (Cassandra, the folder)\n"
+                  "  2  usage error\n"
+                  "  5  interrupted (Ctrl-C, SIGTERM): run the same command with --resume\n",
+};
+
+static const cli_spec restore_spec = {
+    .name = "restore",
+    .usage = "DIR cassandra://[USER@]HOST[,HOST][:PORT][/KEYSPACE] [OPTIONS]",
+    .positionals = restore_pos,
+    .npos_required = 2,
+    .description =
+        "Restore a backup folder (cqlshift backup) into a keyspace: the keyspace of the target "
+        "URI (another name than the backed-up one is fine), else the backed-up keyspace's "
+        "own. First the manifest and every file's SHA-256 are checked (a file that does not "
+        "match is refused before anything is created); then the schema is created (an "
+        "existing keyspace is kept; its tables must not exist), each table is loaded as "
+        "cqlshift load does, and verified against its file as cqlshift verify does.",
+    .notes = notes,
+    .exit_codes = "Exit codes:\n"
+                  "  0  restored and verified\n"
+                  "  1  failed (a file does not match the manifest, Cassandra)\n"
+                  "  2  usage error\n"
+                  "  3  a restored table differs from its file\n"
+                  "  4  rows were rejected while loading\n"
+                  "  5  interrupted (Ctrl-C, SIGTERM): run the same command with --resume\n",
+};
+
+static cli_opt_group backup_groups[1] = {{"Backup options", backup_opts, NULL}};
+static cli_opt_group restore_groups[1] = {{"Restore options", restore_opts, NULL}};
+
+void cmd_backup_doc(FILE *out, int man)
+{
+    run_doc(out, man, &backup_spec, backup_groups, 1, unload_run_opts);
+}
+
+void cmd_restore_doc(FILE *out, int man)
+{
+    run_doc(out, man, &restore_spec, restore_groups, 1, unload_run_opts);
+}
+
+/* ---- shared ---- */
+
+/* The SHA-256 of a file as 64 hex digits. 0, or -1 (errno set). */
+static int file_sha256(const char *path, char hex[65], int64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char *buf = malloc(1 << 20);
+    int bad = !ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    *size = 0;
+    size_t n;
+    while (!bad && (n = fread(buf, 1, 1 << 20, f)) > 0) {
+        bad = !EVP_DigestUpdate(ctx, buf, n);
+        *size += (int64_t)n;
+    }
+    bad = bad || ferror(f);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    bad = bad || !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32;
+    for (unsigned i = 0; !bad && i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    EVP_MD_CTX_free(ctx);
+    free(buf);
+    fclose(f);
+    if (bad && !errno)
+        errno = EIO;
+    return bad ? -1 : 0;
+}
+
+/* Write text to path through a temporary name. 0, or -1 after saying why. */
+static int write_atomic(const char *path, const char *text)
+{
+    char part[4200];
+    unload_part_name(path, part, sizeof part);
+    FILE *f = fopen(part, "wb");
+    int bad = !f || fputs(text, f) == EOF;
+    bad = (f && (fflush(f) || fsync(fileno(f)))) || bad;
+    bad = (f && fclose(f)) || bad;
+    if (bad || rename(part, path)) {
+        cli_error("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int in_list(const char *list, const char *name)
+{
+    if (!list)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        if (l == n && !strncmp(p, name, n))
+            return 1;
+        p += l + (c ? 1 : 0);
+    }
+    return 0;
+}
+
+/* ---- backup ---- */
+
+int cmd_backup(int argc, char **argv)
+{
+    run_options o;
+    run_options_init(&o);
+    backup_args ba = {0};
+    cli_opt_group g[1] = {backup_groups[0]};
+    g[0].base = &ba;
+    const char *pos[1] = {NULL};
+    int pr = run_parse(&backup_spec, g, 1, unload_run_opts, &o, argc, argv, pos);
+    if (pr)
+        return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (!ba.output) {
+        cli_error("missing -o DIR: name the backup folder to write");
+        return CLI_EXIT_USAGE;
+    }
+    if (strncmp(pos[0], "cassandra://", 12)) {
+        cli_error("backup reads a Cassandra keyspace (cassandra://HOST/KEYSPACE); backing up "
+                  "another source is not built yet");
+        return CLI_EXIT_USAGE;
+    }
+    target t;
+    if (target_parse(&t, pos[0], o.password_file, &o.loader.consistency))
+        return CLI_EXIT_USAGE;
+    if (!strstr(pos[0], "consistency="))
+        o.loader.consistency = CQL_LOCAL_ONE;
+    if (!t.keyspace[0]) {
+        cli_error("the URI names no keyspace: cassandra://HOST/KEYSPACE");
+        return CLI_EXIT_USAGE;
+    }
+    char dir[4096];
+    if (ba.output[0] == '/' || !getcwd(dir, sizeof dir - 2048))
+        snprintf(dir, sizeof dir, "%s", ba.output);
+    else
+        snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/%s", ba.output);
+    while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+        dir[strlen(dir) - 1] = 0;
+    int rc = CLI_EXIT_FAILED;
+    job jb;
+    memset(&jb, 0, sizeof jb);
+    jb.lock_fd = -1;
+    cql_session *s = NULL;
+    state *st = NULL;
+    cql_result *desc = NULL;
+    json_t *tables_json = json_array();
+    cs_buf schema;
+    cs_buf_init(&schema, (size_t)1 << 30);
+    {
+        char key[8192], name[600];
+        snprintf(key, sizeof key, "backup %s/%s -> %s %s %s tables=%.3000s", t.hosts,
+                 t.keyspace, dir, ba.format ? "jsonl" : "csv",
+                 fmt_compression_name((fmt_compression)ba.compression),
+                 ba.tables ? ba.tables : "*");
+        snprintf(name, sizeof name, "%s", t.keyspace);
+        int done = 0;
+        rc = run_prepare(&jb, &o, "backup", name, key, &done);
+        if (rc || done)
+            goto out;
+        rc = CLI_EXIT_FAILED;
+    }
+    if (!jb.resume) {
+        struct stat sb;
+        if (stat(dir, &sb) == 0) {
+            int empty = 0;
+            if (S_ISDIR(sb.st_mode)) {
+                char probe[4200];
+                snprintf(probe, sizeof probe, "%s/manifest.json", dir);
+                empty = access(probe, F_OK) != 0;
+                snprintf(probe, sizeof probe, "%s/schema.cql", dir);
+                empty = empty && access(probe, F_OK) != 0;
+            }
+            if (!empty) {
+                cli_error("%s holds a backup already (or is not a folder): back up into a new "
+                          "folder", dir);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+        } else if (mkdir(dir, 0777)) {
+            cli_error("cannot create the backup folder %s: %s", dir, strerror(errno));
+            goto out;
+        }
+    }
+    if (cli_interrupted_before_writing()) {
+        rc = CLI_EXIT_INTERRUPTED;
+        goto out;
+    }
+    s = target_connect(&t, &o);
+    if (!s)
+        goto out;
+    /* the schema, as the server describes it */
+    cql_error ce;
+    cs_buf q;
+    cs_buf_init(&q, 1 << 16);
+    cs_buf_printf(&q, "DESCRIBE KEYSPACE \"");
+    for (const char *c = t.keyspace; *c; c++)
+        cs_buf_printf(&q, *c == '"' ? "\"\"" : "%c", *c);
+    cs_buf_printf(&q, "\"");
+    cs_buf_put_u8(&q, 0);
+    desc = cql_session_simple(s, (const char *)q.data, &ce);
+    cs_buf_release(&q);
+    if (!desc) {
+        cli_error("cannot describe keyspace %s: %s", t.keyspace, ce.msg);
+        goto out;
+    }
+    int nd = cql_result_row_count(desc), ncol = cql_result_column_count(desc);
+    int ci_type = -1, ci_name = -1, ci_stmt = -1;
+    for (int c = 0; c < ncol; c++) {
+        const cql_column *col = cql_result_column(desc, c);
+        if (col && !strcmp(col->name, "type"))
+            ci_type = c;
+        else if (col && !strcmp(col->name, "name"))
+            ci_name = c;
+        else if (col && !strcmp(col->name, "create_statement"))
+            ci_stmt = c;
+    }
+    if (nd == 0 || ci_type < 0 || ci_name < 0 || ci_stmt < 0) {
+        cli_error(nd == 0 ? "keyspace %s does not exist: there is nothing to back up"
+                          : "the server's DESCRIBE KEYSPACE %s did not return create statements "
+                            "(Cassandra 4.0 or later is needed)",
+                  t.keyspace);
+        goto out;
+    }
+    char names[1024][256];
+    int ntables = 0;
+    for (int i = 0; i < nd; i++) {
+        const uint8_t *p;
+        int32_t l = cql_result_value(desc, i, ci_stmt, &p);
+        if (l > 0) {
+            cs_buf_append(&schema, p, (size_t)l);
+            cs_buf_printf(&schema, "\n\n");
+        }
+        char type[64] = "", name[256] = "";
+        l = cql_result_value(desc, i, ci_type, &p);
+        snprintf(type, sizeof type, "%.*s", l > 0 ? (int)l : 0, (const char *)p);
+        l = cql_result_value(desc, i, ci_name, &p);
+        /* a case-sensitive name comes quoted ("Users"): the name itself */
+        if (l >= 2 && p[0] == '"' && p[l - 1] == '"') {
+            size_t w = 0;
+            for (int32_t k = 1; k < l - 1 && w < sizeof name - 1; k++) {
+                name[w++] = (char)p[k];
+                if (p[k] == '"')
+                    k++;
+            }
+            name[w] = 0;
+        } else {
+            snprintf(name, sizeof name, "%.*s", l > 0 ? (int)l : 0, (const char *)p);
+        }
+        if (!strcmp(type, "table") && in_list(ba.tables, name) && ntables < 1024)
+            snprintf(names[ntables++], sizeof names[0], "%s", name);
+    }
+    if (cs_buf_put_u8(&schema, 0)) {
+        cli_error("out of memory");
+        goto out;
+    }
+    for (const char *p = ba.tables; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        int found = 0;
+        for (int i = 0; i < ntables && !found; i++)
+            found = strlen(names[i]) == l && !strncmp(names[i], p, l);
+        if (!found) {
+            cli_error("--tables: keyspace %s has no table '%.*s'", t.keyspace, (int)l, p);
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        p += l + (c ? 1 : 0);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/schema.cql", dir);
+    if (write_atomic(path, (const char *)schema.data))
+        goto out;
+    state_error se;
+    st = state_open(jb.state_path, jb.key, jb.resume, &se);
+    if (!st) {
+        cli_error("%s", se.msg);
+        goto out;
+    }
+    if (!jb.resume && state_meta_set(st, "command", cli_command_line, &se)) {
+        cli_error("%s", se.msg);
+        goto out;
+    }
+    if (!o.quiet)
+        fprintf(stderr, "cqlshift: run folder: %s%s\n", jb.dir, jb.resume ? " (resuming)" : "");
+    int64_t total_rows = 0;
+    for (int ti = 0; ti < ntables; ti++) {
+        const char *tname = names[ti];
+        char dkey[600];
+        snprintf(dkey, sizeof dkey, "backup.done.%.255s", tname);
+        char *saved = state_meta_dup(st, dkey, &se);
+        if (saved) {
+            json_t *e = json_loads(saved, 0, NULL);
+            free(saved);
+            if (e) {
+                total_rows += json_integer_value(json_object_get(e, "rows"));
+                json_array_append_new(tables_json, e);
+                continue;
+            }
+        }
+        table_col *cols = NULL;
+        int ncols = 0;
+        char ksbuf[256], found[256];
+        snprintf(ksbuf, sizeof ksbuf, "%s", t.keyspace);
+        if (cli_read_table(s, ksbuf, sizeof ksbuf, tname, &cols, &ncols, found, sizeof found,
+                           2)) {
+            for (int i = 0; cols && i < ncols; i++) {
+                free(cols[i].name);
+                cql_type_free(cols[i].type);
+            }
+            free(cols);
+            goto out;
+        }
+        /* SELECT * order: the partition key, clustering columns, then the rest by name */
+        qsort(cols, (size_t)ncols, sizeof *cols, cli_table_col_order);
+        const char **cn = calloc((size_t)ncols + 1, sizeof *cn);
+        const char **pk = calloc((size_t)ncols + 1, sizeof *pk);
+        int npk = 0, n = 0;
+        for (int i = 0; cn && pk && i < ncols; i++) {
+            cn[n++] = cols[i].name;
+            if (cols[i].kind == 1)
+                pk[npk++] = cols[i].name;
+        }
+        fmt_compression comp = (fmt_compression)ba.compression;
+        const char *ext = comp == FMT_COMP_GZIP ? (ba.format ? ".jsonl.gz" : ".csv.gz")
+                          : comp == FMT_COMP_ZSTD ? (ba.format ? ".jsonl.zst" : ".csv.zst")
+                                                  : (ba.format ? ".jsonl" : ".csv");
+        char file[4200], fname[300];
+        snprintf(fname, sizeof fname, "%.255s%s", tname, ext);
+        snprintf(file, sizeof file, "%s/%s", dir, fname);
+        unload_config cfg;
+        unload_config_init(&cfg);
+        cfg.workers = 2 * (o.loader.workers > 0 ? o.loader.workers : 2) + 2;   /* as verify reads */
+        cfg.consistency = o.loader.consistency;
+        cfg.format = ba.format ? UNLOAD_JSONL : UNLOAD_CSV;
+        cfg.compression = comp;
+        unload_progress prog;
+        memset(&prog, 0, sizeof prog);
+        cfg.progress = &prog;
+        cfg.interrupt = &cli_interrupt;
+        char skey[600];
+        snprintf(skey, sizeof skey, "unload.%.255s", tname);
+        cfg.state_key = skey;
+        unload_table ut = {.keyspace = t.keyspace, .table = found, .columns = cn,
+                           .ncols = n, .pk = pk, .npk = npk};
+        unload_output uo = {.file = file};
+        unload_result res;
+        unload_error ue;
+        int ur = cn && pk ? unload_run(s, &ut, &cfg, st, &uo, &res, &ue) : -1;
+        if (!cn || !pk)
+            snprintf(ue.msg, sizeof ue.msg, "out of memory");
+        json_t *colj = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(colj, json_string(cn[i]));
+        free(cn);
+        free(pk);
+        for (int i = 0; i < ncols; i++) {
+            free(cols[i].name);
+            cql_type_free(cols[i].type);
+        }
+        free(cols);
+        if (ur != 0) {
+            json_decref(colj);
+            if (ur < 0) {
+                cli_error("%s", ue.msg);
+            } else {
+                fprintf(stderr, "cqlshift: interrupted in %s.%s; run the same command with "
+                                "--resume to go on\n", t.keyspace, tname);
+                rc = CLI_EXIT_INTERRUPTED;
+            }
+            goto out;
+        }
+        char hex[65];
+        int64_t size = 0;
+        if (file_sha256(file, hex, &size)) {
+            json_decref(colj);
+            cli_error("cannot read %s back: %s", file, strerror(errno));
+            goto out;
+        }
+        json_t *e = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:s}", "name", tname, "file",
+                              fname, "format", ba.format ? "jsonl" : "csv", "columns", colj,
+                              "rows", (json_int_t)atomic_load(&prog.rows), "bytes",
+                              (json_int_t)size, "sha256", hex);
+        char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+        if (!text || state_meta_set(st, dkey, text, &se)) {
+            free(text);
+            json_decref(e);
+            cli_error("%s", text ? se.msg : "out of memory");
+            goto out;
+        }
+        free(text);
+        total_rows += atomic_load(&prog.rows);
+        if (!o.quiet)
+            fprintf(stderr, "cqlshift: backup %s.%s: %lld rows, %.1f MB\n", t.keyspace, tname,
+                    (long long)atomic_load(&prog.rows), size / 1e6);
+        json_array_append_new(tables_json, e);
+    }
+    char shex[65];
+    int64_t ssize;
+    if (file_sha256(path, shex, &ssize)) {
+        cli_error("cannot read %s back: %s", path, strerror(errno));
+        goto out;
+    }
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    char src[1400];
+    snprintf(src, sizeof src, "cassandra://%s/%s", t.hosts, t.keyspace);
+    json_t *man = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s}, s:O}", "format",
+                            BACKUP_FORMAT, "version", BACKUP_VERSION, "tool",
+                            "cqlshift " CQLSHIFT_VERSION, "created", when, "source", src,
+                            "keyspace", t.keyspace, "schema", "file", "schema.cql", "bytes",
+                            (json_int_t)ssize, "sha256", shex, "tables", tables_json);
+    char *mtext = man ? json_dumps(man, JSON_INDENT(2)) : NULL;
+    json_decref(man);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cs_buf mt;
+    cs_buf_init(&mt, (size_t)1 << 30);
+    int bad = !mtext || cs_buf_printf(&mt, "%s\n", mtext) || cs_buf_put_u8(&mt, 0);
+    free(mtext);
+    if (bad || write_atomic(path, (const char *)mt.data)) {
+        if (bad)
+            cli_error("out of memory");
+        cs_buf_release(&mt);
+        goto out;
+    }
+    cs_buf_release(&mt);
+    if (state_set_finished(st, &se)) {
+        cli_error("%s", se.msg);
+        goto out;
+    }
+    if (!o.quiet)
+        fprintf(stderr, "cqlshift: backup of %s: %d table%s, %lld rows in %s\n", t.keyspace,
+                ntables, ntables == 1 ? "" : "s", (long long)total_rows, dir);
+    rc = CLI_EXIT_OK;
+out:
+    json_decref(tables_json);
+    cs_buf_release(&schema);
+    cql_result_free(desc);
+    if (st)
+        state_close(st);
+    if (s)
+        cql_session_close(s);
+    job_close(&jb);
+    return rc;
+}
+
+/* ---- restore ---- */
+
+/* stmt with every reference to keyspace `from` (a qualifier "from." or the
+ * name after KEYSPACE) replaced by `to` (quoted), outside string literals
+ * and $$ bodies. 0, or -1 (out of memory). */
+static int rename_keyspace(const char *stmt, const char *from, const char *to, cs_buf *out)
+{
+    const char *p = stmt;
+    int after_keyspace = 0;
+    int bad = 0;
+    while (*p && !bad) {
+        if (*p == '\'') {
+            const char *e = p + 1;
+            while (*e && !(*e == '\'' && e[1] != '\''))
+                e += *e == '\'' ? 2 : 1;
+            e += *e ? 1 : 0;
+            bad = cs_buf_append(out, p, (size_t)(e - p));
+            p = e;
+            continue;
+        }
+        if (p[0] == '$' && p[1] == '$') {
+            const char *e = strstr(p + 2, "$$");
+            e = e ? e + 2 : p + strlen(p);
+            bad = cs_buf_append(out, p, (size_t)(e - p));
+            p = e;
+            continue;
+        }
+        int ident = *p == '"' || *p == '_' || (*p >= 'a' && *p <= 'z') ||
+                    (*p >= 'A' && *p <= 'Z');
+        if (!ident) {
+            bad = cs_buf_put_u8(out, (uint8_t)*p);
+            p++;
+            continue;
+        }
+        char name[512];
+        size_t nl = 0;
+        const char *e = p;
+        if (*p == '"') {
+            e++;
+            while (*e && !(*e == '"' && e[1] != '"')) {
+                if (nl < sizeof name - 1)
+                    name[nl++] = *e;
+                e += *e == '"' ? 2 : 1;
+            }
+            e += *e ? 1 : 0;
+        } else {
+            while (*e == '_' || (*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') ||
+                   (*e >= '0' && *e <= '9')) {
+                if (nl < sizeof name - 1)
+                    name[nl++] = *e;
+                e++;
+            }
+        }
+        name[nl] = 0;
+        int is_ks = !strcmp(name, from) && (*e == '.' || after_keyspace);
+        after_keyspace = *p != '"' && !strcasecmp(name, "KEYSPACE");
+        if (is_ks) {
+            bad = cs_buf_put_u8(out, '"');
+            for (const char *c = to; *c && !bad; c++)
+                bad = (*c == '"' && cs_buf_put_u8(out, '"')) || cs_buf_put_u8(out, (uint8_t)*c);
+            bad = bad || cs_buf_put_u8(out, '"');
+        } else {
+            bad = cs_buf_append(out, p, (size_t)(e - p));
+        }
+        p = e;
+    }
+    return bad ? -1 : cs_buf_put_u8(out, 0);
+}
+
+/* The target URI with keyspace ks in its path (the user's host, port and
+ * options kept). */
+static void uri_with_keyspace(const char *uri, const char *ks, char *out, size_t n)
+{
+    const char *hosts = uri + 12;   /* after cassandra:// */
+    const char *slash = strchr(hosts, '/');
+    const char *query = strchr(hosts, '?');
+    if (query && slash && slash > query)
+        slash = NULL;
+    size_t hl = slash ? (size_t)(slash - uri) : query ? (size_t)(query - uri) : strlen(uri);
+    snprintf(out, n, "%.*s/%s%s", (int)hl, uri, ks, query ? query : "");
+}
+
+int cmd_restore(int argc, char **argv)
+{
+    run_options o;
+    run_options_init(&o);
+    backup_args ba = {0};
+    cli_opt_group g[1] = {restore_groups[0]};
+    g[0].base = &ba;
+    const char *pos[2] = {NULL, NULL};
+    int pr = run_parse(&restore_spec, g, 1, unload_run_opts, &o, argc, argv, pos);
+    if (pr)
+        return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    const char *dir = pos[0];
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_error_t je;
+    json_t *man = json_load_file(path, 0, &je);
+    if (!man) {
+        cli_error("%s: %s%s (line %d): a backup folder holds the manifest.json that cqlshift "
+                  "backup wrote last", path, access(path, F_OK) ? "" : "cannot be read: ",
+                  access(path, F_OK) ? "is missing" : je.text, je.line);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = CLI_EXIT_FAILED;
+    cql_session *s = NULL;
+    const char *fmt = json_string_value(json_object_get(man, "format"));
+    json_int_t ver = json_integer_value(json_object_get(man, "version"));
+    const char *src_ks = json_string_value(json_object_get(man, "keyspace"));
+    json_t *tables = json_object_get(man, "tables");
+    json_t *schema = json_object_get(man, "schema");
+    if (!fmt || strcmp(fmt, BACKUP_FORMAT) || !src_ks || !json_is_array(tables) ||
+        !json_is_object(schema)) {
+        cli_error("%s is not a cqlshift backup manifest (format \"%s\" with keyspace, schema and "
+                  "tables)", path, BACKUP_FORMAT);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (ver != BACKUP_VERSION) {
+        cli_error("%s: backup format version %lld; this cqlshift reads version %d", path,
+                  (long long)ver, BACKUP_VERSION);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    /* every file against the manifest, before anything is created */
+    size_t ti;
+    json_t *te;
+    json_t *check = json_array();
+    json_array_append(check, schema);
+    json_array_foreach(tables, ti, te) {
+        const char *nm = json_string_value(json_object_get(te, "name"));
+        if (in_list(ba.tables, nm ? nm : ""))
+            json_array_append(check, te);
+    }
+    json_array_foreach(check, ti, te) {
+        const char *f = json_string_value(json_object_get(te, "file"));
+        const char *want = json_string_value(json_object_get(te, "sha256"));
+        if (!f || !want || strchr(f, '/')) {
+            cli_error("%s: an entry has no file name or digest", path);
+            json_decref(check);
+            goto out;
+        }
+        char fp[4200], hex[65];
+        int64_t size = 0;
+        snprintf(fp, sizeof fp, "%s/%s", dir, f);
+        if (file_sha256(fp, hex, &size)) {
+            cli_error("%s: %s; the backup is incomplete, nothing was restored", fp,
+                      strerror(errno));
+            json_decref(check);
+            goto out;
+        }
+        if (strcmp(hex, want) ||
+            size != json_integer_value(json_object_get(te, "bytes"))) {
+            cli_error("%s: its SHA-256 is %s (%lld bytes), the manifest says %s (%lld bytes): "
+                      "the file was changed or damaged; nothing was restored",
+                      fp, hex, (long long)size, want,
+                      (long long)json_integer_value(json_object_get(te, "bytes")));
+            json_decref(check);
+            goto out;
+        }
+    }
+    json_decref(check);
+    for (const char *p = ba.tables; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        int found = 0;
+        json_array_foreach(tables, ti, te) {
+            const char *nm = json_string_value(json_object_get(te, "name"));
+            found = found || (nm && strlen(nm) == l && !strncmp(nm, p, l));
+        }
+        if (!found) {
+            cli_error("--tables: the backup has no table '%.*s'", (int)l, p);
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        p += l + (c ? 1 : 0);
+    }
+    target t;
+    if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency)) {
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    const char *ks = t.keyspace[0] ? t.keyspace : src_ks;
+    char ksbuf[256];
+    snprintf(ksbuf, sizeof ksbuf, "%s", ks);
+    ks = ksbuf;
+    s = target_connect(&t, &o);
+    if (!s)
+        goto out;
+    /* the schema: statements separated by blank lines, each ending in ';' */
+    snprintf(path, sizeof path, "%s/%s", dir,
+             json_string_value(json_object_get(schema, "file")));
+    FILE *sf = fopen(path, "rb");
+    cs_buf text;
+    cs_buf_init(&text, (size_t)1 << 30);
+    char chunk[65536];
+    size_t got;
+    while (sf && (got = fread(chunk, 1, sizeof chunk, sf)) > 0)
+        cs_buf_append(&text, chunk, got);
+    if (sf)
+        fclose(sf);
+    cs_buf_put_u8(&text, 0);
+    char q[700];
+    snprintf(q, sizeof q,
+             "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '%s'", ks);
+    cql_error ce;
+    cql_result *r = cql_session_simple(s, q, &ce);
+    int ks_exists = r && cql_result_row_count(r) > 0;
+    cql_result_free(r);
+    cs_buf ddl_notes;
+    cs_buf_init(&ddl_notes, 1 << 20);
+    cs_buf stmt;
+    cs_buf_init(&stmt, (size_t)1 << 30);
+    int failed = 0;
+    for (char *p = (char *)text.data, *next; !failed && p && *p; p = next) {
+        char *end = strstr(p, ";\n\n");
+        next = end ? end + 3 : NULL;
+        if (end)
+            end[1] = 0;
+        while (*p == '\n' || *p == ' ')
+            p++;
+        if (!*p)
+            continue;
+        int is_keyspace = !strncasecmp(p, "CREATE KEYSPACE", 15);
+        if (is_keyspace && ks_exists) {
+            cli_note(o.quiet, "keyspace %s exists: it keeps its replication", ks);
+            continue;
+        }
+        cs_buf_reset(&stmt);
+        if (is_keyspace && ba.replication) {
+            char *json = NULL;
+            model_error me;
+            if (model_parse_replication(ba.replication, &json, &me) ||
+                model_keyspace_ddl(ks, json, 1, &stmt)) {
+                free(json);
+                cli_error("%s", me.msg);
+                failed = 1;
+                break;
+            }
+            free(json);
+        } else if (rename_keyspace(p, src_ks, ks, &stmt)) {
+            cli_error("out of memory");
+            failed = 1;
+            break;
+        }
+        model_error me;
+        char what[300];
+        snprintf(what, sizeof what, "%.60s", (const char *)stmt.data);
+        char *nl = strchr(what, '\n');
+        if (nl)
+            *nl = 0;
+        if (target_apply_ddl(s, (const char *)stmt.data, what, &ddl_notes, &me)) {
+            cli_error("cannot create the schema in %s: %s (statement: %s); restore creates the "
+                      "tables: restore into a new keyspace or drop the one in the way",
+                      ks, me.msg, what);
+            failed = 1;
+        }
+    }
+    cs_buf_release(&stmt);
+    cs_buf_release(&text);
+    cli_print_notes(o.quiet, &ddl_notes);
+    cs_buf_release(&ddl_notes);
+    if (failed)
+        goto out;
+    cql_session_close(s);
+    s = NULL;
+    /* each table: load its file, then verify it against the file */
+    char turi[4200];
+    uri_with_keyspace(pos[1], ks, turi, sizeof turi);
+    int worst = CLI_EXIT_OK;
+    json_array_foreach(tables, ti, te) {
+        const char *tname = json_string_value(json_object_get(te, "name"));
+        if (!tname || !in_list(ba.tables, tname))
+            continue;
+        char fp[4200];
+        snprintf(fp, sizeof fp, "%s/%s", dir, json_string_value(json_object_get(te, "file")));
+        const char *lpos[3] = {fp, turi, tname};
+        load_args la;
+        load_args_init(&la);
+        run_options lo = o;
+        int lr = load_main(&la, &lo, lpos);
+        if (lr == CLI_EXIT_INTERRUPTED || lr == CLI_EXIT_FAILED || lr == CLI_EXIT_USAGE) {
+            rc = lr;
+            goto out;
+        }
+        if (lr == CLI_EXIT_REJECTED)
+            worst = CLI_EXIT_REJECTED;
+        verify_options vo = {.max_print = 20};
+        run_options vopt = o;
+        vopt.verify = &vo;
+        int vr = load_main(&la, &vopt, lpos);
+        if (vr == CLI_EXIT_DIFFERENCES && worst == CLI_EXIT_OK)
+            worst = CLI_EXIT_DIFFERENCES;
+        else if (vr != CLI_EXIT_OK && vr != CLI_EXIT_DIFFERENCES) {
+            rc = vr;
+            goto out;
+        }
+        if (!o.quiet)
+            fprintf(stderr, "cqlshift: restore %s.%s: %lld rows from %s, %s\n", ks, tname,
+                    (long long)json_integer_value(json_object_get(te, "rows")), fp,
+                    vr == CLI_EXIT_OK ? "verified equal" : "DIFFERENT (see above)");
+    }
+    rc = worst;
+out:
+    if (s)
+        cql_session_close(s);
+    json_decref(man);
+    return rc;
+}

@@ -1,0 +1,148 @@
+# fixtures: cassandra_main
+"""cqlshift backup and restore of a keyspace, end to end on the 2-node ring.
+
+A keyspace with a user type, collections, clustering order, table options
+(default TTL, comment, compaction) and an SAI index is backed up, then
+restored into a keyspace of another name: system_schema must describe the
+same schema and the Python driver must read the same rows. A backup file
+changed afterwards is refused by its digest before anything is created.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+
+import pytest
+
+HANG_GUARD = 600
+
+
+def cqlshift(build_dir, *args, cwd=None):
+    e = dict(os.environ)
+    e.pop("CQLSHIFT_CASSANDRA_PASSWORD", None)
+    return subprocess.run([str(build_dir / "cqlshift"), *map(str, args)], capture_output=True,
+                          cwd=cwd, env=e, timeout=HANG_GUARD)
+
+
+def schema_of(s, ks):
+    """What system_schema says about ks, without its name or the ids."""
+    tables = {}
+    for r in s.execute("SELECT * FROM system_schema.tables WHERE keyspace_name = %s", [ks]):
+        d = r._asdict()
+        for k in ("keyspace_name", "id"):
+            d.pop(k)
+        tables[r.table_name] = d
+    cols = sorted((r.table_name, r.column_name, r.kind, r.position, r.clustering_order, r.type)
+                  for r in s.execute("SELECT * FROM system_schema.columns WHERE keyspace_name = %s",
+                                     [ks]))
+    types = sorted((r.type_name, tuple(r.field_names), tuple(r.field_types))
+                   for r in s.execute("SELECT * FROM system_schema.types WHERE keyspace_name = %s",
+                                      [ks]))
+    idx = sorted((r.table_name, r.index_name, r.kind, tuple(sorted(r.options.items())))
+                 for r in s.execute("SELECT * FROM system_schema.indexes WHERE keyspace_name = %s",
+                                    [ks]))
+    return tables, cols, types, idx
+
+
+def rows_of(s, ks, table):
+    return sorted(map(repr, s.execute(f"SELECT * FROM {ks}.{table}")))
+
+
+@pytest.fixture
+def shop(py_session, fresh_keyspace):
+    ks, s = fresh_keyspace, py_session
+    s.execute(f"CREATE TYPE {ks}.addr (street text, zip int, tags frozen<set<text>>)")
+    s.execute(f"CREATE TABLE {ks}.orders (customer int, placed timestamp, id uuid, total decimal, "
+              f"ship frozen<addr>, items map<text, int>, notes list<text>, "
+              f"PRIMARY KEY (customer, placed, id)) "
+              f"WITH CLUSTERING ORDER BY (placed DESC, id ASC) AND comment = 'orders by customer' "
+              f"AND compaction = {{'class': 'LeveledCompactionStrategy'}} AND gc_grace_seconds = 3600")
+    s.execute(f"CREATE TABLE {ks}.sessions (tok text PRIMARY KEY, who int, data blob) "
+              f"WITH default_time_to_live = 86400")
+    s.execute(f"CREATE TABLE {ks}.\"Empty\" (k int PRIMARY KEY, v vector<float, 3>)")
+    s.execute(f"CREATE INDEX orders_total ON {ks}.orders (total) USING 'sai'")
+    ins = s.prepare(f"INSERT INTO {ks}.orders (customer, placed, id, total, ship, items, notes) "
+                    f"VALUES (?, ?, uuid(), ?, ?, ?, ?)")
+    import datetime
+    import decimal
+    for i in range(3000):
+        s.execute(ins, (i % 50, datetime.datetime(2024, 1, 1) + datetime.timedelta(minutes=i),
+                        decimal.Decimal(f"{i}.{i % 100:02d}"),
+                        (f"{i} Main St, \"apt\" {i % 7}", 10000 + i, {"a", f"t{i % 3}"}),
+                        {"apple": i, "pear": -i} if i % 4 else None,
+                        [f"line {i}", ""] if i % 5 else None))
+    s.execute(f"INSERT INTO {ks}.sessions (tok, who, data) VALUES ('abc', 1, 0x00ff)")
+    s.execute(f"INSERT INTO {ks}.sessions (tok, who) VALUES ('x y', 2)")
+    return ks
+
+
+def test_backup_and_restore_into_another_keyspace(build_dir, tmp_path, main_hosts, py_session,
+                                                  shop):
+    ks, s = shop, py_session
+    d = tmp_path / "bk"
+    p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--out-dir",
+                 tmp_path / "runs", "--workers", "3")
+    assert p.returncode == 0, p.stderr.decode()
+    man = json.loads((d / "manifest.json").read_text())
+    assert man["format"] == "cqlshift-backup" and man["version"] == 1 and man["keyspace"] == ks
+    assert man["tool"].startswith("cqlshift ") and man["created"].endswith("Z")
+    got = {t["name"]: t for t in man["tables"]}
+    assert set(got) == {"orders", "sessions", "Empty"}
+    assert got["orders"]["rows"] == 3000 and got["sessions"]["rows"] == 2
+    assert got["Empty"]["rows"] == 0
+    for t in man["tables"] + [man["schema"]]:
+        data = (d / t["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == t["sha256"] and len(data) == t["bytes"]
+    assert "CREATE TYPE" in (d / "schema.cql").read_text()
+    assert not [f for f in os.listdir(d) if f.endswith(".cqlshift-part")]
+
+    ks2 = ks + "_r"
+    try:
+        p = cqlshift(build_dir, "restore", d, f"cassandra://{main_hosts[0]}/{ks2}", "--out-dir",
+                     tmp_path / "runs")
+        assert p.returncode == 0, p.stderr.decode()
+        assert schema_of(s, ks2) == schema_of(s, ks)
+        for t in ("orders", "sessions", '"Empty"'):
+            assert rows_of(s, ks2, t) == rows_of(s, ks, t), t
+        # restored rows of the table with a default TTL got it
+        assert s.execute(f"SELECT ttl(who) FROM {ks2}.sessions WHERE tok = 'abc'").one()[0] > 0
+        # the SAI index works in the restored keyspace
+        assert len(list(s.execute(f"SELECT id FROM {ks2}.orders WHERE total = 7.07"))) == 1
+        # restoring again into the same keyspace: its tables are in the way
+        p = cqlshift(build_dir, "restore", d, f"cassandra://{main_hosts[0]}/{ks2}", "--out-dir",
+                     tmp_path / "runs2", "-q")
+        assert p.returncode == 1 and b"already exists" in p.stderr, p.stderr
+    finally:
+        s.execute(f"DROP KEYSPACE IF EXISTS {ks2}", timeout=120)
+
+
+def test_a_changed_backup_file_is_refused_before_anything_is_created(build_dir, tmp_path,
+                                                                     main_hosts, py_session,
+                                                                     shop):
+    ks, s = shop, py_session
+    d = tmp_path / "bk"
+    p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d,
+                 "--tables", "orders,sessions", "--format", "jsonl", "--out-dir",
+                 tmp_path / "runs", "-q")
+    assert p.returncode == 0, p.stderr.decode()
+    man = json.loads((d / "manifest.json").read_text())
+    assert sorted(t["name"] for t in man["tables"]) == ["orders", "sessions"]
+    f = d / "orders.jsonl"
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    f.write_bytes(bytes(data))
+    ks3 = ks + "_x"
+    p = cqlshift(build_dir, "restore", d, f"cassandra://{main_hosts[0]}/{ks3}", "--out-dir",
+                 tmp_path / "runs", "-q")
+    assert p.returncode == 1, p.stderr
+    assert str(f).encode() in p.stderr and b"SHA-256" in p.stderr and b"nothing was restored" \
+        in p.stderr, p.stderr
+    assert s.execute("SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = %s",
+                     [ks3]).one() is None
+    # a folder without a manifest, and a backup into a used folder
+    p = cqlshift(build_dir, "restore", tmp_path, f"cassandra://{main_hosts[0]}/{ks3}", "-q")
+    assert p.returncode == 2 and b"manifest.json" in p.stderr, p.stderr
+    p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--out-dir",
+                 tmp_path / "runs3", "-q")
+    assert p.returncode == 2 and b"holds a backup already" in p.stderr, p.stderr
