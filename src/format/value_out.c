@@ -136,30 +136,54 @@ full:
     return -1;
 }
 
+/* 1 if s holds delim, quote, CR or LF: eight bytes at a time (a byte of x
+ * equals c where x ^ (c * ONES) has a zero byte). */
+static int csv_special(const char *s, size_t n, char delim, char quote)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    const uint64_t md = ones * (uint8_t)delim, mq = ones * (uint8_t)quote, mr = ones * '\r',
+                   mn = ones * '\n';
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, a, b, c, d;
+        memcpy(&x, s + i, 8);
+        a = x ^ md;
+        b = x ^ mq;
+        c = x ^ mr;
+        d = x ^ mn;
+        if (((a - ones) & ~a) & highs || ((b - ones) & ~b) & highs ||
+            ((c - ones) & ~c) & highs || ((d - ones) & ~d) & highs)
+            return 1;
+    }
+    for (; i < n; i++)
+        if (s[i] == delim || s[i] == quote || s[i] == '\r' || s[i] == '\n')
+            return 1;
+    return 0;
+}
+
+int fmt_csv_needs_quotes(const char *s, size_t n, char delim, char quote)
+{
+    return n == 0 || s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
+           csv_special(s, n, delim, quote);
+}
+
 int fmt_csv_field(const char *s, size_t n, char delim, char quote, cs_buf *out)
 {
-    int need = n == 0 || s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t';
-    size_t quotes = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == quote)
-            quotes++;
-        need |= c == delim || c == quote || c == '\r' || c == '\n';
-    }
-    if (!need)
+    if (!fmt_csv_needs_quotes(s, n, delim, quote))
         return cs_buf_append(out, s, n);
-    if (cs_buf_reserve(out, n + quotes + 2))
+    /* quoted: the runs between quotes copied whole, each quote doubled */
+    if (cs_buf_reserve(out, n + 2))
         return -1;
-    char *o = (char *)out->data + out->len;
-    *o++ = quote;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == quote)
-            *o++ = quote;
-        *o++ = s[i];
+    out->data[out->len++] = (uint8_t)quote;
+    const char *p = s, *end = s + n;
+    while (p < end) {
+        const char *q = memchr(p, quote, (size_t)(end - p));
+        size_t run = q ? (size_t)(q - p) + 1 : (size_t)(end - p);
+        if (cs_buf_append(out, p, run) || (q && cs_buf_put_u8(out, (uint8_t)quote)))
+            return -1;
+        p += run;
     }
-    *o++ = quote;
-    out->len = (size_t)(o - (char *)out->data);
-    return 0;
+    return cs_buf_put_u8(out, (uint8_t)quote);
 }
 
 /* ---------- floating point ---------- */

@@ -358,11 +358,18 @@ static int format_row(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_b
             if (k)
                 bad |= cs_buf_put_u8(&b->text, (uint8_t)c->delimiter);
             if (len >= 0) {
-                cs_buf_reset(scratch);
-                rc = fmt_value_text(ty, p, len, scratch, &ce);
-                if (rc == 0)
+                /* straight into the row; quoted afterwards when it must be */
+                size_t at = b->text.len;
+                rc = fmt_value_text(ty, p, len, &b->text, &ce);
+                const char *v = (const char *)b->text.data + at;
+                if (rc == 0 &&
+                    fmt_csv_needs_quotes(v, b->text.len - at, c->delimiter, c->quote)) {
+                    cs_buf_reset(scratch);
+                    bad |= cs_buf_append(scratch, v, b->text.len - at);
+                    b->text.len = at;
                     bad |= fmt_csv_field((const char *)scratch->data, scratch->len, c->delimiter,
                                          c->quote, &b->text);
+                }
             }
             if (len < 0 || rc == 1)
                 bad |= cs_buf_append(&b->text, c->null_text, strlen(c->null_text));
