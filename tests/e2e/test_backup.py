@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -146,3 +147,35 @@ def test_a_changed_backup_file_is_refused_before_anything_is_created(build_dir, 
     p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--out-dir",
                  tmp_path / "runs3", "-q")
     assert p.returncode == 2 and b"holds a backup already" in p.stderr, p.stderr
+
+
+def test_killed_backup_resumes_to_the_same_files(build_dir, tmp_path, main_hosts, py_session,
+                                                 shop):
+    """kill -9 during a backup, then --resume: the manifest and every file
+    are those of an uninterrupted backup of the same data."""
+    ks = shop
+    src = f"cassandra://{main_hosts[0]}/{ks}"
+    whole = tmp_path / "whole"
+    p = cqlshift(build_dir, "backup", src, "-o", whole, "--out-dir", tmp_path / "r1", "-q")
+    assert p.returncode == 0, p.stderr.decode()
+    d = tmp_path / "killed"
+    args = [str(build_dir / "cqlshift"), "backup", src, "-o", str(d), "--out-dir",
+            str(tmp_path / "r2"), "-q", "--workers", "1"]
+    proc = subprocess.Popen(args)
+    # kill it while the orders table's file is being written
+    deadline = time.time() + 60
+    part = d / "orders.csv.cqlshift-part"
+    while time.time() < deadline and proc.poll() is None and \
+            not (part.exists() and part.stat().st_size > 50_000):
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert not (d / "manifest.json").exists()
+    p = cqlshift(build_dir, "backup", src, "-o", d, "--out-dir", tmp_path / "r2", "-q",
+                 "--resume")
+    assert p.returncode == 0, p.stderr.decode()
+    a = json.loads((whole / "manifest.json").read_text())
+    b = json.loads((d / "manifest.json").read_text())
+    assert sorted((t["name"], t["rows"], t["sha256"]) for t in a["tables"]) == \
+        sorted((t["name"], t["rows"], t["sha256"]) for t in b["tables"])
+    assert a["schema"]["sha256"] == b["schema"]["sha256"]
