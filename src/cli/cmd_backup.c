@@ -120,12 +120,12 @@ static cli_opt_group restore_groups[1] = {{"Restore options", restore_opts, NULL
 
 void cmd_backup_doc(FILE *out, int man)
 {
-    run_doc(out, man, &backup_spec, backup_groups, 1, unload_run_opts);
+    run_doc(out, man, &backup_spec, backup_groups, 1, backup_run_opts);
 }
 
 void cmd_restore_doc(FILE *out, int man)
 {
-    run_doc(out, man, &restore_spec, restore_groups, 1, unload_run_opts);
+    run_doc(out, man, &restore_spec, restore_groups, 1, restore_run_opts);
 }
 
 /* ---- shared ---- */
@@ -200,7 +200,7 @@ int cmd_backup(int argc, char **argv)
     cli_opt_group g[1] = {backup_groups[0]};
     g[0].base = &ba;
     const char *pos[1] = {NULL};
-    int pr = run_parse(&backup_spec, g, 1, unload_run_opts, &o, argc, argv, pos);
+    int pr = run_parse(&backup_spec, g, 1, backup_run_opts, &o, argc, argv, pos);
     if (pr)
         return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (!ba.output) {
@@ -628,7 +628,7 @@ int cmd_restore(int argc, char **argv)
     cli_opt_group g[1] = {restore_groups[0]};
     g[0].base = &ba;
     const char *pos[2] = {NULL, NULL};
-    int pr = run_parse(&restore_spec, g, 1, unload_run_opts, &o, argc, argv, pos);
+    int pr = run_parse(&restore_spec, g, 1, restore_run_opts, &o, argc, argv, pos);
     if (pr)
         return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     const char *dir = pos[0];

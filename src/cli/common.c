@@ -409,6 +409,35 @@ const cli_opt unload_run_opts[] = {
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
+const cli_opt backup_run_opts[] = {
+    {"workers", 0, OPT_INT, RUN_OPT(loader.workers), "N",
+     "2N + 2 threads read each table's token ranges (default 2: 6 threads); a resume may use "
+     "another number", 1, 100, 0, NULL, NULL},
+    {"out-dir", 0, OPT_TEXT, RUN_OPT(out_dir), "D",
+     "where run folders go (default ./cqlshift-runs): each run writes D/JOB-TIME/ with "
+     "state.db (the tables done and where the current one stands, for --resume) and run.log",
+     0, 0, 0, NULL, NULL},
+    RUN_OPT_RESUME,
+    RUN_OPT_RESTART,
+    RUN_OPT_PASSWORD_FILE,
+    RUN_OPT_QUIET,
+    RUN_OPT_PROGRESS_INTERVAL,
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+const cli_opt restore_run_opts[] = {
+    RUN_OPT_WORKERS,
+    {"out-dir", 0, OPT_TEXT, RUN_OPT(out_dir), "D",
+     "where run folders go (default ./cqlshift-runs): each table's load and verify write "
+     "their run folders there, as cqlshift load and verify do", 0, 0, 0, NULL, NULL},
+    RUN_OPT_RESUME,
+    RUN_OPT_RESTART,
+    RUN_OPT_PASSWORD_FILE,
+    RUN_OPT_QUIET,
+    RUN_OPT_PROGRESS_INTERVAL,
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 cql_session *target_connect(target *t, const run_options *o)
 {
     t->cfg.max_pending = o->loader.max_inflight_rows + 1024;

@@ -105,6 +105,8 @@ void run_options_init(run_options *o);
 extern const cli_opt run_opts[];
 extern const cli_opt verify_run_opts[];
 extern const cli_opt unload_run_opts[];
+extern const cli_opt backup_run_opts[];
+extern const cli_opt restore_run_opts[];
 /* A command's options (its own groups, then the run options table `run`,
  * NULL for run_opts, over o): its --help or man page section, and parsing
  * (cli_parse's return). At most 7 own groups. */
