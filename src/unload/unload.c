@@ -38,7 +38,7 @@ void unload_config_init(unload_config *c)
     c->workers = 2;
     c->page_size = 5000;
     c->consistency = CQL_LOCAL_ONE;
-    c->range_bits = 10;
+    c->range_bits = -1;
     c->format = UNLOAD_CSV;
     c->delimiter = ',';
     c->quote = '"';
@@ -701,6 +701,54 @@ static int make_header(unloader *U)
     return bad;
 }
 
+/* The range count for a table of about `bytes` bytes: about 1 MB a range
+ * (so a range waiting for its turn rarely fills UNLOAD_RANGE_MEM), at
+ * least 2^10 ranges, at most 2^16. */
+static int bits_for_size(int64_t bytes)
+{
+    int bits = 10;
+    while (bits < UNLOAD_MAX_BITS && (bytes >> bits) > (INT64_C(1) << 20))
+        bits++;
+    return bits;
+}
+
+/* The table's size from every node's system.size_estimates (each node
+ * reports the ranges it is primary for, so their sum is the table once);
+ * -1 when unknown (a node did not answer, or no estimate yet). */
+static int64_t table_bytes(unloader *U)
+{
+    char q[1200];
+    snprintf(q, sizeof q,
+             "SELECT mean_partition_size, partitions_count FROM system.size_estimates WHERE "
+             "keyspace_name = '%.500s' AND table_name = '%.500s'",
+             U->t->keyspace, U->t->table);
+    if (strchr(U->t->keyspace, '\'') || strchr(U->t->table, '\''))
+        return -1;
+    int64_t total = 0;
+    int n = cql_session_node_count(U->s);
+    for (int i = 0; i < n; i++) {
+        cql_statement st = {0};
+        st.query = q;
+        st.has_node = 1;
+        st.node = i;
+        st.consistency = CQL_ONE;
+        cql_error ce;
+        cql_result *r = cql_session_query_sync(U->s, &st, &ce);
+        if (!r)
+            return -1;
+        for (int32_t k = 0; k < cql_result_row_count(r); k++) {
+            const uint8_t *a, *b;
+            if (cql_result_value(r, k, 0, &a) == 8 && cql_result_value(r, k, 1, &b) == 8) {
+                int64_t mean = (int64_t)cs_be64(a), cnt = (int64_t)cs_be64(b);
+                if (mean > 0 && cnt > 0 && cnt < (INT64_C(1) << 40))
+                    total += mean * cnt;
+            }
+        }
+        cql_result_free(r);
+    }
+    return total;
+}
+
 /* The saved position, or a fresh start (bits saved). 1 resumed, 0 fresh,
  * -1 with err. */
 static int load_position(unloader *U, int64_t *next, int *file, int64_t *bytes,
@@ -779,8 +827,8 @@ int unload_run(cql_session *s, const unload_table *t, const unload_config *cfg, 
     U.st = st;
     U.out = out;
     U.res = res;
-    U.bits = cfg->range_bits < 0 ? 0 : cfg->range_bits > UNLOAD_MAX_BITS ? UNLOAD_MAX_BITS
-                                                                          : cfg->range_bits;
+    U.bits = cfg->range_bits < 0 ? 10 : cfg->range_bits > UNLOAD_MAX_BITS ? UNLOAD_MAX_BITS
+                                                                           : cfg->range_bits;
     int workers = cfg->workers < 1 ? 1 : cfg->workers > 256 ? 256 : cfg->workers;
     U.window = workers + 2;
     pthread_mutex_init(&U.mu, NULL);
@@ -800,8 +848,13 @@ int unload_run(cql_session *s, const unload_table *t, const unload_config *cfg, 
     }
     for (int k = 0; k < U.ncols; k++)
         U.colnames[k] = t->query ? U.meta->cols[k].name : t->columns[k];
-    if (t->query && !U.query_ranges)
+    if (t->query && !U.query_ranges) {
         U.bits = 0;     /* read whole: one range */
+    } else if (cfg->range_bits < 0) {
+        /* a resume reads the count back from the state; only a fresh run sizes it */
+        int64_t bytes = t->query ? -1 : table_bytes(&U);
+        U.bits = bits_for_size(bytes);
+    }
     if (make_header(&U)) {
         snprintf(err->msg, sizeof err->msg, "out of memory");
         goto out;

@@ -46,8 +46,9 @@ typedef struct unload_config {
     int workers;                /* reader threads (default 2) */
     int page_size;              /* rows a page (default 5000) */
     uint16_t consistency;       /* read consistency (default LOCAL_ONE) */
-    int range_bits;             /* 2^bits token ranges (default 10, 0..16); a resume
-                                 * keeps the count its first run chose */
+    int range_bits;             /* 2^bits token ranges (default -1: from the table's size
+                                 * in system.size_estimates, about 1 MB a range, 2^10 to
+                                 * 2^16); a resume keeps the count its first run chose */
     unload_format format;
     char delimiter, quote;      /* CSV (default ',' and '"') */
     const char *null_text;      /* CSV: what null is written as, unquoted (default "") */
