@@ -166,6 +166,11 @@ const cli_opt load_opts[] = {
      "escape character inside quotes (default: a doubled quote)", 0, 0, 0, NULL, cli_parse_char},
     {"null", 0, OPT_CUSTOM, LOAD_OPT(fo.null_marker), "S",
      "unquoted field that means null (default: an empty field)", 0, 0, 0, NULL, cli_parse_text},
+    {"encoding", 0, OPT_TEXT, LOAD_OPT(fo.encoding), "E",
+     "the files' character set (default UTF-8, or UTF-16 when the file starts with its byte "
+     "order mark): latin1, windows-1252, UTF-16LE... any name iconv -l lists; the text is "
+     "converted to UTF-8 as it is read. Compressed files (gzip, zstd) are recognized by their "
+     "first bytes whatever the name, and decompressed as they are read", 0, 0, 0, NULL, NULL},
     {"no-header", 0, OPT_FLAG, LOAD_OPT(no_header), NULL, "the first line is data; give --columns",
      0, 0, 0, NULL, NULL},
     {"columns", 0, OPT_TEXT, LOAD_OPT(columns), "A,B,C",
@@ -431,11 +436,13 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     if (!strcmp(pos[0], "-"))
         o.restart = o.no_resume = 1;
     {
-        char key[8192], name[600];
-        /* the mapping is part of the job: a resume with another --map is
-         * another job (the rows written so far followed the first one) */
-        snprintf(key, sizeof key, "load %s -> %s/%s.%s%s%.3000s", uri, t.hosts, t.keyspace, table,
-                 la.map ? " map " : "", la.map ? la.map : "");
+        char key[8192], name[600], fkey[1024];
+        /* the mapping and the options that change what is read are part
+         * of the job: a resume with another --map or --encoding is another
+         * job (the rows written so far followed the first ones) */
+        file_options_key(&fo, fkey, sizeof fkey);
+        snprintf(key, sizeof key, "load %s -> %s/%s.%s%s%.3000s%s", uri, t.hosts, t.keyspace,
+                 table, la.map ? " map " : "", la.map ? la.map : "", fkey);
         snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
         int done = 0;
         rc = run_prepare(&jb, &o, o.verify ? "verify" : "load", name, key, &done);

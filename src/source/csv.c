@@ -454,6 +454,8 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
     char text[512];
 
     row_batch_clear(b);
+    if (files_take_failed(r, err))
+        return -1;
     if (max_rows > b->cap)
         max_rows = b->cap;
     while (b->n < max_rows && bytes < FILES_BATCH_BYTES) {
@@ -467,7 +469,7 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
         if (st == CSV_NEED_MORE) {
             int m = files_need_more(r, d->max_field + 2, err);
             if (m < 0)
-                return -1;
+                return files_read_failed(r, b, err);
             if (m == 0) {
                 if (skip_oversized(r, b, err))
                     return -1;

@@ -30,18 +30,21 @@
 
 /* ---- buffered input ---------------------------------------------------- */
 
-int files_in_open(files_in *in, const char *path, size_t cap_max, source_error *err)
+int files_in_open(files_in *in, const char *path, const char *encoding, size_t cap_max,
+                  source_error *err)
 {
     memset(in, 0, sizeof *in);
-    in->fd = -1;
-    if (!strcmp(path, "-")) {
-        in->fd = STDIN_FILENO;
-    } else {
-        in->fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (in->fd < 0)
-            return source_fail(err, SRC_E_OPEN, "cannot open %s: %s", path, strerror(errno));
-        in->owns_fd = 1;
-    }
+    instream_errc code;
+    char msg[512];
+    in->s = instream_open(path, strcmp(path, "-") ? path : "stdin", encoding, &code, msg,
+                          sizeof msg);
+    if (!in->s)
+        return source_fail(err,
+                           code == INSTREAM_E_NOMEM   ? SRC_E_NOMEM
+                           : code == INSTREAM_E_USAGE ? SRC_E_USAGE
+                           : code == INSTREAM_E_DATA  ? SRC_E_FORMAT
+                                                      : SRC_E_OPEN,
+                           "%s", msg);
     in->cap = FILES_BUF_SIZE;
     in->cap_max = cap_max > FILES_BUF_SIZE ? cap_max : FILES_BUF_SIZE;
     in->buf = malloc(in->cap);
@@ -54,9 +57,8 @@ int files_in_open(files_in *in, const char *path, size_t cap_max, source_error *
 
 void files_in_close(files_in *in)
 {
-    if (in->owns_fd && in->fd >= 0)
-        close(in->fd);
-    in->fd = -1;
+    instream_close(in->s);
+    in->s = NULL;
     free(in->buf);
     in->buf = NULL;
     in->cap = in->len = in->pos = 0;
@@ -88,11 +90,13 @@ int files_in_more(files_in *in, const char *label, source_error *err)
     if (target > in->cap)
         target = in->cap;
     while (in->len < target) {
-        ssize_t k = read(in->fd, in->buf + in->len, in->cap - in->len);
+        long k = instream_read(in->s, in->buf + in->len, in->cap - in->len);
         if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return source_fail(err, SRC_E_READ, "cannot read %s: %s", label, strerror(errno));
+            (void)label; /* the stream's messages name the file */
+            return source_fail(err,
+                               instream_error_code(in->s) == INSTREAM_E_DATA ? SRC_E_FORMAT
+                                                                             : SRC_E_READ,
+                               "%s", instream_error(in->s));
         }
         if (k == 0) {
             in->eof = 1;
@@ -124,6 +128,26 @@ int files_need_more(files_reader *r, size_t limit, source_error *err)
     if (m < 0)
         return -1;
     return m == 0 && !in->eof ? 0 : 1;
+}
+
+int files_read_failed(files_reader *r, row_batch *b, source_error *err)
+{
+    if (b->n == 0)
+        return -1;
+    r->failed = *err;
+    if (r->failed.code == 0)
+        r->failed.code = SRC_E_READ;
+    if (src_pos_set_i64(&b->resume, files_in_offset(&r->in)))
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    return b->n;
+}
+
+int files_take_failed(files_reader *r, source_error *err)
+{
+    if (!r->failed.code)
+        return 0;
+    *err = r->failed;
+    return -1;
 }
 
 int files_nomem(const files_reader *r, source_error *err)
@@ -180,8 +204,12 @@ static int has_ext(const char *name, const char *ext)
     return n > m && !strcasecmp(name + n - m, ext);
 }
 
-static int kind_matches(files_kind k, const char *name)
+static int kind_matches(files_kind k, const char *full)
 {
+    char name[1024];
+    size_t sl;
+    instream_compressed_name(full, &sl); /* data.csv.gz is a CSV file */
+    snprintf(name, sizeof name, "%.*s", (int)(sl < sizeof name ? sl : sizeof name - 1), full);
     if (k == FILES_CSV)
         return has_ext(name, ".csv");
     return has_ext(name, ".jsonl") || has_ext(name, ".ndjson");
@@ -359,7 +387,7 @@ static int read_csv_schema(files_source *fs, const file_options *o, source_error
         if (!fs->header)
             continue; /* a BOM is skipped when the reader starts at offset 0 */
         files_in tmp, *in = fs->is_stdin ? &fs->stdin_in : &tmp;
-        if (files_in_open(in, fs->paths[i], fs->dialect.max_field + 4, err))
+        if (files_in_open(in, fs->paths[i], fs->encoding, fs->dialect.max_field + 4, err))
             goto fail;
         char **names;
         int n;
@@ -442,7 +470,8 @@ static int read_jsonl_schema(files_source *fs, const file_options *o, source_err
     if (o->ncolumns) {
         if (copy_given_columns(o, &names, err))
             return -1;
-        if (fs->is_stdin && files_in_open(&fs->stdin_in, "-", fs->max_field + 4, err)) {
+        if (fs->is_stdin &&
+            files_in_open(&fs->stdin_in, "-", fs->encoding, fs->max_field + 4, err)) {
             free_names(names, o->ncolumns);
             return -1;
         }
@@ -454,7 +483,7 @@ static int read_jsonl_schema(files_source *fs, const file_options *o, source_err
         i++;
     files_in tmp, *in = fs->is_stdin ? &fs->stdin_in : &tmp;
     const char *label = fs->is_stdin ? "stdin" : fs->paths[i];
-    if (files_in_open(in, fs->paths[i], fs->max_field + 4, err))
+    if (files_in_open(in, fs->paths[i], fs->encoding, fs->max_field + 4, err))
         return -1;
     int n;
     if (jsonl_sample_keys(fs, in, label, &names, &n, err)) {
@@ -522,47 +551,51 @@ static void files_close_range(source_reader *rd)
     free(r);
 }
 
-/* Position a fresh reader on file `idx` just after resume point `after`:
- * check that it is a line start within the file, and count the lines
- * before it. */
+/* Position a fresh reader on file `idx` just after resume point `after`
+ * (an offset of the decoded stream): check that it is a line start within
+ * the data, and count the lines before it. A compressed or converted file
+ * is decoded from its start up to there. */
 static int seek_resume(files_reader *r, int idx, int64_t after, source_error *err)
 {
     files_source *fs = r->src;
     files_in *in = &r->in;
-    struct stat st;
-    if (fstat(in->fd, &st))
-        return source_fail(err, SRC_E_READ, "cannot stat %s: %s", r->label, strerror(errno));
-    if (after < fs->data_start[idx] || after > (int64_t)st.st_size)
+    if (after < fs->data_start[idx])
         return source_fail(err, SRC_E_USAGE,
-                           "cannot resume %s at byte %" PRId64 ": the file has %lld bytes and "
-                           "its rows start at byte %" PRId64 "; did the file change since the "
-                           "interrupted run? (start over without resuming)",
-                           r->label, after, (long long)st.st_size, fs->data_start[idx]);
+                           "cannot resume %s at byte %" PRId64 ": its rows start at byte %" PRId64
+                           "; did the file change since the interrupted run? (start over "
+                           "without resuming)",
+                           r->label, after, fs->data_start[idx]);
     int64_t lines = 0, off = 0;
     char last = '\n';
     while (off < after) {
         size_t want = (size_t)(after - off) < in->cap ? (size_t)(after - off) : in->cap;
-        ssize_t k = read(in->fd, in->buf, want);
-        if (k < 0 && errno == EINTR)
-            continue;
+        long k = instream_read(in->s, in->buf, want);
         if (k < 0)
-            return source_fail(err, SRC_E_READ, "cannot read %s: %s", r->label, strerror(errno));
+            return source_fail(err, SRC_E_READ, "%s", instream_error(in->s));
         if (k == 0)
             return source_fail(err, SRC_E_USAGE, "cannot resume %s at byte %" PRId64
-                               ": the file is shorter now", r->label, after);
+                               ": the file is shorter now (%" PRId64 " bytes%s); did the file "
+                               "change since the interrupted run? (start over without resuming)",
+                               r->label, after, off,
+                               instream_is_plain(in->s) ? "" : " decoded");
         const char *p = in->buf;
-        for (ssize_t i = 0; i < k; i++)
+        for (long i = 0; i < k; i++)
             lines += p[i] == '\n';
         last = p[k - 1];
         off += k;
     }
-    if (last != '\n' && after != fs->data_start[idx] && after != (int64_t)st.st_size)
+    in->base = after;
+    in->len = in->pos = 0;
+    /* at the end of the data: a last line without a line end was loaded */
+    int m = files_in_more(in, r->label, err);
+    if (m < 0)
+        return -1;
+    if (last != '\n' && after != fs->data_start[idx] && in->len > 0)
         return source_fail(err, SRC_E_USAGE,
                            "cannot resume %s at byte %" PRId64 ": that is not the start of a "
                            "line; did the file change since the interrupted run? (start over "
                            "without resuming)",
                            r->label, after);
-    in->base = after;
     r->line = 1 + lines;
     return 0;
 }
@@ -598,7 +631,6 @@ static source_reader *files_open_range(source *s, const source_range *rg,
         return NULL;
     }
     r->src = fs;
-    r->in.fd = -1;
     snprintf(r->label, sizeof r->label, "%s", fs->is_stdin ? "stdin" : fs->paths[idx]);
     if (fs->kind == FILES_CSV) {
         r->fields.cap = fs->schema.tables[0].ncols + 1;
@@ -609,23 +641,23 @@ static source_reader *files_open_range(source *s, const source_range *rg,
         }
     }
     if (fs->is_stdin) {
-        if (!fs->stdin_in.buf && files_in_open(&fs->stdin_in, "-", fs->max_field + 4, err))
+        if (!fs->stdin_in.buf &&
+            files_in_open(&fs->stdin_in, "-", fs->encoding, fs->max_field + 4, err))
             goto fail;
         r->in = fs->stdin_in;
         memset(&fs->stdin_in, 0, sizeof fs->stdin_in);
-        fs->stdin_in.fd = -1;
         fs->stdin_taken = 1;
         r->line = fs->stdin_line;
         if (r->in.base == 0 && r->in.pos == 0 && files_skip_bom(&r->in, r->label, err))
             goto fail;
         return (source_reader *)r;
     }
-    if (files_in_open(&r->in, fs->paths[idx], fs->max_field + 4, err))
+    if (files_in_open(&r->in, fs->paths[idx], fs->encoding, fs->max_field + 4, err))
         goto fail;
     if (after == INT64_MIN) {
         int64_t start = fs->data_start[idx];
-        if (start > 0 && lseek(r->in.fd, (off_t)start, SEEK_SET) < 0) {
-            source_fail(err, SRC_E_READ, "cannot seek in %s: %s", r->label, strerror(errno));
+        if (start > 0 && instream_skip(r->in.s, start)) {
+            source_fail(err, SRC_E_READ, "%s", instream_error(r->in.s));
             goto fail;
         }
         r->in.base = start;
@@ -885,13 +917,13 @@ source *source_files_open(const char *kind, const char *path, const char *table_
     fs->base.ops = k == FILES_CSV ? &csv_ops : &jsonl_ops;
     fs->kind = k;
     snprintf(fs->kind_name, sizeof fs->kind_name, "%s", kind);
-    fs->stdin_in.fd = -1;
     fs->stdin_line = 1;
     fs->header = k == FILES_CSV && opts->header;
     fs->columns_given = opts->ncolumns > 0;
     fs->max_field = opts->max_field ? opts->max_field : (size_t)16 << 20;
     file_options o = *opts;
     snprintf(fs->null_marker, sizeof fs->null_marker, "%s", o.null_marker ? o.null_marker : "");
+    snprintf(fs->encoding, sizeof fs->encoding, "%s", o.encoding ? o.encoding : "");
     o.null_marker = fs->null_marker;
     o.max_field = fs->max_field;
     csv_dialect_init(&fs->dialect, &o);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/instream.h"
 #include "source/source.h"
 
 #define FILES_BUF_SIZE ((size_t)1 << 20)        /* reader buffer, grows for long records */
@@ -25,11 +26,12 @@
 
 typedef enum files_kind { FILES_CSV, FILES_JSONL } files_kind;
 
-/* A buffered input stream. buf[pos..len) is unread data; buf[0] is at byte
- * offset `base` of the file. */
+/* A buffered input stream over a decoded stream (format/instream.h:
+ * decompressed, converted to UTF-8). buf[pos..len) is unread data; buf[0]
+ * is at byte offset `base` of the decoded stream (the file's own offset for
+ * a plain UTF-8 file). */
 typedef struct files_in {
-    int fd;
-    int owns_fd;
+    instream *s;
     char *buf;
     size_t cap, len, pos;
     size_t cap_max;         /* the buffer never grows past this */
@@ -37,9 +39,10 @@ typedef struct files_in {
     int eof;
 } files_in;
 
-/* Open path ("-": stdin) for reading with a buffer that may grow to
- * cap_max; 0 or -1 with err (naming the path). */
-int files_in_open(files_in *in, const char *path, size_t cap_max, source_error *err);
+/* Open path ("-": stdin) in `encoding` (NULL: UTF-8) for reading with a
+ * buffer that may grow to cap_max; 0 or -1 with err (naming the path). */
+int files_in_open(files_in *in, const char *path, const char *encoding, size_t cap_max,
+                  source_error *err);
 void files_in_close(files_in *in);
 /* Get more data after the unread part: move the unread bytes to the front,
  * grow the buffer if it is full (up to cap_max), and read until the unread
@@ -118,6 +121,7 @@ typedef struct files_reader {
     char label[256];
     csv_fields fields;      /* CSV scanner scratch */
     struct jl_scratch *jl;  /* JSONL scanner scratch */
+    source_error failed;    /* a read error after rows of the batch: the next read's */
 } files_reader;
 
 struct files_source {
@@ -134,6 +138,7 @@ struct files_source {
     int header;             /* CSV: files start with a header line */
     int columns_given;      /* the column names came from --columns */
     char null_marker[256];  /* copied from the options */
+    char encoding[64];      /* "" for UTF-8 */
     csv_dialect dialect;
     size_t max_field;
     files_in stdin_in;      /* stdin, already read up to its data (header, JSONL sample) */
@@ -175,6 +180,12 @@ src_row *files_skip_record(files_reader *r, row_batch *b, files_end_fn end, void
 int files_add_problem(files_reader *r, row_batch *b, int64_t line, const char *raw,
                       size_t raw_len, const char *text, source_error *err);
 int files_nomem(const files_reader *r, source_error *err);
+/* A read error (err set) while filling batch b: with rows in b, keep the
+ * error for the next read and return the rows (setting b's resume point);
+ * else -1. A read batch function starts with files_take_failed. */
+int files_read_failed(files_reader *r, row_batch *b, source_error *err);
+/* -1 with the kept error (err set) if there is one, else 0. */
+int files_take_failed(files_reader *r, source_error *err);
 
 /* Skip a UTF-8 BOM at the start of the stream (pos must be 0 at offset 0). */
 int files_skip_bom(files_in *in, const char *label, source_error *err);

@@ -541,6 +541,8 @@ int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *
     }
 
     row_batch_clear(b);
+    if (files_take_failed(r, err))
+        return -1;
     if (max_rows > b->cap)
         max_rows = b->cap;
     while (b->n < max_rows && bytes < FILES_BATCH_BYTES) {
@@ -550,7 +552,7 @@ int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *
         if (!nl && !in->eof) {
             int m = files_need_more(r, fs->max_field + 2, err);
             if (m < 0)
-                return -1;
+                return files_read_failed(r, b, err);
             if (m == 0) {
                 int64_t line = r->line;
                 src_row *row = files_skip_record(r, b, line_end, NULL, err);
