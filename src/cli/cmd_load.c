@@ -152,6 +152,17 @@ int cli_parse_text(void *field, const char *opt, const char *v)
     return 0;
 }
 
+/* --null S, repeatable: appended to load_args.nulls (the field). */
+static int parse_null(void *field, const char *opt, const char *v)
+{
+    load_args *la = (load_args *)(void *)((char *)field - offsetof(load_args, nulls));
+    if (la->nnull == FILE_MAX_NULLS) {
+        cli_error("--%s: at most %d null markers", opt, FILE_MAX_NULLS);
+        return -1;
+    }
+    la->nulls[la->nnull++] = v;
+    return 0;
+}
 
 #define LOAD_OPT(field) offsetof(load_args, field)
 const cli_opt load_opts[] = {
@@ -164,8 +175,10 @@ const cli_opt load_opts[] = {
      NULL, cli_parse_char},
     {"escape", 0, OPT_CUSTOM, LOAD_OPT(fo.escape), "C",
      "escape character inside quotes (default: a doubled quote)", 0, 0, 0, NULL, cli_parse_char},
-    {"null", 0, OPT_CUSTOM, LOAD_OPT(fo.null_marker), "S",
-     "unquoted field that means null (default: an empty field)", 0, 0, 0, NULL, cli_parse_text},
+    {"null", 0, OPT_CUSTOM, LOAD_OPT(nulls), "S",
+     "unquoted field that means null (default: an empty field); give it again for several "
+     "(--null '' --null N/A: an empty field and N/A are null)", 0, 0, 0, NULL,
+     parse_null},
     {"encoding", 0, OPT_TEXT, LOAD_OPT(fo.encoding), "E",
      "the files' character set (default UTF-8, or UTF-16 when the file starts with its byte "
      "order mark): latin1, windows-1252, UTF-16LE... any name iconv -l lists; the text is "
@@ -357,6 +370,11 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     file_options fo = la.fo;
     if (la.no_header)
         fo.header = 0;
+    if (la.nnull > 0) {
+        fo.null_markers = lap->nulls;
+        fo.nnull = la.nnull;
+        fo.null_marker = lap->nulls[0];
+    }
     const char *format = la.format < 0 ? NULL : la.format == 0 ? "csv" : "jsonl";
     const char *columns = la.columns;
     char *colbuf = NULL;

@@ -52,8 +52,16 @@ void csv_dialect_init(csv_dialect *d, const file_options *o)
     d->quote = o->quote;
     d->quoting = o->quote != '\0';
     d->escape = o->escape ? o->escape : o->quote;
-    d->null_marker = o->null_marker ? o->null_marker : "";
-    d->null_len = strlen(d->null_marker);
+    if (o->nnull > 0) {
+        d->nnull = o->nnull < FILE_MAX_NULLS ? o->nnull : FILE_MAX_NULLS;
+        for (int i = 0; i < d->nnull; i++)
+            d->nulls[i] = o->null_markers[i];
+    } else {
+        d->nnull = 1;
+        d->nulls[0] = o->null_marker ? o->null_marker : "";
+    }
+    for (int i = 0; i < d->nnull; i++)
+        d->null_lens[i] = strlen(d->nulls[i]);
     d->max_field = o->max_field ? o->max_field : (size_t)16 << 20;
 }
 
@@ -444,6 +452,15 @@ static int skip_oversized(files_reader *r, row_batch *b, source_error *err)
     return row->problem ? 0 : files_nomem(r, err);
 }
 
+/* An unquoted field equal to one of the null markers. */
+static inline int is_null(const csv_dialect *d, const char *p, size_t n)
+{
+    for (int i = 0; i < d->nnull; i++)
+        if (n == d->null_lens[i] && (n == 0 || !memcmp(p, d->nulls[i], n)))
+            return 1;
+    return 0;
+}
+
 int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *err)
 {
     files_source *fs = r->src;
@@ -515,8 +532,7 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
         const csv_field *f = r->fields.f;
         src_value *v = row->vals;
         for (int c = 0; c < ncols; c++, f++, v++) {
-            if (!f->quoted && f->len == d->null_len &&
-                (f->len == 0 || !memcmp(p + f->off, d->null_marker, f->len)))
+            if (!f->quoted && is_null(d, p + f->off, f->len))
                 continue; /* SV_NULL (the values are zeroed) */
             v->kind = SV_TEXT;
             if (f->unescape) {

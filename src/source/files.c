@@ -909,6 +909,10 @@ source *source_files_open(const char *kind, const char *path, const char *table_
     }
     if (k == FILES_CSV && check_options(opts, err))
         return NULL;
+    if (opts->nnull > FILE_MAX_NULLS) {
+        source_fail(err, SRC_E_USAGE, "at most %d null markers (--null)", FILE_MAX_NULLS);
+        return NULL;
+    }
     files_source *fs = calloc(1, sizeof *fs);
     if (!fs) {
         source_fail(err, SRC_E_NOMEM, "out of memory");
@@ -922,9 +926,18 @@ source *source_files_open(const char *kind, const char *path, const char *table_
     fs->columns_given = opts->ncolumns > 0;
     fs->max_field = opts->max_field ? opts->max_field : (size_t)16 << 20;
     file_options o = *opts;
-    snprintf(fs->null_marker, sizeof fs->null_marker, "%s", o.null_marker ? o.null_marker : "");
+    const char *nulls[FILE_MAX_NULLS];
+    if (o.nnull <= 0) {
+        o.nnull = 1;
+        o.null_markers = NULL;
+    }
+    for (int i = 0; i < o.nnull; i++) {
+        const char *m = o.null_markers ? o.null_markers[i] : o.null_marker ? o.null_marker : "";
+        snprintf(fs->null_store[i], sizeof fs->null_store[i], "%s", m);
+        nulls[i] = fs->null_store[i];
+    }
+    o.null_markers = nulls;
     snprintf(fs->encoding, sizeof fs->encoding, "%s", o.encoding ? o.encoding : "");
-    o.null_marker = fs->null_marker;
     o.max_field = fs->max_field;
     csv_dialect_init(&fs->dialect, &o);
 

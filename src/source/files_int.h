@@ -57,8 +57,9 @@ static inline int64_t files_in_offset(const files_in *in) { return in->base + (i
 typedef struct csv_dialect {
     char delimiter, quote, escape;
     int quoting;            /* 0: quote == '\0', fields are never quoted */
-    const char *null_marker;
-    size_t null_len;
+    const char *nulls[FILE_MAX_NULLS]; /* an unquoted field equal to one is null */
+    size_t null_lens[FILE_MAX_NULLS];
+    int nnull;
     size_t max_field;
 } csv_dialect;
 
@@ -137,7 +138,7 @@ struct files_source {
     source_schema schema;
     int header;             /* CSV: files start with a header line */
     int columns_given;      /* the column names came from --columns */
-    char null_marker[256];  /* copied from the options */
+    char null_store[FILE_MAX_NULLS][256]; /* the null markers, copied from the options */
     char encoding[64];      /* "" for UTF-8 */
     csv_dialect dialect;
     size_t max_field;

@@ -190,3 +190,24 @@ def test_wrong_encoding(build_dir, tmp_path, main_hosts, py_session, ks):
     assert p.returncode == 4
     assert counts(rep) == (4, 3, 1)
     assert [r["position"] for r in rej] == [4] and "UTF-8" in rej[0]["reason"]
+
+
+# ---- 3. several null markers ------------------------------------------------
+
+def test_several_null_markers(build_dir, tmp_path, main_hosts, py_session, ks):
+    """--null '' --null N/A: an empty field and N/A are null, a quoted "N/A"
+    is text; with --null N/A alone an empty field is the empty string (and
+    an int column rejects it)."""
+    f = tmp_path / "nulls.csv"
+    f.write_text('id,name,n\n1,,1\n2,N/A,N/A\n3,x,\n4,"N/A",4\n')
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--null", "", "--null", "N/A")
+    assert p.returncode == 0, p.stderr.decode()
+    assert counts(rep) == (4, 4, 0)
+    got = {r.id: (r.name, r.n) for r in py_session.execute(f"SELECT * FROM {ks}.t")}
+    assert got == {1: (None, 1), 2: (None, None), 3: ("x", None), 4: ("N/A", 4)}
+    py_session.execute(f"TRUNCATE {ks}.t")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--null", "N/A")
+    assert p.returncode == 4, p.stderr.decode()
+    assert counts(rep) == (4, 3, 1) and [r["position"] for r in rej] == [4]
+    got = {r.id: (r.name, r.n) for r in py_session.execute(f"SELECT * FROM {ks}.t")}
+    assert got == {1: ("", 1), 2: (None, None), 4: ("N/A", 4)}
