@@ -184,6 +184,15 @@ const cli_opt load_opts[] = {
      "order mark): latin1, windows-1252, UTF-16LE... any name iconv -l lists; the text is "
      "converted to UTF-8 as it is read. Compressed files (gzip, zstd) are recognized by their "
      "first bytes whatever the name, and decompressed as they are read", 0, 0, 0, NULL, NULL},
+    {"skip-rows", 0, OPT_LLONG, LOAD_OPT(fo.skip_rows), "N",
+     "leave out the first N data rows of each file (after the header); they count as read "
+     "and filtered", 0, 9e18, 1, NULL, NULL},
+    {"max-rows", 0, OPT_LLONG, LOAD_OPT(fo.max_rows), "N",
+     "read at most N data rows of each file (after --skip-rows; rejected rows count)", 1, 9e18,
+     1, NULL, NULL},
+    {"comment", 0, OPT_CUSTOM, LOAD_OPT(fo.comment), "C",
+     "lines that start with C are comments: left out (counted as filtered in the summary); "
+     "in a CSV file they may come before the header too", 0, 0, 0, NULL, cli_parse_char},
     {"no-header", 0, OPT_FLAG, LOAD_OPT(no_header), NULL, "the first line is data; give --columns",
      0, 0, 0, NULL, NULL},
     {"columns", 0, OPT_TEXT, LOAD_OPT(columns), "A,B,C",

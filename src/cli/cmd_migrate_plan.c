@@ -170,6 +170,8 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
                 printf("--   row %" PRId64 ": rejected: %s\n", row->pos, row->problem);
                 continue;
             }
+            if (row->skipped)
+                continue;
             if (ops && ops->filter) {
                 int keep = ops->filter(ops->ctx, row, &a, why, sizeof why);
                 if (keep <= 0) {

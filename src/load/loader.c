@@ -877,6 +877,11 @@ static void submit_out(worker *w, batch_slot *sl, int out)
             reject_row(sl, out, i, r->problem);
             continue;
         }
+        if (r->skipped) { /* a comment line, --skip-rows: left out like a filtered row */
+            sl->filtered[out]++;
+            atomic_fetch_add(&w->tbl->progress->filtered, 1);
+            continue;
+        }
         if (m && m->filter) {
             arena_reset(&w->scratch);
             int keep = m->filter(m->ctx, r, &w->scratch, why, sizeof why);

@@ -344,7 +344,16 @@ int csv_read_header(files_source *fs, files_in *in, const char *label, char ***n
     *lines = 0;
     if (files_skip_bom(in, label, err))
         return -1;
+    int64_t comments = 0; /* comment lines before the header */
     for (;;) {
+        if (fs->comment && in->pos < in->len && in->buf[in->pos] == fs->comment) {
+            if (files_skip_line(in, label, err)) {
+                free(flds.f);
+                return -1;
+            }
+            comments++;
+            continue;
+        }
         int st = csv_scan_record(d, in->buf + in->pos, in->len - in->pos, in->eof, 1, &flds, &rec);
         if (st == CSV_NOMEM) {
             free(flds.f);
@@ -408,7 +417,7 @@ int csv_read_header(files_source *fs, files_in *in, const char *label, char ***n
     in->pos += rec.consumed;
     *names = out;
     *n = rec.nfields;
-    *lines = rec.newlines;
+    *lines = comments + rec.newlines;
     free(flds.f);
     return 0;
 }
@@ -475,7 +484,12 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
         return -1;
     if (max_rows > b->cap)
         max_rows = b->cap;
-    while (b->n < max_rows && bytes < FILES_BATCH_BYTES) {
+    while (b->n < max_rows && bytes < FILES_BATCH_BYTES && !r->done) {
+        int cm = files_comment(r, b, err);
+        if (cm < 0)
+            return files_read_failed(r, b, err);
+        if (cm > 0)
+            continue;
         csv_record rec;
         const char *p = in->buf + in->pos;
         int st = csv_scan_record(d, p, in->len - in->pos, in->eof, r->line, &r->fields, &rec);
@@ -495,9 +509,14 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
             continue;
         }
         const int64_t line = r->line;
+        int cr = rec.blank ? 0 : files_count_row(r, b, line, err);
+        if (cr < 0)
+            return -1;
+        if (cr == 1)
+            break; /* --max-rows: the record stays unread */
         in->pos += rec.consumed;
         r->line += rec.newlines;
-        if (rec.blank)
+        if (rec.blank || cr == 2)
             continue;
         if (rec.problem[0] || rec.nfields != ncols || rec.len > d->max_field) {
             size_t raw_len = rec.len;
@@ -547,7 +566,7 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
             }
         }
     }
-    if (src_pos_set_i64(&b->resume, files_in_offset(in)))
-        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    if (files_set_resume(r, b, err))
+        return -1;
     return b->n;
 }

@@ -137,9 +137,74 @@ int files_read_failed(files_reader *r, row_batch *b, source_error *err)
     r->failed = *err;
     if (r->failed.code == 0)
         r->failed.code = SRC_E_READ;
-    if (src_pos_set_i64(&b->resume, files_in_offset(&r->in)))
-        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    if (files_set_resume(r, b, err))
+        return -1;
     return b->n;
+}
+
+int files_set_resume(files_reader *r, row_batch *b, source_error *err)
+{
+    int rc;
+    if (r->src->skip_rows || r->src->max_rows) {
+        uint8_t p[16];
+        int64_t v[2] = {files_in_offset(&r->in), r->nrows};
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < 8; i++)
+                p[k * 8 + i] = (uint8_t)((uint64_t)v[k] >> (56 - 8 * i));
+        rc = src_pos_set(&b->resume, p, sizeof p);
+    } else {
+        rc = src_pos_set_i64(&b->resume, files_in_offset(&r->in));
+    }
+    return rc ? source_fail(err, SRC_E_NOMEM, "out of memory") : 0;
+}
+
+int files_skip_line(files_in *in, const char *label, source_error *err)
+{
+    for (;;) {
+        const char *nl = memchr(in->buf + in->pos, '\n', in->len - in->pos);
+        if (nl) {
+            in->pos = (size_t)(nl - in->buf) + 1;
+            return 0;
+        }
+        in->pos = in->len;
+        if (in->eof)
+            return 0;
+        if (files_in_more(in, label, err) < 0)
+            return -1;
+    }
+}
+
+int files_comment(files_reader *r, row_batch *b, source_error *err)
+{
+    files_in *in = &r->in;
+    if (!r->src->comment || in->pos == in->len || in->buf[in->pos] != r->src->comment)
+        return 0;
+    src_row *row = row_batch_add(b, r->line, 0);
+    if (!row)
+        return files_nomem(r, err);
+    row->skipped = 1;
+    if (files_skip_line(in, r->label, err))
+        return -1;
+    r->line++;
+    return 1;
+}
+
+int files_count_row(files_reader *r, row_batch *b, int64_t line, source_error *err)
+{
+    files_source *fs = r->src;
+    if (!fs->skip_rows && !fs->max_rows)
+        return 0;
+    if (fs->max_rows && r->nrows >= fs->skip_rows + fs->max_rows) {
+        r->done = 1;
+        return 1;
+    }
+    if (r->nrows++ >= fs->skip_rows)
+        return 0;
+    src_row *row = row_batch_add(b, line, 0);
+    if (!row)
+        return files_nomem(r, err);
+    row->skipped = 1;
+    return 2;
 }
 
 int files_take_failed(files_reader *r, source_error *err)
@@ -604,8 +669,15 @@ static source_reader *files_open_range(source *s, const source_range *rg,
                                        const src_pos *after_pos, source_error *err)
 {
     files_source *fs = (files_source *)s;
-    int64_t after;
-    if (src_pos_get_i64(after_pos, INT64_MIN, &after)) {
+    int64_t after, nrows = 0;
+    if (after_pos->n == 16) { /* offset, records seen (--skip-rows, --max-rows) */
+        uint64_t v[2] = {0, 0};
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < 8; i++)
+                v[k] = v[k] << 8 | after_pos->p[k * 8 + i];
+        after = (int64_t)v[0];
+        nrows = (int64_t)v[1];
+    } else if (src_pos_get_i64(after_pos, INT64_MIN, &after)) {
         source_fail(err, SRC_E_USAGE, "%s: the saved resume point is not a file offset; start "
                     "the job over with --restart", rg->label);
         return NULL;
@@ -631,6 +703,7 @@ static source_reader *files_open_range(source *s, const source_range *rg,
         return NULL;
     }
     r->src = fs;
+    r->nrows = nrows;
     snprintf(r->label, sizeof r->label, "%s", fs->is_stdin ? "stdin" : fs->paths[idx]);
     if (fs->kind == FILES_CSV) {
         r->fields.cap = fs->schema.tables[0].ncols + 1;
@@ -862,6 +935,10 @@ static int check_options(const file_options *o, source_error *err)
     if (o->delimiter == o->quote || (o->escape && o->delimiter == o->escape))
         return source_fail(err, SRC_E_USAGE,
                            "the delimiter must differ from the quote and escape characters");
+    if (o->comment && (strchr(bad, o->comment) || o->comment == o->delimiter ||
+                       o->comment == o->quote))
+        return source_fail(err, SRC_E_USAGE, "the comment character cannot be a line end, the "
+                           "delimiter or the quote character");
     if (o->ncolumns < 0 || (o->ncolumns && !o->columns))
         return source_fail(err, SRC_E_USAGE, "bad column list");
     return 0;
@@ -909,6 +986,10 @@ source *source_files_open(const char *kind, const char *path, const char *table_
     }
     if (k == FILES_CSV && check_options(opts, err))
         return NULL;
+    if (opts->skip_rows < 0 || opts->max_rows < 0) {
+        source_fail(err, SRC_E_USAGE, "--skip-rows and --max-rows take a count of 0 or more");
+        return NULL;
+    }
     if (opts->nnull > FILE_MAX_NULLS) {
         source_fail(err, SRC_E_USAGE, "at most %d null markers (--null)", FILE_MAX_NULLS);
         return NULL;
@@ -938,6 +1019,9 @@ source *source_files_open(const char *kind, const char *path, const char *table_
     }
     o.null_markers = nulls;
     snprintf(fs->encoding, sizeof fs->encoding, "%s", o.encoding ? o.encoding : "");
+    fs->comment = o.comment;
+    fs->skip_rows = o.skip_rows;
+    fs->max_rows = o.max_rows;
     o.max_field = fs->max_field;
     csv_dialect_init(&fs->dialect, &o);
 

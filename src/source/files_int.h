@@ -123,6 +123,8 @@ typedef struct files_reader {
     csv_fields fields;      /* CSV scanner scratch */
     struct jl_scratch *jl;  /* JSONL scanner scratch */
     source_error failed;    /* a read error after rows of the batch: the next read's */
+    int64_t nrows;          /* data records of the file so far (for --skip-rows, --max-rows) */
+    int done;               /* --max-rows reached */
 } files_reader;
 
 struct files_source {
@@ -140,6 +142,8 @@ struct files_source {
     int columns_given;      /* the column names came from --columns */
     char null_store[FILE_MAX_NULLS][256]; /* the null markers, copied from the options */
     char encoding[64];      /* "" for UTF-8 */
+    char comment;           /* lines starting with it are skipped (0: none) */
+    int64_t skip_rows, max_rows; /* of each file; resume points then carry nrows */
     csv_dialect dialect;
     size_t max_field;
     files_in stdin_in;      /* stdin, already read up to its data (header, JSONL sample) */
@@ -187,6 +191,22 @@ int files_nomem(const files_reader *r, source_error *err);
 int files_read_failed(files_reader *r, row_batch *b, source_error *err);
 /* -1 with the kept error (err set) if there is one, else 0. */
 int files_take_failed(files_reader *r, source_error *err);
+
+/* At a record start: if the line starts with the comment character,
+ * consume it and, with b, add a skipped row for it. 1: consumed, 0: not a
+ * comment line (or no data yet), -1: read error (err set). */
+int files_comment(files_reader *r, row_batch *b, source_error *err);
+/* Consume the line at in->pos (up to and including its '\n', or to EOF)
+ * without holding it. 0, or -1 on a read error. */
+int files_skip_line(files_in *in, const char *label, source_error *err);
+/* For a data record at the reader's position (line `line`): 1 if
+ * --max-rows is reached (stop: the record is not consumed), 2 if it is one
+ * of the --skip-rows (the caller consumes it and adds no row: a skipped
+ * row was added), 0 to read it; -1 out of memory. */
+int files_count_row(files_reader *r, row_batch *b, int64_t line, source_error *err);
+/* b's resume point: the offset of the next unread byte (and, with
+ * --skip-rows or --max-rows, the records seen). 0, or -1 out of memory. */
+int files_set_resume(files_reader *r, row_batch *b, source_error *err);
 
 /* Skip a UTF-8 BOM at the start of the stream (pos must be 0 at offset 0). */
 int files_skip_bom(files_in *in, const char *label, source_error *err);

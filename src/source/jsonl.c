@@ -545,7 +545,12 @@ int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *
         return -1;
     if (max_rows > b->cap)
         max_rows = b->cap;
-    while (b->n < max_rows && bytes < FILES_BATCH_BYTES) {
+    while (b->n < max_rows && bytes < FILES_BATCH_BYTES && !r->done) {
+        int cm = files_comment(r, b, err);
+        if (cm < 0)
+            return files_read_failed(r, b, err);
+        if (cm > 0)
+            continue;
         const char *p = in->buf + in->pos;
         size_t avail = in->len - in->pos;
         const char *nl = memchr(p, '\n', avail);
@@ -577,6 +582,11 @@ int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *
         int rc = jl_parse(p, len, s, msg, sizeof msg);
         if (rc == JL_BLANK)
             continue;
+        int cr = files_count_row(r, b, line, err);
+        if (cr < 0)
+            return -1;
+        if (cr > 0)
+            continue; /* skipped; or --max-rows reached (the loop ends) */
         if (rc == JL_NOMEM)
             return files_nomem(r, err);
         size_t raw_len = len > FILES_RAW_PREFIX && len > fs->max_field ? FILES_RAW_PREFIX : len;
@@ -614,7 +624,7 @@ int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *
             row->nvals = 0;
         }
     }
-    if (src_pos_set_i64(&b->resume, files_in_offset(in)))
-        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    if (files_set_resume(r, b, err))
+        return -1;
     return b->n;
 }

@@ -114,6 +114,8 @@ typedef struct src_row {
     const char *raw;        /* the row's raw text for the reject file, or NULL */
     size_t raw_len;
     const char *problem;    /* NULL, or why the row is malformed */
+    int skipped;            /* a line the options leave out (a comment, --skip-rows): no
+                             * values; counted as read and filtered, never written */
 } src_row;
 
 typedef struct row_batch {

@@ -44,16 +44,21 @@ def names(py_session, ks):
     return {r.id: r.name for r in py_session.execute(f"SELECT id, name FROM {ks}.t")}
 
 
-def load(build_dir, tmp_path, main_hosts, ks, path, *extra, input=None, verb="load"):
+def load(build_dir, tmp_path, main_hosts, ks, path, *extra, input=None):
     report = tmp_path / "report.json"
     if report.exists():
         report.unlink()
     out = tmp_path / "runs"
-    p = cqlshift(build_dir, verb, path, f"cassandra://{main_hosts[0]}/{ks}", "t",
+    p = cqlshift(build_dir, "load", path, f"cassandra://{main_hosts[0]}/{ks}", "t",
                  "--report", report, "--out-dir", out, "--quiet", "--restart", *extra,
                  cwd=tmp_path, input=input)
     rep = json.loads(report.read_text()) if report.exists() else None
     return p, rep, reject_rows(out)
+
+
+def verify(build_dir, tmp_path, main_hosts, ks, path, *extra):
+    return cqlshift(build_dir, "verify", path, f"cassandra://{main_hosts[0]}/{ks}", "t",
+                    "--out-dir", tmp_path / "vruns", *extra, cwd=tmp_path)
 
 
 def counts(rep):
@@ -165,6 +170,13 @@ def test_encodings(build_dir, tmp_path, main_hosts, py_session, ks):
         assert p.returncode == 0, (f, p.stderr.decode())
         assert rej == []
     assert names(py_session, ks) == want
+    # verify reads a gzip latin1 file as load does: what it holds is there
+    (tmp_path / "l1.csv.gz").write_bytes(gzip.compress((tmp_path / "l1.csv").read_bytes()))
+    py_session.execute(f"DELETE FROM {ks}.t WHERE id IN (3, 4)")
+    p = verify(build_dir, tmp_path, main_hosts, ks, tmp_path / "l1.csv.gz", "--encoding",
+               "latin1")
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+    assert "2 equal, 0 missing, 0 extra, 0 different" in p.stdout.decode()
     # gzip of UTF-16 on stdin
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, "-",
                        input=gzip.compress("id,name,n\n5,ünï,5\n".encode("utf-16")))
@@ -211,3 +223,60 @@ def test_several_null_markers(build_dir, tmp_path, main_hosts, py_session, ks):
     assert counts(rep) == (4, 3, 1) and [r["position"] for r in rej] == [4]
     got = {r.id: (r.name, r.n) for r in py_session.execute(f"SELECT * FROM {ks}.t")}
     assert got == {1: ("", 1), 2: (None, None), 4: ("N/A", 4)}
+
+
+# ---- 4. skip rows, max rows, comments ---------------------------------------
+
+def test_skip_max_and_comment_rows(build_dir, tmp_path, main_hosts, py_session, ks):
+    """--comment '#' leaves out comment lines (before the header too),
+    --skip-rows the first data rows and --max-rows stops each file; the
+    summary counts comment lines and skipped rows as filtered."""
+    f = tmp_path / "sk.csv"
+    f.write_text("# exported by hand\nid,name,n\n1,a,1\n# a note, \"quoted\n2,b,2\n3,c,3\n\n"
+                 "4,d,4\n5,e,5\n6,f,6\n")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--comment", "#",
+                       "--skip-rows", "2", "--max-rows", "3")
+    assert p.returncode == 0, p.stderr.decode()
+    assert names(py_session, ks) == {3: "c", 4: "d", 5: "e"}
+    assert counts(rep) == (6, 3, 0) and rep["tables"][0]["filtered"] == 3
+    # verify reads the file with the same options: all equal, 3 filtered
+    p = verify(build_dir, tmp_path, main_hosts, ks, f, "--comment", "#", "--skip-rows", "2",
+               "--max-rows", "3")
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+    assert "3 equal, 0 missing, 0 extra, 0 different, 0 rejected, 3 filtered" in p.stdout.decode()
+    # JSONL: the same options; without --comment a comment line is rejected
+    g = tmp_path / "sk.jsonl"
+    g.write_text("".join(("// note\n" if i % 3 == 0 else "") +
+                         json.dumps({"id": 100 + i, "name": f"j{i}"}) + "\n" for i in range(10)))
+    py_session.execute(f"TRUNCATE {ks}.t")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, g, "--comment", "/",
+                       "--skip-rows", "1", "--max-rows", "5")
+    assert p.returncode == 0, p.stderr.decode()
+    assert set(names(py_session, ks)) == {101, 102, 103, 104, 105}
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, g)
+    assert p.returncode == 4 and counts(rep) == (14, 10, 4)
+
+
+def test_skip_and_max_rows_resume_exactly(build_dir, tmp_path, main_hosts, py_session, ks):
+    """A gzip load with --skip-rows and --max-rows stopped by --max-errors
+    resumes where it stopped (the resume point keeps the rows counted); a
+    --resume with another --max-rows is another job and is refused."""
+    bad = {3000, 3001}
+    body = "id,name,n\n" + "".join(
+        f"{i},name {i},{'x' if i in bad else i}\n" for i in range(20000))
+    f = tmp_path / "big.csv.gz"
+    f.write_bytes(gzip.compress(body.encode()))
+    out = tmp_path / "runs"
+    args = ["load", f, f"cassandra://{main_hosts[0]}/{ks}", "t", "--out-dir", out, "--quiet",
+            "--batch-rows", "100", "--skip-rows", "100", "--max-rows", "15000"]
+    p = cqlshift(build_dir, *args, "--max-errors", "1", cwd=tmp_path)
+    assert p.returncode != 0
+    assert len(names(py_session, ks)) < 15000
+    other = [a if a != "15000" else "14000" for a in args]
+    p = cqlshift(build_dir, *other, "--resume", cwd=tmp_path)
+    assert p.returncode == 2, p.stderr.decode()
+    report = tmp_path / "r.json"
+    p = cqlshift(build_dir, *args, "--resume", "--report", report, cwd=tmp_path)
+    assert p.returncode == 4, p.stderr.decode()
+    got = names(py_session, ks)
+    assert set(got) == set(range(100, 15100)) - bad
