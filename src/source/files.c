@@ -144,16 +144,21 @@ int files_read_failed(files_reader *r, row_batch *b, source_error *err)
 
 int files_set_resume(files_reader *r, row_batch *b, source_error *err)
 {
+    return files_set_resume_at(r, b, files_in_offset(&r->in), err);
+}
+
+int files_set_resume_at(files_reader *r, row_batch *b, int64_t off, source_error *err)
+{
     int rc;
     if (r->src->skip_rows || r->src->max_rows) {
         uint8_t p[16];
-        int64_t v[2] = {files_in_offset(&r->in), r->nrows};
+        int64_t v[2] = {off, r->nrows};
         for (int k = 0; k < 2; k++)
             for (int i = 0; i < 8; i++)
                 p[k * 8 + i] = (uint8_t)((uint64_t)v[k] >> (56 - 8 * i));
         rc = src_pos_set(&b->resume, p, sizeof p);
     } else {
-        rc = src_pos_set_i64(&b->resume, files_in_offset(&r->in));
+        rc = src_pos_set_i64(&b->resume, off);
     }
     return rc ? source_fail(err, SRC_E_NOMEM, "out of memory") : 0;
 }
@@ -655,7 +660,7 @@ static int seek_resume(files_reader *r, int idx, int64_t after, source_error *er
     int m = files_in_more(in, r->label, err);
     if (m < 0)
         return -1;
-    if (last != '\n' && after != fs->data_start[idx] && in->len > 0)
+    if (last != '\n' && after != fs->data_start[idx] && in->len > 0 && r->jmode == JD_LINES)
         return source_fail(err, SRC_E_USAGE,
                            "cannot resume %s at byte %" PRId64 ": that is not the start of a "
                            "line; did the file change since the interrupted run? (start over "
@@ -723,6 +728,9 @@ static source_reader *files_open_range(source *s, const source_range *rg,
         r->line = fs->stdin_line;
         if (r->in.base == 0 && r->in.pos == 0 && files_skip_bom(&r->in, r->label, err))
             goto fail;
+        if (fs->kind == FILES_JSONL &&
+            (r->jmode = jsonl_detect(&r->in, r->label, fs->max_field, err)) < 0)
+            goto fail;
         return (source_reader *)r;
     }
     if (files_in_open(&r->in, fs->paths[idx], fs->encoding, fs->max_field + 4, err))
@@ -737,8 +745,25 @@ static source_reader *files_open_range(source *s, const source_range *rg,
         r->line = fs->data_line[idx];
         if (start == 0 && files_skip_bom(&r->in, r->label, err))
             goto fail;
-    } else if (seek_resume(r, idx, after, err)) {
-        goto fail;
+        if (fs->kind == FILES_JSONL &&
+            (r->jmode = jsonl_detect(&r->in, r->label, fs->max_field, err)) < 0)
+            goto fail;
+    } else {
+        if (fs->kind == FILES_JSONL) {
+            /* the shape of the document, from its start */
+            files_in head;
+            if (files_in_open(&head, fs->paths[idx], fs->encoding, fs->max_field + 4, err))
+                goto fail;
+            r->jmode = files_skip_bom(&head, r->label, err)
+                           ? -1
+                           : jsonl_detect(&head, r->label, fs->max_field, err);
+            files_in_close(&head);
+            if (r->jmode < 0)
+                goto fail;
+            r->jstate = JA_NEXT; /* resume points are after a record */
+        }
+        if (seek_resume(r, idx, after, err))
+            goto fail;
     }
     return (source_reader *)r;
 fail:

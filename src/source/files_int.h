@@ -125,7 +125,16 @@ typedef struct files_reader {
     source_error failed;    /* a read error after rows of the batch: the next read's */
     int64_t nrows;          /* data records of the file so far (for --skip-rows, --max-rows) */
     int done;               /* --max-rows reached */
+    int jmode;              /* JSONL: JD_LINES, JD_ARRAY or JD_SEQ (jsonl_detect) */
+    int jstate;             /* JD_ARRAY: where in the array the reader is */
 } files_reader;
+
+/* The shapes of a JSON file: one object per line; one array of objects;
+ * objects one after another (pretty-printed, or several on a line). */
+enum { JD_LINES = 0, JD_ARRAY = 1, JD_SEQ = 2 };
+/* Where a JD_ARRAY reader is: before '[', before a record or ']', after a
+ * record, after ']', in text after ']' (discarded). */
+enum { JA_OPEN = 0, JA_VALUE = 1, JA_NEXT = 2, JA_CLOSED = 3, JA_JUNK = 4 };
 
 struct files_source {
     source base;
@@ -163,6 +172,11 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
 int jsonl_sample_keys(files_source *fs, files_in *in, const char *label, char ***names, int *n,
                       source_error *err);
 int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *err);
+/* The shape of the JSON text at in->pos (the start of the data), reading
+ * more as needed without consuming it: JD_ARRAY if it starts with '[',
+ * JD_SEQ if the first object spans lines or another follows on its line,
+ * else JD_LINES. -1 on a read error. */
+int jsonl_detect(files_in *in, const char *label, size_t max_field, source_error *err);
 void jsonl_scratch_free(struct jl_scratch *s);
 
 /* The record at the reader's position goes on past the data read: read
@@ -207,6 +221,8 @@ int files_count_row(files_reader *r, row_batch *b, int64_t line, source_error *e
 /* b's resume point: the offset of the next unread byte (and, with
  * --skip-rows or --max-rows, the records seen). 0, or -1 out of memory. */
 int files_set_resume(files_reader *r, row_batch *b, source_error *err);
+/* The same with the offset `off` (of the decoded stream). */
+int files_set_resume_at(files_reader *r, row_batch *b, int64_t off, source_error *err);
 
 /* Skip a UTF-8 BOM at the start of the stream (pos must be 0 at offset 0). */
 int files_skip_bom(files_in *in, const char *label, source_error *err);

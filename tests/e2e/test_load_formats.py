@@ -280,3 +280,67 @@ def test_skip_and_max_rows_resume_exactly(build_dir, tmp_path, main_hosts, py_se
     assert p.returncode == 4, p.stderr.decode()
     got = names(py_session, ks)
     assert set(got) == set(range(100, 15100)) - bad
+
+
+# ---- 5. JSON documents ------------------------------------------------------
+
+def test_json_array_and_object_sequence(build_dir, tmp_path, main_hosts, py_session, ks):
+    """A pretty-printed array, a compact array on one line, and objects one
+    after another (pretty, or several on a line) load every record; the
+    records' positions are the lines they start on."""
+    recs = [{"id": i, "name": f"r{i}, with ] and }} and \"q\"", "n": i} for i in range(300)]
+    (tmp_path / "pretty.json").write_text(json.dumps(recs[:100], indent=2))
+    (tmp_path / "compact.json.gz").write_bytes(gzip.compress(json.dumps(recs[100:200]).encode()))
+    seq = "".join(json.dumps(r, indent=1 if r["id"] % 2 else None) + (" " if r["id"] % 3 else "\n")
+                  for r in recs[200:300])
+    (tmp_path / "seq.json").write_text(seq)
+    for f in ("pretty.json", "compact.json.gz", "seq.json"):
+        p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, tmp_path / f)
+        assert p.returncode == 0, (f, p.stderr.decode())
+        assert counts(rep) == (100, 100, 0) and rej == [], f
+    assert names(py_session, ks) == {r["id"]: r["name"] for r in recs}
+    # a bad record inside the array is rejected with its line; the others load
+    bad = json.dumps(recs[:3], indent=2).replace('"id": 1,', '"id": 1,,')
+    (tmp_path / "bad.json").write_text(bad)
+    py_session.execute(f"TRUNCATE {ks}.t")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, tmp_path / "bad.json")
+    assert p.returncode == 4 and counts(rep) == (3, 2, 1)
+    assert [r["position"] for r in rej] == [7] and "invalid JSON" in rej[0]["reason"]
+    assert set(names(py_session, ks)) == {0, 2}
+
+
+def test_unclosed_json_array(build_dir, tmp_path, main_hosts, py_session, ks):
+    """An array cut inside a record, and one whose ']' is missing: the
+    complete records load, one rejected row names the file and the line,
+    exit code 4."""
+    text = json.dumps([{"id": i, "name": f"r{i}"} for i in range(50)], indent=2)
+    cut = text[:text.index('"id": 40,')] + '"id": 40, "na'
+    (tmp_path / "cut.json").write_text(cut)
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, tmp_path / "cut.json")
+    assert p.returncode == 4, p.stderr.decode()
+    assert counts(rep) == (41, 40, 1)
+    line = cut.count("\n", 0, cut.rindex("{")) + 1
+    assert rej[0]["position"] == line
+    assert rej[0]["reason"] == (f"{tmp_path / 'cut.json'}: line {line}: the object is not "
+                                "closed: it goes on to the end of the data, and the array with it")
+    assert set(names(py_session, ks)) == set(range(40))
+    (tmp_path / "noend.json").write_text(text[:-1])
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, tmp_path / "noend.json")
+    assert p.returncode == 4 and counts(rep) == (51, 50, 1)
+    assert "noend.json: line 202: the array is not closed" in rej[0]["reason"]
+    assert set(names(py_session, ks)) == set(range(50))
+
+
+def test_json_array_resume_is_exact(build_dir, tmp_path, main_hosts, py_session, ks):
+    """A pretty-printed array stopped by --max-errors resumes after its last
+    saved record (resume points inside an array, not at line starts)."""
+    recs = [{"id": i, "name": f"r{i}", "n": "x" if i in (700, 701) else i} for i in range(3000)]
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps(recs, indent=2))
+    args = ["load", f, f"cassandra://{main_hosts[0]}/{ks}", "t", "--out-dir", tmp_path / "runs",
+            "--quiet", "--batch-rows", "100"]
+    p = cqlshift(build_dir, *args, "--max-errors", "1", cwd=tmp_path)
+    assert p.returncode != 0
+    p = cqlshift(build_dir, *args, "--resume", cwd=tmp_path)
+    assert p.returncode == 4, p.stderr.decode()
+    assert set(names(py_session, ks)) == set(range(3000)) - {700, 701}
