@@ -446,6 +446,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     const char **names = NULL;
     int *src_cols = NULL, *is_key = NULL;
     load_column_info *info = NULL;
+    const char **late = NULL; /* fo.late_columns (verify reopens the source with fo) */
     load_map_spec spec = {0};
     map_rowmap *rm = NULL;
     cs_buf q;
@@ -489,6 +490,18 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
                    sizeof table_name, o.verify != NULL))
         goto out;
     table = table_name;
+    /* JSONL, its columns from the keys of its first lines: a key first seen
+     * later may still be one of the table's regular columns (key columns
+     * must be in every row, so in the first lines too) */
+    late = calloc((size_t)ntcols + 1, sizeof *late);
+    if (!late)
+        goto out;
+    if (!columns && !la.map) {
+        for (int k = 0; k < ntcols; k++)
+            if (tcols[k].kind == 0)
+                late[fo.nlate++] = tcols[k].name;
+        fo.late_columns = late;
+    }
     source_error se;
     src = source_open(uri, table, &fo, &se);
     if (!src) {
@@ -628,6 +641,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     }
 out:
     job_close(&jb);
+    free(late);
     map_rowmap_free(rm);
     load_map_release(&spec);
     cs_buf_release(&q);

@@ -572,6 +572,31 @@ static int read_jsonl_schema(files_source *fs, const file_options *o, source_err
                            "name them with --columns A,B,C",
                            label, JSONL_SAMPLE_LINES);
     }
+    /* the table's columns that the first lines lack: a key first seen
+     * later still finds its column */
+    if (o->nlate > 0) {
+        char **more = realloc(names, (size_t)(n + o->nlate) * sizeof *more);
+        if (!more) {
+            free_names(names, n);
+            return source_fail(err, SRC_E_NOMEM, "out of memory");
+        }
+        names = more;
+        int all = n;
+        for (int k = 0; k < o->nlate; k++) {
+            int seen = 0;
+            for (int j = 0; j < all && !seen; j++)
+                seen = !strcasecmp(names[j], o->late_columns[k]);
+            if (seen)
+                continue;
+            if (!(names[all] = strdup(o->late_columns[k]))) {
+                free_names(names, all);
+                return source_fail(err, SRC_E_NOMEM, "out of memory");
+            }
+            all++;
+        }
+        n = all;
+        fs->late_given = 1;
+    }
     char where[300];
     snprintf(where, sizeof where, "%s", label);
     return set_columns(fs, names, n, where, err);

@@ -149,6 +149,7 @@ struct files_source {
     source_schema schema;
     int header;             /* CSV: files start with a header line */
     int columns_given;      /* the column names came from --columns */
+    int late_given;         /* JSONL: the table's columns were added to the sample's keys */
     char null_store[FILE_MAX_NULLS][256]; /* the null markers, copied from the options */
     char encoding[64];      /* "" for UTF-8 */
     char comment;           /* lines starting with it are skipped (0: none) */

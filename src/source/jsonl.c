@@ -650,6 +650,9 @@ static int fill_row(files_reader *r, row_batch *b, src_row *row, const char *cop
             if (r->src->columns_given)
                 snprintf(msg, cap, "key \"%.*s\" is not one of the columns given (--columns)",
                          kl, key);
+            else if (r->src->late_given)
+                snprintf(msg, cap, "key \"%.*s\" is not a column of the table (nor a key of "
+                         "the first %d lines)", kl, key, JSONL_SAMPLE_LINES);
             else
                 snprintf(msg, cap,
                          "key \"%.*s\" is not a column: the columns come from the keys of the "

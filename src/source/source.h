@@ -398,6 +398,11 @@ typedef struct file_options {
     long long skip_rows;    /* data rows skipped at the start of each file (after the header) */
     long long max_rows;     /* stop after this many data rows of each file (0: all) */
     char comment;           /* lines starting with it are skipped and counted (0: none) */
+    const char *const *late_columns; /* JSONL without columns: names a key may have that the
+                             * sample of the first lines lacks (the target table's columns);
+                             * added to the columns unless a sampled key has the name in any
+                             * case */
+    int nlate;
 } file_options;
 
 #define FILE_MAX_NULLS 16

@@ -344,3 +344,32 @@ def test_json_array_resume_is_exact(build_dir, tmp_path, main_hosts, py_session,
     p = cqlshift(build_dir, *args, "--resume", cwd=tmp_path)
     assert p.returncode == 4, p.stderr.decode()
     assert set(names(py_session, ks)) == set(range(3000)) - {700, 701}
+
+
+# ---- 6. JSONL keys first seen after line 1,000 --------------------------------
+
+def test_jsonl_key_first_seen_late(build_dir, tmp_path, main_hosts, py_session, ks):
+    """A key first seen at line 1,500 that is a column of the table loads
+    into it; a key that is not a column is still rejected per row, with the
+    reason; verify reads the file the same way."""
+    lines = []
+    for i in range(2000):
+        o = {"id": i, "name": f"r{i}"}
+        if i >= 1499:
+            o["n"] = i * 10
+        if i == 1700:
+            o["nope"] = 1
+        lines.append(json.dumps(o))
+    f = tmp_path / "late.jsonl"
+    f.write_text("\n".join(lines) + "\n")
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f)
+    assert p.returncode == 4, p.stderr.decode()
+    assert counts(rep) == (2000, 1999, 1)
+    assert rej[0]["position"] == 1701
+    assert 'key "nope" is not a column of the table' in rej[0]["reason"]
+    got = {r.id: r.n for r in py_session.execute(f"SELECT id, n FROM {ks}.t")}
+    assert len(got) == 1999 and 1700 not in got
+    assert all(got[i] == (i * 10 if i >= 1499 else None) for i in got)
+    p = verify(build_dir, tmp_path, main_hosts, ks, f)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+    assert "1999 equal, 0 missing, 0 extra, 0 different, 1 rejected" in p.stdout.decode()
