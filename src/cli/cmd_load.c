@@ -152,6 +152,17 @@ int cli_parse_text(void *field, const char *opt, const char *v)
     return 0;
 }
 
+/* --null S, repeatable: appended to load_args.nulls (the field). */
+static int parse_null(void *field, const char *opt, const char *v)
+{
+    load_args *la = (load_args *)(void *)((char *)field - offsetof(load_args, nulls));
+    if (la->nnull == FILE_MAX_NULLS) {
+        cli_error("--%s: at most %d null markers", opt, FILE_MAX_NULLS);
+        return -1;
+    }
+    la->nulls[la->nnull++] = v;
+    return 0;
+}
 
 #define LOAD_OPT(field) offsetof(load_args, field)
 const cli_opt load_opts[] = {
@@ -164,8 +175,24 @@ const cli_opt load_opts[] = {
      NULL, cli_parse_char},
     {"escape", 0, OPT_CUSTOM, LOAD_OPT(fo.escape), "C",
      "escape character inside quotes (default: a doubled quote)", 0, 0, 0, NULL, cli_parse_char},
-    {"null", 0, OPT_CUSTOM, LOAD_OPT(fo.null_marker), "S",
-     "unquoted field that means null (default: an empty field)", 0, 0, 0, NULL, cli_parse_text},
+    {"null", 0, OPT_CUSTOM, LOAD_OPT(nulls), "S",
+     "unquoted field that means null (default: an empty field); give it again for several "
+     "(--null '' --null N/A: an empty field and N/A are null)", 0, 0, 0, NULL,
+     parse_null},
+    {"encoding", 0, OPT_TEXT, LOAD_OPT(fo.encoding), "E",
+     "the files' character set (default UTF-8, or UTF-16 when the file starts with its byte "
+     "order mark): latin1, windows-1252, UTF-16LE... any name iconv -l lists; the text is "
+     "converted to UTF-8 as it is read. Compressed files (gzip, zstd) are recognized by their "
+     "first bytes whatever the name, and decompressed as they are read", 0, 0, 0, NULL, NULL},
+    {"skip-rows", 0, OPT_LLONG, LOAD_OPT(fo.skip_rows), "N",
+     "leave out the first N data rows of each file (after the header); they count as read "
+     "and filtered", 0, 9e18, 1, NULL, NULL},
+    {"max-rows", 0, OPT_LLONG, LOAD_OPT(fo.max_rows), "N",
+     "read at most N data rows of each file (after --skip-rows; rejected rows count)", 1, 9e18,
+     1, NULL, NULL},
+    {"comment", 0, OPT_CUSTOM, LOAD_OPT(fo.comment), "C",
+     "lines that start with C are comments: left out (counted as filtered in the summary); "
+     "in a CSV file they may come before the header too", 0, 0, 0, NULL, cli_parse_char},
     {"no-header", 0, OPT_FLAG, LOAD_OPT(no_header), NULL, "the first line is data; give --columns",
      0, 0, 0, NULL, NULL},
     {"columns", 0, OPT_TEXT, LOAD_OPT(columns), "A,B,C",
@@ -352,6 +379,11 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     file_options fo = la.fo;
     if (la.no_header)
         fo.header = 0;
+    if (la.nnull > 0) {
+        fo.null_markers = lap->nulls;
+        fo.nnull = la.nnull;
+        fo.null_marker = lap->nulls[0];
+    }
     const char *format = la.format < 0 ? NULL : la.format == 0 ? "csv" : "jsonl";
     const char *columns = la.columns;
     char *colbuf = NULL;
@@ -414,6 +446,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     const char **names = NULL;
     int *src_cols = NULL, *is_key = NULL;
     load_column_info *info = NULL;
+    const char **late = NULL; /* fo.late_columns (verify reopens the source with fo) */
     load_map_spec spec = {0};
     map_rowmap *rm = NULL;
     cs_buf q;
@@ -431,11 +464,13 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     if (!strcmp(pos[0], "-"))
         o.restart = o.no_resume = 1;
     {
-        char key[8192], name[600];
-        /* the mapping is part of the job: a resume with another --map is
-         * another job (the rows written so far followed the first one) */
-        snprintf(key, sizeof key, "load %s -> %s/%s.%s%s%.3000s", uri, t.hosts, t.keyspace, table,
-                 la.map ? " map " : "", la.map ? la.map : "");
+        char key[8192], name[600], fkey[1024];
+        /* the mapping and the options that change what is read are part
+         * of the job: a resume with another --map or --encoding is another
+         * job (the rows written so far followed the first ones) */
+        file_options_key(&fo, fkey, sizeof fkey);
+        snprintf(key, sizeof key, "load %s -> %s/%s.%s%s%.3000s%s", uri, t.hosts, t.keyspace,
+                 table, la.map ? " map " : "", la.map ? la.map : "", fkey);
         snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
         int done = 0;
         rc = run_prepare(&jb, &o, o.verify ? "verify" : "load", name, key, &done);
@@ -455,6 +490,18 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
                    sizeof table_name, o.verify != NULL))
         goto out;
     table = table_name;
+    /* JSONL, its columns from the keys of its first lines: a key first seen
+     * later may still be one of the table's regular columns (key columns
+     * must be in every row, so in the first lines too) */
+    late = calloc((size_t)ntcols + 1, sizeof *late);
+    if (!late)
+        goto out;
+    if (!columns && !la.map) {
+        for (int k = 0; k < ntcols; k++)
+            if (tcols[k].kind == 0)
+                late[fo.nlate++] = tcols[k].name;
+        fo.late_columns = late;
+    }
     source_error se;
     src = source_open(uri, table, &fo, &se);
     if (!src) {
@@ -594,6 +641,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     }
 out:
     job_close(&jb);
+    free(late);
     map_rowmap_free(rm);
     load_map_release(&spec);
     cs_buf_release(&q);

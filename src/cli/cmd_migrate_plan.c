@@ -170,6 +170,8 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
                 printf("--   row %" PRId64 ": rejected: %s\n", row->pos, row->problem);
                 continue;
             }
+            if (row->skipped)
+                continue;
             if (ops && ops->filter) {
                 int keep = ops->filter(ops->ctx, row, &a, why, sizeof why);
                 if (keep <= 0) {
@@ -579,11 +581,13 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
     {
         char digest[65];
         plan_digest(&p, digest);
-        char key[4000];
+        char key[5200], fkey[1024] = "";
+        if (a->file_opts)
+            file_options_key(a->file_opts, fkey, sizeof fkey);
         if (a->file_uri)
-            snprintf(key, sizeof key, "load plan %.64s file %.1200s -> %.1000s/%s%s%.300s",
+            snprintf(key, sizeof key, "load plan %.64s file %.1200s -> %.1000s/%s%s%.300s%s",
                      digest, source_label, t.hosts, t.keyspace, a->only_table ? " table=" : "",
-                     a->only_table ? a->only_table : "");
+                     a->only_table ? a->only_table : "", fkey);
         else
             snprintf(key, sizeof key, "migrate plan %.64s source %.1200s -> %.1000s/%s%s%.500s",
                      digest, source_label, t.hosts, t.keyspace,

@@ -163,6 +163,8 @@ int migrate_main(const migrate_args *ma, run_options *o, const char **pos);
 /* load FILE TARGET TABLE's file options and body (cmd_load.c). */
 typedef struct load_args {
     file_options fo;
+    const char *nulls[FILE_MAX_NULLS]; /* --null, repeatable (fo.null_markers) */
+    int nnull;
     int format;     /* -1: from the file name; 0 csv, 1 jsonl */
     int no_header;
     const char *columns;

@@ -877,6 +877,11 @@ static void submit_out(worker *w, batch_slot *sl, int out)
             reject_row(sl, out, i, r->problem);
             continue;
         }
+        if (r->skipped) { /* a comment line, --skip-rows: left out like a filtered row */
+            sl->filtered[out]++;
+            atomic_fetch_add(&w->tbl->progress->filtered, 1);
+            continue;
+        }
         if (m && m->filter) {
             arena_reset(&w->scratch);
             int keep = m->filter(m->ctx, r, &w->scratch, why, sizeof why);
@@ -1001,10 +1006,18 @@ static void run_range(worker *w, const work_item *it)
         int n = L->src->ops->read(rd, &sl->batch, L->cfg.batch_rows, &serr);
         if (n < 0) {
             /* a read the interrupt cancelled is an interruption, not a failure */
-            if (interrupted(L))
+            if (interrupted(L)) {
                 set_stop(L, 5, "interrupted");
-            else
-                set_fatal(L, 1, "%s", serr.msg);
+                break;
+            }
+            /* the batches read before the fault (a corrupt compressed
+             * file...) are good: they land and are counted and saved
+             * before the run fails */
+            for (int64_t j = k; j < k + NSLOTS; j++)
+                settle(w, &w->slots[j % NSLOTS]);
+            if (!w->broken)
+                checkpoint(w, 1);
+            set_fatal(L, 1, "%s", serr.msg);
             break;
         }
         if (n == 0) {

@@ -52,8 +52,16 @@ void csv_dialect_init(csv_dialect *d, const file_options *o)
     d->quote = o->quote;
     d->quoting = o->quote != '\0';
     d->escape = o->escape ? o->escape : o->quote;
-    d->null_marker = o->null_marker ? o->null_marker : "";
-    d->null_len = strlen(d->null_marker);
+    if (o->nnull > 0) {
+        d->nnull = o->nnull < FILE_MAX_NULLS ? o->nnull : FILE_MAX_NULLS;
+        for (int i = 0; i < d->nnull; i++)
+            d->nulls[i] = o->null_markers[i];
+    } else {
+        d->nnull = 1;
+        d->nulls[0] = o->null_marker ? o->null_marker : "";
+    }
+    for (int i = 0; i < d->nnull; i++)
+        d->null_lens[i] = strlen(d->nulls[i]);
     d->max_field = o->max_field ? o->max_field : (size_t)16 << 20;
 }
 
@@ -336,7 +344,16 @@ int csv_read_header(files_source *fs, files_in *in, const char *label, char ***n
     *lines = 0;
     if (files_skip_bom(in, label, err))
         return -1;
+    int64_t comments = 0; /* comment lines before the header */
     for (;;) {
+        if (fs->comment && in->pos < in->len && in->buf[in->pos] == fs->comment) {
+            if (files_skip_line(in, label, err)) {
+                free(flds.f);
+                return -1;
+            }
+            comments++;
+            continue;
+        }
         int st = csv_scan_record(d, in->buf + in->pos, in->len - in->pos, in->eof, 1, &flds, &rec);
         if (st == CSV_NOMEM) {
             free(flds.f);
@@ -400,7 +417,7 @@ int csv_read_header(files_source *fs, files_in *in, const char *label, char ***n
     in->pos += rec.consumed;
     *names = out;
     *n = rec.nfields;
-    *lines = rec.newlines;
+    *lines = comments + rec.newlines;
     free(flds.f);
     return 0;
 }
@@ -444,6 +461,15 @@ static int skip_oversized(files_reader *r, row_batch *b, source_error *err)
     return row->problem ? 0 : files_nomem(r, err);
 }
 
+/* An unquoted field equal to one of the null markers. */
+static inline int is_null(const csv_dialect *d, const char *p, size_t n)
+{
+    for (int i = 0; i < d->nnull; i++)
+        if (n == d->null_lens[i] && (n == 0 || !memcmp(p, d->nulls[i], n)))
+            return 1;
+    return 0;
+}
+
 int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *err)
 {
     files_source *fs = r->src;
@@ -454,9 +480,16 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
     char text[512];
 
     row_batch_clear(b);
+    if (files_take_failed(r, err))
+        return -1;
     if (max_rows > b->cap)
         max_rows = b->cap;
-    while (b->n < max_rows && bytes < FILES_BATCH_BYTES) {
+    while (b->n < max_rows && bytes < FILES_BATCH_BYTES && !r->done) {
+        int cm = files_comment(r, b, err);
+        if (cm < 0)
+            return files_read_failed(r, b, err);
+        if (cm > 0)
+            continue;
         csv_record rec;
         const char *p = in->buf + in->pos;
         int st = csv_scan_record(d, p, in->len - in->pos, in->eof, r->line, &r->fields, &rec);
@@ -467,7 +500,7 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
         if (st == CSV_NEED_MORE) {
             int m = files_need_more(r, d->max_field + 2, err);
             if (m < 0)
-                return -1;
+                return files_read_failed(r, b, err);
             if (m == 0) {
                 if (skip_oversized(r, b, err))
                     return -1;
@@ -476,9 +509,14 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
             continue;
         }
         const int64_t line = r->line;
+        int cr = rec.blank ? 0 : files_count_row(r, b, line, err);
+        if (cr < 0)
+            return -1;
+        if (cr == 1)
+            break; /* --max-rows: the record stays unread */
         in->pos += rec.consumed;
         r->line += rec.newlines;
-        if (rec.blank)
+        if (rec.blank || cr == 2)
             continue;
         if (rec.problem[0] || rec.nfields != ncols || rec.len > d->max_field) {
             size_t raw_len = rec.len;
@@ -513,8 +551,7 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
         const csv_field *f = r->fields.f;
         src_value *v = row->vals;
         for (int c = 0; c < ncols; c++, f++, v++) {
-            if (!f->quoted && f->len == d->null_len &&
-                (f->len == 0 || !memcmp(p + f->off, d->null_marker, f->len)))
+            if (!f->quoted && is_null(d, p + f->off, f->len))
                 continue; /* SV_NULL (the values are zeroed) */
             v->kind = SV_TEXT;
             if (f->unescape) {
@@ -529,7 +566,7 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
             }
         }
     }
-    if (src_pos_set_i64(&b->resume, files_in_offset(in)))
-        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    if (files_set_resume(r, b, err))
+        return -1;
     return b->n;
 }

@@ -30,18 +30,21 @@
 
 /* ---- buffered input ---------------------------------------------------- */
 
-int files_in_open(files_in *in, const char *path, size_t cap_max, source_error *err)
+int files_in_open(files_in *in, const char *path, const char *encoding, size_t cap_max,
+                  source_error *err)
 {
     memset(in, 0, sizeof *in);
-    in->fd = -1;
-    if (!strcmp(path, "-")) {
-        in->fd = STDIN_FILENO;
-    } else {
-        in->fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (in->fd < 0)
-            return source_fail(err, SRC_E_OPEN, "cannot open %s: %s", path, strerror(errno));
-        in->owns_fd = 1;
-    }
+    instream_errc code;
+    char msg[512];
+    in->s = instream_open(path, strcmp(path, "-") ? path : "stdin", encoding, &code, msg,
+                          sizeof msg);
+    if (!in->s)
+        return source_fail(err,
+                           code == INSTREAM_E_NOMEM   ? SRC_E_NOMEM
+                           : code == INSTREAM_E_USAGE ? SRC_E_USAGE
+                           : code == INSTREAM_E_DATA  ? SRC_E_FORMAT
+                                                      : SRC_E_OPEN,
+                           "%s", msg);
     in->cap = FILES_BUF_SIZE;
     in->cap_max = cap_max > FILES_BUF_SIZE ? cap_max : FILES_BUF_SIZE;
     in->buf = malloc(in->cap);
@@ -54,9 +57,8 @@ int files_in_open(files_in *in, const char *path, size_t cap_max, source_error *
 
 void files_in_close(files_in *in)
 {
-    if (in->owns_fd && in->fd >= 0)
-        close(in->fd);
-    in->fd = -1;
+    instream_close(in->s);
+    in->s = NULL;
     free(in->buf);
     in->buf = NULL;
     in->cap = in->len = in->pos = 0;
@@ -88,11 +90,13 @@ int files_in_more(files_in *in, const char *label, source_error *err)
     if (target > in->cap)
         target = in->cap;
     while (in->len < target) {
-        ssize_t k = read(in->fd, in->buf + in->len, in->cap - in->len);
+        long k = instream_read(in->s, in->buf + in->len, in->cap - in->len);
         if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return source_fail(err, SRC_E_READ, "cannot read %s: %s", label, strerror(errno));
+            (void)label; /* the stream's messages name the file */
+            return source_fail(err,
+                               instream_error_code(in->s) == INSTREAM_E_DATA ? SRC_E_FORMAT
+                                                                             : SRC_E_READ,
+                               "%s", instream_error(in->s));
         }
         if (k == 0) {
             in->eof = 1;
@@ -124,6 +128,96 @@ int files_need_more(files_reader *r, size_t limit, source_error *err)
     if (m < 0)
         return -1;
     return m == 0 && !in->eof ? 0 : 1;
+}
+
+int files_read_failed(files_reader *r, row_batch *b, source_error *err)
+{
+    if (b->n == 0)
+        return -1;
+    r->failed = *err;
+    if (r->failed.code == 0)
+        r->failed.code = SRC_E_READ;
+    if (files_set_resume(r, b, err))
+        return -1;
+    return b->n;
+}
+
+int files_set_resume(files_reader *r, row_batch *b, source_error *err)
+{
+    return files_set_resume_at(r, b, files_in_offset(&r->in), err);
+}
+
+int files_set_resume_at(files_reader *r, row_batch *b, int64_t off, source_error *err)
+{
+    int rc;
+    if (r->src->skip_rows || r->src->max_rows) {
+        uint8_t p[16];
+        int64_t v[2] = {off, r->nrows};
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < 8; i++)
+                p[k * 8 + i] = (uint8_t)((uint64_t)v[k] >> (56 - 8 * i));
+        rc = src_pos_set(&b->resume, p, sizeof p);
+    } else {
+        rc = src_pos_set_i64(&b->resume, off);
+    }
+    return rc ? source_fail(err, SRC_E_NOMEM, "out of memory") : 0;
+}
+
+int files_skip_line(files_in *in, const char *label, source_error *err)
+{
+    for (;;) {
+        const char *nl = memchr(in->buf + in->pos, '\n', in->len - in->pos);
+        if (nl) {
+            in->pos = (size_t)(nl - in->buf) + 1;
+            return 0;
+        }
+        in->pos = in->len;
+        if (in->eof)
+            return 0;
+        if (files_in_more(in, label, err) < 0)
+            return -1;
+    }
+}
+
+int files_comment(files_reader *r, row_batch *b, source_error *err)
+{
+    files_in *in = &r->in;
+    if (!r->src->comment || in->pos == in->len || in->buf[in->pos] != r->src->comment)
+        return 0;
+    src_row *row = row_batch_add(b, r->line, 0);
+    if (!row)
+        return files_nomem(r, err);
+    row->skipped = 1;
+    if (files_skip_line(in, r->label, err))
+        return -1;
+    r->line++;
+    return 1;
+}
+
+int files_count_row(files_reader *r, row_batch *b, int64_t line, source_error *err)
+{
+    files_source *fs = r->src;
+    if (!fs->skip_rows && !fs->max_rows)
+        return 0;
+    if (fs->max_rows && r->nrows >= fs->skip_rows + fs->max_rows) {
+        r->done = 1;
+        return 1;
+    }
+    if (r->nrows++ >= fs->skip_rows)
+        return 0;
+    src_row *row = row_batch_add(b, line, 0);
+    if (!row)
+        return files_nomem(r, err);
+    row->skipped = 1;
+    return 2;
+}
+
+int files_take_failed(files_reader *r, source_error *err)
+{
+    if (!r->failed.code)
+        return 0;
+    *err = r->failed;
+    return -1;
 }
 
 int files_nomem(const files_reader *r, source_error *err)
@@ -180,8 +274,12 @@ static int has_ext(const char *name, const char *ext)
     return n > m && !strcasecmp(name + n - m, ext);
 }
 
-static int kind_matches(files_kind k, const char *name)
+static int kind_matches(files_kind k, const char *full)
 {
+    char name[1024];
+    size_t sl;
+    instream_compressed_name(full, &sl); /* data.csv.gz is a CSV file */
+    snprintf(name, sizeof name, "%.*s", (int)(sl < sizeof name ? sl : sizeof name - 1), full);
     if (k == FILES_CSV)
         return has_ext(name, ".csv");
     return has_ext(name, ".jsonl") || has_ext(name, ".ndjson");
@@ -359,7 +457,7 @@ static int read_csv_schema(files_source *fs, const file_options *o, source_error
         if (!fs->header)
             continue; /* a BOM is skipped when the reader starts at offset 0 */
         files_in tmp, *in = fs->is_stdin ? &fs->stdin_in : &tmp;
-        if (files_in_open(in, fs->paths[i], fs->dialect.max_field + 4, err))
+        if (files_in_open(in, fs->paths[i], fs->encoding, fs->dialect.max_field + 4, err))
             goto fail;
         char **names;
         int n;
@@ -442,7 +540,8 @@ static int read_jsonl_schema(files_source *fs, const file_options *o, source_err
     if (o->ncolumns) {
         if (copy_given_columns(o, &names, err))
             return -1;
-        if (fs->is_stdin && files_in_open(&fs->stdin_in, "-", fs->max_field + 4, err)) {
+        if (fs->is_stdin &&
+            files_in_open(&fs->stdin_in, "-", fs->encoding, fs->max_field + 4, err)) {
             free_names(names, o->ncolumns);
             return -1;
         }
@@ -454,7 +553,7 @@ static int read_jsonl_schema(files_source *fs, const file_options *o, source_err
         i++;
     files_in tmp, *in = fs->is_stdin ? &fs->stdin_in : &tmp;
     const char *label = fs->is_stdin ? "stdin" : fs->paths[i];
-    if (files_in_open(in, fs->paths[i], fs->max_field + 4, err))
+    if (files_in_open(in, fs->paths[i], fs->encoding, fs->max_field + 4, err))
         return -1;
     int n;
     if (jsonl_sample_keys(fs, in, label, &names, &n, err)) {
@@ -472,6 +571,31 @@ static int read_jsonl_schema(files_source *fs, const file_options *o, source_err
                            "cannot tell the columns of %s: no JSON object in its first %d lines; "
                            "name them with --columns A,B,C",
                            label, JSONL_SAMPLE_LINES);
+    }
+    /* the table's columns that the first lines lack: a key first seen
+     * later still finds its column */
+    if (o->nlate > 0) {
+        char **more = realloc(names, (size_t)(n + o->nlate) * sizeof *more);
+        if (!more) {
+            free_names(names, n);
+            return source_fail(err, SRC_E_NOMEM, "out of memory");
+        }
+        names = more;
+        int all = n;
+        for (int k = 0; k < o->nlate; k++) {
+            int seen = 0;
+            for (int j = 0; j < all && !seen; j++)
+                seen = !strcasecmp(names[j], o->late_columns[k]);
+            if (seen)
+                continue;
+            if (!(names[all] = strdup(o->late_columns[k]))) {
+                free_names(names, all);
+                return source_fail(err, SRC_E_NOMEM, "out of memory");
+            }
+            all++;
+        }
+        n = all;
+        fs->late_given = 1;
     }
     char where[300];
     snprintf(where, sizeof where, "%s", label);
@@ -522,47 +646,51 @@ static void files_close_range(source_reader *rd)
     free(r);
 }
 
-/* Position a fresh reader on file `idx` just after resume point `after`:
- * check that it is a line start within the file, and count the lines
- * before it. */
+/* Position a fresh reader on file `idx` just after resume point `after`
+ * (an offset of the decoded stream): check that it is a line start within
+ * the data, and count the lines before it. A compressed or converted file
+ * is decoded from its start up to there. */
 static int seek_resume(files_reader *r, int idx, int64_t after, source_error *err)
 {
     files_source *fs = r->src;
     files_in *in = &r->in;
-    struct stat st;
-    if (fstat(in->fd, &st))
-        return source_fail(err, SRC_E_READ, "cannot stat %s: %s", r->label, strerror(errno));
-    if (after < fs->data_start[idx] || after > (int64_t)st.st_size)
+    if (after < fs->data_start[idx])
         return source_fail(err, SRC_E_USAGE,
-                           "cannot resume %s at byte %" PRId64 ": the file has %lld bytes and "
-                           "its rows start at byte %" PRId64 "; did the file change since the "
-                           "interrupted run? (start over without resuming)",
-                           r->label, after, (long long)st.st_size, fs->data_start[idx]);
+                           "cannot resume %s at byte %" PRId64 ": its rows start at byte %" PRId64
+                           "; did the file change since the interrupted run? (start over "
+                           "without resuming)",
+                           r->label, after, fs->data_start[idx]);
     int64_t lines = 0, off = 0;
     char last = '\n';
     while (off < after) {
         size_t want = (size_t)(after - off) < in->cap ? (size_t)(after - off) : in->cap;
-        ssize_t k = read(in->fd, in->buf, want);
-        if (k < 0 && errno == EINTR)
-            continue;
+        long k = instream_read(in->s, in->buf, want);
         if (k < 0)
-            return source_fail(err, SRC_E_READ, "cannot read %s: %s", r->label, strerror(errno));
+            return source_fail(err, SRC_E_READ, "%s", instream_error(in->s));
         if (k == 0)
             return source_fail(err, SRC_E_USAGE, "cannot resume %s at byte %" PRId64
-                               ": the file is shorter now", r->label, after);
+                               ": the file is shorter now (%" PRId64 " bytes%s); did the file "
+                               "change since the interrupted run? (start over without resuming)",
+                               r->label, after, off,
+                               instream_is_plain(in->s) ? "" : " decoded");
         const char *p = in->buf;
-        for (ssize_t i = 0; i < k; i++)
+        for (long i = 0; i < k; i++)
             lines += p[i] == '\n';
         last = p[k - 1];
         off += k;
     }
-    if (last != '\n' && after != fs->data_start[idx] && after != (int64_t)st.st_size)
+    in->base = after;
+    in->len = in->pos = 0;
+    /* at the end of the data: a last line without a line end was loaded */
+    int m = files_in_more(in, r->label, err);
+    if (m < 0)
+        return -1;
+    if (last != '\n' && after != fs->data_start[idx] && in->len > 0 && r->jmode == JD_LINES)
         return source_fail(err, SRC_E_USAGE,
                            "cannot resume %s at byte %" PRId64 ": that is not the start of a "
                            "line; did the file change since the interrupted run? (start over "
                            "without resuming)",
                            r->label, after);
-    in->base = after;
     r->line = 1 + lines;
     return 0;
 }
@@ -571,8 +699,15 @@ static source_reader *files_open_range(source *s, const source_range *rg,
                                        const src_pos *after_pos, source_error *err)
 {
     files_source *fs = (files_source *)s;
-    int64_t after;
-    if (src_pos_get_i64(after_pos, INT64_MIN, &after)) {
+    int64_t after, nrows = 0;
+    if (after_pos->n == 16) { /* offset, records seen (--skip-rows, --max-rows) */
+        uint64_t v[2] = {0, 0};
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < 8; i++)
+                v[k] = v[k] << 8 | after_pos->p[k * 8 + i];
+        after = (int64_t)v[0];
+        nrows = (int64_t)v[1];
+    } else if (src_pos_get_i64(after_pos, INT64_MIN, &after)) {
         source_fail(err, SRC_E_USAGE, "%s: the saved resume point is not a file offset; start "
                     "the job over with --restart", rg->label);
         return NULL;
@@ -598,7 +733,7 @@ static source_reader *files_open_range(source *s, const source_range *rg,
         return NULL;
     }
     r->src = fs;
-    r->in.fd = -1;
+    r->nrows = nrows;
     snprintf(r->label, sizeof r->label, "%s", fs->is_stdin ? "stdin" : fs->paths[idx]);
     if (fs->kind == FILES_CSV) {
         r->fields.cap = fs->schema.tables[0].ncols + 1;
@@ -609,31 +744,51 @@ static source_reader *files_open_range(source *s, const source_range *rg,
         }
     }
     if (fs->is_stdin) {
-        if (!fs->stdin_in.buf && files_in_open(&fs->stdin_in, "-", fs->max_field + 4, err))
+        if (!fs->stdin_in.buf &&
+            files_in_open(&fs->stdin_in, "-", fs->encoding, fs->max_field + 4, err))
             goto fail;
         r->in = fs->stdin_in;
         memset(&fs->stdin_in, 0, sizeof fs->stdin_in);
-        fs->stdin_in.fd = -1;
         fs->stdin_taken = 1;
         r->line = fs->stdin_line;
         if (r->in.base == 0 && r->in.pos == 0 && files_skip_bom(&r->in, r->label, err))
             goto fail;
+        if (fs->kind == FILES_JSONL &&
+            (r->jmode = jsonl_detect(&r->in, r->label, fs->max_field, err)) < 0)
+            goto fail;
         return (source_reader *)r;
     }
-    if (files_in_open(&r->in, fs->paths[idx], fs->max_field + 4, err))
+    if (files_in_open(&r->in, fs->paths[idx], fs->encoding, fs->max_field + 4, err))
         goto fail;
     if (after == INT64_MIN) {
         int64_t start = fs->data_start[idx];
-        if (start > 0 && lseek(r->in.fd, (off_t)start, SEEK_SET) < 0) {
-            source_fail(err, SRC_E_READ, "cannot seek in %s: %s", r->label, strerror(errno));
+        if (start > 0 && instream_skip(r->in.s, start)) {
+            source_fail(err, SRC_E_READ, "%s", instream_error(r->in.s));
             goto fail;
         }
         r->in.base = start;
         r->line = fs->data_line[idx];
         if (start == 0 && files_skip_bom(&r->in, r->label, err))
             goto fail;
-    } else if (seek_resume(r, idx, after, err)) {
-        goto fail;
+        if (fs->kind == FILES_JSONL &&
+            (r->jmode = jsonl_detect(&r->in, r->label, fs->max_field, err)) < 0)
+            goto fail;
+    } else {
+        if (fs->kind == FILES_JSONL) {
+            /* the shape of the document, from its start */
+            files_in head;
+            if (files_in_open(&head, fs->paths[idx], fs->encoding, fs->max_field + 4, err))
+                goto fail;
+            r->jmode = files_skip_bom(&head, r->label, err)
+                           ? -1
+                           : jsonl_detect(&head, r->label, fs->max_field, err);
+            files_in_close(&head);
+            if (r->jmode < 0)
+                goto fail;
+            r->jstate = JA_NEXT; /* resume points are after a record */
+        }
+        if (seek_resume(r, idx, after, err))
+            goto fail;
     }
     return (source_reader *)r;
 fail:
@@ -830,6 +985,10 @@ static int check_options(const file_options *o, source_error *err)
     if (o->delimiter == o->quote || (o->escape && o->delimiter == o->escape))
         return source_fail(err, SRC_E_USAGE,
                            "the delimiter must differ from the quote and escape characters");
+    if (o->comment && (strchr(bad, o->comment) || o->comment == o->delimiter ||
+                       o->comment == o->quote))
+        return source_fail(err, SRC_E_USAGE, "the comment character cannot be a line end, the "
+                           "delimiter or the quote character");
     if (o->ncolumns < 0 || (o->ncolumns && !o->columns))
         return source_fail(err, SRC_E_USAGE, "bad column list");
     return 0;
@@ -877,6 +1036,14 @@ source *source_files_open(const char *kind, const char *path, const char *table_
     }
     if (k == FILES_CSV && check_options(opts, err))
         return NULL;
+    if (opts->skip_rows < 0 || opts->max_rows < 0) {
+        source_fail(err, SRC_E_USAGE, "--skip-rows and --max-rows take a count of 0 or more");
+        return NULL;
+    }
+    if (opts->nnull > FILE_MAX_NULLS) {
+        source_fail(err, SRC_E_USAGE, "at most %d null markers (--null)", FILE_MAX_NULLS);
+        return NULL;
+    }
     files_source *fs = calloc(1, sizeof *fs);
     if (!fs) {
         source_fail(err, SRC_E_NOMEM, "out of memory");
@@ -885,14 +1052,26 @@ source *source_files_open(const char *kind, const char *path, const char *table_
     fs->base.ops = k == FILES_CSV ? &csv_ops : &jsonl_ops;
     fs->kind = k;
     snprintf(fs->kind_name, sizeof fs->kind_name, "%s", kind);
-    fs->stdin_in.fd = -1;
     fs->stdin_line = 1;
     fs->header = k == FILES_CSV && opts->header;
     fs->columns_given = opts->ncolumns > 0;
     fs->max_field = opts->max_field ? opts->max_field : (size_t)16 << 20;
     file_options o = *opts;
-    snprintf(fs->null_marker, sizeof fs->null_marker, "%s", o.null_marker ? o.null_marker : "");
-    o.null_marker = fs->null_marker;
+    const char *nulls[FILE_MAX_NULLS];
+    if (o.nnull <= 0) {
+        o.nnull = 1;
+        o.null_markers = NULL;
+    }
+    for (int i = 0; i < o.nnull; i++) {
+        const char *m = o.null_markers ? o.null_markers[i] : o.null_marker ? o.null_marker : "";
+        snprintf(fs->null_store[i], sizeof fs->null_store[i], "%s", m);
+        nulls[i] = fs->null_store[i];
+    }
+    o.null_markers = nulls;
+    snprintf(fs->encoding, sizeof fs->encoding, "%s", o.encoding ? o.encoding : "");
+    fs->comment = o.comment;
+    fs->skip_rows = o.skip_rows;
+    fs->max_rows = o.max_rows;
     o.max_field = fs->max_field;
     csv_dialect_init(&fs->dialect, &o);
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/instream.h"
 #include "source/source.h"
 
 #define FILES_BUF_SIZE ((size_t)1 << 20)        /* reader buffer, grows for long records */
@@ -25,11 +26,12 @@
 
 typedef enum files_kind { FILES_CSV, FILES_JSONL } files_kind;
 
-/* A buffered input stream. buf[pos..len) is unread data; buf[0] is at byte
- * offset `base` of the file. */
+/* A buffered input stream over a decoded stream (format/instream.h:
+ * decompressed, converted to UTF-8). buf[pos..len) is unread data; buf[0]
+ * is at byte offset `base` of the decoded stream (the file's own offset for
+ * a plain UTF-8 file). */
 typedef struct files_in {
-    int fd;
-    int owns_fd;
+    instream *s;
     char *buf;
     size_t cap, len, pos;
     size_t cap_max;         /* the buffer never grows past this */
@@ -37,9 +39,10 @@ typedef struct files_in {
     int eof;
 } files_in;
 
-/* Open path ("-": stdin) for reading with a buffer that may grow to
- * cap_max; 0 or -1 with err (naming the path). */
-int files_in_open(files_in *in, const char *path, size_t cap_max, source_error *err);
+/* Open path ("-": stdin) in `encoding` (NULL: UTF-8) for reading with a
+ * buffer that may grow to cap_max; 0 or -1 with err (naming the path). */
+int files_in_open(files_in *in, const char *path, const char *encoding, size_t cap_max,
+                  source_error *err);
 void files_in_close(files_in *in);
 /* Get more data after the unread part: move the unread bytes to the front,
  * grow the buffer if it is full (up to cap_max), and read until the unread
@@ -54,8 +57,9 @@ static inline int64_t files_in_offset(const files_in *in) { return in->base + (i
 typedef struct csv_dialect {
     char delimiter, quote, escape;
     int quoting;            /* 0: quote == '\0', fields are never quoted */
-    const char *null_marker;
-    size_t null_len;
+    const char *nulls[FILE_MAX_NULLS]; /* an unquoted field equal to one is null */
+    size_t null_lens[FILE_MAX_NULLS];
+    int nnull;
     size_t max_field;
 } csv_dialect;
 
@@ -118,7 +122,19 @@ typedef struct files_reader {
     char label[256];
     csv_fields fields;      /* CSV scanner scratch */
     struct jl_scratch *jl;  /* JSONL scanner scratch */
+    source_error failed;    /* a read error after rows of the batch: the next read's */
+    int64_t nrows;          /* data records of the file so far (for --skip-rows, --max-rows) */
+    int done;               /* --max-rows reached */
+    int jmode;              /* JSONL: JD_LINES, JD_ARRAY or JD_SEQ (jsonl_detect) */
+    int jstate;             /* JD_ARRAY: where in the array the reader is */
 } files_reader;
+
+/* The shapes of a JSON file: one object per line; one array of objects;
+ * objects one after another (pretty-printed, or several on a line). */
+enum { JD_LINES = 0, JD_ARRAY = 1, JD_SEQ = 2 };
+/* Where a JD_ARRAY reader is: before '[', before a record or ']', after a
+ * record, after ']', in text after ']' (discarded). */
+enum { JA_OPEN = 0, JA_VALUE = 1, JA_NEXT = 2, JA_CLOSED = 3, JA_JUNK = 4 };
 
 struct files_source {
     source base;
@@ -133,7 +149,11 @@ struct files_source {
     source_schema schema;
     int header;             /* CSV: files start with a header line */
     int columns_given;      /* the column names came from --columns */
-    char null_marker[256];  /* copied from the options */
+    int late_given;         /* JSONL: the table's columns were added to the sample's keys */
+    char null_store[FILE_MAX_NULLS][256]; /* the null markers, copied from the options */
+    char encoding[64];      /* "" for UTF-8 */
+    char comment;           /* lines starting with it are skipped (0: none) */
+    int64_t skip_rows, max_rows; /* of each file; resume points then carry nrows */
     csv_dialect dialect;
     size_t max_field;
     files_in stdin_in;      /* stdin, already read up to its data (header, JSONL sample) */
@@ -153,6 +173,11 @@ int csv_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *er
 int jsonl_sample_keys(files_source *fs, files_in *in, const char *label, char ***names, int *n,
                       source_error *err);
 int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *err);
+/* The shape of the JSON text at in->pos (the start of the data), reading
+ * more as needed without consuming it: JD_ARRAY if it starts with '[',
+ * JD_SEQ if the first object spans lines or another follows on its line,
+ * else JD_LINES. -1 on a read error. */
+int jsonl_detect(files_in *in, const char *label, size_t max_field, source_error *err);
 void jsonl_scratch_free(struct jl_scratch *s);
 
 /* The record at the reader's position goes on past the data read: read
@@ -175,6 +200,30 @@ src_row *files_skip_record(files_reader *r, row_batch *b, files_end_fn end, void
 int files_add_problem(files_reader *r, row_batch *b, int64_t line, const char *raw,
                       size_t raw_len, const char *text, source_error *err);
 int files_nomem(const files_reader *r, source_error *err);
+/* A read error (err set) while filling batch b: with rows in b, keep the
+ * error for the next read and return the rows (setting b's resume point);
+ * else -1. A read batch function starts with files_take_failed. */
+int files_read_failed(files_reader *r, row_batch *b, source_error *err);
+/* -1 with the kept error (err set) if there is one, else 0. */
+int files_take_failed(files_reader *r, source_error *err);
+
+/* At a record start: if the line starts with the comment character,
+ * consume it and, with b, add a skipped row for it. 1: consumed, 0: not a
+ * comment line (or no data yet), -1: read error (err set). */
+int files_comment(files_reader *r, row_batch *b, source_error *err);
+/* Consume the line at in->pos (up to and including its '\n', or to EOF)
+ * without holding it. 0, or -1 on a read error. */
+int files_skip_line(files_in *in, const char *label, source_error *err);
+/* For a data record at the reader's position (line `line`): 1 if
+ * --max-rows is reached (stop: the record is not consumed), 2 if it is one
+ * of the --skip-rows (the caller consumes it and adds no row: a skipped
+ * row was added), 0 to read it; -1 out of memory. */
+int files_count_row(files_reader *r, row_batch *b, int64_t line, source_error *err);
+/* b's resume point: the offset of the next unread byte (and, with
+ * --skip-rows or --max-rows, the records seen). 0, or -1 out of memory. */
+int files_set_resume(files_reader *r, row_batch *b, source_error *err);
+/* The same with the offset `off` (of the decoded stream). */
+int files_set_resume_at(files_reader *r, row_batch *b, int64_t off, source_error *err);
 
 /* Skip a UTF-8 BOM at the start of the stream (pos must be 0 at offset 0). */
 int files_skip_bom(files_in *in, const char *label, source_error *err);

@@ -13,6 +13,11 @@
  * `problem`, and reading continues on the next line. A key that is not one
  * of the table's columns is a problem too (it would be silently lost
  * otherwise); keys that are absent are null.
+ *
+ * A file that is one JSON array of objects, or objects one after another
+ * across lines (jsonl_detect tells), is read as a document: each record's
+ * extent is found by its brackets and strings (jdoc_scan), then it is
+ * parsed as a line would be. Resume points are just after a record.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -352,16 +357,223 @@ void jsonl_scratch_free(jl_scratch *s)
     free(s);
 }
 
+/* ---- JSON documents: an array of objects, or objects one after another -- */
+
+/* End (exclusive) of the JSON value that starts at p[i] (not a blank), or
+ * 0 if it goes on past n (a scalar ends at n when eof). Only strings and
+ * the nesting are followed; the value's syntax is jl_parse's. */
+static size_t value_end(const char *p, size_t i, size_t n, int eof)
+{
+    if (p[i] == '{' || p[i] == '[' || p[i] == '"') {
+        int depth = 0;
+        for (size_t j = i; j < n; j++) {
+            char c = p[j];
+            if (c == '"') {
+                for (j++; j < n && p[j] != '"'; j++)
+                    if (p[j] == '\\')
+                        j++;
+                if (j >= n)
+                    return 0;
+                if (depth == 0)
+                    return j + 1;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if ((c == '}' || c == ']') && --depth == 0) {
+                return j + 1;
+            }
+        }
+        return 0;
+    }
+    size_t j = i;
+    while (j < n && p[j] != ' ' && p[j] != '\t' && p[j] != '\r' && p[j] != '\n' &&
+           p[j] != ',' && p[j] != ']' && p[j] != '}')
+        j++;
+    return j < n || eof ? (j > i ? j : j + 1) : 0;
+}
+
+enum { JD_RECORD = 1, JD_NEED_MORE = 0, JD_END = 2, JD_BAD = -1 };
+
+/* The next record of a document in p[0..n): its value is p[*vs..*ve).
+ * *consumed is always set (the structural bytes taken, with the record);
+ * JD_BAD gives the problem in msg and the bytes to reject as p[*vs..*ve). */
+static int jdoc_scan(int mode, int *state, const char *p, size_t n, int eof, size_t *vs,
+                     size_t *ve, size_t *consumed, char *msg, size_t cap)
+{
+    size_t i = skip_ws(p, 0, n);
+    *consumed = i;
+    *vs = *ve = i;
+    while (mode == JD_ARRAY) {
+        if (*state == JA_JUNK) {
+            *consumed = n;
+            return eof ? JD_END : JD_NEED_MORE;
+        }
+        if (i == n) {
+            if (!eof)
+                return JD_NEED_MORE;
+            if (*state == JA_CLOSED)
+                return JD_END;
+            snprintf(msg, cap, "the array is not closed (no ']' at the end of the data; every "
+                               "record before it was read)");
+            *state = JA_CLOSED;
+            return JD_BAD;
+        }
+        if (*state == JA_OPEN && p[i] == '[') {
+            *state = JA_VALUE;
+        } else if (*state == JA_VALUE && p[i] == ']') {
+            *state = JA_CLOSED;
+        } else if (*state == JA_NEXT && (p[i] == ',' || p[i] == ']')) {
+            *state = p[i] == ',' ? JA_VALUE : JA_CLOSED;
+        } else if (*state == JA_CLOSED) {
+            snprintf(msg, cap, "text after the end of the array ('%c'): the rest of the data is "
+                               "left out", p[i]);
+            *state = JA_JUNK;
+            *ve = i + 1;
+            *consumed = i + 1;
+            return JD_BAD;
+        } else {
+            break; /* a record (also one where a ',' is missing) */
+        }
+        i = skip_ws(p, i + 1, n);
+        *consumed = *vs = *ve = i;
+    }
+    if (i == n) {
+        if (!eof)
+            return JD_NEED_MORE;
+        return JD_END;
+    }
+    size_t e = value_end(p, i, n, eof);
+    if (!e) {
+        if (!eof)
+            return JD_NEED_MORE;
+        snprintf(msg, cap, "the %s is not closed: it goes on to the end of the data%s",
+                 p[i] == '{' ? "object" : "value",
+                 mode == JD_ARRAY ? ", and the array with it" : "");
+        *ve = *consumed = n;
+        if (mode == JD_ARRAY)
+            *state = JA_CLOSED;
+        return JD_BAD;
+    }
+    if (mode == JD_ARRAY)
+        *state = JA_NEXT;
+    *vs = i;
+    *ve = *consumed = e;
+    return JD_RECORD;
+}
+
+int jsonl_detect(files_in *in, const char *label, size_t max_field, source_error *err)
+{
+    for (;;) {
+        const char *p = in->buf + in->pos;
+        size_t n = in->len - in->pos;
+        size_t i = skip_ws(p, 0, n);
+        if (i < n && p[i] == '[')
+            return JD_ARRAY;
+        if (i < n && p[i] != '{')
+            return JD_LINES;
+        if (i < n) {
+            size_t e = value_end(p, i, n, in->eof);
+            if (e) {
+                if (memchr(p + i, '\n', e - i))
+                    return JD_SEQ;
+                while (e < n && (p[e] == ' ' || p[e] == '\t' || p[e] == '\r'))
+                    e++;
+                if (e < n && p[e] != '\n')
+                    return JD_SEQ;
+                if (e < n || in->eof)
+                    return JD_LINES;
+            }
+        }
+        if (in->eof || n > max_field + 2)
+            return JD_LINES; /* the line reader says what is wrong */
+        int m = files_in_more(in, label, err);
+        if (m < 0)
+            return -1;
+        if (m == 0 && !in->eof)
+            return JD_LINES;
+    }
+}
+
 /* ---- the sample of keys -------------------------------------------------- */
+
+/* Add the keys of the object parsed into s that out[0..*nout) lacks. 0,
+ * or -1 out of memory. */
+static int add_keys(const jl_scratch *s, char ***out, int *nout, int *cap)
+{
+    for (int k = 0; k < s->n; k++) {
+        const char *key = s->keys + s->m[k].key_off;
+        size_t kl = s->m[k].key_len;
+        int found = 0;
+        for (int j = 0; j < *nout && !found; j++)
+            found = strlen((*out)[j]) == kl && !memcmp((*out)[j], key, kl);
+        if (found || memchr(key, '\0', kl))
+            continue; /* known, or cannot name a column */
+        if (*nout == *cap) {
+            int ncap = *cap ? *cap * 2 : 16;
+            char **no = realloc(*out, (size_t)ncap * sizeof *no);
+            if (!no)
+                return -1;
+            *out = no;
+            *cap = ncap;
+        }
+        if (!((*out)[*nout] = strndup(key, kl)))
+            return -1;
+        (*nout)++;
+    }
+    return 0;
+}
+
+/* The keys of the first JSONL_SAMPLE_LINES records of a JSON document at
+ * in->pos, reading more as needed (up to the buffer's cap), without
+ * consuming them. */
+static int sample_doc(files_in *in, const char *label, int mode, jl_scratch *s, char ***out,
+                      int *nout, int *cap, source_error *err)
+{
+    size_t off = 0; /* from in->pos, which files_in_more keeps at the same data */
+    int state = JA_OPEN;
+    char msg[320];
+    for (int rec = 0; rec < JSONL_SAMPLE_LINES;) {
+        size_t vs, ve, used;
+        int st = jdoc_scan(mode, &state, in->buf + in->pos + off, in->len - in->pos - off,
+                           in->eof, &vs, &ve, &used, msg, sizeof msg);
+        if (st == JD_NEED_MORE) {
+            off += used;
+            int m = files_in_more(in, label, err);
+            if (m < 0)
+                return -1;
+            if (m == 0 && !in->eof)
+                return 0; /* the buffer is full: the sample is what it holds */
+            continue;
+        }
+        if (st != JD_RECORD)
+            return 0;
+        const char *p = in->buf + in->pos + off;
+        off += used;
+        rec++;
+        int rc = jl_parse(p + vs, ve - vs, s, msg, sizeof msg);
+        if (rc == JL_NOMEM || (rc == JL_OK && add_keys(s, out, nout, cap)))
+            return source_fail(err, SRC_E_NOMEM, "out of memory reading %s", label);
+    }
+    return 0;
+}
 
 int jsonl_sample_keys(files_source *fs, files_in *in, const char *label, char ***names, int *n,
                       source_error *err)
 {
-    (void)fs;
     *names = NULL;
     *n = 0;
     if (files_skip_bom(in, label, err))
         return -1;
+    jl_scratch s = {0};
+    char msg[256];
+    char **out = NULL;
+    int nout = 0, cap = 0, rc = 0;
+    int mode = jsonl_detect(in, label, fs->max_field, err);
+    if (mode < 0)
+        return -1;
+    if (mode != JD_LINES) {
+        rc = sample_doc(in, label, mode, &s, &out, &nout, &cap, err);
+        goto done;
+    }
     /* get up to JSONL_SAMPLE_LINES lines into the buffer */
     for (;;) {
         int lines = 0;
@@ -375,55 +587,31 @@ int jsonl_sample_keys(files_source *fs, files_in *in, const char *label, char **
         if (m == 0)
             break;
     }
-    jl_scratch s = {0};
-    char msg[256];
-    char **out = NULL;
-    int nout = 0, cap = 0;
     const char *p = in->buf + in->pos, *end = in->buf + in->len;
     for (int line = 0; line < JSONL_SAMPLE_LINES && p < end; line++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (!nl && !in->eof)
             break; /* a partial last line */
-        int rc = jl_parse(p, len, &s, msg, sizeof msg);
-        if (rc == JL_NOMEM)
-            goto nomem;
-        for (int k = 0; rc == JL_OK && k < s.n; k++) {
-            const char *key = s.keys + s.m[k].key_off;
-            size_t kl = s.m[k].key_len;
-            int found = 0;
-            for (int j = 0; j < nout && !found; j++)
-                found = strlen(out[j]) == kl && !memcmp(out[j], key, kl);
-            if (found)
-                continue;
-            if (memchr(key, '\0', kl))
-                continue; /* cannot name a column */
-            if (nout == cap) {
-                int ncap = cap ? cap * 2 : 16;
-                char **no = realloc(out, (size_t)ncap * sizeof *no);
-                if (!no)
-                    goto nomem;
-                out = no;
-                cap = ncap;
-            }
-            if (!(out[nout] = strndup(key, kl)))
-                goto nomem;
-            nout++;
+        int prc = jl_parse(p, len, &s, msg, sizeof msg);
+        if (prc == JL_NOMEM || (prc == JL_OK && add_keys(&s, &out, &nout, &cap))) {
+            rc = source_fail(err, SRC_E_NOMEM, "out of memory reading %s", label);
+            break;
         }
         p = nl ? nl + 1 : end;
     }
+done:
     free(s.m);
     free(s.keys);
+    if (rc) {
+        for (int j = 0; j < nout; j++)
+            free(out[j]);
+        free(out);
+        return -1;
+    }
     *names = out;
     *n = nout;
     return 0;
-nomem:
-    free(s.m);
-    free(s.keys);
-    for (int j = 0; j < nout; j++)
-        free(out[j]);
-    free(out);
-    return source_fail(err, SRC_E_NOMEM, "out of memory reading %s", label);
 }
 
 /* ---- batches ------------------------------------------------------------- */
@@ -462,6 +650,9 @@ static int fill_row(files_reader *r, row_batch *b, src_row *row, const char *cop
             if (r->src->columns_given)
                 snprintf(msg, cap, "key \"%.*s\" is not one of the columns given (--columns)",
                          kl, key);
+            else if (r->src->late_given)
+                snprintf(msg, cap, "key \"%.*s\" is not a column of the table (nor a key of "
+                         "the first %d lines)", kl, key, JSONL_SAMPLE_LINES);
             else
                 snprintf(msg, cap,
                          "key \"%.*s\" is not a column: the columns come from the keys of the "
@@ -523,6 +714,120 @@ static int fill_row(files_reader *r, row_batch *b, src_row *row, const char *cop
     return 0;
 }
 
+/* Add the row of the object p[0..len) that jl_parse just parsed into s
+ * (raw_len of it is its raw text), or a row with the problem that keeps
+ * fill_row from taking it. 0, or -1 out of memory. */
+static int add_record(files_reader *r, row_batch *b, jl_scratch *s, int64_t line, const char *p,
+                      size_t len, size_t raw_len, source_error *err)
+{
+    char msg[320], text[400];
+    /* the values point into this copy of the record */
+    char *copy = arena_alloc(&b->mem, len + 1);
+    if (!copy)
+        return files_nomem(r, err);
+    memcpy(copy, p, len);
+    copy[len] = '\0';
+    src_row *row = row_batch_add(b, line, r->src->schema.tables[0].ncols);
+    if (!row)
+        return files_nomem(r, err);
+    row->raw = copy;
+    row->raw_len = raw_len;
+    int fr = fill_row(r, b, row, copy, s, msg, sizeof msg);
+    if (fr < 0)
+        return files_nomem(r, err);
+    if (fr > 0) {
+        snprintf(text, sizeof text, "line %" PRId64 ": %s", line, msg);
+        if (!(row->problem = arena_strndup(&b->mem, text, strlen(text))))
+            return files_nomem(r, err);
+        row->nvals = 0;
+    }
+    return 0;
+}
+
+static int count_nl(const char *p, size_t n)
+{
+    int k = 0;
+    for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+        k++;
+    return k;
+}
+
+/* A batch of a JSON document (an array, or objects one after another). */
+static int doc_read_batch(files_reader *r, row_batch *b, int max_rows, jl_scratch *s,
+                          source_error *err)
+{
+    files_source *fs = r->src;
+    files_in *in = &r->in;
+    size_t bytes = 0;
+    char msg[320], text[600];
+    int64_t last_end = files_in_offset(in);
+    while (b->n < max_rows && bytes < FILES_BATCH_BYTES && !r->done) {
+        const char *p = in->buf + in->pos;
+        size_t n = in->len - in->pos, vs, ve, used;
+        int st = jdoc_scan(r->jmode, &r->jstate, p, n, in->eof, &vs, &ve, &used, msg,
+                           sizeof msg);
+        const int64_t line = r->line + count_nl(p, vs);
+        in->pos += used;
+        r->line += count_nl(p, used);
+        if (st == JD_END)
+            break;
+        if (st == JD_NEED_MORE) {
+            int m = files_need_more(r, fs->max_field + 2, err);
+            if (m < 0)
+                return files_read_failed(r, b, err);
+            if (m > 0)
+                continue;
+            /* one record fills the buffer: it cannot be held, nor its end found */
+            snprintf(msg, sizeof msg, "a record longer than %zu bytes (max_field): the rest of "
+                                      "the data is left out", fs->max_field);
+            st = JD_BAD;
+            p = in->buf + in->pos;
+            vs = 0;
+            ve = in->len - in->pos;
+            in->pos = in->len;
+            r->jmode = JD_ARRAY;
+            r->jstate = JA_JUNK;
+        }
+        if (st == JD_BAD) {
+            size_t raw = ve - vs < FILES_RAW_PREFIX ? ve - vs : FILES_RAW_PREFIX;
+            snprintf(text, sizeof text, "%s: line %" PRId64 ": %s", r->label, line, msg);
+            if (files_add_problem(r, b, line, p + vs, raw, text, err))
+                return -1;
+            bytes += raw;
+            last_end = files_in_offset(in);
+            continue;
+        }
+        int rc = jl_parse(p + vs, ve - vs, s, msg, sizeof msg);
+        if (rc == JL_NOMEM)
+            return files_nomem(r, err);
+        int cr = files_count_row(r, b, line, err);
+        if (cr < 0)
+            return -1;
+        if (cr == 2)
+            last_end = files_in_offset(in);
+        if (cr > 0)
+            continue;
+        if (rc != JL_OK) {
+            snprintf(text, sizeof text, "line %" PRId64 ": %s", line, msg);
+            size_t raw = ve - vs < FILES_RAW_PREFIX ? ve - vs : FILES_RAW_PREFIX;
+            if (files_add_problem(r, b, line, p + vs, raw, text, err))
+                return -1;
+            bytes += raw;
+            last_end = files_in_offset(in);
+            continue;
+        }
+        if (add_record(r, b, s, line, p + vs, ve - vs, ve - vs, err))
+            return -1;
+        bytes += ve - vs;
+        last_end = files_in_offset(in);
+    }
+    /* the resume point is just after the last record (a ',' or ']' after
+     * it is read again), so a resumed reader is always after a record */
+    if (files_set_resume_at(r, b, last_end, err))
+        return -1;
+    return b->n;
+}
+
 int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *err)
 {
     files_source *fs = r->src;
@@ -541,16 +846,25 @@ int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *
     }
 
     row_batch_clear(b);
+    if (files_take_failed(r, err))
+        return -1;
     if (max_rows > b->cap)
         max_rows = b->cap;
-    while (b->n < max_rows && bytes < FILES_BATCH_BYTES) {
+    if (r->jmode != JD_LINES)
+        return doc_read_batch(r, b, max_rows, s, err);
+    while (b->n < max_rows && bytes < FILES_BATCH_BYTES && !r->done) {
+        int cm = files_comment(r, b, err);
+        if (cm < 0)
+            return files_read_failed(r, b, err);
+        if (cm > 0)
+            continue;
         const char *p = in->buf + in->pos;
         size_t avail = in->len - in->pos;
         const char *nl = memchr(p, '\n', avail);
         if (!nl && !in->eof) {
             int m = files_need_more(r, fs->max_field + 2, err);
             if (m < 0)
-                return -1;
+                return files_read_failed(r, b, err);
             if (m == 0) {
                 int64_t line = r->line;
                 src_row *row = files_skip_record(r, b, line_end, NULL, err);
@@ -575,6 +889,11 @@ int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *
         int rc = jl_parse(p, len, s, msg, sizeof msg);
         if (rc == JL_BLANK)
             continue;
+        int cr = files_count_row(r, b, line, err);
+        if (cr < 0)
+            return -1;
+        if (cr > 0)
+            continue; /* skipped; or --max-rows reached (the loop ends) */
         if (rc == JL_NOMEM)
             return files_nomem(r, err);
         size_t raw_len = len > FILES_RAW_PREFIX && len > fs->max_field ? FILES_RAW_PREFIX : len;
@@ -590,29 +909,11 @@ int jsonl_read_batch(files_reader *r, row_batch *b, int max_rows, source_error *
             bytes += raw_len;
             continue;
         }
-        /* the values point into this copy of the line */
-        char *copy = arena_alloc(&b->mem, len + 1);
-        if (!copy)
-            return files_nomem(r, err);
-        memcpy(copy, p, len);
-        copy[len] = '\0';
-        src_row *row = row_batch_add(b, line, ncols);
-        if (!row)
-            return files_nomem(r, err);
-        row->raw = copy;
-        row->raw_len = raw_len;
+        if (add_record(r, b, s, line, p, len, raw_len, err))
+            return -1;
         bytes += len;
-        int fr = fill_row(r, b, row, copy, s, msg, sizeof msg);
-        if (fr < 0)
-            return files_nomem(r, err);
-        if (fr > 0) {
-            snprintf(text, sizeof text, "line %" PRId64 ": %s", line, msg);
-            if (!(row->problem = arena_strndup(&b->mem, text, strlen(text))))
-                return files_nomem(r, err);
-            row->nvals = 0;
-        }
     }
-    if (src_pos_set_i64(&b->resume, files_in_offset(in)))
-        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    if (files_set_resume(r, b, err))
+        return -1;
     return b->n;
 }

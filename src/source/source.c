@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "format/instream.h"
 #include "util/buf.h"
 
 int source_fail(source_error *err, source_errc code, const char *fmt, ...)
@@ -191,6 +192,36 @@ void file_options_init(file_options *o)
     o->max_field = (size_t)16 * 1024 * 1024;
 }
 
+void file_options_key(const file_options *o, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = '\0';
+#define KEY_ADD(...)                                                                       \
+    do {                                                                                   \
+        if (k < n)                                                                         \
+            k += (size_t)snprintf(out + k, n - k, __VA_ARGS__);                            \
+    } while (0)
+    if (o->encoding && *o->encoding)
+        KEY_ADD(" encoding=%s", o->encoding);
+    if (o->nnull > 0) {
+        KEY_ADD(" null=[");
+        for (int i = 0; i < o->nnull; i++)
+            KEY_ADD("%s%s", i ? "|" : "", o->null_markers[i]);
+        KEY_ADD("]");
+    } else if (o->null_marker && *o->null_marker) {
+        KEY_ADD(" null=[%s]", o->null_marker);
+    }
+    if (o->skip_rows)
+        KEY_ADD(" skip=%lld", o->skip_rows);
+    if (o->max_rows)
+        KEY_ADD(" max=%lld", o->max_rows);
+    if (o->comment)
+        KEY_ADD(" comment=%c", o->comment);
+#undef KEY_ADD
+    if (k >= n && n > 0)
+        out[n - 1] = '\0';
+}
+
 static int has_suffix(const char *s, const char *suf)
 {
     size_t n = strlen(s), m = strlen(suf);
@@ -334,7 +365,12 @@ source *source_open(const char *uri, const char *table_name, const file_options 
     if (has_suffix(uri, ".db") || has_suffix(uri, ".sqlite") || has_suffix(uri, ".sqlite3") ||
         is_sqlite_file(uri))
         return source_sqlite_open(uri, err);
-    if (has_suffix(uri, ".jsonl") || has_suffix(uri, ".ndjson") || has_suffix(uri, ".json"))
+    /* data.jsonl.gz is JSONL: the name without a compression suffix */
+    char stem[4096];
+    size_t sl;
+    instream_compressed_name(uri, &sl);
+    snprintf(stem, sizeof stem, "%.*s", (int)(sl < sizeof stem ? sl : sizeof stem - 1), uri);
+    if (has_suffix(stem, ".jsonl") || has_suffix(stem, ".ndjson") || has_suffix(stem, ".json"))
         return source_files_open("jsonl", uri, table_name, opts, err);
     return source_files_open("csv", uri, table_name, opts, err);
 }

@@ -114,6 +114,8 @@ typedef struct src_row {
     const char *raw;        /* the row's raw text for the reject file, or NULL */
     size_t raw_len;
     const char *problem;    /* NULL, or why the row is malformed */
+    int skipped;            /* a line the options leave out (a comment, --skip-rows): no
+                             * values; counted as read and filtered, never written */
 } src_row;
 
 typedef struct row_batch {
@@ -388,9 +390,28 @@ typedef struct file_options {
     const char *const *columns; /* without a header: the column names, in order */
     int ncolumns;
     size_t max_field;       /* longest accepted field/line, default 16 MiB */
+    const char *encoding;   /* the files' character set (NULL: UTF-8, or UTF-16 by its
+                             * byte order mark); any name iconv knows */
+    const char *const *null_markers; /* CSV: several null markers (then null_marker is
+                             * ignored), nnull of them (at most FILE_MAX_NULLS) */
+    int nnull;
+    long long skip_rows;    /* data rows skipped at the start of each file (after the header) */
+    long long max_rows;     /* stop after this many data rows of each file (0: all) */
+    char comment;           /* lines starting with it are skipped and counted (0: none) */
+    const char *const *late_columns; /* JSONL without columns: names a key may have that the
+                             * sample of the first lines lacks (the target table's columns);
+                             * added to the columns unless a sampled key has the name in any
+                             * case */
+    int nlate;
 } file_options;
 
+#define FILE_MAX_NULLS 16
+
 void file_options_init(file_options *o);
+/* The options that change which rows or values are read, as text for a
+ * job key (" encoding=latin1 null=[,N/A] skip=2"...), "" for the
+ * defaults, so that a resume with other options is another job. */
+void file_options_key(const file_options *o, char *out, size_t n);
 
 source *source_open(const char *uri, const char *table_name, const file_options *opts,
                     source_error *err);

@@ -194,6 +194,10 @@ static void source_row(sworker *w, const load_table *t, int gi, const src_row *r
         a->rejected++;
         return;
     }
+    if (r->skipped) { /* a comment line, --skip-rows: as load counted it */
+        a->filtered++;
+        return;
+    }
     if (t->map)
         arena_reset(&w->scratch);
     if (t->map && t->map->filter) {

@@ -199,6 +199,23 @@ static void test_options(void **state)
     assert_val(rs.r[2], 1, "\"plain\"");
     rows_free(&rs);
 
+    /* several null markers: each one is null, quoted they are text */
+    file_options_init(&o);
+    const char *nulls[] = {"", "N/A", "\\N"};
+    o.null_markers = nulls;
+    o.nnull = 3;
+    path = puts_("nulls.csv", "a,b,c,d\n,N/A,\\N,\"N/A\"\nN/A ,NA,\"\",x\n");
+    read_all(path, &o, 10, &rs);
+    assert_int_equal(rs.n, 2);
+    assert_nullv(rs.r[0], 0);
+    assert_nullv(rs.r[0], 1);
+    assert_nullv(rs.r[0], 2);
+    assert_val(rs.r[0], 3, "N/A");
+    assert_val(rs.r[1], 0, "N/A ");
+    assert_val(rs.r[1], 1, "NA");
+    assert_val(rs.r[1], 2, "");
+    rows_free(&rs);
+
     file_options_init(&o);
     o.delimiter = '\t';
     path = puts_("tabs.tsv", "a\tb\n1\t\"two, three\"\n");
