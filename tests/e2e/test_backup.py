@@ -83,7 +83,7 @@ def test_backup_and_restore_into_another_keyspace(build_dir, tmp_path, main_host
     ks, s = shop, py_session
     d = tmp_path / "bk"
     p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--out-dir",
-                 tmp_path / "runs", "--workers", "3")
+                 tmp_path / "runs", "--workers", "3", "--compression", "zstd")
     assert p.returncode == 0, p.stderr.decode()
     man = json.loads((d / "manifest.json").read_text())
     assert man["format"] == "cqlshift-backup" and man["version"] == 1 and man["keyspace"] == ks
@@ -96,6 +96,7 @@ def test_backup_and_restore_into_another_keyspace(build_dir, tmp_path, main_host
         data = (d / t["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == t["sha256"] and len(data) == t["bytes"]
     assert "CREATE TYPE" in (d / "schema.cql").read_text()
+    assert got["orders"]["file"] == "orders.csv.zst"    # restored through load's zstd input
     assert not [f for f in os.listdir(d) if f.endswith(".cqlshift-part")]
 
     ks2 = ks + "_r"
