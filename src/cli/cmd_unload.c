@@ -292,7 +292,8 @@ int cmd_unload(int argc, char **argv)
         goto out;
     }
     table = table_name;
-    qsort(cols, (size_t)ncols, sizeof *cols, cli_table_col_order);
+    if (cols)   /* none with --query */
+        qsort(cols, (size_t)ncols, sizeof *cols, cli_table_col_order);
     names = calloc((size_t)ncols + 1, sizeof *names);
     pk = calloc((size_t)ncols + 1, sizeof *pk);
     if (!names || !pk) {
