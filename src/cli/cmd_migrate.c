@@ -159,6 +159,11 @@ int migrate_main(const migrate_args *map, run_options *op, const char **pos)
         src->ops->close(src);
         return CLI_EXIT_USAGE;
     }
+    if (only && src->ops->want_views && src->ops->want_views(src, only, &se)) {
+        cli_error("%s", se.msg);
+        src->ops->close(src);
+        return CLI_EXIT_FAILED;
+    }
     const source_schema *schema = src->ops->describe(src, &se);
     if (!schema) {
         cli_error("%s", se.msg);
@@ -302,7 +307,7 @@ int migrate_main(const migrate_args *map, run_options *op, const char **pos)
     }
     if (o.verify) {
         source_reopen ro = {.uri = pos[0], .is_db = is_db,
-                            .scope = is_pg ? ma.schemas : ma.databases};
+                            .scope = is_pg ? ma.schemas : ma.databases, .views = only};
         rc = run_verify(src, s, lt, nlt, &t, &o, &jb, source_label, &ro);
     } else {
         rc = run_load(src, s, lt, nlt, totals, &t, &o, &jb, source_label);

@@ -71,6 +71,7 @@ typedef struct source_reopen {
     const char *uri;            /* as source_open or source_open_db took it */
     int is_db;                  /* source_open_db(uri, scope) */
     const char *scope;
+    const char *views;          /* source_ops.want_views before describe, or NULL */
     const char *table;          /* files: source_open(uri, table, fo) */
     const file_options *fo;
     /* after describe, before the snapshot (a plan's queries); NULL: none.

@@ -616,7 +616,8 @@ source *cli_source_reopen(void *ctx, source_error *err)
                            : source_open(r->uri, r->table, r->fo, err);
     if (!src)
         return NULL;
-    if (!src->ops->describe(src, err) || (r->prepare && r->prepare(r->prepare_ctx, src, err)) ||
+    if ((r->views && src->ops->want_views && src->ops->want_views(src, r->views, err)) ||
+        !src->ops->describe(src, err) || (r->prepare && r->prepare(r->prepare_ctx, src, err)) ||
         (src->ops->snapshot_begin && src->ops->snapshot_begin(src, r->readers, err))) {
         src->ops->close(src);
         return NULL;

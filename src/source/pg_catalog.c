@@ -6,7 +6,8 @@
  * inheritance child is, and every table is read with ONLY so that a
  * parent's copy does not hold its children's rows too. Views, materialized
  * views and foreign tables are skipped with a note, and so is a table the
- * user may not read.
+ * user may not read; a view or materialized view named with --tables
+ * (source_ops.want_views) is described as a table without a key.
  *
  * Columns: in attnum order without dropped ones, each with a logical type
  * (domains resolved to their base type) and the expression the range query
@@ -22,6 +23,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "source/pg_int.h"
 
@@ -344,7 +346,26 @@ typedef struct rel_row {
     const char *parents;
     int nleaves;
     int64_t bytes;          /* relpages (of its leaves, partitioned) x block size, -1 unknown */
+    int populated;          /* materialized views: REFRESHed at least once */
 } rel_row;
+
+/* Whether nsp.rel is among the views the user named (source_ops.want_views:
+ * "name" or "schema.name", without regard to case). */
+static int view_wanted(const pg_source *s, const char *nsp, const char *rel)
+{
+    if (!s->want_views)
+        return 0;
+    size_t nn = strlen(nsp), rn = strlen(rel);
+    for (const char *p = s->want_views; *p;) {
+        size_t len = strcspn(p, ",");
+        if ((len == rn && !strncasecmp(p, rel, rn)) ||
+            (len == nn + 1 + rn && !strncasecmp(p, nsp, nn) && p[nn] == '.' &&
+             !strncasecmp(p + nn + 1, rel, rn)))
+            return 1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
 
 static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_table *tb,
                           pg_table *pt, source_error *err)
@@ -373,7 +394,7 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
         return source_fail(err, SRC_E_NOMEM, "out of memory");
     pt->oid = rr->oid;
     pt->relkind = rr->kind;
-    pt->only = rr->kind == 'r' ? "ONLY " : "";
+    pt->only = rr->kind == 'r' ? "ONLY " : "";   /* views take no ONLY */
     tb->row_estimate = rr->tuples < 0 ? -1 : (int64_t)rr->tuples;
 
     PGresult *cr = exec1(s,
@@ -468,6 +489,10 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
         c->note = strdup(rr->kind == 'p'
                              ? "no primary key: rowid is the row's leaf partition and physical "
                                "position (ctid) when copied, unique per row"
+                         : rr->kind == 'v'
+                             ? "a view has no key: rowid numbers its rows in the order of their "
+                               "text form, the same numbering on every read while the rows do "
+                               "not change"
                              : "no primary key: rowid is the row's physical position (ctid) when "
                                "copied, unique per row");
         if (!c->name || !c->decl_type || !c->note) {
@@ -524,7 +549,8 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
         goto out;
     }
     if (tb->uses_rowid) {
-        strcpy(pt->select_list, rr->kind == 'p' ? "ctid, tableoid" : "ctid");
+        /* a view's rowid is counted as its rows arrive (pg_copy.c) */
+        strcpy(pt->select_list, rr->kind == 'p' ? "ctid, tableoid" : rr->kind == 'v' ? "" : "ctid");
     } else {
         for (int k = 0; k < npk; k++) {
             char *id = pg_ident(s->coord, tb->cols[pt->key[k]].name);
@@ -546,7 +572,7 @@ static int describe_table(pg_source *s, const rel_row *rr, int qualify, source_t
                                    pt->cols[pt->key[0]].dec == PGD_INT8);
     }
     for (int c = off; c < tb->ncols; c++) {
-        if (c > 0)
+        if (pt->select_list[0])
             strcat(pt->select_list, ", ");
         strcat(pt->select_list, pt->cols[c].expr);
     }
@@ -986,7 +1012,7 @@ const source_schema *pg_describe(source *base, source_error *err)
               "t.isleaf HAVING bool_and(l.reltuples >= 0)) "
               "WHEN c.relkind = 'r' AND c.reltuples >= 0 THEN (c.relpages::int8 + coalesce((SELECT "
               "tt.relpages FROM pg_class tt WHERE tt.oid = c.reltoastrelid), 0)) * "
-              "current_setting('block_size')::int8 END "
+              "current_setting('block_size')::int8 END, c.relispopulated "
               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
               "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
               "AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
@@ -1020,14 +1046,32 @@ const source_schema *pg_describe(source *base, source_error *err)
         rr->parents = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6);
         rr->nleaves = PQgetisnull(r, i, 8) ? 0 : atoi(PQgetvalue(r, i, 8));
         rr->bytes = PQgetisnull(r, i, 10) ? -1 : strtoll(PQgetvalue(r, i, 10), NULL, 10);
+        rr->populated = PQgetvalue(r, i, 11)[0] == 't';
         const char *what = rr->kind == 'v'   ? "view"
                            : rr->kind == 'm' ? "materialized view"
                            : rr->kind == 'f' ? "foreign table"
                                              : NULL;
+        if (what && rr->kind == 'm' && !rr->populated && view_wanted(s, rr->nsp, rr->rel)) {
+            add_note(s, "materialized view %s.%s skipped: it holds no rows yet (REFRESH "
+                        "MATERIALIZED VIEW it, then copy it)", rr->nsp, rr->rel);
+            rr->kind = 0;
+            continue;
+        }
+        if (what && rr->kind != 'f' && rr->readable && view_wanted(s, rr->nsp, rr->rel)) {
+            add_note(s, "%s %s.%s copied, as --tables names it: %s", what, rr->nsp, rr->rel,
+                     rr->kind == 'v'
+                         ? "read whole in one range, its rows in the order of their text form "
+                           "and numbered (rowid); a resume reads it again in that order, exact "
+                           "when its rows did not change"
+                         : "its rows as last refreshed, keyed by their physical position "
+                           "(rowid)");
+            what = NULL;
+        }
         if (what) {
             add_note(s, "%s %s.%s skipped: %s", what, rr->nsp, rr->rel,
                      rr->kind == 'f' ? "its rows live on another server"
-                                     : "views are not copied (the tables they read are)");
+                                     : "views are not copied (the tables they read are; name it "
+                                       "with --tables to copy its rows)");
             rr->kind = 0;
             continue;
         }

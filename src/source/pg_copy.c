@@ -19,7 +19,9 @@
  * Each batch's resume point is the encoded key of its last row, built from
  * the decoded key values (or from the key's ::text copy the query adds for
  * key types whose text form is not at hand), or the last rowid for ctid
- * ranges.
+ * ranges. A view named with --tables is one range,
+ *   COPY (SELECT cols FROM v ORDER BY v::text OFFSET after) TO STDOUT ...
+ * its rowid the row's ordinal in that order, its resume point the last one.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -495,7 +497,7 @@ source_reader *pg_open_range(source *base, const source_range *r, const src_pos 
 
     /* fields of each tuple: [ctid [, tableoid]] columns extras */
     int off = tb->uses_rowid ? 1 : 0;
-    int lead = tb->uses_rowid ? (pt->relkind == 'p' ? 2 : 1) : 0;
+    int lead = tb->uses_rowid ? (pt->relkind == 'p' ? 2 : pt->relkind == 'v' ? 0 : 1) : 0;
     rd->nfields = lead + (tb->ncols - off) + pt->nextra;
     rd->fdst = calloc((size_t)rd->nfields, sizeof *rd->fdst);
     if (!rd->fdst) {
@@ -565,6 +567,28 @@ source_reader *pg_open_range(source *base, const source_range *r, const src_pos 
             source_fail(err, SRC_E_NOMEM, "out of memory");
             goto fail;
         }
+    } else if (pt->relkind == 'v') {
+        /* a view: its rows in the order of their text form (a total order
+         * but for identical rows), numbered as they arrive; a resume
+         * skips the rows numbered before */
+        int64_t skip = 0;
+        if (after && after->n && (src_pos_get_i64(after, 0, &skip) || skip < 0)) {
+            release_conn(rd, 1);
+            source_fail(err, SRC_E_READ, "%s: the resume point does not fit a view (start "
+                                         "over with --restart)", r->label);
+            goto fail;
+        }
+        rd->ordinal = skip;
+        size_t n = strlen(pt->select_list) + strlen(pt->qname) + 160;
+        if (!(sql = malloc(n))) {
+            release_conn(rd, 1);
+            source_fail(err, SRC_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(sql, n,
+                 "COPY (SELECT %s FROM %s AS cqlshift_t ORDER BY cqlshift_t::text OFFSET %" PRId64
+                 ") TO STDOUT (FORMAT binary)",
+                 pt->select_list, pt->qname, skip);
     } else {
         char *cond = pg_range_cond(s, rd->conn, r, after, err);
         if (!cond) {
@@ -784,7 +808,12 @@ int pg_read(source_reader *rd, row_batch *b, int max_rows, source_error *err)
         /* PostgreSQL sends one tuple per message; a next one in the same
          * message would be read by the next turn of the loop */
         rd->msg_off = (int)(p - (const uint8_t *)rd->msg);
-        if (tb->uses_rowid) {
+        if (tb->uses_rowid && pt->relkind == 'v') {
+            rowid = ++rd->ordinal;
+            row->pos = rowid;
+            row->vals[0].kind = SV_INT;
+            row->vals[0].u.i = rowid;
+        } else if (tb->uses_rowid) {
             rowid = (int64_t)block << 16 | lp;
             if (pt->relkind == 'p') {
                 int lo = 0, hi = pt->nleaves - 1, idx = -1;

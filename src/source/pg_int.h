@@ -48,7 +48,8 @@ typedef struct pg_col {
  * COPY statement and count_sql its count. */
 typedef struct pg_table {
     uint32_t oid;
-    char relkind;           /* 'r' ordinary, 'p' partitioned */
+    char relkind;           /* 'r' ordinary, 'p' partitioned, 'v' view, 'm'
+                             * materialized view (named with --tables) */
     char *qname;            /* "schema"."table", quoted */
     const char *only;       /* "ONLY " for ordinary tables (inheritance children
                              * are copied on their own), "" for partitioned */
@@ -88,6 +89,7 @@ typedef struct pg_source {
     char *uri;
     char red[512];          /* the URI with any password hidden */
     char *schemas;          /* --schema list, or NULL */
+    char *want_views;       /* views to copy (source_ops.want_views), or NULL */
     int server_version;
 
     PGconn *coord;          /* describe, split, count; holds the snapshot */

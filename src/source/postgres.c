@@ -313,8 +313,9 @@ char *pg_range_cond(pg_source *s, PGconn *c, const source_range *r, const src_po
     sbuf b = {0};
     sb_str(&b, "true");
     if (tb->uses_rowid) {
-        if (pt->relkind == 'p') {
-            /* one range: pg_open_range reads it leaf by leaf */
+        if (pt->relkind == 'p' || pt->relkind == 'v') {
+            /* one range: pg_open_range reads it leaf by leaf, or a view
+             * whole (after a resume point: OFFSET) */
         } else {
             int64_t v;
             if (after && after->n) {
@@ -575,7 +576,7 @@ static int split_ctid(pg_source *s, int t, int max_ranges, source_range **out, i
     const source_table *tb = &s->schema.tables[t];
     const pg_table *pt = &s->tables[t];
     int64_t blocks = 0;
-    if (pt->relkind != 'p' && max_ranges > 1) {
+    if ((pt->relkind == 'r' || pt->relkind == 'm') && max_ranges > 1) {
         char sql[160];
         snprintf(sql, sizeof sql,
                  "SELECT pg_relation_size(%u) / current_setting('block_size')::int8", pt->oid);
@@ -587,7 +588,7 @@ static int split_ctid(pg_source *s, int t, int max_ranges, source_range **out, i
         PQclear(res);
     }
     int nr = blocks < max_ranges ? (int)(blocks > 0 ? blocks : 1) : max_ranges;
-    if (pt->relkind == 'p' || nr < 1)
+    if (pt->relkind == 'p' || pt->relkind == 'v' || nr < 1)
         nr = 1;
     int64_t step = nr > 1 ? (blocks + nr - 1) / nr : 0;
     source_range *r = calloc((size_t)nr, sizeof *r);
@@ -603,6 +604,8 @@ static int split_ctid(pg_source *s, int t, int max_ranges, source_range **out, i
         }
         if (pt->relkind == 'p')
             range_label(&r[i], tb->name, "(partitioned, no primary key: one range)");
+        else if (pt->relkind == 'v')
+            range_label(&r[i], tb->name, "(a view: one range)");
         else if (nr == 1)
             range_label(&r[i], tb->name, "(all rows)");
         else if (i == 0)
@@ -807,25 +810,70 @@ static int real_tables(const pg_source *s)
     return n;
 }
 
-/* "LOCK TABLE every described table IN ACCESS SHARE MODE [NOWAIT]"
- * (malloc'd), or NULL when out of memory. */
-static char *lock_sql(pg_source *s, int nowait)
+/* "LOCK TABLE every described table and view IN ACCESS SHARE MODE
+ * [NOWAIT]" (matview 0), or "SELECT FROM every described materialized view
+ * LIMIT 0" (matview 1: LOCK TABLE refuses them, and reading takes the same
+ * lock, held to the end of the transaction); malloc'd, "" when there is no
+ * such relation, NULL when out of memory. */
+static char *lock_sql(pg_source *s, int nowait, int matview)
 {
     sbuf q = {0};
-    sb_str(&q, "LOCK TABLE ");
+    sb_str(&q, "");
     for (int t = 0, k = 0; t < s->schema.ntables; t++) {
-        if (!s->tables[t].qname)
-            continue;   /* a query */
-        sb_str(&q, k++ ? ", " : "");
+        if (!s->tables[t].qname || (s->tables[t].relkind == 'm') != matview)
+            continue;   /* a query, or the other kind */
+        sb_str(&q, k++ ? ", " : matview ? "SELECT FROM " : "LOCK TABLE ");
         sb_str(&q, s->tables[t].only);
         sb_str(&q, s->tables[t].qname);
     }
-    sb_str(&q, nowait ? " IN ACCESS SHARE MODE NOWAIT" : " IN ACCESS SHARE MODE");
+    if (q.p[0])
+        sb_str(&q, matview ? " LIMIT 0" : nowait ? " IN ACCESS SHARE MODE NOWAIT"
+                                                 : " IN ACCESS SHARE MODE");
     if (q.oom) {
         free(q.p);
         return NULL;
     }
     return q.p;
+}
+
+/* Run the lock statements of lock_sql on c; a reader (nowait) waits at
+ * most a second for a materialized view's lock. 0, or -1 with c's reason
+ * in reason. */
+static int take_locks(pg_source *s, PGconn *c, int nowait, char *reason, size_t n)
+{
+    for (int m = 0; m < 2; m++) {
+        char *sql = lock_sql(s, nowait, m);
+        if (!sql) {
+            snprintf(reason, n, "out of memory");
+            return -1;
+        }
+        if (!sql[0]) {
+            free(sql);
+            continue;
+        }
+        int ok = 1;
+        if (m && nowait) {
+            PGresult *t = PQexec(c, "SET LOCAL lock_timeout = '1s'");
+            ok = PQresultStatus(t) == PGRES_COMMAND_OK;
+            PQclear(t);
+        }
+        if (ok) {
+            PGresult *r = PQexec(c, sql);
+            ok = PQresultStatus(r) == (m ? PGRES_TUPLES_OK : PGRES_COMMAND_OK);
+            PQclear(r);
+        }
+        if (ok && m && nowait) {
+            PGresult *t = PQexec(c, "RESET lock_timeout");
+            ok = PQresultStatus(t) == PGRES_COMMAND_OK;
+            PQclear(t);
+        }
+        free(sql);
+        if (!ok) {
+            pg_conn_reason(c, reason, n);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* A reader takes its own ACCESS SHARE locks as soon as it attaches: once
@@ -838,18 +886,9 @@ static int lock_reader(pg_source *s, PGconn *c, source_error *err)
 {
     if (!s->described || real_tables(s) == 0)
         return 0;
-    char *sql = lock_sql(s, 1);
-    if (!sql)
-        return source_fail(err, SRC_E_NOMEM, "out of memory");
-    PGresult *r = PQexec(c, sql);
-    free(sql);
-    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-        PQclear(r);
-        return 0;
-    }
     char reason[400];
-    pg_conn_reason(c, reason, sizeof reason);
-    PQclear(r);
+    if (!take_locks(s, c, 1, reason, sizeof reason))
+        return 0;
     return source_fail(err, SRC_E_READ,
                        "a reader cannot lock the tables to copy on PostgreSQL %s: %s (another "
                        "session waits for an exclusive lock on one of them: an ALTER TABLE, "
@@ -885,7 +924,7 @@ static int check_unchanged(pg_source *s, source_error *err)
     for (int t = 0; t < s->schema.ntables; t++)
         sb_printf(&q, "%s%u", t ? "," : "", s->tables[t].oid);
     sb_str(&q, "}'::oid[]) o, pg_partition_tree(o) t) r(o) JOIN pg_class c ON c.oid = r.o JOIN "
-               "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
+               "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND "
                "pg_relation_filenode(c.oid) IS DISTINCT FROM c.relfilenode");
     if (q.oom) {
         free(q.p);
@@ -897,7 +936,8 @@ static int check_unchanged(pg_source *s, source_error *err)
         return -1;
     if (!PQgetisnull(r, 0, 0)) {
         source_fail(err, SRC_E_READ,
-                    "%s on PostgreSQL %s %s rewritten (TRUNCATE, ALTER TABLE or VACUUM FULL) "
+                    "%s on PostgreSQL %s %s rewritten (TRUNCATE, ALTER TABLE, VACUUM FULL or "
+                    "REFRESH MATERIALIZED VIEW) "
                     "just as the copy started, so its snapshot would see %s empty; run again",
                     PQgetvalue(r, 0, 0), s->red, strchr(PQgetvalue(r, 0, 0), ',') ? "were" : "was",
                     strchr(PQgetvalue(r, 0, 0), ',') ? "them" : "it");
@@ -946,17 +986,13 @@ static int lock_tables(pg_source *s, source_error *err)
     if (!lt)
         return -1;
     PQclear(lt);
-    char *sql = lock_sql(s, 0);
-    if (!sql)
-        return source_fail(err, SRC_E_NOMEM, "out of memory");
-    PGresult *r = pg_exec(s, s->coord, sql, PGRES_COMMAND_OK,
-                          "cannot take ACCESS SHARE locks on the tables to copy (another session "
-                          "holds an exclusive lock: an ALTER TABLE, TRUNCATE or VACUUM FULL?)",
-                          err);
-    free(sql);
-    if (!r)
-        return -1;
-    PQclear(r);
+    char reason[400];
+    if (take_locks(s, s->coord, 0, reason, sizeof reason))
+        return source_fail(err, SRC_E_READ,
+                           "cannot take ACCESS SHARE locks on the tables to copy on PostgreSQL "
+                           "%s (another session holds an exclusive lock: an ALTER TABLE, "
+                           "TRUNCATE, VACUUM FULL or REFRESH MATERIALIZED VIEW?): %s",
+                           s->red, reason);
     if (check_unchanged(s, err))
         return -1;
     /* readers attached before describe lock now (they are idle) */
@@ -1109,6 +1145,7 @@ static void pg_close(source *base)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->freed);
     free(s->schemas);
+    free(s->want_views);
     free(s->uri);
     free(s);
 }
@@ -1191,6 +1228,16 @@ static int pg_query(source *base, const char *sql, source_row_fn row, void *ctx,
     return rc;
 }
 
+static int pg_want_views(source *base, const char *names, source_error *err)
+{
+    pg_source *s = (pg_source *)base;
+    free(s->want_views);
+    s->want_views = names ? strdup(names) : NULL;
+    if (names && !s->want_views)
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    return 0;
+}
+
 static const source_ops pg_ops = {
     .name = "postgresql",
     .describe = pg_describe,
@@ -1207,6 +1254,7 @@ static const source_ops pg_ops = {
     .snapshot_position = pg_snapshot_position,
     .cancel = pg_cancel,
     .notes = pg_notes,
+    .want_views = pg_want_views,
     .add_query = pg_add_query,
     .query = pg_query,
 };

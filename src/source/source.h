@@ -331,6 +331,12 @@ typedef struct source_ops {
      * AUTO_INCREMENT values, views skipped...), one per line, or NULL; the
      * caller owns the reference (a JSON array of strings). */
     json_t *(*notes)(source *s);
+    /* Optional (PostgreSQL): the names --tables gives, comma-separated,
+     * each "name" or "schema.name", matched without regard to case. Views
+     * and materialized views among them are described as tables, keyed by
+     * a synthetic rowid, instead of being skipped with a note. Call before
+     * describe. 0, or -1 with err (out of memory). */
+    int (*want_views)(source *s, const char *names, source_error *err);
     /* Optional (SQL sources): append the result of one read-only SELECT
      * (or WITH ... SELECT) in the source's dialect as a table named `name`
      * (source_table.query holds the SQL), its columns described with the
