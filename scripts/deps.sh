@@ -21,7 +21,7 @@ log() { printf 'deps: %s\n' "$*" >&2; }
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libuv1-dev libssl-dev liblz4-dev zlib1g-dev libcmocka-dev libsqlite3-dev libpq-dev
-  libmariadb-dev libyaml-dev libjansson-dev libxxhash-dev libzstd-dev zstd
+  libmariadb-dev libyaml-dev libjansson-dev libxxhash-dev libzstd-dev zstd libdouble-conversion-dev
   clang libclang-rt-14-dev valgrind
   openjdk-17-jdk-headless maven
   postgresql-15 mariadb-server sqlite3 python3-venv

@@ -8,8 +8,9 @@
  * second quoting scheme.
  *
  * Hot path: integers, dates, timestamps and UUIDs are written digit by
- * digit into the output buffer; only floats use printf/strtod (a shortest
- * text needs them) and inet uses inet_ntop.
+ * digit into the output buffer; a double's shortest digits come from
+ * libdouble-conversion (util/dconv.h), a float's from printf/strtod, and
+ * inet uses inet_ntop.
  */
 #include "format/value_out.h"
 
@@ -22,6 +23,7 @@
 
 #include "cql/types_int.h"
 #include "util/check.h"
+#include "util/dconv.h"
 #include "util/utf8.h"
 
 /* ---------- errors ---------- */
@@ -207,7 +209,9 @@ static int reads_back(const char *dig, int p, int e10, double x, int is_float)
 
 /* The shortest significant digits of x (> 0, finite) that read back as x
  * (as a float when is_float): into dig, no trailing zeros; returns their
- * count and sets *e10, the exponent of the first digit. One printf of the
+ * count and sets *e10, the exponent of the first digit. A double: the fast
+ * path below, else libdouble-conversion's shortest digits (the closest to
+ * x of that length). A float: one printf of the
  * longest form, rounded to each shorter length; a tail that is a tie
  * ("5", "50"...) may be one only after rounding, so then printf rounds x
  * itself. Fewer digits than lo never need trying for normal numbers: if
@@ -247,9 +251,10 @@ static int short_decimal_digits(double x, char dig[24], int *e10)
 
 static int shortest_digits(double x, int is_float, char dig[24], int *e10)
 {
-    int fast = is_float ? 0 : short_decimal_digits(x, dig, e10);
-    if (fast)
-        return fast;
+    if (!is_float) {
+        int fast = short_decimal_digits(x, dig, e10);
+        return fast ? fast : dconv_shortest(x, dig, e10);
+    }
     int lo = is_float ? 6 : 15, hi = is_float ? 9 : 17;
     if (x < (is_float ? FLT_MIN : DBL_MIN))
         lo = 1; /* subnormals hold fewer digits */
