@@ -152,6 +152,73 @@ int cli_parse_text(void *field, const char *opt, const char *v)
     return 0;
 }
 
+/* A format option into one of two process-wide buffers (a command parses
+ * its options once). */
+static int parse_format(void *field, const char *opt, const char *v, int ts)
+{
+    static char bufs[2][512];
+    char why[300];
+    if (textfmt_translate(v, bufs[ts], sizeof bufs[ts], why, sizeof why) ||
+        textfmt_check(bufs[ts], ts, why, sizeof why)) {
+        cli_error("--%s '%s': %s", opt, v, why);
+        return -1;
+    }
+    *(const char **)field = bufs[ts];
+    return 0;
+}
+
+int cli_parse_ts_format(void *field, const char *opt, const char *v)
+{
+    return parse_format(field, opt, v, 1);
+}
+
+int cli_parse_date_format(void *field, const char *opt, const char *v)
+{
+    return parse_format(field, opt, v, 0);
+}
+
+/* the field is textfmt.zone_min; has_zone is set too */
+int cli_parse_time_zone(void *field, const char *opt, const char *v)
+{
+    textfmt *tf = (textfmt *)(void *)((char *)field - offsetof(textfmt, zone_min));
+    if (textfmt_parse_zone(v, &tf->zone_min)) {
+        cli_error("--%s '%s': give UTC or an offset such as +02:00, -0530 or +01 (named zones "
+                  "such as Europe/Paris are not known)", opt, v);
+        return -1;
+    }
+    tf->has_zone = 1;
+    return 0;
+}
+
+int cli_parse_tf_epoch(void *field, const char *opt, const char *v)
+{
+    int *u = field;
+    *u = !strcmp(v, "s") ? 1 : !strcmp(v, "ms") ? 1000 : !strcmp(v, "us") ? 1000000 : 0;
+    if (!*u) {
+        cli_error("--%s takes s, ms or us, not '%s'", opt, v);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_textfmt_used(const textfmt *tf)
+{
+    return tf->timestamp_format || tf->date_format || tf->has_zone || tf->epoch_unit ||
+           tf->decimal_sep || tf->thousands_sep;
+}
+
+void cli_textfmt_key(const textfmt *tf, char *out, size_t n)
+{
+    if (!cli_textfmt_used(tf)) {
+        if (n)
+            out[0] = 0;
+        return;
+    }
+    snprintf(out, n, " tsf=%.200s df=%.200s tz=%d/%d eu=%d dec=%d thou=%d",
+             tf->timestamp_format ? tf->timestamp_format : "", tf->date_format ? tf->date_format : "",
+             tf->has_zone, tf->zone_min, tf->epoch_unit, tf->decimal_sep, tf->thousands_sep);
+}
+
 /* --null S, repeatable: appended to load_args.nulls (the field). */
 static int parse_null(void *field, const char *opt, const char *v)
 {
@@ -204,6 +271,7 @@ const cli_opt load_opts[] = {
      "'EU' or 42; upper(name), to_timestamp(...)...); a bare name takes the field of that name, "
      "* every other column from the field of its name; fields not named are skipped", 0, 0, 0,
      NULL, NULL},
+    CLI_TEXTFMT_OPTS(LOAD_OPT(tf), "read"),
     {"plan", 0, OPT_TEXT, LOAD_OPT(plan), "PLAN.yaml",
      "load with a plan file's mappings (as migrate PLAN.yaml does): the file is the table their "
      "`from` names; every enabled table they feed (or only TABLE, when given) is created if "
@@ -420,6 +488,10 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
                       "--plan takes the mappings of the plan file");
         else if (!strcmp(pos[0], "-") && o.resume)
             cli_error("standard input cannot be resumed; load from a file to use --resume");
+        else if (cli_textfmt_used(&la.tf))
+            cli_error("--timestamp-format, --date-format, --time-zone, --epoch-unit and the "
+                      "separators apply to a load into TABLE, not to --plan: in a plan, convert "
+                      "the field with an expression (to_timestamp(field, 'FORMAT'), ...)");
         else {
             if (!strcmp(pos[0], "-"))
                 o.restart = o.no_resume = 1;
@@ -468,9 +540,11 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
         /* the mapping and the options that change what is read are part
          * of the job: a resume with another --map or --encoding is another
          * job (the rows written so far followed the first ones) */
+        char tkey[600];
         file_options_key(&fo, fkey, sizeof fkey);
-        snprintf(key, sizeof key, "load %s -> %s/%s.%s%s%.3000s%s", uri, t.hosts, t.keyspace,
-                 table, la.map ? " map " : "", la.map ? la.map : "", fkey);
+        cli_textfmt_key(&la.tf, tkey, sizeof tkey);
+        snprintf(key, sizeof key, "load %s -> %s/%s.%s%s%.3000s%s%s", uri, t.hosts, t.keyspace,
+                 table, la.map ? " map " : "", la.map ? la.map : "", fkey, tkey);
         snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
         int done = 0;
         rc = run_prepare(&jb, &o, o.verify ? "verify" : "load", name, key, &done);
@@ -621,6 +695,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     lt.src_cols = src_cols;
     lt.is_key = is_key;
     lt.insert = ins;
+    lt.textfmt = cli_textfmt_used(&la.tf) ? &la.tf : NULL;
     lt.info = info = calloc((size_t)n, sizeof *info);
     if (!info) {
         cli_error("out of memory");

@@ -28,6 +28,7 @@ typedef struct unload_args {
     const char *query;
     int compression;            /* -1: from the output's name; else fmt_compression */
     double rate_limit;
+    textfmt tf;
 } unload_args;
 
 #define UNLOAD_OPT(field) offsetof(unload_args, field)
@@ -62,6 +63,7 @@ static const cli_opt unload_opts[] = {
     {"rate-limit", 0, OPT_NUM, UNLOAD_OPT(rate_limit), "R",
      "read at most R rows a second (protects a production cluster; 20k = 20000)", 1, 1e9, 1,
      NULL, NULL},
+    CLI_TEXTFMT_OPTS(UNLOAD_OPT(tf), "written"),
     {"query", 0, OPT_TEXT, UNLOAD_OPT(query), "SELECT",
      "write what this SELECT returns (its columns, in its order): with two bind markers for "
      "a token range (... WHERE token(k) >= ? AND token(k) <= ?) it is read in parallel like a "
@@ -265,11 +267,13 @@ int cmd_unload(int argc, char **argv)
     }
     {
         char key[8192], name[600];
+        char tkey[600];
+        cli_textfmt_key(&ua.tf, tkey, sizeof tkey);
         snprintf(key, sizeof key,
-                 "unload %s/%s.%s -> %s %s%s cols=%.2000s d=%d q=%d null=%.200s h=%d max=%lld",
+                 "unload %.500s/%.100s.%.300s -> %.2500s %s%s cols=%.2000s d=%d q=%d null=%.200s h=%d max=%lld%.600s",
                  t.hosts, t.keyspace, table, outpath, jsonl ? "jsonl" : "csv",
                  comp ? fmt_compression_name(comp) : "", ua.query ? ua.query : ua.columns ? ua.columns : "*", ua.delimiter, ua.quote, ua.null_text,
-                 !ua.no_header, ua.max_file_size);
+                 !ua.no_header, ua.max_file_size, tkey);
         snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
         int done = 0;
         rc = run_prepare(&jb, &o, "unload", name, key, &done);
@@ -397,6 +401,7 @@ int cmd_unload(int argc, char **argv)
     cfg.max_file_bytes = ua.max_file_size;
     cfg.compression = comp;
     cfg.rate_limit = ua.rate_limit;
+    cfg.textfmt = cli_textfmt_used(&ua.tf) ? &ua.tf : NULL;
     unload_progress prog;
     memset(&prog, 0, sizeof prog);
     cfg.progress = &prog;

@@ -9,6 +9,7 @@
 #include "cli/opts.h"
 #include "cql/cql.h"
 #include "load/loader.h"
+#include "format/textfmt.h"
 #include "source/source.h"
 
 typedef struct target {
@@ -171,6 +172,8 @@ typedef struct load_args {
     const char *columns;
     const char *map;
     const char *plan;
+    textfmt tf;     /* --timestamp-format, --date-format, --time-zone, --epoch-unit,
+                     * --decimal-separator, --thousands-separator */
 } load_args;
 extern const cli_opt load_opts[];
 void load_args_init(load_args *la);
@@ -178,6 +181,41 @@ void load_args_init(load_args *la);
 int load_main(const load_args *la, run_options *o, const char **pos);
 /* An OPT_CUSTOM parser for --epoch-unit: s, ms or us. */
 int cli_parse_epoch_unit(void *field, const char *name, const char *v);
+
+/* The option entries of the text formats (format/textfmt.h), for a
+ * command whose arguments hold a textfmt at offset OFF; WHAT is "read" or
+ * "written". */
+int cli_parse_ts_format(void *field, const char *name, const char *v);
+int cli_parse_date_format(void *field, const char *name, const char *v);
+int cli_parse_time_zone(void *field, const char *name, const char *v);
+int cli_parse_tf_epoch(void *field, const char *name, const char *v);
+#define CLI_TEXTFMT_OPTS(OFF, WHAT)                                                          \
+    {"timestamp-format", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, timestamp_format), "F",   \
+     "timestamps are " WHAT " in format F: a pattern as DSBulk writes them ('dd/MM/yyyy "    \
+     "HH:mm:ss.SSSX') or strftime-like (%d/%m/%Y %H:%M:%S.%f%z, %s: seconds since 1970); "   \
+     "default ISO 8601", 0, 0, 0, NULL,                                                       \
+     cli_parse_ts_format},                                                                    \
+    {"date-format", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, date_format), "F",              \
+     "dates are " WHAT " in format F (dd/MM/yyyy, MMM d yyyy, %d/%m/%Y...; default ISO "       \
+     "yyyy-MM-dd)", 0, 0, 0,                                                                  \
+     NULL, cli_parse_date_format},                                                            \
+    {"time-zone", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, zone_min), "Z",                   \
+     "the zone of timestamps " WHAT " without one: UTC (the default) or an offset such as "    \
+     "+02:00 or -0530 (named zones are not known: give the offset)", 0, 0, 0, NULL,           \
+     cli_parse_time_zone},                                                                    \
+    {"epoch-unit", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, epoch_unit), "U",               \
+     "timestamps " WHAT " as whole numbers since 1970 in unit U: s, ms or us", 0, 0, 0, NULL, \
+     cli_parse_tf_epoch},                                                                     \
+    {"decimal-separator", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, decimal_sep), "C",        \
+     "numbers are " WHAT " with C for the decimal point (default .)", 0, 0, 0, NULL,          \
+     cli_parse_char},                                                                         \
+    {"thousands-separator", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, thousands_sep), "C",    \
+     "numbers are " WHAT " with C between groups of three digits (default: none)", 0, 0, 0,   \
+     NULL, cli_parse_char}
+/* 1 when tf holds any option (the loader then reads texts with it). */
+int cli_textfmt_used(const textfmt *tf);
+/* The options of tf as text for a job key, into out[0..n). */
+void cli_textfmt_key(const textfmt *tf, char *out, size_t n);
 
 /* migrate with a plan file (cmd_migrate_plan.c). */
 typedef struct migrate_plan_args {

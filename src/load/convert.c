@@ -3,6 +3,7 @@
  * and doubles take fast paths for numeric columns and are formatted as text
  * otherwise, so that e.g. an integer in a timestamp column follows the same
  * rule as the same digits in a CSV file. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "load/loader.h"
+#include "cql/types_int.h"
 
 static int put_fixed(cs_buf *out, const void *p, uint32_t n)
 {
@@ -295,17 +297,161 @@ static void note_rounded(load_column_info *ci, const src_value *v, int64_t pos)
         snprintf(ci->first, sizeof ci->first, "(a %s value)", "typed");
 }
 
+/* Whether s[0..n) is an integer (optional '-', digits), into *v. */
+static int integer_text(const char *s, size_t n, int64_t *v)
+{
+    size_t i = n > 0 && s[0] == '-' ? 1 : 0;
+    if (i == n || n > 20)
+        return 0;
+    for (size_t k = i; k < n; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return 0;
+    char b[24];
+    memcpy(b, s, n);
+    b[n] = 0;
+    char *end;
+    errno = 0;
+    long long x = strtoll(b, &end, 10);
+    if (errno || *end)
+        return 0;
+    *v = x;
+    return 1;
+}
+
+/* Whether s[0..n) is seconds with decimals ("-12.5"): into *ms; *lost
+ * when a decimal below the millisecond is not zero. */
+static int seconds_text(const char *s, size_t n, int64_t *ms, int *lost)
+{
+    const char *dot = memchr(s, '.', n);
+    int64_t sec;
+    if (!dot || !integer_text(s, (size_t)(dot - s), &sec) || dot + 1 == s + n)
+        return 0;
+    int64_t frac = 0;
+    int k = 0;
+    *lost = 0;
+    for (const char *p = dot + 1; p < s + n; p++, k++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        if (k < 3)
+            frac = frac * 10 + (*p - '0');
+        else if (*p != '0')
+            *lost = 1;
+    }
+    for (; k < 3; k++)
+        frac *= 10;
+    if (__builtin_mul_overflow(sec, (int64_t)1000, ms))
+        return 0;
+    *ms += s[0] == '-' ? -frac : frac;
+    return 1;
+}
+
+/* A text value read with the user's formats (load_table.textfmt): 0 with
+ * the value appended to out, -1 with err, or 1 when the formats do not
+ * apply (the value goes the usual way, *v2 perhaps rewritten: a number
+ * with its separators replaced, a timestamp with the default zone added;
+ * its text in buf). */
+static int convert_formatted(const textfmt *tf, const cql_type *ty, const src_value *v,
+                             src_value *v2, char *buf, size_t cap, cs_buf *out, cql_error *err)
+{
+    const char *s = v->u.s.p;
+    size_t n = v->u.s.n;
+    char why[160], q[80];
+    switch (ty->id) {
+    case CQL_T_TIMESTAMP: {
+        int64_t i, ms;
+        if (tf->epoch_unit && integer_text(s, n, &i))
+            return put_epoch(i, tf->epoch_unit == 1 ? LOAD_EPOCH_S
+                                : tf->epoch_unit == 1000000 ? LOAD_EPOCH_US : LOAD_EPOCH_MS,
+                             out, err);
+        int lost = 0, rc = 1;
+        if (tf->epoch_unit == 1 && seconds_text(s, n, &ms, &lost))
+            rc = lost ? -2 : 0;
+        else if (tf->timestamp_format)
+            rc = textfmt_read_timestamp(tf->timestamp_format, s, n, tf->zone_min, &ms, why,
+                                        sizeof why);
+        if (rc == -1)
+            return cql_fail(err, CQL_E_ENCODE, "%s does not match --timestamp-format '%s': %s",
+                            cqlt_quote(s, n, q, sizeof q), tf->timestamp_format, why);
+        if (rc == -2)
+            return cql_fail(err, CQL_E_ENCODE, "%s has digits below the millisecond, which "
+                            "Cassandra's timestamp does not keep: they would be lost, so the "
+                            "value is refused", cqlt_quote(s, n, q, sizeof q));
+        if (rc == 0) {
+            uint8_t b[8];
+            cs_put_be64(b, (uint64_t)ms);
+            return put_fixed(out, b, 8);
+        }
+        /* an ISO text without a zone of its own is at --time-zone */
+        if (tf->has_zone && tf->zone_min && n > 10 && n + 8 < cap && s[4] == '-') {
+            int zoned = 0;
+            for (size_t k = 10; k < n && !zoned; k++)
+                zoned = s[k] == 'Z' || s[k] == 'z' || s[k] == '+' || s[k] == '-' || s[k] == 'U';
+            if (!zoned && !integer_text(s, n, &i)) {
+                int a = tf->zone_min < 0 ? -tf->zone_min : tf->zone_min;
+                memcpy(buf, s, n);
+                int k = snprintf(buf + n, cap - n, "%c%02d:%02d", tf->zone_min < 0 ? '-' : '+',
+                                 a / 60, a % 60);
+                *v2 = *v;
+                v2->u.s.p = buf;
+                v2->u.s.n = n + (size_t)k;
+            }
+        }
+        return 1;
+    }
+    case CQL_T_DATE: {
+        if (!tf->date_format)
+            return 1;
+        int64_t days;
+        if (textfmt_read_date(tf->date_format, s, n, &days, why, sizeof why))
+            return cql_fail(err, CQL_E_ENCODE, "%s does not match --date-format '%s': %s",
+                            cqlt_quote(s, n, q, sizeof q), tf->date_format, why);
+        if (days < INT32_MIN || days > INT32_MAX)
+            return cql_fail(err, CQL_E_ENCODE, "%s is out of the range of date",
+                            cqlt_quote(s, n, q, sizeof q));
+        uint8_t b[4];
+        cs_put_be32(b, (uint32_t)(days + (INT64_C(1) << 31)));
+        return put_fixed(out, b, 4);
+    }
+    default: {
+        if (!textfmt_number_type(ty->id) || !textfmt_separators(tf))
+            return 1;
+        int k = textfmt_number_in(s, n, tf->decimal_sep, tf->thousands_sep, buf, cap);
+        if (k < 0)
+            return cql_fail(err, CQL_E_ENCODE, "%s is not a number written with %s%c%s%s%c%s",
+                            cqlt_quote(s, n, q, sizeof q), "'",
+                            tf->decimal_sep ? tf->decimal_sep : '.', "' for the point",
+                            tf->thousands_sep ? " and '" : "",
+                            tf->thousands_sep ? tf->thousands_sep : ' ',
+                            tf->thousands_sep ? "' between groups of three digits" : "");
+        *v2 = *v;
+        v2->u.s.p = buf;
+        v2->u.s.n = (size_t)k;
+        return 1;
+    }
+    }
+}
+
 int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t pos, cs_buf *out,
                          cql_error *err)
 {
     const cql_type *ty = t->types[c];
     load_column_info *ci = t->info ? &t->info[c] : NULL;
+    src_value rewritten;
+    char fbuf[160];
+    if (t->textfmt && v->kind == SV_TEXT) {
+        rewritten.kind = SV_NULL;
+        int rc = convert_formatted(t->textfmt, ty, v, &rewritten, fbuf, sizeof fbuf, out, err);
+        if (rc <= 0)
+            return rc;
+        if (rewritten.kind == SV_TEXT)
+            v = &rewritten;
+    }
     if (v->kind == SV_INT && ty->id == CQL_T_TIMESTAMP && ci && ci->epoch_unit != LOAD_EPOCH_MS)
         return put_epoch(v->u.i, (load_epoch_unit)ci->epoch_unit, out, err);
     size_t start = out->len;
     if (load_convert_value(ty, v, out, err))
         return -1;
-    if (!ci || t->quiet_values || ty->id == CQL_T_TIMESTAMP)
+    if (!ci || t->quiet_values || (ty->id != CQL_T_DOUBLE && ty->id != CQL_T_FLOAT))
         return 0;
     /* Up to 15 (float: 6) characters hold at most that many significant
      * digits, which always read back as written: the common case. */

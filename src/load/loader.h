@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "cql/cql.h"
+#include "format/textfmt.h"
 #include "obs/progress.h"
 #include "source/source.h"
 #include "state/state.h"
@@ -125,6 +126,8 @@ typedef struct load_table {
                                  * same src_table) feed this one too, so the source
                                  * table is read once for all of them (at most
                                  * LOAD_MAX_FED in all); its ranges are tables[i]'s */
+    const textfmt *textfmt;     /* how texts are read into timestamp, date and number
+                                 * columns (load's format options); NULL: defaults */
     int quiet_values;           /* 1: do not count values rounded to a double or float
                                  * column (verify: the copy's notes said it; it saves
                                  * the check, a second conversion of each such value) */
@@ -198,9 +201,9 @@ int load_value_text(const src_value *v, cs_buf *out);
  * such, lists as arrays, the rest as their text form. New reference. */
 json_t *load_value_json(const src_value *v);
 
-/* The part of load_convert_column for integers in timestamp columns and
- * for double and float columns (out of line: the other values pay one
- * test on the hot path). */
+/* The part of load_convert_column for integers in timestamp columns, for
+ * double and float columns and for texts read with t->textfmt (out of
+ * line: the other values pay one test on the hot path). */
 int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t pos, cs_buf *out,
                          cql_error *err);
 
@@ -212,7 +215,8 @@ static inline int load_convert_column(const load_table *t, int c, const src_valu
                                       cs_buf *out, cql_error *err)
 {
     cql_type_id id = t->types[c]->id;
-    if (id == CQL_T_TIMESTAMP ? v->kind == SV_INT : id == CQL_T_DOUBLE || id == CQL_T_FLOAT)
+    if (t->textfmt ||
+        (id == CQL_T_TIMESTAMP ? v->kind == SV_INT : id == CQL_T_DOUBLE || id == CQL_T_FLOAT))
         return load_convert_watched(t, c, v, pos, out, err);
     return load_convert_value(t->types[c], v, out, err);
 }

@@ -339,6 +339,57 @@ static void rbuf_release(rbuf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* A timestamp, date or number column's value in the user's forms
+ * (cfg.textfmt) appended to out as bare text, *bare_number set when it is
+ * a number in JSON's sense (an epoch count); scratch is clobbered. 0, -1
+ * when out is full, 1 when the forms say nothing of this value. */
+static int format_custom(const textfmt *tf, const cql_type *ty, const uint8_t *p, int32_t len,
+                         cs_buf *out, cs_buf *scratch, int *bare_number)
+{
+    *bare_number = 0;
+    switch (ty->id) {
+    case CQL_T_TIMESTAMP: {
+        if (len != 8)
+            return 1;
+        int64_t ms = (int64_t)cs_be64(p);
+        char b[40];
+        if (tf->epoch_unit) {
+            int k;
+            if (tf->epoch_unit == 1000000)
+                k = snprintf(b, sizeof b, "%" PRId64 "000", ms);
+            else if (tf->epoch_unit == 1000 || ms % 1000 == 0)
+                k = snprintf(b, sizeof b, "%" PRId64, tf->epoch_unit == 1000 ? ms : ms / 1000);
+            else    /* seconds, with the milliseconds as decimals: nothing lost */
+                k = snprintf(b, sizeof b, "%s%" PRId64 ".%03d", ms < 0 ? "-" : "",
+                             (ms < 0 ? -(ms / 1000) : ms / 1000),
+                             (int)(ms < 0 ? -(ms % 1000) : ms % 1000));
+            *bare_number = 1;
+            return cs_buf_append(out, b, (size_t)k);
+        }
+        if (tf->timestamp_format)
+            return textfmt_write_timestamp(tf->timestamp_format, ms, tf->zone_min, out);
+        if (tf->has_zone && tf->zone_min)
+            return textfmt_write_timestamp("%FT%T.%f%Z", ms, tf->zone_min, out);
+        return 1;
+    }
+    case CQL_T_DATE:
+        if (len != 4 || !tf->date_format)
+            return 1;
+        return textfmt_write_date(tf->date_format, (int64_t)cs_be32(p) - (INT64_C(1) << 31), out);
+    default: {
+        if (!textfmt_number_type(ty->id) || !textfmt_separators(tf))
+            return 1;
+        cql_error ce;
+        cs_buf_reset(scratch);
+        int rc = fmt_value_text(ty, p, len, scratch, &ce);
+        if (rc)
+            return rc < 0 ? 1 : rc;     /* fmt_value_text says why, when asked again */
+        return textfmt_number_out((const char *)scratch->data, scratch->len, tf->decimal_sep,
+                                  tf->thousands_sep, out);
+    }
+    }
+}
+
 /* Append row i of r to b. 0 or -1 (failed set). */
 static int format_row(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_buf *scratch)
 {
@@ -360,7 +411,13 @@ static int format_row(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_b
             if (len >= 0) {
                 /* straight into the row; quoted afterwards when it must be */
                 size_t at = b->text.len;
-                rc = fmt_value_text(ty, p, len, &b->text, &ce);
+                int bare;
+                rc = c->textfmt ? format_custom(c->textfmt, ty, p, len, &b->text, scratch, &bare)
+                                : 1;
+                if (rc < 0)
+                    bad = 1;
+                if (rc)
+                    rc = fmt_value_text(ty, p, len, &b->text, &ce);
                 const char *v = (const char *)b->text.data + at;
                 if (rc == 0 &&
                     fmt_csv_needs_quotes(v, b->text.len - at, c->delimiter, c->quote)) {
@@ -380,7 +437,23 @@ static int format_row(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_b
             if (!first)
                 bad |= cs_buf_put_u8(&b->text, ',');
             bad |= cs_buf_append(&b->text, U->jnames[k], strlen(U->jnames[k]));
-            rc = fmt_value_json(ty, p, len, &b->text, &ce);
+            rc = 1;
+            if (c->textfmt) {
+                /* the user's form, as a JSON string unless it is a count */
+                size_t at = b->text.len;
+                int bare;
+                rc = format_custom(c->textfmt, ty, p, len, &b->text, scratch, &bare);
+                if (rc < 0)
+                    bad = 1;
+                if (rc == 0 && !bare) {
+                    cs_buf_reset(scratch);
+                    bad |= cs_buf_append(scratch, b->text.data + at, b->text.len - at);
+                    b->text.len = at;
+                    bad |= fmt_json_string((const char *)scratch->data, scratch->len, &b->text);
+                }
+            }
+            if (rc)
+                rc = fmt_value_json(ty, p, len, &b->text, &ce);
             if (rc == 1)
                 b->text.len = mark;     /* legacy empty: left out (null) */
             else

@@ -28,6 +28,7 @@
 
 #include "cql/cql.h"
 #include "format/outstream.h"
+#include "format/textfmt.h"
 #include "state/state.h"
 
 #define UNLOAD_RANGE_MEM ((size_t)4 << 20)   /* a waiting range's buffer limit */
@@ -57,6 +58,8 @@ typedef struct unload_config {
                                  * this many bytes (on disk), at a row's end */
     fmt_compression compression;/* of every file (default none); compressed files end a
                                  * member at each checkpoint, so a resume can cut there */
+    const textfmt *textfmt;     /* optional: timestamps, dates and numbers (top-level
+                                 * columns) written in the user's forms */
     double rate_limit;          /* > 0: read at most this many rows a second */
     unload_progress *progress;  /* optional */
     const atomic_int *interrupt;/* optional: nonzero stops at the next page (resumable) */

@@ -373,3 +373,98 @@ def test_jsonl_key_first_seen_late(build_dir, tmp_path, main_hosts, py_session, 
     p = verify(build_dir, tmp_path, main_hosts, ks, f)
     assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
     assert "1999 equal, 0 missing, 0 extra, 0 different, 1 rejected" in p.stdout.decode()
+
+
+# ---- dates, timestamps and numbers in the user's forms, both ways ---------------
+
+def test_timestamp_date_number_formats_both_ways(build_dir, tmp_path, main_hosts, py_session):
+    """load --timestamp-format/--date-format/--time-zone/--decimal-separator/
+    --thousands-separator read a European file exactly (Python driver), a
+    text that breaks a format is rejected naming it and the rest loads;
+    unload with the same options writes the same texts back, and a load of
+    that output gives the same rows; --epoch-unit s both ways keeps the
+    milliseconds."""
+    import datetime
+    import decimal
+    name = f"infmt_tsfmt_{uuid.uuid4().hex[:6]}"
+    py_session.execute(f"CREATE KEYSPACE {name} WITH replication = "
+                       "{'class': 'SimpleStrategy', 'replication_factor': 1}", timeout=60)
+    try:
+        py_session.execute(f"CREATE TABLE {name}.t (id int PRIMARY KEY, at timestamp, "
+                           "day date, amount decimal, ratio double, big bigint)", timeout=60)
+        src = tmp_path / "eu.csv"
+        src.write_text(
+            "id;at;day;amount;ratio;big\n"
+            "1;05/03/2024 16:07:09,123;29.02.2024;1.234.567,89;0,5;12.345.678\n"
+            "2;31/12/1969 23:59:59,999;01.01.1900;-0,01;-1,25e3;-7\n"
+            "3;2024-03-05 16:07:09;05.03.2024;1,0;2;3\n"          # breaks the timestamp format
+            "4;05/03/2024 16:07:09,5;31.02.2024;1,0;2;3\n"        # no such day
+            "5;05/03/2024 16:07:09,5;05.03.2024;12.34,5;2;3\n"    # separator out of place
+            "6;05/03/2024 16:07:09,1234;05.03.2024;1;2;3\n")      # below the millisecond
+        opts = ["--delimiter", ";", "--timestamp-format", "dd/MM/yyyy HH:mm:ss,SSS",
+                "--date-format", "%d.%m.%Y", "--time-zone", "+02:00",
+                "--decimal-separator", ",", "--thousands-separator", "."]
+        out = tmp_path / "runs"
+        p = cqlshift(build_dir, "load", src, f"cassandra://{main_hosts[0]}/{name}", "t",
+                     *opts, "--out-dir", out, "--quiet", cwd=tmp_path)
+        assert p.returncode == 4, p.stderr
+        rows = {r.id: r for r in py_session.execute(f"SELECT * FROM {name}.t")}
+        assert set(rows) == {1, 2}
+        utc = datetime.timezone.utc
+        r1 = rows[1]
+        assert r1.at.replace(tzinfo=utc) == datetime.datetime(2024, 3, 5, 14, 7, 9, 123000, utc)
+        assert str(r1.day) == "2024-02-29"
+        assert r1.amount == decimal.Decimal("1234567.89") and r1.ratio == 0.5
+        assert r1.big == 12345678
+        r2 = rows[2]
+        assert r2.at.replace(tzinfo=utc) == datetime.datetime(1969, 12, 31, 21, 59, 59, 999000, utc)
+        assert str(r2.day) == "1900-01-01" and r2.amount == decimal.Decimal("-0.01")
+        assert r2.ratio == -1250.0
+        text = json.dumps(reject_rows(out))
+        assert len(reject_rows(out)) == 4, text
+        assert "does not match --timestamp-format" in text, text
+        assert "has no day 31" in text, text
+        assert "between groups of three digits" in text, text
+        assert "below the millisecond" in text, text
+        # unload with the same forms writes the same texts, which load again
+        back = tmp_path / "back.csv"
+        p = cqlshift(build_dir, "unload", f"cassandra://{main_hosts[0]}/{name}", "t", "-o", back,
+                     "--columns", "id,at,day,amount,ratio,big", *opts, "--out-dir",
+                     tmp_path / "u", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        lines = sorted(back.read_text().splitlines()[1:])
+        assert lines[0] == "1;05/03/2024 16:07:09,123;29.02.2024;1.234.567,89;0,5;12.345.678", lines
+        assert lines[1] == "2;31/12/1969 23:59:59,999;01.01.1900;-0,01;-1.250,0;-7", lines
+        py_session.execute(f"CREATE TABLE {name}.t2 (id int PRIMARY KEY, at timestamp, "
+                           "day date, amount decimal, ratio double, big bigint)", timeout=60)
+        p = cqlshift(build_dir, "load", back, f"cassandra://{main_hosts[0]}/{name}", "t2",
+                     *opts, "--out-dir", tmp_path / "r2", "--quiet", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        again = {r.id: r for r in py_session.execute(f"SELECT * FROM {name}.t2")}
+        assert again == rows
+        # verify reads the file with the same options: no difference
+        p = cqlshift(build_dir, "verify", back, f"cassandra://{main_hosts[0]}/{name}", "t2",
+                     *opts, "--out-dir", tmp_path / "v2", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        # epoch seconds: the milliseconds travel as decimals, both ways
+        ep = tmp_path / "ep.csv"
+        p = cqlshift(build_dir, "unload", f"cassandra://{main_hosts[0]}/{name}", "t", "-o", ep,
+                     "--columns", "id,at", "--epoch-unit", "s", "--out-dir", tmp_path / "u2",
+                     cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        assert sorted(ep.read_text().splitlines()[1:]) == ["1,1709647629.123", "2,-7200.001"]
+        py_session.execute(f"TRUNCATE {name}.t2", timeout=60)
+        p = cqlshift(build_dir, "load", ep, f"cassandra://{main_hosts[0]}/{name}", "t2",
+                     "--epoch-unit", "s", "--out-dir", tmp_path / "r3", "--quiet", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        ats = {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {name}.t2")}
+        assert ats == {1: rows[1].at, 2: rows[2].at}
+        # a format that is wrong is a usage error, before anything runs
+        p = cqlshift(build_dir, "load", src, f"cassandra://{main_hosts[0]}/{name}", "t",
+                     "--timestamp-format", "dd/MM/yyyy qq", cwd=tmp_path)
+        assert p.returncode == 2 and "'q'" in p.stderr.decode(), p.stderr
+        p = cqlshift(build_dir, "load", src, f"cassandra://{main_hosts[0]}/{name}", "t",
+                     "--time-zone", "Europe/Paris", cwd=tmp_path)
+        assert p.returncode == 2 and "offset" in p.stderr.decode(), p.stderr
+    finally:
+        py_session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
