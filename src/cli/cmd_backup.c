@@ -41,6 +41,7 @@ typedef struct backup_args {
     int compression;        /* fmt_compression */
     const char *tables;
     const char *replication;
+    const char *keyspace;   /* a source database's backup: its keyspace name */
 } backup_args;
 
 #define BACKUP_OPT(field) offsetof(backup_args, field)
@@ -51,8 +52,11 @@ static const cli_opt backup_opts[] = {
     {"format", 0, OPT_CHOICE, BACKUP_OPT(format), "csv|jsonl", "the tables' files (default csv)",
      0, 0, 0, "csv|jsonl", NULL},
     {"tables", 0, OPT_TEXT, BACKUP_OPT(tables), "A,B",
-     "only these tables (default: every table of the keyspace; the schema file always holds the "
-     "whole keyspace)", 0, 0, 0, NULL, NULL},
+     "only these tables (default: every table of the keyspace, or of the source database; a "
+     "keyspace's schema file always holds the whole keyspace)", 0, 0, 0, NULL, NULL},
+    {"keyspace", 'k', OPT_TEXT, BACKUP_OPT(keyspace), "KEYSPACE",
+     "a source database's backup: the keyspace its schema.cql creates (default: the "
+     "database's or file's name; restore can name another)", 0, 0, 0, NULL, NULL},
     {"compression", 0, OPT_CHOICE, BACKUP_OPT(compression), "none|gzip|zstd",
      "compress the tables' files (t.csv.gz, t.csv.zst; default none)", 0, 0, 0,
      "none|gzip|zstd", NULL},
@@ -75,7 +79,8 @@ static const char *const notes[] = {target_options_help, NULL};
 
 static const cli_spec backup_spec = {
     .name = "backup",
-    .usage = "cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE -o DIR [OPTIONS]",
+    .usage = "cassandra://[USER@]HOST[,HOST][:PORT]/KEYSPACE -o DIR [OPTIONS]\n"
+             "       cqlshift backup postgresql://...|mysql://...|sqlite:FILE -o DIR [OPTIONS]",
     .positionals = backup_pos,
     .npos_required = 1,
     .description =
@@ -84,12 +89,18 @@ static const cli_spec backup_spec = {
         "them), one file per table (as unload writes it: every value exact), and manifest.json "
         "(rows, bytes and SHA-256 of each file, the tool's version, the time). Tables are read "
         "in parallel by token range; an interrupted backup goes on with --resume. Cells' own "
-        "TTLs and write times are not kept: restored rows get the table's default TTL.",
+        "TTLs and write times are not kept: restored rows get the table's default TTL. A "
+        "source database (PostgreSQL, MySQL/MariaDB, SQLite) is backed up into the same layout, "
+        "before it is retired: schema.cql holds the keyspace and tables migrate would create, "
+        "and each table's file its rows from one snapshot, converted as migrate converts them "
+        "(a value that cannot be is rejected, with its reason, into the run folder); restore "
+        "loads it into Cassandra.",
     .notes = notes,
     .exit_codes = "Exit codes:\n"
                   "  0  done\n"
                   "  1  failed (Cassandra, the folder)\n"
                   "  2  usage error\n"
+                  "  4  a source database's backup rejected rows (see the run folder)\n"
                   "  5  interrupted (Ctrl-C, SIGTERM): run the same command with --resume\n",
 };
 
@@ -131,7 +142,7 @@ void cmd_restore_doc(FILE *out, int man)
 /* ---- shared ---- */
 
 /* The SHA-256 of a file as 64 hex digits. 0, or -1 (errno set). */
-static int file_sha256(const char *path, char hex[65], int64_t *size)
+int cli_file_sha256(const char *path, char hex[65], int64_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -160,7 +171,7 @@ static int file_sha256(const char *path, char hex[65], int64_t *size)
 }
 
 /* Write text to path through a temporary name. 0, or -1 after saying why. */
-static int write_atomic(const char *path, const char *text)
+int cli_write_atomic(const char *path, const char *text)
 {
     char part[4200];
     unload_part_name(path, part, sizeof part);
@@ -172,6 +183,43 @@ static int write_atomic(const char *path, const char *text)
         cli_error("cannot write %s: %s", path, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int cli_backup_manifest(const char *dir, const char *from, const char *ks, json_t *tables)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/schema.cql", dir);
+    char shex[65];
+    int64_t ssize;
+    if (cli_file_sha256(path, shex, &ssize)) {
+        cli_error("cannot read %s back: %s", path, strerror(errno));
+        return -1;
+    }
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    json_t *man = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s}, s:O}", "format",
+                            BACKUP_FORMAT, "version", BACKUP_VERSION, "tool",
+                            "cqlshift " CQLSHIFT_VERSION, "created", when, "source", from,
+                            "keyspace", ks, "schema", "file", "schema.cql", "bytes",
+                            (json_int_t)ssize, "sha256", shex, "tables", tables);
+    char *mtext = man ? json_dumps(man, JSON_INDENT(2)) : NULL;
+    json_decref(man);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cs_buf mt;
+    cs_buf_init(&mt, (size_t)1 << 30);
+    int bad = !mtext || cs_buf_printf(&mt, "%s\n", mtext) || cs_buf_put_u8(&mt, 0);
+    free(mtext);
+    if (bad || cli_write_atomic(path, (const char *)mt.data)) {
+        if (bad)
+            cli_error("out of memory");
+        cs_buf_release(&mt);
+        return -1;
+    }
+    cs_buf_release(&mt);
     return 0;
 }
 
@@ -207,9 +255,22 @@ int cmd_backup(int argc, char **argv)
         cli_error("missing -o DIR: name the backup folder to write");
         return CLI_EXIT_USAGE;
     }
+    char dir[4096];
+    if (ba.output[0] == '/' || !getcwd(dir, sizeof dir - 2048))
+        snprintf(dir, sizeof dir, "%s", ba.output);
+    else
+        snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/%s", ba.output);
+    while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+        dir[strlen(dir) - 1] = 0;
     if (strncmp(pos[0], "cassandra://", 12)) {
-        cli_error("backup reads a Cassandra keyspace (cassandra://HOST/KEYSPACE); backing up "
-                  "another source is not built yet");
+        backup_source_args bs = {.uri = pos[0], .dir = dir, .keyspace = ba.keyspace,
+                                 .tables = ba.tables, .jsonl = ba.format,
+                                 .compression = ba.compression};
+        return backup_source_main(&bs, &o);
+    }
+    if (ba.keyspace) {
+        cli_error("--keyspace names the keyspace of a source database's backup; a Cassandra "
+                  "backup keeps its keyspace's name (restore into another with its TARGET)");
         return CLI_EXIT_USAGE;
     }
     target t;
@@ -221,13 +282,6 @@ int cmd_backup(int argc, char **argv)
         cli_error("the URI names no keyspace: cassandra://HOST/KEYSPACE");
         return CLI_EXIT_USAGE;
     }
-    char dir[4096];
-    if (ba.output[0] == '/' || !getcwd(dir, sizeof dir - 2048))
-        snprintf(dir, sizeof dir, "%s", ba.output);
-    else
-        snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/%s", ba.output);
-    while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
-        dir[strlen(dir) - 1] = 0;
     int rc = CLI_EXIT_FAILED;
     job jb;
     memset(&jb, 0, sizeof jb);
@@ -360,7 +414,7 @@ int cmd_backup(int argc, char **argv)
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/schema.cql", dir);
-    if (write_atomic(path, (const char *)schema.data))
+    if (cli_write_atomic(path, (const char *)schema.data))
         goto out;
     state_error se;
     st = state_open(jb.state_path, jb.key, jb.resume, &se);
@@ -463,7 +517,7 @@ int cmd_backup(int argc, char **argv)
         }
         char hex[65];
         int64_t size = 0;
-        if (file_sha256(file, hex, &size)) {
+        if (cli_file_sha256(file, hex, &size)) {
             json_decref(colj);
             cli_error("cannot read %s back: %s", file, strerror(errno));
             goto out;
@@ -486,38 +540,12 @@ int cmd_backup(int argc, char **argv)
                     (long long)atomic_load(&prog.rows), size / 1e6);
         json_array_append_new(tables_json, e);
     }
-    char shex[65];
-    int64_t ssize;
-    if (file_sha256(path, shex, &ssize)) {
-        cli_error("cannot read %s back: %s", path, strerror(errno));
-        goto out;
+    {
+        char src[1400];
+        snprintf(src, sizeof src, "cassandra://%s/%s", t.hosts, t.keyspace);
+        if (cli_backup_manifest(dir, src, t.keyspace, tables_json))
+            goto out;
     }
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    char when[32];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    char src[1400];
-    snprintf(src, sizeof src, "cassandra://%s/%s", t.hosts, t.keyspace);
-    json_t *man = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s}, s:O}", "format",
-                            BACKUP_FORMAT, "version", BACKUP_VERSION, "tool",
-                            "cqlshift " CQLSHIFT_VERSION, "created", when, "source", src,
-                            "keyspace", t.keyspace, "schema", "file", "schema.cql", "bytes",
-                            (json_int_t)ssize, "sha256", shex, "tables", tables_json);
-    char *mtext = man ? json_dumps(man, JSON_INDENT(2)) : NULL;
-    json_decref(man);
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    cs_buf mt;
-    cs_buf_init(&mt, (size_t)1 << 30);
-    int bad = !mtext || cs_buf_printf(&mt, "%s\n", mtext) || cs_buf_put_u8(&mt, 0);
-    free(mtext);
-    if (bad || write_atomic(path, (const char *)mt.data)) {
-        if (bad)
-            cli_error("out of memory");
-        cs_buf_release(&mt);
-        goto out;
-    }
-    cs_buf_release(&mt);
     if (state_set_finished(st, &se)) {
         cli_error("%s", se.msg);
         goto out;
@@ -593,7 +621,10 @@ static int rename_keyspace(const char *stmt, const char *from, const char *to, c
         }
         name[nl] = 0;
         int is_ks = !strcmp(name, from) && (*e == '.' || after_keyspace);
-        after_keyspace = *p != '"' && !strcasecmp(name, "KEYSPACE");
+        /* the name after KEYSPACE [IF [NOT] EXISTS] */
+        int ifx = *p != '"' && (!strcasecmp(name, "IF") || !strcasecmp(name, "NOT") ||
+                                !strcasecmp(name, "EXISTS"));
+        after_keyspace = (*p != '"' && !strcasecmp(name, "KEYSPACE")) || (after_keyspace && ifx);
         if (is_ks) {
             bad = cs_buf_put_u8(out, '"');
             for (const char *c = to; *c && !bad; c++)
@@ -683,7 +714,7 @@ int cmd_restore(int argc, char **argv)
         char fp[4200], hex[65];
         int64_t size = 0;
         snprintf(fp, sizeof fp, "%s/%s", dir, f);
-        if (file_sha256(fp, hex, &size)) {
+        if (cli_file_sha256(fp, hex, &size)) {
             cli_error("%s: %s; the backup is incomplete, nothing was restored", fp,
                       strerror(errno));
             json_decref(check);

@@ -76,7 +76,7 @@ void cmd_plan_doc(FILE *out, int man)
 /* The default keyspace: the database's name (the URI's last path part, a
  * file's name without extension), folded to [a-z0-9_]; "cqlshift" if
  * nothing is left. */
-static void default_keyspace(const char *uri, char *out, size_t n)
+void cli_default_keyspace(const char *uri, char *out, size_t n)
 {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", uri);
@@ -126,7 +126,7 @@ int cmd_plan(int argc, char **argv)
     if (pa.keyspace)
         snprintf(ks, sizeof ks, "%.63s", pa.keyspace);
     else
-        default_keyspace(pos[0], ks, sizeof ks);
+        cli_default_keyspace(pos[0], ks, sizeof ks);
     char source_label[2048];
     source_uri_redact(pos[0], source_label, sizeof source_label);
     source_error se;

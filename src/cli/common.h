@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "cli/opts.h"
 #include "cql/cql.h"
 #include "load/loader.h"
@@ -216,6 +218,37 @@ int cli_parse_tf_epoch(void *field, const char *name, const char *v);
 int cli_textfmt_used(const textfmt *tf);
 /* The options of tf as text for a job key, into out[0..n). */
 void cli_textfmt_key(const textfmt *tf, char *out, size_t n);
+
+/* The default keyspace for a source URI: the database's name (the URI's
+ * last path part, a file's name without extension), folded to [a-z0-9_];
+ * "cqlshift" if nothing is left (cmd_plan.c). */
+void cli_default_keyspace(const char *uri, char *out, size_t n);
+
+/* Backup folders (cmd_backup.c). The SHA-256 of a file in hex and its
+ * size: 0, or -1 with errno. */
+int cli_file_sha256(const char *path, char hex[65], int64_t *size);
+/* Write text to path through path.cqlshift-part and a rename: 0, or -1
+ * after printing why. */
+int cli_write_atomic(const char *path, const char *text);
+/* Write DIR/manifest.json (last, atomically) for a backup of `source`
+ * (redacted) whose schema is DIR/schema.cql, in keyspace ks, with the
+ * table entries `tables` (borrowed). 0, or -1 after printing why. */
+int cli_backup_manifest(const char *dir, const char *from, const char *ks, json_t *tables);
+
+/* backup of a database source (backup_source.c): the schema migrate would
+ * create as schema.cql (keyspace ks), one file per table with the rows of
+ * one snapshot converted to the CQL types as migrate converts them, and the
+ * manifest; restore reads it as it reads a keyspace's backup. */
+typedef struct backup_source_args {
+    const char *uri;        /* the source, as given */
+    const char *dir;        /* the backup folder (absolute) */
+    const char *keyspace;   /* NULL: cli_default_keyspace */
+    const char *tables;     /* --tables, or NULL */
+    int jsonl;
+    int compression;        /* fmt_compression */
+} backup_source_args;
+/* Returns the exit code. */
+int backup_source_main(const backup_source_args *a, run_options *o);
 
 /* migrate with a plan file (cmd_migrate_plan.c). */
 typedef struct migrate_plan_args {

@@ -141,6 +141,55 @@ def test_chinook_every_table_row_and_value(build_dir, source_dir, admin, fresh_d
     src.close()
 
 
+def test_backup_of_the_database_restores_exactly(build_dir, source_dir, fresh_db, mariadb_port,
+                                                 py_session, tmp_path, main_hosts):
+    """backup mysql://... -o DIR (JSONL, zstd), then restore into a keyspace:
+    every Chinook row and value equals MariaDB's (PyMySQL against the Python
+    driver)."""
+    db = fresh_db
+    load_chinook_mariadb(source_dir, mariadb_port, db)
+    out = tmp_path / "bk"
+    env = dict(os.environ)
+    env.pop("CQLSHIFT_CASSANDRA_PASSWORD", None)
+    p = subprocess.run([str(build_dir / "cqlshift"), "backup",
+                        f"mysql://root@127.0.0.1:{mariadb_port}/{db}", "-o", str(out),
+                        "--format", "jsonl", "--compression", "zstd", "--out-dir",
+                        str(tmp_path / "runs")], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
+    man = json.loads((out / "manifest.json").read_text())
+    assert len(man["tables"]) == 11 and all(e["file"].endswith(".jsonl.zst")
+                                            for e in man["tables"])
+    ks = "bk_my_" + uuid.uuid4().hex[:6]
+    try:
+        p = subprocess.run([str(build_dir / "cqlshift"), "restore", str(out),
+                            f"cassandra://{main_hosts[0]}/{ks}", "--out-dir",
+                            str(tmp_path / "r")], capture_output=True, text=True, env=env,
+                           timeout=600)
+        assert p.returncode == 0, p.stderr
+        src = connect(mariadb_port, db)
+        nvalues = 0
+        with src.cursor() as c:
+            c.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+                      (db,))
+            tables = [r[0] for r in c.fetchall()]
+        for t in tables:
+            with src.cursor() as c:
+                c.execute(f"SELECT * FROM `{t}`")
+                names = [d[0] for d in c.description]
+                rows = sorted(map(repr, c.fetchall()))
+            cols = ", ".join(n.lower() for n in names)
+            got = sorted(repr(tuple(r)) for r in
+                         py_session.execute(f"SELECT {cols} FROM {ks}.{t.lower()}", timeout=60))
+            assert got == rows, t
+            nvalues += len(rows) * len(names)
+        assert nvalues > 50000
+        src.close()
+    finally:
+        py_session.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=60)
+        py_session.execute(f"DROP KEYSPACE IF EXISTS {db.lower()}", timeout=60)
+
+
 # ---- (b) the type corpus ----------------------------------------------------------------------
 
 # (column, definition); every row sets id and one column (the others NULL), so a reject names

@@ -83,6 +83,13 @@ def test_migrate_with_rejects_under_valgrind(build_dir, py_session, fresh_keyspa
     assert "==" not in p.stderr, p.stderr
     assert len((tmp_path / "t.jsonl").read_text().splitlines()) == 2
 
+    # backup of the SQLite source (the model, conversions, the file writer)
+    p = under_valgrind(build_dir, "backup", f"sqlite:{db}", "-o", tmp_path / "bk", "-k", ks,
+                       "--compression", "gzip", "--out-dir", tmp_path / "bkruns", cwd=tmp_path)
+    assert p.returncode in (0, 4), p.stderr
+    assert "==" not in p.stderr, p.stderr
+    assert (tmp_path / "bk" / "manifest.json").exists()
+
 
 def test_load_with_rejects_under_valgrind(build_dir, py_session, fresh_keyspace, tmp_path,
                                           main_hosts):
