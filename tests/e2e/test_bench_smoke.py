@@ -20,7 +20,8 @@ import os
 import subprocess
 from pathlib import Path
 
-TOOLS = ["cqlshift-csv", "dsbulk", "dsbulk-replicaset", "cqlsh-copy", "cqlsh-copy-tuned",
+TOOLS = ["cqlshift-csv", "cqlshift-csv-gz", "dsbulk", "dsbulk-replicaset", "cqlsh-copy",
+         "cqlsh-copy-tuned",
          "python-driver", "cqlshift-sqlite", "cqlshift-postgres", "cqlshift-mariadb",
          "cqlshift-plan3", "cqlshift-plan3-replica", "cqlshift-plan3-split"]
 # read tools (issue 17): they read the table a load tool wrote
