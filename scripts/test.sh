@@ -76,7 +76,7 @@ if (($# == 0)); then
   ctest --test-dir "$BUILD-vg" -L valgrind --output-on-failure --parallel "$JOBS"
 
   say "fuzz (bounded libFuzzer runs, clang build in $BUILD-fuzz)"
-  CC=clang cmake -S . -B "$BUILD-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  CC=clang CXX=clang++ cmake -S . -B "$BUILD-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCQLSHIFT_TESTS=OFF -DCQLSHIFT_FUZZ=ON >/dev/null
   cmake --build "$BUILD-fuzz"
   ctest --test-dir "$BUILD-fuzz" -L fuzz --output-on-failure
