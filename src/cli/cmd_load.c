@@ -271,6 +271,16 @@ const cli_opt load_opts[] = {
      "'EU' or 42; upper(name), to_timestamp(...)...); a bare name takes the field of that name, "
      "* every other column from the field of its name; fields not named are skipped", 0, 0, 0,
      NULL, NULL},
+    {"where", 0, OPT_TEXT, LOAD_OPT(where), "EXPR",
+     "load only the rows for which EXPR, an expression over the file's fields, is true "
+     "(\"amount > 0 and country = 'FR'\"); the others count as filtered. Without --map, "
+     "--map '*' is implied", 0, 0, 0, NULL, NULL},
+    {"writetime", 0, OPT_TEXT, LOAD_OPT(writetime), "EXPR",
+     "each row's write time: an expression giving a timestamp or microseconds since 1970 "
+     "(default: the run's start)", 0, 0, 0, NULL, NULL},
+    {"ttl", 0, OPT_TEXT, LOAD_OPT(ttl), "EXPR",
+     "each row's time to live in seconds, 0 to 630720000: a number (86400) or an expression; "
+     "null: the table's default", 0, 0, 0, NULL, NULL},
     CLI_TEXTFMT_OPTS(LOAD_OPT(tf), "read"),
     {"plan", 0, OPT_TEXT, LOAD_OPT(plan), "PLAN.yaml",
      "load with a plan file's mappings (as migrate PLAN.yaml does): the file is the table their "
@@ -353,7 +363,7 @@ static int map_columns(const load_args *la, const source_table *st, const table_
     cs_buf_printf(q, ") VALUES (");
     for (int c = 0; c < spec->nitems; c++)
         cs_buf_printf(q, "%s?", c ? ", " : "");
-    cs_buf_printf(q, ") USING TIMESTAMP ?");
+    cs_buf_printf(q, ") USING TIMESTAMP ?%s", la->ttl ? " AND TTL ?" : "");
     cs_buf_put_u8(q, 0);
     return 0;
 }
@@ -361,7 +371,7 @@ static int map_columns(const load_args *la, const source_table *st, const table_
 /* --map: compile the expressions for the INSERT's bind types (types[0..
  * spec->nitems)), fill src_cols, and note the fields nothing names. The
  * row map, or NULL after printing "--map: position N: sentence". */
-static map_rowmap *map_compile(const source_table *st,
+static map_rowmap *map_compile(const load_args *la, const source_table *st,
                                const load_map_spec *spec, const cql_type **types,
                                const char **names, int *src_cols, const char *file, int quiet)
 {
@@ -382,13 +392,24 @@ static map_rowmap *map_compile(const source_table *st,
     for (int c = 0; c < n; c++)
         exprs[c] = spec->items[c].expr;
     map_env env = {.ncols = st->ncols, .names = fnames, .types = ftypes};
-    map_rowmap_exprs x = {.ncols = n, .names = names, .exprs = exprs};
+    map_rowmap_exprs x = {.ncols = n, .names = names, .exprs = exprs, .where = la->where,
+                          .writetime = la->writetime, .ttl = la->ttl};
     map_rowmap_error re;
     rm = map_rowmap_compile_exprs(&env, &x, (const cql_type *const *)types, &re);
     if (!rm) {
-        int off = re.what >= 0 ? spec->items[re.what].expr_off + (re.offset > 0 ? re.offset : 0)
-                               : 0;
-        cli_error("--map: position %d: %s", off + 1, re.msg);
+        if (re.what >= 0 || re.what == MAP_RM_NONE) {
+            int off = re.what >= 0 ? spec->items[re.what].expr_off + (re.offset > 0 ? re.offset : 0)
+                                   : 0;
+            cli_error("--map: position %d: %s", off + 1, re.msg);
+        } else {
+            const char *opt = re.what == MAP_RM_WHERE ? "where"
+                              : re.what == MAP_RM_TTL ? "ttl"
+                                                      : "writetime";
+            if (re.offset >= 0)
+                cli_error("--%s: position %d: %s", opt, re.offset + 1, re.msg);
+            else
+                cli_error("--%s: %s", opt, re.msg);
+        }
         goto done;
     }
     for (int c = 0; c < n; c++)
@@ -443,6 +464,8 @@ void load_args_init(load_args *la)
 int load_main(const load_args *lap, run_options *op, const char **pos)
 {
     load_args la = *lap;
+    if (!la.map && !la.plan && (la.where || la.writetime || la.ttl))
+        la.map = "*";   /* the expressions need the row map */
     run_options o = *op;
     file_options fo = la.fo;
     if (la.no_header)
@@ -488,6 +511,9 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
                       "--plan takes the mappings of the plan file");
         else if (!strcmp(pos[0], "-") && o.resume)
             cli_error("standard input cannot be resumed; load from a file to use --resume");
+        else if (la.where || la.writetime || la.ttl)
+            cli_error("--where, --writetime and --ttl apply to a load into TABLE; a plan's "
+                      "mappings have their own where, writetime and ttl");
         else if (cli_textfmt_used(&la.tf))
             cli_error("--timestamp-format, --date-format, --time-zone, --epoch-unit and the "
                       "separators apply to a load into TABLE, not to --plan: in a plan, convert "
@@ -543,8 +569,13 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
         char tkey[600];
         file_options_key(&fo, fkey, sizeof fkey);
         cli_textfmt_key(&la.tf, tkey, sizeof tkey);
-        snprintf(key, sizeof key, "load %s -> %s/%s.%s%s%.3000s%s%s", uri, t.hosts, t.keyspace,
-                 table, la.map ? " map " : "", la.map ? la.map : "", fkey, tkey);
+        char xkey[1600];
+        snprintf(xkey, sizeof xkey, "%s%.500s%s%.500s%s%.500s", la.where ? " where " : "",
+                 la.where ? la.where : "", la.writetime ? " wt " : "",
+                 la.writetime ? la.writetime : "", la.ttl ? " ttl " : "", la.ttl ? la.ttl : "");
+        snprintf(key, sizeof key, "load %.1000s -> %.500s/%s.%s%s%.2000s%s%s%s", uri, t.hosts,
+                 t.keyspace, table, la.map ? " map " : "", la.map ? la.map : "", fkey, tkey,
+                 xkey);
         snprintf(name, sizeof name, "%s.%s", t.keyspace, table);
         int done = 0;
         rc = run_prepare(&jb, &o, o.verify ? "verify" : "load", name, key, &done);
@@ -596,7 +627,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
             rc = mrc;
             goto out;
         }
-        n = spec.nitems + 1;
+        n = spec.nitems + 1 + (la.ttl != NULL);
         types = calloc((size_t)n, sizeof *types);
         names = calloc((size_t)n, sizeof *names);
         src_cols = calloc((size_t)n, sizeof *src_cols);
@@ -676,10 +707,17 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     if (bm && bm->cols && bm->ncols == n)
         for (int c = 0; c < n - 1; c++)
             types[c] = bm->cols[c].type;
-    src_cols[n - 1] = -1;
-    names[n - 1] = "[timestamp]";
+    {
+        int ts = la.map && la.ttl ? n - 2 : n - 1;   /* USING TIMESTAMP ? [AND TTL ?] */
+        src_cols[ts] = -1;
+        names[ts] = "[timestamp]";
+        if (ts != n - 1) {
+            src_cols[n - 1] = -1;
+            names[n - 1] = "[ttl]";
+        }
+    }
     if (la.map) {
-        rm = map_compile(st, &spec, types, names, src_cols, pos[0], o.quiet);
+        rm = map_compile(&la, st, &spec, types, names, src_cols, pos[0], o.quiet);
         if (!rm) {
             rc = CLI_EXIT_USAGE;
             goto out;

@@ -174,6 +174,7 @@ typedef struct load_args {
     const char *columns;
     const char *map;
     const char *plan;
+    const char *where, *writetime, *ttl;   /* expressions over the fields (with --map) */
     textfmt tf;     /* --timestamp-format, --date-format, --time-zone, --epoch-unit,
                      * --decimal-separator, --thousands-separator */
 } load_args;

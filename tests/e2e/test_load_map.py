@@ -378,3 +378,42 @@ def test_migrate_plan_with_a_csv_source(build_dir, tmp_path, main_hosts, py_sess
     assert p.returncode == 0, p.stderr
     got = {r.id: r.name for r in py_session.execute(f"SELECT id, name FROM {ks}.people")}
     assert got == {i: e["name"] for i, e in expected_people(data).items()}
+
+
+def test_where_writetime_ttl(build_dir, tmp_path, main_hosts, py_session, fresh_keyspace):
+    """--where keeps the rows whose condition holds (the others counted as
+    filtered), --writetime sets each row's write time from a field, --ttl
+    each row's TTL (null leaves the table's default); without
+    --map, '*' is implied. WRITETIME and TTL read back with the Python
+    driver; wrong expressions exit 2 naming the option and position."""
+    ks = fresh_keyspace
+    py_session.execute(f"CREATE TABLE {ks}.o (id int PRIMARY KEY, amount decimal, status text) "
+                       "WITH default_time_to_live = 5000", timeout=60)
+    src = tmp_path / "o.csv"
+    src.write_text("id,amount,status,updated,keep\n"
+                   "1,10.5,ok,2024-01-02 03:04:05,600\n"
+                   "2,-1,ok,2024-01-02 03:04:05,600\n"         # filtered: amount
+                   "3,7,test,2024-01-02 03:04:05,600\n"        # filtered: status
+                   "4,3,ok,2023-12-31 23:59:59,\n")            # null: the table's default TTL
+    report = tmp_path / "r.json"
+    p = cqlshift(build_dir, "load", src, f"cassandra://{main_hosts[0]}/{ks}", "o",
+                 "--where", "cast(amount as decimal) > 0 and status <> 'test'",
+                 "--writetime", "to_timestamp(updated, 'yyyy-MM-dd HH:mm:ss', 'UTC')",
+                 "--ttl", "cast(keep as int)", "--report", report, "--out-dir", tmp_path / "runs",
+                 cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    rep = json.loads(report.read_text())["tables"][0]
+    assert (rep["read"], rep["written"], rep["filtered"]) == (4, 2, 2), rep
+    rows = {r.id: r for r in py_session.execute(
+        f"SELECT id, status, WRITETIME(status) AS wt, TTL(status) AS ttl FROM {ks}.o")}
+    assert set(rows) == {1, 4}
+    assert rows[1].wt == 1704164645000000 and rows[4].wt == 1704067199000000
+    assert 500 < rows[1].ttl <= 600, rows[1]
+    assert 4500 < rows[4].ttl <= 5000, rows[4]           # the table's default
+    for opt, expr, words in (("--where", "amount + ", "--where: position"),
+                             ("--ttl", "status", "--ttl"),
+                             ("--where", "nosuch = 1", "nosuch")):
+        p = cqlshift(build_dir, "load", src, f"cassandra://{main_hosts[0]}/{ks}", "o", opt, expr,
+                     "--out-dir", tmp_path / "bad", cwd=tmp_path)
+        assert p.returncode == 2, (opt, expr, p.stderr)
+        assert words in p.stderr, (opt, expr, p.stderr)
