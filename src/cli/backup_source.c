@@ -49,7 +49,7 @@ static void reject(FILE **rf, const char *rundir, const char *table, int64_t pos
     if (!*rf) {
         char path[4400];
         snprintf(path, sizeof path, "%s/rejects-%.255s.jsonl", rundir, table);
-        *rf = fopen(path, "ab");
+        *rf = fopen(path, "wb");   /* a table written again starts its rejects again */
         if (!*rf)
             return;
     }
@@ -217,14 +217,16 @@ static int write_table(source *src, const model *m, const target_table *tt,
                     continue;
                 }
                 out->rows++;
-            }
-            if (line.len >= (1 << 20) || got < 500) {
-                if (fmt_out_write(fo, line.data, line.len)) {
-                    src->ops->close_range(rd);
-                    cli_error("cannot write %s: %s", part, strerror(errno));
-                    goto out;
+                if (line.len >= (1 << 20)) {
+                    if (fmt_out_write(fo, line.data, line.len))
+                        break;
+                    cs_buf_reset(&line);
                 }
-                cs_buf_reset(&line);
+            }
+            if (line.len >= (1 << 20)) {    /* the write above failed */
+                src->ops->close_range(rd);
+                cli_error("cannot write %s: %s", part, strerror(errno));
+                goto out;
             }
             if (atomic_load(&cli_interrupt)) {
                 src->ops->close_range(rd);
@@ -238,12 +240,13 @@ static int write_table(source *src, const model *m, const target_table *tt,
             goto out;
         }
     }
-    if (fmt_out_write(fo, line.data, line.len) || fmt_out_close(fo)) {
-        fo = NULL;
+    int werr = fmt_out_write(fo, line.data, line.len);
+    werr = fmt_out_close(fo) || werr;
+    fo = NULL;
+    if (werr) {
         cli_error("cannot write %s: %s", part, strerror(errno));
         goto out;
     }
-    fo = NULL;
     if (fflush(f) || fsync(fileno(f)) || fclose(f)) {
         f = NULL;
         cli_error("cannot write %s: %s", part, strerror(errno));
@@ -383,8 +386,21 @@ int backup_source_main(const backup_source_args *a, run_options *op)
     /* schema.cql: the keyspace and every table the model makes */
     int bad = model_keyspace_ddl(ks, m.replication, !m.no_durable_writes, &ddl) ||
               cs_buf_printf(&ddl, ";\n\n");
-    for (int i = 0; i < m.ntables && !bad; i++)
-        bad = model_table_ddl(&m.tables[i], &ddl) || cs_buf_printf(&ddl, ";\n\n");
+    /* tables without IF NOT EXISTS: restore must not merge into a table that
+     * is there already (as a keyspace's DESCRIBE, which has none either) */
+    cs_buf one;
+    cs_buf_init(&one, (size_t)16 << 20);
+    for (int i = 0; i < m.ntables && !bad; i++) {
+        static const char ine[] = "CREATE TABLE IF NOT EXISTS ";
+        cs_buf_reset(&one);
+        bad = model_table_ddl(&m.tables[i], &one);
+        const char *t = (const char *)one.data;
+        if (!bad && one.len > strlen(ine) && !strncmp(t, ine, strlen(ine)))
+            bad = cs_buf_printf(&ddl, "CREATE TABLE %s;\n\n", t + strlen(ine));
+        else if (!bad)
+            bad = cs_buf_append(&ddl, one.data, one.len) || cs_buf_printf(&ddl, ";\n\n");
+    }
+    cs_buf_release(&one);
     if (bad || cs_buf_put_u8(&ddl, 0)) {
         cli_error("out of memory");
         goto out;

@@ -746,6 +746,16 @@ int cmd_restore(int argc, char **argv)
         }
         p += l + (c ? 1 : 0);
     }
+    /* no keyspace in the target: the backed-up keyspace's own name */
+    char with_ks[4200];
+    if (!strncmp(pos[1], "cassandra://", 12)) {
+        const char *kp = strchr(pos[1] + 12, '/');
+        const char *query = strchr(pos[1] + 12, '?');
+        if (!kp || (query && kp > query) || kp[1] == 0 || kp[1] == '?') {
+            uri_with_keyspace(pos[1], src_ks, with_ks, sizeof with_ks);
+            pos[1] = with_ks;
+        }
+    }
     target t;
     if (target_parse(&t, pos[1], o.password_file, &o.loader.consistency)) {
         rc = CLI_EXIT_USAGE;
@@ -821,6 +831,8 @@ int cmd_restore(int argc, char **argv)
         if (nl)
             *nl = 0;
         if (target_apply_ddl(s, (const char *)stmt.data, what, &ddl_notes, &me)) {
+            if (o.resume && strstr(me.msg, "already exist"))
+                continue;   /* created by the run this one resumes */
             cli_error("cannot create the schema in %s: %s (statement: %s); restore creates the "
                       "tables: restore into a new keyspace or drop the one in the way",
                       ks, me.msg, what);

@@ -201,6 +201,24 @@ int cli_parse_tf_epoch(void *field, const char *opt, const char *v)
     return 0;
 }
 
+int cli_textfmt_check(const textfmt *tf)
+{
+    static const char bad[] = "0123456789+-eE";
+    if ((tf->decimal_sep && strchr(bad, tf->decimal_sep)) ||
+        (tf->thousands_sep && strchr(bad, tf->thousands_sep))) {
+        cli_error("--decimal-separator and --thousands-separator cannot be a digit, a sign or e: "
+                  "numbers are made of those");
+        return -1;
+    }
+    if (tf->thousands_sep && tf->thousands_sep == (tf->decimal_sep ? tf->decimal_sep : '.')) {
+        cli_error("--thousands-separator '%c' is also the decimal separator: give another one "
+                  "(--decimal-separator , --thousands-separator . for 1.234,5)",
+                  tf->thousands_sep);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_textfmt_used(const textfmt *tf)
 {
     return tf->timestamp_format || tf->date_format || tf->has_zone || tf->epoch_unit ||
@@ -464,6 +482,8 @@ void load_args_init(load_args *la)
 int load_main(const load_args *lap, run_options *op, const char **pos)
 {
     load_args la = *lap;
+    if (cli_textfmt_check(&la.tf))
+        return CLI_EXIT_USAGE;
     if (!la.map && !la.plan && (la.where || la.writetime || la.ttl))
         la.map = "*";   /* the expressions need the row map */
     run_options o = *op;

@@ -169,6 +169,8 @@ int cmd_unload(int argc, char **argv)
     int pr = run_parse(&unload_spec, g, 1, unload_run_opts, &o, argc, argv, pos);
     if (pr)
         return pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (cli_textfmt_check(&ua.tf))
+        return CLI_EXIT_USAGE;
     if (!pos[1] && !ua.query) {
         cli_error("missing TABLE: name the table to unload (or give --query SELECT)");
         return CLI_EXIT_USAGE;

@@ -215,6 +215,9 @@ int cli_parse_tf_epoch(void *field, const char *name, const char *v);
     {"thousands-separator", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, thousands_sep), "C",    \
      "numbers are " WHAT " with C between groups of three digits (default: none)", 0, 0, 0,   \
      NULL, cli_parse_char}
+/* Refuse separators that cannot work (a digit, a sign, e; the same one
+ * for both): 0, or -1 after printing why. */
+int cli_textfmt_check(const textfmt *tf);
 /* 1 when tf holds any option (the loader then reads texts with it). */
 int cli_textfmt_used(const textfmt *tf);
 /* The options of tf as text for a job key, into out[0..n). */

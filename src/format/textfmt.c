@@ -165,7 +165,7 @@ typedef struct fields {
     int64_t nanos;
     int lost;                   /* fraction digits below the millisecond */
     int has_zone, zone_min;
-    int have_epoch;
+    int have_epoch, epoch_neg;
     int64_t epoch_s;
 } fields;
 
@@ -358,6 +358,7 @@ static int scan(const char *f, const char *s, size_t n, fields *fd, char *why, s
             if (digits(s, n, &i, 1, 12, &v))
                 goto mismatch;
             fd->have_epoch = 1;
+            fd->epoch_neg = sg < 0;
             fd->epoch_s = sg * v;
             break;
         }
@@ -371,8 +372,10 @@ static int scan(const char *f, const char *s, size_t n, fields *fd, char *why, s
             size_t k = 0, take = 0;
             for (k = 0; k < rest; k++) {
                 fields t2 = *fd;
+                t2.h12 = 0;     /* %p's 12 hours are added once, by the outer scan */
                 if (scan(ex, s + i, k + 1, &t2, w2, sizeof w2) == 0) {
                     sub = t2;
+                    sub.h12 = fd->h12;
                     take = k + 1;
                 }
             }
@@ -439,8 +442,10 @@ int textfmt_read_timestamp(const char *f, const char *s, size_t n, int zone_min,
         return -1;
     int64_t days = 0;
     if (fd.have_epoch) {
+        /* "-1.500" is -1.5 s: the fraction has the sign of the seconds */
+        int64_t frac = fd.epoch_neg ? -(fd.nanos / 1000000) : fd.nanos / 1000000;
         if (__builtin_mul_overflow(fd.epoch_s, (int64_t)1000, ms) ||
-            __builtin_add_overflow(*ms, fd.nanos / 1000000, ms)) {
+            __builtin_add_overflow(*ms, frac, ms)) {
             snprintf(why, wn, "it is out of range");
             return -1;
         }
@@ -478,6 +483,8 @@ static int put2(cs_buf *out, unsigned v)
 static int write_fields(const char *f, int64_t days, int64_t ms_of_day, int zone_min, int with_time,
                         int64_t epoch_ms, cs_buf *out)
 {
+    /* with %s, %f is the fraction of those seconds: -1.5 s is "-1.500" */
+    int epoch_fmt = strstr(f, "%s") != NULL;
     int64_t y;
     unsigned m, d;
     cqlt_civil_from_days(days, &y, &m, &d);
@@ -545,7 +552,8 @@ static int write_fields(const char *f, int64_t days, int64_t ms_of_day, int zone
             rc = put2(out, ss);
             break;
         case 'f':
-            k = snprintf(b, sizeof b, "%03u", ms);
+            k = snprintf(b, sizeof b, "%03u",
+                         epoch_fmt ? (unsigned)((epoch_ms < 0 ? -epoch_ms : epoch_ms) % 1000) : ms);
             rc = cs_buf_append(out, b, (size_t)k);
             break;
         case 'z':
@@ -560,8 +568,8 @@ static int write_fields(const char *f, int64_t days, int64_t ms_of_day, int zone
             break;
         }
         case 's':
-            k = snprintf(b, sizeof b, "%" PRId64,
-                         epoch_ms >= 0 ? epoch_ms / 1000 : -((-epoch_ms + 999) / 1000));
+            k = snprintf(b, sizeof b, "%s%" PRId64, epoch_ms < 0 ? "-" : "",
+                         (epoch_ms < 0 ? -epoch_ms : epoch_ms) / 1000);
             rc = cs_buf_append(out, b, (size_t)k);
             break;
         case 'T':

@@ -415,6 +415,10 @@ static int convert_formatted(const textfmt *tf, const cql_type *ty, const src_va
     default: {
         if (!textfmt_number_type(ty->id) || !textfmt_separators(tf))
             return 1;
+        if (n >= cap)
+            return cql_fail(err, CQL_E_ENCODE, "%s is longer than %zu characters, which is more "
+                            "than --decimal-separator and --thousands-separator rewrite",
+                            cqlt_quote(s, n, q, sizeof q), cap - 1);
         int k = textfmt_number_in(s, n, tf->decimal_sep, tf->thousands_sep, buf, cap);
         if (k < 0)
             return cql_fail(err, CQL_E_ENCODE, "%s is not a number written with %s%c%s%s%c%s",
@@ -437,7 +441,7 @@ int load_convert_watched(const load_table *t, int c, const src_value *v, int64_t
     const cql_type *ty = t->types[c];
     load_column_info *ci = t->info ? &t->info[c] : NULL;
     src_value rewritten;
-    char fbuf[160];
+    char fbuf[512];
     if (t->textfmt && v->kind == SV_TEXT) {
         rewritten.kind = SV_NULL;
         int rc = convert_formatted(t->textfmt, ty, v, &rewritten, fbuf, sizeof fbuf, out, err);

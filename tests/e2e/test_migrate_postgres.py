@@ -173,6 +173,16 @@ def test_backup_of_the_database_restores_into_cassandra(build_dir, source_dir, p
         assert_chinook_landed(con, py_session, ks)
         odd = {r.id: r.n for r in py_session.execute(f"SELECT id, n FROM {ks}.odd")}
         assert odd == {1: D("1.5"), 3: D("-7")}
+        # into the same keyspace again: its tables exist, so nothing is merged into them
+        p = cqlshift(build_dir, "restore", out, target(main_hosts, ks), "--out-dir",
+                     tmp_path / "r2", cwd=tmp_path)
+        assert p.returncode == 1 and "already exist" in p.stderr, p.stderr
+        # no keyspace in the target: the backup's own (chinook_bk)
+        p = cqlshift(build_dir, "restore", out, f"cassandra://{main_hosts[0]}", "--tables",
+                     "odd", "--out-dir", tmp_path / "r3", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        odd = {r.id: r.n for r in py_session.execute("SELECT id, n FROM chinook_bk.odd")}
+        assert odd == {1: D("1.5"), 3: D("-7")}
     finally:
         py_session.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=60)
         py_session.execute("DROP KEYSPACE IF EXISTS chinook_bk", timeout=60)

@@ -49,6 +49,11 @@ static void test_read_timestamps(void **st)
     assert_int_equal(ts("%s", "1709647629", 0, 0), 1709647629000LL);
     assert_int_equal(ts("%s.%f", "1709647629.5", 0, 0), 1709647629500LL);
     assert_int_equal(ts("%FT%T", "2024-03-05T14:07:09", 0, 0), 1709647629000LL);
+    /* %p's 12 hours once, whatever comes after it */
+    assert_int_equal(ts("%I:%M %p %F", "03:00 PM 2024-01-02", 0, 0), 1704207600000LL);
+    /* seconds with a fraction: the fraction has the seconds' sign */
+    assert_int_equal(ts("%s.%f", "-1.500", 0, 0), -1500LL);
+    assert_int_equal(ts("%s.%f", "-0.250", 0, 0), -250LL);
     assert_int_equal(ts("%Y-%j", "2024-065", 0, 0), 1709596800000LL);
     /* before 1970 and far years */
     assert_int_equal(ts("%Y-%m-%d", "1969-12-31", 0, 0), -86400000LL);
@@ -112,7 +117,11 @@ static void test_write(void **st)
     cs_buf_reset(&b);
     assert_int_equal(textfmt_write_timestamp("%a %b %e %I:%M %p %Z %s", -1, 0, &b), 0);
     cs_buf_put_u8(&b, 0);
-    assert_string_equal((const char *)b.data, "Wed Dec 31 11:59 PM UTC -1");
+    assert_string_equal((const char *)b.data, "Wed Dec 31 11:59 PM UTC -0");
+    cs_buf_reset(&b);
+    assert_int_equal(textfmt_write_timestamp("%s.%f", -1500, 0, &b), 0);
+    cs_buf_put_u8(&b, 0);
+    assert_string_equal((const char *)b.data, "-1.500");
     cs_buf_reset(&b);
     assert_int_equal(textfmt_write_date("%d.%m.%Y (%j)", 19782, &b), 0);
     cs_buf_put_u8(&b, 0);
