@@ -949,8 +949,10 @@ int unload_run(cql_session *s, const unload_table *t, const unload_config *cfg, 
                  "range; start over with --restart");
         goto out;
     }
-    if (resumed)
-        drop_later_files(&U, file + 1);
+    /* a directory output: the files after the resumed one, or, in a fresh
+     * run, every file of this name an earlier unload left (the new set
+     * replaces it, as a new single file replaces the old one) */
+    drop_later_files(&U, resumed ? file + 1 : file);
     if (open_file(&U, file, resumed ? keep : 0)) {
         snprintf(err->msg, sizeof err->msg, "%s", U.msg);
         goto out;

@@ -16,8 +16,9 @@
  * whole. With a state, after each range (at most about once a second) the
  * data is synced and the state records the next range, the current file
  * and its length; a resume truncates that file to the recorded length and
- * goes on from that range: the output is then byte for byte what an
- * uninterrupted unload of the same data writes.
+ * goes on from that range: the output then holds the rows, in the order
+ * and text, that an uninterrupted unload of the same data writes (byte for
+ * byte without compression; compressed, the members may end elsewhere).
  */
 #ifndef CQLSHIFT_UNLOAD_UNLOAD_H
 #define CQLSHIFT_UNLOAD_UNLOAD_H

@@ -279,6 +279,13 @@ def test_directory_output_split_by_size_loads_back(build_dir, tmp_path, main_hos
     a = {tuple(r) for r in py_session.execute(f"SELECT k, c, v, d FROM {ks}.big")}
     b = {tuple(r) for r in py_session.execute(f"SELECT k, c, v, d FROM {ks}.big2")}
     assert len(a) == n and a == b
+    # a new unload into the same folder with bigger files replaces the set:
+    # no file of the first one is left to look like output
+    p = cqlshift(build_dir, "unload", target, "big", "-o", f"{d}/", "--max-file-size",
+                 limit * 100, "--out-dir", tmp_path / "r2", "-q")
+    assert p.returncode == 0, p.stderr.decode()
+    assert [f.name for f in sorted(d.iterdir())] == ["big-000001.csv"]
+    assert (d / "big-000001.csv").read_text().count("\n") == n + 1
 
 
 def test_columns_and_stdout(build_dir, tmp_path, main_hosts, py_session, fresh_keyspace):
