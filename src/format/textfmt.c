@@ -235,10 +235,11 @@ static int zone_at(const char *s, size_t n, size_t *i, int named, fields *fd)
     return 0;
 }
 
-/* Match s against f into fd. 0, or -1 with why. */
-static int scan(const char *f, const char *s, size_t n, fields *fd, char *why, size_t wn)
+/* Match s from *i against f into fd, advancing *i. 0, or -1 with why. */
+static int scan_at(const char *f, const char *s, size_t n, size_t *at, fields *fd, char *why,
+                   size_t wn)
 {
-    size_t i = 0;
+    size_t i = *at;
     int64_t v;
     for (const char *p = f; *p; p++) {
         if (*p == ' ') {
@@ -363,28 +364,10 @@ static int scan(const char *f, const char *s, size_t n, fields *fd, char *why, s
             break;
         }
         case 'T':
-        case 'F': {
-            fields sub = *fd;
-            char w2[8];
-            size_t rest = n - i;
-            /* the expansion, matched against the rest up to its own end */
-            const char *ex = c == 'T' ? "%H:%M:%S" : "%Y-%m-%d";
-            size_t k = 0, take = 0;
-            for (k = 0; k < rest; k++) {
-                fields t2 = *fd;
-                t2.h12 = 0;     /* %p's 12 hours are added once, by the outer scan */
-                if (scan(ex, s + i, k + 1, &t2, w2, sizeof w2) == 0) {
-                    sub = t2;
-                    sub.h12 = fd->h12;
-                    take = k + 1;
-                }
-            }
-            if (!take)
-                goto mismatch;
-            *fd = sub;
-            i += take;
+        case 'F':
+            if (scan_at(c == 'T' ? "%H:%M:%S" : "%Y-%m-%d", s, n, &i, fd, why, wn))
+                return -1;
             break;
-        }
         case '%':
             if (i >= n || s[i] != '%')
                 goto mismatch;
@@ -395,6 +378,19 @@ static int scan(const char *f, const char *s, size_t n, fields *fd, char *why, s
             return -1;
         }
     }
+    *at = i;
+    return 0;
+mismatch:
+    snprintf(why, wn, "it does not match the format at character %zu", i + 1);
+    return -1;
+}
+
+/* Match the whole of s against f into fd. 0, or -1 with why. */
+static int scan(const char *f, const char *s, size_t n, fields *fd, char *why, size_t wn)
+{
+    size_t i = 0;
+    if (scan_at(f, s, n, &i, fd, why, wn))
+        return -1;
     if (i != n) {
         snprintf(why, wn, "it has more than the format (from character %zu)", i + 1);
         return -1;
@@ -402,9 +398,6 @@ static int scan(const char *f, const char *s, size_t n, fields *fd, char *why, s
     if (fd->h12 && fd->pm)
         fd->hour += 12;
     return 0;
-mismatch:
-    snprintf(why, wn, "it does not match the format at character %zu", i + 1);
-    return -1;
 }
 
 /* Days since 1970 of the date in fd, or -1 with why. */
