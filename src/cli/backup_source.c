@@ -363,26 +363,9 @@ int backup_source_main(const backup_source_args *a, run_options *op)
                 fprintf(stderr, "cqlshift: note: %s.%s.%s: %s\n", ks, tt->name,
                         tt->cols[c].name, tt->cols[c].note);
     }
-    /* the folder: new or empty, unless this resumes */
-    if (!jb.resume) {
-        struct stat sb;
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s/manifest.json", a->dir);
-        int used = stat(a->dir, &sb) == 0 &&
-                   (!S_ISDIR(sb.st_mode) || access(probe, F_OK) == 0 ||
-                    (snprintf(probe, sizeof probe, "%s/schema.cql", a->dir),
-                     access(probe, F_OK) == 0));
-        if (used) {
-            cli_error("%s holds a backup already (or is not a folder): back up into a new folder",
-                      a->dir);
-            rc = CLI_EXIT_USAGE;
-            goto out;
-        }
-        if (stat(a->dir, &sb) != 0 && mkdir(a->dir, 0777)) {
-            cli_error("cannot create the backup folder %s: %s", a->dir, strerror(errno));
-            goto out;
-        }
-    }
+    if (!jb.resume && (rc = cli_backup_folder(a->dir)) != 0)
+        goto out;
+    rc = CLI_EXIT_FAILED;
     /* schema.cql: the keyspace and every table the model makes */
     int bad = model_keyspace_ddl(ks, m.replication, !m.no_durable_writes, &ddl) ||
               cs_buf_printf(&ddl, ";\n\n");
@@ -453,23 +436,17 @@ int backup_source_main(const backup_source_args *a, run_options *op)
             for (int c = 0; c < tt->ncols; c++)
                 json_array_append_new(colj, json_string(tt->cols[c].name));
             e = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s}", "name", tt->name,
-                          "source_table", m.tables[i].source_table >= 0
-                                              ? schema->tables[tt->source_table].name : "",
-                          "file", to.file, "format", a->jsonl ? "jsonl" : "csv", "columns", colj,
+                          "source_table", schema->tables[tt->source_table].name, "file",
+                          to.file, "format", a->jsonl ? "jsonl" : "csv", "columns", colj,
                           "rows", (json_int_t)to.rows, "rejected", (json_int_t)to.rejected,
                           "bytes", (json_int_t)size, "sha256", hex);
-            char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
-            if (!text || state_meta_set(st, dkey, text, &ste)) {
-                free(text);
+            if (cli_backup_table_done(st, dkey, e)) {
                 json_decref(e);
-                cli_error("%s", text ? ste.msg : "out of memory");
                 goto out;
             }
-            free(text);
             if (!o.quiet)
-                fprintf(stderr, "cqlshift: backup %s: %lld rows%s%.0lld%s, %.1f MB\n", tt->name,
-                        (long long)to.rows, to.rejected ? ", " : "",
-                        (long long)to.rejected, to.rejected ? " rejected" : "", size / 1e6);
+                fprintf(stderr, "cqlshift: backup %s: %lld rows, %lld rejected, %.1f MB\n",
+                        tt->name, (long long)to.rows, (long long)to.rejected, size / 1e6);
         }
         total += json_integer_value(json_object_get(e, "rows"));
         total_rejected += json_integer_value(json_object_get(e, "rejected"));

@@ -186,6 +186,40 @@ int cli_write_atomic(const char *path, const char *text)
     return 0;
 }
 
+int cli_backup_folder(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        if (mkdir(dir, 0777) == 0)
+            return 0;
+        cli_error("cannot create the backup folder %s: %s", dir, strerror(errno));
+        return CLI_EXIT_FAILED;
+    }
+    char probe[4200];
+    int used = !S_ISDIR(sb.st_mode);
+    snprintf(probe, sizeof probe, "%s/manifest.json", dir);
+    used = used || access(probe, F_OK) == 0;
+    snprintf(probe, sizeof probe, "%s/schema.cql", dir);
+    used = used || access(probe, F_OK) == 0;
+    if (used) {
+        cli_error("%s holds a backup already (or is not a folder): back up into a new folder",
+                  dir);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cli_backup_table_done(state *st, const char *key, json_t *entry)
+{
+    state_error se;
+    char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+    int bad = !text || state_meta_set(st, key, text, &se);
+    if (bad)
+        cli_error("%s", text ? se.msg : "out of memory");
+    free(text);
+    return bad ? -1 : 0;
+}
+
 int cli_backup_manifest(const char *dir, const char *from, const char *ks, json_t *tables)
 {
     char path[4200];
@@ -305,28 +339,9 @@ int cmd_backup(int argc, char **argv)
             goto out;
         rc = CLI_EXIT_FAILED;
     }
-    if (!jb.resume) {
-        struct stat sb;
-        if (stat(dir, &sb) == 0) {
-            int empty = 0;
-            if (S_ISDIR(sb.st_mode)) {
-                char probe[4200];
-                snprintf(probe, sizeof probe, "%s/manifest.json", dir);
-                empty = access(probe, F_OK) != 0;
-                snprintf(probe, sizeof probe, "%s/schema.cql", dir);
-                empty = empty && access(probe, F_OK) != 0;
-            }
-            if (!empty) {
-                cli_error("%s holds a backup already (or is not a folder): back up into a new "
-                          "folder", dir);
-                rc = CLI_EXIT_USAGE;
-                goto out;
-            }
-        } else if (mkdir(dir, 0777)) {
-            cli_error("cannot create the backup folder %s: %s", dir, strerror(errno));
-            goto out;
-        }
-    }
+    if (!jb.resume && (rc = cli_backup_folder(dir)) != 0)
+        goto out;
+    rc = CLI_EXIT_FAILED;
     if (cli_interrupted_before_writing()) {
         rc = CLI_EXIT_INTERRUPTED;
         goto out;
@@ -526,14 +541,10 @@ int cmd_backup(int argc, char **argv)
                               fname, "format", ba.format ? "jsonl" : "csv", "columns", colj,
                               "rows", (json_int_t)atomic_load(&prog.rows), "bytes",
                               (json_int_t)size, "sha256", hex);
-        char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
-        if (!text || state_meta_set(st, dkey, text, &se)) {
-            free(text);
+        if (cli_backup_table_done(st, dkey, e)) {
             json_decref(e);
-            cli_error("%s", text ? se.msg : "out of memory");
             goto out;
         }
-        free(text);
         total_rows += atomic_load(&prog.rows);
         if (!o.quiet)
             fprintf(stderr, "cqlshift: backup %s.%s: %lld rows, %.1f MB\n", t.keyspace, tname,

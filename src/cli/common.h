@@ -234,6 +234,13 @@ int cli_file_sha256(const char *path, char hex[65], int64_t *size);
 /* Write text to path through path.cqlshift-part and a rename: 0, or -1
  * after printing why. */
 int cli_write_atomic(const char *path, const char *text);
+/* A new backup's folder: created, or an existing folder holding no
+ * backup. 0, or the exit code after printing why. */
+int cli_backup_folder(const char *dir);
+/* Record a finished table's manifest entry (borrowed) under key in the
+ * state, so a resume skips the table. 0, or -1 after printing why. */
+struct state;
+int cli_backup_table_done(struct state *st, const char *key, json_t *entry);
 /* Write DIR/manifest.json (last, atomically) for a backup of `source`
  * (redacted) whose schema is DIR/schema.cql, in keyspace ks, with the
  * table entries `tables` (borrowed). 0, or -1 after printing why. */
