@@ -3,7 +3,6 @@
  * and doubles take fast paths for numeric columns and are formatted as text
  * otherwise, so that e.g. an integer in a timestamp column follows the same
  * rule as the same digits in a CSV file. */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -297,25 +296,10 @@ static void note_rounded(load_column_info *ci, const src_value *v, int64_t pos)
         snprintf(ci->first, sizeof ci->first, "(a %s value)", "typed");
 }
 
-/* Whether s[0..n) is an integer (optional '-', digits), into *v. */
+/* Whether s[0..n) is an integer ([+-]digits), into *v. */
 static int integer_text(const char *s, size_t n, int64_t *v)
 {
-    size_t i = n > 0 && s[0] == '-' ? 1 : 0;
-    if (i == n || n > 20)
-        return 0;
-    for (size_t k = i; k < n; k++)
-        if (s[k] < '0' || s[k] > '9')
-            return 0;
-    char b[24];
-    memcpy(b, s, n);
-    b[n] = 0;
-    char *end;
-    errno = 0;
-    long long x = strtoll(b, &end, 10);
-    if (errno || *end)
-        return 0;
-    *v = x;
-    return 1;
+    return cqlt_parse_i64(s, n, INT64_MIN, INT64_MAX, v) == 0;
 }
 
 /* Whether s[0..n) is seconds with decimals ("-12.5"): into *ms; *lost
