@@ -35,6 +35,7 @@
 #include "model/model.h"
 #include "unload/unload.h"
 #include "util/buf.h"
+#include "util/fsio.h"
 
 /* What writing one table gives. */
 typedef struct table_out {
@@ -253,7 +254,7 @@ static int write_table(source *src, const model *m, const target_table *tt,
         goto out;
     }
     f = NULL;
-    if (rename(part, path)) {
+    if (cs_rename_durable(part, path)) {
         cli_error("cannot rename %s to %s: %s", part, path, strerror(errno));
         goto out;
     }
@@ -274,6 +275,22 @@ out:
     cs_buf_release(&scratch);
     free(types), free(names), free(src_cols), free(info), free(offs);
     return rc;
+}
+
+/* 1 when the file at path is missing (a run killed before writing it) or
+ * holds exactly text. */
+static int schema_file_is(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT;
+    size_t n = strlen(text), i = 0;
+    int c, same = 1;
+    while (same && (c = getc(f)) != EOF)
+        same = i < n && (unsigned char)text[i++] == c;
+    same = same && !ferror(f) && i == n;
+    fclose(f);
+    return same;
 }
 
 int backup_source_main(const backup_source_args *a, run_options *op)
@@ -390,6 +407,14 @@ int backup_source_main(const backup_source_args *a, run_options *op)
     }
     char path[4400];
     snprintf(path, sizeof path, "%s/schema.cql", a->dir);
+    if (jb.resume && !schema_file_is(path, (const char *)ddl.data)) {
+        /* the files written so far follow the schema the first run saw */
+        cli_error("%s: the source's tables or columns changed since this backup began; its "
+                  "files would not match one schema: back up again with --restart into a new "
+                  "folder", path);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
     if (cli_write_atomic(path, (const char *)ddl.data))
         goto out;
     if (cli_interrupted_before_writing()) {

@@ -12,6 +12,7 @@
  * URI says so), loads each table with the load command's own code, and
  * then verifies each table against its file (verify FILE TARGET TABLE).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -29,8 +30,10 @@
 #include "cli/job.h"
 #include "model/model.h"
 #include "target/apply.h"
+#include "target/script.h"
 #include "unload/unload.h"
 #include "util/buf.h"
+#include "util/fsio.h"
 
 #define BACKUP_FORMAT "cqlshift-backup"
 #define BACKUP_VERSION 1
@@ -179,7 +182,7 @@ int cli_write_atomic(const char *path, const char *text)
     int bad = !f || fputs(text, f) == EOF;
     bad = (f && (fflush(f) || fsync(fileno(f)))) || bad;
     bad = (f && fclose(f)) || bad;
-    if (bad || rename(part, path)) {
+    if (bad || cs_rename_durable(part, path)) {
         cli_error("cannot write %s: %s", path, strerror(errno));
         return -1;
     }
@@ -195,15 +198,25 @@ int cli_backup_folder(const char *dir)
         cli_error("cannot create the backup folder %s: %s", dir, strerror(errno));
         return CLI_EXIT_FAILED;
     }
-    char probe[4200];
-    int used = !S_ISDIR(sb.st_mode);
-    snprintf(probe, sizeof probe, "%s/manifest.json", dir);
-    used = used || access(probe, F_OK) == 0;
-    snprintf(probe, sizeof probe, "%s/schema.cql", dir);
-    used = used || access(probe, F_OK) == 0;
-    if (used) {
-        cli_error("%s holds a backup already (or is not a folder): back up into a new folder",
-                  dir);
+    if (!S_ISDIR(sb.st_mode)) {
+        cli_error("%s is not a folder: back up into a new or empty folder", dir);
+        return CLI_EXIT_USAGE;
+    }
+    /* a fresh backup never writes over files it did not make */
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error("cannot read the backup folder %s: %s", dir, strerror(errno));
+        return CLI_EXIT_FAILED;
+    }
+    struct dirent *de;
+    char first[256] = "";
+    while (!first[0] && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            snprintf(first, sizeof first, "%s", de->d_name);
+    closedir(d);
+    if (first[0]) {
+        cli_error("%s is not empty (it holds %s): back up into a new or empty folder", dir,
+                  first);
         return CLI_EXIT_USAGE;
     }
     return 0;
@@ -579,76 +592,6 @@ out:
 
 /* ---- restore ---- */
 
-/* stmt with every reference to keyspace `from` (a qualifier "from." or the
- * name after KEYSPACE) replaced by `to` (quoted), outside string literals
- * and $$ bodies. 0, or -1 (out of memory). */
-static int rename_keyspace(const char *stmt, const char *from, const char *to, cs_buf *out)
-{
-    const char *p = stmt;
-    int after_keyspace = 0;
-    int bad = 0;
-    while (*p && !bad) {
-        if (*p == '\'') {
-            const char *e = p + 1;
-            while (*e && !(*e == '\'' && e[1] != '\''))
-                e += *e == '\'' ? 2 : 1;
-            e += *e ? 1 : 0;
-            bad = cs_buf_append(out, p, (size_t)(e - p));
-            p = e;
-            continue;
-        }
-        if (p[0] == '$' && p[1] == '$') {
-            const char *e = strstr(p + 2, "$$");
-            e = e ? e + 2 : p + strlen(p);
-            bad = cs_buf_append(out, p, (size_t)(e - p));
-            p = e;
-            continue;
-        }
-        int ident = *p == '"' || *p == '_' || (*p >= 'a' && *p <= 'z') ||
-                    (*p >= 'A' && *p <= 'Z');
-        if (!ident) {
-            bad = cs_buf_put_u8(out, (uint8_t)*p);
-            p++;
-            continue;
-        }
-        char name[512];
-        size_t nl = 0;
-        const char *e = p;
-        if (*p == '"') {
-            e++;
-            while (*e && !(*e == '"' && e[1] != '"')) {
-                if (nl < sizeof name - 1)
-                    name[nl++] = *e;
-                e += *e == '"' ? 2 : 1;
-            }
-            e += *e ? 1 : 0;
-        } else {
-            while (*e == '_' || (*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') ||
-                   (*e >= '0' && *e <= '9')) {
-                if (nl < sizeof name - 1)
-                    name[nl++] = *e;
-                e++;
-            }
-        }
-        name[nl] = 0;
-        int is_ks = !strcmp(name, from) && (*e == '.' || after_keyspace);
-        /* the name after KEYSPACE [IF [NOT] EXISTS] */
-        int ifx = *p != '"' && (!strcasecmp(name, "IF") || !strcasecmp(name, "NOT") ||
-                                !strcasecmp(name, "EXISTS"));
-        after_keyspace = (*p != '"' && !strcasecmp(name, "KEYSPACE")) || (after_keyspace && ifx);
-        if (is_ks) {
-            bad = cs_buf_put_u8(out, '"');
-            for (const char *c = to; *c && !bad; c++)
-                bad = (*c == '"' && cs_buf_put_u8(out, '"')) || cs_buf_put_u8(out, (uint8_t)*c);
-            bad = bad || cs_buf_put_u8(out, '"');
-        } else {
-            bad = cs_buf_append(out, p, (size_t)(e - p));
-        }
-        p = e;
-    }
-    return bad ? -1 : cs_buf_put_u8(out, 0);
-}
-
 /* The target URI with keyspace ks in its path (the user's host, port and
  * options kept). */
 static void uri_with_keyspace(const char *uri, const char *ks, char *out, size_t n)
@@ -797,23 +740,36 @@ int cmd_restore(int argc, char **argv)
              "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '%s'", ks);
     cql_error ce;
     cql_result *r = cql_session_simple(s, q, &ce);
-    int ks_exists = r && cql_result_row_count(r) > 0;
+    if (!r) {
+        cli_error("cannot check whether keyspace %s exists (system_schema.keyspaces): %s", ks, ce.msg);
+        cs_buf_release(&text);
+        goto out;
+    }
+    int ks_exists = cql_result_row_count(r) > 0;
     cql_result_free(r);
     cs_buf ddl_notes;
     cs_buf_init(&ddl_notes, 1 << 20);
     cs_buf stmt;
     cs_buf_init(&stmt, (size_t)1 << 30);
     int failed = 0;
-    for (char *p = (char *)text.data, *next; !failed && p && *p; p = next) {
-        char *end = strstr(p, ";\n\n");
-        next = end ? end + 3 : NULL;
-        if (end)
-            end[1] = 0;
-        while (*p == '\n' || *p == ' ')
-            p++;
-        if (!*p)
+    cs_buf one;
+    cs_buf_init(&one, (size_t)1 << 30);
+    const char *sp = (const char *)text.data;
+    int more;
+    while (!failed && (cs_buf_reset(&one), more = target_script_next(&sp, &one)) != 0) {
+        if (more < 0) {
+            cli_error("out of memory");
+            failed = 1;
+            break;
+        }
+        const char *p = (const char *)one.data;
+        char on[256];
+        target_stmt_kind kind = target_stmt_info(p, on, sizeof on);
+        /* --tables: their tables, indexes and views; the keyspace and types */
+        if ((kind == TSTMT_TABLE || kind == TSTMT_INDEX || kind == TSTMT_VIEW) &&
+            !in_list(ba.tables, on))
             continue;
-        int is_keyspace = !strncasecmp(p, "CREATE KEYSPACE", 15);
+        int is_keyspace = kind == TSTMT_KEYSPACE;
         if (is_keyspace && ks_exists) {
             cli_note(o.quiet, "keyspace %s exists: it keeps its replication", ks);
             continue;
@@ -830,7 +786,7 @@ int cmd_restore(int argc, char **argv)
                 break;
             }
             free(json);
-        } else if (rename_keyspace(p, src_ks, ks, &stmt)) {
+        } else if (target_stmt_rename_keyspace(p, src_ks, ks, &stmt)) {
             cli_error("out of memory");
             failed = 1;
             break;
@@ -851,6 +807,7 @@ int cmd_restore(int argc, char **argv)
         }
     }
     cs_buf_release(&stmt);
+    cs_buf_release(&one);
     cs_buf_release(&text);
     cli_print_notes(o.quiet, &ddl_notes);
     cs_buf_release(&ddl_notes);

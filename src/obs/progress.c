@@ -13,6 +13,7 @@
  */
 #include "obs/progress.h"
 #include "obs/progress_int.h"
+#include "util/fsio.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -983,7 +984,7 @@ static int write_atomically(const char *path, const char *text)
         bad = 1;
         e = errno;
     }
-    if (!bad && rename(tmp, path) != 0) {
+    if (!bad && cs_rename_durable(tmp, path) != 0) {
         bad = 1;
         e = errno;
     }

@@ -28,6 +28,7 @@
 #include "unload/unload.h"
 #include "util/buf.h"
 #include "util/check.h"
+#include "util/fsio.h"
 
 #define UNLOAD_MAX_BITS 16
 #define CHECKPOINT_US 1000000
@@ -257,7 +258,7 @@ static int close_file(unloader *U, int finish)
         return -1;
     }
     if (finish) {
-        if (rename(U->part, U->path)) {
+        if (cs_rename_durable(U->part, U->path)) {
             fail(U, "cannot rename %s to %s: %s", U->part, U->path, strerror(errno));
             return -1;
         }

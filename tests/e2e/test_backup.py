@@ -57,7 +57,9 @@ def shop(py_session, fresh_keyspace):
     s.execute(f"CREATE TABLE {ks}.orders (customer int, placed timestamp, id uuid, total decimal, "
               f"ship frozen<addr>, items map<text, int>, notes list<text>, "
               f"PRIMARY KEY (customer, placed, id)) "
-              f"WITH CLUSTERING ORDER BY (placed DESC, id ASC) AND comment = 'orders by customer' "
+              f"WITH CLUSTERING ORDER BY (placed DESC, id ASC) "
+              # a ';' and blank lines inside a string do not end the statement
+              f"AND comment = 'orders by customer;\n\n-- and ''date''; /* not a comment */' "
               f"AND compaction = {{'class': 'LeveledCompactionStrategy'}} AND gc_grace_seconds = 3600")
     s.execute(f"CREATE TABLE {ks}.sessions (tok text PRIMARY KEY, who int, data blob) "
               f"WITH default_time_to_live = 86400")
@@ -111,6 +113,20 @@ def test_backup_and_restore_into_another_keyspace(build_dir, tmp_path, main_host
         assert s.execute(f"SELECT ttl(who) FROM {ks2}.sessions WHERE tok = 'abc'").one()[0] > 0
         # the SAI index works in the restored keyspace
         assert len(list(s.execute(f"SELECT id FROM {ks2}.orders WHERE total = 7.07"))) == 1
+        # --tables: that table only (no other table, no index on another)
+        ks3 = ks + "_one"
+        try:
+            p = cqlshift(build_dir, "restore", d, f"cassandra://{main_hosts[0]}/{ks3}",
+                         "--tables", "sessions", "--out-dir", tmp_path / "runs3", "-q")
+            assert p.returncode == 0, p.stderr.decode()
+            assert [r.table_name for r in s.execute(
+                "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s",
+                [ks3])] == ["sessions"]
+            assert not list(s.execute("SELECT index_name FROM system_schema.indexes "
+                                      "WHERE keyspace_name = %s", [ks3]))
+            assert rows_of(s, ks3, "sessions") == rows_of(s, ks, "sessions")
+        finally:
+            s.execute(f"DROP KEYSPACE IF EXISTS {ks3}", timeout=120)
         # restoring again into the same keyspace: its tables are in the way
         p = cqlshift(build_dir, "restore", d, f"cassandra://{main_hosts[0]}/{ks2}", "--out-dir",
                      tmp_path / "runs2", "-q")
@@ -147,7 +163,7 @@ def test_a_changed_backup_file_is_refused_before_anything_is_created(build_dir, 
     assert p.returncode == 2 and b"manifest.json" in p.stderr, p.stderr
     p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--out-dir",
                  tmp_path / "runs3", "-q")
-    assert p.returncode == 2 and b"holds a backup already" in p.stderr, p.stderr
+    assert p.returncode == 2 and b"is not empty" in p.stderr, p.stderr
 
 
 def test_killed_backup_resumes_to_the_same_files(build_dir, tmp_path, main_hosts, py_session,

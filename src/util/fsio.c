@@ -1,0 +1,29 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/fsio.h"
+
+int cs_rename_durable(const char *from, const char *to)
+{
+    if (rename(from, to))
+        return -1;
+    char dir[4096];
+    const char *slash = strrchr(to, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == to)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - to), to);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
