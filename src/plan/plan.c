@@ -115,6 +115,18 @@ static const char *next_char(const char *s)
     return s;
 }
 
+/* Past blanks that end a line (*c counts the columns). */
+static void skip_trailing_blanks(const char **r, int *c)
+{
+    const char *w = *r;
+    while (*w == ' ' || *w == '\t')
+        w++;
+    if (*w == '\n') {
+        *c += (int)(w - *r);
+        *r = w;
+    }
+}
+
 void plan_pos_at(const plan_scalar *s, int offset, int *line, int *col)
 {
     *line = s->line;
@@ -145,18 +157,42 @@ void plan_pos_at(const plan_scalar *s, int offset, int *line, int *col)
     const char *target = s->text + (offset < 0 ? 0 : offset);
     if (target > vend)
         target = vend;
+    int literal = s->style == PLAN_LITERAL;
+    int block = literal || s->style == PLAN_FOLDED;
     while (v < target && *r) {
+        /* folded text (every style but literal): blanks before a line break
+         * are not in the value */
+        if (!literal)
+            skip_trailing_blanks(&r, &c);
         if (*r == '\n') {
-            /* a line break of the raw text: the value has '\n' or ' ' */
-            r++;
+            /* line breaks of the raw text: the value has '\n' for each in a
+             * literal block; elsewhere one break is a ' ', and n breaks
+             * (blank lines) are n - 1 '\n' */
+            int breaks = 0;
+            do {
+                r++;
+                l++;
+                c = 1;
+                breaks++;
+                while ((*r == ' ' || (*r == '\t' && !block)) && (!block || c <= indent)) {
+                    r++;
+                    c++;
+                }
+                if (!literal)
+                    skip_trailing_blanks(&r, &c);
+            } while (!literal && *r == '\n');
+            v += literal || breaks == 1 ? 1 : breaks - 1;
+            continue;
+        }
+        if (s->style == PLAN_DOUBLE_QUOTED && r[0] == '\\' && r[1] == '\n') {
+            /* an escaped line break: nothing in the value */
+            r += 2;
             l++;
             c = 1;
-            int block = s->style == PLAN_LITERAL || s->style == PLAN_FOLDED;
-            while ((*r == ' ' || (*r == '\t' && !block)) && (!block || c <= indent)) {
+            while (*r == ' ' || *r == '\t') {
                 r++;
                 c++;
             }
-            v++;
             continue;
         }
         if (s->style == PLAN_SINGLE_QUOTED && r[0] == '\'' && r[1] == '\'') {

@@ -355,6 +355,45 @@ static void test_positions(void **ts)
     plan_release(&p);
 }
 
+/* Folded lines of quoted and plain scalars: a blank line is one '\n' of
+ * the value, blanks before a break are not in it. */
+static void test_positions_folded(void **ts)
+{
+    (void)ts;
+    static const char text[] =
+        "version: 1\n"
+        "keyspace: {name: ks}\n"
+        "tables:\n"
+        "  t:\n"
+        "    columns: {id: int, v: text}\n"
+        "    partition_key: [id]\n"
+        "mappings:\n"
+        "  - from: T\n"
+        "    to: t\n"
+        "    where: \"V <> 'x'   \n"
+        "\n"
+        "       \n"
+        "      and bad(1)\"\n"
+        "    writetime: W +\n"
+        "      bad\n"
+        "    columns: {id: Id, v: V}\n";
+    plan p;
+    plan_error err;
+    if (plan_parse_string(&p, text, strlen(text), "q.yaml", &err))
+        fail_msg("%s", err.msg);
+    const plan_mapping *m = &p.mappings[0];
+    assert_string_equal(m->where.text, "V <> 'x'\n\nand bad(1)");
+    int line, col;
+    plan_pos_at(&m->where, (int)(strstr(m->where.text, "bad") - m->where.text), &line, &col);
+    assert_int_equal(line, 13);
+    assert_int_equal(col, 11);
+    plan_pos_at(&m->writetime, (int)(strstr(m->writetime.text, "bad") - m->writetime.text),
+                &line, &col);
+    assert_int_equal(line, 15);
+    assert_int_equal(col, 7);
+    plan_release(&p);
+}
+
 /* ---- a schema like Chinook's, written and parsed back ---------------------------------- */
 
 static source_column col(const char *name, const char *decl, int pk_pos, int notnull)
@@ -547,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_invalid_plans),
         cmocka_unit_test(test_valid_plan),
         cmocka_unit_test(test_positions),
+        cmocka_unit_test(test_positions_folded),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
