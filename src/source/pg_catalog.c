@@ -1,8 +1,9 @@
 /* PostgreSQL source: reading the catalogs (describe).
  *
  * Tables: ordinary tables and partitioned parents (relkind r, p) of every
- * user schema, or of the --schema list. A leaf partition is not a table of
- * its own: its rows are copied once, through its parent. A plain
+ * user schema, or of the --schema list. A partition is not a table of its
+ * own: its rows are copied once, through its topmost listed ancestor (one
+ * whose ancestors --schema all leaves out is a table of its own). A plain
  * inheritance child is, and every table is read with ONLY so that a
  * parent's copy does not hold its children's rows too. Views, materialized
  * views and foreign tables are skipped with a note, and so is a table the
@@ -347,6 +348,7 @@ typedef struct rel_row {
     int nleaves;
     int64_t bytes;          /* relpages (of its leaves, partitioned) x block size, -1 unknown */
     int populated;          /* materialized views: REFRESHed at least once */
+    int partition;          /* a partition whose parents --schema leaves out */
 } rel_row;
 
 /* Whether nsp.rel is among the views the user named (source_ops.want_views:
@@ -1012,11 +1014,18 @@ const source_schema *pg_describe(source *base, source_error *err)
               "t.isleaf HAVING bool_and(l.reltuples >= 0)) "
               "WHEN c.relkind = 'r' AND c.reltuples >= 0 THEN (c.relpages::int8 + coalesce((SELECT "
               "tt.relpages FROM pg_class tt WHERE tt.oid = c.reltoastrelid), 0)) * "
-              "current_setting('block_size')::int8 END, c.relispopulated "
+              "current_setting('block_size')::int8 END, c.relispopulated, c.relispartition "
               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-              "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition "
+              "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') "
               "AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
               "AND ($1::text IS NULL OR n.nspname = ANY (string_to_array($1, ','))) "
+              /* a partition is copied through its topmost ancestor that is
+               * listed; one without any (its parents are in schemas --schema
+               * leaves out) is a table of its own, so no row is left out */
+              "AND NOT (c.relispartition AND EXISTS (SELECT 1 FROM "
+              "pg_partition_ancestors(c.oid) a JOIN pg_class ac ON ac.oid = a.relid JOIN "
+              "pg_namespace an ON an.oid = ac.relnamespace WHERE a.relid <> c.oid AND "
+              "($1::text IS NULL OR an.nspname = ANY (string_to_array($1, ','))))) "
               "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = "
               "'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') "
               "ORDER BY n.nspname, c.relname",
@@ -1047,6 +1056,7 @@ const source_schema *pg_describe(source *base, source_error *err)
         rr->nleaves = PQgetisnull(r, i, 8) ? 0 : atoi(PQgetvalue(r, i, 8));
         rr->bytes = PQgetisnull(r, i, 10) ? -1 : strtoll(PQgetvalue(r, i, 10), NULL, 10);
         rr->populated = PQgetvalue(r, i, 11)[0] == 't';
+        rr->partition = PQgetvalue(r, i, 12)[0] == 't';
         const char *what = rr->kind == 'v'   ? "view"
                            : rr->kind == 'm' ? "materialized view"
                            : rr->kind == 'f' ? "foreign table"
@@ -1131,7 +1141,10 @@ const source_schema *pg_describe(source *base, source_error *err)
         if (rr->kind == 'p')
             add_note(s, "partitioned table %s.%s: copied through the parent (%d partition%s), "
                         "each row once", rr->nsp, rr->rel, rr->nleaves, rr->nleaves == 1 ? "" : "s");
-        if (rr->parents)
+        if (rr->parents && rr->partition)
+            add_note(s, "partition %s.%s of %s: copied as a table of its own, as --schema "
+                        "leaves out the schema of its parent", rr->nsp, rr->rel, rr->parents);
+        else if (rr->parents)
             add_note(s, "table %s.%s inherits from %s: each table is copied on its own, so the "
                         "parent's copy does not hold this table's rows", rr->nsp, rr->rel,
                      rr->parents);

@@ -557,6 +557,11 @@ def test_schemas_partitions_inheritance_views_sequences(build_dir, pg_db, py_ses
     con.execute("CREATE TABLE sales.parted_us PARTITION OF sales.parted FOR VALUES IN ('us')")
     con.execute("INSERT INTO sales.parted SELECT i, CASE WHEN i % 2 = 0 THEN 'eu' ELSE 'us' END, "
                 "'p' || i FROM generate_series(1, 1000) i")
+    # a partition in another schema: through its parent with --schema sales,
+    # as a table of its own with --schema archive (never lost, never twice)
+    con.execute("CREATE SCHEMA archive")
+    con.execute("CREATE TABLE archive.parted_asia PARTITION OF sales.parted FOR VALUES IN ('asia')")
+    con.execute("INSERT INTO sales.parted SELECT i, 'asia', 'a' || i FROM generate_series(1001, 1010) i")
     con.execute("CREATE TABLE sales.parent (id int PRIMARY KEY, v text)")
     con.execute("CREATE TABLE sales.child (extra int) INHERITS (sales.parent)")
     con.execute("INSERT INTO sales.parent VALUES (1, 'parent')")
@@ -575,7 +580,19 @@ def test_schemas_partitions_inheritance_views_sequences(build_dir, pg_db, py_ses
     tables = set(py_session.cluster.metadata.keyspaces[ks].tables)
     assert tables == {"orders", "parted", "parent", "child"}, tables
     rows = list(py_session.execute(f"SELECT id, region, v FROM {ks}.parted"))
-    assert len(rows) == 1000     # each row once, through the parent
+    assert len(rows) == 1010     # each row once, through the parent
+    ks3 = ks + "_arch"
+    try:
+        p = cqlshift(build_dir, "migrate", uri, target(main_hosts, ks3), "--schema", "archive",
+                     "--out-dir", tmp_path / "runs3", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        assert "partition archive.parted_asia of sales.parted: copied as a table of its own" \
+            in p.stderr, p.stderr
+        got = {(r.id, r.region, r.v) for r in
+               py_session.execute(f"SELECT id, region, v FROM {ks3}.parted_asia")}
+        assert got == {(i, "asia", f"a{i}") for i in range(1001, 1011)}
+    finally:
+        py_session.execute(f"DROP KEYSPACE IF EXISTS {ks3}", timeout=60)
     assert {r.id for r in py_session.execute(f"SELECT id FROM {ks}.parent")} == {1}
     assert {r.id for r in py_session.execute(f"SELECT id FROM {ks}.child")} == {2}
     # both schemas: names are qualified
