@@ -101,11 +101,14 @@ typedef struct my_source {
     json_t *position;       /* snapshot_position's answer */
 
     /* The counts of the ranges the last split of table walk_table found by
-     * walking the key (each but the last holds exactly walk_step rows, in
-     * the snapshot), for count_ranges; walk_table -1: none. */
+     * walking the key (each but range walk_middle holds exactly walk_step
+     * rows, in the snapshot; walk_middle holds walk_middle_count, -1:
+     * not counted yet), for count_ranges; walk_table -1: none. */
     int walk_table;
     int walk_ranges;
     int64_t walk_step;
+    int walk_middle;
+    int64_t walk_middle_count;
 
     int described;
     source_schema schema;

@@ -708,6 +708,180 @@ static int split_int(my_source *s, int t, int max_ranges, char (*bounds)[32], in
     return rc;
 }
 
+/* Walk the key of table t on connection c, in the snapshot, for up to max
+ * bounds into out[0..*got). Forward: the first bound is the step-th key
+ * and (bound i-1, bound i] holds exactly step rows. Backward (desc): step
+ * rows lie after the first bound, and (bound i+1, bound i] holds step
+ * rows. A walk ends early when too few rows are left. Each query skips
+ * step index entries from the last bound, so a walk reads its part of the
+ * key once. 0, or -1 with err. */
+static int64_t my_count_range(source *base, const source_range *r, source_error *err);
+
+static int walk_keys(my_source *s, MYSQL *c, int t, int64_t step, int desc, int max,
+                     src_pos *out, int *got, source_error *err)
+{
+    const source_table *tb = &s->schema.tables[t];
+    const my_table_info *ti = &s->info[t];
+    cs_buf q;
+    cs_buf_init(&q, 1 << 24);
+    int n = 0, failed = 0;
+    while (n < max && !failed) {
+        cs_buf_reset(&q);
+        int bad = cs_buf_printf(&q, "SELECT ");
+        for (int k = 0; k < ti->nkey && !bad; k++)
+            bad = (k && cs_buf_append(&q, ", ", 2)) ||
+                  my_append_ident(&q, tb->cols[ti->key_cols[k]].name);
+        bad = bad || cs_buf_printf(&q, " FROM %s", ti->qname);
+        if (!bad && n > 0) {
+            const char *v[64];
+            unsigned long l[64];
+            int kn;
+            bad = my_key_decode(&out[n - 1], v, l, 64, &kn) || cs_buf_printf(&q, " WHERE ") ||
+                  my_key_predicate(c, &q, tb, ti, !desc, v, l, kn);
+        }
+        bad = bad || cs_buf_printf(&q, " ORDER BY ");
+        for (int k = 0; k < ti->nkey && !bad; k++)
+            bad = (k && cs_buf_append(&q, ", ", 2)) ||
+                  my_append_ident(&q, tb->cols[ti->key_cols[k]].name) ||
+                  (desc && cs_buf_printf(&q, " DESC"));
+        bad = bad || cs_buf_printf(&q, " LIMIT 1 OFFSET %" PRId64, desc ? step : step - 1) ||
+              cs_buf_append(&q, "", 1);
+        if (bad) {
+            failed = source_fail(err, SRC_E_NOMEM, "out of memory");
+            break;
+        }
+        MYSQL_RES *res = NULL;
+        if (mysql_query(c, (const char *)q.data) || !(res = mysql_store_result(c))) {
+            failed = source_fail(err, SRC_E_READ, "cannot split %s on %s: %s", tb->name,
+                                 s->redacted, mysql_error(c));
+            break;
+        }
+        MYSQL_ROW r = mysql_fetch_row(res);
+        unsigned long *len = r ? mysql_fetch_lengths(res) : NULL;
+        int more = r != NULL;
+        if (more && my_key_encode(&out[n], (const char *const *)r, len, ti->nkey))
+            failed = source_fail(err, SRC_E_NOMEM, "out of memory");
+        mysql_free_result(res);
+        if (failed || !more)
+            break;
+        n++;
+    }
+    cs_buf_release(&q);
+    *got = n;
+    return failed ? -1 : 0;
+}
+
+typedef struct walk_job {
+    my_source *s;
+    MYSQL *c;
+    int t, max, got, rc;
+    int64_t step;
+    src_pos *out;
+    source_error err;
+} walk_job;
+
+static void *walk_thread(void *arg)
+{
+    walk_job *j = arg;
+    j->rc = walk_keys(j->s, j->c, j->t, j->step, 1, j->max, j->out, &j->got, &j->err);
+    return NULL;
+}
+
+/* A reader of the snapshot that no range holds yet, marked busy (so that
+ * cancel reaches its query), or NULL. */
+static my_conn *borrow_reader(my_source *s)
+{
+    my_conn *got = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->snapshot && !s->shared)
+        for (int i = 0; i < s->nreaders && !got; i++)
+            if (!s->readers[i].busy && !s->readers[i].broken)
+                got = &s->readers[i];
+    if (got)
+        got->busy = 1;
+    pthread_mutex_unlock(&s->mu);
+    return got;
+}
+
+static void return_reader(my_source *s, my_conn *c, int broken)
+{
+    pthread_mutex_lock(&s->mu);
+    c->busy = 0;
+    c->broken |= broken;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* The nb bounds of a split by key walk into bounds[0..max) (ascending):
+ * the coordinator walks forward from the start while, when a reader of the
+ * snapshot is free, that reader walks back from the end, so the walk takes
+ * half the time. Every range holds exactly step rows but range *middle,
+ * between the two walks' last keys, whose rows are counted here into
+ * *middle_count (-1: left to count_ranges). When the table holds fewer
+ * rows than its estimate the walks overlap: the backward one is dropped
+ * (the range after the forward walk's last key is then the middle). */
+static int walk_both_ends(my_source *s, int t, int64_t step, int max, src_pos *bounds, int *nb,
+                          int *middle, int64_t *middle_count, source_error *err)
+{
+    my_conn *rc2 = max >= 2 ? borrow_reader(s) : NULL;
+    int fwd_max = rc2 ? (max + 1) / 2 : max;
+    walk_job j = {.s = s, .c = rc2 ? rc2->db : NULL, .t = t, .max = max - fwd_max,
+                  .step = step, .out = NULL};
+    pthread_t th;
+    int started = 0;
+    if (rc2) {
+        j.out = calloc((size_t)j.max + 1, sizeof *j.out);
+        started = j.out && pthread_create(&th, NULL, walk_thread, &j) == 0;
+        if (!started) {
+            free(j.out);
+            j.out = NULL;
+            return_reader(s, rc2, 0);
+            rc2 = NULL;
+            fwd_max = max;
+        }
+    }
+    MYSQL *c = coord_take(s);
+    int a = 0;
+    int rc = walk_keys(s, c, t, step, 0, fwd_max, bounds, &a, err);
+    coord_give(s);
+    if (started) {
+        pthread_join(th, NULL);
+        /* a client error (2000 and up): the connection is gone */
+        return_reader(s, rc2, j.rc && mysql_errno(j.c) >= 2000);
+        if (rc == 0 && j.rc) {
+            *err = j.err;
+            rc = -1;
+        }
+    }
+    *nb = a;
+    *middle = a;
+    *middle_count = -1;
+    if (rc == 0 && started && j.got > 0) {
+        /* count (last forward key, last backward key]: none when the walks
+         * overlap (that key is a row of the snapshot, so a range that
+         * reaches it holds at least that row) */
+        source_range mr = {.table = t};
+        mr.lo = a > 0 ? bounds[a - 1] : (src_pos){0};
+        mr.hi = j.out[j.got - 1];
+        snprintf(mr.label, sizeof mr.label, "%s (between the key walks)",
+                 s->schema.tables[t].name);
+        int64_t cnt = my_count_range(&s->base, &mr, err);
+        if (cnt < 0) {
+            rc = -1;
+        } else if (cnt > 0) {
+            for (int i = j.got - 1; i >= 0; i--) {
+                bounds[(*nb)++] = j.out[i];
+                j.out[i] = (src_pos){0};
+            }
+            *middle_count = cnt;
+        }
+    }
+    for (int i = 0; j.out && i < j.max; i++)
+        src_pos_free(&j.out[i]);
+    free(j.out);
+    return rc;
+}
+
 static int my_split(source *base, int t, int max_ranges, source_range **out, int *n,
                     source_error *err)
 {
@@ -725,6 +899,8 @@ static int my_split(source *base, int t, int max_ranges, source_range **out, int
     src_pos *bounds = NULL;     /* nb interior bounds, each a key tuple */
     int nb = 0;
     int64_t walked_step = 0;    /* the key walk's rows per range (0: no walk) */
+    int middle = -1;            /* the walked range that the walk did not count */
+    int64_t middle_count = -1;
     if (!single && ti->int_first) {
         char(*ib)[32] = calloc((size_t)max_ranges, sizeof *ib);
         if (!ib)
@@ -748,9 +924,7 @@ static int my_split(source *base, int t, int max_ranges, source_range **out, int
         if (!bounds)
             return source_fail(err, SRC_E_NOMEM, "out of memory");
     } else if (!single) {
-        /* every step-th key in key order, walked in the snapshot: each
-         * query skips step index entries from the last bound, so the whole
-         * walk reads the key index once and returns max_ranges - 1 rows */
+        /* every step-th key in key order, walked in the snapshot */
         int64_t est = tb->row_estimate > 0 ? tb->row_estimate : 0;
         int64_t step = est / max_ranges;
         if (step < 1)
@@ -759,54 +933,8 @@ static int my_split(source *base, int t, int max_ranges, source_range **out, int
         bounds = calloc((size_t)max_ranges, sizeof *bounds);
         if (!bounds)
             return source_fail(err, SRC_E_NOMEM, "out of memory");
-        MYSQL *c = coord_take(s);
-        cs_buf q;
-        cs_buf_init(&q, 1 << 24);
-        int failed = 0;
-        while (nb < max_ranges - 1) {
-            cs_buf_reset(&q);
-            int bad = cs_buf_printf(&q, "SELECT ");
-            for (int k = 0; k < ti->nkey && !bad; k++)
-                bad = (k && cs_buf_append(&q, ", ", 2)) ||
-                      my_append_ident(&q, tb->cols[ti->key_cols[k]].name);
-            bad = bad || cs_buf_printf(&q, " FROM %s", ti->qname);
-            if (!bad && nb > 0) {
-                const char *v[64];
-                unsigned long l[64];
-                int kn;
-                bad = my_key_decode(&bounds[nb - 1], v, l, 64, &kn) ||
-                      cs_buf_printf(&q, " WHERE ") ||
-                      my_key_predicate(c, &q, tb, ti, 1, v, l, kn);
-            }
-            bad = bad || cs_buf_printf(&q, " ORDER BY %s LIMIT 1 OFFSET %" PRId64, ti->order_by,
-                                       step - 1) ||
-                  cs_buf_append(&q, "", 1);
-            if (bad) {
-                failed = source_fail(err, SRC_E_NOMEM, "out of memory");
-                break;
-            }
-            MYSQL_RES *res = NULL;
-            if (mysql_query(c, (const char *)q.data) || !(res = mysql_store_result(c))) {
-                failed = source_fail(err, SRC_E_READ, "cannot split %s on %s: %s", tb->name,
-                                     s->redacted, mysql_error(c));
-                break;
-            }
-            MYSQL_ROW r = mysql_fetch_row(res);
-            unsigned long *len = r ? mysql_fetch_lengths(res) : NULL;
-            /* the next bound must leave rows after it: fewer than a step
-             * left ends the walk (the last range takes them) */
-            int more = r != NULL;
-            if (more && my_key_encode(&bounds[nb], (const char *const *)r, len, ti->nkey))
-                failed = source_fail(err, SRC_E_NOMEM, "out of memory");
-            mysql_free_result(res);
-            if (failed || !more)
-                break;
-            nb++;
-        }
-        cs_buf_release(&q);
-        coord_give(s);
-        if (failed) {
-            for (int i = 0; i <= nb && i < max_ranges; i++)
+        if (walk_both_ends(s, t, step, max_ranges - 1, bounds, &nb, &middle, &middle_count, err)) {
+            for (int i = 0; i < max_ranges; i++)
                 src_pos_free(&bounds[i]);
             free(bounds);
             return -1;
@@ -818,6 +946,8 @@ static int my_split(source *base, int t, int max_ranges, source_range **out, int
         s->walk_table = t;
         s->walk_ranges = nr;
         s->walk_step = walked_step;
+        s->walk_middle = middle;
+        s->walk_middle_count = middle_count;
     }
     source_range *r = calloc((size_t)nr, sizeof *r);
     if (!r) {
@@ -911,7 +1041,8 @@ static int64_t my_count_range(source *base, const source_range *r, source_error 
 
 /* The ranges of one table: those the split's key walk delimited hold
  * exactly its step of rows each (counted by the walk, in the snapshot);
- * the last one, and every range of other splits, is counted. */
+ * the one between the walks' last keys (counted by the split, or here),
+ * and every range of other splits, is counted. */
 static int my_count_ranges(source *base, const source_range *r, int n, int64_t *counts,
                            source_error *err)
 {
@@ -919,8 +1050,10 @@ static int my_count_ranges(source *base, const source_range *r, int n, int64_t *
     int walked = n > 1 && s->walk_table == r[0].table && s->walk_ranges == n;
     for (int i = 0; i < n; i++) {
         MY_ASSERT(r[i].table == r[0].table);
-        if (walked && i < n - 1 && r[i].id == i)
+        if (walked && r[i].id == i && i != s->walk_middle)
             counts[i] = s->walk_step;
+        else if (walked && r[i].id == i && s->walk_middle_count >= 0)
+            counts[i] = s->walk_middle_count;
         else if ((counts[i] = my_count_range(base, &r[i], err)) < 0)
             return -1;
     }

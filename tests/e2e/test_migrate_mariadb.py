@@ -674,6 +674,50 @@ def test_key_shapes_split_resume_and_keyless_tables(build_dir, fresh_db, mariadb
         assert per_table.get(t) == 1, per_table
 
 
+def test_key_walk_with_a_wrong_row_estimate_counts_every_row(build_dir, fresh_db, mariadb_port,
+                                                             py_session, fresh_keyspace,
+                                                             tmp_path, main_hosts):
+    """A text key is split by walking it from both ends at once, sized by
+    the row estimate. Another session's uncommitted rows move the estimate
+    but not the snapshot: 4x too high (the walks overlap) and 4x too low (a
+    wide range between them). Every row of the snapshot lands once, and the
+    ranges' counts, saved in the state, add up to the table."""
+    con = connect(mariadb_port, fresh_db)
+    with con.cursor() as c:
+        for t, n in (("wk_high", 5000), ("wk_low", 20000)):
+            c.execute(f"CREATE TABLE {t} (k varchar(40) PRIMARY KEY, v int)")
+            c.execute(f"INSERT INTO {t} SELECT CONCAT('key-', LPAD(seq, 6, '0')), seq "
+                      f"FROM seq_1_to_{n}")
+    other = connect(mariadb_port, fresh_db, autocommit=False)
+    try:
+        with other.cursor() as c:
+            c.execute("INSERT INTO wk_high SELECT CONCAT('zz-', seq), -seq FROM seq_1_to_15000")
+            c.execute("DELETE FROM wk_low WHERE v % 4 <> 0")
+        with con.cursor() as c:
+            c.execute("SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES "
+                      "WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1")
+            est = dict(c.fetchall())
+        p = migrate(build_dir, mariadb_port, fresh_db, main_hosts, fresh_keyspace, tmp_path,
+                    "--workers", "4")
+    finally:
+        other.rollback()
+        other.close()
+        con.close()
+    assert p.returncode == 0, p.stderr
+    assert est["wk_high"] >= 15000 and est["wk_low"] <= 8000, est   # the premise
+    want = {"wk_high": {(f"key-{i:06d}", i) for i in range(1, 5001)},
+            "wk_low": {(f"key-{i:06d}", i) for i in range(1, 20001)}}
+    import sqlite3
+    st = sqlite3.connect(run_folder(tmp_path / "runs") / "state.db")
+    for t, rows in want.items():
+        got = {(r.k, r.v) for r in py_session.execute(f"SELECT k, v FROM {fresh_keyspace}.{t}")}
+        assert got == rows, t
+        counts = [n for (n,) in st.execute("SELECT source_count FROM ranges WHERE table_name = ? "
+                                           "ORDER BY range_id", (t,))]
+        assert len(counts) > 1 and sum(counts) == len(rows), (t, counts, est)
+    st.close()
+
+
 def test_several_databases_and_tls_required(build_dir, admin, fresh_db, mariadb_port, py_session,
                                             fresh_keyspace, tmp_path, main_hosts):
     other = fresh_db + "_2"
