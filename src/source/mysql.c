@@ -1011,16 +1011,15 @@ static int range_where(MYSQL *db, cs_buf *q, const source_table *tb, const my_ta
     return 0;
 }
 
-static int64_t my_count_range(source *base, const source_range *r, source_error *err)
+/* COUNT(*) of range r on connection c. */
+static int64_t count_on(my_source *s, MYSQL *c, const source_range *r, source_error *err)
 {
-    my_source *s = (my_source *)base;
     if (check_table(s, r->table, err))
         return -1;
     const source_table *tb = &s->schema.tables[r->table];
     const my_table_info *ti = &s->info[r->table];
     cs_buf q;
     cs_buf_init(&q, 1 << 24);
-    MYSQL *c = coord_take(s);
     int64_t n = -1;
     if (cs_buf_printf(&q, "SELECT COUNT(*) FROM %s", ti->qname) ||
         (ti->keyset && range_where(c, &q, tb, ti, &r->lo, &r->hi)) || cs_buf_append(&q, "", 1)) {
@@ -1034,28 +1033,116 @@ static int64_t my_count_range(source *base, const source_range *r, source_error 
         if (res)
             mysql_free_result(res);
     }
-    coord_give(s);
     cs_buf_release(&q);
     return n;
+}
+
+static int64_t my_count_range(source *base, const source_range *r, source_error *err)
+{
+    my_source *s = (my_source *)base;
+    MYSQL *c = coord_take(s);
+    int64_t n = count_on(s, c, r, err);
+    coord_give(s);
+    return n;
+}
+
+/* Ranges counted by several connections of the snapshot at once. */
+typedef struct count_pool {
+    my_source *s;
+    const source_range *r;
+    const int *todo;
+    int ntodo;
+    int64_t *counts;
+    pthread_mutex_t mu;
+    int next, failed;
+    source_error err;       /* the first failure */
+} count_pool;
+
+typedef struct count_worker {
+    count_pool *p;
+    MYSQL *c;
+    my_conn *conn;          /* a borrowed reader, NULL: the coordinator */
+    int failed;             /* this connection's last query failed */
+} count_worker;
+
+static void *count_loop(void *arg)
+{
+    count_worker *w = arg;
+    count_pool *p = w->p;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int i = p->failed ? p->ntodo : p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->ntodo)
+            break;
+        source_error e;
+        int64_t n = count_on(p->s, w->c, &p->r[p->todo[i]], &e);
+        if (n < 0) {
+            pthread_mutex_lock(&p->mu);
+            if (!p->failed)
+                p->err = e;
+            p->failed = 1;
+            pthread_mutex_unlock(&p->mu);
+            w->failed = 1;
+            break;
+        }
+        p->counts[p->todo[i]] = n;
+    }
+    return NULL;
 }
 
 /* The ranges of one table: those the split's key walk delimited hold
  * exactly its step of rows each (counted by the walk, in the snapshot);
  * the one between the walks' last keys (counted by the split, or here),
- * and every range of other splits, is counted. */
+ * and every range of other splits, is counted: by the coordinator and,
+ * at the same time, by the readers of the snapshot that are free (at most
+ * 3), each taking the next range to count. */
 static int my_count_ranges(source *base, const source_range *r, int n, int64_t *counts,
                            source_error *err)
 {
     my_source *s = (my_source *)base;
     int walked = n > 1 && s->walk_table == r[0].table && s->walk_ranges == n;
+    int *todo = malloc((size_t)n * sizeof *todo);
+    if (!todo)
+        return source_fail(err, SRC_E_NOMEM, "out of memory");
+    int ntodo = 0;
     for (int i = 0; i < n; i++) {
         MY_ASSERT(r[i].table == r[0].table);
         if (walked && r[i].id == i && i != s->walk_middle)
             counts[i] = s->walk_step;
         else if (walked && r[i].id == i && s->walk_middle_count >= 0)
             counts[i] = s->walk_middle_count;
-        else if ((counts[i] = my_count_range(base, &r[i], err)) < 0)
-            return -1;
+        else
+            todo[ntodo++] = i;
+    }
+    count_pool p = {.s = s, .r = r, .todo = todo, .ntodo = ntodo, .counts = counts};
+    pthread_mutex_init(&p.mu, NULL);
+    count_worker w[4] = {{.p = &p}};
+    pthread_t th[4];
+    int nw = 1;
+    for (; nw < 4 && nw < ntodo; nw++) {
+        my_conn *rc = borrow_reader(s);
+        if (!rc)
+            break;
+        w[nw] = (count_worker){.p = &p, .c = rc->db, .conn = rc};
+        if (pthread_create(&th[nw], NULL, count_loop, &w[nw])) {
+            return_reader(s, rc, 0);
+            break;
+        }
+    }
+    w[0].c = coord_take(s);
+    count_loop(&w[0]);
+    coord_give(s);
+    for (int k = 1; k < nw; k++) {
+        pthread_join(th[k], NULL);
+        /* a client error (2000 and up): the connection is gone */
+        return_reader(s, w[k].conn, w[k].failed && mysql_errno(w[k].c) >= 2000);
+    }
+    pthread_mutex_destroy(&p.mu);
+    free(todo);
+    if (p.failed) {
+        *err = p.err;
+        return -1;
     }
     return 0;
 }

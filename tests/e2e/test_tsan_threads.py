@@ -1,11 +1,12 @@
-# fixtures: cassandra_main
+# fixtures: cassandra_main mariadb
 """cqlshift's threads under ThreadSanitizer, against the main ring.
 
 scripts/test.sh (full run) builds cqlshift with -DCQLSHIFT_TSAN=ON in
 <build>-tsan, runs the unit tests there, and sets CQLSHIFT_TSAN_BUILD_DIR
 for this test: a four-worker CSV load with rejected rows, a three-table
-SQLite migrate interrupted (SIGINT) mid-way and resumed, and a four-worker
-verify that repairs, each with the progress display thread drawing. Any report of ThreadSanitizer fails the test
+SQLite migrate interrupted (SIGINT) mid-way and resumed, a four-worker
+verify that repairs, a four-worker MariaDB migrate (key walks from both
+ends and range counts on several connections), each with the progress display thread drawing. Any report of ThreadSanitizer fails the test
 (halt_on_error: the first report ends the run). Without the variable (a
 narrowed run: scripts/test.sh -R ...) the tests are skipped, saying so."""
 
@@ -149,3 +150,36 @@ def test_unload_four_workers_split_files(tsan_cqlshift, tmp_path, main_hosts, py
         outs[w] = [f.read_bytes() for f in sorted(d.iterdir())]
     assert len(outs[4]) > 3 and outs[4] == outs[1]
     assert sum(b.count(b"\n") - 1 for b in outs[4]) == 20_000
+
+
+def test_mariadb_planning_threads(tsan_cqlshift, tmp_path, main_hosts, py_session,
+                                  fresh_keyspace, mariadb_port):
+    """A four-worker MariaDB migrate of a text-keyed table (its key walked
+    from both ends at once) and an integer-keyed one (its ranges counted by
+    several connections at once): every row once, no race reported."""
+    import pymysql
+    db = "tsan_" + fresh_keyspace[-8:]
+    con = pymysql.connect(host="127.0.0.1", port=mariadb_port, user="root", autocommit=True)
+    try:
+        with con.cursor() as c:
+            c.execute(f"CREATE DATABASE {db}")
+            c.execute(f"USE {db}")     # the seq_ tables are in every database
+            c.execute(f"CREATE TABLE {db}.tk (k varchar(20) PRIMARY KEY, v int)")
+            c.execute(f"INSERT INTO {db}.tk SELECT CONCAT('k', seq), seq FROM seq_1_to_20000")
+            c.execute(f"CREATE TABLE {db}.ik (id int PRIMARY KEY, v int)")
+            c.execute(f"INSERT INTO {db}.ik SELECT seq, seq FROM seq_1_to_20000")
+            c.execute(f"ANALYZE TABLE {db}.tk, {db}.ik")
+        p = subprocess.run([str(tsan_cqlshift), "migrate",
+                            f"mysql://root@127.0.0.1:{mariadb_port}/{db}",
+                            f"cassandra://{main_hosts[0]}/{fresh_keyspace}", "--workers", "4",
+                            "-q", "--out-dir", str(tmp_path / "runs")],
+                           capture_output=True, text=True, timeout=600, env=tsan_env())
+        no_race(p.stderr)
+        assert p.returncode == 0, p.stderr
+        for t in ("tk", "ik"):
+            n = py_session.execute(f"SELECT count(*) FROM {fresh_keyspace}.{t}").one()[0]
+            assert n == 20_000, t
+    finally:
+        with con.cursor() as c:
+            c.execute(f"DROP DATABASE IF EXISTS {db}")
+        con.close()
