@@ -234,7 +234,9 @@ static int dec_scalar(pg_dec d, const uint8_t *p, int32_t len, src_value *v, are
             return src_value_set_bad(v, a, "timestamp %sinfinity has no CQL timestamp",
                            us == INT64_MIN ? "-" : "");
         if (us > INT64_MAX - PG_EPOCH_US)
-            return src_value_set_bad(v, a, "timestamp beyond CQL's timestamp range");
+            return src_value_set_bad(v, a, "timestamp after 294247-01-10 04:00:54 UTC, where "
+                                     "cqlshift's timestamps (microseconds since 1970 in 64 "
+                                     "bits) end; CQL's would reach further");
         v->kind = SV_TIMESTAMP;
         v->u.i = us + PG_EPOCH_US;
         return 0;

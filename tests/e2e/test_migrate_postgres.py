@@ -277,6 +277,7 @@ CORPUS = [
         ("1900-01-01 00:00:00", lambda c: ms(c, "1900-01-01 00:00:00", "timestamp")),
         ("0100-01-01 00:00:00 BC", lambda c: ms(c, "0100-01-01 00:00:00 BC", "timestamp")),
         ("2024-01-02 03:04:05.123456", REJ("millisecond")),
+        ("294270-01-01 00:00:00", REJ("after 294247-01-10")),
         ("infinity", REJ("infinity")), ("-infinity", REJ("infinity"))]),
     ("c_tstz", "timestamptz", [
         ("2024-01-02 03:04:05.678+02", lambda c: ms(c, "2024-01-02 03:04:05.678+02",
