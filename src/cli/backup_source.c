@@ -278,19 +278,22 @@ out:
 }
 
 /* 1 when the file at path is missing (a run killed before writing it) or
- * holds exactly text. */
+ * holds exactly text, 0 when it holds another, -1 when it cannot be read
+ * (errno). */
 static int schema_file_is(const char *path, const char *text)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return errno == ENOENT;
+        return errno == ENOENT ? 1 : -1;
     size_t n = strlen(text), i = 0;
     int c, same = 1;
     while (same && (c = getc(f)) != EOF)
         same = i < n && (unsigned char)text[i++] == c;
-    same = same && !ferror(f) && i == n;
+    int bad = ferror(f);
     fclose(f);
-    return same;
+    if (bad)
+        return -1;
+    return same && i == n;
 }
 
 int backup_source_main(const backup_source_args *a, run_options *op)
@@ -380,7 +383,7 @@ int backup_source_main(const backup_source_args *a, run_options *op)
                 fprintf(stderr, "cqlshift: note: %s.%s.%s: %s\n", ks, tt->name,
                         tt->cols[c].name, tt->cols[c].note);
     }
-    if (!jb.resume && (rc = cli_backup_folder(a->dir)) != 0)
+    if (!jb.resume && (rc = cli_backup_folder(a->dir, jb.root)) != 0)
         goto out;
     rc = CLI_EXIT_FAILED;
     /* schema.cql: the keyspace and every table the model makes */
@@ -407,9 +410,15 @@ int backup_source_main(const backup_source_args *a, run_options *op)
     }
     char path[4400];
     snprintf(path, sizeof path, "%s/schema.cql", a->dir);
-    if (jb.resume && !schema_file_is(path, (const char *)ddl.data)) {
+    int same = jb.resume ? schema_file_is(path, (const char *)ddl.data) : 1;
+    if (same < 0) {
+        cli_error("cannot read %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!same) {
         /* the files written so far follow the schema the first run saw */
-        cli_error("%s: the source's tables or columns changed since this backup began; its "
+        cli_error("%s: the schema cqlshift derives from the source changed since this backup "
+                  "began (its tables or columns, or for SQLite the types its values show); its "
                   "files would not match one schema: back up again with --restart into a new "
                   "folder", path);
         rc = CLI_EXIT_USAGE;

@@ -189,7 +189,7 @@ int cli_write_atomic(const char *path, const char *text)
     return 0;
 }
 
-int cli_backup_folder(const char *dir)
+int cli_backup_folder(const char *dir, const char *runs_root)
 {
     struct stat sb;
     if (stat(dir, &sb) != 0) {
@@ -208,11 +208,22 @@ int cli_backup_folder(const char *dir)
         cli_error("cannot read the backup folder %s: %s", dir, strerror(errno));
         return CLI_EXIT_FAILED;
     }
+    struct stat runs;
+    int have_runs = runs_root && stat(runs_root, &runs) == 0;
     struct dirent *de;
     char first[256] = "";
-    while (!first[0] && (de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            snprintf(first, sizeof first, "%s", de->d_name);
+    while (!first[0] && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+            !strcmp(de->d_name, "lost+found"))
+            continue;
+        char p[4200];
+        struct stat es;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (have_runs && stat(p, &es) == 0 && es.st_dev == runs.st_dev &&
+            es.st_ino == runs.st_ino)
+            continue;   /* the run folders of this very job */
+        snprintf(first, sizeof first, "%s", de->d_name);
+    }
     closedir(d);
     if (first[0]) {
         cli_error("%s is not empty (it holds %s): back up into a new or empty folder", dir,
@@ -352,7 +363,7 @@ int cmd_backup(int argc, char **argv)
             goto out;
         rc = CLI_EXIT_FAILED;
     }
-    if (!jb.resume && (rc = cli_backup_folder(dir)) != 0)
+    if (!jb.resume && (rc = cli_backup_folder(dir, jb.root)) != 0)
         goto out;
     rc = CLI_EXIT_FAILED;
     if (cli_interrupted_before_writing()) {

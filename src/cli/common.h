@@ -234,9 +234,10 @@ int cli_file_sha256(const char *path, char hex[65], int64_t *size);
 /* Write text to path through path.cqlshift-part and a rename: 0, or -1
  * after printing why. */
 int cli_write_atomic(const char *path, const char *text);
-/* A new backup's folder: created, or an existing folder holding no
- * backup. 0, or the exit code after printing why. */
-int cli_backup_folder(const char *dir);
+/* A new backup's folder: created, or an existing empty folder (the
+ * job's run folder root runs_root, when it is inside, and lost+found do
+ * not count). 0, or the exit code after printing why. */
+int cli_backup_folder(const char *dir, const char *runs_root);
 /* Record a finished table's manifest entry (borrowed) under key in the
  * state, so a resume skips the table. 0, or -1 after printing why. */
 struct state;

@@ -160,9 +160,9 @@ void plan_pos_at(const plan_scalar *s, int offset, int *line, int *col)
     int literal = s->style == PLAN_LITERAL;
     int block = literal || s->style == PLAN_FOLDED;
     while (v < target && *r) {
-        /* folded text (every style but literal): blanks before a line break
-         * are not in the value */
-        if (!literal)
+        /* flow scalars (plain, quoted): blanks before a line break are not
+         * in the value */
+        if (!block)
             skip_trailing_blanks(&r, &c);
         if (*r == '\n') {
             /* line breaks of the raw text: the value has '\n' for each in a
@@ -178,7 +178,7 @@ void plan_pos_at(const plan_scalar *s, int offset, int *line, int *col)
                     r++;
                     c++;
                 }
-                if (!literal)
+                if (!block)
                     skip_trailing_blanks(&r, &c);
             } while (!literal && *r == '\n');
             v += literal || breaks == 1 ? 1 : breaks - 1;

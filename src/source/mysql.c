@@ -709,7 +709,8 @@ static int split_int(my_source *s, int t, int max_ranges, char (*bounds)[32], in
 }
 
 /* Walk the key of table t on connection c, in the snapshot, for up to max
- * bounds into out[0..*got). Forward: the first bound is the step-th key
+ * bounds into out[0..*got), after the start bounds out[0..start) that an
+ * earlier walk in the same direction found. Forward: the first bound is the step-th key
  * and (bound i-1, bound i] holds exactly step rows. Backward (desc): step
  * rows lie after the first bound, and (bound i+1, bound i] holds step
  * rows. A walk ends early when too few rows are left. Each query skips
@@ -717,14 +718,14 @@ static int split_int(my_source *s, int t, int max_ranges, char (*bounds)[32], in
  * key once. 0, or -1 with err. */
 static int64_t my_count_range(source *base, const source_range *r, source_error *err);
 
-static int walk_keys(my_source *s, MYSQL *c, int t, int64_t step, int desc, int max,
+static int walk_keys(my_source *s, MYSQL *c, int t, int64_t step, int desc, int start, int max,
                      src_pos *out, int *got, source_error *err)
 {
     const source_table *tb = &s->schema.tables[t];
     const my_table_info *ti = &s->info[t];
     cs_buf q;
     cs_buf_init(&q, 1 << 24);
-    int n = 0, failed = 0;
+    int n = start, failed = 0;
     while (n < max && !failed) {
         cs_buf_reset(&q);
         int bad = cs_buf_printf(&q, "SELECT ");
@@ -783,7 +784,7 @@ typedef struct walk_job {
 static void *walk_thread(void *arg)
 {
     walk_job *j = arg;
-    j->rc = walk_keys(j->s, j->c, j->t, j->step, 1, j->max, j->out, &j->got, &j->err);
+    j->rc = walk_keys(j->s, j->c, j->t, j->step, 1, 0, j->max, j->out, &j->got, &j->err);
     return NULL;
 }
 
@@ -793,7 +794,8 @@ static my_conn *borrow_reader(my_source *s)
 {
     my_conn *got = NULL;
     pthread_mutex_lock(&s->mu);
-    if (s->snapshot && !s->shared)
+    /* only readers of the coordinator's own snapshot (not lock=none's) */
+    if (s->snapshot && !s->shared && !s->uri.lock_none)
         for (int i = 0; i < s->nreaders && !got; i++)
             if (!s->readers[i].busy && !s->readers[i].broken)
                 got = &s->readers[i];
@@ -842,21 +844,19 @@ static int walk_both_ends(my_source *s, int t, int64_t step, int max, src_pos *b
     }
     MYSQL *c = coord_take(s);
     int a = 0;
-    int rc = walk_keys(s, c, t, step, 0, fwd_max, bounds, &a, err);
+    int rc = walk_keys(s, c, t, step, 0, 0, fwd_max, bounds, &a, err);
     coord_give(s);
+    int back = 0;   /* the backward walk's bounds are kept */
     if (started) {
         pthread_join(th, NULL);
-        /* a client error (2000 and up): the connection is gone */
+        /* a client error (2000 and up): the connection is gone; a failed
+         * backward walk is only given up (the forward one goes on below) */
         return_reader(s, rc2, j.rc && mysql_errno(j.c) >= 2000);
-        if (rc == 0 && j.rc) {
-            *err = j.err;
-            rc = -1;
-        }
     }
     *nb = a;
     *middle = a;
     *middle_count = -1;
-    if (rc == 0 && started && j.got > 0) {
+    if (rc == 0 && started && j.rc == 0 && j.got > 0) {
         /* count (last forward key, last backward key]: none when the walks
          * overlap (that key is a row of the snapshot, so a range that
          * reaches it holds at least that row) */
@@ -874,7 +874,16 @@ static int walk_both_ends(my_source *s, int t, int64_t step, int max, src_pos *b
                 j.out[i] = (src_pos){0};
             }
             *middle_count = cnt;
+            back = 1;
         }
+    }
+    if (rc == 0 && started && !back && a == fwd_max) {
+        /* the walks overlapped (or the backward one failed): the forward
+         * walk goes on alone, so the ranges stay even */
+        c = coord_take(s);
+        rc = walk_keys(s, c, t, step, 0, a, max, bounds, nb, err);
+        coord_give(s);
+        *middle = *nb;
     }
     for (int i = 0; j.out && i < j.max; i++)
         src_pos_free(&j.out[i]);
@@ -1077,13 +1086,15 @@ static void *count_loop(void *arg)
             break;
         source_error e;
         int64_t n = count_on(p->s, w->c, &p->r[p->todo[i]], &e);
+        if (n < 0 && w->conn) {
+            w->failed = 1;  /* a borrowed reader stops; the coordinator counts its range */
+            break;
+        }
         if (n < 0) {
             pthread_mutex_lock(&p->mu);
-            if (!p->failed)
-                p->err = e;
+            p->err = e;
             p->failed = 1;
             pthread_mutex_unlock(&p->mu);
-            w->failed = 1;
             break;
         }
         p->counts[p->todo[i]] = n;
@@ -1096,7 +1107,8 @@ static void *count_loop(void *arg)
  * the one between the walks' last keys (counted by the split, or here),
  * and every range of other splits, is counted: by the coordinator and,
  * at the same time, by the readers of the snapshot that are free (at most
- * 3), each taking the next range to count. */
+ * 3), each taking the next range to count (the coordinator counts again
+ * what a failed reader left). */
 static int my_count_ranges(source *base, const source_range *r, int n, int64_t *counts,
                            source_error *err)
 {
@@ -1108,6 +1120,7 @@ static int my_count_ranges(source *base, const source_range *r, int n, int64_t *
     int ntodo = 0;
     for (int i = 0; i < n; i++) {
         MY_ASSERT(r[i].table == r[0].table);
+        counts[i] = -1;
         if (walked && r[i].id == i && i != s->walk_middle)
             counts[i] = s->walk_step;
         else if (walked && r[i].id == i && s->walk_middle_count >= 0)
@@ -1138,6 +1151,10 @@ static int my_count_ranges(source *base, const source_range *r, int n, int64_t *
         /* a client error (2000 and up): the connection is gone */
         return_reader(s, w[k].conn, w[k].failed && mysql_errno(w[k].c) >= 2000);
     }
+    /* the ranges a failed reader left */
+    for (int k = 0; k < ntodo && !p.failed; k++)
+        if (counts[todo[k]] < 0 && (counts[todo[k]] = my_count_range(base, &r[todo[k]], &p.err)) < 0)
+            p.failed = 1;
     pthread_mutex_destroy(&p.mu);
     free(todo);
     if (p.failed) {

@@ -236,7 +236,9 @@ int target_stmt_rename_keyspace(const char *stmt, const char *from, const char *
             fold_name(k, p, e, name, sizeof name);
             const char *q = e, *s;
             int dot = next_sig(&q, &s) == TK_OTHER && *s == '.';
-            is_ks = !strcmp(name, from) && (dot || after_keyspace);
+            /* a word that starts with a digit is a number ("1.5"), not a name */
+            int name_like = k == TK_QNAME || !(*p >= '0' && *p <= '9');
+            is_ks = name_like && !strcmp(name, from) && (dot || after_keyspace);
             int ifx = word_is(k, p, e, "IF") || word_is(k, p, e, "NOT") ||
                       word_is(k, p, e, "EXISTS");
             after_keyspace = word_is(k, p, e, "KEYSPACE") || (after_keyspace && ifx);

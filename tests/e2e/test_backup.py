@@ -164,6 +164,13 @@ def test_a_changed_backup_file_is_refused_before_anything_is_created(build_dir, 
     p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--out-dir",
                  tmp_path / "runs3", "-q")
     assert p.returncode == 2 and b"is not empty" in p.stderr, p.stderr
+    # into the current folder, which holds only this job's run folders
+    here = tmp_path / "here"
+    here.mkdir()
+    p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", ".", "-q",
+                 "--tables", "sessions", cwd=here)
+    assert p.returncode == 0, p.stderr
+    assert (here / "manifest.json").exists() and (here / "cqlshift-runs").is_dir()
 
 
 def test_killed_backup_resumes_to_the_same_files(build_dir, tmp_path, main_hosts, py_session,

@@ -110,6 +110,9 @@ static void test_rename(void **st)
                         "CREATE TABLE \"x\".t (k int); CREATE TABLE Shop.u");
     assert_string_equal(ren("CREATE TABLE SHOP . t (k int)", "shop", "a\"b"),
                         "CREATE TABLE \"a\"\"b\" . t (k int)");
+    /* a number is not a name, even one that looks like the keyspace's */
+    assert_string_equal(ren("CREATE TABLE \"1\".t (k int) WITH x = 1.5 AND y = 1 . 5", "1", "z"),
+                        "CREATE TABLE \"z\".t (k int) WITH x = 1.5 AND y = 1 . 5");
     assert_string_equal(ren("CREATE FUNCTION shop.f() AS $$ shop.x $$ -- shop.y\n", "shop", "z"),
                         "CREATE FUNCTION \"z\".f() AS $$ shop.x $$ -- shop.y\n");
 }
