@@ -11,6 +11,7 @@
 
 #include "load/loader.h"
 #include "cql/types_int.h"
+#include "util/dconv.h"
 
 static int put_fixed(cs_buf *out, const void *p, uint32_t n)
 {
@@ -33,14 +34,11 @@ static int int_range(const cql_type *t, int64_t v, cql_error *err)
 }
 
 /* Shortest text that reads back as the same double (for decimal columns:
- * 0.99 stored as a double must become the decimal 0.99, not 0.98999...). */
+ * 0.99 stored as a double must become the decimal 0.99, not 0.98999...),
+ * laid out as %.15g (to %.17g) prints it. */
 static int shortest_double(double d, char *buf, size_t n)
 {
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
+    dconv_text_g(d, buf, n);
     return 0;
 }
 

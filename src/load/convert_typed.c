@@ -18,6 +18,7 @@
 
 #include "cql/types_int.h"
 #include "load/loader.h"
+#include "util/dconv.h"
 
 static int put_fixed(cs_buf *out, const void *p, uint32_t n)
 {
@@ -87,11 +88,7 @@ int load_value_text(const src_value *v, cs_buf *out)
         if (isnan(v->u.d) || isinf(v->u.d))
             n = snprintf(b, sizeof b, "%s", isnan(v->u.d) ? "NaN" : v->u.d > 0 ? "Infinity" : "-Infinity");
         else
-            for (int prec = 15; prec <= 17; prec++) {
-                n = snprintf(b, sizeof b, "%.*g", prec, v->u.d);
-                if (strtod(b, NULL) == v->u.d)
-                    break;
-            }
+            n = dconv_text_g(v->u.d, b, sizeof b);
         break;
     case SV_TIMESTAMP: n = fmt_timestamp_us(v->u.i, b, sizeof b); break;
     case SV_DATE: n = fmt_date(v->u.i, b, sizeof b); break;

@@ -4,6 +4,8 @@
 #ifndef CQLSHIFT_UTIL_DCONV_H
 #define CQLSHIFT_UTIL_DCONV_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -14,6 +16,13 @@ extern "C" {
  * trailing zeros. Returns their count (1..17) and sets *e10, the decimal
  * exponent of the first digit (x = d.ddd x 10^e10). */
 int dconv_shortest(double x, char *dig, int *e10);
+
+/* x as printf's "%.*g" writes it with the fewest digits P (15, 16 or 17)
+ * that read back as x: the same text, from dconv_shortest's digits without
+ * printf ("0.99", "1e+20", "123.5", "-0", "nan"; subnormals, which have
+ * fewer digits than %.15g prints, through printf). Into buf (size n, NUL
+ * terminated); returns the length snprintf would. */
+int dconv_text_g(double x, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

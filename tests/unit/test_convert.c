@@ -12,6 +12,7 @@
 
 #include "cql/types_int.h"
 #include "load/loader.h"
+#include "util/dconv.h"
 
 static cql_type *ty(const char *s)
 {
@@ -430,10 +431,52 @@ static void test_lists(void **ts)
     assert_non_null(strstr(e.msg, "appears twice"));
 }
 
+/* dconv_text_g writes what the printf loop it replaced wrote: %.*g with
+ * the first precision of 15, 16, 17 that reads back. */
+static void g_text_like_printf(double d)
+{
+    char want[64], got[64];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(want, sizeof want, "%.*g", prec, d);
+        if (strtod(want, NULL) == d)
+            break;
+    }
+    int n = dconv_text_g(d, got, sizeof got);
+    if (strcmp(want, got) || n != (int)strlen(want))
+        fail_msg("%a: printf %s, dconv_text_g %s", d, want, got);
+}
+
+static void test_double_text_g(void **st)
+{
+    (void)st;
+    static const double fixed[] = {0.99, 0.1, 0.3, 0.1 + 0.2, 1e20, 1e15, 1e16, 1e17, 123.5,
+                                   100.0, 1e-4, 1e-5, 0.00012345, 1.5e-300, 5e-324,
+                                   1.7976931348623157e308, 12.5, 999999999999999.0,
+                                   9999999999999998.0, 2.5e-5, -7.25, 4.35, 1234567.0};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        g_text_like_printf(fixed[i]);
+        g_text_like_printf(-fixed[i]);
+    }
+    /* random bit patterns, and random cents (what DECIMAL columns in REALs hold) */
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        memcpy(&d, &x, sizeof d);
+        if (isfinite(d) && d != 0)
+            g_text_like_printf(d);
+        g_text_like_printf((double)(int64_t)(x % 100000000000u) / 100.0);
+        g_text_like_printf((double)(x % 1000000u) * 1e-9);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_null_is_unset),
+        cmocka_unit_test(test_double_text_g),
         cmocka_unit_test(test_typed_values),
         cmocka_unit_test(test_typed_to_text_and_refusals),
         cmocka_unit_test(test_lists),
