@@ -33,15 +33,6 @@ static int int_range(const cql_type *t, int64_t v, cql_error *err)
     return 0;
 }
 
-/* Shortest text that reads back as the same double (for decimal columns:
- * 0.99 stored as a double must become the decimal 0.99, not 0.98999...),
- * laid out as %.15g (to %.17g) prints it. */
-static int shortest_double(double d, char *buf, size_t n)
-{
-    dconv_text_g(d, buf, n);
-    return 0;
-}
-
 int load_convert_value(const cql_type *t, const src_value *v, cs_buf *out, cql_error *err)
 {
     char tmp[64];
@@ -110,7 +101,7 @@ int load_convert_value(const cql_type *t, const src_value *v, cs_buf *out, cql_e
         if (isnan(d) || isinf(d))
             snprintf(tmp, sizeof tmp, "%s", isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
         else
-            shortest_double(d, tmp, sizeof tmp);
+            dconv_text_g(d, tmp, sizeof tmp);   /* 0.99 stays 0.99, not 0.98999... */
         return cql_value_encode_text(t, tmp, strlen(tmp), out, err);
     }
     default:
@@ -287,7 +278,7 @@ static void note_rounded(load_column_info *ci, const src_value *v, int64_t pos)
     if (v->kind == SV_INT)
         snprintf(ci->first, sizeof ci->first, "%" PRId64, v->u.i);
     else if (v->kind == SV_DOUBLE)
-        shortest_double(v->u.d, ci->first, sizeof ci->first);
+        dconv_text_g(v->u.d, ci->first, sizeof ci->first);
     else if (v->kind == SV_TEXT || v->kind == SV_DECIMAL)
         snprintf(ci->first, sizeof ci->first, "%.*s", (int)v->u.s.n, v->u.s.p);
     else

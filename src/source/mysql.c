@@ -708,6 +708,8 @@ static int split_int(my_source *s, int t, int max_ranges, char (*bounds)[32], in
     return rc;
 }
 
+static int64_t my_count_range(source *base, const source_range *r, source_error *err);
+
 /* Walk the key of table t on connection c, in the snapshot, for up to max
  * bounds into out[0..*got), after the start bounds out[0..start) that an
  * earlier walk in the same direction found. Forward: the first bound is the step-th key
@@ -716,8 +718,6 @@ static int split_int(my_source *s, int t, int max_ranges, char (*bounds)[32], in
  * rows. A walk ends early when too few rows are left. Each query skips
  * step index entries from the last bound, so a walk reads its part of the
  * key once. 0, or -1 with err. */
-static int64_t my_count_range(source *base, const source_range *r, source_error *err);
-
 static int walk_keys(my_source *s, MYSQL *c, int t, int64_t step, int desc, int start, int max,
                      src_pos *out, int *got, source_error *err)
 {
