@@ -131,6 +131,14 @@ struct worker {
     const char *rs_names[LOAD_MAX_FED];
     arena scratch;              /* computed values of one row (load_row_map) */
     double last_checkpoint;
+    /* The reading table's encoded values of the batch's rows, kept while
+     * its fed tables are encoded (loader.reuse): cache holds them back to
+     * back, cache_off[i * (n + 1) + c] where column c of row i starts (n:
+     * its load_nvalues; [i * (n + 1)] == SIZE_MAX: row i has none). */
+    cs_buf cache;
+    size_t *cache_off;
+    size_t cache_cap;           /* entries of cache_off */
+    int cache_n;                /* the reading table's values a row (0: no cache) */
 };
 
 typedef struct work_item {
@@ -155,6 +163,12 @@ struct loader {
     atomic_int *started;        /* per table */
     int *fed;                   /* per table: the tables it feeds, LOAD_MAX_FED each */
     int *nfed;
+    /* Per table, load_nvalues entries (NULL: none): for a fed table, the
+     * reading table's column whose encoded value this column can copy
+     * (same source column, same CQL type, a conversion that counts
+     * nothing), else -1; the source value is then converted once. */
+    int **reuse;
+    int *caches;                /* per table: 1 when a table it feeds reuses a value */
     pthread_mutex_t mu;
 
     /* adaptive in-flight limit */
@@ -567,8 +581,12 @@ static void settle(worker *w, batch_slot *sl)
 
 static const src_value null_value = {.kind = SV_NULL};
 
-int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs_buf *out,
-                       char *why, size_t whylen)
+/* load_encode_values; reuse (NULL: none) gives, per column, the column of
+ * the values at cached (offsets coff, NULL: none) to copy instead of
+ * converting the source value again (loader.reuse). */
+static int encode_values(const load_table *t, const src_row *r, arena *scratch, cs_buf *out,
+                         const int *reuse, const uint8_t *cached, const size_t *coff,
+                         char *why, size_t whylen)
 {
     const load_row_map *m = t->map;
     int nvals = load_nvalues(t);
@@ -593,7 +611,15 @@ int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs
             return -1;
         }
         size_t at = out->len;
-        if (load_convert_column(t, c, v, r->pos, out, &ce)) {
+        int from = coff && reuse[c] >= 0 && v->kind != SV_INT ? reuse[c] : -1;
+        if (from >= 0) {
+            /* the reading table's bytes for the same value and type (an
+             * integer may be an epoch in a unit of the column's own) */
+            if (cs_buf_append(out, cached + coff[from], coff[from + 1] - coff[from])) {
+                snprintf(why, whylen, "column %s: out of memory", t->col_names[c]);
+                return -1;
+            }
+        } else if (load_convert_column(t, c, v, r->pos, out, &ce)) {
             snprintf(why, whylen, "column %s: %s", t->col_names[c], ce.msg);
             return -1;
         }
@@ -637,15 +663,48 @@ int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs
     return 0;
 }
 
-static int encode_row(worker *w, const src_row *r, char *why, size_t whylen)
+int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs_buf *out,
+                       char *why, size_t whylen)
+{
+    return encode_values(t, r, scratch, out, NULL, NULL, NULL, why, whylen);
+}
+
+/* Keep row i's encoded values (w->values, the reading table's) for the
+ * tables it feeds; a row that does not fit is left without (they convert
+ * its values themselves). */
+static void cache_row(worker *w, int i)
+{
+    size_t n = (size_t)w->cache_n + 1, *off = w->cache_off + (size_t)i * n;
+    size_t pos = 0, base = w->cache.len;
+    for (int c = 0; c < w->cache_n; c++) {
+        if (pos + 4 > w->values.len) {
+            off[0] = SIZE_MAX;
+            return;
+        }
+        int32_t l = (int32_t)cs_be32(w->values.data + pos);
+        off[c] = base + pos;
+        pos += 4 + (l > 0 ? (size_t)l : 0);
+    }
+    off[w->cache_n] = base + pos;
+    if (pos > w->values.len || cs_buf_append(&w->cache, w->values.data, pos))
+        off[0] = SIZE_MAX;
+}
+
+static int encode_row(worker *w, int i, const src_row *r, char *why, size_t whylen)
 {
     const load_table *t = w->tbl;
     const load_row_map *m = t->map;
     cs_buf_reset(&w->values);
     if (m)
         arena_reset(&w->scratch);
-    if (load_encode_values(t, r, &w->scratch, &w->values, why, whylen))
+    const int *reuse = w->out > 0 && w->cache_n ? w->L->reuse[t - w->L->tables] : NULL;
+    const size_t *coff = reuse ? w->cache_off + (size_t)i * ((size_t)w->cache_n + 1) : NULL;
+    if (coff && coff[0] == SIZE_MAX)
+        coff = NULL;
+    if (encode_values(t, r, &w->scratch, &w->values, reuse, w->cache.data, coff, why, whylen))
         return -1;
+    if (w->out == 0 && w->cache_n)
+        cache_row(w, i);
     /* USING TIMESTAMP ? [AND TTL ?] */
     int64_t ts = w->L->cfg.write_timestamp_us;
     if (m && m->timestamp && m->timestamp(m->ctx, r, &w->scratch, &ts, why, whylen))
@@ -871,6 +930,23 @@ static void submit_out(worker *w, batch_slot *sl, int out)
     const load_row_map *m = w->tbl->map;
     char why[700];
     w->ngroups = 0;
+    if (out == 0 && w->cache_n) {
+        size_t n = (size_t)w->cache_n + 1, need = (size_t)sl->batch.n * n;
+        if (need > w->cache_cap) {
+            size_t *no = realloc(w->cache_off, need * sizeof *no);
+            if (no) {
+                w->cache_off = no;
+                w->cache_cap = need;
+            }
+        }
+        if (need > w->cache_cap) {
+            w->cache_n = 0; /* no memory for it: every table converts its values */
+        } else {
+            cs_buf_reset(&w->cache);
+            for (int i = 0; i < sl->batch.n; i++)
+                w->cache_off[(size_t)i * n] = SIZE_MAX;
+        }
+    }
     for (int i = 0; i < sl->batch.n && !atomic_load(&L->fatal); i++) {
         const src_row *r = &sl->batch.rows[i];
         if (r->problem) {
@@ -895,7 +971,7 @@ static void submit_out(worker *w, batch_slot *sl, int out)
                 continue;
             }
         }
-        if (encode_row(w, r, why, sizeof why)) {
+        if (encode_row(w, i, r, why, sizeof why)) {
             reject_row(sl, out, i, why);
             continue;
         }
@@ -944,6 +1020,7 @@ static void run_range(worker *w, const work_item *it)
     w->outs[w->nouts++] = t;
     for (int k = 0; k < L->nfed[it->table]; k++)
         w->outs[w->nouts++] = &L->tables[L->fed[it->table * LOAD_MAX_FED + k]];
+    w->cache_n = L->caches[it->table] ? load_nvalues(t) : 0;
     w->broken = 0;
     w->torn = 0;
     w->range_id = it->range.id;
@@ -1082,6 +1159,53 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Whether two CQL types are the same type (set up only: not on the hot path). */
+static int same_type(const cql_type *a, const cql_type *b)
+{
+    if (a == b)
+        return 1;
+    cs_buf fa, fb;
+    cs_buf_init(&fa, 1 << 20);
+    cs_buf_init(&fb, 1 << 20);
+    int same = cql_type_format(a, &fa) == 0 && cql_type_format(b, &fb) == 0 &&
+               fa.len == fb.len && (fa.len == 0 || !memcmp(fa.data, fb.data, fa.len));
+    cs_buf_release(&fa);
+    cs_buf_release(&fb);
+    return same;
+}
+
+/* Fill L->reuse[t] for fed table t: which of its values are the bytes
+ * the reading table encodes for the same source column. Not where the
+ * conversion counts values per table (double and float columns) or reads
+ * texts with format options. 0, or -1 out of memory. */
+static int plan_reuse(loader *L, int t)
+{
+    const load_table *ft = &L->tables[t], *rt = &L->tables[ft->fed_by - 1];
+    if (ft->textfmt || rt->textfmt ||
+        (ft->keyspace != rt->keyspace &&
+         (!ft->keyspace || !rt->keyspace || strcmp(ft->keyspace, rt->keyspace))))
+        return 0; /* (a user type's name means one type in one keyspace) */
+    int n = load_nvalues(ft), n0 = load_nvalues(rt), any = 0;
+    int *reuse = malloc((size_t)(n > 0 ? n : 1) * sizeof *reuse);
+    if (!reuse)
+        return -1;
+    for (int c = 0; c < n; c++) {
+        reuse[c] = -1;
+        int sc = ft->src_cols[c];
+        cql_type_id id = ft->types[c]->id;
+        if (sc < 0 || id == CQL_T_DOUBLE || id == CQL_T_FLOAT)
+            continue;
+        for (int c0 = 0; c0 < n0 && reuse[c] < 0; c0++)
+            if (rt->src_cols[c0] == sc && same_type(rt->types[c0], ft->types[c]))
+                reuse[c] = c0;
+        any |= reuse[c] >= 0;
+    }
+    L->reuse[t] = reuse;
+    if (any)
+        L->caches[ft->fed_by - 1] = 1;
+    return 0;
+}
+
 int loader_run(source *src, cql_session *s, const load_table *tables, int ntables,
                const loader_config *cfg, state *st, rejects *rej, loader_error *err)
 {
@@ -1116,6 +1240,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
     L.started = calloc((size_t)ntables, sizeof *L.started);
     L.fed = calloc((size_t)ntables * LOAD_MAX_FED, sizeof *L.fed);
     L.nfed = calloc((size_t)ntables, sizeof *L.nfed);
+    L.reuse = calloc((size_t)ntables, sizeof *L.reuse);
+    L.caches = calloc((size_t)ntables, sizeof *L.caches);
 
     /* Work items: every range of every table that reads its source table,
      * table by table. An item refers to its range's bounds: the caller's
@@ -1124,7 +1250,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
     int max_outs = 1;
     source_range **split_here = calloc((size_t)ntables, sizeof *split_here);
     int *nsplit = calloc((size_t)ntables, sizeof *nsplit);
-    if (!split_here || !nsplit || !L.ranges_left || !L.started || !L.fed || !L.nfed) {
+    if (!split_here || !nsplit || !L.ranges_left || !L.started || !L.fed || !L.nfed ||
+        !L.reuse || !L.caches) {
         rc = -1;
         snprintf(err->msg, sizeof err->msg, "out of memory");
         err->code = 1;
@@ -1148,6 +1275,12 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         if (L.nfed[f] + 1 > max_outs)
             max_outs = L.nfed[f] + 1;
     }
+    for (int t = 0; t < ntables && rc == 0; t++)
+        if (tables[t].fed_by && plan_reuse(&L, t)) {
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+            err->code = 1;
+            rc = -1;
+        }
     for (int t = 0; t < ntables && rc == 0; t++) {
         if (tables[t].fed_by)
             continue;
@@ -1189,6 +1322,7 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         cs_buf_init(&w->values, CQL_DEFAULT_MAX_BODY);
+        cs_buf_init(&w->cache, CQL_DEFAULT_MAX_BODY);
         arena_init(&w->scratch, 16 * 1024);
         int ok = (w->stmts = calloc((size_t)alloc_rows, sizeof *w->stmts)) != NULL;
         for (int k = 0; k < MAX_GROUPS; k++) {
@@ -1242,6 +1376,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         }
         free(w->stmts);
         cs_buf_release(&w->values);
+        cs_buf_release(&w->cache);
+        free(w->cache_off);
         arena_release(&w->scratch);
         for (int o = 0; o < LOAD_MAX_FED; o++)
             src_pos_free(&w->rs[o].resume);
@@ -1262,6 +1398,10 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
     free(L.started);
     free(L.fed);
     free(L.nfed);
+    for (int t = 0; t < ntables && L.reuse; t++)
+        free(L.reuse[t]);
+    free(L.reuse);
+    free(L.caches);
     pthread_mutex_destroy(&L.mu);
     pthread_mutex_destroy(&L.flow_mu);
     pthread_cond_destroy(&L.flow_cv);

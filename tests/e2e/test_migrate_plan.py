@@ -415,3 +415,81 @@ def test_invalid_plan_refused_by_migrate(build_dir, source_dir, tmp_path, main_h
     assert 1 <= n <= text.count("\n") + 3
     py_session.cluster.refresh_schema_metadata()
     assert ks not in py_session.cluster.metadata.keyspaces
+
+
+def test_plan_fanout_values_converted_per_target(build_dir, tmp_path, main_hosts, py_session,
+                                                 fresh_keyspace):
+    """A fed table copies the reading table's encoded value only where the
+    source column and the CQL type are the same; every other column is
+    converted for its own table: a text column that is an int in one table,
+    integers that are epochs in another unit, a REAL that is a double here
+    and a decimal there, a reading table whose filter or reject leaves a row
+    to the fed tables alone. Every value is checked with the Python driver."""
+    ks = fresh_keyspace
+    py_session.execute(f"DROP KEYSPACE {ks}")
+    db = tmp_path / "v.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE s (id TEXT PRIMARY KEY, num TEXT, at DATETIME, x REAL, "
+                "label TEXT, d TEXT)")
+    rows = []
+    for i in range(3000):
+        rows.append((str(uuid.UUID(int=i + 1)), str(i * 7), 1_600_000_000 + i,
+                     i / 3, f"label {i % 40}" if i % 500 else None,
+                     f"2024-01-{1 + i % 28:02d}T10:00:00.{i % 1000:03d}Z"))
+    rows.append((str(uuid.UUID(int=99_999)), "not a number", 1_600_000_000, 1.5, "bad", "x"))
+    con.executemany("INSERT INTO s VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"""version: 1
+source: 'sqlite:{db}'
+keyspace:
+  name: {ks}
+  replication: {{class: SimpleStrategy, replication_factor: 1}}
+tables:
+  a:
+    columns: {{id: uuid, num: int, at: timestamp, x: double, label: text, d: timestamp}}
+    partition_key: [id]
+  b:
+    columns: {{id: uuid, num: text, at: timestamp, x: decimal, label: text, d: timestamp,
+              up: text}}
+    partition_key: [label]
+    clustering: [id]
+  c:
+    columns: {{id: uuid, num: int, at: timestamp, x: double, d: text, d2: timestamp}}
+    partition_key: [id]
+mappings:
+  - from: s
+    to: a
+    where: "x < 900"
+    columns: {{id: id, num: num, at: at, x: x, label: label, d: d}}
+  - from: s
+    to: b
+    columns: {{id: id, num: num, at: "coalesce(at, at)", x: x, label: label, d: d,
+               up: upper(label)}}
+  - from: s
+    to: c
+    columns: {{id: id, num: num, at: at, x: x, d: d, d2: d}}
+""")
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", cwd=tmp_path)
+    # rejected: the bad row by every table (d), the rows without a label by b (its key)
+    assert p.returncode == 4, p.stderr
+    epoch = datetime.datetime(1970, 1, 1)
+
+    def ts(text):
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+    good = rows[:-1]
+    got = {r.id: r for r in py_session.execute(f"SELECT * FROM {ks}.a")}
+    want = {uuid.UUID(i): (int(n), epoch + datetime.timedelta(seconds=at), x, lab, ts(d))
+            for i, n, at, x, lab, d in good if x < 900}
+    assert {k: (r.num, r.at, r.x, r.label, r.d) for k, r in got.items()} == want
+    got = {(r.label, r.id): r for r in py_session.execute(f"SELECT * FROM {ks}.b")}
+    want = {(lab, uuid.UUID(i)): (n, epoch + datetime.timedelta(seconds=at), decimal.Decimal(repr(x)),
+                                  ts(d), lab.upper())
+            for i, n, at, x, lab, d in rows if lab is not None and d != "x"}
+    assert {k: (r.num, r.at, r.x, r.d, r.up) for k, r in got.items()} == want
+    got = {r.id: r for r in py_session.execute(f"SELECT * FROM {ks}.c")}
+    want = {uuid.UUID(i): (int(n), epoch + datetime.timedelta(seconds=at), x, d, ts(d))
+            for i, n, at, x, lab, d in good}
+    assert {k: (r.num, r.at, r.x, r.d, r.d2) for k, r in got.items()} == want
