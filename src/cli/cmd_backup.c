@@ -499,11 +499,24 @@ int cmd_backup(int argc, char **argv)
         qsort(cols, (size_t)ncols, sizeof *cols, cli_table_col_order);
         const char **cn = calloc((size_t)ncols + 1, sizeof *cn);
         const char **pk = calloc((size_t)ncols + 1, sizeof *pk);
-        int npk = 0, n = 0;
-        for (int i = 0; cn && pk && i < ncols; i++) {
+        const char **tc = calloc((size_t)ncols + 1, sizeof *tc);
+        int npk = 0, n = 0, ntc = 0;
+        for (int i = 0; cn && pk && tc && i < ncols; i++) {
             cn[n++] = cols[i].name;
             if (cols[i].kind == 1)
                 pk[npk++] = cols[i].name;
+            else if (cols[i].kind == 0 && cols[i].type->id != CQL_T_COUNTER)
+                tc[ntc++] = cols[i].name; /* its cells' write times and TTLs are kept */
+        }
+        /* the two fields of each row's times: names no column has */
+        char tnames[2][300];
+        for (int k = 0; k < 2; k++) {
+            snprintf(tnames[k], sizeof tnames[k], "%s", k ? "row_expires" : "row_writetime");
+            for (int i = 0; i < ncols; i++)
+                if (!strcmp(cols[i].name, tnames[k]) && strlen(tnames[k]) < 290) {
+                    strcat(tnames[k], "_");
+                    i = -1;
+                }
         }
         fmt_compression comp = (fmt_compression)ba.compression;
         const char *ext = comp == FMT_COMP_GZIP ? (ba.format ? ".jsonl.gz" : ".csv.gz")
@@ -526,18 +539,20 @@ int cmd_backup(int argc, char **argv)
         snprintf(skey, sizeof skey, "unload.%.255s", tname);
         cfg.state_key = skey;
         unload_table ut = {.keyspace = t.keyspace, .table = found, .columns = cn,
-                           .ncols = n, .pk = pk, .npk = npk};
+                           .ncols = n, .pk = pk, .npk = npk, .times_cols = tc, .ntimes = ntc,
+                           .times_names = {tnames[0], tnames[1]}};
         unload_output uo = {.file = file};
         unload_result res;
         unload_error ue;
-        int ur = cn && pk ? unload_run(s, &ut, &cfg, st, &uo, &res, &ue) : -1;
-        if (!cn || !pk)
+        int ur = cn && pk && tc ? unload_run(s, &ut, &cfg, st, &uo, &res, &ue) : -1;
+        if (!cn || !pk || !tc)
             snprintf(ue.msg, sizeof ue.msg, "out of memory");
         json_t *colj = json_array();
         for (int i = 0; i < n; i++)
             json_array_append_new(colj, json_string(cn[i]));
         free(cn);
         free(pk);
+        free(tc);
         for (int i = 0; i < ncols; i++) {
             free(cols[i].name);
             cql_type_free(cols[i].type);
@@ -565,6 +580,20 @@ int cmd_backup(int argc, char **argv)
                               fname, "format", ba.format ? "jsonl" : "csv", "columns", colj,
                               "rows", (json_int_t)atomic_load(&prog.rows), "bytes",
                               (json_int_t)size, "sha256", hex);
+        if (ntc && !res.times_refused)
+            json_object_set_new(e, "times", json_pack("{s:s, s:s, s:I}", "writetime", tnames[0],
+                                                      "expires", tnames[1], "mixed",
+                                                      (json_int_t)res.mixed_times));
+        if (res.times_refused)
+            cli_note(o.quiet, "%s.%s: the server refuses writetime()/ttl() on its columns (%s): "
+                     "restore will write its rows at the restore's time, without TTLs",
+                     t.keyspace, tname, res.times_why);
+        if (res.mixed_times)
+            cli_note(o.quiet, "%s.%s: %lld rows have cells written at different times or with "
+                     "different TTLs (the first: %s); the backup keeps each row's latest write "
+                     "time and latest expiry (none when a cell has none), and restore writes "
+                     "the whole row with them", t.keyspace, tname,
+                     (long long)res.mixed_times, res.first_mixed);
         if (cli_backup_table_done(st, dkey, e)) {
             json_decref(e);
             goto out;
@@ -839,6 +868,25 @@ int cmd_restore(int argc, char **argv)
         const char *lpos[3] = {fp, turi, tname};
         load_args la;
         load_args_init(&la);
+        /* rows with their write time and what is left of their TTL (a row
+         * that has expired since the backup is left out, as filtered) */
+        char wt_expr[700], ttl_expr[700], where_expr[700];
+        json_t *times = json_object_get(te, "times");
+        const char *wn = json_string_value(json_object_get(times, "writetime"));
+        const char *en = json_string_value(json_object_get(times, "expires"));
+        if (wn && en && strlen(wn) < 300 && strlen(en) < 300) {
+            /* a row without a cell to date (only its key) is written at the
+             * job's time, as load writes rows: its write timestamp */
+            snprintf(wt_expr, sizeof wt_expr, "cast(%s as bigint)", wn);
+            snprintf(ttl_expr, sizeof ttl_expr, "coalesce(cast(%s as bigint) - unix_time(), 0)",
+                     en);
+            snprintf(where_expr, sizeof where_expr,
+                     "%s is null or cast(%s as bigint) > unix_time()", en, en);
+            la.map = "*";
+            la.writetime = wt_expr;
+            la.ttl = ttl_expr;
+            la.where = where_expr;
+        }
         run_options lo = o;
         int lr = load_main(&la, &lo, lpos);
         if (lr == CLI_EXIT_INTERRUPTED || lr == CLI_EXIT_FAILED || lr == CLI_EXIT_USAGE) {

@@ -557,6 +557,7 @@ static const func_def funcs[] = {
     {"uuid_from_bytes", F_UUID_FROM_BYTES, 1, 1, "uuid_from_bytes(blob)"},
     {"name_uuid", F_NAME_UUID, 1, -1, "name_uuid(a, b, ...)"},
     {"json_path", F_JSON_PATH, 2, 2, "json_path(json, '$.a.b[0]')"},
+    {"unix_time", F_UNIX_TIME, 0, 0, "unix_time()"},
 };
 #define NFUNCS ((int)(sizeof funcs / sizeof *funcs))
 
@@ -741,6 +742,9 @@ static int check_function(parser *p, node *n, const func_def *f)
     }
     case F_NAME_UUID:
         n->type = MT_UUID;
+        return 0;
+    case F_UNIX_TIME:
+        n->type = MT_INT;
         return 0;
     case F_JSON_PATH: {
         node *a = n->args[0];

@@ -5,7 +5,7 @@
  * The language is documented for users in docs/plan-expressions.md:
  * column references, literals, ||, comparisons, and/or/not, is [not]
  * null, + - * /, and the functions lower upper trim coalesce cast
- * to_timestamp from_epoch uuid_from_bytes name_uuid json_path.
+ * to_timestamp from_epoch uuid_from_bytes name_uuid json_path unix_time.
  *
  * Compiling checks names, arity and types and reports the first problem
  * as one sentence with its 0-based offset in the text (the plan reader

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cql/types_int.h"
 #include "map/expr_int.h"
@@ -38,7 +39,7 @@ static const char *func_name(int id)
         [F_LOWER] = "lower", [F_UPPER] = "upper", [F_TRIM] = "trim", [F_COALESCE] = "coalesce",
         [F_CAST] = "cast", [F_TO_TIMESTAMP] = "to_timestamp", [F_FROM_EPOCH] = "from_epoch",
         [F_UUID_FROM_BYTES] = "uuid_from_bytes", [F_NAME_UUID] = "name_uuid",
-        [F_JSON_PATH] = "json_path",
+        [F_JSON_PATH] = "json_path", [F_UNIX_TIME] = "unix_time",
     };
     return names[id];
 }
@@ -511,6 +512,11 @@ static int eval_func(const node *n, const src_value *row, arena *a, src_value *o
         }
         if (map_name_uuid(parts, n->nargs, a, out, msg, sizeof msg))
             return rt_fail(err, n->off, "name_uuid: %s", msg);
+        return 0;
+    }
+    if (n->sub == F_UNIX_TIME) {   /* the seconds since 1970 when the row is read */
+        out->kind = SV_INT;
+        out->u.i = (int64_t)time(NULL);
         return 0;
     }
     if (map_eval_node(n->args[0], row, a, &v, err))

@@ -24,7 +24,7 @@ typedef enum cmp_op { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE } cmp_op;
 
 typedef enum func_id {
     F_LOWER, F_UPPER, F_TRIM, F_COALESCE, F_CAST, F_TO_TIMESTAMP, F_FROM_EPOCH,
-    F_UUID_FROM_BYTES, F_NAME_UUID, F_JSON_PATH,
+    F_UUID_FROM_BYTES, F_NAME_UUID, F_JSON_PATH, F_UNIX_TIME,
 } func_id;
 
 /* One element of a compiled to_timestamp format. */

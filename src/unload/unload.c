@@ -78,6 +78,9 @@ typedef struct unloader {
     int query_ranges;           /* a query with the two token markers */
     int ncols;                  /* output columns */
     const char **colnames;      /* their names */
+    int nread;                  /* the columns read as they are (the first nread) */
+    int ntimes;                 /* then writetime() and ttl() of each of these columns,
+                                 * written as two fields (unload_table.times_cols) */
     int bits;
     int64_t nranges;
     int window;
@@ -392,10 +395,130 @@ static int format_custom(const textfmt *tf, const cql_type *ty, const uint8_t *p
 }
 
 /* Append row i of r to b. 0 or -1 (failed set). */
+/* One cell's write time and TTL into the row's totals. */
+typedef struct row_times {
+    int cells, no_ttl, with_ttl;
+    int64_t wt_min, wt_max, exp_min, exp_max;
+} row_times;
+
+static void add_cell(row_times *rt, int64_t wt, int has_ttl, int64_t ttl, int64_t now)
+{
+    if (rt->cells++ == 0)
+        rt->wt_min = rt->wt_max = wt;
+    rt->wt_min = wt < rt->wt_min ? wt : rt->wt_min;
+    rt->wt_max = wt > rt->wt_max ? wt : rt->wt_max;
+    if (!has_ttl) {
+        rt->no_ttl++;
+        return;
+    }
+    int64_t e = now + ttl;
+    if (rt->with_ttl++ == 0)
+        rt->exp_min = rt->exp_max = e;
+    rt->exp_min = e < rt->exp_min ? e : rt->exp_min;
+    rt->exp_max = e > rt->exp_max ? e : rt->exp_max;
+}
+
+/* The n-th element of a list value (or the value itself when not a list):
+ * its length (-1 null) and bytes, or -2 past the end. */
+static int32_t element(const cql_type *ty, const uint8_t *p, int32_t len, int n,
+                       const uint8_t **ep)
+{
+    if (ty->id != CQL_T_LIST) {
+        *ep = p;
+        return n == 0 ? len : -2;
+    }
+    if (len < 4)
+        return -2;
+    int32_t count = (int32_t)cs_be32(p);
+    size_t off = 4;
+    for (int k = 0; k < count; k++) {
+        if (off + 4 > (size_t)len)
+            return -2;
+        int32_t l = (int32_t)cs_be32(p + off);
+        off += 4;
+        if (l > 0 && off + (size_t)l > (size_t)len)
+            return -2;
+        if (k == n) {
+            *ep = p + off;
+            return l;
+        }
+        off += l > 0 ? (size_t)l : 0;
+    }
+    return -2;
+}
+
+static int64_t be_int(const uint8_t *p, int32_t len)
+{
+    return len == 8 ? (int64_t)cs_be64(p) : len == 4 ? (int32_t)cs_be32(p) : 0;
+}
+
+/* The row's write time and expiry, from the writetime()/ttl() columns
+ * after the first nread, appended as two fields. 0, or -1 out of memory. */
+static int format_times(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_buf *scratch,
+                        int *first)
+{
+    const unload_config *c = U->cfg;
+    row_times rt;
+    memset(&rt, 0, sizeof rt);
+    int64_t now = (int64_t)time(NULL);
+    for (int j = 0; j < U->ntimes; j++) {
+        int kw = U->nread + 2 * j, kt = kw + 1;
+        const uint8_t *pw, *pt;
+        int32_t lw = cql_result_value(r, i, kw, &pw), lt = cql_result_value(r, i, kt, &pt);
+        if (lw < 0)
+            continue;   /* a null cell */
+        for (int n = 0;; n++) {
+            const uint8_t *ew, *et = NULL;
+            int32_t l = element(U->meta->cols[kw].type, pw, lw, n, &ew);
+            if (l == -2)
+                break;
+            if (l != 8)
+                continue;
+            int32_t tl = lt >= 0 ? element(U->meta->cols[kt].type, pt, lt, n, &et) : -1;
+            add_cell(&rt, be_int(ew, l), tl == 4, tl == 4 ? be_int(et, tl) : 0, now);
+        }
+    }
+    int bad = 0;
+    if (rt.cells && (rt.wt_min != rt.wt_max || (rt.no_ttl && rt.with_ttl) ||
+                     rt.exp_min != rt.exp_max)) {
+        pthread_mutex_lock(&U->mu);
+        if (U->res->mixed_times++ == 0) {
+            const uint8_t *p;
+            int32_t len = cql_result_value(r, i, 0, &p);
+            cql_error ce;
+            cs_buf_reset(scratch);
+            if (len >= 0 && fmt_value_text(U->meta->cols[0].type, p, len, scratch, &ce) == 0)
+                snprintf(U->res->first_mixed, sizeof U->res->first_mixed, "%s = %.*s",
+                         U->colnames[0], (int)(scratch->len < 200 ? scratch->len : 200),
+                         (const char *)scratch->data);
+        }
+        pthread_mutex_unlock(&U->mu);
+    }
+    int64_t v[2] = {rt.wt_max, rt.exp_max};
+    int has[2] = {rt.cells > 0, rt.cells > 0 && !rt.no_ttl};
+    for (int k = 0; k < 2; k++) {
+        char num[32];
+        snprintf(num, sizeof num, "%" PRId64, v[k]);
+        if (c->format == UNLOAD_CSV) {
+            bad |= cs_buf_put_u8(&b->text, (uint8_t)c->delimiter);
+            bad |= has[k] ? cs_buf_append(&b->text, num, strlen(num))
+                          : cs_buf_append(&b->text, c->null_text, strlen(c->null_text));
+        } else if (has[k]) {
+            if (!*first)
+                bad |= cs_buf_put_u8(&b->text, ',');
+            *first = 0;
+            const char *jn = U->jnames[U->nread + k];
+            bad |= cs_buf_append(&b->text, jn, strlen(jn));
+            bad |= cs_buf_append(&b->text, num, strlen(num));
+        }
+    }
+    return bad ? -1 : 0;
+}
+
 static int format_row(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_buf *scratch)
 {
     const unload_config *c = U->cfg;
-    int nc = U->ncols;
+    int nc = U->nread;
     int bad = 0;
     if (c->format == UNLOAD_JSONL)
         bad |= cs_buf_put_u8(&b->text, '{');
@@ -473,6 +596,8 @@ static int format_row(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_b
             pthread_mutex_unlock(&U->mu);
         }
     }
+    if (U->ntimes && format_times(U, r, i, b, scratch, &first))
+        bad = 1;
     if (c->format == UNLOAD_JSONL)
         bad |= cs_buf_put_u8(&b->text, '}');
     bad |= cs_buf_put_u8(&b->text, '\n');
@@ -717,6 +842,13 @@ static int prepare(unloader *U, unload_error *err)
         bad |= c ? cs_buf_printf(&q, ", ") : 0;
         bad |= quote_ident(&q, t->columns[c]);
     }
+    for (int c = 0; c < U->ntimes; c++) {
+        bad |= cs_buf_printf(&q, ", writetime(");
+        bad |= quote_ident(&q, t->times_cols[c]);
+        bad |= cs_buf_printf(&q, "), ttl(");
+        bad |= quote_ident(&q, t->times_cols[c]);
+        bad |= cs_buf_printf(&q, ")");
+    }
     bad |= cs_buf_printf(&q, " FROM ");
     bad |= quote_ident(&q, t->keyspace);
     bad |= cs_buf_printf(&q, ".");
@@ -729,13 +861,21 @@ static int prepare(unloader *U, unload_error *err)
     U->select = bad ? NULL : cql_session_prepare(U->s, (const char *)q.data, &ce);
     cs_buf_release(&tk);
     cs_buf_release(&q);
+    if (!U->select && !bad && U->ntimes && ce.code == CQL_E_SERVER && ce.server_code == 0x2200) {
+        /* an older server refuses writetime() of a collection: the rows
+         * without their times, said to the caller */
+        U->res->times_refused = 1;
+        snprintf(U->res->times_why, sizeof U->res->times_why, "%.250s", ce.msg);
+        U->ntimes = 0;
+        return prepare(U, err);
+    }
     if (!U->select) {
         snprintf(err->msg, sizeof err->msg, "cannot read %s.%s: %s", t->keyspace, t->table,
                  bad ? "out of memory" : ce.msg);
         return -1;
     }
     U->meta = cql_prepared_result(U->select);
-    if (!U->meta || U->meta->ncols != t->ncols || !U->meta->cols) {
+    if (!U->meta || U->meta->ncols != t->ncols + 2 * U->ntimes || !U->meta->cols) {
         snprintf(err->msg, sizeof err->msg,
                  "cannot read %s.%s: the server did not describe the columns of the SELECT",
                  t->keyspace, t->table);
@@ -912,16 +1052,22 @@ int unload_run(cql_session *s, const unload_table *t, const unload_config *cfg, 
     worker *w = NULL;
     pthread_t *th = NULL;
     int started = 0;
+    U.ntimes = t->query ? 0 : t->ntimes;
     if (prepare(&U, err))
         goto out;
-    U.ncols = t->query ? U.meta->ncols : t->ncols;
+    U.nread = t->query ? U.meta->ncols : t->ncols;
+    U.ncols = U.nread + (U.ntimes ? 2 : 0);
     U.colnames = calloc((size_t)U.ncols, sizeof *U.colnames);
     if (!U.colnames) {
         snprintf(err->msg, sizeof err->msg, "out of memory");
         goto out;
     }
-    for (int k = 0; k < U.ncols; k++)
+    for (int k = 0; k < U.nread; k++)
         U.colnames[k] = t->query ? U.meta->cols[k].name : t->columns[k];
+    if (U.ntimes) {
+        U.colnames[U.nread] = t->times_names[0];
+        U.colnames[U.nread + 1] = t->times_names[1];
+    }
     if (t->query && !U.query_ranges) {
         U.bits = 0;     /* read whole: one range */
     } else if (cfg->range_bits < 0) {

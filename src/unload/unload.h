@@ -84,6 +84,20 @@ typedef struct unload_table {
      * token(k) <= ?") it is read in parallel by token range like a table;
      * without markers it is read whole, as one range. */
     const char *query;
+    /* Optional (not with a query): the write time and expiry of each row,
+     * from writetime() and ttl() of these columns (non-key; multi-cell
+     * collections element by element), written after the columns as two
+     * more fields named times_names[0] (the latest write time, in
+     * microseconds since 1970) and times_names[1] (when the row expires, in
+     * seconds since 1970; null: never). Where a row's cells differ, it
+     * gets the latest write time, and the latest expiry, or none when a
+     * cell has none (so no cell would expire earlier than it does);
+     * those rows are counted in unload_result.mixed_times. A server that
+     * refuses writetime() or ttl() on these columns reads the rows
+     * without them (unload_result.times_refused). */
+    const char *const *times_cols;
+    int ntimes;
+    const char *times_names[2];
 } unload_table;
 
 /* Where the rows go: exactly one of the three. */
@@ -100,6 +114,11 @@ typedef struct unload_result {
     int files;                  /* files completed */
     int64_t legacy_empty;       /* zero-length non-string values written as null */
     char first_empty[300];      /* the first of them: "column at row N" */
+    int64_t mixed_times;        /* rows whose cells have different write times or expiries */
+    char first_mixed[300];      /* the first of them: its key */
+    int times_refused;          /* 1: written without the times (the server's reason:
+                                 * times_why) */
+    char times_why[300];
     int resumed;                /* 1: went on from a saved position */
     int interrupted;            /* 1: stopped by cfg->interrupt (resumable) */
 } unload_result;

@@ -203,3 +203,72 @@ def test_killed_backup_resumes_to_the_same_files(build_dir, tmp_path, main_hosts
     assert sorted((t["name"], t["rows"], t["sha256"]) for t in a["tables"]) == \
         sorted((t["name"], t["rows"], t["sha256"]) for t in b["tables"])
     assert a["schema"]["sha256"] == b["schema"]["sha256"]
+
+
+@pytest.mark.parametrize("fmt,comp", [("csv", "none"), ("jsonl", "gzip")])
+def test_backup_keeps_write_times_and_ttls(build_dir, tmp_path, main_hosts, py_session,
+                                           fresh_keyspace, fmt, comp):
+    """Rows are restored with their write times and what is left of their
+    TTLs (checked with writetime()/ttl() by the Python driver); a row that
+    expired between backup and restore is not restored; a row whose cells
+    differ is reported at backup time and gets its latest write time and
+    latest expiry; a row with no cell but its key is restored too."""
+    ks, s = fresh_keyspace, py_session
+    s.execute(f"CREATE TABLE {ks}.tt (k int, c int, v text, w int, tags set<text>, "
+              f"PRIMARY KEY (k, c)) WITH default_time_to_live = 100000")
+    t0 = 1_700_000_000_000_000
+    for k in range(1, 51):      # one write each, a TTL of their own
+        s.execute(f"INSERT INTO {ks}.tt (k, c, v, w, tags) VALUES ({k}, 1, 'v{k}', {k}, {{'a'}}) "
+                  f"USING TIMESTAMP {t0 + k} AND TTL {3000 + k}")
+    for k in range(51, 61):     # no TTL, though the table has a default one
+        s.execute(f"INSERT INTO {ks}.tt (k, c, v, w) VALUES ({k}, 1, 'v{k}', {k}) "
+                  f"USING TIMESTAMP {t0 + k} AND TTL 0")
+    # cells written apart: the latest write time, the latest expiry
+    s.execute(f"INSERT INTO {ks}.tt (k, c, v, w) VALUES (61, 1, 'v61', 61) "
+              f"USING TIMESTAMP {t0 + 61} AND TTL 3600")
+    s.execute(f"UPDATE {ks}.tt USING TIMESTAMP {t0 + 99} AND TTL 7200 SET w = 62 "
+              f"WHERE k = 61 AND c = 1")
+    # set elements added apart
+    s.execute(f"INSERT INTO {ks}.tt (k, c, v, tags) VALUES (62, 1, 'v62', {{'x'}}) "
+              f"USING TIMESTAMP {t0 + 62} AND TTL 5000")
+    s.execute(f"UPDATE {ks}.tt USING TIMESTAMP {t0 + 63} AND TTL 5000 SET tags = tags + {{'y'}} "
+              f"WHERE k = 62 AND c = 1")
+    # about to expire; and a row that is only its key
+    s.execute(f"INSERT INTO {ks}.tt (k, c, v) VALUES (63, 1, 'soon') USING TTL 4")
+    s.execute(f"INSERT INTO {ks}.tt (k, c) VALUES (64, 1) USING TTL 0")
+    d = tmp_path / "bk"
+    p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--out-dir",
+                 tmp_path / "runs", "--format", fmt, "--compression", comp)
+    assert p.returncode == 0, p.stderr.decode()
+    err = p.stderr.decode()
+    assert "rows have cells written at different times or with different TTLs" in err, err
+    man = json.loads((d / "manifest.json").read_text())
+    times = man["tables"][0]["times"]
+    assert times["writetime"] == "row_writetime" and times["expires"] == "row_expires"
+    assert times["mixed"] == 2, times       # k = 61, and 62 (its elements)
+    time.sleep(5)                           # k = 63 expires
+    ks2 = ks + "_t"
+    try:
+        started = time.time()
+        p = cqlshift(build_dir, "restore", d, f"cassandra://{main_hosts[0]}/{ks2}", "--out-dir",
+                     tmp_path / "runs")
+        assert p.returncode == 0, p.stderr.decode()
+        slack = int(time.time() - started) + 8
+        got = {r.k: r for r in s.execute(
+            f"SELECT k, v, w, tags, writetime(v) AS wv, ttl(v) AS tv, writetime(w) AS ww, "
+            f"ttl(w) AS tw FROM {ks2}.tt")}
+        assert set(got) == set(range(1, 63)) | {64}, sorted(got)
+        orig = {r.k: r for r in s.execute(f"SELECT k, v, w, tags FROM {ks}.tt")}
+        for k, r in got.items():
+            assert (r.v, r.w, r.tags) == (orig[k].v, orig[k].w, orig[k].tags), k
+        for k in range(1, 51):
+            assert got[k].wv == got[k].ww == t0 + k
+            assert 3000 + k - slack <= got[k].tv <= 3000 + k and got[k].tw == got[k].tv, k
+        for k in range(51, 61):
+            assert got[k].wv == t0 + k and got[k].tv is None and got[k].tw is None, k
+        assert got[61].wv == got[61].ww == t0 + 99
+        assert 7200 - slack <= got[61].tv <= 7200 and got[61].tw == got[61].tv
+        assert got[62].wv == t0 + 63 and 5000 - slack <= got[62].tv <= 5000
+        assert got[64].v is None
+    finally:
+        s.execute(f"DROP KEYSPACE IF EXISTS {ks2}", timeout=120)

@@ -499,7 +499,7 @@ static void test_unknown_function(void **ts)
     (void)ts;
     check_err("'a' || lowercase(Title)", 7, "unknown function 'lowercase'; the functions are: "
                                             "lower, upper, trim, coalesce, cast, to_timestamp, "
-                                            "from_epoch, uuid_from_bytes, name_uuid, json_path");
+                                            "from_epoch, uuid_from_bytes, name_uuid, json_path, unix_time");
 }
 
 static void test_arity(void **ts)
