@@ -181,10 +181,14 @@ int cli_parse_date_format(void *field, const char *opt, const char *v)
 int cli_parse_time_zone(void *field, const char *opt, const char *v)
 {
     textfmt *tf = (textfmt *)(void *)((char *)field - offsetof(textfmt, zone_min));
+    tf->tz = NULL;
     if (textfmt_parse_zone(v, &tf->zone_min)) {
-        cli_error("--%s '%s': give UTC or an offset such as +02:00, -0530 or +01 (named zones "
-                  "such as Europe/Paris are not known)", opt, v);
-        return -1;
+        char why[600];
+        tf->zone_min = 0;
+        if (!(tf->tz = cs_tz_open(v, why, sizeof why))) {
+            cli_error("--%s: %s", opt, why);
+            return -1;
+        }
     }
     tf->has_zone = 1;
     return 0;
@@ -232,9 +236,10 @@ void cli_textfmt_key(const textfmt *tf, char *out, size_t n)
             out[0] = 0;
         return;
     }
-    snprintf(out, n, " tsf=%.200s df=%.200s tz=%d/%d eu=%d dec=%d thou=%d",
+    snprintf(out, n, " tsf=%.200s df=%.200s tz=%d/%d%s%.100s eu=%d dec=%d thou=%d",
              tf->timestamp_format ? tf->timestamp_format : "", tf->date_format ? tf->date_format : "",
-             tf->has_zone, tf->zone_min, tf->epoch_unit, tf->decimal_sep, tf->thousands_sep);
+             tf->has_zone, tf->zone_min, tf->tz ? "/" : "", tf->tz ? cs_tz_name(tf->tz) : "",
+             tf->epoch_unit, tf->decimal_sep, tf->thousands_sep);
 }
 
 /* --null S, repeatable: appended to load_args.nulls (the field). */

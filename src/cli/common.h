@@ -204,7 +204,8 @@ int cli_parse_tf_epoch(void *field, const char *name, const char *v);
      NULL, cli_parse_date_format},                                                            \
     {"time-zone", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, zone_min), "Z",                   \
      "the zone of timestamps " WHAT " without one: UTC (the default) or an offset such as "    \
-     "+02:00 or -0530 (named zones are not known: give the offset)", 0, 0, 0, NULL,           \
+     "+02:00 or -0530, or a zone name (Europe/Paris: the offset of each time, summer or "     \
+     "winter)", 0, 0, 0, NULL,                                                                 \
      cli_parse_time_zone},                                                                    \
     {"epoch-unit", 0, OPT_CUSTOM, (OFF) + offsetof(textfmt, epoch_unit), "U",               \
      "timestamps " WHAT " as whole numbers since 1970 in unit U: s, ms or us", 0, 0, 0, NULL, \

@@ -68,6 +68,10 @@ int cqlt_scalar_from_text(const cql_type *t, const char *s, size_t n, cs_buf *ou
  * integer form). */
 int cqlt_format_date(int64_t days, char *buf);
 int cqlt_format_timestamp(int64_t ms, char *buf);
+/* ISO 8601 text (a text without a zone is UTC) -> ms since 1970: 0, -1 if
+ * malformed, -2 if well formed but with nonzero digits below the
+ * millisecond. */
+int cqlt_parse_timestamp(const char *s, size_t n, int64_t *ms);
 int cqlt_format_time(int64_t ns, char *buf);
 int cqlt_format_duration(int32_t months, int32_t days, int64_t ns, char *buf);
 void cqlt_format_uuid(const uint8_t p[16], char *buf);

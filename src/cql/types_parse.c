@@ -760,9 +760,7 @@ int cqlt_format_time(int64_t ns, char *buf)
                     (int)(ns % 1000000000));
 }
 
-/* ISO 8601 text -> ms since the epoch: 0, -1 if malformed, -2 if well
- * formed but with nonzero digits below the millisecond. */
-static int parse_timestamp(const char *s, size_t n, int64_t *ms)
+int cqlt_parse_timestamp(const char *s, size_t n, int64_t *ms)
 {
     size_t i = 0;
     int64_t days, tod = 0, off_min = 0;
@@ -809,7 +807,7 @@ static int parse_timestamp(const char *s, size_t n, int64_t *ms)
 static int put_timestamp_text(const cql_type *t, const char *s, size_t n, cs_buf *out, cql_error *err)
 {
     int64_t ms;
-    int rc = parse_timestamp(s, n, &ms);
+    int rc = cqlt_parse_timestamp(s, n, &ms);
     if (rc == -2)
         return fail_lost_digits(err, t, s, n, "millisecond");
     if (rc && cqlt_parse_i64(s, n, INT64_MIN, INT64_MAX, &ms))

@@ -430,6 +430,12 @@ static int fd_days(const fields *fd, int64_t *days, char *why, size_t wn)
 int textfmt_read_timestamp(const char *f, const char *s, size_t n, int zone_min, int64_t *ms,
                            char *why, size_t wn)
 {
+    return textfmt_read_timestamp_tz(f, s, n, zone_min, NULL, ms, why, wn);
+}
+
+int textfmt_read_timestamp_tz(const char *f, const char *s, size_t n, int zone_min,
+                              const cs_tz *tz, int64_t *ms, char *why, size_t wn)
+{
     fields fd = {0};
     if (scan(f, s, n, &fd, why, wn))
         return -1;
@@ -452,6 +458,11 @@ int textfmt_read_timestamp(const char *f, const char *s, size_t n, int zone_min,
         __builtin_sub_overflow(v, (int64_t)zm * 60000, &v)) {
         snprintf(why, wn, "it is out of range");
         return -1;
+    }
+    if (tz && !fd.has_zone) {
+        /* v is the wall-clock time: the zone's offset then */
+        int64_t local_s = v >= 0 ? v / 1000 : -((-v + 999) / 1000);
+        v = cs_tz_to_utc(tz, local_s) * 1000 + (v - local_s * 1000);
     }
     *ms = v;
     return fd.lost ? -2 : 0;
@@ -577,6 +588,14 @@ static int write_fields(const char *f, int64_t days, int64_t ms_of_day, int zone
         }
     }
     return rc;
+}
+
+int textfmt_write_timestamp_tz(const char *f, int64_t ms, int zone_min, const cs_tz *tz,
+                               cs_buf *out)
+{
+    if (tz)
+        zone_min = cs_tz_offset_at(tz, ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)) / 60;
+    return textfmt_write_timestamp(f, ms, zone_min, out);
 }
 
 int textfmt_write_timestamp(const char *f, int64_t ms, int zone_min, cs_buf *out)

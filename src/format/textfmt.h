@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/tz.h"
 
 /* The options; all zero/NULL is "the defaults" (ISO 8601, UTC, '.'). */
 typedef struct textfmt {
@@ -29,6 +30,8 @@ typedef struct textfmt {
     const char *date_format;        /* NULL: YYYY-MM-DD */
     int has_zone;                   /* --time-zone given */
     int zone_min;                   /* texts without a zone: minutes east of UTC */
+    const struct cs_tz *tz;         /* or a named zone (util/tz.h): the offset of each
+                                     * text's wall-clock time (zone_min is then 0) */
     int epoch_unit;                 /* 0 none; else 1 s, 1000 ms, 1000000 us: integers in
                                      * timestamp columns count this since 1970 */
     char decimal_sep;               /* 0: '.' */
@@ -50,8 +53,8 @@ int textfmt_check(const char *f, int ts, char *why, size_t n);
 int textfmt_translate(const char *user, char *out, size_t cap, char *why, size_t n);
 
 /* "UTC", "Z", "+HH", "+HHMM", "+HH:MM" (or '-') -> minutes east of UTC in
- * *min. 0, or -1 when z is none of these (named zones like Europe/Paris
- * are not read: give the offset). */
+ * *min. 0, or -1 when z is none of these (a named zone like Europe/Paris
+ * is opened with cs_tz_open). */
 int textfmt_parse_zone(const char *z, int *min);
 
 /* Read s[0..n) with format f: into *ms the milliseconds since 1970 (a text
@@ -60,11 +63,18 @@ int textfmt_parse_zone(const char *z, int *min);
  * matches but has digits below the millisecond. */
 int textfmt_read_timestamp(const char *f, const char *s, size_t n, int zone_min, int64_t *ms,
                            char *why, size_t wn);
+/* The same, a text without a zone being in tz (NULL: at zone_min). */
+int textfmt_read_timestamp_tz(const char *f, const char *s, size_t n, int zone_min,
+                              const struct cs_tz *tz, int64_t *ms, char *why, size_t wn);
 int textfmt_read_date(const char *f, const char *s, size_t n, int64_t *days, char *why, size_t wn);
 
 /* Write ms since 1970 at zone_min (or days since 1970 for a date format)
  * with format f, appended to out. 0, or -1 when out is full. */
 int textfmt_write_timestamp(const char *f, int64_t ms, int zone_min, cs_buf *out);
+/* The same in tz (NULL: at zone_min): at the zone's offset at that instant,
+ * in whole minutes (what %z writes). */
+int textfmt_write_timestamp_tz(const char *f, int64_t ms, int zone_min, const struct cs_tz *tz,
+                               cs_buf *out);
 int textfmt_write_date(const char *f, int64_t days, cs_buf *out);
 
 /* 1 when the separators of tf are not the defaults ('.', none). */

@@ -340,8 +340,8 @@ static int convert_formatted(const textfmt *tf, const cql_type *ty, const src_va
         if (tf->epoch_unit == 1 && seconds_text(s, n, &ms, &lost))
             rc = lost ? -2 : 0;
         else if (tf->timestamp_format)
-            rc = textfmt_read_timestamp(tf->timestamp_format, s, n, tf->zone_min, &ms, why,
-                                        sizeof why);
+            rc = textfmt_read_timestamp_tz(tf->timestamp_format, s, n, tf->zone_min, tf->tz, &ms,
+                                           why, sizeof why);
         if (rc == -1)
             return cql_fail(err, CQL_E_ENCODE, "%s does not match --timestamp-format '%s': %s",
                             cqlt_quote(s, n, q, sizeof q), tf->timestamp_format, why);
@@ -355,11 +355,19 @@ static int convert_formatted(const textfmt *tf, const cql_type *ty, const src_va
             return put_fixed(out, b, 8);
         }
         /* an ISO text without a zone of its own is at --time-zone */
-        if (tf->has_zone && tf->zone_min && n > 10 && n + 8 < cap && s[4] == '-') {
+        if (tf->has_zone && (tf->zone_min || tf->tz) && n >= 10 && n + 8 < cap && s[4] == '-') {
             int zoned = 0;
             for (size_t k = 10; k < n && !zoned; k++)
                 zoned = s[k] == 'Z' || s[k] == 'z' || s[k] == '+' || s[k] == '-' || s[k] == 'U';
-            if (!zoned && !integer_text(s, n, &i)) {
+            if (!zoned && tf->tz && cqlt_parse_timestamp(s, n, &ms) == 0) {
+                /* read as UTC, that is its wall-clock time: the zone's offset then */
+                int64_t local_s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+                ms = cs_tz_to_utc(tf->tz, local_s) * 1000 + (ms - local_s * 1000);
+                uint8_t b[8];
+                cs_put_be64(b, (uint64_t)ms);
+                return put_fixed(out, b, 8);
+            }
+            if (!zoned && !tf->tz && n > 10 && !integer_text(s, n, &i)) {
                 int a = tf->zone_min < 0 ? -tf->zone_min : tf->zone_min;
                 memcpy(buf, s, n);
                 int k = snprintf(buf + n, cap - n, "%c%02d:%02d", tf->zone_min < 0 ? '-' : '+',

@@ -119,9 +119,6 @@ struct worker {
     const load_table *tbl;      /* the one being encoded (outs[out]) */
     int out;
     int mode;                   /* the batch mode used for tbl */
-    /* auto mode, per target of the range: rows and requests sent in
-     * partition mode, to give it up where partitions do not come in runs */
-    int64_t part_rows[LOAD_MAX_FED], part_reqs[LOAD_MAX_FED];
     int max_rows;               /* its batch limits */
     size_t max_bytes;
     int broken;                 /* a batch of this range could not complete */
@@ -169,6 +166,10 @@ struct loader {
      * nothing), else -1; the source value is then converted once. */
     int **reuse;
     int *caches;                /* per table: 1 when a table it feeds reuses a value */
+    /* auto batch mode, per table, all workers together: rows and requests
+     * sent in partition mode, to give it up where partitions do not come
+     * in runs (learnt once for the table, not again in every range) */
+    atomic_llong *part_rows, *part_reqs;
     pthread_mutex_t mu;
 
     /* adaptive in-flight limit */
@@ -773,8 +774,8 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
     }
     atomic_fetch_add(&t->progress->requests, 1);
     if (w->mode == LOAD_BATCH_PARTITION) {
-        w->part_rows[w->out] += n;
-        w->part_reqs[w->out]++;
+        atomic_fetch_add(&L->part_rows[t - L->tables], n);
+        atomic_fetch_add(&L->part_reqs[t - L->tables], 1);
     }
     cql_future_set_callback(f, on_row_done, c);
     return 0;
@@ -906,11 +907,12 @@ static void use_output(worker *w, int out)
      * order); where they do not (a query table fed in another table's
      * order), one row a request would follow, so replica batches after
      * the first 64 requests show it. */
-    if (w->mode == LOAD_BATCH_AUTO)
-        w->mode = clustering && (w->part_reqs[out] < 64 ||
-                                 w->part_rows[out] >= 2 * w->part_reqs[out])
+    if (w->mode == LOAD_BATCH_AUTO) {
+        int64_t reqs = atomic_load(&L->part_reqs[t - L->tables]);
+        w->mode = clustering && (reqs < 64 || atomic_load(&L->part_rows[t - L->tables]) >= 2 * reqs)
                       ? LOAD_BATCH_PARTITION
                       : LOAD_BATCH_REPLICA;
+    }
     else if (w->mode == LOAD_BATCH_PARTITION && !clustering)
         w->mode = LOAD_BATCH_NONE;
     /* A single-partition batch has no size limits in Cassandra; a batch of
@@ -1024,8 +1026,6 @@ static void run_range(worker *w, const work_item *it)
     w->broken = 0;
     w->torn = 0;
     w->range_id = it->range.id;
-    memset(w->part_rows, 0, sizeof w->part_rows);
-    memset(w->part_reqs, 0, sizeof w->part_reqs);
     state_error se;
     for (int o = 0; o < w->nouts; o++) {
         w->rs_names[o] = w->outs[o]->name;
@@ -1242,6 +1242,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
     L.nfed = calloc((size_t)ntables, sizeof *L.nfed);
     L.reuse = calloc((size_t)ntables, sizeof *L.reuse);
     L.caches = calloc((size_t)ntables, sizeof *L.caches);
+    L.part_rows = calloc((size_t)ntables, sizeof *L.part_rows);
+    L.part_reqs = calloc((size_t)ntables, sizeof *L.part_reqs);
 
     /* Work items: every range of every table that reads its source table,
      * table by table. An item refers to its range's bounds: the caller's
@@ -1251,7 +1253,7 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
     source_range **split_here = calloc((size_t)ntables, sizeof *split_here);
     int *nsplit = calloc((size_t)ntables, sizeof *nsplit);
     if (!split_here || !nsplit || !L.ranges_left || !L.started || !L.fed || !L.nfed ||
-        !L.reuse || !L.caches) {
+        !L.reuse || !L.caches || !L.part_rows || !L.part_reqs) {
         rc = -1;
         snprintf(err->msg, sizeof err->msg, "out of memory");
         err->code = 1;
@@ -1402,6 +1404,8 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
         free(L.reuse[t]);
     free(L.reuse);
     free(L.caches);
+    free(L.part_rows);
+    free(L.part_reqs);
     pthread_mutex_destroy(&L.mu);
     pthread_mutex_destroy(&L.flow_mu);
     pthread_cond_destroy(&L.flow_cv);

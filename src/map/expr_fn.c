@@ -23,6 +23,7 @@
 #include "cql/types_int.h"
 #include "load/loader.h"
 #include "map/expr_int.h"
+#include "util/tz.h"
 
 /* ---- text forms ------------------------------------------------------------- */
 
@@ -775,10 +776,14 @@ int map_compile_zone(node *n, const char *zone, size_t len, char *msg, size_t ms
         n->zone_s = secs;
         return 0;
     }
-    snprintf(msg, msgn, "time zone '%.*s' is not supported: to_timestamp takes UTC, Z or an "
-             "offset such as +02:00 or -05:30 (zone names such as Europe/Paris change their "
-             "offset with daylight saving time, which needs the system's zone rules and cqlshift "
-             "does not read them)", (int)(len > 40 ? 40 : len), zone);
+    char name[200], why[400];
+    snprintf(name, sizeof name, "%.*s", (int)(len < 199 ? len : 199), zone);
+    if (len < 199 && (n->tz = cs_tz_open(name, why, sizeof why)) != NULL) {
+        n->zone_s = 0;
+        return 0;
+    }
+    snprintf(msg, msgn, "%s (to_timestamp takes UTC, Z, an offset such as +02:00 or -05:30, or "
+             "a zone name)", len < 199 ? why : "the time zone is too long");
     return -1;
 }
 
@@ -828,6 +833,7 @@ int map_to_timestamp(const node *nd, const char *p, size_t len, src_value *out, 
 {
     int64_t year = 1970;
     int month = 1, day = 1, hour = 0, minute = 0, second = 0, pm = -1, zone = nd->zone_s;
+    int own_zone = 0;   /* the text gives its zone */
     int64_t frac_us = 0;
     size_t i = 0;
     char qb[64], db[64];
@@ -913,9 +919,9 @@ int map_to_timestamp(const node *nd, const char *p, size_t len, src_value *out, 
         case 'X': {
             size_t used;
             if (rest >= 1 && (s[0] == 'Z' || s[0] == 'z'))
-                zone = 0, i += 1;
+                zone = 0, i += 1, own_zone = 1;
             else if (parse_offset(s, rest, &used, &zone) == 0)
-                i += used;
+                i += used, own_zone = 1;
             else
                 fail = 1;
             break;
@@ -957,6 +963,10 @@ int map_to_timestamp(const node *nd, const char *p, size_t len, src_value *out, 
         return -1;
     }
     int64_t days = cqlt_days_from_civil(year, (unsigned)month, (unsigned)day), secs, us;
+    if (nd->tz && !own_zone && days > -INT64_C(106751991) && days < INT64_C(106751991))
+        /* the zone's offset at that wall-clock time */
+        zone = (int)(days * 86400 + hour * 3600 + minute * 60 + second -
+                     cs_tz_to_utc(nd->tz, days * 86400 + hour * 3600 + minute * 60 + second));
     if (__builtin_mul_overflow(days, (int64_t)86400, &secs) ||
         __builtin_add_overflow(secs, (int64_t)(hour * 3600 + minute * 60 + second - zone), &secs) ||
         __builtin_mul_overflow(secs, (int64_t)1000000, &us) ||

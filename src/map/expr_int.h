@@ -56,6 +56,7 @@ struct node {
     ts_item *items;     /* F_TO_TIMESTAMP */
     int nitems;
     int zone_s;         /* F_TO_TIMESTAMP: offset east of UTC, seconds */
+    const struct cs_tz *tz; /* F_TO_TIMESTAMP: a named zone (NULL: zone_s) */
     const char *fmt_text; /* F_TO_TIMESTAMP: the format, for messages */
     int unit;           /* F_FROM_EPOCH: 1, 1000 or 1000000 per second */
     path_step *steps;   /* F_JSON_PATH */

@@ -371,9 +371,9 @@ static int format_custom(const textfmt *tf, const cql_type *ty, const uint8_t *p
             return cs_buf_append(out, b, (size_t)k);
         }
         if (tf->timestamp_format)
-            return textfmt_write_timestamp(tf->timestamp_format, ms, tf->zone_min, out);
-        if (tf->has_zone && tf->zone_min)
-            return textfmt_write_timestamp("%FT%T.%f%Z", ms, tf->zone_min, out);
+            return textfmt_write_timestamp_tz(tf->timestamp_format, ms, tf->zone_min, tf->tz, out);
+        if (tf->has_zone && (tf->zone_min || tf->tz))
+            return textfmt_write_timestamp_tz("%FT%T.%f%Z", ms, tf->zone_min, tf->tz, out);
         return 1;
     }
     case CQL_T_DATE:

@@ -464,7 +464,74 @@ def test_timestamp_date_number_formats_both_ways(build_dir, tmp_path, main_hosts
                      "--timestamp-format", "dd/MM/yyyy qq", cwd=tmp_path)
         assert p.returncode == 2 and "'q'" in p.stderr.decode(), p.stderr
         p = cqlshift(build_dir, "load", src, f"cassandra://{main_hosts[0]}/{name}", "t",
-                     "--time-zone", "Europe/Paris", cwd=tmp_path)
-        assert p.returncode == 2 and "offset" in p.stderr.decode(), p.stderr
+                     "--time-zone", "Mars/Olympus", cwd=tmp_path)
+        assert p.returncode == 2 and "not known here" in p.stderr.decode(), p.stderr
+    finally:
+        py_session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
+
+
+def test_named_time_zone_both_ways(build_dir, tmp_path, main_hosts, py_session):
+    """--time-zone Europe/Paris: each text without a zone gets the offset of
+    its own wall-clock time (summer, winter, a time the clocks skip, one
+    they repeat), checked against Python's zoneinfo; a text with its own
+    offset keeps it; the same through --timestamp-format and through
+    to_timestamp(..., 'America/New_York') in --map; unload --time-zone writes
+    each instant with its offset, and that file loads back equal."""
+    import datetime
+    import zoneinfo
+    name = f"infmt_tz_{uuid.uuid4().hex[:6]}"
+    py_session.execute(f"CREATE KEYSPACE {name} WITH replication = "
+                       "{'class': 'SimpleStrategy', 'replication_factor': 1}", timeout=60)
+    try:
+        py_session.execute(f"CREATE TABLE {name}.t (id int PRIMARY KEY, at timestamp)", timeout=60)
+        texts = {1: "2024-07-01T12:00:00", 2: "2024-01-15 08:30:00.250", 3: "2024-03-31T02:30:00",
+                 4: "2024-10-27T02:30:00", 5: "2024-07-01T12:00:00+05:00", 6: "2061-07-01T12:00",
+                 7: "1950-06-01T00:00:00", 8: "2024-07-01"}
+        src = tmp_path / "tz.csv"
+        src.write_text("id,at\n" + "".join(f"{k},{v}\n" for k, v in texts.items()))
+        p = cqlshift(build_dir, "load", src, f"cassandra://{main_hosts[0]}/{name}", "t",
+                     "--time-zone", "Europe/Paris", "--out-dir", tmp_path / "r", "--quiet",
+                     cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        paris, utc = zoneinfo.ZoneInfo("Europe/Paris"), datetime.timezone.utc
+
+        def want(text, zone):
+            d = datetime.datetime.fromisoformat(text)
+            if d.tzinfo is None:
+                d = d.replace(tzinfo=zone)     # fold=0: the first of two, the offset before a gap
+            return d.astimezone(utc).replace(tzinfo=None)
+
+        rows = {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {name}.t")}
+        assert rows == {k: want(v, paris) for k, v in texts.items()}, rows
+        assert rows[3] == datetime.datetime(2024, 3, 31, 1, 30)     # 03:30 summer time
+        assert rows[4] == datetime.datetime(2024, 10, 27, 0, 30)    # the first 02:30
+        # through a format, and through to_timestamp with another zone
+        f2 = tmp_path / "f.csv"
+        f2.write_text("id,at\n1,01/07/2024 12:00\n2,15/01/2024 08:30\n")
+        py_session.execute(f"CREATE TABLE {name}.t2 (id int PRIMARY KEY, at timestamp, "
+                           f"ny timestamp)", timeout=60)
+        p = cqlshift(build_dir, "load", f2, f"cassandra://{main_hosts[0]}/{name}", "t2",
+                     "--timestamp-format", "dd/MM/yyyy HH:mm", "--time-zone", "Europe/Paris",
+                     "--map", "id, at, ny=to_timestamp(at, 'dd/MM/yyyy HH:mm', 'America/New_York')",
+                     "--out-dir", tmp_path / "r2", "--quiet", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        ny = zoneinfo.ZoneInfo("America/New_York")
+        got = {r.id: (r.at, r.ny) for r in py_session.execute(f"SELECT * FROM {name}.t2")}
+        assert got == {1: (want("2024-07-01T12:00", paris), want("2024-07-01T12:00", ny)),
+                       2: (want("2024-01-15T08:30", paris), want("2024-01-15T08:30", ny))}, got
+        # unload writes each instant at its offset; it loads back equal
+        back = tmp_path / "back.csv"
+        p = cqlshift(build_dir, "unload", f"cassandra://{main_hosts[0]}/{name}", "t", "-o", back,
+                     "--time-zone", "Europe/Paris", "--out-dir", tmp_path / "u", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        lines = dict(line.split(",", 1) for line in back.read_text().splitlines()[1:])
+        assert lines["1"] == "2024-07-01T12:00:00.000+02:00", lines
+        assert lines["2"] == "2024-01-15T08:30:00.250+01:00", lines
+        assert lines["3"] == "2024-03-31T03:30:00.000+02:00", lines
+        py_session.execute(f"TRUNCATE {name}.t", timeout=60)
+        p = cqlshift(build_dir, "load", back, f"cassandra://{main_hosts[0]}/{name}", "t",
+                     "--out-dir", tmp_path / "r3", "--quiet", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        assert {r.id: r.at for r in py_session.execute(f"SELECT id, at FROM {name}.t")} == rows
     finally:
         py_session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)

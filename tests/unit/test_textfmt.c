@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -138,6 +140,83 @@ static void test_write(void **st)
     cs_buf_release(&b);
 }
 
+/* Named zones: offsets against the C library's reading of the same zone
+ * files (localtime_r with TZ set: another implementation), from 1900 to
+ * 2100, so past the files' last transition (2037), where the POSIX rule at
+ * their end takes over; gaps and overlaps resolved as java.time does. */
+static void test_named_zones(void **st)
+{
+    (void)st;
+    char why[600];
+    static const char *const names[] = {"Europe/Paris", "America/New_York", "Australia/Sydney",
+                                        "Asia/Kolkata", "America/Sao_Paulo", "Pacific/Chatham",
+                                        "Africa/Casablanca", "Europe/Dublin", "UTC"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        const cs_tz *z = cs_tz_open(names[k], why, sizeof why);
+        if (!z)
+            fail_msg("%s: %s", names[k], why);
+        assert_ptr_equal(cs_tz_open(names[k], why, sizeof why), z);   /* opened once */
+        setenv("TZ", names[k], 1);
+        tzset();
+        uint64_t x = 88172645463325252ULL;
+        for (int i = 0; i < 20000; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* 1902..2100 */
+            int64_t t = -2145916800LL + (int64_t)(x % 6279840000ULL);
+            time_t tt = (time_t)t;
+            struct tm tm;
+            assert_non_null(localtime_r(&tt, &tm));
+            if (cs_tz_offset_at(z, t) != tm.tm_gmtoff)
+                fail_msg("%s at %lld: %d, the C library says %ld", names[k], (long long)t,
+                         cs_tz_offset_at(z, t), tm.tm_gmtoff);
+            /* the wall-clock time maps back to an instant of that wall-clock time */
+            int64_t local = t + tm.tm_gmtoff, u = cs_tz_to_utc(z, local);
+            if (u + cs_tz_offset_at(z, u) != local)
+                fail_msg("%s: local %lld maps to %lld", names[k], (long long)local, (long long)u);
+        }
+    }
+    unsetenv("TZ");
+    tzset();
+    const cs_tz *paris = cs_tz_open("Europe/Paris", why, sizeof why);
+    assert_non_null(paris);
+    /* 2024-03-31 02:30 is skipped: 03:30 summer time (01:30Z) */
+    assert_int_equal(cs_tz_to_utc(paris, 1711852200), 1711848600);
+    /* 2024-10-27 02:30 happens twice: the first (00:30Z, summer time) */
+    assert_int_equal(cs_tz_to_utc(paris, 1729996200), 1729989000);
+    /* read and written through a format */
+    int64_t ms = 0;
+    assert_int_equal(textfmt_read_timestamp_tz("%Y-%m-%d %H:%M", "2024-07-01 12:00", 16, 0, paris,
+                                               &ms, why, sizeof why), 0);
+    assert_int_equal(ms, 1719828000000LL);
+    assert_int_equal(textfmt_read_timestamp_tz("%Y-%m-%d %H:%M%z", "2024-07-01 12:00+0000", 21, 0,
+                                               paris, &ms, why, sizeof why), 0);
+    assert_int_equal(ms, 1719835200000LL);  /* its own zone wins */
+    cs_buf b;
+    cs_buf_init(&b, 1 << 16);
+    assert_int_equal(textfmt_write_timestamp_tz("%FT%T.%f%Z", 1719828000000LL, 0, paris, &b), 0);
+    assert_int_equal(textfmt_write_timestamp_tz(" %FT%T.%f%Z", 1704103200000LL, 0, paris, &b), 0);
+    cs_buf_put_u8(&b, 0);
+    assert_string_equal((const char *)b.data,
+                        "2024-07-01T12:00:00.000+02:00 2024-01-01T11:00:00.000+01:00");
+    cs_buf_release(&b);
+    /* names that are not zones, files that are not zone files */
+    assert_null(cs_tz_open("Mars/Olympus", why, sizeof why));
+    assert_non_null(strstr(why, "not known here"));
+    assert_null(cs_tz_open("../../etc/passwd", why, sizeof why));
+    assert_null(cs_tz_open("/etc/passwd", why, sizeof why));
+    FILE *f = fopen("/usr/share/zoneinfo/Europe/Paris", "rb");
+    assert_non_null(f);
+    static uint8_t data[8192];
+    size_t len = fread(data, 1, sizeof data, f);
+    fclose(f);
+    for (size_t cut = 0; cut < len; cut += 7) {   /* cut short anywhere: refused or read */
+        cs_tz *t = cs_tz_parse("cut", data, cut, why, sizeof why);
+        cs_tz_free(t);
+    }
+    assert_null(cs_tz_parse("cut", data, 100, why, sizeof why));
+    assert_non_null(strstr(why, "cut short"));
+}
+
 static void test_numbers(void **st)
 {
     (void)st;
@@ -172,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_dates_and_patterns),
         cmocka_unit_test(test_write),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_named_zones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
