@@ -352,7 +352,7 @@ int cmd_backup(int argc, char **argv)
     cs_buf_init(&schema, (size_t)1 << 30);
     {
         char key[8192], name[600];
-        snprintf(key, sizeof key, "backup %s/%s -> %s %s %s tables=%.3000s", t.hosts,
+        snprintf(key, sizeof key, "backup %s/%s -> %s %s %s times tables=%.3000s", t.hosts,
                  t.keyspace, dir, ba.format ? "jsonl" : "csv",
                  fmt_compression_name((fmt_compression)ba.compression),
                  ba.tables ? ba.tables : "*");
@@ -500,13 +500,25 @@ int cmd_backup(int argc, char **argv)
         const char **cn = calloc((size_t)ncols + 1, sizeof *cn);
         const char **pk = calloc((size_t)ncols + 1, sizeof *pk);
         const char **tc = calloc((size_t)ncols + 1, sizeof *tc);
-        int npk = 0, n = 0, ntc = 0;
+        int npk = 0, n = 0, ntc = 0, nsingle = 0;
         for (int i = 0; cn && pk && tc && i < ncols; i++) {
             cn[n++] = cols[i].name;
             if (cols[i].kind == 1)
                 pk[npk++] = cols[i].name;
-            else if (cols[i].kind == 0 && cols[i].type->id != CQL_T_COUNTER)
-                tc[ntc++] = cols[i].name; /* its cells' write times and TTLs are kept */
+        }
+        /* the columns whose cells' write times and TTLs are kept (a static
+         * cell is the partition's, not the row's): single-cell ones first */
+        for (int pass = 0; cn && pk && tc && pass < 2; pass++) {
+            for (int i = 0; i < ncols; i++) {
+                const cql_type *ty = cols[i].type;
+                int multi = !ty->frozen && (ty->id == CQL_T_LIST || ty->id == CQL_T_SET ||
+                                            ty->id == CQL_T_MAP || ty->id == CQL_T_UDT);
+                if (cols[i].kind == 0 && !cols[i].is_static && ty->id != CQL_T_COUNTER &&
+                    multi == pass)
+                    tc[ntc++] = cols[i].name;
+            }
+            if (pass == 0)
+                nsingle = ntc;
         }
         /* the two fields of each row's times: names no column has */
         char tnames[2][300];
@@ -540,16 +552,18 @@ int cmd_backup(int argc, char **argv)
         cfg.state_key = skey;
         unload_table ut = {.keyspace = t.keyspace, .table = found, .columns = cn,
                            .ncols = n, .pk = pk, .npk = npk, .times_cols = tc, .ntimes = ntc,
-                           .times_names = {tnames[0], tnames[1]}};
+                           .ntimes_single = nsingle, .times_names = {tnames[0], tnames[1]}};
         unload_output uo = {.file = file};
         unload_result res;
         unload_error ue;
         int ur = cn && pk && tc ? unload_run(s, &ut, &cfg, st, &uo, &res, &ue) : -1;
         if (!cn || !pk || !tc)
             snprintf(ue.msg, sizeof ue.msg, "out of memory");
-        json_t *colj = json_array();
+        json_t *colj = json_array(), *timesj = json_array();
         for (int i = 0; i < n; i++)
             json_array_append_new(colj, json_string(cn[i]));
+        for (int i = 0; tc && i < res.times_used; i++)
+            json_array_append_new(timesj, json_string(tc[i]));
         free(cn);
         free(pk);
         free(tc);
@@ -559,7 +573,7 @@ int cmd_backup(int argc, char **argv)
         }
         free(cols);
         if (ur != 0) {
-            json_decref(colj);
+            json_decref(colj), json_decref(timesj);
             if (ur < 0) {
                 cli_error("%s", ue.msg);
             } else {
@@ -572,7 +586,7 @@ int cmd_backup(int argc, char **argv)
         char hex[65];
         int64_t size = 0;
         if (cli_file_sha256(file, hex, &size)) {
-            json_decref(colj);
+            json_decref(colj), json_decref(timesj);
             cli_error("cannot read %s back: %s", file, strerror(errno));
             goto out;
         }
@@ -580,14 +594,20 @@ int cmd_backup(int argc, char **argv)
                               fname, "format", ba.format ? "jsonl" : "csv", "columns", colj,
                               "rows", (json_int_t)atomic_load(&prog.rows), "bytes",
                               (json_int_t)size, "sha256", hex);
-        if (ntc && !res.times_refused)
-            json_object_set_new(e, "times", json_pack("{s:s, s:s, s:I}", "writetime", tnames[0],
-                                                      "expires", tnames[1], "mixed",
+        if (res.times_used)
+            json_object_set_new(e, "times", json_pack("{s:s, s:s, s:O, s:I}", "writetime",
+                                                      tnames[0], "expires", tnames[1], "columns",
+                                                      timesj, "mixed",
                                                       (json_int_t)res.mixed_times));
-        if (res.times_refused)
-            cli_note(o.quiet, "%s.%s: the server refuses writetime()/ttl() on its columns (%s): "
-                     "restore will write its rows at the restore's time, without TTLs",
-                     t.keyspace, tname, res.times_why);
+        if (res.times_used < ntc)
+            cli_note(o.quiet, "%s.%s: the server refuses writetime()/ttl() on %s (%s): %s",
+                     t.keyspace, tname, res.times_used ? "its collections and user types"
+                                                       : "its columns", res.times_why,
+                     res.times_used ? "their cells' write times and TTLs are not kept; restore "
+                                      "writes each row with those of its other cells"
+                                    : "restore will write its rows at the restore's time, "
+                                      "without TTLs");
+        json_decref(timesj);
         if (res.mixed_times)
             cli_note(o.quiet, "%s.%s: %lld rows have cells written at different times or with "
                      "different TTLs (the first: %s); the backup keeps each row's latest write "
@@ -878,10 +898,13 @@ int cmd_restore(int argc, char **argv)
             /* a row without a cell to date (only its key) is written at the
              * job's time, as load writes rows: its write timestamp */
             snprintf(wt_expr, sizeof wt_expr, "cast(%s as bigint)", wn);
-            snprintf(ttl_expr, sizeof ttl_expr, "coalesce(cast(%s as bigint) - unix_time(), 0)",
-                     en);
+            /* no expiry: no TTL (0) where the row has cells, the table's
+             * default where it has none (its key's own TTL is not known) */
+            snprintf(ttl_expr, sizeof ttl_expr,
+                     "coalesce(cast(%s as bigint) - unix_time(), cast(%s as bigint) * 0)", en, wn);
+            /* a second of margin: the TTL, computed just after, stays >= 1 */
             snprintf(where_expr, sizeof where_expr,
-                     "%s is null or cast(%s as bigint) > unix_time()", en, en);
+                     "%s is null or cast(%s as bigint) > unix_time() + 1", en, en);
             la.map = "*";
             la.writetime = wt_expr;
             la.ttl = ttl_expr;

@@ -114,6 +114,7 @@ int cli_read_table(cql_session *s, char *ks, size_t ks_cap, const char *table, t
         snprintf(kind, sizeof kind, "%.*s", l[1] > 0 ? l[1] : 0, (const char *)p[1]);
         snprintf(type, sizeof type, "%.*s", l[2] > 0 ? l[2] : 0, (const char *)p[2]);
         cols[i].kind = !strcmp(kind, "partition_key") ? 1 : !strcmp(kind, "clustering") ? 2 : 0;
+        cols[i].is_static = !strcmp(kind, "static");
         cols[i].type = cql_type_parse(type, &e);
         if (!cols[i].type) {
             cli_error("column %s of %s.%s has type %s, which this version cannot load: %s",

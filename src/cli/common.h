@@ -36,7 +36,8 @@ int target_parse(target *t, const char *uri, const char *password_file, uint16_t
 typedef struct table_col {
     char *name;
     cql_type *type;
-    int kind;       /* 0 regular, 1 partition key, 2 clustering */
+    int kind;       /* 0 regular (or static), 1 partition key, 2 clustering */
+    int is_static;  /* 1: a static column (kind 0) */
     int position;   /* within the partition key or the clustering columns; -1 regular */
 } table_col;
 

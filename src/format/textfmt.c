@@ -461,8 +461,12 @@ int textfmt_read_timestamp_tz(const char *f, const char *s, size_t n, int zone_m
     }
     if (tz && !fd.has_zone) {
         /* v is the wall-clock time: the zone's offset then */
-        int64_t local_s = v >= 0 ? v / 1000 : -((-v + 999) / 1000);
-        v = cs_tz_to_utc(tz, local_s) * 1000 + (v - local_s * 1000);
+        int64_t local_s = v / 1000 - (v % 1000 < 0), u;
+        if (__builtin_mul_overflow(cs_tz_to_utc(tz, local_s), (int64_t)1000, &u) ||
+            __builtin_add_overflow(u, v - local_s * 1000, &v)) {
+            snprintf(why, wn, "it is out of range");
+            return -1;
+        }
     }
     *ms = v;
     return fd.lost ? -2 : 0;
@@ -594,7 +598,7 @@ int textfmt_write_timestamp_tz(const char *f, int64_t ms, int zone_min, const cs
                                cs_buf *out)
 {
     if (tz)
-        zone_min = cs_tz_offset_at(tz, ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)) / 60;
+        zone_min = cs_tz_offset_at(tz, ms / 1000 - (ms % 1000 < 0)) / 60;
     return textfmt_write_timestamp(f, ms, zone_min, out);
 }
 

@@ -355,23 +355,27 @@ static int convert_formatted(const textfmt *tf, const cql_type *ty, const src_va
             return put_fixed(out, b, 8);
         }
         /* an ISO text without a zone of its own is at --time-zone */
-        if (tf->has_zone && (tf->zone_min || tf->tz) && n >= 10 && n + 8 < cap && s[4] == '-') {
+        if (tf->has_zone && (tf->zone_min || tf->tz) && n >= 10 && n + 16 < cap && s[4] == '-') {
             int zoned = 0;
             for (size_t k = 10; k < n && !zoned; k++)
                 zoned = s[k] == 'Z' || s[k] == 'z' || s[k] == '+' || s[k] == '-' || s[k] == 'U';
             if (!zoned && tf->tz && cqlt_parse_timestamp(s, n, &ms) == 0) {
                 /* read as UTC, that is its wall-clock time: the zone's offset then */
-                int64_t local_s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-                ms = cs_tz_to_utc(tf->tz, local_s) * 1000 + (ms - local_s * 1000);
+                int64_t local_s = ms / 1000 - (ms % 1000 < 0), u;
+                if (__builtin_mul_overflow(cs_tz_to_utc(tf->tz, local_s), (int64_t)1000, &u) ||
+                    __builtin_add_overflow(u, ms - local_s * 1000, &ms))
+                    return cql_fail(err, CQL_E_ENCODE, "%s is out of the range of timestamp",
+                                    cqlt_quote(s, n, q, sizeof q));
                 uint8_t b[8];
                 cs_put_be64(b, (uint64_t)ms);
                 return put_fixed(out, b, 8);
             }
-            if (!zoned && !tf->tz && n > 10 && !integer_text(s, n, &i)) {
+            if (!zoned && !tf->tz && !integer_text(s, n, &i)) {
+                /* a date alone is that day's midnight at the offset */
                 int a = tf->zone_min < 0 ? -tf->zone_min : tf->zone_min;
                 memcpy(buf, s, n);
-                int k = snprintf(buf + n, cap - n, "%c%02d:%02d", tf->zone_min < 0 ? '-' : '+',
-                                 a / 60, a % 60);
+                int k = snprintf(buf + n, cap - n, "%s%c%02d:%02d", n == 10 ? "T00:00" : "",
+                                 tf->zone_min < 0 ? '-' : '+', a / 60, a % 60);
                 *v2 = *v;
                 v2->u.s.p = buf;
                 v2->u.s.n = n + (size_t)k;

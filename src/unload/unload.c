@@ -862,11 +862,11 @@ static int prepare(unloader *U, unload_error *err)
     cs_buf_release(&tk);
     cs_buf_release(&q);
     if (!U->select && !bad && U->ntimes && ce.code == CQL_E_SERVER && ce.server_code == 0x2200) {
-        /* an older server refuses writetime() of a collection: the rows
-         * without their times, said to the caller */
-        U->res->times_refused = 1;
+        /* an older server refuses writetime() of a multi-cell collection:
+         * the single-cell columns' times, else none, said to the caller */
         snprintf(U->res->times_why, sizeof U->res->times_why, "%.250s", ce.msg);
-        U->ntimes = 0;
+        U->ntimes = U->ntimes > t->ntimes_single ? t->ntimes_single : 0;
+        U->res->times_used = U->ntimes;
         return prepare(U, err);
     }
     if (!U->select) {
@@ -1053,6 +1053,7 @@ int unload_run(cql_session *s, const unload_table *t, const unload_config *cfg, 
     pthread_t *th = NULL;
     int started = 0;
     U.ntimes = t->query ? 0 : t->ntimes;
+    res->times_used = U.ntimes;
     if (prepare(&U, err))
         goto out;
     U.nread = t->query ? U.meta->ncols : t->ncols;

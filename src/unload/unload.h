@@ -93,10 +93,13 @@ typedef struct unload_table {
      * gets the latest write time, and the latest expiry, or none when a
      * cell has none (so no cell would expire earlier than it does);
      * those rows are counted in unload_result.mixed_times. A server that
-     * refuses writetime() or ttl() on these columns reads the rows
-     * without them (unload_result.times_refused). */
+     * refuses writetime() or ttl() on these columns (Cassandra before 5.0
+     * on multi-cell collections) is asked again for the first
+     * ntimes_single of them (the single-cell ones), then for none
+     * (unload_result.times_used says how many were read). */
     const char *const *times_cols;
     int ntimes;
+    int ntimes_single;
     const char *times_names[2];
 } unload_table;
 
@@ -116,7 +119,8 @@ typedef struct unload_result {
     char first_empty[300];      /* the first of them: "column at row N" */
     int64_t mixed_times;        /* rows whose cells have different write times or expiries */
     char first_mixed[300];      /* the first of them: its key */
-    int times_refused;          /* 1: written without the times (the server's reason:
+    int times_used;             /* of times_cols, the first times_used were read (fewer
+                                 * than ntimes: the server refused; its reason in
                                  * times_why) */
     char times_why[300];
     int resumed;                /* 1: went on from a saved position */

@@ -215,7 +215,7 @@ def test_backup_keeps_write_times_and_ttls(build_dir, tmp_path, main_hosts, py_s
     latest expiry; a row with no cell but its key is restored too."""
     ks, s = fresh_keyspace, py_session
     s.execute(f"CREATE TABLE {ks}.tt (k int, c int, v text, w int, tags set<text>, "
-              f"PRIMARY KEY (k, c)) WITH default_time_to_live = 100000")
+              f"st text static, PRIMARY KEY (k, c)) WITH default_time_to_live = 100000")
     t0 = 1_700_000_000_000_000
     for k in range(1, 51):      # one write each, a TTL of their own
         s.execute(f"INSERT INTO {ks}.tt (k, c, v, w, tags) VALUES ({k}, 1, 'v{k}', {k}, {{'a'}}) "
@@ -233,6 +233,8 @@ def test_backup_keeps_write_times_and_ttls(build_dir, tmp_path, main_hosts, py_s
               f"USING TIMESTAMP {t0 + 62} AND TTL 5000")
     s.execute(f"UPDATE {ks}.tt USING TIMESTAMP {t0 + 63} AND TTL 5000 SET tags = tags + {{'y'}} "
               f"WHERE k = 62 AND c = 1")
+    # a static cell, the partition's, written later and without a TTL: not the rows' times
+    s.execute(f"UPDATE {ks}.tt USING TIMESTAMP {t0 + 500} AND TTL 0 SET st = 'p' WHERE k = 1")
     # about to expire; and a row that is only its key
     s.execute(f"INSERT INTO {ks}.tt (k, c, v) VALUES (63, 1, 'soon') USING TTL 4")
     s.execute(f"INSERT INTO {ks}.tt (k, c) VALUES (64, 1) USING TTL 0")
@@ -259,8 +261,10 @@ def test_backup_keeps_write_times_and_ttls(build_dir, tmp_path, main_hosts, py_s
             f"ttl(w) AS tw FROM {ks2}.tt")}
         assert set(got) == set(range(1, 63)) | {64}, sorted(got)
         orig = {r.k: r for r in s.execute(f"SELECT k, v, w, tags FROM {ks}.tt")}
+        assert times["columns"] == ["v", "w", "tags"], times
         for k, r in got.items():
             assert (r.v, r.w, r.tags) == (orig[k].v, orig[k].w, orig[k].tags), k
+        assert s.execute(f"SELECT st FROM {ks2}.tt WHERE k = 1").one().st == "p"
         for k in range(1, 51):
             assert got[k].wv == got[k].ww == t0 + k
             assert 3000 + k - slack <= got[k].tv <= 3000 + k and got[k].tw == got[k].tv, k
