@@ -646,7 +646,29 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
         goto out;
     }
     const source_table *st = &schema->tables[0];
-    int n;
+    int n, counter = 0;
+    for (int k = 0; k < ntcols; k++)
+        counter |= tcols[k].type->id == CQL_T_COUNTER;
+    if (counter && (la.map || la.where || la.writetime || la.ttl)) {
+        cli_error("%s.%s is a counter table: it loads its file's columns as they are (no --map, "
+                  "--where, --writetime or --ttl: Cassandra takes counters only as increments)",
+                  t.keyspace, table);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (counter && o.verify && o.verify->repair) {
+        cli_error("%s.%s is a counter table: verify --repair cannot set counters (it could only "
+                  "add to them); compare without --repair", t.keyspace, table);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (counter && jb.resume && !o.verify) {
+        cli_error("%s.%s is a counter table, whose load cannot go on where it stopped: the "
+                  "increments written so far would be added again. TRUNCATE %s.%s and load it "
+                  "again with --restart", t.keyspace, table, t.keyspace, table);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
     if (la.map) {
         int mrc = map_columns(&la, st, tcols, ntcols, t.keyspace, table, pos[0], &spec, &q);
         if (mrc) {
@@ -666,7 +688,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
             is_key[c] = tcols[spec.items[c].col].kind;
         }
     } else {
-        n = st->ncols + 1;
+        n = st->ncols + !counter;
         types = calloc((size_t)n, sizeof *types);
         names = calloc((size_t)n, sizeof *names);
         src_cols = calloc((size_t)n, sizeof *src_cols);
@@ -677,6 +699,13 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
             goto out;
         }
         cs_buf_printf(&q, "INSERT INTO \"%s\".\"%s\" (", t.keyspace, table);
+        /* a counter table: UPDATE ... SET c = c + ? ... WHERE k = ? ...,
+         * bound in that order (its counters, then its key) */
+        cs_buf set, where;
+        cs_buf_init(&set, 1 << 20);
+        cs_buf_init(&where, 1 << 20);
+        int nb = 0;
+        for (int pass = 0; pass < 1 + counter; pass++)
         for (int c = 0; c < st->ncols; c++) {
             int found = -1;
             for (int k = 0; k < ntcols && found < 0; k++)
@@ -694,31 +723,63 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
                 cli_error("%s: column '%s' is not a column of %s.%s (its columns: %s)", pos[0],
                           st->cols[c].name, t.keyspace, table, (const char *)list.data);
                 cs_buf_release(&list);
+                cs_buf_release(&set);
+                cs_buf_release(&where);
                 free(covered);
                 rc = CLI_EXIT_USAGE;
                 goto out;
             }
+            if (counter && (tcols[found].kind != 0) != pass)
+                continue;
             covered[found] = 1;
-            types[c] = tcols[found].type;
-            names[c] = tcols[found].name;
-            src_cols[c] = c;
-            is_key[c] = tcols[found].kind;
-            cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
+            types[nb] = tcols[found].type;
+            names[nb] = tcols[found].name;
+            src_cols[nb] = c;
+            is_key[nb] = tcols[found].kind;
+            nb++;
+            if (!counter)
+                cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
+            else if (pass == 0)
+                cs_buf_printf(&set, "%s\"%s\" = \"%s\" + ?", set.len ? ", " : "",
+                              tcols[found].name, tcols[found].name);
+            else
+                cs_buf_printf(&where, "%s\"%s\" = ?", where.len ? " AND " : "",
+                              tcols[found].name);
         }
         for (int k = 0; k < ntcols; k++) {
             if (tcols[k].kind != 0 && !covered[k]) {
                 cli_error("%s has no column '%s', which is part of the primary key of %s.%s", pos[0],
                           tcols[k].name, t.keyspace, table);
+                cs_buf_release(&set);
+                cs_buf_release(&where);
                 free(covered);
                 rc = CLI_EXIT_USAGE;
                 goto out;
             }
         }
         free(covered);
-        cs_buf_printf(&q, ") VALUES (");
-        for (int c = 0; c < st->ncols; c++)
-            cs_buf_printf(&q, "%s?", c ? ", " : "");
-        cs_buf_printf(&q, ") USING TIMESTAMP ?");
+        if (counter) {
+            n = nb;
+            if (!set.len) {
+                cli_error("%s has none of the counters of %s.%s: there is nothing to add", pos[0],
+                          t.keyspace, table);
+                cs_buf_release(&set);
+                cs_buf_release(&where);
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+            cs_buf_reset(&q);
+            cs_buf_printf(&q, "UPDATE \"%s\".\"%s\" SET %.*s WHERE %.*s", t.keyspace, table,
+                          (int)set.len, (const char *)set.data, (int)where.len,
+                          (const char *)where.data);
+        } else {
+            cs_buf_printf(&q, ") VALUES (");
+            for (int c = 0; c < st->ncols; c++)
+                cs_buf_printf(&q, "%s?", c ? ", " : "");
+            cs_buf_printf(&q, ") USING TIMESTAMP ?");
+        }
+        cs_buf_release(&set);
+        cs_buf_release(&where);
         cs_buf_put_u8(&q, 0);
     }
     cql_error ce;
@@ -731,9 +792,10 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
      * which system_schema.columns names only by type name). */
     const cql_metadata *bm = cql_prepared_bind(ins);
     if (bm && bm->cols && bm->ncols == n)
-        for (int c = 0; c < n - 1; c++)
+        for (int c = 0; c < n - !counter; c++)
             types[c] = bm->cols[c].type;
-    {
+    lt.counter = counter;
+    if (!counter) {
         int ts = la.map && la.ttl ? n - 2 : n - 1;   /* USING TIMESTAMP ? [AND TTL ?] */
         src_cols[ts] = -1;
         names[ts] = "[timestamp]";

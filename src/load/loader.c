@@ -706,6 +706,8 @@ static int encode_row(worker *w, int i, const src_row *r, char *why, size_t whyl
         return -1;
     if (w->out == 0 && w->cache_n)
         cache_row(w, i);
+    if (t->counter)
+        return 0;   /* no USING TIMESTAMP on counters */
     /* USING TIMESTAMP ? [AND TTL ?] */
     int64_t ts = w->L->cfg.write_timestamp_us;
     if (m && m->timestamp && m->timestamp(m->ctx, r, &w->scratch, &ts, why, whylen))
@@ -749,7 +751,7 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
         st[k].values_len = off[k + 1] - off[k];
         st[k].nvalues = (uint16_t)t->ncols;
         st[k].consistency = L->cfg.consistency;
-        st[k].idempotent = 1; /* inserts with an explicit timestamp */
+        st[k].idempotent = !t->counter; /* inserts with an explicit timestamp */
     }
     if (token) {
         st[0].token = *token;
@@ -764,7 +766,9 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
     sl->norder += n;
     atomic_fetch_add(&sl->pending, 1);
     cql_future *f = n == 1 ? cql_session_execute(L->s, &st[0], &ce)
-                           : cql_session_batch(L->s, CQL_BATCH_UNLOGGED, (size_t)n, st, &st[0], &ce);
+                           : cql_session_batch(L->s, t->counter ? CQL_BATCH_COUNTER
+                                                                : CQL_BATCH_UNLOGGED,
+                                               (size_t)n, st, &st[0], &ce);
     if (!f) {
         atomic_fetch_sub(&sl->pending, 1);
         flow_release(L, 0);
@@ -899,7 +903,7 @@ static void use_output(worker *w, int out)
     w->out = out;
     /* partition mode helps only where a partition holds several rows */
     int clustering = 0;
-    for (int c = 0; c < t->ncols - 1; c++)
+    for (int c = 0; c < load_nvalues(t); c++)
         clustering |= t->is_key[c] == 2;
     w->mode = L->cfg.batch_mode;
     /* Auto: partition batches for a table with clustering columns, as long

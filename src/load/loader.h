@@ -140,12 +140,17 @@ typedef struct load_table {
                                  * counts reset (the writes are idempotent upserts with
                                  * the job's timestamp, so the content converges); set
                                  * on the tables a reading table feeds too */
+    int counter;                /* 1: a counter table: `insert` is UPDATE ... SET c = c + ?,
+                                 * ... WHERE k = ? ... (bound: the counters, then the
+                                 * key; no write time or TTL), batches are COUNTER
+                                 * batches and no request is retried (an increment is
+                                 * not idempotent) */
 } load_table;
 
 /* The values a row binds, before the write time and TTL. */
 static inline int load_nvalues(const load_table *t)
 {
-    return t->ncols - 1 - (t->map && t->map->ttl ? 1 : 0);
+    return t->ncols - (t->counter ? 0 : 1) - (t->map && t->map->ttl ? 1 : 0);
 }
 
 /* Encode the bound values of source row r for table t as the loader
