@@ -895,9 +895,22 @@ int cmd_restore(int argc, char **argv)
         const char *wn = json_string_value(json_object_get(times, "writetime"));
         const char *en = json_string_value(json_object_get(times, "expires"));
         if (wn && en && strlen(wn) < 300 && strlen(en) < 300) {
-            /* a row without a cell to date (only its key) is written at the
-             * job's time, as load writes rows: its write timestamp */
-            snprintf(wt_expr, sizeof wt_expr, "cast(%s as bigint)", wn);
+            /* a row with no cell to date (its key alone) is written at the
+             * backup's time: it existed then, and the same constant on a resume */
+            long long created_us = 0;
+            const char *created = json_string_value(json_object_get(man, "created"));
+            struct tm tm;
+            memset(&tm, 0, sizeof tm);
+            if (created && sscanf(created, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
+                                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
+                tm.tm_year -= 1900;
+                tm.tm_mon -= 1;
+                created_us = (long long)timegm(&tm) * 1000000;
+            }
+            if (created_us <= 0)
+                created_us = 1000000; /* a manifest without its time: 1970 plus a second */
+            snprintf(wt_expr, sizeof wt_expr, "coalesce(cast(%s as bigint), %lld)", wn,
+                     created_us);
             /* no expiry: no TTL (0) where the row has cells, the table's
              * default where it has none (its key's own TTL is not known) */
             snprintf(ttl_expr, sizeof ttl_expr,

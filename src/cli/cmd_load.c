@@ -301,7 +301,7 @@ const cli_opt load_opts[] = {
      "--map '*' is implied", 0, 0, 0, NULL, NULL},
     {"writetime", 0, OPT_TEXT, LOAD_OPT(writetime), "EXPR",
      "each row's write time: an expression giving a timestamp or microseconds since 1970 "
-     "(default, and where it is null: the run's start)", 0, 0, 0, NULL, NULL},
+     "(default: the run's start; a null one rejects the row)", 0, 0, 0, NULL, NULL},
     {"ttl", 0, OPT_TEXT, LOAD_OPT(ttl), "EXPR",
      "each row's time to live in seconds, 0 to 630720000: a number (86400) or an expression; "
      "null: the table's default", 0, 0, 0, NULL, NULL},

@@ -90,8 +90,7 @@ typedef struct load_row_map {
                  size_t n);
     /* NULL: every row goes in. */
     int (*filter)(void *ctx, const src_row *r, arena *a, char *why, size_t n);
-    /* NULL: the run's write timestamp; else microseconds since 1970 (left as it is:
-     * the run's). */
+    /* NULL: the run's write timestamp; else microseconds since 1970. */
     int (*timestamp)(void *ctx, const src_row *r, arena *a, int64_t *us, char *why, size_t n);
     /* NULL: no TTL; else seconds (0: none, -1: the table's default TTL);
      * the INSERT then ends with USING TIMESTAMP ? AND TTL ? and ncols

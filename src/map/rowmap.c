@@ -111,8 +111,10 @@ static int cb_timestamp(void *ctx, const src_row *r, arena *a, int64_t *us, char
         snprintf(why, n, "writetime: %s", me.msg);
         return -1;
     }
-    if (v.kind == SV_NULL)
-        return 0; /* *us keeps the run's write time */
+    if (v.kind == SV_NULL) {
+        snprintf(why, n, "writetime is null");
+        return -1;
+    }
     char inner[300];
     if (map_value_timestamp_us(&v, us, inner, sizeof inner)) {
         snprintf(why, n, "writetime: %s", inner);

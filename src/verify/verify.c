@@ -216,7 +216,7 @@ static void source_row(sworker *w, const load_table *t, int gi, const src_row *r
         return;
     }
     /* the copy rejects a row whose write time or TTL cannot be computed
-     * (a write time before 1970, a TTL out of range): so does verify, in every
+     * (a null writetime, a TTL out of range): so does verify, in every
      * pass, or the row would count as a source row the target lacks */
     int64_t ts = V->cfg->repair_timestamp_us;
     int32_t ttl = -1;
