@@ -707,7 +707,7 @@ def test_key_walk_with_a_wrong_row_estimate_counts_every_row(build_dir, fresh_db
         con.close()
     assert p.returncode == 0, p.stderr
     assert est["wk_high"] >= 15000 and est["wk_low"] <= 8000, est   # the premise
-    assert 21000 <= est["wk_near"] <= 23000, est
+    assert 20500 <= est["wk_near"] <= 26000, est   # somewhat too high (InnoDB samples)
     want = {"wk_high": {(f"key-{i:06d}", i) for i in range(1, 5001)},
             "wk_near": {(f"key-{i:06d}", i) for i in range(1, 20001)},
             "wk_low": {(f"key-{i:06d}", i) for i in range(1, 20001)}}
