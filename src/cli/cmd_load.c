@@ -705,46 +705,47 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
         cs_buf_init(&set, 1 << 20);
         cs_buf_init(&where, 1 << 20);
         int nb = 0;
-        for (int pass = 0; pass < 1 + counter; pass++)
-        for (int c = 0; c < st->ncols; c++) {
-            int found = -1;
-            for (int k = 0; k < ntcols && found < 0; k++)
-                if (!strcmp(tcols[k].name, st->cols[c].name))
-                    found = k;
-            for (int k = 0; k < ntcols && found < 0; k++)
-                if (!strcasecmp(tcols[k].name, st->cols[c].name))
-                    found = k;
-            if (found < 0) {
-                cs_buf list;
-                cs_buf_init(&list, 1 << 16);
-                for (int k = 0; k < ntcols; k++)
-                    cs_buf_printf(&list, "%s%s", k ? ", " : "", tcols[k].name);
-                cs_buf_put_u8(&list, 0);
-                cli_error("%s: column '%s' is not a column of %s.%s (its columns: %s)", pos[0],
-                          st->cols[c].name, t.keyspace, table, (const char *)list.data);
-                cs_buf_release(&list);
-                cs_buf_release(&set);
-                cs_buf_release(&where);
-                free(covered);
-                rc = CLI_EXIT_USAGE;
-                goto out;
+        for (int pass = 0; pass < 1 + counter; pass++) {
+            for (int c = 0; c < st->ncols; c++) {
+                int found = -1;
+                for (int k = 0; k < ntcols && found < 0; k++)
+                    if (!strcmp(tcols[k].name, st->cols[c].name))
+                        found = k;
+                for (int k = 0; k < ntcols && found < 0; k++)
+                    if (!strcasecmp(tcols[k].name, st->cols[c].name))
+                        found = k;
+                if (found < 0) {
+                    cs_buf list;
+                    cs_buf_init(&list, 1 << 16);
+                    for (int k = 0; k < ntcols; k++)
+                        cs_buf_printf(&list, "%s%s", k ? ", " : "", tcols[k].name);
+                    cs_buf_put_u8(&list, 0);
+                    cli_error("%s: column '%s' is not a column of %s.%s (its columns: %s)", pos[0],
+                              st->cols[c].name, t.keyspace, table, (const char *)list.data);
+                    cs_buf_release(&list);
+                    cs_buf_release(&set);
+                    cs_buf_release(&where);
+                    free(covered);
+                    rc = CLI_EXIT_USAGE;
+                    goto out;
+                }
+                if (counter && (tcols[found].kind != 0) != pass)
+                    continue;
+                covered[found] = 1;
+                types[nb] = tcols[found].type;
+                names[nb] = tcols[found].name;
+                src_cols[nb] = c;
+                is_key[nb] = tcols[found].kind;
+                nb++;
+                if (!counter)
+                    cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
+                else if (pass == 0)
+                    cs_buf_printf(&set, "%s\"%s\" = \"%s\" + ?", set.len ? ", " : "",
+                                  tcols[found].name, tcols[found].name);
+                else
+                    cs_buf_printf(&where, "%s\"%s\" = ?", where.len ? " AND " : "",
+                                  tcols[found].name);
             }
-            if (counter && (tcols[found].kind != 0) != pass)
-                continue;
-            covered[found] = 1;
-            types[nb] = tcols[found].type;
-            names[nb] = tcols[found].name;
-            src_cols[nb] = c;
-            is_key[nb] = tcols[found].kind;
-            nb++;
-            if (!counter)
-                cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
-            else if (pass == 0)
-                cs_buf_printf(&set, "%s\"%s\" = \"%s\" + ?", set.len ? ", " : "",
-                              tcols[found].name, tcols[found].name);
-            else
-                cs_buf_printf(&where, "%s\"%s\" = ?", where.len ? " AND " : "",
-                              tcols[found].name);
         }
         for (int k = 0; k < ntcols; k++) {
             if (tcols[k].kind != 0 && !covered[k]) {

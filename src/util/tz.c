@@ -52,6 +52,15 @@ static const char *skip_name(const char *p)
     return p - s >= 3 ? p : NULL;
 }
 
+/* Two digits into *v: past them, or NULL. */
+static const char *two_digits(const char *p, int *v)
+{
+    if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+        return NULL;
+    *v = (p[0] - '0') * 10 + (p[1] - '0');
+    return p + 2;
+}
+
 /* [+-]hh[:mm[:ss]] into *secs (hours up to 167, as TZ strings of
  * version 3 allow for rule times). */
 static const char *parse_hms(const char *p, int *secs)
@@ -61,25 +70,16 @@ static const char *parse_hms(const char *p, int *secs)
         sg = *p++ == '-' ? -1 : 1;
     if (!isdigit((unsigned char)*p))
         return NULL;
-    int h = 0, m = 0, s = 0, k = 0;
+    int h = 0, m = -1, s = 0, k = 0;
     while (isdigit((unsigned char)*p) && k++ < 3)
         h = h * 10 + (*p++ - '0');
     if (h > 167)
         return NULL;
-    if (*p == ':') {
-        p++;
-        if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
-            return NULL;
-        m = (p[0] - '0') * 10 + (p[1] - '0');
-        p += 2;
-        if (*p == ':') {
-            p++;
-            if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
-                return NULL;
-            s = (p[0] - '0') * 10 + (p[1] - '0');
-            p += 2;
-        }
-    }
+    if (*p == ':' && !(p = two_digits(p + 1, &m)))
+        return NULL;
+    if (m >= 0 && *p == ':' && !(p = two_digits(p + 1, &s)))
+        return NULL;
+    m = m < 0 ? 0 : m;
     if (m > 59 || s > 59)
         return NULL;
     *secs = sg * (h * 3600 + m * 60 + s);
