@@ -374,7 +374,7 @@ int run_load(source *src, cql_session *s, load_table *tables, int ntables, const
         /* A complete job must have read what the source held (an
          * interrupted one has not, and says so otherwise). */
         for (int i = 0; i < ntables; i++)
-            tables[i].progress->source_rows = expected[i];
+            atomic_store(&tables[i].progress->source_rows, expected[i]);
         note_source_changes(src, tables, ntables, expected, o->quiet);
     }
     int reconciled = progress_finish(p);

@@ -114,7 +114,7 @@ progress *progress_new(int ntables, int quiet, int tty, double interval_s)
     p->ntables = ntables;
     p->quiet = quiet;
     for (int i = 0; i <= ntables; i++)
-        p->tables[i].source_rows = -1;
+        atomic_init(&p->tables[i].source_rows, -1);
     if (tty < 0) {
         const char *term = getenv("TERM");
         tty = isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
@@ -246,7 +246,7 @@ static table_snap snapshot(progress *p, int i)
     pthread_mutex_unlock(&p->mu);
     s.name = t->name;
     s.total = t->total;
-    s.source_rows = t->source_rows;
+    s.source_rows = atomic_load(&t->source_rows);
     s.requests = atomic_load(&t->requests);
     s.warned = atomic_load(&t->warned);
     s.first_warning = atomic_load(&t->warning_state) == 2 ? t->first_warning : NULL;

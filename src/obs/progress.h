@@ -40,7 +40,7 @@ typedef struct table_progress {
      * lock the display thread takes: set them only through these calls. */
     struct progress *owner;
     int index;
-    int64_t source_rows;      /* rows the source held to be read (counted when
+    atomic_llong source_rows; /* rows the source held to be read (counted when
                                * the job was planned), -1 unknown (the
                                * default): read must equal it to be "ok" */
 } table_progress;
