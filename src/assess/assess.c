@@ -8,7 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <xxhash.h>
+
 #include "cql/types.h"
+#include "load/loader.h"
 #include "model/model.h"
 #include "util/buf.h"
 #include "util/utf8.h"
@@ -1087,8 +1090,8 @@ static json_t *assess_table(actx *a, int t)
                  "and a copy run twice does not duplicate rows",
                  st->name, (long long)(rows > 0 ? rows : 0), ex ? ", e.g. " : "",
                  ex ? json_string_value(ex) : "",
-                 a->d == D_FILES ? "a file's rows are keyed by line number when loaded into a "
-                                   "new table"
+                 a->d == D_FILES ? "cqlshift plan keys a file's table by a column whose values are "
+                                   "all present and distinct, and asks for a key when none is"
                                  : "the automatic model keys it by the row's position (rowid), "
                                    "which no application query knows",
                  uniq[0] ? "its unique index on (" : "declare one in the source (or in the plan)",
@@ -1396,4 +1399,151 @@ json_t *assess_run(source *src, const assess_options *o, assess_error *err)
     json_t *notes = src->ops->notes ? src->ops->notes(src) : NULL;
     json_object_set_new(doc, "notes", notes ? notes : json_array());
     return doc;
+}
+
+/* ---- a key for a file ------------------------------------------------------------ */
+
+/* A set of 64-bit hashes (open addressing; 0 marks an empty slot, so a
+ * hash of 0 is stored as 1: two values may then look equal, never the
+ * reverse). */
+typedef struct hset {
+    uint64_t *slot;
+    size_t cap, n;      /* cap a power of two */
+} hset;
+
+/* Insert h: 1 added, 0 already there, -1 out of memory. */
+static int hset_add(hset *s, uint64_t h)
+{
+    if (!h)
+        h = 1;
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slot[i])
+                for (size_t j = s->slot[i] & (ncap - 1);; j = (j + 1) & (ncap - 1))
+                    if (!ns[j]) {
+                        ns[j] = s->slot[i];
+                        break;
+                    }
+        free(s->slot);
+        s->slot = ns;
+        s->cap = ncap;
+    }
+    for (size_t j = h & (s->cap - 1);; j = (j + 1) & (s->cap - 1)) {
+        if (s->slot[j] == h)
+            return 0;
+        if (!s->slot[j]) {
+            s->slot[j] = h;
+            s->n++;
+            return 1;
+        }
+    }
+}
+
+int assess_file_key(source *src, int t, const int *cols, const cql_type *const *types, int ncols,
+                    int64_t cap, assess_key_pick *out, assess_error *err)
+{
+    AS_ASSERT(src && (cols || !ncols) && out && cap > 0);
+    source_error se = {0};
+    const source_schema *schema = src->ops->describe(src, &se);
+    AS_ASSERT(schema && t >= 0 && t < schema->ntables);
+    const source_table *st = &schema->tables[t];
+    int cand[ASSESS_KEY_CANDIDATES];
+    hset sets[ASSESS_KEY_CANDIDATES];
+    int ncand = 0;
+    memset(sets, 0, sizeof sets);
+    for (int k = 0; k < ncols && ncand < ASSESS_KEY_CANDIDATES; k++) {
+        AS_ASSERT(cols[k] >= 0 && cols[k] < st->ncols && types[k]);
+        cand[ncand++] = k;
+    }
+    out->col = -1;
+    out->rows = 0;
+    out->complete = 1;
+    if (!ncand)
+        return 0;
+    unsigned char alive[ASSESS_KEY_CANDIDATES];
+    memset(alive, 1, sizeof alive);
+    int nalive = ncand, rc = 0;
+    source_range *ranges = NULL;
+    int nr = 0;
+    if (src->ops->split(src, t, 1, &ranges, &nr, &se)) {
+        snprintf(err->msg, sizeof err->msg, "%s", se.msg);
+        err->code = 1;
+        return -1;
+    }
+    row_batch b;
+    row_batch_init(&b, 1024);
+    cs_buf enc;
+    cs_buf_init(&enc, SIZE_MAX);
+    src_pos none = {0};
+    for (int i = 0; i < nr && !rc && nalive && out->complete; i++) {
+        source_reader *rd = src->ops->open_range(src, &ranges[i], &none, &se);
+        if (!rd) {
+            rc = -1;
+            break;
+        }
+        int got;
+        while (nalive && out->complete && (got = src->ops->read(rd, &b, 1024, &se)) != 0) {
+            if (got < 0) {
+                rc = -1;
+                break;
+            }
+            for (int r = 0; r < b.n && nalive; r++) {
+                const src_row *row = &b.rows[r];
+                if (row->problem || row->skipped)
+                    continue;   /* rejected or left out by the load too */
+                if (out->rows >= cap) {
+                    out->complete = 0;
+                    break;
+                }
+                out->rows++;
+                for (int k = 0; k < ncand; k++) {
+                    if (!alive[k])
+                        continue;
+                    int c = cols[cand[k]];
+                    cql_error ce;
+                    cs_buf_reset(&enc);
+                    int keep = c < row->nvals &&
+                               load_convert_value(types[cand[k]], &row->vals[c], &enc, &ce) == 0 &&
+                               enc.len > 4;   /* [int32 len][bytes]: null, unset, empty: no */
+                    int added = keep ? hset_add(&sets[k], XXH3_64bits(enc.data + 4, enc.len - 4)) : 0;
+                    if (added < 0) {
+                        snprintf(err->msg, sizeof err->msg, "out of memory");
+                        rc = -2;
+                        break;
+                    }
+                    if (!added) {
+                        alive[k] = 0;
+                        nalive--;
+                        free(sets[k].slot);
+                        sets[k].slot = NULL;
+                    }
+                }
+                if (rc)
+                    break;
+            }
+        }
+        src->ops->close_range(rd);
+    }
+    if (rc == -1)
+        snprintf(err->msg, sizeof err->msg, "%s", se.msg);
+    if (!rc)
+        for (int k = 0; k < ncand; k++)
+            if (alive[k]) {
+                out->col = cols[cand[k]];
+                break;
+            }
+    for (int k = 0; k < ncand; k++)
+        free(sets[k].slot);
+    cs_buf_release(&enc);
+    row_batch_release(&b);
+    source_ranges_free(ranges, nr);
+    if (rc) {
+        err->code = 1;
+        return -1;
+    }
+    return 0;
 }

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "cql/types.h"
 #include "source/source.h"
 
 /* Tables with at most this many estimated rows get an exact count(*). */
@@ -50,5 +51,30 @@ typedef struct assess_error {
  * document (the caller owns the reference) or NULL with err. Risks are
  * not errors: they are in the document. */
 json_t *assess_run(source *src, const assess_options *o, assess_error *err);
+
+/* Columns a file's key may be proposed from: at most this many are checked
+ * at once, each over at most `cap` rows. */
+#define ASSESS_KEY_CANDIDATES 8
+
+/* What assess_file_key found. */
+typedef struct assess_key_pick {
+    int col;            /* the column, or -1: none qualifies */
+    int64_t rows;       /* rows checked (malformed and skipped lines left out) */
+    int complete;       /* 1: every row of the table was checked; 0: only the first `cap` */
+} assess_key_pick;
+
+/* For a table without a primary key (a CSV or JSONL file), find a column
+ * that can key it: the first of the candidate columns cols[0..ncols)
+ * (the caller's order of preference; at most ASSESS_KEY_CANDIDATES are
+ * checked), whose values converted to CQL type types[k] (as the loader
+ * converts them) are all present, not empty and distinct, over the
+ * table's first `cap` rows (> 0). Distinctness is tested on 64-bit hashes
+ * of the converted bytes, so a "distinct" answer is never wrong; two
+ * distinct values with one hash (odds about n^2 / 2^65) only drop the
+ * column. Memory is about 16 bytes a row a live candidate. One read of
+ * the table. 0, or -1 with err (the source failed, out of memory). */
+int assess_file_key(source *src, int t, const int *cols, const cql_type *const *types, int ncols,
+                    int64_t cap,
+                    assess_key_pick *out, assess_error *err);
 
 #endif

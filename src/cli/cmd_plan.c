@@ -61,7 +61,11 @@ static const cli_spec plan_spec = {
         "(partitioned by the key, clustered by the child's primary key; set enabled: true to "
         "create it), an SAI index or query table proposed per secondary index, and a mapping "
         "per table whose expressions compute each column. SOURCE is as for migrate "
-        "(postgresql://..., mysql://..., sqlite:FILE). Reads the schema (and the values of "
+        "(postgresql://..., mysql://..., sqlite:FILE) or a CSV/JSONL file (csv:PATH, jsonl:PATH, "
+        "or by its name), read with the default file options: its columns are typed from its "
+        "values and its table keyed by a column whose values are all present and distinct "
+        "(names like id first, then integers and uuids), or left for you to key when none "
+        "is; give such a plan to cqlshift load FILE TARGET --plan. Reads the schema (and the values of "
         "columns whose declared type does not say enough); writes nothing to Cassandra. The "
         "format is in docs/plan.md.",
     .notes = NULL,
@@ -107,6 +111,161 @@ void cli_default_keyspace(const char *uri, char *out, size_t n)
         snprintf(out, n, "cqlshift");
 }
 
+/* Could a column of type t key a file's table? Types whose encoded bytes
+ * are equal exactly when Cassandra's keys are (not floating point or
+ * decimal, whose equal numbers have several forms; not booleans). */
+static int file_key_type(const cql_type *t)
+{
+    switch (t->id) {
+    case CQL_T_ASCII: case CQL_T_VARCHAR: case CQL_T_BIGINT: case CQL_T_INT:
+    case CQL_T_SMALLINT: case CQL_T_TINYINT: case CQL_T_VARINT: case CQL_T_UUID:
+    case CQL_T_TIMEUUID: case CQL_T_DATE: case CQL_T_TIMESTAMP: case CQL_T_TIME:
+    case CQL_T_INET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* 0: the name says the column identifies a row ("id", "user_id",
+ * "CustomerId", "ID"); 1: an integer or a uuid; 2: another key type. */
+static int file_key_rank(const char *name, const cql_type *t)
+{
+    size_t n = strlen(name);
+    if (n >= 2 && (name[n - 2] == 'i' || name[n - 2] == 'I') &&
+        (name[n - 1] == 'd' || name[n - 1] == 'D') &&
+        (n == 2 || name[n - 3] == '_' || name[n - 3] == '-' || name[n - 3] == ' ' ||
+         (name[n - 2] == 'I' && islower((unsigned char)name[n - 3]))))
+        return 0;
+    switch (t->id) {
+    case CQL_T_BIGINT: case CQL_T_INT: case CQL_T_SMALLINT: case CQL_T_TINYINT:
+    case CQL_T_VARINT: case CQL_T_UUID: case CQL_T_TIMEUUID:
+        return 1;
+    default:
+        return 2;
+    }
+}
+
+/* The model of a CSV or JSONL file, which has no key: its columns typed
+ * from its values (as assess types them), keyed by the first column, in
+ * file_key_rank's order, whose values are all present and distinct
+ * (assess_file_key, over at most
+ * ASSESS_SAMPLE_DEFAULT rows), said in the table's note; with no such
+ * column the table has no partition key, for the user to choose (the plan
+ * is refused until then). *copy is the file's table with that key
+ * (copy->cols to free). 0, or -1 with err (code 3: reading failed). */
+static int file_model(source *src, const source_schema *schema, const char *ks,
+                      source_table *copy, model *m, model_error *err)
+{
+    if (schema->ntables != 1 || schema->tables[0].ncols < 1)
+        return model_fail(err, 1, "%s has no columns to plan a table from",
+                          schema->ntables ? schema->tables[0].name : "the file");
+    const source_table *st = &schema->tables[0];
+    *copy = *st;
+    copy->cols = malloc((size_t)st->ncols * sizeof *copy->cols);
+    if (!copy->cols)
+        return model_fail(err, 1, "out of memory");
+    memcpy(copy->cols, st->cols, (size_t)st->ncols * sizeof *copy->cols);
+    /* a stand-in key, so that the model builds; the real one is chosen below */
+    copy->cols[0].pk_pos = 1;
+    copy->npk = 1;
+    source_schema one = {1, copy};
+    if (model_from_source(m, &one, ks, err)) {
+        free(copy->cols);
+        copy->cols = NULL;
+        return -1;
+    }
+    target_table *tt = &m->tables[0];
+    if (model_refine_from_values(m, src, schema, -1, err))
+        goto fail;
+    /* candidates by preference: a name that says it identifies (id, ..._id,
+     * ...Id), then integers and uuids, then the other key types; in file
+     * order within each */
+    int cols[ASSESS_KEY_CANDIDATES];
+    const cql_type *types[ASSESS_KEY_CANDIDATES];
+    int ncand = 0;
+    for (int rank = 0; rank < 3; rank++)
+        for (int i = 0; i < tt->ncols && ncand < ASSESS_KEY_CANDIDATES; i++)
+            if (file_key_type(tt->cols[i].type) &&
+                file_key_rank(st->cols[tt->cols[i].source_col].name, tt->cols[i].type) == rank) {
+                cols[ncand] = tt->cols[i].source_col;
+                types[ncand++] = tt->cols[i].type;
+            }
+    assess_key_pick pick;
+    assess_error ae;
+    int rc = assess_file_key(src, 0, cols, types, ncand, ASSESS_SAMPLE_DEFAULT, &pick, &ae);
+    if (rc) {
+        model_fail(err, 3, "%s", ae.msg);
+        goto fail;
+    }
+    if (pick.rows == 0)
+        pick.col = -1;   /* no rows: nothing shows a key */
+    /* the key column first, the others in file order */
+    copy->cols[0].pk_pos = 0;
+    copy->npk = 0;
+    int j = -1;
+    for (int i = 0; i < tt->ncols; i++) {
+        tt->cols[i].kind = 0;
+        tt->cols[i].key_pos = -1;
+        if (tt->cols[i].source_col == pick.col)
+            j = i;
+    }
+    if (j >= 0) {
+        target_column key = tt->cols[j];
+        memmove(&tt->cols[1], &tt->cols[0], (size_t)j * sizeof key);
+        tt->cols[0] = key;
+        tt->cols[0].kind = 1;
+        tt->cols[0].key_pos = 0;
+        copy->cols[pick.col].pk_pos = 1;
+        copy->npk = 1;
+    }
+    char note[1024], type[128] = "";
+    if (j >= 0) {
+        cs_buf tb;
+        cs_buf_init(&tb, sizeof type - 1);
+        if (!cql_type_format(tt->cols[0].type, &tb))
+            snprintf(type, sizeof type, "%.*s", (int)tb.len, (const char *)tb.data);
+        cs_buf_release(&tb);
+        if (pick.complete)
+            snprintf(note, sizeof note,
+                     "a file has no key: keyed by %s, whose values are all present and "
+                     "distinct as %s in the %lld rows read (names like id first, then integers "
+                     "and uuids); if rows to come may repeat one, choose another key (a "
+                     "repeated key replaces the earlier row)",
+                     tt->cols[0].name, type, (long long)pick.rows);
+        else
+            snprintf(note, sizeof note,
+                     "a file has no key: keyed by %s, whose values are all present and "
+                     "distinct as %s in the first %lld rows (the rest were not "
+                     "checked: a repeated key replaces the earlier row)",
+                     tt->cols[0].name, type, (long long)pick.rows);
+    } else if (pick.rows == 0) {
+        snprintf(note, sizeof note,
+                 "a file has no key, and this one has no rows to find one in: name the "
+                 "column(s) that identify a row in partition_key (and clustering) before loading");
+    } else {
+        snprintf(note, sizeof note,
+                 "a file has no key, and no column is present and distinct in all %s%lld "
+                 "rows read: name the column(s) that identify a row in partition_key (and "
+                 "clustering) before loading",
+                 pick.complete ? "" : "the first ", (long long)pick.rows);
+    }
+    char *full = malloc(strlen(note) + (tt->note ? strlen(tt->note) + 2 : 0) + 1);
+    if (!full) {
+        model_fail(err, 1, "out of memory");
+        goto fail;
+    }
+    sprintf(full, "%s%s%s", tt->note ? tt->note : "", tt->note ? "; " : "", note);
+    free(tt->note);
+    tt->note = full;
+    return 0;
+fail:
+    model_release(m);
+    free(copy->cols);
+    copy->cols = NULL;
+    return -1;
+}
+
 int cmd_plan(int argc, char **argv)
 {
     plan_args pa = {0};
@@ -136,15 +295,7 @@ int cmd_plan(int argc, char **argv)
         cli_error("%s", se.msg);
         return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
-    if (!is_db && strcmp(src->ops->name, "sqlite")) {
-        /* as migrate SOURCE: a file has no key for the automatic model */
-        cli_error("%s is a %s source, which has no keys to propose a model from; plan reads a "
-                  "database (sqlite:FILE, postgresql://..., mysql://...). For files, write the "
-                  "plan by hand (docs/plan.md) and run cqlshift load FILE TARGET --plan plan.yaml",
-                  pos[0], src->ops->name);
-        src->ops->close(src);
-        return CLI_EXIT_USAGE;
-    }
+    int is_file = !is_db && strcmp(src->ops->name, "sqlite") != 0;
     const source_schema *schema = src->ops->describe(src, &se);
     if (!schema) {
         cli_error("%s", se.msg);
@@ -153,7 +304,18 @@ int cmd_plan(int argc, char **argv)
     }
     model m;
     model_error me;
-    if (model_from_source(&m, schema, ks, &me)) {
+    source_schema file_schema = {0};
+    source_table file_table = {0};
+    if (is_file && file_model(src, schema, ks, &file_table, &m, &me)) {
+        cli_error("%s", me.msg);
+        src->ops->close(src);
+        return me.code == 3 ? CLI_EXIT_FAILED : CLI_EXIT_USAGE;
+    }
+    if (is_file) {
+        file_schema.ntables = 1;
+        file_schema.tables = &file_table;
+        schema = &file_schema;
+    } else if (model_from_source(&m, schema, ks, &me)) {
         cli_error("%s%s", me.msg,
                   pa.keyspace || strncmp(me.msg, "invalid keyspace", 16)
                       ? "" : " (the default keyspace; give one with -k)");
@@ -162,8 +324,9 @@ int cmd_plan(int argc, char **argv)
     }
     if ((pa.replication && model_parse_replication(pa.replication, &m.replication, &me)) ||
         (pa.tables && model_keep_tables(&m, schema, pa.tables, &me)) ||
-        model_refine_from_values(&m, src, schema, -1, &me)) {
+        (!is_file && model_refine_from_values(&m, src, schema, -1, &me))) {
         cli_error("%s", me.msg);
+        free(file_table.cols);
         model_release(&m);
         src->ops->close(src);
         return me.code == 3 ? CLI_EXIT_FAILED : CLI_EXIT_USAGE;
@@ -176,6 +339,7 @@ int cmd_plan(int argc, char **argv)
         out = fopen(tmp, "w");
         if (!out) {
             cli_error("cannot write %s: %s", tmp, strerror(errno));
+            free(file_table.cols);
             model_release(&m);
             src->ops->close(src);
             return CLI_EXIT_FAILED;
@@ -183,11 +347,14 @@ int cmd_plan(int argc, char **argv)
     }
     /* partition sizes for the comments: assess's document (a failure only
      * loses the comments) */
-    assess_options ao = {.tables = pa.tables, .source_label = source_label};
-    assess_error ae;
-    json_t *sizes = assess_run(src, &ao, &ae);
-    if (!sizes)
-        fprintf(stderr, "cqlshift: note: no partition sizes in the plan: %s\n", ae.msg);
+    json_t *sizes = NULL;
+    if (!is_file) {   /* a file's key is unique: one row a partition */
+        assess_options ao = {.tables = pa.tables, .source_label = source_label};
+        assess_error ae;
+        sizes = assess_run(src, &ao, &ae);
+        if (!sizes)
+            fprintf(stderr, "cqlshift: note: no partition sizes in the plan: %s\n", ae.msg);
+    }
     int nq = plan_write(out, &m, schema, source_label, sizes);
     int rc = nq < 0 ? -1 : 0;
     json_decref(sizes);
@@ -204,11 +371,19 @@ int cmd_plan(int argc, char **argv)
     } else if (rc) {
         cli_error("cannot write the plan to standard output: %s", strerror(errno));
     }
-    if (!rc)
+    if (!rc && is_file)
+        cli_note(0, "%s: a table for %s%s; edit it, then give it to cqlshift load %s "
+                    "cassandra://HOST/ --plan %s",
+                 to_stdout ? "plan written" : pa.output, pos[0],
+                 m.tables[0].cols[0].kind == 1 ? "" : " without a key (no column identifies a "
+                                                      "row): choose its partition_key",
+                 pos[0], to_stdout ? "PLAN" : pa.output);
+    else if (!rc)
         cli_note(0, "%s: %d table%s, %d query table%s proposed (enabled: false); edit it, then "
                     "give it to cqlshift migrate",
                  to_stdout ? "plan written" : pa.output, m.ntables, m.ntables == 1 ? "" : "s", nq,
                  nq == 1 ? "" : "s");
+    free(file_table.cols);
     model_release(&m);
     src->ops->close(src);
     return rc ? CLI_EXIT_FAILED : CLI_EXIT_OK;

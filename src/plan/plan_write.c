@@ -377,10 +377,15 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
 
     fprintf(out, "# cqlshift plan for %s, written %s by cqlshift %s\n", source_uri_redacted, day,
             CQLSHIFT_VERSION);
-    fprintf(out, "# Edit freely; `cqlshift migrate plan.yaml` executes it. The format is in "
-                 "docs/plan.md.\n"
-                 "# Tables with enabled: false are proposals (query tables): set enabled: true "
-                 "to create and fill them.\n");
+    int file = schema->ntables == 1 && !schema->tables[0].sql_name;
+    if (file)
+        fprintf(out, "# Edit freely; `cqlshift load FILE cassandra://HOST/ --plan plan.yaml` "
+                     "executes it. The format is in docs/plan.md.\n");
+    else
+        fprintf(out, "# Edit freely; `cqlshift migrate plan.yaml` executes it. The format is in "
+                     "docs/plan.md.\n"
+                     "# Tables with enabled: false are proposals (query tables): set enabled: "
+                     "true to create and fill them.\n");
     fprintf(out, "version: 1\n");
     cs_buf_printf(&w.line, "source: ");
     cs_buf_printf(&w.line, "'");
@@ -455,7 +460,9 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
             if (tt->cols[c].kind == 1)
                 keys[npk++] = c;
         write_key_list(&w, "partition_key", tt, keys, npk,
-                       st->uses_rowid ? "no primary key in the source: the rowid" : NULL);
+                       st->uses_rowid ? "no primary key in the source: the rowid"
+                       : npk ? NULL
+                             : "TO CHOOSE: no column identifies a row (see the table's comment)");
         for (int c = 0; c < tt->ncols; c++)
             if (tt->cols[c].kind == 2)
                 keys[nck++] = c;

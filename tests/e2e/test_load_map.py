@@ -417,3 +417,36 @@ def test_where_writetime_ttl(build_dir, tmp_path, main_hosts, py_session, fresh_
                      "--out-dir", tmp_path / "bad", cwd=tmp_path)
         assert p.returncode == 2, (opt, expr, p.stderr)
         assert words in p.stderr, (opt, expr, p.stderr)
+
+
+def test_plan_of_a_csv_loads_every_row(build_dir, tmp_path, main_hosts, py_session,
+                                       fresh_keyspace):
+    """cqlshift plan FILE proposes the table (typed from the values, keyed by
+    user_id, whose values are all present and distinct); the plan, with a
+    computed column added as a person would, loads with load --plan; every
+    row and value, read back with the Python driver, is what the CSV holds."""
+    ks = fresh_keyspace
+    data = tmp_path / "people.csv"
+    write_people(data, 300)
+    plan = tmp_path / "plan.yaml"
+    p = cqlshift(build_dir, "plan", data, "-k", ks, "-o", plan)
+    assert p.returncode == 0, p.stderr
+    text = plan.read_text()
+    assert "partition_key: [user_id]" in text, text
+    text = text.replace("      more: bigint\n", "      more: bigint\n      shout: text\n") \
+               .replace("      more: more\n", "      more: more\n      shout: upper(full_name)\n")
+    assert "shout: upper" in text
+    plan.write_text(text)
+    p = cqlshift(build_dir, "load", data, f"cassandra://{main_hosts[0]}/", "--plan", plan,
+                 "--out-dir", tmp_path / "runs", "--quiet", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    with open(data, newline="") as f:
+        want = {int(r["user_id"]): r for r in csv.DictReader(f)}
+    got = {r.user_id: r for r in py_session.execute(f"SELECT * FROM {ks}.people")}
+    assert set(got) == set(want)
+    for k, r in want.items():
+        g = got[k]
+        assert (g.full_name, g.country_code, g.signup, g.junk, g.more, g.shout) == \
+            (r["full_name"], r["country_code"], r["signup"], r["junk"], int(r["more"]),
+             r["full_name"].upper())
+        assert g.score == (int(r["score"]) if r["score"] else None)

@@ -238,13 +238,56 @@ def test_schema_refuses(chinook_plan, schema, change):
         validate(schema, doc)
 
 
-def test_file_source_refused_with_the_way_to_go(build_dir, tmp_path):
-    """A CSV has no keys to propose a model from: exit 2 and a sentence that
-    says what to do instead, nothing written."""
-    f = tmp_path / "x.csv"
-    f.write_text("a,b\n1,2\n")
+def test_file_source_planned_with_a_key_found_in_its_values(build_dir, tmp_path, schema):
+    """A CSV has no key: plan types its columns from the values and keys the
+    table by a column whose values, converted, are all present and distinct,
+    preferring a name like ...Id, then integers; a column with a repeat, an
+    empty value or two forms of one number ("7" and "07" as bigint) is
+    passed over. The plan parses, matches the JSON Schema, and says why in
+    the table's comment."""
+    f = tmp_path / "orders.csv"
+    rows = ["code,n,amount,OrderId,note"]
+    for i in range(1, 200):
+        # code: distinct text; n: integers, but "07" repeats 7; OrderId: one empty value
+        rows.append(f"c{i},{'07' if i == 150 else i},{i}.5,{'' if i == 100 else i * 10},x")
+    f.write_text("\n".join(rows) + "\n")
     out = tmp_path / "plan.yaml"
-    r = subprocess.run([str(build_dir / "cqlshift"), "plan", f"csv:{f}", "-o", str(out)],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2, r.stderr
-    assert "load FILE TARGET --plan" in r.stderr and not out.exists()
+    r = cqlshift(build_dir, "plan", f"csv:{f}", "-k", "shop", "-o", out)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    doc = yaml.safe_load(text)
+    validate(schema, doc)
+    t = doc["tables"]["orders"]
+    # OrderId has an empty value and n repeats 7 once converted: code (text) is the key
+    assert t["partition_key"] == ["code"], text
+    assert t["columns"]["n"] == "bigint" and t["columns"]["orderid"] == "bigint"
+    assert "keyed by code, whose values are all present and distinct as text in the 199 rows" in \
+        " ".join(l.strip("# ") for l in text.splitlines() if l.strip().startswith("#"))
+    assert doc["mappings"] == [{"from": "orders", "to": "orders", "columns": {
+        "code": "code", "n": "n", "amount": "amount", "orderid": "OrderId", "note": "note"}}]
+    # with OrderId complete, the name wins over the earlier columns
+    f.write_text("\n".join(r.replace(",,x", ",5000,x") for r in rows) + "\n")
+    r = cqlshift(build_dir, "plan", f"csv:{f}", "-k", "shop", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert yaml.safe_load(out.read_text())["tables"]["orders"]["partition_key"] == ["orderid"]
+
+
+def test_file_source_without_a_key_leaves_it_to_choose(build_dir, tmp_path, schema):
+    """No column of the file identifies a row (repeated rows): the plan is
+    written with partition_key: [] and a comment saying to choose, and is
+    refused at that line until the key is named."""
+    f = tmp_path / "pairs.jsonl"
+    f.write_text('{"a": 1, "b": "x"}\n{"a": 1, "b": "y"}\n{"a": 2, "b": "x"}\n')
+    out = tmp_path / "plan.yaml"
+    r = cqlshift(build_dir, "plan", f"jsonl:{f}", "-k", "pp", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "choose its partition_key" in r.stderr
+    text = out.read_text()
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "partition_key:" in l)
+    assert "partition_key: []" in text and "TO CHOOSE" in text
+    doc = yaml.safe_load(text)
+    with pytest.raises(jsonschema.ValidationError):
+        validate(schema, doc)
+    r = cqlshift(build_dir, "load", f, "cassandra://127.0.0.1:1/", "--plan", out)
+    assert r.returncode == 2 and f"{out}:{line}:" in r.stderr and "partition key" in r.stderr, \
+        r.stderr
