@@ -401,6 +401,27 @@ static int column_index(const source_table *t, const char *name)
 }
 
 /* Key, rowid column, query pieces of one table. */
+
+/* Can a range of the table be bounded by this key column's values? Its
+ * value kind must have a plain literal (my_vk_keyset), and the column
+ * must compare with that literal in the order the key walk reads it: an
+ * enum sorts by its index but compares as text, and a bit(n) column or a
+ * spatial one does not compare with the bytes it is read as. Such a key
+ * is read as one range. */
+static int key_bounds_ok(const source_column *c)
+{
+    static const char *const no[] = {"enum", "set", "bit", "geometry", "point", "linestring",
+                                     "polygon", "multipoint", "multilinestring", "multipolygon",
+                                     "geometrycollection", "geomcollection", NULL};
+    const char *d = c->decl_type ? c->decl_type : "";
+    for (int i = 0; no[i]; i++) {
+        size_t n = strlen(no[i]);
+        if (!strncasecmp(d, no[i], n) && (d[n] == 0 || d[n] == '(' || d[n] == ' '))
+            return 0;
+    }
+    return c->ltype != SL_ENUM && c->ltype != SL_SET;
+}
+
 static int finish_table(my_source *s, tbl *x)
 {
     source_table *t = &x->t;
@@ -433,7 +454,7 @@ static int finish_table(my_source *s, tbl *x)
         for (int c = 0; c < t->ncols; c++)
             if (t->cols[c].pk_pos > 0) {
                 ti->key_cols[t->cols[c].pk_pos - 1] = c;
-                ti->keyset &= my_vk_keyset(ti->vk[c]);
+                ti->keyset &= my_vk_keyset(ti->vk[c]) && key_bounds_ok(&t->cols[c]);
             }
         for (int k = 0; k < ti->nkey; k++)
             if ((k && cs_buf_append(&b, ", ", 2)) ||
