@@ -502,6 +502,34 @@ static int set_column_note(target_column *tc, const source_column *sc, const cha
     return tc->note || (!renamed && !why) ? 0 : -1;
 }
 
+/* A key column's type as Cassandra takes it in a primary key: a
+ * collection frozen (compared whole), a duration as its text (Cassandra
+ * cannot key by a duration). *why is extended to say so (its text in
+ * buf). 0, or -1 out of memory. */
+static int key_type(target_column *tc, const char **why, char *buf, size_t n)
+{
+    cql_type *t = tc->type;
+    const char *say = NULL;
+    if ((t->id == CQL_T_LIST || t->id == CQL_T_SET || t->id == CQL_T_MAP) && !t->frozen) {
+        t->frozen = 1;
+        say = "frozen, as a key column's collection must be (compared whole)";
+    } else if (t->id == CQL_T_DURATION) {
+        cql_error ce;
+        cql_type *text = cql_type_parse("text", &ce);
+        if (!text)
+            return -1;
+        cql_type_free(t);
+        tc->type = text;
+        say = "Cassandra cannot key a table by a duration: the key holds the duration's text "
+              "in months, days and nanoseconds (1 day 1.5 s is 0mo1d1500000000ns)";
+    }
+    if (say) {
+        snprintf(buf, n, "%s%s%s", *why ? *why : "", *why ? "; " : "", say);
+        *why = buf;
+    }
+    return 0;
+}
+
 static int build_table(target_table *tt, const source_table *st, int index, const char *ks,
                        model_error *err)
 {
@@ -561,11 +589,13 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
         tc->type = model_map_column(sc, &why);
         if (!tc->name || !tc->type)
             return model_fail(err, 1, "out of memory");
-        char whybuf[600];
+        char whybuf[600], keybuf[800];
         if (sc->note && sc->ltype != SL_DECLARED) {
             snprintf(whybuf, sizeof whybuf, "%s%s%s", sc->note, why ? "; " : "", why ? why : "");
             why = whybuf;
         }
+        if (tc->kind && key_type(tc, &why, keybuf, sizeof keybuf))
+            return model_fail(err, 1, "out of memory");
         for (int j = 0; j < i; j++)
             if (!strcmp(tt->cols[j].name, tc->name))
                 return model_fail(err, 1,
