@@ -15,6 +15,7 @@
 #include "cli/common.h"
 #include "model/model.h"
 #include "plan/plan.h"
+#include "util/fsio.h"
 
 typedef struct plan_args {
     const char *keyspace;
@@ -332,13 +333,16 @@ int cmd_plan(int argc, char **argv)
         return me.code == 3 ? CLI_EXIT_FAILED : CLI_EXIT_USAGE;
     }
     int to_stdout = !pa.output || !strcmp(pa.output, "-");
-    char tmp[4200] = "";
+    char tmp[4200] = "", real[4096] = "";
     FILE *out = stdout;
+    /* a FIFO or a device is written as it is; a link, through to its file */
+    int direct = to_stdout ? 0 : cs_output_path(pa.output, real, sizeof real);
     if (!to_stdout) {
-        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", pa.output, (long)getpid());
-        out = fopen(tmp, "w");
+        if (direct == 0)
+            snprintf(tmp, sizeof tmp, "%s.tmp-%ld", real, (long)getpid());
+        out = direct < 0 ? NULL : fopen(direct ? pa.output : tmp, "w");
         if (!out) {
-            cli_error("cannot write %s: %s", tmp, strerror(errno));
+            cli_error("cannot write %s: %s", pa.output, strerror(errno));
             free(file_table.cols);
             model_release(&m);
             src->ops->close(src);
@@ -362,10 +366,11 @@ int cmd_plan(int argc, char **argv)
         int werr = errno;
         if (fclose(out))
             rc = -1, werr = errno;
-        if (!rc && rename(tmp, pa.output))
+        if (!rc && !direct && rename(tmp, real))
             rc = -1, werr = errno;
         if (rc) {
-            unlink(tmp);
+            if (!direct)
+                unlink(tmp);
             cli_error("cannot write %s: %s", pa.output, strerror(werr));
         }
     } else if (rc) {

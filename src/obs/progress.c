@@ -16,6 +16,7 @@
 #include "util/fsio.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -963,8 +964,25 @@ void progress_report_set(progress *p, const char *key, json_t *value)
 
 /* Write to a temporary file beside `path` and rename it into place, so a
  * reader (a CI job) sees the old report or the whole new one, never half. */
-static int write_atomically(const char *path, const char *text)
+static int write_atomically(const char *path_given, const char *text)
 {
+    char path[PATH_MAX];
+    int direct = cs_output_path(path_given, path, sizeof path);
+    if (direct < 0)
+        return -1;
+    if (direct) {   /* a FIFO, a device, a link to a file not there yet: as it is */
+        FILE *f = fopen(path_given, "w");
+        if (!f)
+            return -1;
+        int bad = fputs(text, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0;
+        int e = errno;
+        if (fclose(f) != 0 && !bad) {
+            bad = 1;
+            e = errno;
+        }
+        errno = e;
+        return bad ? -1 : 0;
+    }
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
     if (!tmp)

@@ -2,6 +2,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/fsio.h"
@@ -30,4 +33,28 @@ int cs_rename_durable(const char *from, const char *to)
         return 0;
     errno = e;
     return rc;
+}
+
+int cs_output_path(const char *path, char *out, size_t n)
+{
+    struct stat st, lst;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return 1;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        char real[PATH_MAX];
+        if (!realpath(path, real))
+            return 1;   /* a link to nothing yet: opening it creates its file */
+        if (strlen(real) >= n) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(out, real, strlen(real) + 1);
+        return 0;
+    }
+    if (strlen(path) >= n) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(out, path, strlen(path) + 1);
+    return 0;
 }

@@ -291,3 +291,30 @@ def test_file_source_without_a_key_leaves_it_to_choose(build_dir, tmp_path, sche
     r = cqlshift(build_dir, "load", f, "cassandra://127.0.0.1:1/", "--plan", out)
     assert r.returncode == 2 and f"{out}:{line}:" in r.stderr and "partition key" in r.stderr, \
         r.stderr
+
+
+def test_output_through_a_link_and_into_a_fifo(build_dir, source_dir, tmp_path):
+    """-o replaces a regular file whole, but writes through a symbolic link
+    (the link stays a link, its file gets the plan) and into a FIFO as it is
+    (a reader gets the plan; the FIFO is not replaced by a file)."""
+    import stat
+    import threading
+    src = f"sqlite:{source_dir / CHINOOK}"
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "real.yaml"
+    real.write_text("old\n")
+    link = tmp_path / "link.yaml"
+    link.symlink_to("shared/real.yaml")
+    r = cqlshift(build_dir, "plan", src, "-o", link)
+    assert r.returncode == 0, r.stderr
+    assert link.is_symlink() and yaml.safe_load(real.read_text())["version"] == 1
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    r = cqlshift(build_dir, "plan", src, "-o", fifo)
+    reader.join(60)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert yaml.safe_load(got[0])["keyspace"]["name"] == "chinook_sqlite"
