@@ -98,6 +98,12 @@ struct batch_slot {
     int64_t filtered[LOAD_MAX_FED];
     pending_reject *rej;        /* rejects of this batch, under w->mu */
     int nrej, rej_cap;
+    /* rows of requests of several rows that Cassandra refused as a whole
+     * (one invalid row refuses its batch): sent again one by one when the
+     * slot settles, so that only the rows refused alone are rejected;
+     * under w->mu */
+    pending_reject *retry;      /* reason unused (NULL) */
+    int nretry, retry_cap;
 };
 
 struct worker {
@@ -491,16 +497,34 @@ static void on_row_done(cql_future *f, void *ud)
         const char *const *warn = r ? cql_result_warnings(r) : NULL;
         if (warn && warn[0])
             progress_table_warning(t->progress, warn[0]);
+    } else if (e->code == CQL_E_SERVER && !cql_server_error_is_transient(e->server_code) &&
+               c->nrows > 1) {
+        /* one row may have refused them all: each is sent again alone */
+        pthread_mutex_lock(&w->mu);
+        if (sl->nretry + c->nrows > sl->retry_cap) {
+            int ncap = sl->retry_cap ? sl->retry_cap : 64;
+            while (ncap < sl->nretry + c->nrows)
+                ncap *= 2;
+            pending_reject *n = realloc(sl->retry, (size_t)ncap * sizeof *n);
+            if (n) {
+                sl->retry = n;
+                sl->retry_cap = ncap;
+            }
+        }
+        int ok = sl->nretry + c->nrows <= sl->retry_cap;
+        for (int k = 0; ok && k < c->nrows; k++) {
+            sl->retry[sl->nretry].row = sl->order[c->off + k];
+            sl->retry[sl->nretry].out = c->out;
+            sl->retry[sl->nretry].reason = NULL;
+            sl->nretry++;
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (!ok)
+            set_fatal(L, 1, "out of memory keeping the rows of a refused batch");
     } else if (e->code == CQL_E_SERVER && !cql_server_error_is_transient(e->server_code)) {
         char reason[700];
-        if (c->nrows == 1)
-            snprintf(reason, sizeof reason, "Cassandra refused the row: %s", e->msg);
-        else
-            snprintf(reason, sizeof reason,
-                     "Cassandra refused the batch of %d rows that holds this row: %s", c->nrows,
-                     e->msg);
-        for (int k = 0; k < c->nrows; k++)
-            reject_row(sl, c->out, sl->order[c->off + k], reason);
+        snprintf(reason, sizeof reason, "Cassandra refused the row: %s", e->msg);
+        reject_row(sl, c->out, sl->order[c->off], reason);
     } else {
         set_fatal(L, 1,
                   "writing row %" PRId64 " of %s failed after %d retries: %s. Nothing was "
@@ -527,6 +551,8 @@ static void checkpoint(worker *w, int force)
         set_fatal(w->L, 1, "cannot save progress: %s", se.msg);
 }
 
+static void send_alone(worker *w, batch_slot *sl);
+
 /* Wait until slot sl has no request in flight. If every row of its batch
  * was written or rejected (and every batch before it was), write its
  * rejects and fold it into the range's settled state; otherwise take its
@@ -539,6 +565,15 @@ static void settle(worker *w, batch_slot *sl)
     while (atomic_load(&sl->pending) > 0)
         pthread_cond_wait(&w->cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
+    if (sl->nretry > 0) {
+        if (!atomic_load(&w->L->fatal) && !w->broken)
+            send_alone(w, sl);
+        pthread_mutex_lock(&w->mu);
+        while (atomic_load(&sl->pending) > 0)
+            pthread_cond_wait(&w->cv, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+        sl->nretry = 0;
+    }
     sl->busy = 0;
     int complete = !w->broken && !atomic_load(&w->L->fatal);
     for (int o = 0; o < w->nouts; o++)
@@ -1002,6 +1037,38 @@ static void submit_batch(worker *w, batch_slot *sl)
         submit_out(w, sl, o);
 }
 
+/* Send again, one request each, the rows of the slot's refused batches
+ * (its requests have all settled, so their contexts are free). Encoded
+ * again without the reading table's cached values, which belong to the
+ * batch being read now. */
+static void send_alone(worker *w, batch_slot *sl)
+{
+    int n = sl->nretry, keep_cache = w->cache_n;
+    pending_reject *list = malloc((size_t)n * sizeof *list);
+    if (!list) {
+        set_fatal(w->L, 1, "out of memory sending the rows of a refused batch again");
+        return;
+    }
+    memcpy(list, sl->retry, (size_t)n * sizeof *list);
+    sl->nreq = 0;
+    sl->norder = 0;
+    w->cache_n = 0;
+    char why[700];
+    for (int k = 0; k < n && !atomic_load(&w->L->fatal); k++) {
+        const src_row *r = &sl->batch.rows[list[k].row];
+        use_output(w, list[k].out);
+        if (encode_row(w, list[k].row, r, why, sizeof why)) {
+            reject_row(sl, list[k].out, list[k].row, why);
+            continue;
+        }
+        rate_wait(w->L);
+        if (send_one(w, sl, list[k].row, NULL))
+            break;
+    }
+    w->cache_n = keep_cache;
+    free(list);
+}
+
 /* A range of the table is done (in this run or an earlier one); the last
  * one finishes the table, and the tables it feeds, on the display. */
 static void range_done(loader *L, const work_item *it)
@@ -1372,6 +1439,7 @@ int loader_run(source *src, cql_session *s, const load_table *tables, int ntable
             src_pos_free(&w->slots[k].resume);
             drop_rejects(&w->slots[k]);
             free(w->slots[k].rej);
+            free(w->slots[k].retry);
             free(w->slots[k].ctx);
             free(w->slots[k].order);
         }

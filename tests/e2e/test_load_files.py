@@ -349,7 +349,9 @@ def test_replica_batches_land_exactly_and_oversized_batches_are_rejected(
     """--batch-mode replica groups rows by their replica node into unlogged
     batches: every row lands, in far fewer requests. Batches made larger
     than Cassandra's 50 KiB limit are refused by the server: their rows are
-    rejected with the server's reason, nothing is lost silently."""
+    sent again one by one and land; a row Cassandra refuses alone (a TTL
+    past 2038) is rejected with the server's reason, its batch's other rows
+    land."""
     rows = 5000
     f = tmp_path / "r.csv"
     f.write_text("id,name\n" + "".join(f"{i},name {i}\n" for i in range(rows)))
@@ -366,12 +368,25 @@ def test_replica_batches_land_exactly_and_oversized_batches_are_rejected(
     big.write_text("id,name\n" + "".join(f"{i},{'x' * 2000}\n" for i in range(200)))
     p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, big, "--batch-mode", "replica",
                        "--batch-max-rows", 100, "--batch-max-bytes", 1_000_000)
+    assert p.returncode == 0, p.stderr.decode()
+    t = rep["tables"][0]
+    assert t["read"] == t["written"] == 200 and rej == [], t
+    assert {i: r.name for i, r in rows_by_id(py_session, ks).items()} == \
+        {i: "x" * 2000 for i in range(200)}
+
+    py_session.execute(f"TRUNCATE {ks}.t")
+    f = tmp_path / "ttl.csv"
+    f.write_text("id,name,keep\n" + "".join(
+        f"{i},n{i},{400_000_000 if i % 25 == 0 else 86400}\n" for i in range(1, 501)))
+    p, rep, rej = load(build_dir, tmp_path, main_hosts, ks, f, "--batch-mode", "replica",
+                       "--map", "id,name", "--ttl", "cast(keep as int)")
     assert p.returncode == 4, p.stderr.decode()  # finished with rejected rows
     t = rep["tables"][0]
-    assert t["read"] == t["written"] + t["rejected"] == 200 and t["rejected"] > 0, t
-    assert all("Cassandra refused the batch of" in r["reason"] for r in rej), rej[:2]
-    assert len(rej) == t["rejected"]
-    assert len(list(py_session.execute(f"SELECT id FROM {ks}.t"))) == t["written"]
+    assert (t["read"], t["written"], t["rejected"]) == (500, 480, 20), t
+    assert sorted(r["position"] - 1 for r in rej) == list(range(25, 501, 25)), rej[:2]
+    assert all(r["reason"].startswith("Cassandra refused the row: ") and "ttl" in r["reason"]
+               for r in rej), rej[:2]
+    assert sorted(rows_by_id(py_session, ks)) == [i for i in range(1, 501) if i % 25]
 
 
 
