@@ -362,14 +362,13 @@ int backup_source_main(const backup_source_args *a, run_options *op)
         if (!o.quiet && json_string_value(nv))
             fprintf(stderr, "cqlshift: note: %s\n", json_string_value(nv));
     json_decref(snotes);
-    if (model_from_source(&m, schema, ks, &me)) {
+    if (model_from_source_tables(&m, schema, ks, a->tables, 0, &me)) {
         cli_error("%s", me.msg);
         rc = CLI_EXIT_USAGE;
         goto out;
     }
     have_model = 1;
-    if ((a->tables && model_keep_tables(&m, schema, a->tables, &me)) ||
-        model_refine_from_values(&m, src, schema, -1, &me)) {
+    if (model_refine_from_values(&m, src, schema, -1, &me)) {
         cli_error("%s", me.msg);
         rc = me.code == 3 ? CLI_EXIT_FAILED : CLI_EXIT_USAGE;
         goto out;

@@ -178,14 +178,13 @@ int migrate_main(const migrate_args *map, run_options *op, const char **pos)
             fprintf(stderr, "cqlshift: note: %s\n", json_string_value(nv));
     model m;
     model_error me;
-    if (model_from_source(&m, schema, t.keyspace, &me)) {
+    if (model_from_source_tables(&m, schema, t.keyspace, only, 0, &me)) {
         json_decref(snotes);
         cli_error("%s", me.msg);
         src->ops->close(src);
         return CLI_EXIT_USAGE;
     }
     if ((ma.replication && model_parse_replication(ma.replication, &m.replication, &me)) ||
-        (only && model_keep_tables(&m, schema, only, &me)) ||
         model_refine_from_values(&m, src, schema, ma.epoch_unit, &me)) {
         cli_error("%s", me.msg);
         json_decref(snotes);

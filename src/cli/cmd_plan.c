@@ -316,7 +316,7 @@ int cmd_plan(int argc, char **argv)
         file_schema.ntables = 1;
         file_schema.tables = &file_table;
         schema = &file_schema;
-    } else if (model_from_source(&m, schema, ks, &me)) {
+    } else if (model_from_source_tables(&m, schema, ks, pa.tables, 1, &me)) {
         cli_error("%s%s", me.msg,
                   pa.keyspace || strncmp(me.msg, "invalid keyspace", 16)
                       ? "" : " (the default keyspace; give one with -k)");
@@ -324,7 +324,7 @@ int cmd_plan(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if ((pa.replication && model_parse_replication(pa.replication, &m.replication, &me)) ||
-        (pa.tables && model_keep_tables(&m, schema, pa.tables, &me)) ||
+        (is_file && pa.tables && model_keep_tables(&m, schema, pa.tables, &me)) ||
         (!is_file && model_refine_from_values(&m, src, schema, -1, &me))) {
         cli_error("%s", me.msg);
         free(file_table.cols);

@@ -530,8 +530,43 @@ static int key_type(target_column *tc, const char **why, char *buf, size_t n)
     return 0;
 }
 
+/* A name not taken: `base` if free, else base_2, base_3... cut so that it
+ * stays within max bytes. taken(ctx, name) says whether a name is in use.
+ * A new string, or NULL out of memory. */
+static char *name_apart(const char *base, size_t max, int (*taken)(void *, const char *),
+                        void *ctx)
+{
+    char *out = malloc(max + 16);
+    if (!out)
+        return NULL;
+    for (int k = 2;; k++) {
+        char suffix[16];
+        int sl = snprintf(suffix, sizeof suffix, "_%d", k);
+        size_t keep = strlen(base);
+        if (keep + (size_t)sl > max)
+            keep = max - (size_t)sl;
+        snprintf(out, max + 16, "%.*s%s", (int)keep, base, suffix);
+        if (!taken(ctx, out))
+            return out;
+    }
+}
+
+typedef struct cols_in_use {
+    const target_table *tt;
+    int n;
+} cols_in_use;
+
+static int col_taken(void *ctx, const char *name)
+{
+    const cols_in_use *u = ctx;
+    for (int j = 0; j < u->n; j++)
+        if (!strcmp(u->tt->cols[j].name, name))
+            return 1;
+    return 0;
+}
+
 static int build_table(target_table *tt, const source_table *st, int index, const char *ks,
-                       model_error *err)
+                       int apart, model_error *err)
 {
     int renamed = 0;
     tt->source_table = index;
@@ -596,16 +631,43 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
         }
         if (tc->kind && key_type(tc, &why, keybuf, sizeof keybuf))
             return model_fail(err, 1, "out of memory");
+        cols_in_use used = {tt, i};
+        char *taken_by = NULL;   /* the name another column has */
+        if (apart && col_taken(&used, tc->name)) {
+            /* a plan names them apart, for the user to see and edit */
+            char *other = name_apart(tc->name, strlen(tc->name) + 12, col_taken, &used);
+            if (!other)
+                return model_fail(err, 1, "out of memory");
+            taken_by = tc->name;
+            tc->name = other;
+            col_renamed = 1;
+        }
         for (int j = 0; j < i; j++)
             if (!strcmp(tt->cols[j].name, tc->name))
                 return model_fail(err, 1,
                                   "table %s: columns \"%s\" and \"%s\" both become %s (column "
                                   "names are folded to lower-case letters, digits and '_'); "
-                                  "rename one in the source",
+                                  "rename one in the source, leave the table out with "
+                                  "--tables, or write a plan (cqlshift plan names them apart)",
                                   st->name, st->cols[tt->cols[j].source_col].name, sc->name,
                                   tc->name);
-        if ((why || col_renamed) && set_column_note(tc, sc, why))
+        if ((why || col_renamed) && set_column_note(tc, sc, why)) {
+            free(taken_by);
             return model_fail(err, 1, "out of memory");
+        }
+        if (taken_by) {
+            /* the type's part of the note stays; the renaming is said anew */
+            const char *rest = tc->note;
+            if (rest && !strncmp(rest, "renamed from ", 13))
+                rest = strstr(rest, "; ") ? strstr(rest, "; ") + 2 : NULL;
+            char *note = format_note("renamed from \"%s\": %s is another column's%s%s",
+                                     sc->name, taken_by, rest ? "; " : "", rest ? rest : "");
+            free(taken_by);
+            if (!note)
+                return model_fail(err, 1, "out of memory");
+            free(tc->note);
+            tc->note = note;
+        }
     }
     if (st->uses_rowid || renamed) {
         tt->note = format_note("%s%s%s%s", st->uses_rowid ? "no primary key: keyed by rowid "
@@ -619,8 +681,22 @@ static int build_table(target_table *tt, const source_table *st, int index, cons
     return 0;
 }
 
+typedef struct tables_in_use {
+    const model *m;
+    int n;
+} tables_in_use;
+
+static int table_taken(void *ctx, const char *name)
+{
+    const tables_in_use *u = ctx;
+    for (int j = 0; j < u->n; j++)
+        if (!strcmp(u->m->tables[j].name, name))
+            return 1;
+    return 0;
+}
+
 static int build_model(model *m, const source_schema *schema, const char *ks,
-                       const unsigned char *only, model_error *err)
+                       const unsigned char *only, int apart, model_error *err)
 {
     memset(m, 0, sizeof *m);
     if (err) {
@@ -643,9 +719,28 @@ static int build_model(model *m, const source_schema *schema, const char *ks,
         if (only && !only[i])
             continue;
         target_table *tt = &m->tables[m->ntables++];
-        if (build_table(tt, &schema->tables[i], i, m->keyspace, err)) {
+        if (build_table(tt, &schema->tables[i], i, m->keyspace, apart, err)) {
             model_release(m);
             return -1;
+        }
+        tables_in_use used = {m, m->ntables - 1};
+        if (apart && table_taken(&used, tt->name)) {
+            char *other = name_apart(tt->name, CQL_NAME_MAX, table_taken, &used);
+            char *note = other ? format_note("renamed from %s: %s is the table of another "
+                                             "source table%s%s", schema->tables[i].name,
+                                             tt->name, tt->note ? "; " : "",
+                                             tt->note ? tt->note : "")
+                               : NULL;
+            if (!other || !note) {
+                free(other);
+                free(note);
+                model_release(m);
+                return model_fail(err, 1, "out of memory");
+            }
+            free(tt->name);
+            tt->name = other;
+            free(tt->note);
+            tt->note = note;
         }
     }
     /* Source tables whose names fold alike would be written into one
@@ -679,8 +774,8 @@ static int build_model(model *m, const source_schema *schema, const char *ks,
         model_fail(err, 1,
                    "%d group%s of source tables would be written into one Cassandra table each "
                    "(names are folded to lower-case letters, digits and '_'): %s%s; rename them "
-                   "in the source, leave some out with --tables, or write a plan (cqlshift plan) "
-                   "that names their tables apart",
+                   "in the source, leave some out with --tables, or write a plan (cqlshift plan "
+                   "names them apart)",
                    groups, groups == 1 ? "" : "s", list, at >= sizeof list ? "..." : "");
         model_release(m);
         return -1;
@@ -690,13 +785,52 @@ static int build_model(model *m, const source_schema *schema, const char *ks,
 
 int model_from_source(model *m, const source_schema *schema, const char *ks, model_error *err)
 {
-    return build_model(m, schema, ks, NULL, err);
+    return build_model(m, schema, ks, NULL, 0, err);
 }
 
 int model_from_source_only(model *m, const source_schema *schema, const char *ks,
                            const unsigned char *only, model_error *err)
 {
-    return build_model(m, schema, ks, only, err);
+    return build_model(m, schema, ks, only, 1, err);
+}
+
+int model_from_source_tables(model *m, const source_schema *schema, const char *ks,
+                             const char *list, int apart, model_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (!list)
+        return build_model(m, schema, ks, NULL, apart, err);
+    unsigned char *only = calloc((size_t)schema->ntables + 1, 1);
+    if (!only)
+        return model_fail(err, 1, "out of memory");
+    int any = 0;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        /* an exact match first ("emp" is not "Emp" where both exist), else
+         * without regard to case */
+        int found = 0;
+        for (int pass = 0; pass < 2 && !found; pass++)
+            for (int i = 0; i < schema->ntables; i++)
+                if (strlen(schema->tables[i].name) == len &&
+                    !(pass ? strncasecmp : strncmp)(schema->tables[i].name, p, len))
+                    found = only[i] = 1;
+        if (!found && len > 0) {
+            char names[600] = "";
+            size_t o = 0;
+            for (int i = 0; i < schema->ntables && o < sizeof names; i++)
+                o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "",
+                                      schema->tables[i].name);
+            free(only);
+            return model_fail(err, 2, "--tables: the source has no table '%.*s' (its tables: %s)",
+                              (int)len, p, names);
+        }
+        any |= found;
+        p += len + (p[len] == ',');
+    }
+    int rc = any ? build_model(m, schema, ks, only, apart, err)
+                 : model_fail(err, 2, "--tables: no table named");
+    free(only);
+    return rc;
 }
 
 /* ---- refining the model from the values -------------------------------------- */

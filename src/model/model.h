@@ -81,9 +81,20 @@ cql_type *model_map_column(const source_column *sc, const char **why);
 /* Build the automatic model of every table of `schema` into keyspace `ks`. */
 int model_from_source(model *m, const source_schema *schema, const char *ks, model_error *err);
 /* The same for the tables t with only[t] != 0 (only has schema->ntables
- * entries); the others are not looked at (nor their names compared). */
+ * entries); the others are not looked at (nor their names compared).
+ * Names that fold alike are named apart (a model for its types, as a plan
+ * reads them: model_from_source_tables with apart). */
 int model_from_source_only(model *m, const source_schema *schema, const char *ks,
                            const unsigned char *only, model_error *err);
+/* The model of the source tables named in the comma-separated `list`
+ * (each matched exactly, else case-insensitively; NULL: every table), the
+ * others not looked
+ * at: a name that is not a source table is refused (code 2) with the list
+ * of the tables there are. apart: tables or columns whose names fold alike
+ * are named apart (orders_2, unit_price_2, with a note), as a plan
+ * proposes them; else such a model is refused (code 1). */
+int model_from_source_tables(model *m, const source_schema *schema, const char *ks,
+                             const char *list, int apart, model_error *err);
 void model_release(model *m);
 /* Keep only the tables whose source names are in the comma-separated
  * `list` (matched case-insensitively, as SQLite does). A name that is not a

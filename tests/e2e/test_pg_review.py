@@ -250,3 +250,42 @@ def test_array_and_interval_keys_become_keys_cassandra_takes(build_dir, pg_db, p
     assert got == want
     v = cqlshift(build_dir, "verify", uri, target(main_hosts, ks), "--out-dir", tmp_path / "runs")
     assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_names_that_fold_alike(build_dir, pg_db, py_session, fresh_keyspace, tmp_path,
+                               main_hosts):
+    """"Emp" and emp both fold to emp, and a table's "Unit Price" and
+    "unit-price" both to unit_price: migrate refuses the whole database with
+    a sentence, but --tables emp takes the table of that exact name and looks
+    at no other; plan names them apart (emp_2, unit_price_2, with a note),
+    and that plan migrates every row."""
+    uri, con = pg_db
+    con.execute('CREATE TABLE "Emp" (id int PRIMARY KEY, v text)')
+    con.execute('CREATE TABLE emp (id int PRIMARY KEY, "Unit Price" int, "unit-price" int)')
+    con.execute("INSERT INTO \"Emp\" VALUES (1, 'a'), (2, 'b')")
+    con.execute("INSERT INTO emp VALUES (3, 30, 31)")
+    ks = fresh_keyspace
+    p = cqlshift(build_dir, "migrate", uri, target(main_hosts, ks), "--out-dir", tmp_path / "r")
+    assert p.returncode == 2 and "both become unit_price" in p.stderr, p.stderr
+    assert "cqlshift plan names them apart" in p.stderr
+    p = cqlshift(build_dir, "migrate", uri, target(main_hosts, ks), "--tables", "Emp",
+                 "--out-dir", tmp_path / "r")
+    assert p.returncode == 0, p.stderr
+    assert sorted(tuple(r) for r in py_session.execute(f"SELECT id, v FROM {ks}.emp")) == \
+        [(1, "a"), (2, "b")]
+    plan = tmp_path / "p.yaml"
+    ks2 = ks[:40] + "_p"
+    p = cqlshift(build_dir, "plan", uri, "-k", ks2, "-o", plan)
+    assert p.returncode == 0, p.stderr
+    text = plan.read_text()
+    assert "emp_2:" in text and "renamed from emp" in text and "unit_price_2: int" in text, text
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", "--out-dir",
+                 tmp_path / "r")
+    try:
+        assert p.returncode == 0, p.stderr
+        assert sorted(tuple(r) for r in py_session.execute(f"SELECT id, v FROM {ks2}.emp")) == \
+            [(1, "a"), (2, "b")]
+        assert [tuple(r) for r in py_session.execute(
+            f"SELECT id, unit_price, unit_price_2 FROM {ks2}.emp_2")] == [(3, 30, 31)]
+    finally:
+        py_session.execute(f"DROP KEYSPACE IF EXISTS {ks2}", timeout=120)

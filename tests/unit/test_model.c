@@ -257,7 +257,13 @@ static void test_refusals(void **ts)
     assert_int_equal(e.code, 1);
     assert_string_equal(e.msg, "table items: columns \"unit price\" and \"Unit_Price\" both "
                                "become unit_price (column names are folded to lower-case letters, "
-                               "digits and '_'); rename one in the source");
+                               "digits and '_'); rename one in the source, leave the table out "
+                               "with --tables, or write a plan (cqlshift plan names them apart)");
+    /* ... which a plan's model names apart, with a note */
+    assert_int_equal(model_from_source_tables(&m, &sf, "ks", NULL, 1, &e), 0);
+    assert_string_equal(m.tables[0].cols[2].name, "unit_price_2");
+    assert_non_null(strstr(m.tables[0].cols[2].note, "renamed from \"Unit_Price\""));
+    model_release(&m);
     /* no key at all */
     source_column nk[] = {col("a", "INT", 0)};
     source_table t3[] = {{.name = "nokey", .ncols = 1, .cols = nk, .npk = 0, .uses_rowid = 0, .row_estimate = -1}};
