@@ -1086,10 +1086,10 @@ static json_t *assess_table(actx *a, int t)
                               st->cols[ix->cols[i]].name);
         }
         add_risk(risks, "no_primary_key", NULL, rows > 0 ? rows : 0, ex,
-                 "%s has no primary key (%lld rows%s%s): %s; %s%s%s so that a row can be found "
+                 "%s has no primary key (%lld row%s%s%s): %s; %s%s%s so that a row can be found "
                  "and a copy run twice does not duplicate rows",
-                 st->name, (long long)(rows > 0 ? rows : 0), ex ? ", e.g. " : "",
-                 ex ? json_string_value(ex) : "",
+                 st->name, (long long)(rows > 0 ? rows : 0), rows == 1 ? "" : "s",
+                 ex ? ", e.g. " : "", ex ? json_string_value(ex) : "",
                  a->d == D_FILES ? "cqlshift plan keys a file's table by a column whose values are "
                                    "all present and distinct, and asks for a key when none is"
                                  : "the automatic model keys it by the row's position (rowid), "
@@ -1212,11 +1212,20 @@ static json_t *assess_table(actx *a, int t)
                          st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ex);
                 break;
             case CK_STORAGE:
-                add_risk(risks, "lossy_values", sc->name, n, json_incref(ci[c].examples[k]),
-                         "%s.%s has %s value%s%s not stored as the declared type %s says (e.g. "
-                         "%s): each is converted to %s on load and rejected if it cannot be",
-                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, sc->decl_type, ex,
-                         ci[c].cql);
+                if (sc->decl_type[0])
+                    add_risk(risks, "lossy_values", sc->name, n, json_incref(ci[c].examples[k]),
+                             "%s.%s has %s value%s%s not stored as the declared type %s says "
+                             "(e.g. %s): each is converted to %s on load and rejected if it "
+                             "cannot be",
+                             st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s,
+                             sc->decl_type, ex, ci[c].cql);
+                else
+                    add_risk(risks, "lossy_values", sc->name, n, json_incref(ci[c].examples[k]),
+                             "%s.%s, declared without a type, has %s value%s%s of another kind "
+                             "than the %s its other values give it (e.g. %s): each is converted "
+                             "to %s on load and rejected if it cannot be",
+                             st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ci[c].cql,
+                             ex, ci[c].cql);
                 break;
             case CK_CHARSET:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),

@@ -107,8 +107,8 @@ static void print_report(FILE *out, json_t *doc)
         fprintf(out, "  %s -> %s: ", json_string_value(json_object_get(t, "name")),
                 json_string_value(json_object_get(t, "target")));
         if (json_is_integer(rows)) {
-            fprintf(out, "%s%lld rows", json_is_true(json_object_get(t, "rows_exact")) ? "" : "~",
-                    (long long)json_integer_value(rows));
+            fprintf(out, "%s%lld row%s", json_is_true(json_object_get(t, "rows_exact")) ? "" : "~",
+                    (long long)json_integer_value(rows), json_integer_value(rows) == 1 ? "" : "s");
             total_rows += json_integer_value(rows);
         } else {
             fprintf(out, "rows unknown");
@@ -145,10 +145,11 @@ static void print_report(FILE *out, json_t *doc)
             fprintf(out, "%s%s (", first ? "    partitions: " : "; ",
                     json_string_value(json_object_get(p, "for")));
             print_names(out, json_object_get(p, "key"));
-            fprintf(out, ") max %lld rows / %s, p99 %lld rows / %s%s",
-                    (long long)json_integer_value(json_object_get(p, "rows_max")),
+            long long rmax = (long long)json_integer_value(json_object_get(p, "rows_max"));
+            long long r99 = (long long)json_integer_value(json_object_get(p, "rows_p99"));
+            fprintf(out, ") max %lld row%s / %s, p99 %lld row%s / %s%s", rmax, rmax == 1 ? "" : "s",
                     human_bytes(json_integer_value(json_object_get(p, "bytes_max")), b1, sizeof b1),
-                    (long long)json_integer_value(json_object_get(p, "rows_p99")),
+                    r99, r99 == 1 ? "" : "s",
                     human_bytes(json_integer_value(json_object_get(p, "bytes_p99")), b2, sizeof b2),
                     json_is_true(json_object_get(p, "sampled")) ? " (sampled)" : "");
             first = 0;
@@ -202,8 +203,9 @@ static void print_report(FILE *out, json_t *doc)
         }
     }
     char hb[32];
-    fprintf(out, "Summary: %zu table%s, %lld rows, %s; %lld flagged column%s; %lld risk%s",
+    fprintf(out, "Summary: %zu table%s, %lld row%s, %s; %lld flagged column%s; %lld risk%s",
             json_array_size(tables), json_array_size(tables) == 1 ? "" : "s", total_rows,
+            total_rows == 1 ? "" : "s",
             human_bytes(total_bytes, hb, sizeof hb), nflag, nflag == 1 ? "" : "s", nrisk,
             nrisk == 1 ? "" : "s");
     const char *k;

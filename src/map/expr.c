@@ -116,6 +116,13 @@ static int whyf(char *why, size_t n, const char *fmt, ...)
     return 0;
 }
 
+/* "an" before a word said with a vowel first (int, inet, ascii), else "a"
+ * (a uuid, a bigint). */
+static const char *article(const char *w)
+{
+    return w[0] == 'a' || w[0] == 'e' || w[0] == 'i' || w[0] == 'o' ? "an" : "a";
+}
+
 int map_type_fits(map_type t, const cql_type *ct, char *why, size_t n)
 {
     if (why && n)
@@ -147,9 +154,10 @@ int map_type_fits(map_type t, const cql_type *ct, char *why, size_t n)
     case CQL_T_COUNTER: case CQL_T_VARINT:
         ok = t == MT_INT || t == MT_UINT || t == MT_TEXT || t == MT_BOOL;
         if (!ok && (t == MT_DOUBLE || t == MT_DECIMAL))
-            return whyf(why, n, "a %s value may have a fraction, which a %s column cannot hold; "
-                        "write cast(... as %s) to accept whole numbers only (others are "
-                        "rejected), or make the column decimal or double", tn, cname, cname);
+            return whyf(why, n, "%s %s value may have a fraction, which %s %s column cannot "
+                        "hold; write cast(... as %s) to accept whole numbers only (others are "
+                        "rejected), or make the column decimal or double", article(tn), tn,
+                        article(cname), cname, cname);
         break;
     case CQL_T_FLOAT: case CQL_T_DOUBLE:
         ok = is_numeric(t) || t == MT_TEXT;
@@ -165,8 +173,8 @@ int map_type_fits(map_type t, const cql_type *ct, char *why, size_t n)
     case CQL_T_UUID: case CQL_T_TIMEUUID:
         ok = t == MT_UUID || t == MT_TEXT || t == MT_BLOB;
         if (!ok)
-            return whyf(why, n, "a %s value is not a uuid; use uuid_from_bytes(...) or "
-                        "name_uuid(...)", tn);
+            return whyf(why, n, "%s %s value is not a uuid; use uuid_from_bytes(...) or "
+                        "name_uuid(...)", article(tn), tn);
         break;
     case CQL_T_INET: ok = t == MT_INET || t == MT_TEXT; break;
     case CQL_T_LIST: case CQL_T_SET: case CQL_T_VECTOR: case CQL_T_TUPLE:
@@ -181,11 +189,17 @@ int map_type_fits(map_type t, const cql_type *ct, char *why, size_t n)
     if (ok)
         return 1;
     if (ct->id == CQL_T_ASCII || ct->id == CQL_T_VARCHAR)
-        return whyf(why, n, "a %s value has no plain text form; write cast(... as text) if its "
-                    "%s form is what you want", tn, t == MT_BLOB ? "0x-hex" : "JSON");
-    return whyf(why, n, "a %s value does not go into a %s column; change the column's type or "
-                "convert the value (cast(... as %s), to_timestamp, from_epoch...)", tn, cname,
-                cname);
+        return whyf(why, n, "%s %s value has no plain text form; write cast(... as text) if "
+                    "its %s form is what you want", article(tn), tn,
+                    t == MT_BLOB ? "0x-hex" : "JSON");
+    if (ct->id == CQL_T_LIST || ct->id == CQL_T_SET || ct->id == CQL_T_MAP ||
+        ct->id == CQL_T_TUPLE || ct->id == CQL_T_UDT || ct->id == CQL_T_VECTOR)
+        return whyf(why, n, "%s %s value does not go into %s %s column; change the column's "
+                    "type, or give it text in its JSON form (a list or JSON source column, or "
+                    "text such as '[1, 2]')", article(tn), tn, article(cname), cname);
+    return whyf(why, n, "%s %s value does not go into %s %s column; change the column's type or "
+                "convert the value (cast(... as %s), to_timestamp, from_epoch...)", article(tn),
+                tn, article(cname), cname, cname);
 }
 
 /* ---- lexer ------------------------------------------------------------------ */

@@ -510,10 +510,11 @@ int plan_write(FILE *out, const model *m, const source_schema *schema, const cha
                 comment_lines(&w, 4, text);
                 continue;
             }
-            if (tt->cols[first].kind == 1 && npk == 1 && ix->ncols == 1) {
-                snprintf(text, sizeof text, "Source index %s (%s): the column is the partition "
-                                            "key already; no index needed.",
-                         ix->name, cols);
+            if (tt->cols[first].kind == 1 && npk == 1) {
+                snprintf(text, sizeof text, "Source index %s (%s): %s is the partition key "
+                                            "already (a query by it reads one partition); no "
+                                            "index needed.",
+                         ix->name, cols, ix->ncols == 1 ? "the column" : "its first column");
                 comment_lines(&w, 4, text);
                 continue;
             }
