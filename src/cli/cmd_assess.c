@@ -245,6 +245,12 @@ int cmd_assess(int argc, char **argv)
         cli_error("%s", se.msg);
         return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
+    /* views named in --tables are assessed as tables (PostgreSQL), as migrate copies them */
+    if (aa.tables && src->ops->want_views && src->ops->want_views(src, aa.tables, &se)) {
+        cli_error("%s", se.msg);
+        src->ops->close(src);
+        return CLI_EXIT_FAILED;
+    }
     assess_options o = {.tables = aa.tables, .sample = aa.sample, .source_label = label};
     assess_error ae;
     json_t *doc = assess_run(src, &o, &ae);

@@ -463,6 +463,25 @@ int migrate_plan(const char *plan_path, const char *target_uri, const migrate_pl
         rc = se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
         goto out;
     }
+    if (src->ops->want_views) {
+        /* a view a mapping reads is described as a table (PostgreSQL), as
+         * migrate --tables copies it */
+        cs_buf names;
+        cs_buf_init(&names, 1 << 20);
+        int bad = 0;
+        for (int mi = 0; mi < p.nmappings; mi++)
+            if (p.mappings[mi].from.text)
+                bad |= cs_buf_printf(&names, "%s%s", names.len ? "," : "",
+                                     p.mappings[mi].from.text) != 0;
+        bad |= cs_buf_append(&names, "", 1) != 0;
+        if (bad || (names.len > 1 && src->ops->want_views(src, (const char *)names.data, &se))) {
+            cli_error("%s", bad ? "out of memory" : se.msg);
+            cs_buf_release(&names);
+            rc = CLI_EXIT_FAILED;
+            goto out;
+        }
+        cs_buf_release(&names);
+    }
     const source_schema *schema = src->ops->describe(src, &se);
     if (!schema) {
         cli_error("%s", se.msg);

@@ -297,6 +297,12 @@ int cmd_plan(int argc, char **argv)
         return se.code == SRC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
     int is_file = !is_db && strcmp(src->ops->name, "sqlite") != 0;
+    /* views named in --tables are planned as tables (PostgreSQL), as migrate copies them */
+    if (pa.tables && src->ops->want_views && src->ops->want_views(src, pa.tables, &se)) {
+        cli_error("%s", se.msg);
+        src->ops->close(src);
+        return CLI_EXIT_FAILED;
+    }
     const source_schema *schema = src->ops->describe(src, &se);
     if (!schema) {
         cli_error("%s", se.msg);
