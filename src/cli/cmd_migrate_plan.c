@@ -110,6 +110,8 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
     arena_init(&a, 16 * 1024);
     row_batch b;
     row_batch_init(&b, nrows > 0 ? nrows : 1);
+    cs_buf conv;
+    cs_buf_init(&conv, 1 << 26);
     for (int k = 0; k < nmaps; k++) {
         const plan_mapping *mp = &p->mappings[maps[k].mapping];
         const target_table *tt = maps[k].tt;
@@ -189,6 +191,27 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
                     bad = 1;
                     break;
                 }
+                /* as the loader would take it: a value the column's type cannot hold
+                 * rejects the row (an integer into a timestamp counts in the
+                 * column's epoch unit there, which is not checked here) */
+                const cql_type *ct = tt->cols[c].type;
+                cql_error ce;
+                cs_buf_reset(&conv);
+                const char *no = NULL;
+                if (v.kind == SV_BAD)
+                    no = v.u.s.p;
+                else if (v.kind == SV_NULL && tt->cols[c].kind)
+                    no = "a primary key column is null";
+                else if (v.kind != SV_NULL && !(v.kind == SV_INT && ct->id == CQL_T_TIMESTAMP) &&
+                         load_convert_value(ct, &v, &conv, &ce))
+                    no = ce.msg;
+                if (no) {
+                    printf("--   row %" PRId64 ": rejected: column %s: %.*s\n", row->pos,
+                           tt->cols[c].name, v.kind == SV_BAD ? (int)v.u.s.n : (int)strlen(no),
+                           no);
+                    bad = 1;
+                    break;
+                }
                 cs_buf_printf(&q, "%s%s=", c ? ", " : "", tt->cols[c].name);
                 if (v.kind == SV_NULL)
                     cs_buf_printf(&q, "null");
@@ -202,6 +225,7 @@ static int dry_run(const plan *p, const model *m, source *src, const source_sche
         }
     }
     row_batch_release(&b);
+    cs_buf_release(&conv);
     arena_release(&a);
     cs_buf_release(&q);
     return rc;

@@ -493,3 +493,36 @@ mappings:
     want = {uuid.UUID(i): (int(n), epoch + datetime.timedelta(seconds=at), x, d, ts(d))
             for i, n, at, x, lab, d in good}
     assert {k: (r.num, r.at, r.x, r.d, r.d2) for k, r in got.items()} == want
+
+
+def test_dry_run_says_which_rows_the_run_rejects(build_dir, py_session, fresh_keyspace, tmp_path,
+                                                 main_hosts):
+    """--dry-run converts each shown value as the load would: a row the run
+    rejects (text that is no int, a null key) is shown as rejected with its
+    column, and the real run rejects exactly those rows."""
+    ks = fresh_keyspace
+    db = tmp_path / "d.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, c TEXT, k TEXT)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?)",
+                    [(1, "c7", "a"), (2, "42", "b"), (3, "7", None), (4, "x", "d")])
+    con.commit()
+    con.close()
+    plan = tmp_path / "p.yaml"
+    plan.write_text(f"version: 1\nsource: 'sqlite:{db}'\nkeyspace: {{name: {ks}}}\ntables:\n"
+                    "  t:\n    columns: {k: text, id: bigint, n: int}\n"
+                    "    partition_key: [k]\n    clustering: [id]\n"
+                    "mappings:\n  - from: t\n    to: t\n    columns: {id: id, n: c, k: k}\n")
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", "--dry-run",
+                 cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    shown = {int(m.group(1)): m.group(2) for m in re.finditer(r"--   row (\d+): (.*)", p.stdout)}
+    assert shown[1].startswith("rejected: column n:") and "'c7'" in shown[1], shown
+    assert shown[2] == "k='b', id=2, n='42'", shown
+    assert shown[3].startswith("rejected: column k:"), shown
+    assert shown[4].startswith("rejected: column n:"), shown
+    p = cqlshift(build_dir, "migrate", plan, f"cassandra://{main_hosts[0]}", "--out-dir",
+                 tmp_path / "r", cwd=tmp_path)
+    assert p.returncode == 4, p.stderr
+    assert [(r.k, r.id, r.n) for r in py_session.execute(f"SELECT k, id, n FROM {ks}.t")] == \
+        [("b", 2, 42)]
