@@ -41,12 +41,14 @@ typedef enum check_kind {
     CK_INVALID_UTF8,    /* SQLite text that is not UTF-8 (checked in C) */
     CK_PAD_SPACE,       /* MySQL PAD SPACE key with trailing spaces */
     CK_FLOAT_KEY,       /* a floating-point key with a fraction */
+    CK_NO_VALUE,        /* values the CQL type has none for (rejected per value) */
     CK_N
 } check_kind;
 
 static const char *const check_names[CK_N] = {
     "infinity", "sub_millisecond", "zero_date", "beyond_double", "storage_class",
     "double_encoded_utf8", "invalid_utf8", "trailing_space_key", "fractional_float_key",
+    "no_cql_value",
 };
 
 /* Whether a check's values are lost or rejected by the load (lossy), or
@@ -450,6 +452,60 @@ static int check_cond(actx *a, cs_buf *b, const source_table *st, int c, const c
         }
         add_id(a, b, sc->name);
         return 1;
+    case CK_NO_VALUE: {
+        /* what the connectors reject per value (their notes say so) */
+        const char *dt = sc->decl_type ? sc->decl_type : "";
+        if (a->d == D_PG && sc->ltype == SL_DECIMAL) {
+            cs_buf_printf(b, "CAST(");
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, " AS text) IN ('NaN', 'Infinity', '-Infinity')");
+        } else if (a->d == D_PG && sc->ltype == SL_INET) {
+            cs_buf_printf(b, "masklen(");
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, ") <> CASE WHEN family(");
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, ") = 4 THEN 32 ELSE 128 END");
+        } else if (a->d == D_PG && sc->ltype == SL_TIME) {
+            cs_buf_printf(b, "CAST(");
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, " AS text) LIKE '24:%%'");
+        } else if (a->d == D_PG && sc->ltype == SL_INTERVAL) {
+            /* parts of different signs: months, days, time */
+            cs_buf id;
+            cs_buf_init(&id, 1 << 16);
+            add_id(a, &id, sc->name);
+            cs_buf_append(&id, "", 1);
+            const char *x = (const char *)id.data;
+            cs_buf_printf(b, "(");
+            for (int sign = 0; sign < 2; sign++) {
+                const char *cmp = sign ? "< 0" : "> 0";
+                cs_buf_printf(b, "%s((date_part('year', %s) * 12 + date_part('month', %s)) %s OR "
+                                 "date_part('day', %s) %s OR "
+                                 "date_part('epoch', %s - date_trunc('day', %s)) %s)",
+                              sign ? " AND " : "", x, x, cmp, x, cmp, x, x, cmp);
+            }
+            cs_buf_printf(b, ")");
+            cs_buf_release(&id);
+        } else if (a->d == D_PG && sc->ltype == SL_ARRAY) {
+            cs_buf_printf(b, "(array_lower(");
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, ", 1) <> 1 OR EXISTS (SELECT 1 FROM unnest(");
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, ") AS e(v) WHERE e.v IS NULL))");
+        } else if (a->d == D_MYSQL && sc->ltype == SL_BOOL && !strncasecmp(dt, "tinyint", 7)) {
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, " NOT IN (0, 1)");
+        } else if (a->d == D_MYSQL && sc->ltype == SL_TIME) {
+            cs_buf_printf(b, "(");
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, " < '00:00:00' OR ");
+            add_id(a, b, sc->name);
+            cs_buf_printf(b, " >= '24:00:00')");
+        } else {
+            return 0;
+        }
+        return 1;
+    }
     case CK_INVALID_UTF8:
     case CK_N:
         return 0;
@@ -1226,6 +1282,13 @@ static json_t *assess_table(actx *a, int t)
                              "to %s on load and rejected if it cannot be",
                              st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ci[c].cql,
                              ex, ci[c].cql);
+                break;
+            case CK_NO_VALUE:
+                add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),
+                         "%s.%s has %s value%s%s that a Cassandra %s cannot hold (e.g. %s; the "
+                         "column's note says which): those rows are rejected unless the plan "
+                         "maps them (coalesce, a where filter, or a text column)",
+                         st->name, sc->name, fmt_count(n, nb, sizeof nb), pl, s, ci[c].cql, ex);
                 break;
             case CK_CHARSET:
                 add_risk(risks, kind, sc->name, n, json_incref(ci[c].examples[k]),

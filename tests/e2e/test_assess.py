@@ -298,6 +298,11 @@ INSERT INTO dates VALUES (1, 'infinity', '-infinity'),
                          (3, '2021-02-03', '2021-02-03 04:05:06.789+00');
 CREATE TABLE fkey(k float8 PRIMARY KEY, v text);
 INSERT INTO fkey VALUES (1.5, 'a'), (2.0, 'b'), (2.25, 'c');
+CREATE TABLE novalue(id int PRIMARY KEY, n numeric, i inet, t time, iv interval, a int[]);
+INSERT INTO novalue VALUES (1, 'NaN', '10.1.2.3/16', '24:00', '1 mon -1 day', '{1,NULL}'),
+                           (2, 1.5, '10.1.2.3', '23:00', '1 day', '[0:1]={1,2}'),
+                           (3, 'Infinity', '::1', '01:00', '-1 day 2 hours', '{3}'),
+                           (4, 2, '::2', '02:00', '-1 day -2 hours', '{4,5}');
 CREATE TABLE parent(id int PRIMARY KEY);
 INSERT INTO parent SELECT g FROM generate_series(0, 60) g;
 CREATE TABLE big(g int, i int, p int REFERENCES parent(id), PRIMARY KEY (g, i));
@@ -331,6 +336,14 @@ def test_postgres_corpus_every_risk(build_dir, pg_db):  # noqa: F811
         assert r["count"] == 1 and r["message"] in text
 
     risk(table(doc, "fkey"), "key_collision", "k", count=2, example="1.5", text=text)
+
+    # values the CQL type has none for, counted as migrate then rejects them
+    t = table(doc, "novalue")
+    want = {"n": (2, "Infinity"), "i": (1, "10.1.2.3/16"), "t": (1, "24:00:00"),
+            "iv": (2, "-1 days +02:00:00"), "a": (2, "[0:1]={1,2}")}
+    for col, (n, ex) in want.items():
+        assert column(t, col)["counts"]["no_cql_value"] == n and column(t, col)["flag"] == "lossy"
+        risk(t, "lossy_values", col, count=n, example=ex, text=text)
 
     t = table(doc, "big")
     counts = [r[0] for r in con.execute("SELECT count(*) FROM big GROUP BY g")]
@@ -391,6 +404,8 @@ INSERT INTO dates VALUES (1, '0000-00-00', '0000-00-00 00:00:00'),
                          (3, '2021-02-03', '2021-02-03 04:05:06');
 CREATE TABLE fkey(k float PRIMARY KEY, v text);
 INSERT INTO fkey VALUES (1.0000001, 'a'), (1.0000002, 'b'), (2.5, 'c');
+CREATE TABLE novalue(id int PRIMARY KEY, b tinyint(1), t time);
+INSERT INTO novalue VALUES (1, 2, '-01:00:00'), (2, 1, '25:00:00'), (3, 0, '10:00:00');
 CREATE TABLE padkey(k varchar(10) PRIMARY KEY, v int) COLLATE utf8mb4_general_ci;
 INSERT INTO padkey VALUES ('abc ', 1), ('x', 2), ('y  ', 3);
 CREATE TABLE l1(id int PRIMARY KEY, t varchar(20) CHARACTER SET latin1);
@@ -434,6 +449,10 @@ def test_mariadb_corpus_every_risk(build_dir, mariadb_port, fresh_db):  # noqa: 
     assert text_form["message"] in text
 
     risk(table(doc, "padkey"), "key_collision", "k", count=2, example="abc ", text=text)
+    t = table(doc, "novalue")
+    risk(t, "lossy_values", "b", count=1, example="2", text=text)
+    risk(t, "lossy_values", "t", count=2, example="-01:00:00", text=text)
+    assert column(t, "t")["counts"]["no_cql_value"] == 2
     risk(table(doc, "l1"), "lossy_values", "t", count=1, example="cafÃ©", text=text)
 
     t = table(doc, "big")
