@@ -13,6 +13,18 @@
 #include "map/rowmap.h"
 
 /* Read the target table's columns from system_schema.columns. */
+/* A column name as CQL quotes it: "a""b" for a"b. */
+static void put_col(cs_buf *q, const char *name)
+{
+    cs_buf_put_u8(q, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            cs_buf_put_u8(q, '"');
+        cs_buf_put_u8(q, (uint8_t)*p);
+    }
+    cs_buf_put_u8(q, '"');
+}
+
 static int plain_name(const char *s)
 {
     if (!*s || strlen(s) > 200)
@@ -383,7 +395,7 @@ static int map_columns(const load_args *la, const source_table *st, const table_
         return rc;
     cs_buf_printf(q, "INSERT INTO \"%s\".\"%s\" (", ks, table);
     for (int c = 0; c < spec->nitems; c++)
-        cs_buf_printf(q, "%s\"%s\"", c ? ", " : "", tcols[spec->items[c].col].name);
+        cs_buf_printf(q, "%s", c ? ", " : ""), put_col(q, tcols[spec->items[c].col].name);
     cs_buf_printf(q, ") VALUES (");
     for (int c = 0; c < spec->nitems; c++)
         cs_buf_printf(q, "%s?", c ? ", " : "");
@@ -737,14 +749,20 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
                 src_cols[nb] = c;
                 is_key[nb] = tcols[found].kind;
                 nb++;
-                if (!counter)
-                    cs_buf_printf(&q, "%s\"%s\"", c ? ", " : "", tcols[found].name);
-                else if (pass == 0)
-                    cs_buf_printf(&set, "%s\"%s\" = \"%s\" + ?", set.len ? ", " : "",
-                                  tcols[found].name, tcols[found].name);
-                else
-                    cs_buf_printf(&where, "%s\"%s\" = ?", where.len ? " AND " : "",
-                                  tcols[found].name);
+                if (!counter) {
+                    cs_buf_printf(&q, "%s", c ? ", " : "");
+                    put_col(&q, tcols[found].name);
+                } else if (pass == 0) {
+                    cs_buf_printf(&set, "%s", set.len ? ", " : "");
+                    put_col(&set, tcols[found].name);
+                    cs_buf_printf(&set, " = ");
+                    put_col(&set, tcols[found].name);
+                    cs_buf_printf(&set, " + ?");
+                } else {
+                    cs_buf_printf(&where, "%s", where.len ? " AND " : "");
+                    put_col(&where, tcols[found].name);
+                    cs_buf_printf(&where, " = ?");
+                }
             }
         }
         for (int k = 0; k < ntcols; k++) {

@@ -503,13 +503,15 @@ static int format_times(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs
             bad |= cs_buf_put_u8(&b->text, (uint8_t)c->delimiter);
             bad |= has[k] ? cs_buf_append(&b->text, num, strlen(num))
                           : cs_buf_append(&b->text, c->null_text, strlen(c->null_text));
-        } else if (has[k]) {
+        } else {
+            /* written even when null: a reader (restore) finds the key in every line */
             if (!*first)
                 bad |= cs_buf_put_u8(&b->text, ',');
             *first = 0;
             const char *jn = U->jnames[U->nread + k];
             bad |= cs_buf_append(&b->text, jn, strlen(jn));
-            bad |= cs_buf_append(&b->text, num, strlen(num));
+            bad |= has[k] ? cs_buf_append(&b->text, num, strlen(num))
+                          : cs_buf_append(&b->text, "null", 4);
         }
     }
     return bad ? -1 : 0;

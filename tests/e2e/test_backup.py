@@ -310,3 +310,32 @@ def test_counter_table_backed_up_and_restored(build_dir, tmp_path, main_hosts, p
         assert p.returncode == 2 and b"counter table" in p.stderr, p.stderr
     finally:
         s.execute(f"DROP KEYSPACE IF EXISTS {ks2}", timeout=120)
+
+
+def test_jsonl_backup_without_ttls_and_odd_column_names(build_dir, tmp_path, main_hosts,
+                                                         py_session, fresh_keyspace):
+    """A JSONL backup whose rows have no TTL (the usual case) restores: the
+    row times' keys are in every line, null or not. Column names holding a
+    comma or a double quote are quoted in the restore's statements."""
+    ks, s = fresh_keyspace, py_session
+    s.execute(f'CREATE TABLE {ks}.p (id int PRIMARY KEY, v text, never text, "a,b" int, '
+              f'"q""uote" text)')
+    for i in range(50):
+        s.execute(f'INSERT INTO {ks}.p (id, v, "a,b", "q""uote") VALUES ({i}, \'v{i}\', {i * 2}, '
+                  f'\'"{i}"\')')
+    d = tmp_path / "bk"
+    p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--format",
+                 "jsonl", "--out-dir", tmp_path / "runs")
+    assert p.returncode == 0, p.stderr.decode()
+    first = json.loads((d / "p.jsonl").read_text().splitlines()[0])
+    assert first["row_expires"] is None and first["row_writetime"] > 0, first
+    ks2 = ks + "_j"
+    try:
+        p = cqlshift(build_dir, "restore", d, f"cassandra://{main_hosts[0]}/{ks2}", "--out-dir",
+                     tmp_path / "runs")
+        assert p.returncode == 0, p.stderr.decode()
+        assert rows_of(s, ks2, "p") == rows_of(s, ks, "p") and len(rows_of(s, ks, "p")) == 50
+        wt = {r[0]: r[1] for r in s.execute(f"SELECT id, writetime(v) FROM {ks}.p")}
+        assert {r[0]: r[1] for r in s.execute(f"SELECT id, writetime(v) FROM {ks2}.p")} == wt
+    finally:
+        s.execute(f"DROP KEYSPACE IF EXISTS {ks2}", timeout=120)
