@@ -165,14 +165,20 @@ static int csv_special(const char *s, size_t n, char delim, char quote)
 
 int fmt_csv_needs_quotes(const char *s, size_t n, char delim, char quote)
 {
+    /* a leading U+FEFF would be read as the file's byte order mark */
     return n == 0 || s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
-           csv_special(s, n, delim, quote);
+           (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) || csv_special(s, n, delim, quote);
 }
 
 int fmt_csv_field(const char *s, size_t n, char delim, char quote, cs_buf *out)
 {
     if (!fmt_csv_needs_quotes(s, n, delim, quote))
         return cs_buf_append(out, s, n);
+    return fmt_csv_quoted(s, n, quote, out);
+}
+
+int fmt_csv_quoted(const char *s, size_t n, char quote, cs_buf *out)
+{
     /* quoted: the runs between quotes copied whole, each quote doubled */
     if (cs_buf_reserve(out, n + 2))
         return -1;

@@ -72,6 +72,9 @@ int fmt_value_json(const cql_type *t, const uint8_t *p, int32_t len, cs_buf *out
  * quote, CR or LF, or starts or ends with a blank (space or tab).
  * 0, or -1 when out is full (out unchanged). */
 int fmt_csv_field(const char *s, size_t n, char delim, char quote, cs_buf *out);
+/* s[0..n) as a quoted CSV field, whatever it holds (a text equal to the
+ * null marker, which bare would read back as null). 0 or -1. */
+int fmt_csv_quoted(const char *s, size_t n, char quote, cs_buf *out);
 /* 1 if fmt_csv_field would quote s (the rule above). */
 int fmt_csv_needs_quotes(const char *s, size_t n, char delim, char quote);
 

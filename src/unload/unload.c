@@ -545,13 +545,15 @@ static int format_row(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_b
                 if (rc)
                     rc = fmt_value_text(ty, p, len, &b->text, &ce);
                 const char *v = (const char *)b->text.data + at;
-                if (rc == 0 &&
-                    fmt_csv_needs_quotes(v, b->text.len - at, c->delimiter, c->quote)) {
+                size_t vn = b->text.len - at, nn = strlen(c->null_text);
+                /* a value spelled like the null marker is quoted, so it reads back as text */
+                if (rc == 0 && (fmt_csv_needs_quotes(v, vn, c->delimiter, c->quote) ||
+                                (nn && vn == nn && !memcmp(v, c->null_text, nn)))) {
                     cs_buf_reset(scratch);
-                    bad |= cs_buf_append(scratch, v, b->text.len - at);
+                    bad |= cs_buf_append(scratch, v, vn);
                     b->text.len = at;
-                    bad |= fmt_csv_field((const char *)scratch->data, scratch->len, c->delimiter,
-                                         c->quote, &b->text);
+                    bad |= fmt_csv_quoted((const char *)scratch->data, scratch->len, c->quote,
+                                          &b->text);
                 }
             }
             if (len < 0 || rc == 1)

@@ -139,6 +139,22 @@ def test_null_and_empty_text_stay_apart_in_csv(build_dir, tmp_path, main_hosts, 
                  "--null", "NULL", "--out-dir", tmp_path / "runs", "-q")
     assert p.returncode == 0, p.stderr.decode()
     assert b'2,NULL," padded ",NULL' in p.stdout
+    # a text spelled like the null marker is quoted, and one starting with U+FEFF (which a
+    # reader takes for a byte order mark at the start of a file): both load back as text
+    s.execute(f"INSERT INTO {ks}.t (id, a, b) VALUES (4, 'NULL', '\ufeffx')")
+    out = tmp_path / "n.csv"
+    p = cqlshift(build_dir, "unload", f"cassandra://{main_hosts[0]}/{ks}", "t", "-o", out,
+                 "--null", "NULL", "--no-header", "--out-dir", tmp_path / "runs", "-q")
+    assert p.returncode == 0, p.stderr.decode()
+    assert '4,"NULL","\ufeffx",NULL' in out.read_text(encoding="utf-8").splitlines()
+    s.execute(f"CREATE TABLE {ks}.t2 (id int PRIMARY KEY, a text, b text, n int)")
+    p = cqlshift(build_dir, "load", out, f"cassandra://{main_hosts[0]}/{ks}", "t2", "--null",
+                 "NULL", "--no-header", "--columns", "id,a,b,n", "--out-dir", tmp_path / "runs",
+                 "-q")
+    assert p.returncode == 0, p.stderr.decode()
+    def got(table):
+        return sorted(tuple(r) for r in s.execute(f"SELECT id, a, b, n FROM {ks}.{table}"))
+    assert got("t2") == got("t")
 
 
 def make_big(build_dir, tmp_path, main_hosts, py_session, ks, n):
