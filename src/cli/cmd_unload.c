@@ -202,6 +202,15 @@ int cmd_unload(int argc, char **argv)
     fmt_compression comp = ua.compression >= 0 ? (fmt_compression)ua.compression
                            : to_dir || to_stdout ? FMT_COMP_NONE
                                                  : fmt_compression_of_name(ua.output);
+    if (ua.compression >= 0 && !to_dir && !to_stdout &&
+        fmt_compression_of_name(ua.output) != FMT_COMP_NONE &&
+        fmt_compression_of_name(ua.output) != (fmt_compression)ua.compression) {
+        cli_error("--compression %s contradicts the name %s, which says %s: name the file for "
+                  "what it will hold (or leave --compression out)",
+                  ua.compression ? fmt_compression_name((fmt_compression)ua.compression) : "none",
+                  ua.output, fmt_compression_name(fmt_compression_of_name(ua.output)));
+        return CLI_EXIT_USAGE;
+    }
     char plain[4096];   /* the output's name without its compression suffix */
     snprintf(plain, sizeof plain, "%s", ua.output);
     if (!to_dir && !to_stdout && fmt_compression_of_name(plain) != FMT_COMP_NONE)

@@ -340,6 +340,7 @@ def test_usage_errors_are_clear(build_dir, tmp_path, main_hosts, fresh_keyspace,
         (["t", "-o", tmp_path / "x.csv", "--columns", "id,zz"], 2, b"no column 'zz'"),
         (["t", "-o", tmp_path / "no" / "such" / "x.csv"], 2, b"does not exist"),
         (["t", "-o", tmp_path / "x.csv", "--delimiter", '"'], 2, b"two different characters"),
+        (["t", "-o", tmp_path / "x.csv.gz", "--compression", "zstd"], 2, b"contradicts the name"),
     ]
     for args, code, msg in cases:
         p = cqlshift(build_dir, "unload", target, *args, "--out-dir", runs, "-q")
