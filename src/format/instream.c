@@ -123,6 +123,17 @@ static long data_fault(instream *s, const char *what, const char *detail)
                 detail ? detail : "");
 }
 
+/* Damaged compressed data: the bytes decoded before the fault may be
+ * wrong as well (gzip's check covers a whole member, read at its end). */
+static long corrupt_fault(instream *s, const char *what, const char *detail)
+{
+    return fail(s, INSTREAM_E_DATA,
+                "%s: %s at compressed byte %" PRId64 " (decompressed byte %" PRId64 "): %s; "
+                "the rows read before it may hold damaged values too (damaged data can decode "
+                "to wrong bytes before a check fails): load a good copy of the file again",
+                s->label, what, raw_offset(s), s->dec_out, detail);
+}
+
 /* Decompressed bytes into out[0..cap): count, 0 at the end, -1 on error. */
 static long decompress(instream *s, char *out, size_t cap)
 {
@@ -176,11 +187,12 @@ static long decompress(instream *s, char *out, size_t cap)
                 if (made) { /* hand out what came before; fault next time */
                     s->dec_out += (int64_t)made;
                     s->rpos += took;
-                    data_fault(s, "corrupt gzip data", s->z.msg ? s->z.msg : "invalid data");
+                    corrupt_fault(s, "corrupt gzip data", s->z.msg ? s->z.msg : "invalid data");
                     s->pending = s->dec_failed = 1;
                     return (long)made;
                 }
-                return data_fault(s, "corrupt gzip data", s->z.msg ? s->z.msg : "invalid data");
+                return corrupt_fault(s, "corrupt gzip data",
+                                     s->z.msg ? s->z.msg : "invalid data");
             }
             if (rc == Z_MEM_ERROR)
                 return fail(s, INSTREAM_E_NOMEM, "out of memory decompressing %s", s->label);
@@ -206,7 +218,7 @@ static long decompress(instream *s, char *out, size_t cap)
         ZSTD_outBuffer ob = {out, cap, 0};
         size_t rc = ZSTD_decompressStream(s->zd, &ob, &in);
         if (ZSTD_isError(rc))
-            return data_fault(s, "corrupt zstd data", ZSTD_getErrorName(rc));
+            return corrupt_fault(s, "corrupt zstd data", ZSTD_getErrorName(rc));
         s->rpos += in.pos;
         s->dec_out += (int64_t)ob.pos;
         s->zs_last = rc;
