@@ -808,6 +808,52 @@ int cmd_restore(int argc, char **argv)
     }
     int ks_exists = cql_result_row_count(r) > 0;
     cql_result_free(r);
+    /* a table of the backup that is there already: refused before anything
+     * is created (a resumed restore made it: kept) */
+    if (ks_exists && !o.resume) {
+        snprintf(q, sizeof q,
+                 "SELECT table_name FROM system_schema.tables WHERE keyspace_name = '%s'", ks);
+        r = cql_session_simple(s, q, &ce);
+        if (!r) {
+            cli_error("cannot list the tables of keyspace %s (system_schema.tables): %s", ks,
+                      ce.msg);
+            cs_buf_release(&text);
+            goto out;
+        }
+        char in_way[1024] = "";
+        size_t iw = 0;
+        const char *sp0 = (const char *)text.data;
+        cs_buf one0;
+        cs_buf_init(&one0, (size_t)1 << 30);
+        int more0;
+        while ((cs_buf_reset(&one0), more0 = target_script_next(&sp0, &one0)) > 0) {
+            char on[256];
+            if (target_stmt_info((const char *)one0.data, on, sizeof on) != TSTMT_TABLE ||
+                !in_list(ba.tables, on))
+                continue;
+            for (int32_t i = 0; i < cql_result_row_count(r); i++) {
+                const uint8_t *v;
+                int32_t n = cql_result_value(r, i, 0, &v);
+                if (n == (int32_t)strlen(on) && !memcmp(v, on, (size_t)n) && iw < sizeof in_way)
+                    iw += (size_t)snprintf(in_way + iw, sizeof in_way - iw, "%s%s",
+                                           iw ? ", " : "", on);
+            }
+        }
+        cs_buf_release(&one0);
+        cql_result_free(r);
+        if (iw) {
+            cli_error("keyspace %s already has table%s %s of the backup, and restore creates "
+                      "its tables: restore into a new keyspace, drop %s, or leave %s out with "
+                      "--tables; if an interrupted restore made %s, run the same command with "
+                      "--resume (nothing was created)",
+                      ks, strchr(in_way, ',') ? "s" : "", in_way,
+                      strchr(in_way, ',') ? "them" : "it", strchr(in_way, ',') ? "them" : "it",
+                      strchr(in_way, ',') ? "them" : "it");
+            cs_buf_release(&text);
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
     cs_buf ddl_notes;
     cs_buf_init(&ddl_notes, 1 << 20);
     cs_buf stmt;
@@ -861,6 +907,13 @@ int cmd_restore(int argc, char **argv)
         if (target_apply_ddl(s, (const char *)stmt.data, what, &ddl_notes, &me)) {
             if (o.resume && strstr(me.msg, "already exist"))
                 continue;   /* created by the run this one resumes */
+            if (kind == TSTMT_TYPE && strstr(me.msg, "already exist")) {
+                /* a user type the keyspace has (an earlier restore of other
+                 * tables): kept; a load into a field it lacks is refused */
+                cli_note(o.quiet, "keyspace %s has the type already, kept as it is (%s)", ks,
+                         what);
+                continue;
+            }
             cli_error("cannot create the schema in %s: %s (statement: %s); restore creates the "
                       "tables: restore into a new keyspace or drop the one in the way",
                       ks, me.msg, what);
@@ -925,6 +978,8 @@ int cmd_restore(int argc, char **argv)
             la.where = where_expr;
         }
         run_options lo = o;
+        if (o.resume)
+            lo.resume = 2;   /* a table the interrupted restore had not begun starts now */
         int lr = load_main(&la, &lo, lpos);
         if (lr == CLI_EXIT_INTERRUPTED || lr == CLI_EXIT_FAILED || lr == CLI_EXIT_USAGE) {
             rc = lr;
@@ -935,6 +990,8 @@ int cmd_restore(int argc, char **argv)
         verify_options vo = {.max_print = 20};
         run_options vopt = o;
         vopt.verify = &vo;
+        if (o.resume)
+            vopt.resume = 2;
         int vr = load_main(&la, &vopt, lpos);
         if (vr == CLI_EXIT_DIFFERENCES && worst == CLI_EXIT_OK)
             worst = CLI_EXIT_DIFFERENCES;

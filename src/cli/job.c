@@ -303,6 +303,31 @@ static void set_dir(job *j, const char *name)
         j->state_path[0] = '\0';
 }
 
+/* A new run folder: <id>-<UTC time>, -2, -3... if that exists. 0, or an
+ * exit code after printing why. */
+static int new_run_dir(job *j)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    for (int k = 1;; k++) {
+        char name_buf[300];
+        if (k == 1)
+            snprintf(name_buf, sizeof name_buf, "%s-%s", j->id, stamp);
+        else
+            snprintf(name_buf, sizeof name_buf, "%s-%s-%d", j->id, stamp, k);
+        set_dir(j, name_buf);
+        if (mkdir(j->dir, 0755) == 0)
+            return 0;
+        if (errno != EEXIST || k > 100) {
+            cli_error("cannot create the run folder %s: %s", j->dir, strerror(errno));
+            return CLI_EXIT_FAILED;
+        }
+    }
+}
+
 int job_prepare(job *j, const char *root, const char *command, const char *name,
                 const char *key, int resume, int restart)
 {
@@ -341,6 +366,8 @@ int job_prepare(job *j, const char *root, const char *command, const char *name,
         } else if (last_finished >= 0) {
             j->finished_already = 1;
             set_dir(j, runs[last_finished].name);
+        } else if (resume == 2) {
+            rc = new_run_dir(j);   /* nothing ran yet: a new run */
         } else {
             cli_error("nothing to resume: no unfinished run of this job in %s; run the command "
                       "without --resume to start it",
@@ -370,26 +397,8 @@ int job_prepare(job *j, const char *root, const char *command, const char *name,
             }
             state_close(st);
         }
-        /* A new folder: <id>-<UTC time>, -2, -3... if that exists. */
-        char stamp[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        for (int k = 1; rc == 0; k++) {
-            char name_buf[300];
-            if (k == 1)
-                snprintf(name_buf, sizeof name_buf, "%s-%s", j->id, stamp);
-            else
-                snprintf(name_buf, sizeof name_buf, "%s-%s-%d", j->id, stamp, k);
-            set_dir(j, name_buf);
-            if (mkdir(j->dir, 0755) == 0)
-                break;
-            if (errno != EEXIST || k > 100) {
-                cli_error("cannot create the run folder %s: %s", j->dir, strerror(errno));
-                rc = CLI_EXIT_FAILED;
-            }
-        }
+        if (rc == 0)
+            rc = new_run_dir(j);
     }
     free(runs);
     if (rc == 0 && !j->finished_already && lock_dir(j))

@@ -47,7 +47,8 @@ typedef struct job {
 } job;
 
 /* Choose the run folder for key (name: a readable part of the id, like
- * "chinook" or "ks.table"). resume: the newest unfinished run of the job;
+ * "chinook" or "ks.table"). resume: the newest unfinished run of the job
+ * (2: or a new run when the job never ran, for a step of a larger job);
  * restart: give up the unfinished runs (marked abandoned) and start a new
  * one; neither: a new run, refused when an unfinished one exists. Creates
  * the root and the new folder. Returns 0, or an exit code after printing

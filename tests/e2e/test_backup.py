@@ -339,3 +339,41 @@ def test_jsonl_backup_without_ttls_and_odd_column_names(build_dir, tmp_path, mai
         assert {r[0]: r[1] for r in s.execute(f"SELECT id, writetime(v) FROM {ks2}.p")} == wt
     finally:
         s.execute(f"DROP KEYSPACE IF EXISTS {ks2}", timeout=120)
+
+
+def test_restore_in_steps_and_after_an_interruption(build_dir, tmp_path, main_hosts, py_session,
+                                                    fresh_keyspace):
+    """A restore of some tables (--tables) leaves the keyspace with the
+    backup's user type: a restore of another table keeps the type and goes
+    on. A restore over tables that exist is refused before anything is
+    created (exit 2). --resume after a restore that stopped part way (here:
+    one table done) finishes the tables it had not begun."""
+    ks, s = fresh_keyspace, py_session
+    s.execute(f"CREATE TYPE {ks}.phone (n text, c int)")
+    for t in ("a", "b", "c"):
+        s.execute(f"CREATE TABLE {ks}.{t} (id int PRIMARY KEY, v text, p frozen<phone>)")
+        for i in range(100):
+            s.execute(f"INSERT INTO {ks}.{t} (id, v, p) VALUES ({i}, '{t}{i}', {{n: 'x', c: {i}}})")
+    d = tmp_path / "bk"
+    p = cqlshift(build_dir, "backup", f"cassandra://{main_hosts[0]}/{ks}", "-o", d, "--out-dir",
+                 tmp_path / "runs")
+    assert p.returncode == 0, p.stderr.decode()
+    ks2 = ks + "_s"
+    target = f"cassandra://{main_hosts[0]}/{ks2}"
+    try:
+        p = cqlshift(build_dir, "restore", d, target, "--tables", "a", "--out-dir", tmp_path / "r")
+        assert p.returncode == 0, p.stderr.decode()
+        p = cqlshift(build_dir, "restore", d, target, "--tables", "b", "--out-dir", tmp_path / "r")
+        assert p.returncode == 0 and b"has the type already" in p.stderr, p.stderr.decode()
+        assert rows_of(s, ks2, "b") == rows_of(s, ks, "b")
+        p = cqlshift(build_dir, "restore", d, target, "--out-dir", tmp_path / "r")
+        err = p.stderr.decode()
+        assert p.returncode == 2 and "already has tables a, b" in err and "--resume" in err, err
+        s.cluster.refresh_schema_metadata()
+        assert "c" not in s.cluster.metadata.keyspaces[ks2].tables
+        p = cqlshift(build_dir, "restore", d, target, "--resume", "--out-dir", tmp_path / "r")
+        assert p.returncode == 0, p.stderr.decode()
+        for t in ("a", "b", "c"):
+            assert rows_of(s, ks2, t) == rows_of(s, ks, t) and len(rows_of(s, ks2, t)) == 100
+    finally:
+        s.execute(f"DROP KEYSPACE IF EXISTS {ks2}", timeout=120)
