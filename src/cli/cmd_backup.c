@@ -507,15 +507,16 @@ int cmd_backup(int argc, char **argv)
             if (cols[i].kind == 1)
                 pk[npk++] = cols[i].name;
         }
-        /* the columns whose cells' write times and TTLs are kept (a static
-         * cell is the partition's, not the row's): single-cell ones first */
+        /* the columns whose cells' write times and TTLs are kept, single-cell
+         * ones first; a static cell counts with each row of its partition,
+         * so that restore never gives it a row's TTL it did not have (a
+         * row whose static and own cells differ is a mixed row) */
         for (int pass = 0; cn && pk && tc && pass < 2; pass++) {
             for (int i = 0; i < ncols; i++) {
                 const cql_type *ty = cols[i].type;
                 int multi = !ty->frozen && (ty->id == CQL_T_LIST || ty->id == CQL_T_SET ||
                                             ty->id == CQL_T_MAP || ty->id == CQL_T_UDT);
-                if (cols[i].kind == 0 && !cols[i].is_static && ty->id != CQL_T_COUNTER &&
-                    multi == pass)
+                if (cols[i].kind == 0 && ty->id != CQL_T_COUNTER && multi == pass)
                     tc[ntc++] = cols[i].name;
             }
             if (pass == 0)

@@ -581,6 +581,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
     const cql_type **types = NULL;
     const char **names = NULL;
     int *src_cols = NULL, *is_key = NULL;
+    unsigned char *in_static = NULL;
     load_column_info *info = NULL;
     const char **late = NULL; /* fo.late_columns (verify reopens the source with fo) */
     load_map_spec spec = {0};
@@ -831,6 +832,44 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
         }
         lt.map = map_rowmap_ops(rm);
     }
+    if (!counter) {
+        /* static columns: a row of a partition's static values alone (its
+         * clustering columns null) is written by a second INSERT of the
+         * partition key and the static columns (the loader's insert_static) */
+        int nv = n - 1 - (la.map && la.ttl ? 1 : 0), has_static = 0;
+        in_static = calloc((size_t)nv + 1, 1);
+        if (!in_static)
+            goto out;
+        cs_buf sq;
+        cs_buf_init(&sq, 1 << 24);
+        cs_buf_printf(&sq, "INSERT INTO \"%s\".\"%s\" (", t.keyspace, table);
+        int k = 0;
+        for (int c = 0; c < nv; c++)
+            for (int j = 0; j < ntcols; j++)
+                if (!strcmp(tcols[j].name, names[c]) && (tcols[j].kind == 1 || tcols[j].is_static)) {
+                    in_static[c] = 1;
+                    has_static |= tcols[j].is_static;
+                    cs_buf_printf(&sq, "%s", k++ ? ", " : "");
+                    put_col(&sq, tcols[j].name);
+                    break;
+                }
+        cs_buf_printf(&sq, ") VALUES (");
+        for (int c = 0; c < k; c++)
+            cs_buf_printf(&sq, "%s?", c ? ", " : "");
+        cs_buf_printf(&sq, ") USING TIMESTAMP ?%s", la.map && la.ttl ? " AND TTL ?" : "");
+        cs_buf_put_u8(&sq, 0);
+        if (has_static) {
+            lt.insert_static = cql_session_prepare(s, (const char *)sq.data, &ce);
+            if (!lt.insert_static) {
+                cli_error("cannot prepare the insert of static columns into %s.%s: %s",
+                          t.keyspace, table, ce.msg);
+                cs_buf_release(&sq);
+                goto out;
+            }
+            lt.in_static = in_static;
+        }
+        cs_buf_release(&sq);
+    }
     lt.src_table = 0;
     lt.name = table;
     lt.keyspace = t.keyspace;
@@ -862,6 +901,7 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
 out:
     job_close(&jb);
     free(late);
+    free(in_static);
     map_rowmap_free(rm);
     load_map_release(&spec);
     cs_buf_release(&q);

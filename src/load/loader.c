@@ -622,8 +622,11 @@ static const src_value null_value = {.kind = SV_NULL};
  * converting the source value again (loader.reuse). */
 static int encode_values(const load_table *t, const src_row *r, arena *scratch, cs_buf *out,
                          const int *reuse, const uint8_t *cached, const size_t *coff,
-                         char *why, size_t whylen)
+                         int allow_static, char *why, size_t whylen)
 {
+    /* allow_static: 1 a row of static values alone is compacted for
+     * insert_static (returns 1); 2 it is kept whole (verify) */
+    int ck_null = -1;   /* the first clustering column that is null, for a static row */
     const load_row_map *m = t->map;
     int nvals = load_nvalues(t);
     cql_error ce;
@@ -642,7 +645,10 @@ static int encode_values(const load_table *t, const src_row *r, arena *scratch, 
         } else if (sc >= 0 && sc < r->nvals) {
             v = &r->vals[sc];
         }
-        if (v->kind == SV_NULL && t->is_key[c]) {
+        if (v->kind == SV_NULL && t->is_key[c] == 2 && allow_static && t->insert_static) {
+            if (ck_null < 0)
+                ck_null = c;   /* perhaps a partition's static values alone: below */
+        } else if (v->kind == SV_NULL && t->is_key[c]) {
             snprintf(why, whylen, "primary key column %s is null", t->col_names[c]);
             return -1;
         }
@@ -696,13 +702,47 @@ static int encode_values(const load_table *t, const src_row *r, arena *scratch, 
                  pk > 65535 ? "partition key" : "clustering key", pk > 65535 ? pk : ck);
         return -1;
     }
-    return 0;
+    if (ck_null < 0)
+        return 0;
+    /* a null clustering column: a row of the partition's static values
+     * alone (every clustering and other column null, a static one not)
+     * goes through insert_static with those values; else it is rejected */
+    int any_static = 0;
+    off = start;
+    for (int c = 0; c < nvals && off + 4 <= out->len; c++) {
+        int32_t l = (int32_t)cs_be32(out->data + off);
+        if (l >= 0 && !t->in_static[c]) {
+            snprintf(why, whylen, "primary key column %s is null", t->col_names[ck_null]);
+            return -1;
+        }
+        any_static |= l >= 0 && t->in_static[c] && t->is_key[c] == 0;
+        off += 4 + (l > 0 ? (size_t)l : 0);
+    }
+    if (!any_static) {
+        snprintf(why, whylen, "primary key column %s is null", t->col_names[ck_null]);
+        return -1;
+    }
+    if (allow_static == 2)
+        return 0;   /* verify: compared as they are, the clustering columns null */
+    size_t w = start;
+    off = start;
+    for (int c = 0; c < nvals && off + 4 <= out->len; c++) {
+        int32_t l = (int32_t)cs_be32(out->data + off);
+        size_t n = 4 + (l > 0 ? (size_t)l : 0);
+        if (t->in_static[c]) {
+            memmove(out->data + w, out->data + off, n);
+            w += n;
+        }
+        off += n;
+    }
+    out->len = w;
+    return 1;
 }
 
 int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs_buf *out,
                        char *why, size_t whylen)
 {
-    return encode_values(t, r, scratch, out, NULL, NULL, NULL, why, whylen);
+    return encode_values(t, r, scratch, out, NULL, NULL, NULL, 2, why, whylen);
 }
 
 /* Keep row i's encoded values (w->values, the reading table's) for the
@@ -726,6 +766,9 @@ static void cache_row(worker *w, int i)
         off[0] = SIZE_MAX;
 }
 
+/* Encode row i for the table being written into w->values: 0 for its
+ * INSERT, 1 for its insert_static (the partition's static values alone),
+ * -1 with why (rejected). */
 static int encode_row(worker *w, int i, const src_row *r, char *why, size_t whylen)
 {
     const load_table *t = w->tbl;
@@ -737,10 +780,12 @@ static int encode_row(worker *w, int i, const src_row *r, char *why, size_t whyl
     const size_t *coff = reuse ? w->cache_off + (size_t)i * ((size_t)w->cache_n + 1) : NULL;
     if (coff && coff[0] == SIZE_MAX)
         coff = NULL;
-    if (encode_values(t, r, &w->scratch, &w->values, reuse, w->cache.data, coff, why, whylen))
+    int alone = encode_values(t, r, &w->scratch, &w->values, reuse, w->cache.data, coff, 1, why,
+                              whylen);
+    if (alone < 0)
         return -1;
-    if (w->out == 0 && w->cache_n)
-        cache_row(w, i);
+    if (w->out == 0 && w->cache_n && !alone)
+        cache_row(w, i);   /* (a static row's values are not all there: not kept) */
     if (t->counter)
         return 0;   /* no USING TIMESTAMP on counters */
     /* USING TIMESTAMP ? [AND TTL ?] */
@@ -760,7 +805,7 @@ static int encode_row(worker *w, int i, const src_row *r, char *why, size_t whyl
             cs_buf_put_u32(&w->values, (uint32_t)ttl);
         }
     }
-    return 0;
+    return alone;
 }
 
 /* Send the rows rows[0..n) (encoded values at vals[off[k]..off[k+1])) as
@@ -768,7 +813,7 @@ static int encode_row(worker *w, int i, const src_row *r, char *why, size_t whyl
  * (the first row's token, NULL: the session computes it). 0, or -1 after
  * a fatal error. */
 static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const uint8_t *vals,
-                     const size_t *off, const int64_t *token)
+                     const size_t *off, const int64_t *token, int alone)
 {
     loader *L = w->L;
     const load_table *t = w->tbl;
@@ -779,12 +824,15 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
         return -1;
     }
     cql_statement *st = w->stmts;
+    int nstatic = 0;
+    for (int c = 0; alone && c < load_nvalues(t); c++)
+        nstatic += t->in_static[c];
     for (int k = 0; k < n; k++) {
         memset(&st[k], 0, sizeof st[k]);
-        st[k].prepared = t->insert;
+        st[k].prepared = alone ? t->insert_static : t->insert;
         st[k].values = vals + off[k];
         st[k].values_len = off[k + 1] - off[k];
-        st[k].nvalues = (uint16_t)t->ncols;
+        st[k].nvalues = (uint16_t)(alone ? t->ncols - load_nvalues(t) + nstatic : t->ncols);
         st[k].consistency = L->cfg.consistency;
         st[k].idempotent = !t->counter; /* inserts with an explicit timestamp */
     }
@@ -820,11 +868,12 @@ static int send_rows(worker *w, batch_slot *sl, int n, const int *rows, const ui
     return 0;
 }
 
-/* The row just encoded in w->values, alone (token: as for send_rows). */
-static int send_one(worker *w, batch_slot *sl, int i, const int64_t *token)
+/* The row just encoded in w->values, alone (token: as for send_rows;
+ * static: it is for insert_static). */
+static int send_one(worker *w, batch_slot *sl, int i, const int64_t *token, int alone)
 {
     size_t off[2] = {0, w->values.len};
-    return send_rows(w, sl, 1, &i, w->values.data, off, token);
+    return send_rows(w, sl, 1, &i, w->values.data, off, token, alone);
 }
 
 static int flush_group(worker *w, batch_slot *sl, group *g)
@@ -833,7 +882,7 @@ static int flush_group(worker *w, batch_slot *sl, group *g)
     g->n = 0;
     if (n == 0)
         return 0;
-    int rc = send_rows(w, sl, n, g->rows, g->vals.data, g->off, &g->token);
+    int rc = send_rows(w, sl, n, g->rows, g->vals.data, g->off, &g->token, 0);
     cs_buf_reset(&g->vals);
     return rc;
 }
@@ -888,7 +937,7 @@ static int group_row(worker *w, batch_slot *sl, int i)
         key = node;
     }
     if (!ok || cost > w->max_bytes)
-        return send_one(w, sl, i, ok ? &token : NULL);
+        return send_one(w, sl, i, ok ? &token : NULL, 0);
     group *g = NULL;
     if (w->mode == LOAD_BATCH_PARTITION) {
         g = &w->groups[0];
@@ -1012,13 +1061,15 @@ static void submit_out(worker *w, batch_slot *sl, int out)
                 continue;
             }
         }
-        if (encode_row(w, i, r, why, sizeof why)) {
+        int alone = encode_row(w, i, r, why, sizeof why);
+        if (alone < 0) {
             reject_row(sl, out, i, why);
             continue;
         }
         rate_wait(L);
-        if (w->mode == LOAD_BATCH_NONE || w->max_rows < 2 ? send_one(w, sl, i, NULL)
-                                                                    : group_row(w, sl, i))
+        if (alone ? send_one(w, sl, i, NULL, 1)
+                  : w->mode == LOAD_BATCH_NONE || w->max_rows < 2 ? send_one(w, sl, i, NULL, 0)
+                                                                  : group_row(w, sl, i))
             break;
     }
     if (!atomic_load(&L->fatal))
@@ -1057,12 +1108,13 @@ static void send_alone(worker *w, batch_slot *sl)
     for (int k = 0; k < n && !atomic_load(&w->L->fatal); k++) {
         const src_row *r = &sl->batch.rows[list[k].row];
         use_output(w, list[k].out);
-        if (encode_row(w, list[k].row, r, why, sizeof why)) {
+        int alone = encode_row(w, list[k].row, r, why, sizeof why);
+        if (alone < 0) {
             reject_row(sl, list[k].out, list[k].row, why);
             continue;
         }
         rate_wait(w->L);
-        if (send_one(w, sl, list[k].row, NULL))
+        if (send_one(w, sl, list[k].row, NULL, alone))
             break;
     }
     w->cache_n = keep_cache;

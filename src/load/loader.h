@@ -115,6 +115,14 @@ typedef struct load_table {
                                  * key is refused; with clustering columns, consecutive
                                  * rows of one partition go as one unlogged batch) */
     const cql_prepared *insert; /* INSERT ... VALUES (?, ..., ?) USING TIMESTAMP ? */
+    /* A table with static columns: the INSERT of the bound values with
+     * in_static[c] set (the partition key and the static columns, in the
+     * bound order), then the write time [and TTL], for a row whose
+     * clustering columns and other columns are all null: a partition that
+     * holds static values alone (Cassandra refuses a null clustering
+     * column in the full INSERT). NULL: such a row is rejected. */
+    const cql_prepared *insert_static;
+    const unsigned char *in_static;
     load_column_info *info;     /* ncols entries, or NULL: defaults, nothing counted */
     table_progress *progress;
     const source_range *ranges; /* the ranges to read (kept in the state by
@@ -156,9 +164,11 @@ static inline int load_nvalues(const load_table *t)
  * writes them (the mapping's computed values, the column conversions; a
  * null source value becomes "unset"), appending load_nvalues(t)
  * [int32 len][bytes] values to out; scratch holds computed values (the
- * caller resets it). The row filter is not applied here. 0, or -1 with a
- * sentence in why naming the column (the row is rejected). Thread-safe
- * when the row map's functions are. */
+ * caller resets it). The row filter is not applied here. A row of a
+ * partition's static values alone (insert_static) is encoded whole, its
+ * clustering columns null. 0, or -1 with a sentence in why naming the
+ * column (the row is rejected). Thread-safe when the row map's functions
+ * are. */
 int load_encode_values(const load_table *t, const src_row *r, arena *scratch, cs_buf *out,
                        char *why, size_t whylen);
 

@@ -130,7 +130,7 @@ def test_backup_and_restore_into_another_keyspace(build_dir, tmp_path, main_host
         # restoring again into the same keyspace: its tables are in the way
         p = cqlshift(build_dir, "restore", d, f"cassandra://{main_hosts[0]}/{ks2}", "--out-dir",
                      tmp_path / "runs2", "-q")
-        assert p.returncode == 1 and b"already exists" in p.stderr, p.stderr
+        assert p.returncode == 2 and b"already has tables" in p.stderr, p.stderr
     finally:
         s.execute(f"DROP KEYSPACE IF EXISTS {ks2}", timeout=120)
 
@@ -233,8 +233,11 @@ def test_backup_keeps_write_times_and_ttls(build_dir, tmp_path, main_hosts, py_s
               f"USING TIMESTAMP {t0 + 62} AND TTL 5000")
     s.execute(f"UPDATE {ks}.tt USING TIMESTAMP {t0 + 63} AND TTL 5000 SET tags = tags + {{'y'}} "
               f"WHERE k = 62 AND c = 1")
-    # a static cell, the partition's, written later and without a TTL: not the rows' times
+    # a static cell, the partition's, written later and without a TTL: it counts with the
+    # partition's row (k = 1 is mixed: restored without TTL, never giving st one); and a
+    # partition of static values alone, with no row
     s.execute(f"UPDATE {ks}.tt USING TIMESTAMP {t0 + 500} AND TTL 0 SET st = 'p' WHERE k = 1")
+    s.execute(f"UPDATE {ks}.tt USING TIMESTAMP {t0 + 600} AND TTL 0 SET st = 'only' WHERE k = 65")
     # about to expire; and a row that is only its key
     s.execute(f"INSERT INTO {ks}.tt (k, c, v) VALUES (63, 1, 'soon') USING TTL 4")
     s.execute(f"INSERT INTO {ks}.tt (k, c) VALUES (64, 1) USING TTL 0")
@@ -247,7 +250,7 @@ def test_backup_keeps_write_times_and_ttls(build_dir, tmp_path, main_hosts, py_s
     man = json.loads((d / "manifest.json").read_text())
     times = man["tables"][0]["times"]
     assert times["writetime"] == "row_writetime" and times["expires"] == "row_expires"
-    assert times["mixed"] == 2, times       # k = 61, and 62 (its elements)
+    assert times["mixed"] == 3, times       # k = 1 (its static cell), 61, and 62 (elements)
     time.sleep(5)                           # k = 63 expires
     ks2 = ks + "_t"
     try:
@@ -259,13 +262,19 @@ def test_backup_keeps_write_times_and_ttls(build_dir, tmp_path, main_hosts, py_s
         got = {r.k: r for r in s.execute(
             f"SELECT k, v, w, tags, writetime(v) AS wv, ttl(v) AS tv, writetime(w) AS ww, "
             f"ttl(w) AS tw FROM {ks2}.tt")}
-        assert set(got) == set(range(1, 63)) | {64}, sorted(got)
+        assert set(got) == set(range(1, 63)) | {64, 65}, sorted(got)
         orig = {r.k: r for r in s.execute(f"SELECT k, v, w, tags FROM {ks}.tt")}
-        assert times["columns"] == ["v", "w", "tags"], times
+        assert times["columns"] == ["st", "v", "w", "tags"], times
         for k, r in got.items():
             assert (r.v, r.w, r.tags) == (orig[k].v, orig[k].w, orig[k].tags), k
-        assert s.execute(f"SELECT st FROM {ks2}.tt WHERE k = 1").one().st == "p"
-        for k in range(1, 51):
+        one = s.execute(f"SELECT st, ttl(st) AS t, writetime(st) AS w FROM {ks2}.tt "
+                        f"WHERE k = 1").one()
+        assert (one.st, one.t, one.w) == ("p", None, t0 + 500), one
+        assert got[1].wv == t0 + 500 and got[1].tv is None
+        alone = s.execute(f"SELECT c, st, ttl(st) AS t, writetime(st) AS w FROM {ks2}.tt "
+                          f"WHERE k = 65").one()
+        assert (alone.c, alone.st, alone.t, alone.w) == (None, "only", None, t0 + 600), alone
+        for k in range(2, 51):
             assert got[k].wv == got[k].ww == t0 + k
             assert 3000 + k - slack <= got[k].tv <= 3000 + k and got[k].tw == got[k].tv, k
         for k in range(51, 61):
