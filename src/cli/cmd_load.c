@@ -744,6 +744,17 @@ int load_main(const load_args *lap, run_options *op, const char **pos)
                 }
                 if (counter && (tcols[found].kind != 0) != pass)
                     continue;
+                if (covered[found]) {
+                    cli_error("%s: two fields ('%s' and an earlier one) name column '%s' of "
+                              "%s.%s; rename one in the header (or --columns), or say which "
+                              "goes where with --map",
+                              pos[0], st->cols[c].name, tcols[found].name, t.keyspace, table);
+                    cs_buf_release(&set);
+                    cs_buf_release(&where);
+                    free(covered);
+                    rc = CLI_EXIT_USAGE;
+                    goto out;
+                }
                 covered[found] = 1;
                 types[nb] = tcols[found].type;
                 names[nb] = tcols[found].name;

@@ -400,7 +400,7 @@ static int set_columns(files_source *fs, char **names, int n, const char *where,
     for (int i = 0; i < n; i++)
         for (int j = 0; j < i; j++)
             if (!strcmp(names[i], names[j])) {
-                source_fail(err, SRC_E_SCHEMA, "column '%s' appears twice in %s", names[i], where);
+                source_fail(err, SRC_E_USAGE, "column '%s' appears twice in %s", names[i], where);
                 free_names(names, n);
                 return -1;
             }
@@ -488,7 +488,7 @@ static int read_csv_schema(files_source *fs, const file_options *o, source_error
                 char a[160], b[160];
                 names_text(a, sizeof a, first, nfirst);
                 names_text(b, sizeof b, names, n);
-                source_fail(err, SRC_E_FORMAT,
+                source_fail(err, SRC_E_USAGE,
                             "%s and %s have different headers (%s / %s); the files of one "
                             "table must have the same columns in the same order",
                             fs->paths[ifirst], fs->paths[i], a, b);

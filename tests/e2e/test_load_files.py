@@ -232,8 +232,18 @@ def test_command_errors_are_clear(build_dir, tmp_path, main_hosts, ks):
     unknown.write_text("id,colour\n1,red\n")
     nokey = tmp_path / "nokey.csv"
     nokey.write_text("name\nalone\n")
+    twice = tmp_path / "twice.csv"
+    twice.write_text("id,name,name\n1,a,b\n")
+    cased = tmp_path / "cased.csv"
+    cased.write_text("id,name,NAME\n1,a,b\n")
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "a.csv").write_text("id,name\n1,a\n")
+    (tmp_path / "two" / "b.csv").write_text("id,amount\n2,3\n")
     h = main_hosts[0]
     cases = [
+        (["load", twice, f"cassandra://{h}/{ks}", "t"], 2, "appears twice"),
+        (["load", cased, f"cassandra://{h}/{ks}", "t"], 2, "two fields ('NAME' and an earlier"),
+        (["load", tmp_path / "two", f"cassandra://{h}/{ks}", "t"], 2, "different headers"),
         (["load", tmp_path / "missing.csv", f"cassandra://{h}/{ks}", "t"], 1, "missing.csv"),
         (["load", good, "cassandra://127.0.0.9/ks", "t"], 1, "127.0.0.9"),
         (["load", good, f"cassandra://{h}/no_such_keyspace", "t"], 1, "no_such_keyspace"),
