@@ -288,7 +288,7 @@ static void test_no_header_and_columns(void **state)
     file_options_init(&o);
     path = puts_("dup.csv", "a,b,a\n");
     assert_null(source_files_open("csv", path, "t", &o, &err));
-    assert_int_equal(err.code, SRC_E_SCHEMA);
+    assert_int_equal(err.code, SRC_E_USAGE);
     assert_non_null(strstr(err.msg, "'a' appears twice"));
 
     /* missing file, empty file */
@@ -484,7 +484,7 @@ static void test_directory(void **state)
     /* a different header names both files */
     puts_("dir/e.csv", "id,w\n5,e\n");
     assert_null(source_files_open("csv", dir, "t", &o, &err));
-    assert_int_equal(err.code, SRC_E_FORMAT);
+    assert_int_equal(err.code, SRC_E_USAGE);
     assert_non_null(strstr(err.msg, "/a.csv and "));
     assert_non_null(strstr(err.msg, "/e.csv have different headers (id,v / id,w)"));
 
