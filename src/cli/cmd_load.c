@@ -394,8 +394,10 @@ static int map_columns(const load_args *la, const source_table *st, const table_
     if (rc)
         return rc;
     cs_buf_printf(q, "INSERT INTO \"%s\".\"%s\" (", ks, table);
-    for (int c = 0; c < spec->nitems; c++)
-        cs_buf_printf(q, "%s", c ? ", " : ""), put_col(q, tcols[spec->items[c].col].name);
+    for (int c = 0; c < spec->nitems; c++) {
+        cs_buf_printf(q, "%s", c ? ", " : "");
+        put_col(q, tcols[spec->items[c].col].name);
+    }
     cs_buf_printf(q, ") VALUES (");
     for (int c = 0; c < spec->nitems; c++)
         cs_buf_printf(q, "%s?", c ? ", " : "");

@@ -545,10 +545,12 @@ static int format_row(unloader *U, const cql_result *r, int32_t i, rbuf *b, cs_b
                 if (rc)
                     rc = fmt_value_text(ty, p, len, &b->text, &ce);
                 const char *v = (const char *)b->text.data + at;
-                size_t vn = b->text.len - at, nn = strlen(c->null_text);
-                /* a value spelled like the null marker is quoted, so it reads back as text */
+                size_t vn = b->text.len - at;
+                /* a value spelled like the null marker is quoted, so it reads back as text
+                 * (the default marker, the empty field, is quoted by the rule above) */
                 if (rc == 0 && (fmt_csv_needs_quotes(v, vn, c->delimiter, c->quote) ||
-                                (nn && vn == nn && !memcmp(v, c->null_text, nn)))) {
+                                (c->null_text[0] && vn == strlen(c->null_text) &&
+                                 !memcmp(v, c->null_text, vn)))) {
                     cs_buf_reset(scratch);
                     bad |= cs_buf_append(scratch, v, vn);
                     b->text.len = at;
